@@ -1,0 +1,136 @@
+//! The sealed-data format: age ciphertext whose plaintext starts with a binding line naming the
+//! kind and id of the object it belongs to (SECURITY E3). age has no associated data, so this
+//! is how a ciphertext copied into another row is caught on open.
+
+use std::io::{Read, Write};
+use std::iter;
+
+use secrecy::SecretSlice;
+use uuid::Uuid;
+use zeroize::Zeroize;
+
+use crate::CryptoError;
+
+/// What a sealed blob is. Part of the binding, so a subject cannot be opened as a body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ObjectKind {
+    /// A per-message key wrapped to the master and escrow recipients.
+    MessageKey,
+    /// A message subject.
+    Subject,
+    /// A message body.
+    Body,
+    /// An attachment's file name.
+    AttachmentName,
+    /// An attachment's bytes.
+    Attachment,
+}
+
+impl ObjectKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            ObjectKind::MessageKey => "message-key",
+            ObjectKind::Subject => "subject",
+            ObjectKind::Body => "body",
+            ObjectKind::AttachmentName => "attachment-name",
+            ObjectKind::Attachment => "attachment",
+        }
+    }
+}
+
+/// The object a ciphertext belongs to: its kind and its row id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Binding {
+    /// What it is.
+    pub kind: ObjectKind,
+    /// The id of the row (message, attachment) that holds it.
+    pub id: Uuid,
+}
+
+impl Binding {
+    /// A binding of `kind` to the row `id`.
+    pub fn new(kind: ObjectKind, id: Uuid) -> Self {
+        Self { kind, id }
+    }
+
+    fn header(&self) -> String {
+        format!("sealpost/v1 {} {}\n", self.kind.as_str(), self.id.as_hyphenated())
+    }
+}
+
+macro_rules! ciphertext_type {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Clone, PartialEq, Eq)]
+        pub struct $name(Vec<u8>);
+
+        impl $name {
+            /// Wraps bytes read back from storage. Opening them checks they are genuine.
+            pub fn from_stored(bytes: Vec<u8>) -> Self {
+                Self(bytes)
+            }
+
+            /// The ciphertext bytes, for storage.
+            pub fn as_bytes(&self) -> &[u8] {
+                &self.0
+            }
+        }
+
+        impl std::fmt::Debug for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                write!(f, concat!(stringify!($name), "({} bytes)"), self.0.len())
+            }
+        }
+    };
+}
+
+ciphertext_type!(
+    /// age ciphertext of content (subject, body, file name...). The only form in which storage
+    /// accepts content, so storing plaintext does not compile.
+    Sealed
+);
+ciphertext_type!(
+    /// A per-message key, age-encrypted to the master and escrow recipients.
+    WrappedKey
+);
+
+/// Encrypts `binding ‖ plaintext` to every recipient.
+pub(crate) fn seal_to(recipients: &[&dyn age::Recipient], binding: Binding, plaintext: &[u8]) -> Result<Vec<u8>, CryptoError> {
+    let encryptor = age::Encryptor::with_recipients(recipients.iter().copied()).map_err(|_| CryptoError::Encrypt)?;
+    let mut out = Vec::with_capacity(plaintext.len() + 256);
+    let mut writer = encryptor.wrap_output(&mut out).map_err(|_| CryptoError::Encrypt)?;
+    writer.write_all(binding.header().as_bytes()).map_err(|_| CryptoError::Encrypt)?;
+    writer.write_all(plaintext).map_err(|_| CryptoError::Encrypt)?;
+    writer.finish().map_err(|_| CryptoError::Encrypt)?;
+    Ok(out)
+}
+
+/// Decrypts with the first identity that fits and checks the binding. Passphrase (scrypt)
+/// files are refused outright (SECURITY E6).
+pub(crate) fn open_with(identities: &[&dyn age::Identity], binding: Binding, ciphertext: &[u8]) -> Result<SecretSlice<u8>, CryptoError> {
+    let decryptor = age::Decryptor::new_buffered(ciphertext).map_err(|_| CryptoError::Decrypt)?;
+    if decryptor.is_scrypt() {
+        return Err(CryptoError::Decrypt);
+    }
+    let mut reader = decryptor.decrypt(identities.iter().copied()).map_err(|_| CryptoError::Decrypt)?;
+    let mut plain = Vec::new();
+    let read = reader.read_to_end(&mut plain);
+    let header = binding.header();
+    let result = match read {
+        Err(_) => Err(CryptoError::Decrypt),
+        Ok(_) if !plain.starts_with(header.as_bytes()) => Err(CryptoError::BindingMismatch),
+        Ok(_) => Ok(SecretSlice::from(plain[header.len()..].to_vec())),
+    };
+    plain.zeroize();
+    result
+}
+
+/// A single-identity convenience for [`open_with`].
+pub(crate) fn open_one(identity: &dyn age::Identity, binding: Binding, ciphertext: &[u8]) -> Result<SecretSlice<u8>, CryptoError> {
+    open_with(&[identity], binding, ciphertext)
+}
+
+/// A single-recipient convenience for [`seal_to`].
+pub(crate) fn seal_one(recipient: &dyn age::Recipient, binding: Binding, plaintext: &[u8]) -> Result<Vec<u8>, CryptoError> {
+    seal_to(iter::once(recipient).collect::<Vec<_>>().as_slice(), binding, plaintext)
+}

@@ -1,0 +1,130 @@
+//! Keys: the master keyring (active identity, older identities kept for decryption, and the
+//! escrow recipient), the escrow identity the council keeps offline, and per-message keys
+//! (SECURITY E2). Master keys come from files or the environment, never from the database.
+
+use std::str::FromStr;
+
+use age::x25519;
+use secrecy::{ExposeSecret, SecretSlice, SecretString};
+
+use crate::envelope::{Binding, ObjectKind, Sealed, WrappedKey, open_one, open_with, seal_one, seal_to};
+use crate::CryptoError;
+
+/// A freshly generated key pair, as text: the secret identity and its public recipient.
+pub struct NewKeyPair {
+    /// `AGE-SECRET-KEY-1…`: goes into a 0600 file or offline storage, never a log.
+    pub identity: SecretString,
+    /// `age1…`: safe to print and share.
+    pub recipient: String,
+}
+
+/// Generates an age X25519 key pair (used by `sealpost keys init`).
+pub fn generate_key_pair() -> NewKeyPair {
+    let id = x25519::Identity::generate();
+    NewKeyPair { recipient: id.to_public().to_string(), identity: id.to_string() }
+}
+
+/// The public escrow key: every message key is also wrapped to it.
+#[derive(Clone)]
+pub struct EscrowRecipient(x25519::Recipient);
+
+impl EscrowRecipient {
+    /// Parses an `age1…` recipient.
+    pub fn parse(text: &str) -> Result<Self, CryptoError> {
+        x25519::Recipient::from_str(text.trim()).map(Self).map_err(|_| CryptoError::InvalidKey("escrow recipient is not an age1… X25519 recipient"))
+    }
+}
+
+/// The escrow identity, which the council keeps offline; it alone can unwrap any message key.
+pub struct EscrowIdentity(x25519::Identity);
+
+impl EscrowIdentity {
+    /// Parses an `AGE-SECRET-KEY-1…` identity.
+    pub fn parse(text: &SecretString) -> Result<Self, CryptoError> {
+        parse_identity(text.expose_secret()).map(Self)
+    }
+
+    /// Unwraps a message key without the master keyring.
+    pub fn unwrap(&self, wrapped: &WrappedKey, message: uuid::Uuid) -> Result<MessageKey, CryptoError> {
+        let plain = open_one(&self.0, Binding::new(ObjectKind::MessageKey, message), wrapped.as_bytes())?;
+        MessageKey::from_plain(&plain)
+    }
+}
+
+/// The server's master keys: the first identity is active; the rest are older ones kept so
+/// keys wrapped before a rotation still open.
+pub struct Keyring {
+    identities: Vec<x25519::Identity>,
+    escrow: EscrowRecipient,
+}
+
+impl Keyring {
+    /// Builds the keyring from an identity file's text (one `AGE-SECRET-KEY-1…` a line, `#`
+    /// comments allowed; the first is active) and the escrow recipient.
+    pub fn from_identity_file(text: &SecretString, escrow: EscrowRecipient) -> Result<Self, CryptoError> {
+        let identities = text
+            .expose_secret()
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .map(parse_identity)
+            .collect::<Result<Vec<_>, _>>()?;
+        if identities.is_empty() {
+            return Err(CryptoError::InvalidKey("the master key file holds no identity"));
+        }
+        Ok(Self { identities, escrow })
+    }
+
+    /// The active master key's public recipient (safe to print).
+    pub fn active_recipient(&self) -> String {
+        self.identities[0].to_public().to_string()
+    }
+
+    /// Wraps `key` for `message` to the active master recipient and the escrow recipient.
+    pub fn wrap(&self, key: &MessageKey, message: uuid::Uuid) -> Result<WrappedKey, CryptoError> {
+        let master = self.identities[0].to_public();
+        let recipients: [&dyn age::Recipient; 2] = [&master, &self.escrow.0];
+        let text = key.0.to_string();
+        seal_to(&recipients, Binding::new(ObjectKind::MessageKey, message), text.expose_secret().as_bytes()).map(WrappedKey::from_stored)
+    }
+
+    /// Unwraps the key of `message` with any master identity held.
+    pub fn unwrap(&self, wrapped: &WrappedKey, message: uuid::Uuid) -> Result<MessageKey, CryptoError> {
+        let ids: Vec<&dyn age::Identity> = self.identities.iter().map(|i| i as &dyn age::Identity).collect();
+        let plain = open_with(&ids, Binding::new(ObjectKind::MessageKey, message), wrapped.as_bytes())?;
+        MessageKey::from_plain(&plain)
+    }
+}
+
+/// A per-message key: content of one message (and its replies and attachments) is sealed to it.
+pub struct MessageKey(x25519::Identity);
+
+impl MessageKey {
+    /// A fresh key for a new message.
+    pub fn generate() -> Self {
+        Self(x25519::Identity::generate())
+    }
+
+    /// Seals `plaintext` as the object named by `binding`.
+    pub fn seal(&self, binding: Binding, plaintext: &[u8]) -> Result<Sealed, CryptoError> {
+        seal_one(&self.0.to_public(), binding, plaintext).map(Sealed::from_stored)
+    }
+
+    /// Opens `sealed`, refusing it unless it was sealed as the object named by `binding`.
+    pub fn open(&self, binding: Binding, sealed: &Sealed) -> Result<SecretSlice<u8>, CryptoError> {
+        open_one(&self.0, binding, sealed.as_bytes())
+    }
+
+    fn from_plain(plain: &SecretSlice<u8>) -> Result<Self, CryptoError> {
+        let text = std::str::from_utf8(plain.expose_secret()).map_err(|_| CryptoError::Decrypt)?;
+        parse_identity(text).map(Self)
+    }
+}
+
+fn parse_identity(text: &str) -> Result<x25519::Identity, CryptoError> {
+    x25519::Identity::from_str(text.trim()).map_err(|_| CryptoError::InvalidKey("not an AGE-SECRET-KEY-1… X25519 identity"))
+}
+
+#[cfg(test)]
+#[path = "keys_tests.rs"]
+mod tests;

@@ -1,0 +1,42 @@
+//! Sealpost's cryptography: the only crate that names age, argon2, the OS random number
+//! generator and constant-time comparison.
+//!
+//! It owns password hashing (SECURITY A1, A5), random tokens stored as hashes (A7, B1) and the
+//! content envelope (E2, E3): a fresh age X25519 key per message, wrapped to the master and
+//! escrow recipients, with every ciphertext bound to the object it belongs to. It never does
+//! I/O beyond asking the OS for randomness, and never logs.
+
+mod envelope;
+mod keys;
+mod password;
+mod random;
+mod token;
+
+pub use envelope::{Binding, ObjectKind, Sealed, WrappedKey};
+pub use keys::{EscrowIdentity, EscrowRecipient, Keyring, MessageKey, NewKeyPair, generate_key_pair};
+pub use password::{PasswordHash, PasswordHasher, Verification};
+pub use secrecy::{ExposeSecret, SecretString};
+pub use token::{Token, TokenHash};
+
+/// Everything that can go wrong in this crate. Messages never contain key material.
+#[derive(Debug, thiserror::Error)]
+pub enum CryptoError {
+    /// A key file or key string could not be parsed.
+    #[error("invalid key: {0}")]
+    InvalidKey(&'static str),
+    /// age refused to encrypt (for example, no recipients).
+    #[error("encryption failed")]
+    Encrypt,
+    /// The ciphertext is malformed, was altered, or no key we hold opens it.
+    #[error("decryption failed: the data was altered or no key we hold opens it")]
+    Decrypt,
+    /// The ciphertext opened but belongs to another object (a swapped row).
+    #[error("the sealed data belongs to another object")]
+    BindingMismatch,
+    /// A stored password hash is malformed.
+    #[error("stored password hash is malformed")]
+    BadPasswordHash,
+    /// The OS random number generator failed.
+    #[error("the operating system's random number generator failed")]
+    Random,
+}

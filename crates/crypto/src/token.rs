@@ -1,0 +1,95 @@
+//! Bearer tokens (session cookies, secure links): 256 bits from the OS RNG, shown to the holder
+//! once as hex, and stored only as their SHA-256 (SECURITY A7, B1).
+
+use secrecy::{ExposeSecret, SecretBox};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use crate::{CryptoError, random::random_bytes};
+
+const TOKEN_BYTES: usize = 32;
+
+/// A secret bearer token. It cannot be printed, cloned or serialised by accident.
+pub struct Token(SecretBox<[u8; TOKEN_BYTES]>);
+
+/// The SHA-256 of a token: what the database keeps and looks up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct TokenHash([u8; 32]);
+
+impl Token {
+    /// A fresh random token.
+    pub fn generate() -> Result<Self, CryptoError> {
+        Ok(Self(SecretBox::new(Box::new(random_bytes::<TOKEN_BYTES>()?))))
+    }
+
+    /// Parses the hex form a client presents. Anything else is `None`.
+    pub fn parse(text: &str) -> Option<Self> {
+        if text.len() != TOKEN_BYTES * 2 {
+            return None;
+        }
+        let mut bytes = [0u8; TOKEN_BYTES];
+        for (i, byte) in bytes.iter_mut().enumerate() {
+            *byte = u8::from_str_radix(text.get(2 * i..2 * i + 2)?, 16).ok()?;
+        }
+        Some(Self(SecretBox::new(Box::new(bytes))))
+    }
+
+    /// The hex form handed to the client (a cookie value or link). Loud on purpose.
+    pub fn expose_hex(&self) -> String {
+        self.0.expose_secret().iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// The hash stored at rest.
+    pub fn hash(&self) -> TokenHash {
+        TokenHash(Sha256::digest(self.0.expose_secret()).into())
+    }
+}
+
+impl TokenHash {
+    /// Rebuilds a hash read back from storage.
+    pub fn from_bytes(bytes: [u8; 32]) -> Self {
+        Self(bytes)
+    }
+
+    /// The bytes to store.
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+
+    /// Compares in constant time, so timing reveals nothing about how much of a guess matched.
+    pub fn ct_eq(&self, other: &TokenHash) -> bool {
+        self.0.ct_eq(&other.0).into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn tokens_are_256_random_bits_in_hex() {
+        let a = Token::generate().unwrap();
+        let b = Token::generate().unwrap();
+        assert_eq!(a.expose_hex().len(), 64);
+        assert_ne!(a.expose_hex(), b.expose_hex());
+        assert!(!a.hash().ct_eq(&b.hash()));
+    }
+
+    #[test]
+    fn a_parsed_token_hashes_like_the_original() {
+        let t = Token::generate().unwrap();
+        let back = Token::parse(&t.expose_hex()).unwrap();
+        assert!(back.hash().ct_eq(&t.hash()));
+        assert_ne!(t.hash().as_bytes().as_slice(), t.expose_hex().as_bytes());
+    }
+
+    proptest! {
+        #[test]
+        fn parsing_arbitrary_text_never_panics(s in "\\PC{0,70}") {
+            if let Some(t) = Token::parse(&s) {
+                prop_assert_eq!(t.expose_hex(), s.to_lowercase());
+            }
+        }
+    }
+}

@@ -1,0 +1,49 @@
+//! The JSON shapes of `/api/v1`, shared by the server and the web app's typed client.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{DisplayName, EmailAddress, Role, UserId};
+
+/// `POST /api/v1/auth/login` body. The password stays a plain string here because the web app
+/// builds this; the server moves it into a secret type at once.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LoginRequest {
+    /// The account's email address, as typed.
+    pub email: String,
+    /// The password, as typed.
+    pub password: String,
+}
+
+/// `GET /api/v1/auth/me` and the answer to a successful sign-in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Me {
+    /// The account id.
+    pub id: UserId,
+    /// The account's address.
+    pub email: EmailAddress,
+    /// The account holder's name.
+    pub display_name: DisplayName,
+    /// What the account may do.
+    pub role: Role,
+    /// The council running this Sealpost.
+    pub organisation: String,
+}
+
+/// `GET /api/v1/info`: what the sign-in page shows before anyone is signed in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Info {
+    /// The council running this Sealpost.
+    pub organisation: String,
+}
+
+/// Every error body of the API.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiError {
+    /// A stable machine-readable code, e.g. `invalid_credentials`.
+    pub code: String,
+    /// A sentence a person can act on.
+    pub message: String,
+}
+
+/// The header every state-changing API request must carry (CSRF defence, SECURITY D4).
+pub const CSRF_HEADER: &str = "x-sealpost-csrf";

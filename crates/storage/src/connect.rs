@@ -1,0 +1,94 @@
+//! Opening the database: SQLite with the settings SECURITY G1 and E4 require (checked, not just
+//! requested), or PostgreSQL.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::PgPoolOptions;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+
+use crate::{Store, StorageError};
+
+/// The SQLite settings as read back from a live connection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SqliteSettings {
+    /// `PRAGMA journal_mode`, expected `wal`.
+    pub journal_mode: String,
+    /// `PRAGMA synchronous`, expected 2 (FULL).
+    pub synchronous: i64,
+    /// `PRAGMA busy_timeout` in ms, expected ≥ 5000.
+    pub busy_timeout_ms: i64,
+    /// `PRAGMA foreign_keys`, expected 1.
+    pub foreign_keys: i64,
+    /// `PRAGMA secure_delete`, expected 1.
+    pub secure_delete: i64,
+}
+
+impl SqliteSettings {
+    fn problems(&self) -> Vec<String> {
+        let mut p = vec![];
+        if self.journal_mode != "wal" {
+            p.push(format!("journal_mode is {} (want wal)", self.journal_mode));
+        }
+        if self.synchronous != 2 {
+            p.push(format!("synchronous is {} (want 2 = FULL)", self.synchronous));
+        }
+        if self.busy_timeout_ms < 5000 {
+            p.push(format!("busy_timeout is {} ms (want ≥ 5000)", self.busy_timeout_ms));
+        }
+        if self.foreign_keys != 1 {
+            p.push("foreign_keys is off".into());
+        }
+        if self.secure_delete != 1 {
+            p.push("secure_delete is off".into());
+        }
+        p
+    }
+}
+
+impl Store {
+    /// Connects to `url` (`sqlite://path` or `postgres://…`). For SQLite the file is created if
+    /// missing and its settings are verified before the store is returned.
+    pub async fn connect(url: &str) -> Result<Store, StorageError> {
+        if url.starts_with("sqlite:") {
+            let options = SqliteConnectOptions::from_str(url)
+                .map_err(|_| StorageError::UnsupportedUrl)?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Full)
+                .busy_timeout(Duration::from_secs(5))
+                .foreign_keys(true)
+                .pragma("secure_delete", "ON");
+            let pool = SqlitePoolOptions::new().max_connections(8).acquire_timeout(Duration::from_secs(10)).connect_with(options).await?;
+            let store = Store::Sqlite(pool);
+            let problems = store.sqlite_settings().await?.map(|s| s.problems()).unwrap_or_default();
+            if !problems.is_empty() {
+                return Err(StorageError::UnsafeSqlite(problems.join("; ")));
+            }
+            Ok(store)
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            let pool = PgPoolOptions::new().max_connections(16).acquire_timeout(Duration::from_secs(5)).connect(url).await?;
+            Ok(Store::Postgres(pool))
+        } else {
+            Err(StorageError::UnsupportedUrl)
+        }
+    }
+
+    /// Reads the live SQLite settings (`None` on PostgreSQL).
+    pub async fn sqlite_settings(&self) -> Result<Option<SqliteSettings>, StorageError> {
+        let Store::Sqlite(pool) = self else { return Ok(None) };
+        let mut conn = pool.acquire().await?;
+        let journal_mode: (String,) = sqlx::query_as("PRAGMA journal_mode").fetch_one(&mut *conn).await?;
+        let synchronous: (i64,) = sqlx::query_as("PRAGMA synchronous").fetch_one(&mut *conn).await?;
+        let busy: (i64,) = sqlx::query_as("PRAGMA busy_timeout").fetch_one(&mut *conn).await?;
+        let fk: (i64,) = sqlx::query_as("PRAGMA foreign_keys").fetch_one(&mut *conn).await?;
+        let sd: (i64,) = sqlx::query_as("PRAGMA secure_delete").fetch_one(&mut *conn).await?;
+        Ok(Some(SqliteSettings {
+            journal_mode: journal_mode.0.to_lowercase(),
+            synchronous: synchronous.0,
+            busy_timeout_ms: busy.0,
+            foreign_keys: fk.0,
+            secure_delete: sd.0,
+        }))
+    }
+}

@@ -1,0 +1,62 @@
+//! Sealpost's storage: the only crate that names sqlx.
+//!
+//! One [`Store`] serves SQLite (the single-box default) and PostgreSQL (scale-out), chosen by
+//! the URL scheme. Every method takes and returns domain types; the SQL is written once with
+//! `$n` placeholders, which both dialects accept. Timestamps are Unix milliseconds passed in by
+//! the caller, so the clock stays injectable. This crate never logs content or secrets.
+
+mod connect;
+mod error;
+mod login_failures;
+mod migrate;
+mod sessions;
+mod setup_tokens;
+#[cfg(feature = "testing")]
+pub mod testing;
+mod users;
+
+pub use connect::SqliteSettings;
+pub use error::StorageError;
+pub use sessions::SessionRecord;
+pub use users::{NewUser, UserRecord};
+
+/// A connection pool to one of the two supported databases.
+#[derive(Clone, Debug)]
+pub enum Store {
+    /// The embedded default.
+    Sqlite(sqlx::SqlitePool),
+    /// The scale-out database.
+    Postgres(sqlx::PgPool),
+}
+
+/// Runs the same expression against whichever pool the store holds. The expression is
+/// type-checked once per backend, so one SQL string serves both.
+macro_rules! with_pool {
+    ($store:expr, |$pool:ident| $body:expr) => {
+        match $store {
+            $crate::Store::Sqlite($pool) => $body,
+            $crate::Store::Postgres($pool) => $body,
+        }
+    };
+}
+pub(crate) use with_pool;
+
+impl Store {
+    /// Which backend this is, for logs and health output.
+    pub fn backend(&self) -> &'static str {
+        match self {
+            Store::Sqlite(_) => "sqlite",
+            Store::Postgres(_) => "postgres",
+        }
+    }
+
+    /// Answers whether the database is reachable (for `/readyz`).
+    pub async fn ping(&self) -> Result<(), StorageError> {
+        with_pool!(self, |pool| sqlx::query("SELECT 1").execute(pool).await.map(|_| ()).map_err(StorageError::from))
+    }
+
+    /// Closes the pool, waiting for connections to be returned.
+    pub async fn close(&self) {
+        with_pool!(self, |pool| pool.close().await)
+    }
+}

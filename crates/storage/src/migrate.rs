@@ -1,0 +1,50 @@
+//! Schema migrations, embedded in the binary: one folder per backend with the same file names.
+//! Each runs once, in its own transaction, recorded in `schema_migrations`. Landed migrations
+//! are never edited; a change is a new file in both folders.
+
+use crate::{Store, StorageError, with_pool};
+
+/// (version, name, SQLite SQL, PostgreSQL SQL)
+const MIGRATIONS: &[(i64, &str, &str, &str)] = &[(
+    1,
+    "accounts",
+    include_str!("../../../migrations/sqlite/0001_accounts.sql"),
+    include_str!("../../../migrations/postgres/0001_accounts.sql"),
+)];
+
+const CREATE_LEDGER: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)";
+
+impl Store {
+    /// Applies every migration not yet applied. Safe to run from several instances at once on
+    /// PostgreSQL (an advisory lock serialises them).
+    pub async fn migrate(&self, now_ms: i64) -> Result<u32, StorageError> {
+        let mut applied = 0;
+        for &(version, name, sqlite_sql, postgres_sql) in MIGRATIONS {
+            let sql = match self {
+                Store::Sqlite(_) => sqlite_sql,
+                Store::Postgres(_) => postgres_sql,
+            };
+            let ran = with_pool!(self, |pool| {
+                let mut tx = pool.begin().await?;
+                if matches!(self, Store::Postgres(_)) {
+                    sqlx::query("SELECT pg_advisory_xact_lock(7242001)").execute(&mut *tx).await?;
+                }
+                sqlx::raw_sql(CREATE_LEDGER).execute(&mut *tx).await?;
+                let done: Option<(i64,)> = sqlx::query_as("SELECT version FROM schema_migrations WHERE version = $1").bind(version).fetch_optional(&mut *tx).await?;
+                if done.is_none() {
+                    sqlx::raw_sql(sql).execute(&mut *tx).await?;
+                    sqlx::query("INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)")
+                        .bind(version)
+                        .bind(name)
+                        .bind(now_ms)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                tx.commit().await?;
+                Ok::<bool, StorageError>(done.is_none())
+            })?;
+            applied += u32::from(ran);
+        }
+        Ok(applied)
+    }
+}

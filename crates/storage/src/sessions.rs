@@ -1,0 +1,62 @@
+//! Staff sessions, keyed by the SHA-256 of the cookie token (SECURITY A7); the raw token is
+//! never stored. Expiry rules live in the server; this module stores the times they need.
+
+use sealpost_crypto::TokenHash;
+use sealpost_domain::UserId;
+
+use crate::users::{USER_COLUMNS, UserRecord, UserRow, user_from_row};
+use crate::{Store, StorageError, with_pool};
+
+/// A live session and its account.
+#[derive(Debug, Clone)]
+pub struct SessionRecord {
+    /// The signed-in account (never a disabled one).
+    pub user: UserRecord,
+    /// When the session began (for the absolute timeout).
+    pub created_at_ms: i64,
+    /// When it was last used (for the idle timeout).
+    pub last_seen_at_ms: i64,
+}
+
+impl Store {
+    /// Starts a session for `user`.
+    pub async fn create_session(&self, token: &TokenHash, user: UserId, now_ms: i64) -> Result<(), StorageError> {
+        with_pool!(self, |pool| {
+            sqlx::query("INSERT INTO sessions (token_hash, user_id, created_at, last_seen_at) VALUES ($1, $2, $3, $3)")
+                .bind(token.as_bytes().as_slice())
+                .bind(user.0.to_string())
+                .bind(now_ms)
+                .execute(pool)
+                .await.map(|r| r.rows_affected())
+        })?;
+        Ok(())
+    }
+
+    /// Looks up a session by token hash, with its (enabled) account.
+    pub async fn session(&self, token: &TokenHash) -> Result<Option<SessionRecord>, StorageError> {
+        let sql = format!("SELECT {USER_COLUMNS}, s.created_at, s.last_seen_at FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1 AND u.disabled = FALSE");
+        type Row = (String, String, String, String, Option<String>, bool, i64, i64);
+        let row: Option<Row> = with_pool!(self, |pool| sqlx::query_as(&sql).bind(token.as_bytes().as_slice()).fetch_optional(pool).await)?;
+        let Some((id, email, name, role, hash, disabled, created, seen)) = row else { return Ok(None) };
+        let user_row: UserRow = (id, email, name, role, hash, disabled);
+        Ok(Some(SessionRecord { user: user_from_row(user_row)?, created_at_ms: created, last_seen_at_ms: seen }))
+    }
+
+    /// Records use of a session (slides the idle timeout).
+    pub async fn touch_session(&self, token: &TokenHash, now_ms: i64) -> Result<(), StorageError> {
+        with_pool!(self, |pool| sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE token_hash = $2").bind(now_ms).bind(token.as_bytes().as_slice()).execute(pool).await.map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
+    /// Ends one session.
+    pub async fn delete_session(&self, token: &TokenHash) -> Result<(), StorageError> {
+        with_pool!(self, |pool| sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(token.as_bytes().as_slice()).execute(pool).await.map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
+    /// How many sessions an account has (tests and the admin view use it).
+    pub async fn count_sessions(&self, user: UserId) -> Result<i64, StorageError> {
+        let (n,): (i64,) = with_pool!(self, |pool| sqlx::query_as("SELECT COUNT(*) FROM sessions WHERE user_id = $1").bind(user.0.to_string()).fetch_one(pool).await)?;
+        Ok(n)
+    }
+}

@@ -1,0 +1,34 @@
+//! One-time links with which a new account holder chooses a password. Stored as hashes;
+//! redeeming one deletes it in the same statement, so it works once.
+
+use sealpost_crypto::TokenHash;
+use sealpost_domain::UserId;
+use uuid::Uuid;
+
+use crate::{Store, StorageError, with_pool};
+
+impl Store {
+    /// Stores a set-up token for `user`, valid until `expires_at_ms`.
+    pub async fn create_setup_token(&self, token: &TokenHash, user: UserId, expires_at_ms: i64) -> Result<(), StorageError> {
+        with_pool!(self, |pool| {
+            sqlx::query("INSERT INTO setup_tokens (token_hash, user_id, expires_at) VALUES ($1, $2, $3)")
+                .bind(token.as_bytes().as_slice())
+                .bind(user.0.to_string())
+                .bind(expires_at_ms)
+                .execute(pool)
+                .await.map(|r| r.rows_affected())
+        })?;
+        Ok(())
+    }
+
+    /// Consumes a set-up token: returns its account if it existed and had not expired.
+    pub async fn consume_setup_token(&self, token: &TokenHash, now_ms: i64) -> Result<Option<UserId>, StorageError> {
+        let row: Option<(String, i64)> = with_pool!(self, |pool| {
+            sqlx::query_as("DELETE FROM setup_tokens WHERE token_hash = $1 RETURNING user_id, expires_at").bind(token.as_bytes().as_slice()).fetch_optional(pool).await
+        })?;
+        match row {
+            Some((id, expires)) if expires > now_ms => Ok(Some(UserId(Uuid::parse_str(&id).map_err(|_| StorageError::Corrupt("setup_tokens.user_id"))?))),
+            _ => Ok(None),
+        }
+    }
+}

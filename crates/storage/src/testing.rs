@@ -1,0 +1,70 @@
+//! Test support (feature `testing`): a fresh, empty, migrated database per test, on SQLite
+//! always and on PostgreSQL when `SEALPOST_TEST_POSTGRES_URL` names a server.
+
+use sqlx::Connection;
+
+use crate::{Store, StorageError};
+
+/// A throw-away database. The SQLite file lives in a temp dir removed on drop; PostgreSQL
+/// databases are named `sealpost_test_…` (the test command drops leftovers before a run).
+pub struct TestDatabase {
+    /// The migrated store.
+    pub store: Store,
+    /// The URL it was opened with.
+    pub url: String,
+    /// Keeps the SQLite directory alive.
+    pub dir: Option<tempfile_dir::Dir>,
+}
+
+/// The directory guard type, re-exported so callers need not name the temp-file crate.
+pub mod tempfile_dir {
+    pub use tempfile::TempDir as Dir;
+}
+
+impl TestDatabase {
+    /// A fresh SQLite database in a new temp directory.
+    pub async fn sqlite() -> Result<Self, StorageError> {
+        let dir = tempfile::tempdir().map_err(|e| StorageError::Database(sqlx::Error::Io(e)))?;
+        let url = format!("sqlite://{}", dir.path().join("test.db").display());
+        let store = Store::connect(&url).await?;
+        store.migrate(0).await?;
+        Ok(Self { store, url, dir: Some(dir) })
+    }
+
+    /// A fresh PostgreSQL database, or `None` when `SEALPOST_TEST_POSTGRES_URL` is unset.
+    pub async fn postgres() -> Result<Option<Self>, StorageError> {
+        let Ok(admin_url) = std::env::var("SEALPOST_TEST_POSTGRES_URL") else { return Ok(None) };
+        let name = format!("sealpost_test_{}", uuid::Uuid::new_v4().simple());
+        let mut admin = sqlx::PgConnection::connect(&admin_url).await?;
+        sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut admin).await?;
+        admin.close().await?;
+        let url = with_database(&admin_url, &name);
+        let store = Store::connect(&url).await?;
+        store.migrate(0).await?;
+        Ok(Some(Self { store, url, dir: None }))
+    }
+}
+
+/// Replaces the database name in a PostgreSQL URL, keeping any `?query`.
+fn with_database(url: &str, name: &str) -> String {
+    let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
+    let authority_end = base.find("://").map_or(0, |i| i + 3);
+    let root = match base[authority_end..].find('/') {
+        Some(slash) => &base[..authority_end + slash],
+        None => base,
+    };
+    match query {
+        Some(q) => format!("{root}/{name}?{q}"),
+        None => format!("{root}/{name}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_database_name_is_swapped_in_any_url_form() {
+        assert_eq!(super::with_database("postgres://u@h:5432/postgres", "x"), "postgres://u@h:5432/x");
+        assert_eq!(super::with_database("postgres://u@h:5432", "x"), "postgres://u@h:5432/x");
+        assert_eq!(super::with_database("postgres://u@h/db?sslmode=disable", "x"), "postgres://u@h/x?sslmode=disable");
+    }
+}

@@ -1,0 +1,149 @@
+//! Storage contract: every case runs against SQLite and, when `SEALPOST_TEST_POSTGRES_URL` is
+//! set (CI sets it), against a fresh PostgreSQL database too.
+
+use sealpost_crypto::{PasswordHash, Token};
+use sealpost_domain::{DisplayName, EmailAddress, Role};
+use sealpost_storage::testing::TestDatabase;
+use sealpost_storage::{NewUser, StorageError, Store};
+
+/// Declares `mod $name { fn sqlite(); fn postgres(); }`, each running `$body(store)`.
+macro_rules! contract {
+    ($name:ident, $body:expr) => {
+        mod $name {
+            use super::*;
+            #[tokio::test]
+            async fn sqlite() {
+                let db = TestDatabase::sqlite().await.unwrap();
+                ($body)(db.store.clone()).await;
+            }
+            #[tokio::test]
+            async fn postgres() {
+                let Some(db) = TestDatabase::postgres().await.unwrap() else {
+                    eprintln!("SEALPOST_TEST_POSTGRES_URL unset: PostgreSQL case not run");
+                    return;
+                };
+                ($body)(db.store.clone()).await;
+            }
+        }
+    };
+}
+
+fn new_user(email: &str) -> NewUser {
+    NewUser {
+        email: EmailAddress::parse(email).unwrap(),
+        display_name: DisplayName::parse("Ann Example").unwrap(),
+        role: Role::Staff,
+        password_hash: Some(PasswordHash::from_phc("$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0$aGFzaA".into())),
+    }
+}
+
+contract!(migrations_are_idempotent, |store: Store| async move {
+    assert_eq!(store.migrate(1).await.unwrap(), 0, "a migrated store has nothing left to apply");
+    store.ping().await.unwrap();
+});
+
+contract!(users_are_created_and_found_by_email_and_id, |store: Store| async move {
+    let id = store.create_user(&new_user("Ann@Example.gov.uk"), 5).await.unwrap();
+    let by_email = store.user_by_email(&EmailAddress::parse("ann@example.gov.uk").unwrap()).await.unwrap().unwrap();
+    assert_eq!(by_email.id, id);
+    assert_eq!(by_email.role, Role::Staff);
+    assert!(!by_email.disabled);
+    let by_id = store.user_by_id(id).await.unwrap().unwrap();
+    assert_eq!(by_id.email.as_str(), "ann@example.gov.uk");
+    assert_eq!(store.count_users().await.unwrap(), 1);
+    assert!(store.user_by_email(&EmailAddress::parse("nobody@example.gov.uk").unwrap()).await.unwrap().is_none());
+});
+
+contract!(a_second_account_with_the_same_address_is_a_duplicate, |store: Store| async move {
+    store.create_user(&new_user("ann@example.gov.uk"), 0).await.unwrap();
+    let again = store.create_user(&new_user("ANN@example.gov.uk"), 0).await;
+    assert!(matches!(again, Err(StorageError::Duplicate)), "{again:?}");
+});
+
+contract!(sessions_are_stored_by_hash_and_touched, |store: Store| async move {
+    let user = store.create_user(&new_user("ann@example.gov.uk"), 0).await.unwrap();
+    let token = Token::generate().unwrap();
+    store.create_session(&token.hash(), user, 1_000).await.unwrap();
+    let s = store.session(&token.hash()).await.unwrap().unwrap();
+    assert_eq!((s.user.id, s.created_at_ms, s.last_seen_at_ms), (user, 1_000, 1_000));
+    store.touch_session(&token.hash(), 2_000).await.unwrap();
+    assert_eq!(store.session(&token.hash()).await.unwrap().unwrap().last_seen_at_ms, 2_000);
+    store.delete_session(&token.hash()).await.unwrap();
+    assert!(store.session(&token.hash()).await.unwrap().is_none());
+});
+
+contract!(password_change_and_disable_end_every_session, |store: Store| async move {
+    let user = store.create_user(&new_user("ann@example.gov.uk"), 0).await.unwrap();
+    for _ in 0..2 {
+        store.create_session(&Token::generate().unwrap().hash(), user, 0).await.unwrap();
+    }
+    let new_hash = PasswordHash::from_phc("$argon2id$v=19$m=19456,t=2,p=1$bmV3c2FsdG5ld3NhbHQ$bmV3".into());
+    assert!(store.set_password(user, &new_hash).await.unwrap());
+    assert_eq!(store.count_sessions(user).await.unwrap(), 0);
+    assert_eq!(store.user_by_id(user).await.unwrap().unwrap().password_hash, Some(new_hash));
+    let token = Token::generate().unwrap();
+    store.create_session(&token.hash(), user, 0).await.unwrap();
+    assert!(store.disable_user(user).await.unwrap());
+    assert!(store.session(&token.hash()).await.unwrap().is_none());
+    assert!(store.user_by_id(user).await.unwrap().unwrap().disabled);
+});
+
+contract!(login_failures_are_counted_in_a_window_and_pruned, |store: Store| async move {
+    let ann = EmailAddress::parse("ann@example.gov.uk").unwrap();
+    let bob = EmailAddress::parse("bob@example.gov.uk").unwrap();
+    for t in [10, 20, 30] {
+        store.record_login_failure(&ann, t).await.unwrap();
+    }
+    store.record_login_failure(&bob, 30).await.unwrap();
+    assert_eq!(store.count_login_failures(&ann, 20).await.unwrap(), 2);
+    assert_eq!(store.count_login_failures(&bob, 0).await.unwrap(), 1);
+    assert_eq!(store.prune_login_failures(25).await.unwrap(), 2);
+    assert_eq!(store.count_login_failures(&ann, 0).await.unwrap(), 1);
+});
+
+contract!(setup_tokens_work_once_and_not_after_expiry, |store: Store| async move {
+    let user = store.create_user(&NewUser { password_hash: None, ..new_user("new@example.gov.uk") }, 0).await.unwrap();
+    let (live, stale) = (Token::generate().unwrap(), Token::generate().unwrap());
+    store.create_setup_token(&live.hash(), user, 100).await.unwrap();
+    store.create_setup_token(&stale.hash(), user, 100).await.unwrap();
+    assert_eq!(store.consume_setup_token(&live.hash(), 99).await.unwrap(), Some(user));
+    assert_eq!(store.consume_setup_token(&live.hash(), 99).await.unwrap(), None, "second use");
+    assert_eq!(store.consume_setup_token(&stale.hash(), 100).await.unwrap(), None, "expired");
+});
+
+contract!(the_raw_session_token_is_never_stored, |store: Store| async move {
+    let user = store.create_user(&new_user("ann@example.gov.uk"), 0).await.unwrap();
+    let token = Token::generate().unwrap();
+    store.create_session(&token.hash(), user, 0).await.unwrap();
+    let raw = token.expose_hex();
+    let stored: Vec<Vec<u8>> = match &store {
+        Store::Sqlite(p) => sqlx_rows(p).await,
+        Store::Postgres(p) => sqlx_rows_pg(p).await,
+    };
+    assert_eq!(stored.len(), 1);
+    assert_eq!(stored[0].as_slice(), token.hash().as_bytes().as_slice());
+    assert!(!String::from_utf8_lossy(&stored[0]).contains(&raw));
+});
+
+async fn sqlx_rows(pool: &sqlx::SqlitePool) -> Vec<Vec<u8>> {
+    sqlx::query_scalar("SELECT token_hash FROM sessions").fetch_all(pool).await.unwrap()
+}
+
+async fn sqlx_rows_pg(pool: &sqlx::PgPool) -> Vec<Vec<u8>> {
+    sqlx::query_scalar("SELECT token_hash FROM sessions").fetch_all(pool).await.unwrap()
+}
+
+#[tokio::test]
+async fn sqlite_runs_with_wal_full_sync_busy_timeout_foreign_keys_and_secure_delete() {
+    let db = TestDatabase::sqlite().await.unwrap();
+    let s = db.store.sqlite_settings().await.unwrap().unwrap();
+    assert_eq!(s.journal_mode, "wal");
+    assert_eq!(s.synchronous, 2);
+    assert!(s.busy_timeout_ms >= 5000);
+    assert_eq!((s.foreign_keys, s.secure_delete), (1, 1));
+}
+
+#[tokio::test]
+async fn a_url_that_is_neither_sqlite_nor_postgres_is_refused() {
+    assert!(matches!(Store::connect("mysql://x").await, Err(StorageError::UnsupportedUrl)));
+}
