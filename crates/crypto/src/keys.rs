@@ -128,3 +128,14 @@ fn parse_identity(text: &str) -> Result<x25519::Identity, CryptoError> {
 #[cfg(test)]
 #[path = "keys_tests.rs"]
 mod tests;
+
+macro_rules! redacted_debug {
+    ($($name:ident),*) => {$(
+        impl std::fmt::Debug for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(concat!(stringify!($name), "([redacted])"))
+            }
+        }
+    )*};
+}
+redacted_debug!(Keyring, MessageKey, EscrowIdentity, NewKeyPair);

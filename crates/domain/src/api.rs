@@ -47,3 +47,12 @@ pub struct ApiError {
 
 /// The header every state-changing API request must carry (CSRF defence, SECURITY D4).
 pub const CSRF_HEADER: &str = "x-sealpost-csrf";
+
+/// `POST /api/v1/auth/setup` body: the one-time set-up token and the chosen password.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SetupRequest {
+    /// The token from the set-up link.
+    pub token: String,
+    /// The new password (SECURITY A2 applies).
+    pub password: String,
+}

@@ -1,0 +1,98 @@
+//! Staff sign-in, sign-out and first password set-up.
+//!
+//! Order matters (SECURITY A3–A5): the per-IP bucket and the per-address failure count are
+//! checked before any hashing; unknown addresses are verified against a dummy hash so they cost
+//! and answer the same as a wrong password; hashing runs off the async threads, bounded.
+
+use std::net::IpAddr;
+
+use sealpost_crypto::{PasswordHash, SecretString, Token, TokenHash, Verification};
+use sealpost_domain::api::Me;
+use sealpost_domain::{EmailAddress, check_password_policy};
+use sealpost_storage::UserRecord;
+
+use crate::app::sessions;
+use crate::error::AppError;
+use crate::state::AppState;
+
+const HOUR_MS: i64 = 3_600_000;
+
+/// A successful sign-in: the new session token and who signed in.
+pub struct SignedIn {
+    /// Goes into the session cookie.
+    pub token: Token,
+    /// The account, as the API shows it.
+    pub me: Me,
+}
+
+/// Signs a staff member in.
+pub async fn login(state: &AppState, ip: IpAddr, email: &str, password: SecretString, previous: Option<&TokenHash>) -> Result<SignedIn, AppError> {
+    let now = state.now_ms();
+    state.login_limiter.check(ip, now).map_err(|retry_after_secs| AppError::TooManyRequests {
+        retry_after_secs,
+        message: "Too many sign-in attempts from this network. Wait a minute and try again.",
+    })?;
+    let email = EmailAddress::parse(email).map_err(|e| AppError::BadRequest { code: "invalid_email", message: e.to_string() })?;
+    let failures = state.store.count_login_failures(&email, now - HOUR_MS).await?;
+    if failures >= i64::from(state.settings.login_account_failures_per_hour) {
+        return Err(AppError::TooManyRequests {
+            retry_after_secs: 3600,
+            message: "Too many failed sign-ins for this account. Try again in an hour, or ask IT to reset your password.",
+        });
+    }
+    let user = state.store.user_by_email(&email).await?;
+    let stored = user.as_ref().filter(|u| !u.disabled).and_then(|u| u.password_hash.clone());
+    let verdict = verify_password(state, password.clone(), stored).await?;
+    let (Some(user), Verification::Match { needs_rehash }) = (user.filter(|u| !u.disabled), verdict) else {
+        state.store.record_login_failure(&email, now).await?;
+        tracing::info!(outcome = "failure", "sign-in refused");
+        return Err(AppError::InvalidCredentials);
+    };
+    if needs_rehash {
+        let hash = hash_password(state, password).await?;
+        state.store.upgrade_password_hash(user.id, &hash).await?;
+    }
+    let token = sessions::start(state, user.id, previous).await?;
+    tracing::info!(user = %user.id, outcome = "success", "signed in");
+    Ok(SignedIn { token, me: me(state, user) })
+}
+
+/// Sets the first password of an account through its one-time set-up link, and signs in.
+pub async fn complete_setup(state: &AppState, setup_token: &str, password: SecretString) -> Result<SignedIn, AppError> {
+    use sealpost_crypto::ExposeSecret;
+    check_password_policy(password.expose_secret()).map_err(|e| AppError::BadRequest { code: "weak_password", message: e.to_string() })?;
+    let expired = || AppError::BadRequest { code: "setup_link_invalid", message: "This set-up link has expired or was already used. Ask IT for a new one.".into() };
+    let token = Token::parse(setup_token).ok_or_else(expired)?;
+    let user_id = state.store.consume_setup_token(&token.hash(), state.now_ms()).await?.ok_or_else(expired)?;
+    let hash = hash_password(state, password).await?;
+    state.store.set_password(user_id, &hash).await?;
+    let user = state.store.user_by_id(user_id).await?.filter(|u| !u.disabled).ok_or_else(expired)?;
+    let session = sessions::start(state, user.id, None).await?;
+    Ok(SignedIn { token: session, me: me(state, user) })
+}
+
+/// The API view of an account.
+pub fn me(state: &AppState, user: UserRecord) -> Me {
+    Me { id: user.id, email: user.email, display_name: user.display_name, role: user.role, organisation: state.settings.org_name.clone() }
+}
+
+/// Hashes a password on the blocking pool, at most one per core at a time (SECURITY A4).
+pub async fn hash_password(state: &AppState, password: SecretString) -> Result<PasswordHash, AppError> {
+    let _permit = state.hashing_permits.acquire().await.map_err(|e| AppError::Internal(e.into()))?;
+    let worker = state.clone();
+    let span = tracing::Span::current();
+    tokio::task::spawn_blocking(move || span.in_scope(|| worker.hasher.hash(&password)))
+        .await
+        .map_err(|e| AppError::Internal(e.into()))?
+        .map_err(AppError::from)
+}
+
+async fn verify_password(state: &AppState, password: SecretString, stored: Option<PasswordHash>) -> Result<Verification, AppError> {
+    let _permit = state.hashing_permits.acquire().await.map_err(|e| AppError::Internal(e.into()))?;
+    let worker = state.clone();
+    let span = tracing::Span::current();
+    tokio::task::spawn_blocking(move || span.in_scope(|| worker.hasher.verify(&password, stored.as_ref())))
+        .await
+        .map_err(|e| AppError::Internal(e.into()))?
+        .map_err(AppError::from)
+}

@@ -1,0 +1,45 @@
+//! Staff sessions: issuing the cookie token and resolving a presented one, with the idle and
+//! absolute timeouts of SECURITY A9. Only the token's hash reaches the database (A7).
+
+use sealpost_crypto::{Token, TokenHash};
+use sealpost_domain::UserId;
+use sealpost_storage::UserRecord;
+
+use crate::error::AppError;
+use crate::state::AppState;
+
+/// Write `last_seen_at` at most this often, to spare the database a write per request.
+const TOUCH_EVERY_MS: i64 = 60_000;
+
+/// Starts a session for `user`, ending `previous` if the browser presented one (A8: a new id at
+/// every sign-in). Returns the token to set as the cookie.
+pub async fn start(state: &AppState, user: UserId, previous: Option<&TokenHash>) -> Result<Token, AppError> {
+    if let Some(old) = previous {
+        state.store.delete_session(old).await?;
+    }
+    let token = Token::generate()?;
+    state.store.create_session(&token.hash(), user, state.now_ms()).await?;
+    Ok(token)
+}
+
+/// Resolves a presented token to its account, ending the session if it has timed out.
+pub async fn resolve(state: &AppState, token: &TokenHash) -> Result<UserRecord, AppError> {
+    let session = state.store.session(token).await?.ok_or(AppError::Unauthenticated)?;
+    let now = state.now_ms();
+    let idle_ms = i64::from(state.settings.session_idle_minutes) * 60_000;
+    let absolute_ms = i64::from(state.settings.session_absolute_hours) * 3_600_000;
+    if now - session.last_seen_at_ms >= idle_ms || now - session.created_at_ms >= absolute_ms {
+        state.store.delete_session(token).await?;
+        return Err(AppError::Unauthenticated);
+    }
+    if now - session.last_seen_at_ms >= TOUCH_EVERY_MS {
+        state.store.touch_session(token, now).await?;
+    }
+    Ok(session.user)
+}
+
+/// Ends a session (sign-out).
+pub async fn end(state: &AppState, token: &TokenHash) -> Result<(), AppError> {
+    state.store.delete_session(token).await?;
+    Ok(())
+}

@@ -1,0 +1,191 @@
+//! The command line: `serve`, `migrate`, `keys init`, `user add`, `user disable`. Commands
+//! print what an operator needs to act on; they never print secrets other than the one-time
+//! set-up link they were asked to create.
+
+use std::io::Read;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand};
+use sealpost_crypto::{ExposeSecret, SecretString, Token};
+use sealpost_domain::{DisplayName, EmailAddress, Role, check_password_policy};
+use sealpost_storage::{NewUser, StorageError};
+
+use crate::clock::{Clock, SystemClock};
+use crate::settings::Settings;
+use crate::startup::{self, Application};
+use crate::{keyfiles, telemetry};
+
+/// How long a set-up link printed by `user add` stays valid.
+const SETUP_LINK_HOURS: i64 = 72;
+
+/// Sealpost: secure webmail for councils.
+#[derive(Debug, Parser)]
+#[command(name = "sealpost", version, about)]
+pub struct Cli {
+    /// Settings file (default: ./sealpost.toml if present).
+    #[arg(long, global = true, env = "SEALPOST_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the web server (creates the database and keys on first start).
+    Serve,
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Manage master keys.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+    /// Manage accounts.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum KeysCommand {
+    /// Create the master key (0600) and record the escrow recipient.
+    Init {
+        /// The council's escrow recipient (age1…), generated offline with age-keygen. Without
+        /// it, Sealpost generates an escrow pair and writes its secret half for you to move
+        /// offline.
+        #[arg(long)]
+        escrow_recipient: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum UserCommand {
+    /// Create an account. Prints a one-time set-up link unless --password-stdin is given.
+    Add {
+        /// The person's email address (their sign-in name).
+        #[arg(long)]
+        email: String,
+        /// The person's name as colleagues and recipients see it.
+        #[arg(long)]
+        name: String,
+        /// staff, ig or admin.
+        #[arg(long, default_value = "staff")]
+        role: Role,
+        /// Read the password from standard input instead of printing a set-up link.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Disable an account and end its sessions at once.
+    Disable {
+        /// The account's email address.
+        #[arg(long)]
+        email: String,
+    },
+}
+
+/// Runs the command; errors are printed once, plainly, and give exit code 1.
+pub fn main(cli: Cli) -> ExitCode {
+    let result = (|| {
+        let explicit = cli.config.is_some();
+        let path = cli.config.clone().unwrap_or_else(|| PathBuf::from("sealpost.toml"));
+        let settings = Settings::load(Some(&path), explicit, std::env::vars())?;
+        telemetry::init(settings.log_format);
+        let runtime = tokio::runtime::Runtime::new()?;
+        runtime.block_on(run(cli.command, settings))
+    })();
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
+    match command {
+        Command::Serve => serve(settings).await,
+        Command::Migrate => {
+            let store = startup::open_store(&settings, SystemClock.now_ms()).await?;
+            println!("Database ({}) is up to date.", store.backend());
+            Ok(())
+        }
+        Command::Keys { command: KeysCommand::Init { escrow_recipient } } => init_keys(&settings, escrow_recipient.as_deref()),
+        Command::User { command: UserCommand::Add { email, name, role, password_stdin } } => add_user(&settings, &email, &name, role, password_stdin).await,
+        Command::User { command: UserCommand::Disable { email } } => disable_user(&settings, &email).await,
+    }
+}
+
+async fn serve(settings: Settings) -> anyhow::Result<()> {
+    startup::create_private_dir(&settings.data_dir)?;
+    if !keyfiles::exist(&settings.key_dir) {
+        eprintln!("No master key found: creating one now.");
+        init_keys(&settings, None)?;
+    }
+    let app = Application::build(settings.clone(), Arc::new(SystemClock)).await?;
+    let state = app.state();
+    println!("Sealpost ({}) is running at {}  (database: {})", settings.org_name, settings.public_url, state.store.backend());
+    if state.store.count_users().await? == 0 {
+        println!("There are no accounts yet. Create the first one (it prints a one-time set-up link):");
+        println!("  sealpost user add --email you@your-council.gov.uk --name \"Your Name\" --role admin");
+        println!("  (with the README's run command: cargo xtask sealpost user add …)");
+    }
+    app.run_until(startup::shutdown_signal()).await
+}
+
+fn init_keys(settings: &Settings, escrow: Option<&str>) -> anyhow::Result<()> {
+    let report = keyfiles::init(&settings.key_dir, escrow)?;
+    println!("Master key written to {} (mode 0600). Back it up: without it, no message can be read.", report.master_path.display());
+    println!("Every message key is also wrapped to the escrow recipient {}.", report.escrow_recipient);
+    match report.escrow_secret_path {
+        Some(path) => {
+            eprintln!("WARNING: the escrow identity was generated on this machine and written to {}.", path.display());
+            eprintln!("         It can decrypt every message. Move it OFFLINE (print it, keep it in a safe) and delete it here.");
+            eprintln!("         For production, generate the escrow pair offline and run: sealpost keys init --escrow-recipient age1…");
+        }
+        None => println!("The escrow identity stays with the council, offline; only its public key is stored here."),
+    }
+    Ok(())
+}
+
+async fn add_user(settings: &Settings, email: &str, name: &str, role: Role, password_stdin: bool) -> anyhow::Result<()> {
+    let email = EmailAddress::parse(email).context("--email")?;
+    let display_name = DisplayName::parse(name).context("--name")?;
+    let password_hash = if password_stdin {
+        let mut input = String::new();
+        std::io::stdin().read_to_string(&mut input).context("reading the password from standard input")?;
+        let password = SecretString::from(input.trim_end_matches(['\n', '\r']).to_owned());
+        check_password_policy(password.expose_secret()).context("password")?;
+        Some(sealpost_crypto::PasswordHasher::new()?.hash(&password)?)
+    } else {
+        None
+    };
+    let store = startup::open_store(settings, SystemClock.now_ms()).await?;
+    let new_user = NewUser { email: email.clone(), display_name, role, password_hash };
+    let id = match store.create_user(&new_user, SystemClock.now_ms()).await {
+        Err(StorageError::Duplicate) => bail!("an account for {email} already exists"),
+        other => other?,
+    };
+    if new_user.password_hash.is_some() {
+        println!("Created {role} account {email}. They can sign in at {}.", settings.public_url);
+    } else {
+        let token = Token::generate()?;
+        store.create_setup_token(&token.hash(), id, SystemClock.now_ms() + SETUP_LINK_HOURS * 3_600_000).await?;
+        println!("Created {role} account {email}. Send them this one-time set-up link (valid {SETUP_LINK_HOURS} hours):");
+        println!("  {}/setup/{}", settings.public_url, token.expose_hex());
+    }
+    Ok(())
+}
+
+async fn disable_user(settings: &Settings, email: &str) -> anyhow::Result<()> {
+    let email = EmailAddress::parse(email).context("--email")?;
+    let store = startup::open_store(settings, SystemClock.now_ms()).await?;
+    let user = store.user_by_email(&email).await?.with_context(|| format!("no account for {email}"))?;
+    store.disable_user(user.id).await?;
+    println!("Disabled {email} and ended its sessions.");
+    Ok(())
+}

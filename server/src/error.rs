@@ -1,0 +1,88 @@
+//! The one error type of the HTTP layer. Each variant maps to a status once, here; 5xx bodies
+//! are opaque and their cause is logged once, without content or secrets.
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use sealpost_domain::api::ApiError;
+use sealpost_storage::StorageError;
+
+/// Everything a handler can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// Input was malformed; the message says how to fix it.
+    #[error("bad request: {code}")]
+    BadRequest {
+        /// Stable code.
+        code: &'static str,
+        /// A sentence for the person.
+        message: String,
+    },
+    /// No valid session.
+    #[error("not signed in")]
+    Unauthenticated,
+    /// Wrong email or password (the same answer for unknown accounts, SECURITY A5).
+    #[error("invalid credentials")]
+    InvalidCredentials,
+    /// A cross-site or header-less state change (SECURITY D4).
+    #[error("forbidden: {0}")]
+    Forbidden(&'static str),
+    /// Missing, or not the caller's to see (the same answer, SECURITY C1).
+    #[error("not found")]
+    NotFound,
+    /// A limit was hit; try again after this many seconds.
+    #[error("too many requests")]
+    TooManyRequests {
+        /// Seconds until a retry can succeed.
+        retry_after_secs: u64,
+        /// A sentence for the person.
+        message: &'static str,
+    },
+    /// The database is unreachable (SECURITY G5).
+    #[error("service unavailable")]
+    Unavailable(#[source] StorageError),
+    /// Anything else: logged, never shown.
+    #[error("internal error")]
+    Internal(#[source] anyhow::Error),
+}
+
+impl From<StorageError> for AppError {
+    fn from(e: StorageError) -> Self {
+        match e {
+            StorageError::Unavailable(_) => AppError::Unavailable(e),
+            other => AppError::Internal(other.into()),
+        }
+    }
+}
+
+impl From<sealpost_crypto::CryptoError> for AppError {
+    fn from(e: sealpost_crypto::CryptoError) -> Self {
+        AppError::Internal(e.into())
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let (status, code, message, retry_after) = match &self {
+            AppError::BadRequest { code, message } => (StatusCode::BAD_REQUEST, *code, message.clone(), None),
+            AppError::Unauthenticated => (StatusCode::UNAUTHORIZED, "unauthenticated", "Sign in to continue.".into(), None),
+            AppError::InvalidCredentials => (StatusCode::UNAUTHORIZED, "invalid_credentials", "The email address or password is incorrect.".into(), None),
+            AppError::Forbidden(why) => (StatusCode::FORBIDDEN, "forbidden", (*why).into(), None),
+            AppError::NotFound => (StatusCode::NOT_FOUND, "not_found", "Not found.".into(), None),
+            AppError::TooManyRequests { retry_after_secs, message } => (StatusCode::TOO_MANY_REQUESTS, "too_many_requests", (*message).into(), Some(*retry_after_secs)),
+            AppError::Unavailable(cause) => {
+                tracing::error!(error = %cause, "database unavailable");
+                (StatusCode::SERVICE_UNAVAILABLE, "unavailable", "Sealpost is temporarily unavailable. Try again in a moment.".into(), Some(5))
+            }
+            AppError::Internal(cause) => {
+                tracing::error!(error = format!("{cause:#}"), "internal error");
+                (StatusCode::INTERNAL_SERVER_ERROR, "internal", "Something went wrong on our side. Try again, and tell IT if it keeps happening.".into(), None)
+            }
+        };
+        let mut response = (status, Json(ApiError { code: code.to_owned(), message })).into_response();
+        if let Some(secs) = retry_after {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        response
+    }
+}

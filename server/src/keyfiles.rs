@@ -1,0 +1,122 @@
+//! Master key files: `master.key` (age identities, 0600; the first is active) and `escrow.pub`
+//! (the escrow recipient) in the key directory. The environment may supply them instead
+//! (`SEALPOST_MASTER_KEY`, `SEALPOST_ESCROW_RECIPIENT`). Keys never go into the database.
+
+use std::fs;
+use std::io::Write;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use sealpost_crypto::{EscrowRecipient, ExposeSecret, Keyring, SecretString, generate_key_pair};
+
+const MASTER: &str = "master.key";
+const ESCROW_PUB: &str = "escrow.pub";
+/// Written only when Sealpost generates the escrow pair itself; must be moved offline.
+pub const ESCROW_SECRET: &str = "escrow-identity-MOVE-OFFLINE.txt";
+
+/// What `init` did, for the operator's console.
+pub struct InitReport {
+    /// The master key file written.
+    pub master_path: PathBuf,
+    /// The escrow identity file written, if Sealpost generated the escrow pair.
+    pub escrow_secret_path: Option<PathBuf>,
+    /// The escrow recipient in use.
+    pub escrow_recipient: String,
+}
+
+/// Creates the master key and escrow recipient in `dir` unless a master key exists already.
+/// With `escrow` given (an `age1…` recipient whose identity the council generated offline),
+/// only the public key is stored; otherwise a pair is generated and its identity written to
+/// a 0600 file that the operator must move offline.
+pub fn init(dir: &Path, escrow: Option<&str>) -> anyhow::Result<InitReport> {
+    let master_path = dir.join(MASTER);
+    if master_path.exists() {
+        bail!("{} already exists; refusing to overwrite a master key", master_path.display());
+    }
+    fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    fs::set_permissions(dir, fs::Permissions::from_mode(0o700))?;
+    let (escrow_recipient, escrow_secret_path) = match escrow {
+        Some(r) => {
+            EscrowRecipient::parse(r).context("--escrow-recipient")?;
+            (r.trim().to_owned(), None)
+        }
+        None => {
+            let pair = generate_key_pair();
+            let path = dir.join(ESCROW_SECRET);
+            let text = format!("# Sealpost escrow identity. Move this file OFFLINE (printed, in a safe) and delete it here.\n# It alone can decrypt every message. Recipient: {}\n{}\n", pair.recipient, pair.identity.expose_secret());
+            write_private(&path, &text)?;
+            (pair.recipient, Some(path))
+        }
+    };
+    fs::write(dir.join(ESCROW_PUB), format!("{escrow_recipient}\n"))?;
+    let master = generate_key_pair();
+    write_private(&master_path, &format!("# Sealpost master key (active first). Recipient: {}\n{}\n", master.recipient, master.identity.expose_secret()))?;
+    Ok(InitReport { master_path, escrow_secret_path, escrow_recipient })
+}
+
+/// Loads the keyring from the environment or the key directory.
+pub fn load(dir: &Path) -> anyhow::Result<Keyring> {
+    let identities = match std::env::var("SEALPOST_MASTER_KEY") {
+        Ok(v) => SecretString::from(v),
+        Err(_) => {
+            let path = dir.join(MASTER);
+            let mode = fs::metadata(&path).with_context(|| format!("reading {}", path.display()))?.permissions().mode();
+            if mode & 0o077 != 0 {
+                bail!("{} is readable by other users (mode {:o}); run: chmod 600 {}", path.display(), mode & 0o777, path.display());
+            }
+            SecretString::from(fs::read_to_string(&path)?)
+        }
+    };
+    let escrow = match std::env::var("SEALPOST_ESCROW_RECIPIENT") {
+        Ok(v) => v,
+        Err(_) => fs::read_to_string(dir.join(ESCROW_PUB)).with_context(|| format!("reading {}", dir.join(ESCROW_PUB).display()))?,
+    };
+    Ok(Keyring::from_identity_file(&identities, EscrowRecipient::parse(&escrow)?)?)
+}
+
+/// True when keys are configured (files or environment).
+pub fn exist(dir: &Path) -> bool {
+    std::env::var_os("SEALPOST_MASTER_KEY").is_some() || dir.join(MASTER).exists()
+}
+
+fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
+    let mut f = fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path).with_context(|| format!("creating {}", path.display()))?;
+    f.write_all(text.as_bytes())?;
+    f.sync_all()?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn init_writes_a_0600_master_key_that_loads_and_refuses_to_overwrite() {
+        let dir = tempfile::tempdir().unwrap();
+        let report = init(dir.path(), None).unwrap();
+        let mode = fs::metadata(&report.master_path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        assert!(report.escrow_secret_path.is_some());
+        assert!(load(dir.path()).is_ok());
+        assert!(init(dir.path(), None).is_err());
+    }
+
+    #[test]
+    fn a_given_escrow_recipient_is_stored_without_any_escrow_secret() {
+        let dir = tempfile::tempdir().unwrap();
+        let escrow = generate_key_pair();
+        let report = init(dir.path(), Some(&escrow.recipient)).unwrap();
+        assert!(report.escrow_secret_path.is_none());
+        assert!(!dir.path().join(ESCROW_SECRET).exists());
+        assert!(init(tempfile::tempdir().unwrap().path(), Some("age1notakey")).is_err());
+    }
+
+    #[test]
+    fn a_world_readable_master_key_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let report = init(dir.path(), None).unwrap();
+        fs::set_permissions(&report.master_path, fs::Permissions::from_mode(0o644)).unwrap();
+        assert!(load(dir.path()).unwrap_err().to_string().contains("chmod 600"));
+    }
+}

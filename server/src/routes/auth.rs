@@ -1,0 +1,51 @@
+//! `/api/v1/auth/*`: sign in, sign out, who am I, set a first password, and public info.
+
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use sealpost_crypto::SecretString;
+use sealpost_domain::api::{Info, LoginRequest, Me, SetupRequest};
+
+use super::cookie::{self, SignedIn};
+use crate::app::auth;
+use crate::error::AppError;
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/auth/login", post(login))
+        .route("/auth/logout", post(logout))
+        .route("/auth/me", get(me))
+        .route("/auth/setup", post(setup))
+        .route("/info", get(info))
+}
+
+async fn login(State(state): State<AppState>, ConnectInfo(peer): ConnectInfo<SocketAddr>, headers: HeaderMap, Json(body): Json<LoginRequest>) -> Result<Response, AppError> {
+    let previous = cookie::presented(&headers);
+    let signed_in = auth::login(&state, peer.ip(), &body.email, SecretString::from(body.password), previous.as_ref()).await?;
+    Ok(([(header::SET_COOKIE, cookie::set_session(&signed_in.token))], Json(signed_in.me)).into_response())
+}
+
+async fn setup(State(state): State<AppState>, Json(body): Json<SetupRequest>) -> Result<Response, AppError> {
+    let signed_in = auth::complete_setup(&state, &body.token, SecretString::from(body.password)).await?;
+    Ok(([(header::SET_COOKIE, cookie::set_session(&signed_in.token))], Json(signed_in.me)).into_response())
+}
+
+async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, AppError> {
+    if let Some(token) = cookie::presented(&headers) {
+        crate::app::sessions::end(&state, &token).await?;
+    }
+    Ok((StatusCode::NO_CONTENT, [(header::SET_COOKIE, cookie::clear_session())]).into_response())
+}
+
+async fn me(State(state): State<AppState>, signed_in: SignedIn) -> Json<Me> {
+    Json(auth::me(&state, signed_in.user))
+}
+
+async fn info(State(state): State<AppState>) -> Json<Info> {
+    Json(Info { organisation: state.settings.org_name.clone() })
+}

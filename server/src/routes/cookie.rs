@@ -1,0 +1,55 @@
+//! The staff session cookie (SECURITY A7): `__Host-` prefix, Secure, HttpOnly, SameSite=Strict,
+//! Path=/; and the extractor that turns it into the signed-in account.
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, header};
+use sealpost_crypto::{Token, TokenHash};
+use sealpost_storage::UserRecord;
+
+use crate::app::sessions;
+use crate::error::AppError;
+use crate::state::AppState;
+
+/// The cookie's name. The `__Host-` prefix makes browsers refuse it unless Secure, host-only
+/// and Path=/.
+pub const SESSION_COOKIE: &str = "__Host-sealpost_session";
+
+/// The `Set-Cookie` value that starts a session.
+pub fn set_session(token: &Token) -> HeaderValue {
+    let value = format!("{SESSION_COOKIE}={}; Path=/; Secure; HttpOnly; SameSite=Strict", token.expose_hex());
+    HeaderValue::from_str(&value).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+/// The `Set-Cookie` value that removes it.
+pub fn clear_session() -> HeaderValue {
+    HeaderValue::from_static("__Host-sealpost_session=; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age=0")
+}
+
+/// The hash of the session token the browser presented, if any well-formed one.
+pub fn presented(headers: &HeaderMap) -> Option<TokenHash> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().strip_prefix(SESSION_COOKIE)?.strip_prefix('='))
+        .find_map(Token::parse)
+        .map(|t| t.hash())
+}
+
+/// The signed-in staff member; extracting it answers 401 when there is no live session.
+pub struct SignedIn {
+    /// The account.
+    pub user: UserRecord,
+}
+
+impl FromRequestParts<AppState> for SignedIn {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let token = presented(&parts.headers).ok_or(AppError::Unauthenticated)?;
+        let user = sessions::resolve(state, &token).await?;
+        Ok(SignedIn { user })
+    }
+}

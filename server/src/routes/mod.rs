@@ -1,0 +1,31 @@
+//! The HTTP surface: one router per resource, merged here, wrapped in the middleware that every
+//! response passes through (security headers even on errors, CSRF checks, request tracing).
+
+mod assets;
+mod auth;
+mod cookie;
+mod health;
+mod middleware;
+
+use axum::Router;
+
+use crate::state::AppState;
+
+pub use cookie::SESSION_COOKIE;
+
+/// The whole application.
+pub fn router(state: AppState) -> Router {
+    let api = Router::new().merge(auth::router()).fallback(api_not_found);
+    Router::new()
+        .nest("/api/v1", api)
+        .merge(health::router())
+        .merge(assets::router())
+        .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::csrf))
+        .layer(axum::middleware::from_fn(middleware::security_headers))
+        .layer(axum::middleware::from_fn(middleware::trace_request))
+        .with_state(state)
+}
+
+async fn api_not_found() -> crate::error::AppError {
+    crate::error::AppError::NotFound
+}

@@ -1,0 +1,212 @@
+//! Settings: one typed tree, loaded once from defaults, then an optional `sealpost.toml`, then
+//! `SEALPOST_…` environment variables, and passed by value. Names are an operator contract.
+//! Secrets (the SMTP URL may hold a password) are never printed.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use secrecy::SecretString;
+use serde::Deserialize;
+
+/// Everything the server and CLI need to know about their environment.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Address and port to listen on (`SEALPOST_LISTEN`, default 127.0.0.1:8080).
+    pub listen: SocketAddr,
+    /// Where the SQLite file, outgoing mail and blobs live (`SEALPOST_DATA_DIR`, default `./data`).
+    pub data_dir: PathBuf,
+    /// Where the master key and escrow recipient live (`SEALPOST_KEY_DIR`, default `<data>/keys`).
+    pub key_dir: PathBuf,
+    /// `sqlite://…` or `postgres://…` (`SEALPOST_DATABASE_URL`, default `<data>/sealpost.db`).
+    pub database_url: SecretString,
+    /// The URL people reach Sealpost at (`SEALPOST_PUBLIC_URL`, default `http://<listen>`).
+    pub public_url: String,
+    /// The council's name, shown on every page (`SEALPOST_ORG_NAME`).
+    pub org_name: String,
+    /// Optional relay in lettre's URL form (`SEALPOST_SMTP_URL`); none means `.eml` files.
+    pub smtp_url: Option<SecretString>,
+    /// Staff session idle timeout in minutes (SECURITY A9, default 30).
+    pub session_idle_minutes: u32,
+    /// Staff session absolute lifetime in hours (SECURITY A9, default 12).
+    pub session_absolute_hours: u32,
+    /// Sign-in attempts one IP may burst (SECURITY A3, default 10).
+    pub login_ip_burst: u32,
+    /// Sign-in attempts an IP regains per minute (default 1).
+    pub login_ip_per_minute: u32,
+    /// Failed sign-ins per address per hour before it is refused (default 20).
+    pub login_account_failures_per_hour: u32,
+    /// `text` (default) or `json` log lines.
+    pub log_format: LogFormat,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object a line, for log shippers.
+    Json,
+}
+
+/// The file and environment layer: every key optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Layer {
+    listen: Option<SocketAddr>,
+    data_dir: Option<PathBuf>,
+    key_dir: Option<PathBuf>,
+    database_url: Option<String>,
+    public_url: Option<String>,
+    org_name: Option<String>,
+    smtp_url: Option<String>,
+    session_idle_minutes: Option<u32>,
+    session_absolute_hours: Option<u32>,
+    login_ip_burst: Option<u32>,
+    login_ip_per_minute: Option<u32>,
+    login_account_failures_per_hour: Option<u32>,
+    log_format: Option<LogFormat>,
+}
+
+/// Settings could not be loaded; the message names the key at fault, never a value.
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    /// The file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML for these keys.
+    #[error("{path} is not valid: {message}")]
+    File {
+        /// The file.
+        path: PathBuf,
+        /// The parser's explanation.
+        message: String,
+    },
+    /// An environment variable has a value of the wrong shape.
+    #[error("environment variable {0} has an invalid value")]
+    Env(String),
+}
+
+impl Settings {
+    /// Loads settings: defaults, then `file` if it exists (an explicitly named file must
+    /// exist), then `SEALPOST_…` variables from `env`.
+    pub fn load(file: Option<&Path>, explicit: bool, env: impl IntoIterator<Item = (String, String)>) -> Result<Self, SettingsError> {
+        let mut layer = Layer::default();
+        if let Some(path) = file {
+            match std::fs::read_to_string(path) {
+                Ok(text) => layer = toml::from_str(&text).map_err(|e| SettingsError::File { path: path.into(), message: e.message().to_owned() })?,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound && !explicit => {}
+                Err(source) => return Err(SettingsError::Read { path: path.into(), source }),
+            }
+        }
+        for (key, value) in env {
+            if let Some(name) = key.strip_prefix("SEALPOST_") {
+                apply_env(&mut layer, name, value).map_err(|()| SettingsError::Env(key.clone()))?;
+            }
+        }
+        Ok(Self::from_layer(layer))
+    }
+
+    fn from_layer(l: Layer) -> Self {
+        let listen = l.listen.unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080)));
+        let data_dir = l.data_dir.unwrap_or_else(|| PathBuf::from("data"));
+        let key_dir = l.key_dir.unwrap_or_else(|| data_dir.join("keys"));
+        let database_url = l.database_url.unwrap_or_else(|| format!("sqlite://{}", data_dir.join("sealpost.db").display()));
+        let public_url = l.public_url.unwrap_or_else(|| format!("http://{listen}")).trim_end_matches('/').to_owned();
+        Self {
+            listen,
+            data_dir,
+            key_dir,
+            database_url: SecretString::from(database_url),
+            public_url,
+            org_name: l.org_name.unwrap_or_else(|| "Sealpost".to_owned()),
+            smtp_url: l.smtp_url.filter(|s| !s.is_empty()).map(SecretString::from),
+            session_idle_minutes: l.session_idle_minutes.unwrap_or(30),
+            session_absolute_hours: l.session_absolute_hours.unwrap_or(12),
+            login_ip_burst: l.login_ip_burst.unwrap_or(10),
+            login_ip_per_minute: l.login_ip_per_minute.unwrap_or(1),
+            login_account_failures_per_hour: l.login_account_failures_per_hour.unwrap_or(20),
+            log_format: l.log_format.unwrap_or(LogFormat::Text),
+        }
+    }
+}
+
+fn apply_env(l: &mut Layer, name: &str, v: String) -> Result<(), ()> {
+    fn num(v: &str) -> Result<Option<u32>, ()> {
+        v.trim().parse().map(Some).map_err(|_| ())
+    }
+    match name {
+        "LISTEN" => l.listen = Some(v.trim().parse().map_err(|_| ())?),
+        "DATA_DIR" => l.data_dir = Some(v.into()),
+        "KEY_DIR" => l.key_dir = Some(v.into()),
+        "DATABASE_URL" => l.database_url = Some(v),
+        "PUBLIC_URL" => l.public_url = Some(v),
+        "ORG_NAME" => l.org_name = Some(v),
+        "SMTP_URL" => l.smtp_url = Some(v),
+        "SESSION_IDLE_MINUTES" => l.session_idle_minutes = num(&v)?,
+        "SESSION_ABSOLUTE_HOURS" => l.session_absolute_hours = num(&v)?,
+        "LOGIN_IP_BURST" => l.login_ip_burst = num(&v)?,
+        "LOGIN_IP_PER_MINUTE" => l.login_ip_per_minute = num(&v)?,
+        "LOGIN_ACCOUNT_FAILURES_PER_HOUR" => l.login_account_failures_per_hour = num(&v)?,
+        "LOG_FORMAT" => l.log_format = Some(match v.as_str() {
+            "text" => LogFormat::Text,
+            "json" => LogFormat::Json,
+            _ => return Err(()),
+        }),
+        // Variables read elsewhere (keys, config path, test switches) are not settings keys.
+        _ => {}
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use secrecy::ExposeSecret;
+
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+    }
+
+    #[test]
+    fn defaults_need_nothing_set() {
+        let s = Settings::load(None, false, env(&[])).unwrap();
+        assert_eq!(s.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(s.database_url.expose_secret(), "sqlite://data/sealpost.db");
+        assert_eq!(s.key_dir, PathBuf::from("data/keys"));
+        assert_eq!(s.public_url, "http://127.0.0.1:8080");
+        assert!(s.smtp_url.is_none());
+        assert_eq!((s.session_idle_minutes, s.session_absolute_hours), (30, 12));
+    }
+
+    #[test]
+    fn the_environment_overrides_the_file_which_overrides_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("sealpost.toml");
+        std::fs::write(&file, "org_name = \"File Council\"\ndata_dir = \"/srv/sp\"\nlisten = \"0.0.0.0:9000\"\n").unwrap();
+        let s = Settings::load(Some(&file), true, env(&[("SEALPOST_ORG_NAME", "Env Council"), ("SEALPOST_PUBLIC_URL", "https://mail.example.gov.uk/")])).unwrap();
+        assert_eq!(s.org_name, "Env Council");
+        assert_eq!(s.data_dir, PathBuf::from("/srv/sp"));
+        assert_eq!(s.key_dir, PathBuf::from("/srv/sp/keys"));
+        assert_eq!(s.listen.port(), 9000);
+        assert_eq!(s.public_url, "https://mail.example.gov.uk");
+    }
+
+    #[test]
+    fn bad_values_name_the_key_but_not_the_value() {
+        let err = Settings::load(None, false, env(&[("SEALPOST_LISTEN", "nonsense-secret")])).unwrap_err().to_string();
+        assert!(err.contains("SEALPOST_LISTEN") && !err.contains("nonsense-secret"), "{err}");
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("sealpost.toml");
+        std::fs::write(&file, "colour = \"blue\"\n").unwrap();
+        assert!(Settings::load(Some(&file), true, env(&[])).is_err());
+        assert!(Settings::load(Some(&dir.path().join("missing.toml")), true, env(&[])).is_err());
+        assert!(Settings::load(Some(&dir.path().join("missing.toml")), false, env(&[])).is_ok());
+    }
+}

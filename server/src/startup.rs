@@ -1,0 +1,93 @@
+//! Building and running the server. `Application::build` binds its own listener, so tests pass
+//! port 0 and read the port back; the same path serves production.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::Context;
+use sealpost_crypto::ExposeSecret;
+use sealpost_storage::Store;
+use tokio::net::TcpListener;
+
+use crate::clock::Clock;
+use crate::keyfiles;
+use crate::routes;
+use crate::settings::Settings;
+use crate::state::AppState;
+
+/// A bound, ready-to-run server.
+pub struct Application {
+    listener: TcpListener,
+    state: AppState,
+}
+
+impl Application {
+    /// Connects to the database, migrates it, loads keys and binds the listener.
+    pub async fn build(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
+        let store = open_store(&settings, clock.now_ms()).await?;
+        let keyring = keyfiles::load(&settings.key_dir).context("loading the master key")?;
+        let listener = TcpListener::bind(settings.listen).await.with_context(|| format!("binding {}", settings.listen))?;
+        let state = AppState::new(store, keyring, settings, clock)?;
+        Ok(Self { listener, state })
+    }
+
+    /// The address actually bound (its port is real even when 0 was asked for).
+    pub fn local_addr(&self) -> anyhow::Result<SocketAddr> {
+        Ok(self.listener.local_addr()?)
+    }
+
+    /// The shared state (tests reach the store through it).
+    pub fn state(&self) -> AppState {
+        self.state.clone()
+    }
+
+    /// Serves until `shutdown` completes, then drains in-flight requests (SECURITY G7).
+    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        let store = self.state.store.clone();
+        let app = routes::router(self.state).into_make_service_with_connect_info::<SocketAddr>();
+        axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await?;
+        store.close().await;
+        Ok(())
+    }
+}
+
+/// Opens and migrates the configured database, creating the data directory for SQLite.
+pub async fn open_store(settings: &Settings, now_ms: i64) -> anyhow::Result<Store> {
+    let url = settings.database_url.expose_secret();
+    if url.starts_with("sqlite:") {
+        create_private_dir(&settings.data_dir)?;
+    }
+    let store = Store::connect(url).await.context("opening the database (check SEALPOST_DATABASE_URL)")?;
+    let applied = store.migrate(now_ms).await.context("migrating the database")?;
+    if applied > 0 {
+        tracing::info!(applied, backend = store.backend(), "database migrated");
+    }
+    Ok(store)
+}
+
+/// Creates `dir` (0700) if it is missing.
+pub fn create_private_dir(dir: &Path) -> anyhow::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    if !dir.exists() {
+        std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    Ok(())
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! { () = ctrl_c => {}, () = term => {} }
+    tracing::info!("shutting down: draining requests");
+}

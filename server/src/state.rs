@@ -1,0 +1,62 @@
+//! Shared application state: the store, keys, hasher, limits and clock, built once at start.
+
+use std::sync::Arc;
+
+use sealpost_crypto::{Keyring, PasswordHasher};
+use sealpost_storage::Store;
+use tokio::sync::Semaphore;
+
+use crate::app::rate_limit::IpLimiter;
+use crate::clock::Clock;
+use crate::settings::Settings;
+
+/// Cheap to clone: everything sits behind one `Arc`.
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+/// The parts of the state.
+pub struct Inner {
+    /// The database.
+    pub store: Store,
+    /// The master keyring (used by content features).
+    pub keyring: Keyring,
+    /// Password hashing.
+    pub hasher: PasswordHasher,
+    /// Bounds concurrent password hashing to the number of cores (SECURITY A4).
+    pub hashing_permits: Semaphore,
+    /// The per-IP sign-in bucket (SECURITY A3).
+    pub login_limiter: IpLimiter,
+    /// Time.
+    pub clock: Arc<dyn Clock>,
+    /// The loaded settings.
+    pub settings: Settings,
+}
+
+impl AppState {
+    /// Assembles the state.
+    pub fn new(store: Store, keyring: Keyring, settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
+        let cores = std::thread::available_parallelism().map_or(2, usize::from);
+        let login_limiter = IpLimiter::new(settings.login_ip_burst, settings.login_ip_per_minute);
+        Ok(Self(Arc::new(Inner {
+            store,
+            keyring,
+            hasher: PasswordHasher::new()?,
+            hashing_permits: Semaphore::new(cores),
+            login_limiter,
+            clock,
+            settings,
+        })))
+    }
+
+    /// The current time in Unix milliseconds.
+    pub fn now_ms(&self) -> i64 {
+        self.0.clock.now_ms()
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}

@@ -1,0 +1,163 @@
+//! Staff sign-in, sign-out and set-up (SECURITY A1, A5, A7, A8).
+
+use std::time::Instant;
+
+use argon2::password_hash::{PasswordHasher as _, SaltString};
+use reqwest::StatusCode;
+use sealpost_crypto::PasswordHash;
+use sealpost_domain::Role;
+use sealpost_storage::Store;
+
+use crate::helpers::{PASSWORD, body, session_cookie, set_cookie, spawn_app};
+
+#[tokio::test]
+async fn a_staff_member_signs_in_and_the_api_knows_who_they_are() {
+    let app = spawn_app().await;
+    app.create_user("ann@testshire.gov.uk", PASSWORD, Role::Staff).await;
+    let response = app.login("Ann@Testshire.gov.uk", PASSWORD).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let cookie = session_cookie(&response).unwrap();
+    let me = body(app.me(&cookie).await).await;
+    assert_eq!(me["email"], "ann@testshire.gov.uk");
+    assert_eq!(me["role"], "staff");
+    assert_eq!(me["organisation"], "Testshire County Council");
+}
+
+#[tokio::test]
+async fn the_session_cookie_is_host_only_secure_httponly_and_strict() {
+    let app = spawn_app().await;
+    app.create_user("ann@testshire.gov.uk", PASSWORD, Role::Staff).await;
+    let header = set_cookie(&app.login("ann@testshire.gov.uk", PASSWORD).await).unwrap();
+    for attribute in ["Path=/", "Secure", "HttpOnly", "SameSite=Strict"] {
+        assert!(header.split("; ").any(|a| a == attribute), "{attribute} missing from {header}");
+    }
+    assert!(!header.contains("Domain="));
+    let token = header.split(';').next().unwrap().split_once('=').unwrap().1;
+    assert_eq!(token.len(), 64, "256 bits in hex");
+}
+
+#[tokio::test]
+async fn only_the_hash_of_the_session_token_is_stored() {
+    let app = spawn_app().await;
+    app.create_user("ann@testshire.gov.uk", PASSWORD, Role::Staff).await;
+    let cookie = app.sign_in("ann@testshire.gov.uk", PASSWORD).await;
+    let raw = cookie.split_once('=').unwrap().1.to_owned();
+    let stored: Vec<Vec<u8>> = match &app.state.store {
+        Store::Sqlite(pool) => sqlx::query_scalar("SELECT token_hash FROM sessions").fetch_all(pool).await.unwrap(),
+        Store::Postgres(pool) => sqlx::query_scalar("SELECT token_hash FROM sessions").fetch_all(pool).await.unwrap(),
+    };
+    assert_eq!(stored.len(), 1);
+    let token = sealpost_crypto::Token::parse(&raw).unwrap();
+    assert_eq!(stored[0].as_slice(), token.hash().as_bytes().as_slice());
+    if let Some(dir) = &app.db.dir {
+        for entry in std::fs::read_dir(dir.path()).unwrap() {
+            let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+            assert!(!bytes.windows(raw.len()).any(|w| w == raw.as_bytes()), "raw token found in a database file");
+            assert!(!bytes.windows(32).any(|w| w == token_bytes(&raw)), "raw token bytes found in a database file");
+        }
+    }
+}
+
+fn token_bytes(hex: &str) -> Vec<u8> {
+    (0..32).map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).unwrap()).collect()
+}
+
+#[tokio::test]
+async fn a_wrong_password_and_an_unknown_account_get_the_same_answer_in_similar_time() {
+    let app = spawn_app().await;
+    app.create_user("ann@testshire.gov.uk", PASSWORD, Role::Staff).await;
+    // Warm up so the first measurement is not paying for connection set-up.
+    app.login("warm@testshire.gov.uk", "x").await;
+    let started = Instant::now();
+    let wrong = app.login("ann@testshire.gov.uk", "not the right password").await;
+    let wrong_time = started.elapsed();
+    let started = Instant::now();
+    let unknown = app.login("nobody@testshire.gov.uk", "not the right password").await;
+    let unknown_time = started.elapsed();
+    assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(unknown.status(), StatusCode::UNAUTHORIZED);
+    assert!(session_cookie(&wrong).is_none() && session_cookie(&unknown).is_none());
+    assert_eq!(body(wrong).await, body(unknown).await);
+    // Both paths run one argon2id verification; neither may be less than a third of the other.
+    let (a, b) = (wrong_time.as_secs_f64(), unknown_time.as_secs_f64());
+    assert!(a.min(b) * 3.0 > a.max(b), "wrong password took {a:.3}s, unknown account {b:.3}s");
+}
+
+#[tokio::test]
+async fn a_disabled_account_cannot_sign_in_even_with_the_right_password() {
+    let app = spawn_app().await;
+    let id = app.create_user("ann@testshire.gov.uk", PASSWORD, Role::Staff).await;
+    let cookie = app.sign_in("ann@testshire.gov.uk", PASSWORD).await;
+    app.state.store.disable_user(id).await.unwrap();
+    assert_eq!(app.me(&cookie).await.status(), StatusCode::UNAUTHORIZED, "disabling ends the session");
+    let response = app.login("ann@testshire.gov.uk", PASSWORD).await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(body(response).await["code"], "invalid_credentials");
+}
+
+#[tokio::test]
+async fn signing_in_again_issues_a_new_session_and_ends_the_one_presented() {
+    let app = spawn_app().await;
+    app.create_user("ann@testshire.gov.uk", PASSWORD, Role::Staff).await;
+    let first = app.sign_in("ann@testshire.gov.uk", PASSWORD).await;
+    let response = app.login_with_cookie("ann@testshire.gov.uk", PASSWORD, &first).await;
+    let second = session_cookie(&response).unwrap();
+    assert_ne!(first, second);
+    assert_eq!(app.me(&first).await.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(app.me(&second).await.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn signing_out_ends_the_session_on_the_server() {
+    let app = spawn_app().await;
+    app.create_user("ann@testshire.gov.uk", PASSWORD, Role::Staff).await;
+    let cookie = app.sign_in("ann@testshire.gov.uk", PASSWORD).await;
+    let response = app.logout(&cookie).await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    assert!(set_cookie(&response).unwrap().contains("Max-Age=0"));
+    // Replaying the old cookie does not work: the session is gone, not just forgotten.
+    assert_eq!(app.me(&cookie).await.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn a_password_change_ends_every_session_of_the_account() {
+    let app = spawn_app().await;
+    let id = app.create_user("ann@testshire.gov.uk", PASSWORD, Role::Staff).await;
+    let laptop = app.sign_in("ann@testshire.gov.uk", PASSWORD).await;
+    let phone = app.sign_in("ann@testshire.gov.uk", PASSWORD).await;
+    let hash = app.state.hasher.hash(&"a brand new passphrase".to_owned().into()).unwrap();
+    app.state.store.set_password(id, &hash).await.unwrap();
+    assert_eq!(app.me(&laptop).await.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(app.me(&phone).await.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(app.login("ann@testshire.gov.uk", "a brand new passphrase").await.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_hash_with_weaker_parameters_is_upgraded_at_the_next_sign_in() {
+    let app = spawn_app().await;
+    let id = app.create_user("ann@testshire.gov.uk", PASSWORD, Role::Staff).await;
+    let weak = argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, argon2::Params::new(8192, 1, 1, None).unwrap());
+    let phc = weak.hash_password(PASSWORD.as_bytes(), &SaltString::encode_b64(&[9u8; 16]).unwrap()).unwrap().to_string();
+    app.state.store.upgrade_password_hash(id, &PasswordHash::from_phc(phc.clone())).await.unwrap();
+    assert_eq!(app.login("ann@testshire.gov.uk", PASSWORD).await.status(), StatusCode::OK);
+    let stored = app.state.store.user_by_id(id).await.unwrap().unwrap().password_hash.unwrap();
+    assert_ne!(stored.as_phc(), phc);
+    assert!(stored.as_phc().starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{}", stored.as_phc());
+}
+
+#[tokio::test]
+async fn me_without_a_session_is_401_and_a_malformed_cookie_is_ignored() {
+    let app = spawn_app().await;
+    assert_eq!(app.get("/api/v1/auth/me").send().await.unwrap().status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(app.me("__Host-sealpost_session=zzzz").await.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn malformed_sign_in_bodies_get_a_clear_400_or_422() {
+    let app = spawn_app().await;
+    let bad_email = app.login("not-an-email", PASSWORD).await;
+    assert_eq!(bad_email.status(), StatusCode::BAD_REQUEST);
+    assert!(body(bad_email).await["message"].as_str().unwrap().contains("correct format"));
+    let not_json = app.post("/api/v1/auth/login").header("content-type", "application/json").body("{").send().await.unwrap();
+    assert!(not_json.status().is_client_error());
+}

@@ -1,0 +1,65 @@
+//! Security headers on every response, errors included (SECURITY D3), and health endpoints.
+
+use reqwest::{Method, StatusCode};
+use sealpost_domain::Role;
+
+use crate::helpers::{PASSWORD, spawn_app};
+
+#[tokio::test]
+async fn every_response_carries_the_security_headers_including_errors() {
+    let app = spawn_app().await;
+    app.create_user("ann@testshire.gov.uk", PASSWORD, Role::Staff).await;
+    let cookie = app.sign_in("ann@testshire.gov.uk", PASSWORD).await;
+    let sweep: &[(Method, &str, bool, StatusCode)] = &[
+        (Method::GET, "/", false, StatusCode::OK),
+        (Method::GET, "/inbox", false, StatusCode::OK),
+        (Method::GET, "/healthz", false, StatusCode::OK),
+        (Method::GET, "/readyz", false, StatusCode::OK),
+        (Method::GET, "/api/v1/info", false, StatusCode::OK),
+        (Method::GET, "/api/v1/auth/me", true, StatusCode::OK),
+        (Method::GET, "/api/v1/auth/me", false, StatusCode::UNAUTHORIZED),
+        (Method::GET, "/api/v1/nowhere", true, StatusCode::NOT_FOUND),
+        (Method::GET, "/assets/missing.js", false, StatusCode::NOT_FOUND),
+        (Method::POST, "/api/v1/auth/login", false, StatusCode::FORBIDDEN),
+        (Method::DELETE, "/api/v1/auth/me", true, StatusCode::FORBIDDEN),
+        (Method::GET, "/api/v1/auth/logout", true, StatusCode::METHOD_NOT_ALLOWED),
+    ];
+    for (method, path, signed_in, expected) in sweep {
+        let mut request = app.client.request(method.clone(), format!("{}{path}", app.address));
+        if *signed_in {
+            request = request.header("cookie", &cookie);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        let h = response.headers();
+        let csp = h["content-security-policy"].to_str().unwrap();
+        for directive in ["default-src 'self'", "script-src 'self' 'wasm-unsafe-eval'", "object-src 'none'", "base-uri 'none'", "frame-ancestors 'none'"] {
+            assert!(csp.contains(directive), "{method} {path}: CSP lacks {directive}");
+        }
+        let hsts = h["strict-transport-security"].to_str().unwrap();
+        let max_age: u64 = hsts.split(';').next().unwrap().trim_start_matches("max-age=").parse().unwrap();
+        assert!(max_age >= 31_536_000, "{path}: HSTS {hsts}");
+        assert_eq!(h["x-content-type-options"], "nosniff", "{path}");
+        assert_eq!(h["referrer-policy"], "no-referrer", "{path}");
+        assert_eq!(h["cross-origin-opener-policy"], "same-origin", "{path}");
+        let cache = if path.starts_with("/assets/") { "no-cache" } else { "no-store" };
+        assert_eq!(h["cache-control"], cache, "{path}");
+        assert!(h.contains_key("x-request-id"), "{path}");
+        // The app shell answers 503 with build instructions when the web app was not built.
+        let shell_unbuilt = (*path == "/" || *path == "/inbox") && status == StatusCode::SERVICE_UNAVAILABLE;
+        assert!(status == *expected || shell_unbuilt, "{method} {path}: {status}");
+    }
+}
+
+#[tokio::test]
+async fn readiness_fails_with_503_when_the_database_is_gone() {
+    let app = spawn_app().await;
+    assert_eq!(app.get("/readyz").send().await.unwrap().status(), StatusCode::OK);
+    app.state.store.close().await;
+    let response = app.get("/readyz").send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(app.get("/healthz").send().await.unwrap().status(), StatusCode::OK);
+    let me = app.get("/api/v1/auth/me").header("cookie", format!("__Host-sealpost_session={}", "ab".repeat(32))).send().await.unwrap();
+    assert_eq!(me.status(), StatusCode::SERVICE_UNAVAILABLE, "storage errors fail closed");
+    assert!(me.headers().contains_key("retry-after"));
+}

@@ -1,0 +1,127 @@
+//! `spawn_app()` and the `TestApp` with one method per endpoint.
+
+use std::sync::Arc;
+
+use reqwest::{Response, StatusCode};
+use sealpost_crypto::SecretString;
+use sealpost_domain::{DisplayName, EmailAddress, Role, UserId};
+use sealpost_server::clock::ManualClock;
+use sealpost_server::settings::Settings;
+use sealpost_server::startup::Application;
+use sealpost_server::state::AppState;
+use sealpost_storage::NewUser;
+use sealpost_storage::testing::TestDatabase;
+use serde_json::{Value, json};
+
+/// A password that passes the policy.
+pub const PASSWORD: &str = "correct horse battery staple";
+
+/// A running server and what a test needs to poke at it.
+pub struct TestApp {
+    /// `http://127.0.0.1:PORT`
+    pub address: String,
+    /// A client with no cookie jar: tests pass cookies explicitly.
+    pub client: reqwest::Client,
+    /// The server's state (its store, hasher...).
+    pub state: AppState,
+    /// The server's clock, moved by hand.
+    pub clock: Arc<ManualClock>,
+    /// The database; kept alive for the test's duration.
+    pub db: TestDatabase,
+    /// The key and data directory.
+    pub dir: tempfile::TempDir,
+}
+
+/// Starts a server with default settings.
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// Starts a server after `configure` adjusts the settings.
+pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
+    let db = match std::env::var("SEALPOST_TEST_BACKEND").as_deref() {
+        Ok("postgres") => TestDatabase::postgres().await.unwrap().expect("SEALPOST_TEST_POSTGRES_URL must be set for the postgres backend"),
+        _ => TestDatabase::sqlite().await.unwrap(),
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = Settings::load(None, false, Vec::new()).unwrap();
+    settings.listen = "127.0.0.1:0".parse().unwrap();
+    settings.data_dir = dir.path().join("data");
+    settings.key_dir = dir.path().join("keys");
+    settings.database_url = SecretString::from(db.url.clone());
+    settings.org_name = "Testshire County Council".into();
+    configure(&mut settings);
+    sealpost_server::keyfiles::init(&settings.key_dir, None).unwrap();
+    let clock = Arc::new(ManualClock::new());
+    let app = Application::build(settings, clock.clone()).await.unwrap();
+    let address = format!("http://{}", app.local_addr().unwrap());
+    let state = app.state();
+    tokio::spawn(app.run_until(std::future::pending()));
+    TestApp { address, client: reqwest::Client::new(), state, clock, db, dir }
+}
+
+impl TestApp {
+    /// Creates an account with `password` straight in the store.
+    pub async fn create_user(&self, email: &str, password: &str, role: Role) -> UserId {
+        let hash = self.state.hasher.hash(&SecretString::from(password.to_owned())).unwrap();
+        let user = NewUser { email: EmailAddress::parse(email).unwrap(), display_name: DisplayName::parse("Test Person").unwrap(), role, password_hash: Some(hash) };
+        self.state.store.create_user(&user, 0).await.unwrap()
+    }
+
+    /// A POST with the CSRF header a same-origin page sends.
+    pub fn post(&self, path: &str) -> reqwest::RequestBuilder {
+        self.client.post(format!("{}{path}", self.address)).header("x-sealpost-csrf", "1")
+    }
+
+    /// A GET.
+    pub fn get(&self, path: &str) -> reqwest::RequestBuilder {
+        self.client.get(format!("{}{path}", self.address))
+    }
+
+    /// `POST /api/v1/auth/login`.
+    pub async fn login(&self, email: &str, password: &str) -> Response {
+        self.post("/api/v1/auth/login").json(&json!({ "email": email, "password": password })).send().await.unwrap()
+    }
+
+    /// `POST /api/v1/auth/login` presenting an existing session cookie.
+    pub async fn login_with_cookie(&self, email: &str, password: &str, cookie: &str) -> Response {
+        self.post("/api/v1/auth/login").header("cookie", cookie).json(&json!({ "email": email, "password": password })).send().await.unwrap()
+    }
+
+    /// Signs in and returns the `name=value` cookie pair.
+    pub async fn sign_in(&self, email: &str, password: &str) -> String {
+        let response = self.login(email, password).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        session_cookie(&response).expect("a session cookie")
+    }
+
+    /// `GET /api/v1/auth/me`.
+    pub async fn me(&self, cookie: &str) -> Response {
+        self.get("/api/v1/auth/me").header("cookie", cookie).send().await.unwrap()
+    }
+
+    /// `POST /api/v1/auth/logout`.
+    pub async fn logout(&self, cookie: &str) -> Response {
+        self.post("/api/v1/auth/logout").header("cookie", cookie).send().await.unwrap()
+    }
+
+    /// `POST /api/v1/auth/setup`.
+    pub async fn setup(&self, token: &str, password: &str) -> Response {
+        self.post("/api/v1/auth/setup").json(&json!({ "token": token, "password": password })).send().await.unwrap()
+    }
+}
+
+/// The `name=value` part of the session `Set-Cookie`, if one was set with a value.
+pub fn session_cookie(response: &Response) -> Option<String> {
+    set_cookie(response).and_then(|c| c.split(';').next().map(str::to_owned)).filter(|pair| !pair.ends_with('='))
+}
+
+/// The whole session `Set-Cookie` header.
+pub fn set_cookie(response: &Response) -> Option<String> {
+    response.headers().get_all("set-cookie").iter().filter_map(|v| v.to_str().ok()).find(|v| v.starts_with("__Host-sealpost_session=")).map(str::to_owned)
+}
+
+/// The JSON body.
+pub async fn body(response: Response) -> Value {
+    response.json().await.unwrap()
+}

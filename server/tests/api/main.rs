@@ -1,0 +1,10 @@
+//! API integration tests: the real server on port 0, a fresh database per test (SQLite, or
+//! PostgreSQL when `SEALPOST_TEST_BACKEND=postgres`), driven over HTTP as a browser would.
+
+mod auth;
+mod cli;
+mod csrf;
+mod headers;
+mod helpers;
+mod limits;
+mod sessions;
