@@ -12,9 +12,15 @@ fn main() {
     let mut files = vec![];
     collect(&dist, &dist, &mut files);
     files.sort();
-    let mut out = String::from("/// (URL path, content type, bytes) of each embedded web file.\nstatic WEB_ASSETS: &[(&str, &str, &[u8])] = &[\n");
+    let mut out =
+        String::from("/// (URL path, content type, bytes) of each embedded web file.\nstatic WEB_ASSETS: &[(&str, &str, &[u8])] = &[\n");
     for (url, path) in files {
-        let _ = writeln!(out, "    ({url:?}, {:?}, include_bytes!({:?})),", content_type(&url), path.display().to_string());
+        let _ = writeln!(
+            out,
+            "    ({url:?}, {:?}, include_bytes!({:?})),",
+            content_type(&url),
+            path.display().to_string()
+        );
     }
     out.push_str("];\n");
     let target = PathBuf::from(std::env::var("OUT_DIR").unwrap_or_default()).join("web_assets.rs");

@@ -114,9 +114,21 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             println!("Database ({}) is up to date.", store.backend());
             Ok(())
         }
-        Command::Keys { command: KeysCommand::Init { escrow_recipient } } => init_keys(&settings, escrow_recipient.as_deref()),
-        Command::User { command: UserCommand::Add { email, name, role, password_stdin } } => add_user(&settings, &email, &name, role, password_stdin).await,
-        Command::User { command: UserCommand::Disable { email } } => disable_user(&settings, &email).await,
+        Command::Keys {
+            command: KeysCommand::Init { escrow_recipient },
+        } => init_keys(&settings, escrow_recipient.as_deref()),
+        Command::User {
+            command:
+                UserCommand::Add {
+                    email,
+                    name,
+                    role,
+                    password_stdin,
+                },
+        } => add_user(&settings, &email, &name, role, password_stdin).await,
+        Command::User {
+            command: UserCommand::Disable { email },
+        } => disable_user(&settings, &email).await,
     }
 }
 
@@ -128,22 +140,36 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     }
     let app = Application::build(settings.clone(), Arc::new(SystemClock)).await?;
     let state = app.state();
-    println!("Sealpost ({}) is running at {}  (database: {})", settings.org_name, settings.public_url, state.store.backend());
+    println!(
+        "Sealpost ({}) is running at {}  (database: {})",
+        settings.org_name,
+        settings.public_url,
+        state.store.backend()
+    );
     if state.store.count_users().await? == 0 {
+        let exe = std::env::current_exe().map_or_else(|_| "sealpost".to_owned(), |p| p.display().to_string());
         println!("There are no accounts yet. Create the first one (it prints a one-time set-up link):");
-        println!("  sealpost user add --email you@your-council.gov.uk --name \"Your Name\" --role admin");
-        println!("  (with the README's run command: cargo xtask sealpost user add …)");
+        println!("  {exe} user add --email you@your-council.gov.uk --name \"Your Name\" --role admin");
     }
     app.run_until(startup::shutdown_signal()).await
 }
 
 fn init_keys(settings: &Settings, escrow: Option<&str>) -> anyhow::Result<()> {
     let report = keyfiles::init(&settings.key_dir, escrow)?;
-    println!("Master key written to {} (mode 0600). Back it up: without it, no message can be read.", report.master_path.display());
-    println!("Every message key is also wrapped to the escrow recipient {}.", report.escrow_recipient);
+    println!(
+        "Master key written to {} (mode 0600). Back it up: without it, no message can be read.",
+        report.master_path.display()
+    );
+    println!(
+        "Every message key is also wrapped to the escrow recipient {}.",
+        report.escrow_recipient
+    );
     match report.escrow_secret_path {
         Some(path) => {
-            eprintln!("WARNING: the escrow identity was generated on this machine and written to {}.", path.display());
+            eprintln!(
+                "WARNING: the escrow identity was generated on this machine and written to {}.",
+                path.display()
+            );
             eprintln!("         It can decrypt every message. Move it OFFLINE (print it, keep it in a safe) and delete it here.");
             eprintln!("         For production, generate the escrow pair offline and run: sealpost keys init --escrow-recipient age1…");
         }
@@ -157,7 +183,9 @@ async fn add_user(settings: &Settings, email: &str, name: &str, role: Role, pass
     let display_name = DisplayName::parse(name).context("--name")?;
     let password_hash = if password_stdin {
         let mut input = String::new();
-        std::io::stdin().read_to_string(&mut input).context("reading the password from standard input")?;
+        std::io::stdin()
+            .read_to_string(&mut input)
+            .context("reading the password from standard input")?;
         let password = SecretString::from(input.trim_end_matches(['\n', '\r']).to_owned());
         check_password_policy(password.expose_secret()).context("password")?;
         Some(sealpost_crypto::PasswordHasher::new()?.hash(&password)?)
@@ -165,7 +193,12 @@ async fn add_user(settings: &Settings, email: &str, name: &str, role: Role, pass
         None
     };
     let store = startup::open_store(settings, SystemClock.now_ms()).await?;
-    let new_user = NewUser { email: email.clone(), display_name, role, password_hash };
+    let new_user = NewUser {
+        email: email.clone(),
+        display_name,
+        role,
+        password_hash,
+    };
     let id = match store.create_user(&new_user, SystemClock.now_ms()).await {
         Err(StorageError::Duplicate) => bail!("an account for {email} already exists"),
         other => other?,
@@ -174,7 +207,9 @@ async fn add_user(settings: &Settings, email: &str, name: &str, role: Role, pass
         println!("Created {role} account {email}. They can sign in at {}.", settings.public_url);
     } else {
         let token = Token::generate()?;
-        store.create_setup_token(&token.hash(), id, SystemClock.now_ms() + SETUP_LINK_HOURS * 3_600_000).await?;
+        store
+            .create_setup_token(&token.hash(), id, SystemClock.now_ms() + SETUP_LINK_HOURS * 3_600_000)
+            .await?;
         println!("Created {role} account {email}. Send them this one-time set-up link (valid {SETUP_LINK_HOURS} hours):");
         println!("  {}/setup/{}", settings.public_url, token.expose_hex());
     }
@@ -184,7 +219,10 @@ async fn add_user(settings: &Settings, email: &str, name: &str, role: Role, pass
 async fn disable_user(settings: &Settings, email: &str) -> anyhow::Result<()> {
     let email = EmailAddress::parse(email).context("--email")?;
     let store = startup::open_store(settings, SystemClock.now_ms()).await?;
-    let user = store.user_by_email(&email).await?.with_context(|| format!("no account for {email}"))?;
+    let user = store
+        .user_by_email(&email)
+        .await?
+        .with_context(|| format!("no account for {email}"))?;
     store.disable_user(user.id).await?;
     println!("Disabled {email} and ended its sessions.");
     Ok(())

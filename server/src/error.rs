@@ -66,20 +66,47 @@ impl IntoResponse for AppError {
         let (status, code, message, retry_after) = match &self {
             AppError::BadRequest { code, message } => (StatusCode::BAD_REQUEST, *code, message.clone(), None),
             AppError::Unauthenticated => (StatusCode::UNAUTHORIZED, "unauthenticated", "Sign in to continue.".into(), None),
-            AppError::InvalidCredentials => (StatusCode::UNAUTHORIZED, "invalid_credentials", "The email address or password is incorrect.".into(), None),
+            AppError::InvalidCredentials => (
+                StatusCode::UNAUTHORIZED,
+                "invalid_credentials",
+                "The email address or password is incorrect.".into(),
+                None,
+            ),
             AppError::Forbidden(why) => (StatusCode::FORBIDDEN, "forbidden", (*why).into(), None),
             AppError::NotFound => (StatusCode::NOT_FOUND, "not_found", "Not found.".into(), None),
-            AppError::TooManyRequests { retry_after_secs, message } => (StatusCode::TOO_MANY_REQUESTS, "too_many_requests", (*message).into(), Some(*retry_after_secs)),
+            AppError::TooManyRequests { retry_after_secs, message } => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_requests",
+                (*message).into(),
+                Some(*retry_after_secs),
+            ),
             AppError::Unavailable(cause) => {
                 tracing::error!(error = %cause, "database unavailable");
-                (StatusCode::SERVICE_UNAVAILABLE, "unavailable", "Sealpost is temporarily unavailable. Try again in a moment.".into(), Some(5))
+                (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "unavailable",
+                    "Sealpost is temporarily unavailable. Try again in a moment.".into(),
+                    Some(5),
+                )
             }
             AppError::Internal(cause) => {
                 tracing::error!(error = format!("{cause:#}"), "internal error");
-                (StatusCode::INTERNAL_SERVER_ERROR, "internal", "Something went wrong on our side. Try again, and tell IT if it keeps happening.".into(), None)
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "Something went wrong on our side. Try again, and tell IT if it keeps happening.".into(),
+                    None,
+                )
             }
         };
-        let mut response = (status, Json(ApiError { code: code.to_owned(), message })).into_response();
+        let mut response = (
+            status,
+            Json(ApiError {
+                code: code.to_owned(),
+                message,
+            }),
+        )
+            .into_response();
         if let Some(secs) = retry_after {
             response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }

@@ -44,15 +44,30 @@ pub fn init(dir: &Path, escrow: Option<&str>) -> anyhow::Result<InitReport> {
         None => {
             let pair = generate_key_pair();
             let path = dir.join(ESCROW_SECRET);
-            let text = format!("# Sealpost escrow identity. Move this file OFFLINE (printed, in a safe) and delete it here.\n# It alone can decrypt every message. Recipient: {}\n{}\n", pair.recipient, pair.identity.expose_secret());
+            let text = format!(
+                "# Sealpost escrow identity. Move this file OFFLINE (printed, in a safe) and delete it here.\n# It alone can decrypt every message. Recipient: {}\n{}\n",
+                pair.recipient,
+                pair.identity.expose_secret()
+            );
             write_private(&path, &text)?;
             (pair.recipient, Some(path))
         }
     };
     fs::write(dir.join(ESCROW_PUB), format!("{escrow_recipient}\n"))?;
     let master = generate_key_pair();
-    write_private(&master_path, &format!("# Sealpost master key (active first). Recipient: {}\n{}\n", master.recipient, master.identity.expose_secret()))?;
-    Ok(InitReport { master_path, escrow_secret_path, escrow_recipient })
+    write_private(
+        &master_path,
+        &format!(
+            "# Sealpost master key (active first). Recipient: {}\n{}\n",
+            master.recipient,
+            master.identity.expose_secret()
+        ),
+    )?;
+    Ok(InitReport {
+        master_path,
+        escrow_secret_path,
+        escrow_recipient,
+    })
 }
 
 /// Loads the keyring from the environment or the key directory.
@@ -61,9 +76,17 @@ pub fn load(dir: &Path) -> anyhow::Result<Keyring> {
         Ok(v) => SecretString::from(v),
         Err(_) => {
             let path = dir.join(MASTER);
-            let mode = fs::metadata(&path).with_context(|| format!("reading {}", path.display()))?.permissions().mode();
+            let mode = fs::metadata(&path)
+                .with_context(|| format!("reading {}", path.display()))?
+                .permissions()
+                .mode();
             if mode & 0o077 != 0 {
-                bail!("{} is readable by other users (mode {:o}); run: chmod 600 {}", path.display(), mode & 0o777, path.display());
+                bail!(
+                    "{} is readable by other users (mode {:o}); run: chmod 600 {}",
+                    path.display(),
+                    mode & 0o777,
+                    path.display()
+                );
             }
             SecretString::from(fs::read_to_string(&path)?)
         }
@@ -81,7 +104,12 @@ pub fn exist(dir: &Path) -> bool {
 }
 
 fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
-    let mut f = fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path).with_context(|| format!("creating {}", path.display()))?;
+    let mut f = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("creating {}", path.display()))?;
     f.write_all(text.as_bytes())?;
     f.sync_all()?;
     Ok(())

@@ -99,7 +99,12 @@ impl Settings {
         let mut layer = Layer::default();
         if let Some(path) = file {
             match std::fs::read_to_string(path) {
-                Ok(text) => layer = toml::from_str(&text).map_err(|e| SettingsError::File { path: path.into(), message: e.message().to_owned() })?,
+                Ok(text) => {
+                    layer = toml::from_str(&text).map_err(|e| SettingsError::File {
+                        path: path.into(),
+                        message: e.message().to_owned(),
+                    })?
+                }
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound && !explicit => {}
                 Err(source) => return Err(SettingsError::Read { path: path.into(), source }),
             }
@@ -116,8 +121,14 @@ impl Settings {
         let listen = l.listen.unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080)));
         let data_dir = l.data_dir.unwrap_or_else(|| PathBuf::from("data"));
         let key_dir = l.key_dir.unwrap_or_else(|| data_dir.join("keys"));
-        let database_url = l.database_url.unwrap_or_else(|| format!("sqlite://{}", data_dir.join("sealpost.db").display()));
-        let public_url = l.public_url.unwrap_or_else(|| format!("http://{listen}")).trim_end_matches('/').to_owned();
+        let database_url = l
+            .database_url
+            .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("sealpost.db").display()));
+        let public_url = l
+            .public_url
+            .unwrap_or_else(|| format!("http://{listen}"))
+            .trim_end_matches('/')
+            .to_owned();
         Self {
             listen,
             data_dir,
@@ -153,11 +164,13 @@ fn apply_env(l: &mut Layer, name: &str, v: String) -> Result<(), ()> {
         "LOGIN_IP_BURST" => l.login_ip_burst = num(&v)?,
         "LOGIN_IP_PER_MINUTE" => l.login_ip_per_minute = num(&v)?,
         "LOGIN_ACCOUNT_FAILURES_PER_HOUR" => l.login_account_failures_per_hour = num(&v)?,
-        "LOG_FORMAT" => l.log_format = Some(match v.as_str() {
-            "text" => LogFormat::Text,
-            "json" => LogFormat::Json,
-            _ => return Err(()),
-        }),
+        "LOG_FORMAT" => {
+            l.log_format = Some(match v.as_str() {
+                "text" => LogFormat::Text,
+                "json" => LogFormat::Json,
+                _ => return Err(()),
+            })
+        }
         // Variables read elsewhere (keys, config path, test switches) are not settings keys.
         _ => {}
     }
@@ -189,8 +202,20 @@ mod tests {
     fn the_environment_overrides_the_file_which_overrides_defaults() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("sealpost.toml");
-        std::fs::write(&file, "org_name = \"File Council\"\ndata_dir = \"/srv/sp\"\nlisten = \"0.0.0.0:9000\"\n").unwrap();
-        let s = Settings::load(Some(&file), true, env(&[("SEALPOST_ORG_NAME", "Env Council"), ("SEALPOST_PUBLIC_URL", "https://mail.example.gov.uk/")])).unwrap();
+        std::fs::write(
+            &file,
+            "org_name = \"File Council\"\ndata_dir = \"/srv/sp\"\nlisten = \"0.0.0.0:9000\"\n",
+        )
+        .unwrap();
+        let s = Settings::load(
+            Some(&file),
+            true,
+            env(&[
+                ("SEALPOST_ORG_NAME", "Env Council"),
+                ("SEALPOST_PUBLIC_URL", "https://mail.example.gov.uk/"),
+            ]),
+        )
+        .unwrap();
         assert_eq!(s.org_name, "Env Council");
         assert_eq!(s.data_dir, PathBuf::from("/srv/sp"));
         assert_eq!(s.key_dir, PathBuf::from("/srv/sp/keys"));
@@ -200,7 +225,9 @@ mod tests {
 
     #[test]
     fn bad_values_name_the_key_but_not_the_value() {
-        let err = Settings::load(None, false, env(&[("SEALPOST_LISTEN", "nonsense-secret")])).unwrap_err().to_string();
+        let err = Settings::load(None, false, env(&[("SEALPOST_LISTEN", "nonsense-secret")]))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("SEALPOST_LISTEN") && !err.contains("nonsense-secret"), "{err}");
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("sealpost.toml");

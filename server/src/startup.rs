@@ -27,7 +27,9 @@ impl Application {
     pub async fn build(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
         let store = open_store(&settings, clock.now_ms()).await?;
         let keyring = keyfiles::load(&settings.key_dir).context("loading the master key")?;
-        let listener = TcpListener::bind(settings.listen).await.with_context(|| format!("binding {}", settings.listen))?;
+        let listener = TcpListener::bind(settings.listen)
+            .await
+            .with_context(|| format!("binding {}", settings.listen))?;
         let state = AppState::new(store, keyring, settings, clock)?;
         Ok(Self { listener, state })
     }
@@ -58,7 +60,9 @@ pub async fn open_store(settings: &Settings, now_ms: i64) -> anyhow::Result<Stor
     if url.starts_with("sqlite:") {
         create_private_dir(&settings.data_dir)?;
     }
-    let store = Store::connect(url).await.context("opening the database (check SEALPOST_DATABASE_URL)")?;
+    let store = Store::connect(url)
+        .await
+        .context("opening the database (check SEALPOST_DATABASE_URL)")?;
     let applied = store.migrate(now_ms).await.context("migrating the database")?;
     if applied > 0 {
         tracing::info!(applied, backend = store.backend(), "database migrated");
@@ -70,7 +74,11 @@ pub async fn open_store(settings: &Settings, now_ms: i64) -> anyhow::Result<Stor
 pub fn create_private_dir(dir: &Path) -> anyhow::Result<()> {
     use std::os::unix::fs::DirBuilderExt;
     if !dir.exists() {
-        std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir).with_context(|| format!("creating {}", dir.display()))?;
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .with_context(|| format!("creating {}", dir.display()))?;
     }
     Ok(())
 }

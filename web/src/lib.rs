@@ -1,1 +1,44 @@
-//! placeholder
+//! The Sealpost browser app: a Leptos client-side app compiled to wasm, served by the server,
+//! talking only to the documented `/api/v1` (through [`api`]). It holds no secrets: the
+//! session is an HttpOnly cookie the app never sees.
+
+mod api;
+mod auth;
+mod components;
+mod pages;
+
+use leptos::prelude::*;
+use leptos_router::components::{Route, Router, Routes};
+use leptos_router::path;
+use wasm_bindgen::prelude::wasm_bindgen;
+
+use crate::auth::{Auth, RequireSignIn};
+use crate::pages::{Audit, Compose, Home, Inbox, NotFound, Sent, Setup, SignInPage};
+
+/// Entry point called by the generated JavaScript.
+#[wasm_bindgen(start)]
+pub fn start() {
+    console_error_panic_hook::set_once();
+    leptos::mount::mount_to_body(App);
+}
+
+/// The whole app: the session check, then the routes.
+#[component]
+fn App() -> impl IntoView {
+    let auth = Auth::provide();
+    auth.refresh();
+    view! {
+        <Router>
+            <a class="skip-link" href="#main">"Skip to main content"</a>
+            <Routes fallback=|| view! { <NotFound/> }>
+                <Route path=path!("/") view=Home/>
+                <Route path=path!("/signin") view=SignInPage/>
+                <Route path=path!("/setup/:token") view=Setup/>
+                <Route path=path!("/inbox") view=|| view! { <RequireSignIn><Inbox/></RequireSignIn> }/>
+                <Route path=path!("/compose") view=|| view! { <RequireSignIn><Compose/></RequireSignIn> }/>
+                <Route path=path!("/sent") view=|| view! { <RequireSignIn><Sent/></RequireSignIn> }/>
+                <Route path=path!("/audit") view=|| view! { <RequireSignIn><Audit/></RequireSignIn> }/>
+            </Routes>
+        </Router>
+    }
+}

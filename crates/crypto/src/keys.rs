@@ -7,8 +7,8 @@ use std::str::FromStr;
 use age::x25519;
 use secrecy::{ExposeSecret, SecretSlice, SecretString};
 
-use crate::envelope::{Binding, ObjectKind, Sealed, WrappedKey, open_one, open_with, seal_one, seal_to};
 use crate::CryptoError;
+use crate::envelope::{Binding, ObjectKind, Sealed, WrappedKey, open_one, open_with, seal_one, seal_to};
 
 /// A freshly generated key pair, as text: the secret identity and its public recipient.
 pub struct NewKeyPair {
@@ -21,7 +21,10 @@ pub struct NewKeyPair {
 /// Generates an age X25519 key pair (used by `sealpost keys init`).
 pub fn generate_key_pair() -> NewKeyPair {
     let id = x25519::Identity::generate();
-    NewKeyPair { recipient: id.to_public().to_string(), identity: id.to_string() }
+    NewKeyPair {
+        recipient: id.to_public().to_string(),
+        identity: id.to_string(),
+    }
 }
 
 /// The public escrow key: every message key is also wrapped to it.
@@ -31,7 +34,9 @@ pub struct EscrowRecipient(x25519::Recipient);
 impl EscrowRecipient {
     /// Parses an `age1…` recipient.
     pub fn parse(text: &str) -> Result<Self, CryptoError> {
-        x25519::Recipient::from_str(text.trim()).map(Self).map_err(|_| CryptoError::InvalidKey("escrow recipient is not an age1… X25519 recipient"))
+        x25519::Recipient::from_str(text.trim())
+            .map(Self)
+            .map_err(|_| CryptoError::InvalidKey("escrow recipient is not an age1… X25519 recipient"))
     }
 }
 
@@ -85,7 +90,12 @@ impl Keyring {
         let master = self.identities[0].to_public();
         let recipients: [&dyn age::Recipient; 2] = [&master, &self.escrow.0];
         let text = key.0.to_string();
-        seal_to(&recipients, Binding::new(ObjectKind::MessageKey, message), text.expose_secret().as_bytes()).map(WrappedKey::from_stored)
+        seal_to(
+            &recipients,
+            Binding::new(ObjectKind::MessageKey, message),
+            text.expose_secret().as_bytes(),
+        )
+        .map(WrappedKey::from_stored)
     }
 
     /// Unwraps the key of `message` with any master identity held.

@@ -13,7 +13,10 @@ fn fixture() -> Fixture {
     let master = generate_key_pair();
     let escrow = generate_key_pair();
     let keyring = Keyring::from_identity_file(&master.identity, EscrowRecipient::parse(&escrow.recipient).unwrap()).unwrap();
-    Fixture { keyring, escrow: EscrowIdentity::parse(&escrow.identity).unwrap() }
+    Fixture {
+        keyring,
+        escrow: EscrowIdentity::parse(&escrow.identity).unwrap(),
+    }
 }
 
 fn body(id: Uuid) -> Binding {
@@ -75,7 +78,11 @@ fn old_master_identities_still_unwrap_after_rotation() {
     let before = Keyring::from_identity_file(&old.identity, escrow.clone()).unwrap();
     let msg = Uuid::new_v4();
     let wrapped = before.wrap(&MessageKey::generate(), msg).unwrap();
-    let file = format!("# active\n{}\n# retired\n{}\n", new.identity.expose_secret(), old.identity.expose_secret());
+    let file = format!(
+        "# active\n{}\n# retired\n{}\n",
+        new.identity.expose_secret(),
+        old.identity.expose_secret()
+    );
     let after = Keyring::from_identity_file(&SecretString::from(file), escrow).unwrap();
     assert_eq!(after.active_recipient(), new.recipient);
     assert!(after.unwrap(&wrapped, msg).is_ok());

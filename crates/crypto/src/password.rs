@@ -57,7 +57,10 @@ impl PasswordHasher {
     pub fn new() -> Result<Self, CryptoError> {
         let params = Params::new(M_COST, T_COST, P_COST, None).map_err(|_| CryptoError::BadPasswordHash)?;
         let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
-        let mut hasher = Self { argon2, dummy: PasswordHash(String::new()) };
+        let mut hasher = Self {
+            argon2,
+            dummy: PasswordHash(String::new()),
+        };
         hasher.dummy = hasher.hash(&SecretString::from("sealpost dummy password for unknown accounts"))?;
         Ok(hasher)
     }
@@ -81,7 +84,9 @@ impl PasswordHasher {
         if !ok || stored.is_none() {
             return Ok(Verification::Mismatch);
         }
-        Ok(Verification::Match { needs_rehash: is_weaker(&parsed) })
+        Ok(Verification::Match {
+            needs_rehash: is_weaker(&parsed),
+        })
     }
 }
 
@@ -117,8 +122,14 @@ mod tests {
     fn right_password_matches_and_wrong_or_unknown_does_not() {
         let hasher = PasswordHasher::new().unwrap();
         let h = hasher.hash(&pw("correct horse battery")).unwrap();
-        assert_eq!(hasher.verify(&pw("correct horse battery"), Some(&h)).unwrap(), Verification::Match { needs_rehash: false });
-        assert_eq!(hasher.verify(&pw("correct horse batterY"), Some(&h)).unwrap(), Verification::Mismatch);
+        assert_eq!(
+            hasher.verify(&pw("correct horse battery"), Some(&h)).unwrap(),
+            Verification::Match { needs_rehash: false }
+        );
+        assert_eq!(
+            hasher.verify(&pw("correct horse batterY"), Some(&h)).unwrap(),
+            Verification::Mismatch
+        );
         assert_eq!(hasher.verify(&pw("correct horse battery"), None).unwrap(), Verification::Mismatch);
     }
 
@@ -128,7 +139,9 @@ mod tests {
         let salt = SaltString::encode_b64(&[7u8; 16]).unwrap();
         let phc = weak.hash_password(b"correct horse battery", &salt).unwrap().to_string();
         let hasher = PasswordHasher::new().unwrap();
-        let got = hasher.verify(&pw("correct horse battery"), Some(&PasswordHash::from_phc(phc))).unwrap();
+        let got = hasher
+            .verify(&pw("correct horse battery"), Some(&PasswordHash::from_phc(phc)))
+            .unwrap();
         assert_eq!(got, Verification::Match { needs_rehash: true });
     }
 

@@ -52,7 +52,11 @@ impl Store {
 
     /// Answers whether the database is reachable (for `/readyz`).
     pub async fn ping(&self) -> Result<(), StorageError> {
-        with_pool!(self, |pool| sqlx::query("SELECT 1").execute(pool).await.map(|_| ()).map_err(StorageError::from))
+        with_pool!(self, |pool| sqlx::query("SELECT 1")
+            .execute(pool)
+            .await
+            .map(|_| ())
+            .map_err(StorageError::from))
     }
 
     /// Closes the pool, waiting for connections to be returned.

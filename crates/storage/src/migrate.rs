@@ -2,7 +2,7 @@
 //! Each runs once, in its own transaction, recorded in `schema_migrations`. Landed migrations
 //! are never edited; a change is a new file in both folders.
 
-use crate::{Store, StorageError, with_pool};
+use crate::{StorageError, Store, with_pool};
 
 /// (version, name, SQLite SQL, PostgreSQL SQL)
 const MIGRATIONS: &[(i64, &str, &str, &str)] = &[(
@@ -12,7 +12,8 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[(
     include_str!("../../../migrations/postgres/0001_accounts.sql"),
 )];
 
-const CREATE_LEDGER: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)";
+const CREATE_LEDGER: &str =
+    "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)";
 
 impl Store {
     /// Applies every migration not yet applied. Safe to run from several instances at once on
@@ -30,7 +31,10 @@ impl Store {
                     sqlx::query("SELECT pg_advisory_xact_lock(7242001)").execute(&mut *tx).await?;
                 }
                 sqlx::raw_sql(CREATE_LEDGER).execute(&mut *tx).await?;
-                let done: Option<(i64,)> = sqlx::query_as("SELECT version FROM schema_migrations WHERE version = $1").bind(version).fetch_optional(&mut *tx).await?;
+                let done: Option<(i64,)> = sqlx::query_as("SELECT version FROM schema_migrations WHERE version = $1")
+                    .bind(version)
+                    .fetch_optional(&mut *tx)
+                    .await?;
                 if done.is_none() {
                     sqlx::raw_sql(sql).execute(&mut *tx).await?;
                     sqlx::query("INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)")

@@ -5,7 +5,7 @@ use sealpost_crypto::TokenHash;
 use sealpost_domain::UserId;
 
 use crate::users::{USER_COLUMNS, UserRecord, UserRow, user_from_row};
-use crate::{Store, StorageError, with_pool};
+use crate::{StorageError, Store, with_pool};
 
 /// A live session and its account.
 #[derive(Debug, Clone)]
@@ -27,36 +27,62 @@ impl Store {
                 .bind(user.0.to_string())
                 .bind(now_ms)
                 .execute(pool)
-                .await.map(|r| r.rows_affected())
+                .await
+                .map(|r| r.rows_affected())
         })?;
         Ok(())
     }
 
     /// Looks up a session by token hash, with its (enabled) account.
     pub async fn session(&self, token: &TokenHash) -> Result<Option<SessionRecord>, StorageError> {
-        let sql = format!("SELECT {USER_COLUMNS}, s.created_at, s.last_seen_at FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1 AND u.disabled = FALSE");
+        let sql = format!(
+            "SELECT {USER_COLUMNS}, s.created_at, s.last_seen_at FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1 AND u.disabled = FALSE"
+        );
         type Row = (String, String, String, String, Option<String>, bool, i64, i64);
-        let row: Option<Row> = with_pool!(self, |pool| sqlx::query_as(&sql).bind(token.as_bytes().as_slice()).fetch_optional(pool).await)?;
-        let Some((id, email, name, role, hash, disabled, created, seen)) = row else { return Ok(None) };
+        let row: Option<Row> = with_pool!(self, |pool| sqlx::query_as(&sql)
+            .bind(token.as_bytes().as_slice())
+            .fetch_optional(pool)
+            .await)?;
+        let Some((id, email, name, role, hash, disabled, created, seen)) = row else {
+            return Ok(None);
+        };
         let user_row: UserRow = (id, email, name, role, hash, disabled);
-        Ok(Some(SessionRecord { user: user_from_row(user_row)?, created_at_ms: created, last_seen_at_ms: seen }))
+        Ok(Some(SessionRecord {
+            user: user_from_row(user_row)?,
+            created_at_ms: created,
+            last_seen_at_ms: seen,
+        }))
     }
 
     /// Records use of a session (slides the idle timeout).
     pub async fn touch_session(&self, token: &TokenHash, now_ms: i64) -> Result<(), StorageError> {
-        with_pool!(self, |pool| sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE token_hash = $2").bind(now_ms).bind(token.as_bytes().as_slice()).execute(pool).await.map(|r| r.rows_affected()))?;
+        with_pool!(self, |pool| sqlx::query(
+            "UPDATE sessions SET last_seen_at = $1 WHERE token_hash = $2"
+        )
+        .bind(now_ms)
+        .bind(token.as_bytes().as_slice())
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected()))?;
         Ok(())
     }
 
     /// Ends one session.
     pub async fn delete_session(&self, token: &TokenHash) -> Result<(), StorageError> {
-        with_pool!(self, |pool| sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(token.as_bytes().as_slice()).execute(pool).await.map(|r| r.rows_affected()))?;
+        with_pool!(self, |pool| sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+            .bind(token.as_bytes().as_slice())
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()))?;
         Ok(())
     }
 
     /// How many sessions an account has (tests and the admin view use it).
     pub async fn count_sessions(&self, user: UserId) -> Result<i64, StorageError> {
-        let (n,): (i64,) = with_pool!(self, |pool| sqlx::query_as("SELECT COUNT(*) FROM sessions WHERE user_id = $1").bind(user.0.to_string()).fetch_one(pool).await)?;
+        let (n,): (i64,) = with_pool!(self, |pool| sqlx::query_as("SELECT COUNT(*) FROM sessions WHERE user_id = $1")
+            .bind(user.0.to_string())
+            .fetch_one(pool)
+            .await)?;
         Ok(n)
     }
 }

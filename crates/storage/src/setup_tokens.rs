@@ -5,7 +5,7 @@ use sealpost_crypto::TokenHash;
 use sealpost_domain::UserId;
 use uuid::Uuid;
 
-use crate::{Store, StorageError, with_pool};
+use crate::{StorageError, Store, with_pool};
 
 impl Store {
     /// Stores a set-up token for `user`, valid until `expires_at_ms`.
@@ -16,7 +16,8 @@ impl Store {
                 .bind(user.0.to_string())
                 .bind(expires_at_ms)
                 .execute(pool)
-                .await.map(|r| r.rows_affected())
+                .await
+                .map(|r| r.rows_affected())
         })?;
         Ok(())
     }
@@ -24,10 +25,15 @@ impl Store {
     /// Consumes a set-up token: returns its account if it existed and had not expired.
     pub async fn consume_setup_token(&self, token: &TokenHash, now_ms: i64) -> Result<Option<UserId>, StorageError> {
         let row: Option<(String, i64)> = with_pool!(self, |pool| {
-            sqlx::query_as("DELETE FROM setup_tokens WHERE token_hash = $1 RETURNING user_id, expires_at").bind(token.as_bytes().as_slice()).fetch_optional(pool).await
+            sqlx::query_as("DELETE FROM setup_tokens WHERE token_hash = $1 RETURNING user_id, expires_at")
+                .bind(token.as_bytes().as_slice())
+                .fetch_optional(pool)
+                .await
         })?;
         match row {
-            Some((id, expires)) if expires > now_ms => Ok(Some(UserId(Uuid::parse_str(&id).map_err(|_| StorageError::Corrupt("setup_tokens.user_id"))?))),
+            Some((id, expires)) if expires > now_ms => Ok(Some(UserId(
+                Uuid::parse_str(&id).map_err(|_| StorageError::Corrupt("setup_tokens.user_id"))?,
+            ))),
             _ => Ok(None),
         }
     }

@@ -3,7 +3,7 @@
 
 use sqlx::Connection;
 
-use crate::{Store, StorageError};
+use crate::{StorageError, Store};
 
 /// A throw-away database. The SQLite file lives in a temp dir removed on drop; PostgreSQL
 /// databases are named `sealpost_test_…` (the test command drops leftovers before a run).
@@ -28,12 +28,18 @@ impl TestDatabase {
         let url = format!("sqlite://{}", dir.path().join("test.db").display());
         let store = Store::connect(&url).await?;
         store.migrate(0).await?;
-        Ok(Self { store, url, dir: Some(dir) })
+        Ok(Self {
+            store,
+            url,
+            dir: Some(dir),
+        })
     }
 
     /// A fresh PostgreSQL database, or `None` when `SEALPOST_TEST_POSTGRES_URL` is unset.
     pub async fn postgres() -> Result<Option<Self>, StorageError> {
-        let Ok(admin_url) = std::env::var("SEALPOST_TEST_POSTGRES_URL") else { return Ok(None) };
+        let Ok(admin_url) = std::env::var("SEALPOST_TEST_POSTGRES_URL") else {
+            return Ok(None);
+        };
         let name = format!("sealpost_test_{}", uuid::Uuid::new_v4().simple());
         let mut admin = sqlx::PgConnection::connect(&admin_url).await?;
         sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut admin).await?;
@@ -65,6 +71,9 @@ mod tests {
     fn the_database_name_is_swapped_in_any_url_form() {
         assert_eq!(super::with_database("postgres://u@h:5432/postgres", "x"), "postgres://u@h:5432/x");
         assert_eq!(super::with_database("postgres://u@h:5432", "x"), "postgres://u@h:5432/x");
-        assert_eq!(super::with_database("postgres://u@h/db?sslmode=disable", "x"), "postgres://u@h/x?sslmode=disable");
+        assert_eq!(
+            super::with_database("postgres://u@h/db?sslmode=disable", "x"),
+            "postgres://u@h/x?sslmode=disable"
+        );
     }
 }

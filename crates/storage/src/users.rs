@@ -4,7 +4,7 @@ use sealpost_crypto::PasswordHash;
 use sealpost_domain::{DisplayName, EmailAddress, Role, UserId};
 use uuid::Uuid;
 
-use crate::{Store, StorageError, with_pool};
+use crate::{StorageError, Store, with_pool};
 
 /// An account as stored.
 #[derive(Debug, Clone)]
@@ -92,18 +92,25 @@ impl Store {
     /// Replaces the password hash and ends every session of the account. Returns false if no
     /// such account.
     pub async fn set_password(&self, id: UserId, hash: &PasswordHash) -> Result<bool, StorageError> {
-        self.update_user_and_end_sessions(id, "UPDATE users SET password_hash = $1 WHERE id = $2", Some(hash.as_phc())).await
+        self.update_user_and_end_sessions(id, "UPDATE users SET password_hash = $1 WHERE id = $2", Some(hash.as_phc()))
+            .await
     }
 
     /// Stores an upgraded hash of the same password (SECURITY A1) without ending sessions.
     pub async fn upgrade_password_hash(&self, id: UserId, hash: &PasswordHash) -> Result<(), StorageError> {
-        with_pool!(self, |pool| sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2").bind(hash.as_phc()).bind(id.0.to_string()).execute(pool).await.map(|r| r.rows_affected()))?;
+        with_pool!(self, |pool| sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+            .bind(hash.as_phc())
+            .bind(id.0.to_string())
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()))?;
         Ok(())
     }
 
     /// Disables the account and ends its sessions. Returns false if no such account.
     pub async fn disable_user(&self, id: UserId) -> Result<bool, StorageError> {
-        self.update_user_and_end_sessions(id, "UPDATE users SET disabled = TRUE WHERE id = $2 AND $1 IS NULL", None).await
+        self.update_user_and_end_sessions(id, "UPDATE users SET disabled = TRUE WHERE id = $2 AND $1 IS NULL", None)
+            .await
     }
 
     async fn update_user_and_end_sessions(&self, id: UserId, sql: &'static str, value: Option<&str>) -> Result<bool, StorageError> {
@@ -111,7 +118,10 @@ impl Store {
         with_pool!(self, |pool| {
             let mut tx = pool.begin().await?;
             let changed = sqlx::query(sql).bind(value).bind(&id).execute(&mut *tx).await?.rows_affected();
-            sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(&id).execute(&mut *tx).await?;
+            sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+                .bind(&id)
+                .execute(&mut *tx)
+                .await?;
             tx.commit().await?;
             Ok(changed == 1)
         })

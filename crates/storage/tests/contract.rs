@@ -1,6 +1,8 @@
 //! Storage contract: every case runs against SQLite and, when `SEALPOST_TEST_POSTGRES_URL` is
 //! set (CI sets it), against a fresh PostgreSQL database too.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use sealpost_crypto::{PasswordHash, Token};
 use sealpost_domain::{DisplayName, EmailAddress, Role};
 use sealpost_storage::testing::TestDatabase;
@@ -33,7 +35,9 @@ fn new_user(email: &str) -> NewUser {
         email: EmailAddress::parse(email).unwrap(),
         display_name: DisplayName::parse("Ann Example").unwrap(),
         role: Role::Staff,
-        password_hash: Some(PasswordHash::from_phc("$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0$aGFzaA".into())),
+        password_hash: Some(PasswordHash::from_phc(
+            "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0$aGFzaA".into(),
+        )),
     }
 }
 
@@ -44,14 +48,24 @@ contract!(migrations_are_idempotent, |store: Store| async move {
 
 contract!(users_are_created_and_found_by_email_and_id, |store: Store| async move {
     let id = store.create_user(&new_user("Ann@Example.gov.uk"), 5).await.unwrap();
-    let by_email = store.user_by_email(&EmailAddress::parse("ann@example.gov.uk").unwrap()).await.unwrap().unwrap();
+    let by_email = store
+        .user_by_email(&EmailAddress::parse("ann@example.gov.uk").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(by_email.id, id);
     assert_eq!(by_email.role, Role::Staff);
     assert!(!by_email.disabled);
     let by_id = store.user_by_id(id).await.unwrap().unwrap();
     assert_eq!(by_id.email.as_str(), "ann@example.gov.uk");
     assert_eq!(store.count_users().await.unwrap(), 1);
-    assert!(store.user_by_email(&EmailAddress::parse("nobody@example.gov.uk").unwrap()).await.unwrap().is_none());
+    assert!(
+        store
+            .user_by_email(&EmailAddress::parse("nobody@example.gov.uk").unwrap())
+            .await
+            .unwrap()
+            .is_none()
+    );
 });
 
 contract!(a_second_account_with_the_same_address_is_a_duplicate, |store: Store| async move {
@@ -102,7 +116,16 @@ contract!(login_failures_are_counted_in_a_window_and_pruned, |store: Store| asyn
 });
 
 contract!(setup_tokens_work_once_and_not_after_expiry, |store: Store| async move {
-    let user = store.create_user(&NewUser { password_hash: None, ..new_user("new@example.gov.uk") }, 0).await.unwrap();
+    let user = store
+        .create_user(
+            &NewUser {
+                password_hash: None,
+                ..new_user("new@example.gov.uk")
+            },
+            0,
+        )
+        .await
+        .unwrap();
     let (live, stale) = (Token::generate().unwrap(), Token::generate().unwrap());
     store.create_setup_token(&live.hash(), user, 100).await.unwrap();
     store.create_setup_token(&stale.hash(), user, 100).await.unwrap();

@@ -26,13 +26,25 @@ pub struct SignedIn {
 }
 
 /// Signs a staff member in.
-pub async fn login(state: &AppState, ip: IpAddr, email: &str, password: SecretString, previous: Option<&TokenHash>) -> Result<SignedIn, AppError> {
+pub async fn login(
+    state: &AppState,
+    ip: IpAddr,
+    email: &str,
+    password: SecretString,
+    previous: Option<&TokenHash>,
+) -> Result<SignedIn, AppError> {
     let now = state.now_ms();
-    state.login_limiter.check(ip, now).map_err(|retry_after_secs| AppError::TooManyRequests {
-        retry_after_secs,
-        message: "Too many sign-in attempts from this network. Wait a minute and try again.",
+    state
+        .login_limiter
+        .check(ip, now)
+        .map_err(|retry_after_secs| AppError::TooManyRequests {
+            retry_after_secs,
+            message: "Too many sign-in attempts from this network. Wait a minute and try again.",
+        })?;
+    let email = EmailAddress::parse(email).map_err(|e| AppError::BadRequest {
+        code: "invalid_email",
+        message: e.to_string(),
     })?;
-    let email = EmailAddress::parse(email).map_err(|e| AppError::BadRequest { code: "invalid_email", message: e.to_string() })?;
     let failures = state.store.count_login_failures(&email, now - HOUR_MS).await?;
     if failures >= i64::from(state.settings.login_account_failures_per_hour) {
         return Err(AppError::TooManyRequests {
@@ -54,26 +66,48 @@ pub async fn login(state: &AppState, ip: IpAddr, email: &str, password: SecretSt
     }
     let token = sessions::start(state, user.id, previous).await?;
     tracing::info!(user = %user.id, outcome = "success", "signed in");
-    Ok(SignedIn { token, me: me(state, user) })
+    Ok(SignedIn {
+        token,
+        me: me(state, user),
+    })
 }
 
 /// Sets the first password of an account through its one-time set-up link, and signs in.
 pub async fn complete_setup(state: &AppState, setup_token: &str, password: SecretString) -> Result<SignedIn, AppError> {
     use sealpost_crypto::ExposeSecret;
-    check_password_policy(password.expose_secret()).map_err(|e| AppError::BadRequest { code: "weak_password", message: e.to_string() })?;
-    let expired = || AppError::BadRequest { code: "setup_link_invalid", message: "This set-up link has expired or was already used. Ask IT for a new one.".into() };
+    check_password_policy(password.expose_secret()).map_err(|e| AppError::BadRequest {
+        code: "weak_password",
+        message: e.to_string(),
+    })?;
+    let expired = || AppError::BadRequest {
+        code: "setup_link_invalid",
+        message: "This set-up link has expired or was already used. Ask IT for a new one.".into(),
+    };
     let token = Token::parse(setup_token).ok_or_else(expired)?;
-    let user_id = state.store.consume_setup_token(&token.hash(), state.now_ms()).await?.ok_or_else(expired)?;
+    let user_id = state
+        .store
+        .consume_setup_token(&token.hash(), state.now_ms())
+        .await?
+        .ok_or_else(expired)?;
     let hash = hash_password(state, password).await?;
     state.store.set_password(user_id, &hash).await?;
     let user = state.store.user_by_id(user_id).await?.filter(|u| !u.disabled).ok_or_else(expired)?;
     let session = sessions::start(state, user.id, None).await?;
-    Ok(SignedIn { token: session, me: me(state, user) })
+    Ok(SignedIn {
+        token: session,
+        me: me(state, user),
+    })
 }
 
 /// The API view of an account.
 pub fn me(state: &AppState, user: UserRecord) -> Me {
-    Me { id: user.id, email: user.email, display_name: user.display_name, role: user.role, organisation: state.settings.org_name.clone() }
+    Me {
+        id: user.id,
+        email: user.email,
+        display_name: user.display_name,
+        role: user.role,
+        organisation: state.settings.org_name.clone(),
+    }
 }
 
 /// Hashes a password on the blocking pool, at most one per core at a time (SECURITY A4).

@@ -18,7 +18,11 @@ pub struct IpLimiter {
 impl IpLimiter {
     /// `burst` attempts at once, regaining `per_minute` a minute.
     pub fn new(burst: u32, per_minute: u32) -> Self {
-        Self { burst: f64::from(burst), per_ms: f64::from(per_minute) / 60_000.0, buckets: Mutex::new(HashMap::new()) }
+        Self {
+            burst: f64::from(burst),
+            per_ms: f64::from(per_minute) / 60_000.0,
+            buckets: Mutex::new(HashMap::new()),
+        }
     }
 
     /// Takes one token for `ip`, or says how many seconds until one is free.

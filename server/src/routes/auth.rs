@@ -24,7 +24,12 @@ pub fn router() -> Router<AppState> {
         .route("/info", get(info))
 }
 
-async fn login(State(state): State<AppState>, ConnectInfo(peer): ConnectInfo<SocketAddr>, headers: HeaderMap, Json(body): Json<LoginRequest>) -> Result<Response, AppError> {
+async fn login(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Json(body): Json<LoginRequest>,
+) -> Result<Response, AppError> {
     let previous = cookie::presented(&headers);
     let signed_in = auth::login(&state, peer.ip(), &body.email, SecretString::from(body.password), previous.as_ref()).await?;
     Ok(([(header::SET_COOKIE, cookie::set_session(&signed_in.token))], Json(signed_in.me)).into_response())
@@ -47,5 +52,7 @@ async fn me(State(state): State<AppState>, signed_in: SignedIn) -> Json<Me> {
 }
 
 async fn info(State(state): State<AppState>) -> Json<Info> {
-    Json(Info { organisation: state.settings.org_name.clone() })
+    Json(Info {
+        organisation: state.settings.org_name.clone(),
+    })
 }

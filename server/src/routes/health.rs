@@ -1,9 +1,9 @@
 //! `/healthz` (the process is up) and `/readyz` (it can reach its database).
 
+use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::get;
-use axum::Router;
 
 use crate::state::AppState;
 

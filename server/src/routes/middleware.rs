@@ -24,13 +24,25 @@ pub async fn security_headers(request: Request, next: Next) -> Response {
     let mut response = next.run(request).await;
     let h = response.headers_mut();
     h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
-    h.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=31536000; includeSubDomains"));
+    h.insert(
+        header::STRICT_TRANSPORT_SECURITY,
+        HeaderValue::from_static("max-age=31536000; includeSubDomains"),
+    );
     h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
-    h.insert(HeaderName::from_static("cross-origin-opener-policy"), HeaderValue::from_static("same-origin"));
-    h.insert(HeaderName::from_static("cross-origin-resource-policy"), HeaderValue::from_static("same-origin"));
+    h.insert(
+        HeaderName::from_static("cross-origin-opener-policy"),
+        HeaderValue::from_static("same-origin"),
+    );
+    h.insert(
+        HeaderName::from_static("cross-origin-resource-policy"),
+        HeaderValue::from_static("same-origin"),
+    );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    h.insert(HeaderName::from_static("permissions-policy"), HeaderValue::from_static("camera=(), microphone=(), geolocation=(), interest-cohort=()"));
+    h.insert(
+        HeaderName::from_static("permissions-policy"),
+        HeaderValue::from_static("camera=(), microphone=(), geolocation=(), interest-cohort=()"),
+    );
     let cache = if is_asset { "no-cache" } else { "no-store" };
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
     response
@@ -38,11 +50,10 @@ pub async fn security_headers(request: Request, next: Next) -> Response {
 
 pub async fn csrf(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let safe = matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS);
-    if !safe {
-        if let Err(why) = check_same_origin(request.headers(), &state.settings.public_url, request.uri().path().starts_with("/api/")) {
-            tracing::warn!(reason = why, "cross-site request refused");
-            return AppError::Forbidden(why).into_response();
-        }
+    let is_api = request.uri().path().starts_with("/api/");
+    if !safe && let Err(why) = check_same_origin(request.headers(), &state.settings.public_url, is_api) {
+        tracing::warn!(reason = why, "cross-site request refused");
+        return AppError::Forbidden(why).into_response();
     }
     next.run(request).await
 }
@@ -66,12 +77,20 @@ fn check_same_origin(headers: &HeaderMap, public_url: &str, is_api: bool) -> Res
 
 pub async fn trace_request(request: Request, next: Next) -> Response {
     let request_id = uuid::Uuid::new_v4().to_string();
-    let route = request.extensions().get::<MatchedPath>().map_or("-", MatchedPath::as_str).to_owned();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or("-", MatchedPath::as_str)
+        .to_owned();
     let span = tracing::info_span!("request", method = %request.method(), route = %route, request_id = %request_id);
     let started = std::time::Instant::now();
     async move {
         let mut response = next.run(request).await;
-        tracing::info!(status = response.status().as_u16(), ms = started.elapsed().as_millis() as u64, "response");
+        tracing::info!(
+            status = response.status().as_u16(),
+            ms = started.elapsed().as_millis() as u64,
+            "response"
+        );
         if let Ok(v) = HeaderValue::from_str(&request_id) {
             response.headers_mut().insert(HeaderName::from_static("x-request-id"), v);
         }

@@ -52,8 +52,14 @@ async fn only_the_hash_of_the_session_token_is_stored() {
     if let Some(dir) = &app.db.dir {
         for entry in std::fs::read_dir(dir.path()).unwrap() {
             let bytes = std::fs::read(entry.unwrap().path()).unwrap();
-            assert!(!bytes.windows(raw.len()).any(|w| w == raw.as_bytes()), "raw token found in a database file");
-            assert!(!bytes.windows(32).any(|w| w == token_bytes(&raw)), "raw token bytes found in a database file");
+            assert!(
+                !bytes.windows(raw.len()).any(|w| w == raw.as_bytes()),
+                "raw token found in a database file"
+            );
+            assert!(
+                !bytes.windows(32).any(|w| w == token_bytes(&raw)),
+                "raw token bytes found in a database file"
+            );
         }
     }
 }
@@ -89,7 +95,11 @@ async fn a_disabled_account_cannot_sign_in_even_with_the_right_password() {
     let id = app.create_user("ann@testshire.gov.uk", PASSWORD, Role::Staff).await;
     let cookie = app.sign_in("ann@testshire.gov.uk", PASSWORD).await;
     app.state.store.disable_user(id).await.unwrap();
-    assert_eq!(app.me(&cookie).await.status(), StatusCode::UNAUTHORIZED, "disabling ends the session");
+    assert_eq!(
+        app.me(&cookie).await.status(),
+        StatusCode::UNAUTHORIZED,
+        "disabling ends the session"
+    );
     let response = app.login("ann@testshire.gov.uk", PASSWORD).await;
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(body(response).await["code"], "invalid_credentials");
@@ -129,20 +139,38 @@ async fn a_password_change_ends_every_session_of_the_account() {
     app.state.store.set_password(id, &hash).await.unwrap();
     assert_eq!(app.me(&laptop).await.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(app.me(&phone).await.status(), StatusCode::UNAUTHORIZED);
-    assert_eq!(app.login("ann@testshire.gov.uk", "a brand new passphrase").await.status(), StatusCode::OK);
+    assert_eq!(
+        app.login("ann@testshire.gov.uk", "a brand new passphrase").await.status(),
+        StatusCode::OK
+    );
 }
 
 #[tokio::test]
 async fn a_hash_with_weaker_parameters_is_upgraded_at_the_next_sign_in() {
     let app = spawn_app().await;
     let id = app.create_user("ann@testshire.gov.uk", PASSWORD, Role::Staff).await;
-    let weak = argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, argon2::Params::new(8192, 1, 1, None).unwrap());
-    let phc = weak.hash_password(PASSWORD.as_bytes(), &SaltString::encode_b64(&[9u8; 16]).unwrap()).unwrap().to_string();
-    app.state.store.upgrade_password_hash(id, &PasswordHash::from_phc(phc.clone())).await.unwrap();
+    let weak = argon2::Argon2::new(
+        argon2::Algorithm::Argon2id,
+        argon2::Version::V0x13,
+        argon2::Params::new(8192, 1, 1, None).unwrap(),
+    );
+    let phc = weak
+        .hash_password(PASSWORD.as_bytes(), &SaltString::encode_b64(&[9u8; 16]).unwrap())
+        .unwrap()
+        .to_string();
+    app.state
+        .store
+        .upgrade_password_hash(id, &PasswordHash::from_phc(phc.clone()))
+        .await
+        .unwrap();
     assert_eq!(app.login("ann@testshire.gov.uk", PASSWORD).await.status(), StatusCode::OK);
     let stored = app.state.store.user_by_id(id).await.unwrap().unwrap().password_hash.unwrap();
     assert_ne!(stored.as_phc(), phc);
-    assert!(stored.as_phc().starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{}", stored.as_phc());
+    assert!(
+        stored.as_phc().starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+        "{}",
+        stored.as_phc()
+    );
 }
 
 #[tokio::test]
@@ -158,6 +186,12 @@ async fn malformed_sign_in_bodies_get_a_clear_400_or_422() {
     let bad_email = app.login("not-an-email", PASSWORD).await;
     assert_eq!(bad_email.status(), StatusCode::BAD_REQUEST);
     assert!(body(bad_email).await["message"].as_str().unwrap().contains("correct format"));
-    let not_json = app.post("/api/v1/auth/login").header("content-type", "application/json").body("{").send().await.unwrap();
+    let not_json = app
+        .post("/api/v1/auth/login")
+        .header("content-type", "application/json")
+        .body("{")
+        .send()
+        .await
+        .unwrap();
     assert!(not_json.status().is_client_error());
 }

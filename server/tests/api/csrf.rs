@@ -11,7 +11,13 @@ use crate::helpers::{PASSWORD, body, spawn_app};
 async fn a_sign_in_without_the_custom_header_is_refused() {
     let app = spawn_app().await;
     app.create_user("ann@testshire.gov.uk", PASSWORD, Role::Staff).await;
-    let response = app.client.post(format!("{}/api/v1/auth/login", app.address)).json(&json!({"email": "ann@testshire.gov.uk", "password": PASSWORD})).send().await.unwrap();
+    let response = app
+        .client
+        .post(format!("{}/api/v1/auth/login", app.address))
+        .json(&json!({"email": "ann@testshire.gov.uk", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
     assert!(response.headers().get("set-cookie").is_none());
 }
@@ -21,13 +27,32 @@ async fn a_foreign_origin_or_a_cross_site_fetch_is_refused_even_with_the_header(
     let app = spawn_app().await;
     app.create_user("ann@testshire.gov.uk", PASSWORD, Role::Staff).await;
     let cookie = app.sign_in("ann@testshire.gov.uk", PASSWORD).await;
-    let foreign = app.post("/api/v1/auth/logout").header("cookie", &cookie).header("origin", "https://evil.example").send().await.unwrap();
+    let foreign = app
+        .post("/api/v1/auth/logout")
+        .header("cookie", &cookie)
+        .header("origin", "https://evil.example")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(foreign.status(), StatusCode::FORBIDDEN);
-    let cross = app.post("/api/v1/auth/logout").header("cookie", &cookie).header("sec-fetch-site", "cross-site").send().await.unwrap();
+    let cross = app
+        .post("/api/v1/auth/logout")
+        .header("cookie", &cookie)
+        .header("sec-fetch-site", "cross-site")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(cross.status(), StatusCode::FORBIDDEN);
     assert_eq!(body(cross).await["code"], "forbidden");
     assert_eq!(app.me(&cookie).await.status(), StatusCode::OK, "the session survived both attempts");
-    let same = app.post("/api/v1/auth/logout").header("cookie", &cookie).header("origin", app.address.clone()).header("sec-fetch-site", "same-origin").send().await.unwrap();
+    let same = app
+        .post("/api/v1/auth/logout")
+        .header("cookie", &cookie)
+        .header("origin", app.address.clone())
+        .header("sec-fetch-site", "same-origin")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(same.status(), StatusCode::NO_CONTENT);
 }
 

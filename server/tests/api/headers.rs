@@ -33,7 +33,13 @@ async fn every_response_carries_the_security_headers_including_errors() {
         let status = response.status();
         let h = response.headers();
         let csp = h["content-security-policy"].to_str().unwrap();
-        for directive in ["default-src 'self'", "script-src 'self' 'wasm-unsafe-eval'", "object-src 'none'", "base-uri 'none'", "frame-ancestors 'none'"] {
+        for directive in [
+            "default-src 'self'",
+            "script-src 'self' 'wasm-unsafe-eval'",
+            "object-src 'none'",
+            "base-uri 'none'",
+            "frame-ancestors 'none'",
+        ] {
             assert!(csp.contains(directive), "{method} {path}: CSP lacks {directive}");
         }
         let hsts = h["strict-transport-security"].to_str().unwrap();
@@ -59,7 +65,12 @@ async fn readiness_fails_with_503_when_the_database_is_gone() {
     let response = app.get("/readyz").send().await.unwrap();
     assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(app.get("/healthz").send().await.unwrap().status(), StatusCode::OK);
-    let me = app.get("/api/v1/auth/me").header("cookie", format!("__Host-sealpost_session={}", "ab".repeat(32))).send().await.unwrap();
+    let me = app
+        .get("/api/v1/auth/me")
+        .header("cookie", format!("__Host-sealpost_session={}", "ab".repeat(32)))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(me.status(), StatusCode::SERVICE_UNAVAILABLE, "storage errors fail closed");
     assert!(me.headers().contains_key("retry-after"));
 }

@@ -40,7 +40,10 @@ pub async fn spawn_app() -> TestApp {
 /// Starts a server after `configure` adjusts the settings.
 pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     let db = match std::env::var("SEALPOST_TEST_BACKEND").as_deref() {
-        Ok("postgres") => TestDatabase::postgres().await.unwrap().expect("SEALPOST_TEST_POSTGRES_URL must be set for the postgres backend"),
+        Ok("postgres") => TestDatabase::postgres()
+            .await
+            .unwrap()
+            .expect("SEALPOST_TEST_POSTGRES_URL must be set for the postgres backend"),
         _ => TestDatabase::sqlite().await.unwrap(),
     };
     let dir = tempfile::tempdir().unwrap();
@@ -57,14 +60,26 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     let address = format!("http://{}", app.local_addr().unwrap());
     let state = app.state();
     tokio::spawn(app.run_until(std::future::pending()));
-    TestApp { address, client: reqwest::Client::new(), state, clock, db, dir }
+    TestApp {
+        address,
+        client: reqwest::Client::new(),
+        state,
+        clock,
+        db,
+        dir,
+    }
 }
 
 impl TestApp {
     /// Creates an account with `password` straight in the store.
     pub async fn create_user(&self, email: &str, password: &str, role: Role) -> UserId {
         let hash = self.state.hasher.hash(&SecretString::from(password.to_owned())).unwrap();
-        let user = NewUser { email: EmailAddress::parse(email).unwrap(), display_name: DisplayName::parse("Test Person").unwrap(), role, password_hash: Some(hash) };
+        let user = NewUser {
+            email: EmailAddress::parse(email).unwrap(),
+            display_name: DisplayName::parse("Test Person").unwrap(),
+            role,
+            password_hash: Some(hash),
+        };
         self.state.store.create_user(&user, 0).await.unwrap()
     }
 
@@ -80,12 +95,21 @@ impl TestApp {
 
     /// `POST /api/v1/auth/login`.
     pub async fn login(&self, email: &str, password: &str) -> Response {
-        self.post("/api/v1/auth/login").json(&json!({ "email": email, "password": password })).send().await.unwrap()
+        self.post("/api/v1/auth/login")
+            .json(&json!({ "email": email, "password": password }))
+            .send()
+            .await
+            .unwrap()
     }
 
     /// `POST /api/v1/auth/login` presenting an existing session cookie.
     pub async fn login_with_cookie(&self, email: &str, password: &str, cookie: &str) -> Response {
-        self.post("/api/v1/auth/login").header("cookie", cookie).json(&json!({ "email": email, "password": password })).send().await.unwrap()
+        self.post("/api/v1/auth/login")
+            .header("cookie", cookie)
+            .json(&json!({ "email": email, "password": password }))
+            .send()
+            .await
+            .unwrap()
     }
 
     /// Signs in and returns the `name=value` cookie pair.
@@ -107,18 +131,30 @@ impl TestApp {
 
     /// `POST /api/v1/auth/setup`.
     pub async fn setup(&self, token: &str, password: &str) -> Response {
-        self.post("/api/v1/auth/setup").json(&json!({ "token": token, "password": password })).send().await.unwrap()
+        self.post("/api/v1/auth/setup")
+            .json(&json!({ "token": token, "password": password }))
+            .send()
+            .await
+            .unwrap()
     }
 }
 
 /// The `name=value` part of the session `Set-Cookie`, if one was set with a value.
 pub fn session_cookie(response: &Response) -> Option<String> {
-    set_cookie(response).and_then(|c| c.split(';').next().map(str::to_owned)).filter(|pair| !pair.ends_with('='))
+    set_cookie(response)
+        .and_then(|c| c.split(';').next().map(str::to_owned))
+        .filter(|pair| !pair.ends_with('='))
 }
 
 /// The whole session `Set-Cookie` header.
 pub fn set_cookie(response: &Response) -> Option<String> {
-    response.headers().get_all("set-cookie").iter().filter_map(|v| v.to_str().ok()).find(|v| v.starts_with("__Host-sealpost_session=")).map(str::to_owned)
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("__Host-sealpost_session="))
+        .map(str::to_owned)
 }
 
 /// The JSON body.

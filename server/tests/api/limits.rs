@@ -7,7 +7,11 @@ use sealpost_domain::{EmailAddress, Role};
 use crate::helpers::{PASSWORD, body, spawn_app, spawn_app_with};
 
 async fn failures(app: &crate::helpers::TestApp, email: &str) -> i64 {
-    app.state.store.count_login_failures(&EmailAddress::parse(email).unwrap(), 0).await.unwrap()
+    app.state
+        .store
+        .count_login_failures(&EmailAddress::parse(email).unwrap(), 0)
+        .await
+        .unwrap()
 }
 
 #[tokio::test]
@@ -15,7 +19,10 @@ async fn the_eleventh_attempt_from_one_address_is_refused_before_any_hashing() {
     let app = spawn_app().await;
     app.create_user("ann@testshire.gov.uk", PASSWORD, Role::Staff).await;
     for _ in 0..10 {
-        assert_eq!(app.login("ann@testshire.gov.uk", "wrong password guess").await.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            app.login("ann@testshire.gov.uk", "wrong password guess").await.status(),
+            StatusCode::UNAUTHORIZED
+        );
     }
     assert_eq!(failures(&app, "ann@testshire.gov.uk").await, 10);
     // Even the right password is refused now, and the attempt never reaches verification:

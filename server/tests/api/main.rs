@@ -1,6 +1,8 @@
 //! API integration tests: the real server on port 0, a fresh database per test (SQLite, or
 //! PostgreSQL when `SEALPOST_TEST_BACKEND=postgres`), driven over HTTP as a browser would.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod auth;
 mod cli;
 mod csrf;

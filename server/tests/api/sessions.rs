@@ -18,7 +18,11 @@ async fn a_session_idle_for_thirty_minutes_ends() {
     app.clock.advance_minutes(30);
     assert_eq!(app.me(&cookie).await.status(), StatusCode::UNAUTHORIZED);
     app.clock.advance_minutes(-30);
-    assert_eq!(app.me(&cookie).await.status(), StatusCode::UNAUTHORIZED, "an ended session stays ended");
+    assert_eq!(
+        app.me(&cookie).await.status(),
+        StatusCode::UNAUTHORIZED,
+        "an ended session stays ended"
+    );
 }
 
 #[tokio::test]

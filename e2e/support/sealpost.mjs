@@ -1,0 +1,65 @@
+// Starts a real `sealpost serve` on a fresh data directory (SQLite) and a free port, and runs
+// the `sealpost` CLI against the same settings, as an administrator would.
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const BIN = process.env.SEALPOST_BIN ?? new URL('../../target/debug/sealpost', import.meta.url).pathname;
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export async function startSealpost({ org = 'Testshire County Council' } = {}) {
+  const dir = mkdtempSync(join(tmpdir(), 'sealpost-e2e-'));
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  const env = {
+    ...process.env,
+    SEALPOST_LISTEN: `127.0.0.1:${port}`,
+    SEALPOST_DATA_DIR: join(dir, 'data'),
+    SEALPOST_PUBLIC_URL: base,
+    SEALPOST_ORG_NAME: org,
+    RUST_LOG: 'warn',
+  };
+  delete env.SEALPOST_DATABASE_URL;
+  const server = spawn(BIN, ['serve'], { env, cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  server.stdout.on('data', (d) => { output += d; });
+  server.stderr.on('data', (d) => { output += d; });
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    try {
+      const r = await fetch(`${base}/readyz`);
+      if (r.ok) break;
+    } catch { /* not up yet */ }
+    if (server.exitCode !== null || Date.now() > deadline) {
+      throw new Error(`sealpost serve did not start:\n${output}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    base,
+    output: () => output,
+    cli(args, input) {
+      const r = spawnSync(BIN, args, { env, cwd: dir, input: input ?? '', encoding: 'utf8' });
+      if (r.status !== 0) throw new Error(`sealpost ${args.join(' ')} failed: ${r.stderr}`);
+      return r.stdout;
+    },
+    async stop() {
+      server.kill('SIGTERM');
+      await new Promise((r) => (server.exitCode !== null ? r() : server.once('exit', r)));
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}

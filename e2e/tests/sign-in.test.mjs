@@ -1,0 +1,135 @@
+// Journey 1 (set-up) and staff sign-in, in Chromium, against a real server on SQLite.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+
+import { axeViolations, launchBrowser, newPage, screenshot } from '../support/browser.mjs';
+import { startSealpost } from '../support/sealpost.mjs';
+
+const PASSWORD = 'correct horse battery staple';
+
+describe('staff sign-in', () => {
+  let sealpost;
+  let browser;
+
+  before(async () => {
+    sealpost = await startSealpost();
+    browser = await launchBrowser();
+  });
+
+  after(async () => {
+    await browser?.close();
+    await sealpost?.stop();
+  });
+
+  test('an account made with the CLI signs in by keyboard, sees the shell and signs out', async () => {
+    const out = sealpost.cli(['user', 'add', '--email', 'ann.lee@testshire.gov.uk', '--name', 'Ann Lee', '--role', 'staff', '--password-stdin'], `${PASSWORD}\n`);
+    assert.match(out, /Created staff account ann\.lee@testshire\.gov\.uk/);
+
+    const page = await newPage(browser);
+    await page.goto(sealpost.base);
+    await page.getByRole('heading', { level: 1, name: 'Sign in' }).waitFor();
+    assert.equal(await page.title(), 'Sign in – Sealpost');
+    assert.match(await page.locator('header').innerText(), /Testshire County Council/);
+    assert.deepEqual(await axeViolations(page), []);
+    await screenshot(page, '01-sign-in');
+
+    await page.getByLabel('Email address').fill('ann.lee@testshire.gov.uk');
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { level: 1, name: 'Inbox' }).waitFor();
+    const nav = page.getByRole('navigation', { name: 'Main' });
+    assert.deepEqual(await nav.getByRole('link').allInnerTexts(), ['Inbox', 'Compose', 'Sent']);
+    assert.equal(await nav.getByRole('link', { name: 'Inbox' }).getAttribute('aria-current'), 'page');
+    assert.match(await page.locator('main').innerText(), /No messages yet/);
+    assert.match(await page.locator('header').innerText(), /Ann Lee/);
+    const [cookie] = await page.context().cookies();
+    assert.equal(cookie.name, '__Host-sealpost_session');
+    assert.ok(cookie.httpOnly && cookie.secure && cookie.sameSite === 'Strict');
+    assert.deepEqual(await axeViolations(page), []);
+    await screenshot(page, '02-inbox');
+
+    for (const [link, heading, shot] of [['Compose', 'Write a secure message', '03-compose'], ['Sent', 'Sent', '04-sent']]) {
+      await nav.getByRole('link', { name: link }).click();
+      await page.getByRole('heading', { level: 1, name: heading }).waitFor();
+      assert.deepEqual(await axeViolations(page), [], link);
+      await screenshot(page, shot);
+    }
+
+    await page.reload();
+    await page.getByRole('heading', { level: 1, name: 'Sent' }).waitFor();
+
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Sign in' }).waitFor();
+    const me = await page.request.get(`${sealpost.base}/api/v1/auth/me`);
+    assert.equal(me.status(), 401, 'the session is gone on the server');
+    await page.goto(`${sealpost.base}/inbox`);
+    await page.getByRole('heading', { level: 1, name: 'Sign in' }).waitFor();
+    assert.deepEqual(page.errors, []);
+  });
+
+  test('a wrong password shows an accessible error and leaks nothing', async () => {
+    sealpost.cli(['user', 'add', '--email', 'bob@testshire.gov.uk', '--name', 'Bob Hale', '--password-stdin'], PASSWORD);
+    const page = await newPage(browser);
+    await page.goto(`${sealpost.base}/signin`);
+    const messages = [];
+    for (const email of ['bob@testshire.gov.uk', 'nobody@testshire.gov.uk']) {
+      await page.getByLabel('Email address').fill(email);
+      await page.getByLabel('Password').fill('not my password at all');
+      const answered = page.waitForResponse((r) => r.url().endsWith('/api/v1/auth/login'));
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      assert.equal((await answered).status(), 401);
+      // The password field is cleared once the answer is shown.
+      await page.waitForFunction(() => document.querySelector('#password').value === '', null, { timeout: 5000 });
+      const alert = page.getByRole('alert');
+      await alert.getByText('There is a problem').waitFor();
+      messages.push(await alert.innerText());
+      assert.equal(await page.getByLabel('Email address').getAttribute('aria-invalid'), 'true');
+      assert.equal(await page.getByLabel('Password').getAttribute('aria-describedby'), 'form-error');
+    }
+    assert.equal(messages[0], messages[1], 'unknown and known accounts read the same');
+    assert.match(messages[0], /email address or password is incorrect/);
+    assert.deepEqual(await page.context().cookies(), []);
+    assert.deepEqual(await axeViolations(page), []);
+    await screenshot(page, '05-sign-in-error');
+  });
+
+  test('a new starter chooses a password from a one-time set-up link', async () => {
+    const out = sealpost.cli(['user', 'add', '--email', 'new.starter@testshire.gov.uk', '--name', 'New Starter']);
+    const link = out.split(/\s+/).find((w) => w.includes('/setup/'));
+    assert.ok(link?.startsWith(sealpost.base), out);
+    const page = await newPage(browser);
+    await page.goto(link);
+    await page.getByRole('heading', { level: 1, name: 'Choose your password' }).waitFor();
+    assert.ok(!page.url().includes(link.split('/').pop()), 'the token leaves the address bar');
+    assert.deepEqual(await axeViolations(page), []);
+    await page.getByLabel('New password').fill('too short');
+    await page.getByLabel('Type it again').fill('too short');
+    await page.getByRole('button', { name: 'Save password and sign in' }).click();
+    await page.getByRole('alert').getByText('at least 12 characters').waitFor();
+    await screenshot(page, '06-setup-error');
+    await page.getByLabel('New password').fill(PASSWORD);
+    await page.getByLabel('Type it again').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Save password and sign in' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Inbox' }).waitFor();
+    // The link worked once: a second visit cannot set a password again.
+    const reuse = await page.request.post(`${sealpost.base}/api/v1/auth/setup`, {
+      headers: { 'x-sealpost-csrf': '1' }, data: { token: link.split('/').pop(), password: PASSWORD },
+    });
+    assert.equal(reuse.status(), 400);
+  });
+
+  test('an information governance officer also sees the Audit section, on a phone-sized screen', async () => {
+    sealpost.cli(['user', 'add', '--email', 'ida@testshire.gov.uk', '--name', 'Ida Governance', '--role', 'ig', '--password-stdin'], PASSWORD);
+    const page = await newPage(browser, { viewport: { width: 390, height: 844 } });
+    await page.goto(sealpost.base);
+    await page.getByLabel('Email address').fill('ida@testshire.gov.uk');
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    const nav = page.getByRole('navigation', { name: 'Main' });
+    await nav.getByRole('link', { name: 'Audit' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Audit log' }).waitFor();
+    assert.match(await page.locator('main').innerText(), /No audit events to show yet/);
+    assert.deepEqual(await axeViolations(page), []);
+    await screenshot(page, '07-audit-phone');
+  });
+});

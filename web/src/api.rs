@@ -1,0 +1,101 @@
+//! The app's typed API client: every call to `/api/v1` goes through here. State-changing calls
+//! carry the CSRF header the server requires; the session cookie travels on its own.
+
+use sealpost_domain::api::{ApiError, CSRF_HEADER, Info, LoginRequest, Me, SetupRequest};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{Request, RequestCredentials, RequestInit, Response};
+
+/// Why a call failed, in words a person can act on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Failure {
+    /// HTTP status, or 0 when the server could not be reached.
+    pub status: u16,
+    /// The server's explanation, or ours.
+    pub message: String,
+}
+
+impl Failure {
+    fn network() -> Self {
+        Self {
+            status: 0,
+            message: "Sealpost could not be reached. Check your connection and try again.".into(),
+        }
+    }
+}
+
+/// `GET /api/v1/auth/me`.
+pub async fn me() -> Result<Me, Failure> {
+    call("GET", "/api/v1/auth/me", None::<&()>).await
+}
+
+/// `GET /api/v1/info`.
+pub async fn info() -> Result<Info, Failure> {
+    call("GET", "/api/v1/info", None::<&()>).await
+}
+
+/// `POST /api/v1/auth/login`.
+pub async fn login(email: String, password: String) -> Result<Me, Failure> {
+    call("POST", "/api/v1/auth/login", Some(&LoginRequest { email, password })).await
+}
+
+/// `POST /api/v1/auth/setup`.
+pub async fn setup(token: String, password: String) -> Result<Me, Failure> {
+    call("POST", "/api/v1/auth/setup", Some(&SetupRequest { token, password })).await
+}
+
+/// `POST /api/v1/auth/logout`.
+pub async fn logout() -> Result<(), Failure> {
+    send("POST", "/api/v1/auth/logout", None::<&()>).await.map(|_| ())
+}
+
+async fn call<B: Serialize, T: DeserializeOwned>(method: &str, path: &str, body: Option<&B>) -> Result<T, Failure> {
+    let text = send(method, path, body).await?;
+    serde_json::from_str(&text).map_err(|_| Failure {
+        status: 200,
+        message: "The server sent an answer this page does not understand. Reload the page.".into(),
+    })
+}
+
+async fn send<B: Serialize>(method: &str, path: &str, body: Option<&B>) -> Result<String, Failure> {
+    let init = RequestInit::new();
+    init.set_method(method);
+    init.set_credentials(RequestCredentials::SameOrigin);
+    let request = Request::new_with_str_and_init(path, &init).map_err(|_| Failure::network())?;
+    let headers = request.headers();
+    let _ = headers.set("accept", "application/json");
+    if method != "GET" {
+        let _ = headers.set(CSRF_HEADER, "1");
+    }
+    let request = match body {
+        Some(b) => {
+            let json = serde_json::to_string(b).map_err(|_| Failure::network())?;
+            let _ = headers.set("content-type", "application/json");
+            init.set_body(&JsValue::from_str(&json));
+            Request::new_with_request_and_init(&request, &init).map_err(|_| Failure::network())?
+        }
+        None => request,
+    };
+    let window = web_sys::window().ok_or_else(Failure::network)?;
+    let response: Response = JsFuture::from(window.fetch_with_request(&request))
+        .await
+        .map_err(|_| Failure::network())?
+        .dyn_into()
+        .map_err(|_| Failure::network())?;
+    let text = match response.text() {
+        Ok(promise) => JsFuture::from(promise).await.ok().and_then(|v| v.as_string()).unwrap_or_default(),
+        Err(_) => String::new(),
+    };
+    if response.ok() {
+        return Ok(text);
+    }
+    let message = serde_json::from_str::<ApiError>(&text)
+        .map(|e| e.message)
+        .unwrap_or_else(|_| format!("The server answered {}. Try again.", response.status()));
+    Err(Failure {
+        status: response.status(),
+        message,
+    })
+}

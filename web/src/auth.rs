@@ -1,0 +1,79 @@
+//! Who is signed in, shared through context, and the guard that shows the sign-in page to
+//! anyone who is not.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use sealpost_domain::api::Me;
+
+use crate::api;
+use crate::pages::{Shell, SignInForm};
+
+/// The session as the app knows it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Session {
+    /// Asking the server.
+    Checking,
+    /// No session.
+    SignedOut,
+    /// Signed in as this account.
+    SignedIn(Me),
+}
+
+/// The app-wide session state and the organisation's name.
+#[derive(Clone, Copy)]
+pub struct Auth {
+    /// The session.
+    pub session: RwSignal<Session>,
+    /// The council's name, shown in the header.
+    pub organisation: RwSignal<String>,
+}
+
+impl Auth {
+    /// Creates the state and puts it in context.
+    pub fn provide() -> Self {
+        let auth = Self {
+            session: RwSignal::new(Session::Checking),
+            organisation: RwSignal::new(String::new()),
+        };
+        provide_context(auth);
+        auth
+    }
+
+    /// The state from context.
+    pub fn get() -> Self {
+        use_context::<Self>().unwrap_or_else(Self::provide)
+    }
+
+    /// Asks the server who is signed in, and the organisation's name.
+    pub fn refresh(self) {
+        spawn_local(async move {
+            if let Ok(info) = api::info().await {
+                self.organisation.set(info.organisation);
+            }
+            match api::me().await {
+                Ok(me) => self.signed_in(me),
+                Err(_) => self.session.set(Session::SignedOut),
+            }
+        });
+    }
+
+    /// Records a successful sign-in.
+    pub fn signed_in(self, me: Me) {
+        self.organisation.set(me.organisation.clone());
+        self.session.set(Session::SignedIn(me));
+    }
+}
+
+/// Shows its children inside the signed-in shell, or the sign-in form when nobody is signed in.
+#[component]
+pub fn RequireSignIn(children: ChildrenFn) -> impl IntoView {
+    let auth = Auth::get();
+    move || match auth.session.get() {
+        Session::Checking => view! { <p class="loading" role="status">"Loading…"</p> }.into_any(),
+        Session::SignedOut => view! { <SignInForm/> }.into_any(),
+        Session::SignedIn(me) => {
+            let children = children.clone();
+            view! { <Shell me=me>{children()}</Shell> }.into_any()
+        }
+    }
+}

@@ -1,0 +1,48 @@
+//! The signed-in layout: banner with the person's name and sign-out, navigation, main area.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use leptos_router::NavigateOptions;
+use leptos_router::components::A;
+use leptos_router::hooks::use_navigate;
+use sealpost_domain::Role;
+use sealpost_domain::api::Me;
+
+use crate::api;
+use crate::auth::{Auth, Session};
+use crate::components::Banner;
+
+/// Wraps a signed-in page.
+#[component]
+pub fn Shell(me: Me, children: Children) -> impl IntoView {
+    let auth = Auth::get();
+    let navigate = use_navigate();
+    let sign_out = move |_| {
+        let navigate = navigate.clone();
+        spawn_local(async move {
+            // Even if the server cannot be reached, forget the session here; the server ends
+            // it by timeout.
+            let _ = api::logout().await;
+            auth.session.set(Session::SignedOut);
+            navigate("/signin", NavigateOptions::default());
+        });
+    };
+    let is_ig = me.role == Role::Ig;
+    view! {
+        <Banner>
+            <div class="account">
+                <span class="account-name">{me.display_name.as_str().to_owned()}</span>
+                <button type="button" class="button secondary" on:click=sign_out>"Sign out"</button>
+            </div>
+        </Banner>
+        <nav class="nav" aria-label="Main">
+            <ul class="nav-inner">
+                <li><A href="/inbox">"Inbox"</A></li>
+                <li><A href="/compose">"Compose"</A></li>
+                <li><A href="/sent">"Sent"</A></li>
+                {is_ig.then(|| view! { <li><A href="/audit">"Audit"</A></li> })}
+            </ul>
+        </nav>
+        <main id="main" class="page">{children()}</main>
+    }
+}

@@ -1,0 +1,116 @@
+//! The staff sign-in page. Errors are announced, linked to the fields, and say nothing about
+//! whether an account exists.
+
+use leptos::ev::SubmitEvent;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use leptos_router::NavigateOptions;
+use leptos_router::hooks::{use_location, use_navigate};
+
+use crate::api;
+use crate::auth::{Auth, Session};
+use crate::components::{Banner, ErrorSummary, set_title};
+
+/// `/`: sends people to their inbox (which asks them to sign in first if needed).
+#[component]
+pub fn Home() -> impl IntoView {
+    let navigate = use_navigate();
+    Effect::new(move |_| {
+        navigate(
+            "/inbox",
+            NavigateOptions {
+                replace: true,
+                ..Default::default()
+            },
+        )
+    });
+    view! { <p class="loading" role="status">"Loading…"</p> }
+}
+
+/// `/signin`: the form on its own page; goes to the inbox once signed in.
+#[component]
+pub fn SignInPage() -> impl IntoView {
+    let auth = Auth::get();
+    let navigate = use_navigate();
+    Effect::new(move |_| {
+        if matches!(auth.session.get(), Session::SignedIn(_)) {
+            navigate(
+                "/inbox",
+                NavigateOptions {
+                    replace: true,
+                    ..Default::default()
+                },
+            );
+        }
+    });
+    view! { <SignInForm/> }
+}
+
+/// The sign-in form, also shown in place of any page that needs a session.
+#[component]
+pub fn SignInForm() -> impl IntoView {
+    set_title("Sign in");
+    let auth = Auth::get();
+    let location = use_location();
+    let navigate = use_navigate();
+    let email = RwSignal::new(String::new());
+    let password = RwSignal::new(String::new());
+    let (error, set_error) = signal(None::<String>);
+    let busy = RwSignal::new(false);
+    let on_submit = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        if busy.get_untracked() {
+            return;
+        }
+        if email.get_untracked().trim().is_empty() || password.get_untracked().is_empty() {
+            set_error.set(Some("Enter your email address and password.".into()));
+            return;
+        }
+        busy.set(true);
+        let navigate = navigate.clone();
+        let on_signin_page = location.pathname.get_untracked() == "/signin";
+        spawn_local(async move {
+            match api::login(email.get_untracked(), password.get_untracked()).await {
+                Ok(me) => {
+                    password.set(String::new());
+                    set_error.set(None);
+                    auth.signed_in(me);
+                    if on_signin_page {
+                        navigate("/inbox", NavigateOptions::default());
+                    }
+                }
+                Err(failure) => {
+                    password.set(String::new());
+                    set_error.set(Some(failure.message));
+                }
+            }
+            busy.set(false);
+        });
+    };
+    let invalid = move || error.get().is_some().then_some("true");
+    let described = move || error.get().is_some().then_some("form-error");
+    view! {
+        <Banner/>
+        <main id="main" class="page narrow">
+            <h1>"Sign in"</h1>
+            <p class="lede">"Sign in with your council email address to read and send secure mail."</p>
+            <ErrorSummary message=error/>
+            <form class="card form" on:submit=on_submit novalidate=true>
+                <div class="field">
+                    <label for="email">"Email address"</label>
+                    <input id="email" name="email" type="email" autocomplete="username" spellcheck="false"
+                        aria-invalid=invalid aria-describedby=described bind:value=email/>
+                </div>
+                <div class="field">
+                    <label for="password">"Password"</label>
+                    <input id="password" name="password" type="password" autocomplete="current-password"
+                        aria-invalid=invalid aria-describedby=described bind:value=password/>
+                </div>
+                <button type="submit" class="button" disabled=move || busy.get()>
+                    {move || if busy.get() { "Signing in…" } else { "Sign in" }}
+                </button>
+            </form>
+            <p class="hint">"Forgotten your password or locked out? Contact your IT service desk."</p>
+        </main>
+    }
+}

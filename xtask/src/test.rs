@@ -1,0 +1,171 @@
+//! `cargo xtask test`: every check and test, in the order that fails fastest. PostgreSQL is
+//! tested when `SEALPOST_TEST_POSTGRES_URL` is set, or when a server answers on
+//! 127.0.0.1:5432 (then `postgres://postgres@127.0.0.1:5432/postgres` is used).
+//! Ends with one line `summary: N passed, M failed`.
+
+use std::net::{SocketAddr, TcpStream};
+use std::path::Path;
+use std::time::Duration;
+
+use crate::{process, tools, web};
+
+const LOCAL_POSTGRES: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+
+/// Runs everything.
+pub fn all(root: &Path) -> Result<(), String> {
+    let started = std::time::Instant::now();
+    step("formatting");
+    process::cargo(root, &["fmt", "--all", "--", "--check"], &[])?;
+    web::build(root)?;
+    step("clippy (server crates, then the wasm app)");
+    process::cargo(
+        root,
+        &[
+            "clippy",
+            "--quiet",
+            "--locked",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ],
+        &[],
+    )?;
+    process::cargo(
+        root,
+        &[
+            "clippy",
+            "--quiet",
+            "--locked",
+            "-p",
+            "sealpost-web",
+            "--target",
+            "wasm32-unknown-unknown",
+            "--",
+            "-D",
+            "warnings",
+        ],
+        &[],
+    )?;
+
+    let postgres = postgres_url();
+    let mut tally = Tally::default();
+    let mut env: Vec<(&str, &str)> = vec![];
+    match &postgres {
+        Some(url) => {
+            drop_leftover_databases(url);
+            env.push(("SEALPOST_TEST_POSTGRES_URL", url));
+        }
+        None => println!("xtask: WARNING no PostgreSQL found; storage contract tests run on SQLite only"),
+    }
+    step("Rust tests (storage contract on both backends; API on SQLite)");
+    tally.cargo(root, &["test", "--locked", "--workspace", "--no-fail-fast"], &env);
+    if postgres.is_some() {
+        step("API integration tests on PostgreSQL");
+        let mut pg_env = env.clone();
+        pg_env.push(("SEALPOST_TEST_BACKEND", "postgres"));
+        tally.cargo(
+            root,
+            &["test", "--locked", "-p", "sealpost-server", "--test", "api", "--no-fail-fast"],
+            &pg_env,
+        );
+    }
+    step("browser journeys (Chromium + Playwright + axe-core)");
+    tools::ensure_chromium()?;
+    tools::ensure_node_modules(root)?;
+    let binary = root.join("target/debug/sealpost");
+    let (_, lines) = process::run_capturing(
+        &root.join("e2e"),
+        "node",
+        &["--test", "--test-concurrency=1", "--test-reporter=spec", "tests/"],
+        &[("SEALPOST_BIN", binary.to_str().unwrap_or_default())],
+    );
+    tally.node(&lines);
+    println!("xtask: finished in {} s", started.elapsed().as_secs());
+    println!("summary: {} passed, {} failed", tally.passed, tally.failed);
+    if tally.failed > 0 || tally.passed == 0 {
+        Err("some tests failed".into())
+    } else {
+        Ok(())
+    }
+}
+
+fn step(name: &str) {
+    println!("\n=== {name} ===");
+}
+
+/// Counts of passed and failed tests across runners.
+#[derive(Default)]
+struct Tally {
+    passed: u64,
+    failed: u64,
+}
+
+impl Tally {
+    fn cargo(&mut self, root: &Path, args: &[&str], env: &[(&str, &str)]) {
+        let (ok, lines) = process::run_capturing(root, &process::cargo_bin(), args, env);
+        for line in lines.iter().filter_map(|l| l.strip_prefix("test result: ")) {
+            self.passed += count(line, "passed");
+            self.failed += count(line, "failed");
+        }
+        if !ok && !lines.iter().any(|l| l.contains("FAILED")) {
+            self.failed += 1; // a build failure is a failure even with no test counted
+        }
+    }
+
+    fn node(&mut self, lines: &[String]) {
+        let find = |key: &str| {
+            lines
+                .iter()
+                .rev()
+                .find_map(|l| l.trim().strip_prefix(key).and_then(|n| n.trim().parse::<u64>().ok()))
+        };
+        let (pass, fail) = (find("ℹ pass"), find("ℹ fail"));
+        self.passed += pass.unwrap_or(0);
+        // No summary from node means the run itself broke: count that as a failure.
+        self.failed += fail.unwrap_or(1);
+    }
+}
+
+/// The number before `word` in "ok. 12 passed; 0 failed; …".
+fn count(line: &str, word: &str) -> u64 {
+    let words: Vec<&str> = line
+        .split(|c: char| c.is_whitespace() || c == ';')
+        .filter(|w| !w.is_empty())
+        .collect();
+    words.windows(2).find(|w| w[1] == word).and_then(|w| w[0].parse().ok()).unwrap_or(0)
+}
+
+fn postgres_url() -> Option<String> {
+    if let Ok(url) = std::env::var("SEALPOST_TEST_POSTGRES_URL") {
+        return Some(url);
+    }
+    let local: SocketAddr = ([127, 0, 0, 1], 5432).into();
+    TcpStream::connect_timeout(&local, Duration::from_secs(1))
+        .ok()
+        .map(|_| LOCAL_POSTGRES.to_owned())
+}
+
+/// Drops `sealpost_test_…` databases left by earlier runs (best effort, needs psql).
+fn drop_leftover_databases(url: &str) {
+    let Some(list) = process::output(
+        "psql",
+        &[url, "-Atc", "SELECT datname FROM pg_database WHERE datname LIKE 'sealpost_test_%'"],
+    ) else {
+        return;
+    };
+    for name in list.lines().filter(|n| n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')) {
+        let _ = process::output("psql", &[url, "-qc", &format!("DROP DATABASE IF EXISTS {name}")]);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn counts_are_read_from_cargo_summary_lines() {
+        let line = "ok. 12 passed; 3 failed; 0 ignored; 0 measured; 0 filtered out; finished in 0.01s";
+        assert_eq!(super::count(line, "passed"), 12);
+        assert_eq!(super::count(line, "failed"), 3);
+    }
+}

@@ -1,0 +1,101 @@
+//! Tools a fresh machine lacks, installed once and only when missing: the wasm target, the
+//! exact `wasm-bindgen` CLI that matches Cargo.lock, Chromium, and the e2e npm modules.
+//! Tools go to `$SEALPOST_TOOLS_DIR` (default `~/.cache/sealpost/tools`) so clean clones
+//! on the same machine reuse them.
+
+use std::path::{Path, PathBuf};
+
+use crate::process;
+
+/// Adds `wasm32-unknown-unknown` through rustup when it is missing.
+pub fn ensure_wasm_target() -> Result<(), String> {
+    let installed = process::output("rustup", &["target", "list", "--installed"]).unwrap_or_default();
+    if installed.lines().any(|l| l.trim() == "wasm32-unknown-unknown") {
+        return Ok(());
+    }
+    println!("xtask: adding the wasm32-unknown-unknown target (once)");
+    process::run(Path::new("."), "rustup", &["target", "add", "wasm32-unknown-unknown"], &[])
+}
+
+/// The path of a `wasm-bindgen` CLI of the version Cargo.lock pins, installing it if needed.
+pub fn wasm_bindgen(root: &Path) -> Result<PathBuf, String> {
+    let version = locked_version(root, "wasm-bindgen")?;
+    let dir = tools_dir();
+    let binary = dir.join("bin/wasm-bindgen");
+    let have = process::output(binary.to_str().unwrap_or_default(), &["--version"]).unwrap_or_default();
+    if have.trim() == format!("wasm-bindgen {version}") {
+        return Ok(binary);
+    }
+    println!(
+        "xtask: installing wasm-bindgen-cli {version} into {} (once per machine, ~2–3 min)",
+        dir.display()
+    );
+    let root_arg = dir.to_str().ok_or("tools dir is not UTF-8")?;
+    // Not --locked: the registry mirror here lacks a version its lock file names.
+    process::cargo(
+        root,
+        &["install", "wasm-bindgen-cli", "--version", &version, "--root", root_arg, "--quiet"],
+        &[],
+    )?;
+    Ok(binary)
+}
+
+/// Installs Debian's Chromium when `/usr/bin/chromium` is missing.
+pub fn ensure_chromium() -> Result<(), String> {
+    if Path::new("/usr/bin/chromium").exists() {
+        return Ok(());
+    }
+    println!("xtask: installing Debian's chromium for the browser tests (once per machine)");
+    let sudo = if process::output("id", &["-u"]).is_some_and(|u| u.trim() == "0") {
+        vec![]
+    } else {
+        vec!["sudo"]
+    };
+    let apt = |args: &[&str]| {
+        let mut all: Vec<&str> = sudo.clone();
+        all.extend_from_slice(args);
+        let (program, rest) = all.split_first().ok_or("empty command")?;
+        process::run(Path::new("."), program, rest, &[("DEBIAN_FRONTEND", "noninteractive")])
+    };
+    apt(&["apt-get", "update", "-qq"])?;
+    apt(&["apt-get", "install", "-y", "-qq", "chromium", "fonts-dejavu-core"])
+}
+
+/// Runs `npm ci` in `e2e/` when its modules are missing or older than the lock file.
+pub fn ensure_node_modules(root: &Path) -> Result<(), String> {
+    let e2e = root.join("e2e");
+    let lock = e2e.join("package-lock.json");
+    let marker = e2e.join("node_modules/.package-lock.json");
+    let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+    if modified(&marker).is_some_and(|m| Some(m) >= modified(&lock)) {
+        return Ok(());
+    }
+    if !process::available("npm") {
+        return Err("npm is missing: install Node.js 20+ (Debian: apt-get install nodejs npm)".into());
+    }
+    println!("xtask: installing the e2e npm modules (playwright-core, axe-core)");
+    process::run(&e2e, "npm", &["ci", "--no-audit", "--no-fund", "--loglevel=error"], &[])
+}
+
+fn tools_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("SEALPOST_TOOLS_DIR") {
+        return PathBuf::from(dir);
+    }
+    let home = std::env::var_os("HOME").map_or_else(|| PathBuf::from("."), PathBuf::from);
+    home.join(".cache/sealpost/tools")
+}
+
+/// The version of `package` recorded in Cargo.lock.
+fn locked_version(root: &Path, package: &str) -> Result<String, String> {
+    let lock = std::fs::read_to_string(root.join("Cargo.lock")).map_err(|e| format!("reading Cargo.lock: {e}"))?;
+    let needle = format!("name = \"{package}\"");
+    let mut lines = lock.lines();
+    while let Some(line) = lines.next() {
+        if line.trim() == needle
+            && let Some(v) = lines.next().and_then(|l| l.trim().strip_prefix("version = \""))
+        {
+            return Ok(v.trim_end_matches('"').to_owned());
+        }
+    }
+    Err(format!("{package} is not in Cargo.lock"))
+}
