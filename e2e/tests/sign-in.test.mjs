@@ -22,6 +22,10 @@ describe('staff sign-in', () => {
   });
 
   test('an account made with the CLI signs in by keyboard, sees the shell and signs out', async () => {
+    // First start on a fresh data directory: keys made with a warning, and the next step named.
+    assert.match(sealpost.output(), /Master key written to .*mode 0600/);
+    assert.match(sealpost.output(), /WARNING: the escrow identity was generated on this machine/);
+    assert.match(sealpost.output(), /There are no accounts yet[\s\S]*user add --email/);
     const out = sealpost.cli(['user', 'add', '--email', 'ann.lee@testshire.gov.uk', '--name', 'Ann Lee', '--role', 'staff', '--password-stdin'], `${PASSWORD}\n`);
     assert.match(out, /Created staff account ann\.lee@testshire\.gov\.uk/);
 
@@ -58,10 +62,13 @@ describe('staff sign-in', () => {
     await page.reload();
     await page.getByRole('heading', { level: 1, name: 'Sent' }).waitFor();
 
+    const [session] = await page.context().cookies();
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.getByRole('heading', { level: 1, name: 'Sign in' }).waitFor();
-    const me = await page.request.get(`${sealpost.base}/api/v1/auth/me`);
-    assert.equal(me.status(), 401, 'the session is gone on the server');
+    assert.deepEqual(await page.context().cookies(), [], 'the browser forgot the cookie');
+    // Replaying the old cookie proves the session ended on the server, not just in the browser.
+    const replay = await fetch(`${sealpost.base}/api/v1/auth/me`, { headers: { cookie: `${session.name}=${session.value}` } });
+    assert.equal(replay.status, 401, 'the session is gone on the server');
     await page.goto(`${sealpost.base}/inbox`);
     await page.getByRole('heading', { level: 1, name: 'Sign in' }).waitFor();
     assert.deepEqual(page.errors, []);
@@ -131,5 +138,23 @@ describe('staff sign-in', () => {
     assert.match(await page.locator('main').innerText(), /No audit events to show yet/);
     assert.deepEqual(await axeViolations(page), []);
     await screenshot(page, '07-audit-phone');
+  });
+
+  test('an unknown address and the Audit page for staff explain themselves', async () => {
+    sealpost.cli(['user', 'add', '--email', 'cat@testshire.gov.uk', '--name', 'Cat Rowe', '--password-stdin'], PASSWORD);
+    const page = await newPage(browser);
+    await page.goto(`${sealpost.base}/no-such-page`);
+    await page.getByRole('heading', { level: 1, name: 'Page not found' }).waitFor();
+    assert.deepEqual(await axeViolations(page), []);
+    await screenshot(page, '08-not-found');
+    await page.goto(`${sealpost.base}/audit`);
+    await page.getByLabel('Email address').fill('cat@testshire.gov.uk');
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Audit log' }).waitFor();
+    assert.match(await page.locator('main').innerText(), /You do not have access to the audit log/);
+    assert.equal(await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Audit' }).count(), 0);
+    assert.deepEqual(await axeViolations(page), []);
+    assert.deepEqual(page.errors, []);
   });
 });

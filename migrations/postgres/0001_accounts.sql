@@ -18,6 +18,7 @@ CREATE TABLE sessions (
 CREATE INDEX sessions_by_user ON sessions (user_id);
 
 CREATE TABLE login_failures (
+    id    TEXT PRIMARY KEY,
     email TEXT NOT NULL,
     at    BIGINT NOT NULL
 );

@@ -35,6 +35,9 @@ pub struct Settings {
     pub login_ip_per_minute: u32,
     /// Failed sign-ins per address per hour before it is refused (default 20).
     pub login_account_failures_per_hour: u32,
+    /// A reverse proxy in front appends the client's address to `X-Forwarded-For`
+    /// (`SEALPOST_TRUST_PROXY`, default false). Only turn on when every request comes through it.
+    pub trust_proxy: bool,
     /// `text` (default) or `json` log lines.
     pub log_format: LogFormat,
 }
@@ -65,6 +68,7 @@ struct Layer {
     login_ip_burst: Option<u32>,
     login_ip_per_minute: Option<u32>,
     login_account_failures_per_hour: Option<u32>,
+    trust_proxy: Option<bool>,
     log_format: Option<LogFormat>,
 }
 
@@ -142,6 +146,7 @@ impl Settings {
             login_ip_burst: l.login_ip_burst.unwrap_or(10),
             login_ip_per_minute: l.login_ip_per_minute.unwrap_or(1),
             login_account_failures_per_hour: l.login_account_failures_per_hour.unwrap_or(20),
+            trust_proxy: l.trust_proxy.unwrap_or(false),
             log_format: l.log_format.unwrap_or(LogFormat::Text),
         }
     }
@@ -164,6 +169,7 @@ fn apply_env(l: &mut Layer, name: &str, v: String) -> Result<(), ()> {
         "LOGIN_IP_BURST" => l.login_ip_burst = num(&v)?,
         "LOGIN_IP_PER_MINUTE" => l.login_ip_per_minute = num(&v)?,
         "LOGIN_ACCOUNT_FAILURES_PER_HOUR" => l.login_account_failures_per_hour = num(&v)?,
+        "TRUST_PROXY" => l.trust_proxy = Some(v.trim().parse().map_err(|_| ())?),
         "LOG_FORMAT" => {
             l.log_format = Some(match v.as_str() {
                 "text" => LogFormat::Text,

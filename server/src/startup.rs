@@ -30,7 +30,7 @@ impl Application {
         let listener = TcpListener::bind(settings.listen)
             .await
             .with_context(|| format!("binding {}", settings.listen))?;
-        let state = AppState::new(store, keyring, settings, clock)?;
+        let state = AppState::new(store, keyring, settings, clock, listener.local_addr()?)?;
         Ok(Self { listener, state })
     }
 

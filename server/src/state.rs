@@ -1,5 +1,6 @@
 //! Shared application state: the store, keys, hasher, limits and clock, built once at start.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use sealpost_crypto::{Keyring, PasswordHasher};
@@ -28,15 +29,22 @@ pub struct Inner {
     pub login_limiter: IpLimiter,
     /// Time.
     pub clock: Arc<dyn Clock>,
+    /// Origins a state-changing request may come from (SECURITY D4): the public URL and the
+    /// address actually bound (with `localhost` for a loopback one).
+    pub allowed_origins: Vec<String>,
     /// The loaded settings.
     pub settings: Settings,
 }
 
 impl AppState {
     /// Assembles the state.
-    pub fn new(store: Store, keyring: Keyring, settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
+    pub fn new(store: Store, keyring: Keyring, settings: Settings, clock: Arc<dyn Clock>, bound: SocketAddr) -> anyhow::Result<Self> {
         let cores = std::thread::available_parallelism().map_or(2, usize::from);
         let login_limiter = IpLimiter::new(settings.login_ip_burst, settings.login_ip_per_minute);
+        let mut allowed_origins = vec![settings.public_url.clone(), format!("http://{bound}")];
+        if bound.ip().is_loopback() {
+            allowed_origins.push(format!("http://localhost:{}", bound.port()));
+        }
         Ok(Self(Arc::new(Inner {
             store,
             keyring,
@@ -44,6 +52,7 @@ impl AppState {
             hashing_permits: Semaphore::new(cores),
             login_limiter,
             clock,
+            allowed_origins,
             settings,
         })))
     }

@@ -14,43 +14,66 @@ const LOCAL_POSTGRES: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 /// Runs everything.
 pub fn all(root: &Path) -> Result<(), String> {
     let started = std::time::Instant::now();
+    static_checks(root)?;
+    let mut tally = Tally::default();
+    rust_tests(root, &mut tally);
+    browser_tests(root, &mut tally)?;
+    println!("xtask: finished in {} s", started.elapsed().as_secs());
+    println!("summary: {} passed, {} failed", tally.passed, tally.failed);
+    if tally.failed > 0 || tally.passed == 0 {
+        Err("some tests failed".into())
+    } else {
+        Ok(())
+    }
+}
+
+/// Formatting, the web build, clippy on both targets, and age's features (SECURITY E6, I3).
+fn static_checks(root: &Path) -> Result<(), String> {
     step("formatting");
     process::cargo(root, &["fmt", "--all", "--", "--check"], &[])?;
     web::build(root)?;
     step("clippy (server crates, then the wasm app)");
+    let deny = ["--", "-D", "warnings"];
     process::cargo(
         root,
-        &[
-            "clippy",
-            "--quiet",
-            "--locked",
-            "--workspace",
-            "--all-targets",
-            "--",
-            "-D",
-            "warnings",
-        ],
+        &[&["clippy", "--quiet", "--locked", "--workspace", "--all-targets"][..], &deny].concat(),
         &[],
     )?;
-    process::cargo(
-        root,
-        &[
-            "clippy",
-            "--quiet",
-            "--locked",
-            "-p",
-            "sealpost-web",
-            "--target",
-            "wasm32-unknown-unknown",
-            "--",
-            "-D",
-            "warnings",
-        ],
-        &[],
-    )?;
+    let wasm = [
+        "clippy",
+        "--quiet",
+        "--locked",
+        "-p",
+        "sealpost-web",
+        "--target",
+        "wasm32-unknown-unknown",
+    ];
+    process::cargo(root, &[&wasm[..], &deny].concat(), &[])?;
+    step("age is built without the plugin and ssh features (E6)");
+    let tree = process::output(
+        &process::cargo_bin(),
+        &["tree", "--locked", "-p", "sealpost-crypto", "-e", "features", "-i", "age"],
+    )
+    .ok_or("cargo tree failed")?;
+    if let Some(bad) = tree
+        .lines()
+        .find(|l| l.contains("age feature \"plugin\"") || l.contains("age feature \"ssh\""))
+    {
+        return Err(format!("age must not be built with plugin or ssh: {}", bad.trim()));
+    }
+    println!(
+        "ok: age features are {:?}",
+        tree.lines()
+            .filter(|l| l.contains("age feature"))
+            .map(str::trim)
+            .collect::<Vec<_>>()
+    );
+    Ok(())
+}
 
+/// Unit, property, contract and integration tests; the API suite runs again on PostgreSQL.
+fn rust_tests(root: &Path, tally: &mut Tally) {
     let postgres = postgres_url();
-    let mut tally = Tally::default();
     let mut env: Vec<(&str, &str)> = vec![];
     match &postgres {
         Some(url) => {
@@ -63,32 +86,30 @@ pub fn all(root: &Path) -> Result<(), String> {
     tally.cargo(root, &["test", "--locked", "--workspace", "--no-fail-fast"], &env);
     if postgres.is_some() {
         step("API integration tests on PostgreSQL");
-        let mut pg_env = env.clone();
-        pg_env.push(("SEALPOST_TEST_BACKEND", "postgres"));
+        env.push(("SEALPOST_TEST_BACKEND", "postgres"));
         tally.cargo(
             root,
             &["test", "--locked", "-p", "sealpost-server", "--test", "api", "--no-fail-fast"],
-            &pg_env,
+            &env,
         );
     }
+}
+
+/// The Playwright journeys in Debian's Chromium against the debug binary.
+fn browser_tests(root: &Path, tally: &mut Tally) -> Result<(), String> {
     step("browser journeys (Chromium + Playwright + axe-core)");
     tools::ensure_chromium()?;
     tools::ensure_node_modules(root)?;
     let binary = root.join("target/debug/sealpost");
+    let args = ["--test", "--test-concurrency=1", "--test-reporter=spec", "tests/"];
     let (_, lines) = process::run_capturing(
         &root.join("e2e"),
         "node",
-        &["--test", "--test-concurrency=1", "--test-reporter=spec", "tests/"],
+        &args,
         &[("SEALPOST_BIN", binary.to_str().unwrap_or_default())],
     );
     tally.node(&lines);
-    println!("xtask: finished in {} s", started.elapsed().as_secs());
-    println!("summary: {} passed, {} failed", tally.passed, tally.failed);
-    if tally.failed > 0 || tally.passed == 0 {
-        Err("some tests failed".into())
-    } else {
-        Ok(())
-    }
+    Ok(())
 }
 
 fn step(name: &str) {

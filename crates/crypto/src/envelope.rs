@@ -134,3 +134,32 @@ pub(crate) fn open_one(identity: &dyn age::Identity, binding: Binding, ciphertex
 pub(crate) fn seal_one(recipient: &dyn age::Recipient, binding: Binding, plaintext: &[u8]) -> Result<Vec<u8>, CryptoError> {
     seal_to(iter::once(recipient).collect::<Vec<_>>().as_slice(), binding, plaintext)
 }
+
+#[cfg(test)]
+mod tests {
+    use secrecy::SecretString;
+
+    use super::*;
+
+    #[test]
+    fn passphrase_files_are_refused_even_with_the_right_passphrase() {
+        let passphrase = SecretString::from("correct horse battery staple");
+        let binding = Binding::new(ObjectKind::Body, Uuid::nil());
+        let mut file = vec![];
+        let mut writer = age::Encryptor::with_user_passphrase(passphrase.clone())
+            .wrap_output(&mut file)
+            .unwrap();
+        writer.write_all(binding.header().as_bytes()).unwrap();
+        writer.write_all(b"content").unwrap();
+        writer.finish().unwrap();
+        let identity = age::scrypt::Identity::new(passphrase);
+        assert!(matches!(open_with(&[&identity], binding, &file), Err(CryptoError::Decrypt)));
+        // The same file opens with age directly: it is our check that refuses it.
+        let opened = age::decrypt(
+            &age::scrypt::Identity::new(SecretString::from("correct horse battery staple")),
+            &file,
+        )
+        .unwrap();
+        assert!(opened.ends_with(b"content"));
+    }
+}

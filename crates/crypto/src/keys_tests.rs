@@ -1,3 +1,5 @@
+//! Tests of the keyring, escrow and per-message keys (SECURITY E2, E3).
+
 use proptest::prelude::*;
 use secrecy::{ExposeSecret, SecretString};
 use uuid::Uuid;
@@ -94,17 +96,6 @@ fn empty_or_malformed_key_files_are_refused() {
     assert!(Keyring::from_identity_file(&SecretString::from("# nothing\n"), escrow.clone()).is_err());
     assert!(Keyring::from_identity_file(&SecretString::from("AGE-SECRET-KEY-1NOPE"), escrow).is_err());
     assert!(EscrowRecipient::parse("age1nope").is_err());
-}
-
-#[test]
-fn passphrase_encrypted_age_files_are_refused() {
-    let enc = age::Encryptor::with_user_passphrase(SecretString::from("pass phrase words here"));
-    let mut out = vec![];
-    let mut w = enc.wrap_output(&mut out).unwrap();
-    std::io::Write::write_all(&mut w, b"x").unwrap();
-    w.finish().unwrap();
-    let key = MessageKey::generate();
-    assert!(key.open(body(Uuid::nil()), &Sealed::from_stored(out)).is_err());
 }
 
 proptest! {

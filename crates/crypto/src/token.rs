@@ -24,7 +24,7 @@ impl Token {
 
     /// Parses the hex form a client presents. Anything else is `None`.
     pub fn parse(text: &str) -> Option<Self> {
-        if text.len() != TOKEN_BYTES * 2 {
+        if text.len() != TOKEN_BYTES * 2 || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
             return None;
         }
         let mut bytes = [0u8; TOKEN_BYTES];
@@ -84,12 +84,28 @@ mod tests {
         assert_ne!(t.hash().as_bytes().as_slice(), t.expose_hex().as_bytes());
     }
 
+    #[test]
+    fn only_64_hex_digits_parse() {
+        let good = "0123456789abcdefABCDEF".repeat(3)[..64].to_owned();
+        assert!(Token::parse(&good).is_some());
+        let plus = format!("+f{}", &good[2..]);
+        assert!(Token::parse(&plus).is_none(), "a sign is not a hex digit");
+        assert!(Token::parse(&good[..63]).is_none());
+        assert!(Token::parse(&format!("{good}0")).is_none());
+    }
+
     proptest! {
         #[test]
         fn parsing_arbitrary_text_never_panics(s in "\\PC{0,70}") {
             if let Some(t) = Token::parse(&s) {
                 prop_assert_eq!(t.expose_hex(), s.to_lowercase());
             }
+        }
+
+        #[test]
+        fn any_64_hex_digits_round_trip(s in "[0-9a-fA-F]{64}") {
+            let t = Token::parse(&s).unwrap();
+            prop_assert_eq!(t.expose_hex(), s.to_lowercase());
         }
     }
 }

@@ -5,8 +5,8 @@ use serde::{Deserialize, Serialize};
 use crate::{DisplayName, EmailAddress, Role, UserId};
 
 /// `POST /api/v1/auth/login` body. The password stays a plain string here because the web app
-/// builds this; the server moves it into a secret type at once.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// builds this; the server moves it into a secret type at once. `Debug` redacts it.
+#[derive(Serialize, Deserialize)]
 pub struct LoginRequest {
     /// The account's email address, as typed.
     pub email: String,
@@ -49,10 +49,49 @@ pub struct ApiError {
 pub const CSRF_HEADER: &str = "x-sealpost-csrf";
 
 /// `POST /api/v1/auth/setup` body: the one-time set-up token and the chosen password.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// `Debug` redacts both.
+#[derive(Serialize, Deserialize)]
 pub struct SetupRequest {
     /// The token from the set-up link.
     pub token: String,
     /// The new password (SECURITY A2 applies).
     pub password: String,
+}
+
+impl std::fmt::Debug for LoginRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoginRequest")
+            .field("email", &self.email)
+            .field("password", &"[redacted]")
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for SetupRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SetupRequest")
+            .field("token", &"[redacted]")
+            .field("password", &"[redacted]")
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_output_never_shows_passwords_or_tokens() {
+        let login = LoginRequest {
+            email: "a@b.gov.uk".into(),
+            password: "hunter2 hunter2".into(),
+        };
+        let setup = SetupRequest {
+            token: "abcdef0123".into(),
+            password: "hunter2 hunter2".into(),
+        };
+        let text = format!("{login:?} {setup:?}");
+        assert!(!text.contains("hunter2") && !text.contains("abcdef0123"), "{text}");
+        assert!(text.contains("a@b.gov.uk"));
+    }
 }

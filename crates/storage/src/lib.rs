@@ -17,6 +17,7 @@ mod users;
 
 pub use connect::SqliteSettings;
 pub use error::StorageError;
+pub use login_failures::LoginAttempt;
 pub use sessions::SessionRecord;
 pub use users::{NewUser, UserRecord};
 

@@ -6,7 +6,7 @@
 
 use std::net::IpAddr;
 
-use sealpost_crypto::{PasswordHash, SecretString, Token, TokenHash, Verification};
+use sealpost_crypto::{CryptoError, PasswordHash, PasswordHasher, SecretString, Token, TokenHash, Verification};
 use sealpost_domain::api::Me;
 use sealpost_domain::{EmailAddress, check_password_policy};
 use sealpost_storage::UserRecord;
@@ -45,21 +45,24 @@ pub async fn login(
         code: "invalid_email",
         message: e.to_string(),
     })?;
-    let failures = state.store.count_login_failures(&email, now - HOUR_MS).await?;
-    if failures >= i64::from(state.settings.login_account_failures_per_hour) {
+    // Record first, then count (this attempt included), so parallel guesses cannot all pass.
+    let attempt = state.store.record_login_attempt(&email, now).await?;
+    let recent = state.store.count_login_failures(&email, now - HOUR_MS).await?;
+    if recent > i64::from(state.settings.login_account_failures_per_hour) {
+        state.store.forget_login_attempt(attempt).await?;
         return Err(AppError::TooManyRequests {
             retry_after_secs: 3600,
             message: "Too many failed sign-ins for this account. Try again in an hour, or ask IT to reset your password.",
         });
     }
-    let user = state.store.user_by_email(&email).await?;
-    let stored = user.as_ref().filter(|u| !u.disabled).and_then(|u| u.password_hash.clone());
+    let user = state.store.user_by_email(&email).await?.filter(|u| !u.disabled);
+    let stored = user.as_ref().and_then(|u| u.password_hash.clone());
     let verdict = verify_password(state, password.clone(), stored).await?;
-    let (Some(user), Verification::Match { needs_rehash }) = (user.filter(|u| !u.disabled), verdict) else {
-        state.store.record_login_failure(&email, now).await?;
+    let (Some(user), Verification::Match { needs_rehash }) = (user, verdict) else {
         tracing::info!(outcome = "failure", "sign-in refused");
         return Err(AppError::InvalidCredentials);
     };
+    state.store.forget_login_attempt(attempt).await?;
     if needs_rehash {
         let hash = hash_password(state, password).await?;
         state.store.upgrade_password_hash(user.id, &hash).await?;
@@ -72,8 +75,14 @@ pub async fn login(
     })
 }
 
-/// Sets the first password of an account through its one-time set-up link, and signs in.
-pub async fn complete_setup(state: &AppState, setup_token: &str, password: SecretString) -> Result<SignedIn, AppError> {
+/// Sets the first password of an account through its one-time set-up link, and signs in,
+/// ending any session the browser presented (SECURITY A8).
+pub async fn complete_setup(
+    state: &AppState,
+    setup_token: &str,
+    password: SecretString,
+    previous: Option<&TokenHash>,
+) -> Result<SignedIn, AppError> {
     use sealpost_crypto::ExposeSecret;
     check_password_policy(password.expose_secret()).map_err(|e| AppError::BadRequest {
         code: "weak_password",
@@ -84,15 +93,16 @@ pub async fn complete_setup(state: &AppState, setup_token: &str, password: Secre
         message: "This set-up link has expired or was already used. Ask IT for a new one.".into(),
     };
     let token = Token::parse(setup_token).ok_or_else(expired)?;
+    // Consuming the token first keeps hashing (the costly step) behind a valid link.
     let user_id = state
         .store
         .consume_setup_token(&token.hash(), state.now_ms())
         .await?
         .ok_or_else(expired)?;
-    let hash = hash_password(state, password).await?;
-    state.store.set_password(user_id, &hash).await?;
     let user = state.store.user_by_id(user_id).await?.filter(|u| !u.disabled).ok_or_else(expired)?;
-    let session = sessions::start(state, user.id, None).await?;
+    let hash = hash_password(state, password).await?;
+    state.store.set_password(user.id, &hash).await?;
+    let session = sessions::start(state, user.id, previous).await?;
     Ok(SignedIn {
         token: session,
         me: me(state, user),
@@ -112,20 +122,22 @@ pub fn me(state: &AppState, user: UserRecord) -> Me {
 
 /// Hashes a password on the blocking pool, at most one per core at a time (SECURITY A4).
 pub async fn hash_password(state: &AppState, password: SecretString) -> Result<PasswordHash, AppError> {
-    let _permit = state.hashing_permits.acquire().await.map_err(|e| AppError::Internal(e.into()))?;
-    let worker = state.clone();
-    let span = tracing::Span::current();
-    tokio::task::spawn_blocking(move || span.in_scope(|| worker.hasher.hash(&password)))
-        .await
-        .map_err(|e| AppError::Internal(e.into()))?
-        .map_err(AppError::from)
+    on_hashing_pool(state, move |hasher| hasher.hash(&password)).await
 }
 
 async fn verify_password(state: &AppState, password: SecretString, stored: Option<PasswordHash>) -> Result<Verification, AppError> {
+    on_hashing_pool(state, move |hasher| hasher.verify(&password, stored.as_ref())).await
+}
+
+/// Runs `work` on the blocking pool behind the hashing semaphore, inside the caller's span.
+async fn on_hashing_pool<T: Send + 'static>(
+    state: &AppState,
+    work: impl FnOnce(&PasswordHasher) -> Result<T, CryptoError> + Send + 'static,
+) -> Result<T, AppError> {
     let _permit = state.hashing_permits.acquire().await.map_err(|e| AppError::Internal(e.into()))?;
     let worker = state.clone();
     let span = tracing::Span::current();
-    tokio::task::spawn_blocking(move || span.in_scope(|| worker.hasher.verify(&password, stored.as_ref())))
+    tokio::task::spawn_blocking(move || span.in_scope(|| work(&worker.hasher)))
         .await
         .map_err(|e| AppError::Internal(e.into()))?
         .map_err(AppError::from)

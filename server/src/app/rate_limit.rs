@@ -1,5 +1,7 @@
 //! A per-IP token bucket for sign-in attempts (SECURITY A3), checked before any password is
-//! hashed. In memory: each instance of a scaled-out deployment limits on its own.
+//! hashed. IPv6 clients are counted per /64, the block one household or office is given, so
+//! rotating addresses within it gains nothing. In memory: each instance of a scaled-out
+//! deployment limits on its own.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -12,7 +14,13 @@ const MAX_TRACKED: usize = 100_000;
 pub struct IpLimiter {
     burst: f64,
     per_ms: f64,
-    buckets: Mutex<HashMap<IpAddr, (f64, i64)>>,
+    buckets: Mutex<Buckets>,
+}
+
+#[derive(Default)]
+struct Buckets {
+    by_ip: HashMap<IpAddr, (f64, i64)>,
+    last_sweep_ms: i64,
 }
 
 impl IpLimiter {
@@ -21,18 +29,26 @@ impl IpLimiter {
         Self {
             burst: f64::from(burst),
             per_ms: f64::from(per_minute) / 60_000.0,
-            buckets: Mutex::new(HashMap::new()),
+            buckets: Mutex::new(Buckets::default()),
         }
     }
 
     /// Takes one token for `ip`, or says how many seconds until one is free.
     pub fn check(&self, ip: IpAddr, now_ms: i64) -> Result<(), u64> {
         let mut buckets = self.buckets.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if buckets.len() > MAX_TRACKED {
+        // Bounded memory: at most one sweep a second, forgetting full buckets; if a flood of
+        // addresses keeps the table over its limit, start afresh rather than grow.
+        if buckets.by_ip.len() > MAX_TRACKED && now_ms - buckets.last_sweep_ms >= 1000 {
             let (burst, per_ms) = (self.burst, self.per_ms);
-            buckets.retain(|_, (tokens, at)| *tokens + (now_ms - *at) as f64 * per_ms < burst);
+            buckets
+                .by_ip
+                .retain(|_, (tokens, at)| *tokens + (now_ms - *at) as f64 * per_ms < burst);
+            if buckets.by_ip.len() > MAX_TRACKED {
+                buckets.by_ip.clear();
+            }
+            buckets.last_sweep_ms = now_ms;
         }
-        let (tokens, at) = buckets.entry(ip).or_insert((self.burst, now_ms));
+        let (tokens, at) = buckets.by_ip.entry(bucket_key(ip)).or_insert((self.burst, now_ms));
         let refilled = (*tokens + (now_ms - *at).max(0) as f64 * self.per_ms).min(self.burst);
         if refilled >= 1.0 {
             *tokens = refilled - 1.0;
@@ -43,6 +59,14 @@ impl IpLimiter {
         } else {
             Err(3600)
         }
+    }
+}
+
+/// IPv4 addresses count alone; IPv6 addresses count per /64.
+fn bucket_key(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => IpAddr::V6((u128::from(v6) & !u128::from(u64::MAX)).into()),
     }
 }
 
@@ -70,5 +94,18 @@ mod tests {
         assert!(limiter.check([192, 0, 2, 1].into(), 0).is_ok());
         assert!(limiter.check([192, 0, 2, 2].into(), 0).is_ok());
         assert!(limiter.check([192, 0, 2, 1].into(), 0).is_err());
+    }
+}
+
+#[cfg(test)]
+mod ipv6_tests {
+    use super::*;
+
+    #[test]
+    fn addresses_in_one_ipv6_64_share_a_bucket() {
+        let limiter = IpLimiter::new(1, 1);
+        assert!(limiter.check("2001:db8:1:2::1".parse().unwrap(), 0).is_ok());
+        assert!(limiter.check("2001:db8:1:2:ffff::9".parse().unwrap(), 0).is_err());
+        assert!(limiter.check("2001:db8:1:3::1".parse().unwrap(), 0).is_ok());
     }
 }

@@ -1,8 +1,6 @@
 //! `/api/v1/auth/*`: sign in, sign out, who am I, set a first password, and public info.
 
-use std::net::SocketAddr;
-
-use axum::extract::{ConnectInfo, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -10,6 +8,7 @@ use axum::{Json, Router};
 use sealpost_crypto::SecretString;
 use sealpost_domain::api::{Info, LoginRequest, Me, SetupRequest};
 
+use super::client::ClientIp;
 use super::cookie::{self, SignedIn};
 use crate::app::auth;
 use crate::error::AppError;
@@ -26,17 +25,18 @@ pub fn router() -> Router<AppState> {
 
 async fn login(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
     Json(body): Json<LoginRequest>,
 ) -> Result<Response, AppError> {
     let previous = cookie::presented(&headers);
-    let signed_in = auth::login(&state, peer.ip(), &body.email, SecretString::from(body.password), previous.as_ref()).await?;
+    let signed_in = auth::login(&state, ip, &body.email, SecretString::from(body.password), previous.as_ref()).await?;
     Ok(([(header::SET_COOKIE, cookie::set_session(&signed_in.token))], Json(signed_in.me)).into_response())
 }
 
-async fn setup(State(state): State<AppState>, Json(body): Json<SetupRequest>) -> Result<Response, AppError> {
-    let signed_in = auth::complete_setup(&state, &body.token, SecretString::from(body.password)).await?;
+async fn setup(State(state): State<AppState>, headers: HeaderMap, Json(body): Json<SetupRequest>) -> Result<Response, AppError> {
+    let previous = cookie::presented(&headers);
+    let signed_in = auth::complete_setup(&state, &body.token, SecretString::from(body.password), previous.as_ref()).await?;
     Ok(([(header::SET_COOKIE, cookie::set_session(&signed_in.token))], Json(signed_in.me)).into_response())
 }
 

@@ -3,7 +3,8 @@
 //! - `security_headers` (SECURITY D3): CSP, HSTS, nosniff, no-referrer, COOP, frame denial and
 //!   `Cache-Control: no-store` on every response, errors and 404s included.
 //! - `csrf` (D4): a state-changing request is refused when the browser says it is cross-site,
-//!   when its `Origin` is foreign, or when an API call lacks the custom header (which a
+//!   when its `Origin` is not one of ours (compared exactly, never against the `Host` header,
+//!   which DNS rebinding controls), or when an API call lacks the custom header (which a
 //!   cross-origin page cannot add without a CORS preflight we never grant).
 //! - `trace_request`: one span per request with method, route and a request id; never bodies.
 
@@ -51,23 +52,22 @@ pub async fn security_headers(request: Request, next: Next) -> Response {
 pub async fn csrf(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let safe = matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS);
     let is_api = request.uri().path().starts_with("/api/");
-    if !safe && let Err(why) = check_same_origin(request.headers(), &state.settings.public_url, is_api) {
+    if !safe && let Err(why) = check_same_origin(request.headers(), &state.allowed_origins, is_api) {
         tracing::warn!(reason = why, "cross-site request refused");
         return AppError::Forbidden(why).into_response();
     }
     next.run(request).await
 }
 
-fn check_same_origin(headers: &HeaderMap, public_url: &str, is_api: bool) -> Result<(), &'static str> {
+fn check_same_origin(headers: &HeaderMap, allowed: &[String], is_api: bool) -> Result<(), &'static str> {
     let text = |name| headers.get(name).and_then(|v: &HeaderValue| v.to_str().ok());
     if text(HeaderName::from_static("sec-fetch-site")) == Some("cross-site") {
         return Err("Cross-site requests are not allowed.");
     }
-    if let (Some(origin), Some(host)) = (text(header::ORIGIN), text(header::HOST)) {
-        let authority = origin.split_once("://").map(|(_, a)| a);
-        if authority != Some(host) && origin != public_url {
-            return Err("Requests from another site are not allowed.");
-        }
+    if let Some(origin) = text(header::ORIGIN)
+        && !allowed.iter().any(|a| a == origin)
+    {
+        return Err("Requests from another site are not allowed.");
     }
     if is_api && text(HeaderName::from_static(CSRF_HEADER)).is_none() {
         return Err("Missing the x-sealpost-csrf header.");

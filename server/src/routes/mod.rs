@@ -3,6 +3,7 @@
 
 mod assets;
 mod auth;
+mod client;
 mod cookie;
 mod health;
 mod middleware;

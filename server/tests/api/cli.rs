@@ -5,7 +5,7 @@ use std::process::{Command, Output, Stdio};
 
 use reqwest::StatusCode;
 
-use crate::helpers::{PASSWORD, TestApp, body, session_cookie, spawn_app};
+use crate::test_app::{PASSWORD, TestApp, body, session_cookie, spawn_app};
 
 fn sealpost(app: &TestApp, args: &[&str], stdin: Option<&str>) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_sealpost"))

@@ -5,7 +5,7 @@ use reqwest::StatusCode;
 use sealpost_domain::Role;
 use serde_json::json;
 
-use crate::helpers::{PASSWORD, body, spawn_app};
+use crate::test_app::{PASSWORD, body, spawn_app};
 
 #[tokio::test]
 async fn a_sign_in_without_the_custom_header_is_refused() {
@@ -44,7 +44,27 @@ async fn a_foreign_origin_or_a_cross_site_fetch_is_refused_even_with_the_header(
         .unwrap();
     assert_eq!(cross.status(), StatusCode::FORBIDDEN);
     assert_eq!(body(cross).await["code"], "forbidden");
-    assert_eq!(app.me(&cookie).await.status(), StatusCode::OK, "the session survived both attempts");
+    // DNS rebinding: a hostile name resolving to us sends a Host that matches its Origin.
+    let port = app.address.rsplit(':').next().unwrap();
+    let rebound = app
+        .post("/api/v1/auth/logout")
+        .header("cookie", &cookie)
+        .header("origin", format!("http://evil.example:{port}"))
+        .header("host", format!("evil.example:{port}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(rebound.status(), StatusCode::FORBIDDEN);
+    assert_eq!(app.me(&cookie).await.status(), StatusCode::OK, "the session survived every attempt");
+    let localhost = app
+        .post("/api/v1/auth/logout")
+        .header("cookie", &cookie)
+        .header("origin", format!("http://localhost:{port}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(localhost.status(), StatusCode::NO_CONTENT, "localhost is the same loopback server");
+    let cookie = app.sign_in("ann@testshire.gov.uk", PASSWORD).await;
     let same = app
         .post("/api/v1/auth/logout")
         .header("cookie", &cookie)

@@ -3,7 +3,7 @@
 use reqwest::{Method, StatusCode};
 use sealpost_domain::Role;
 
-use crate::helpers::{PASSWORD, spawn_app};
+use crate::test_app::{PASSWORD, spawn_app};
 
 #[tokio::test]
 async fn every_response_carries_the_security_headers_including_errors() {

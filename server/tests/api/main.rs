@@ -7,6 +7,6 @@ mod auth;
 mod cli;
 mod csrf;
 mod headers;
-mod helpers;
 mod limits;
 mod sessions;
+mod test_app;

@@ -4,7 +4,7 @@
 use reqwest::StatusCode;
 use sealpost_domain::Role;
 
-use crate::helpers::{PASSWORD, spawn_app};
+use crate::test_app::{PASSWORD, spawn_app};
 
 #[tokio::test]
 async fn a_session_idle_for_thirty_minutes_ends() {

@@ -10,21 +10,27 @@ use sealpost_domain::api::Me;
 
 use crate::api;
 use crate::auth::{Auth, Session};
-use crate::components::Banner;
+use crate::components::{Banner, ErrorSummary};
 
 /// Wraps a signed-in page.
 #[component]
 pub fn Shell(me: Me, children: Children) -> impl IntoView {
     let auth = Auth::get();
     let navigate = use_navigate();
+    let (problem, set_problem) = signal(None::<String>);
     let sign_out = move |_| {
         let navigate = navigate.clone();
         spawn_local(async move {
-            // Even if the server cannot be reached, forget the session here; the server ends
-            // it by timeout.
-            let _ = api::logout().await;
-            auth.session.set(Session::SignedOut);
-            navigate("/signin", NavigateOptions::default());
+            match api::logout().await {
+                // 401: the session had already ended, which is what was asked for.
+                Err(failure) if failure.status != 401 => {
+                    set_problem.set(Some(format!("You are still signed in: {} Try signing out again.", failure.message)));
+                }
+                _ => {
+                    auth.session.set(Session::SignedOut);
+                    navigate("/signin", NavigateOptions::default());
+                }
+            }
         });
     };
     let is_ig = me.role == Role::Ig;
@@ -43,6 +49,9 @@ pub fn Shell(me: Me, children: Children) -> impl IntoView {
                 {is_ig.then(|| view! { <li><A href="/audit">"Audit"</A></li> })}
             </ul>
         </nav>
-        <main id="main" class="page">{children()}</main>
+        <main id="main" class="page">
+            <ErrorSummary message=problem/>
+            {children()}
+        </main>
     }
 }
