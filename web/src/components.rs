@@ -21,7 +21,11 @@ pub fn Banner(#[prop(optional)] children: Option<Children>) -> impl IntoView {
                 <a class="brand" href="/">
                     <span class="brand-mark" aria-hidden="true">"✉"</span>
                     <span class="brand-name">"Sealpost"</span>
-                    <span class="brand-org">{move || auth.organisation.get()}</span>
+                    // The default name is the product's own; showing it twice reads oddly.
+                    {move || {
+                        let org = auth.organisation.get();
+                        (!org.is_empty() && org != "Sealpost").then(|| view! { <span class="brand-org">{org}</span> })
+                    }}
                 </a>
                 {children.map(|c| c())}
             </div>
