@@ -30,6 +30,9 @@ pub enum AppError {
     /// Missing, or not the caller's to see (the same answer, SECURITY C1).
     #[error("not found")]
     NotFound,
+    /// An upload is over a size or count limit (SECURITY D5); the message says which.
+    #[error("payload too large")]
+    TooLarge(String),
     /// A limit was hit; try again after this many seconds.
     #[error("too many requests")]
     TooManyRequests {
@@ -74,6 +77,7 @@ impl IntoResponse for AppError {
             ),
             AppError::Forbidden(why) => (StatusCode::FORBIDDEN, "forbidden", (*why).into(), None),
             AppError::NotFound => (StatusCode::NOT_FOUND, "not_found", "Not found.".into(), None),
+            AppError::TooLarge(message) => (StatusCode::PAYLOAD_TOO_LARGE, "too_large", message.clone(), None),
             AppError::TooManyRequests { retry_after_secs, message } => (
                 StatusCode::TOO_MANY_REQUESTS,
                 "too_many_requests",

@@ -35,6 +35,19 @@ pub struct Settings {
     pub login_ip_per_minute: u32,
     /// Failed sign-ins per address per hour before it is refused (default 20).
     pub login_account_failures_per_hour: u32,
+    /// Where sealed attachments go (`SEALPOST_BLOB_URL`, `file:///abs/path`; default `<data>/blobs`).
+    pub blob_url: Option<String>,
+    /// The From address of notifications (`SEALPOST_MAIL_FROM`, default `sealpost@<public host>`).
+    pub mail_from: String,
+    /// Largest attachment in MiB (`SEALPOST_MAX_ATTACHMENT_MIB`, default 25; SECURITY D5).
+    pub max_attachment_mib: u32,
+    /// Largest total of attachments per message in MiB (`SEALPOST_MAX_MESSAGE_MIB`, default 100).
+    pub max_message_mib: u32,
+    /// Longest expiry a sender may choose, in days (`SEALPOST_MAX_EXPIRY_DAYS`, default 90).
+    pub max_expiry_days: u32,
+    /// Run the notification worker in this process (`SEALPOST_OUTBOX_WORKER`, default true).
+    /// Turn off on web-only instances when a separate instance sends the mail.
+    pub outbox_worker: bool,
     /// A reverse proxy in front appends the client's address to `X-Forwarded-For`
     /// (`SEALPOST_TRUST_PROXY`, default false). Only turn on when every request comes through it.
     pub trust_proxy: bool,
@@ -69,6 +82,12 @@ struct Layer {
     login_ip_per_minute: Option<u32>,
     login_account_failures_per_hour: Option<u32>,
     trust_proxy: Option<bool>,
+    outbox_worker: Option<bool>,
+    blob_url: Option<String>,
+    mail_from: Option<String>,
+    max_attachment_mib: Option<u32>,
+    max_message_mib: Option<u32>,
+    max_expiry_days: Option<u32>,
     log_format: Option<LogFormat>,
 }
 
@@ -133,6 +152,7 @@ impl Settings {
             .unwrap_or_else(|| format!("http://{listen}"))
             .trim_end_matches('/')
             .to_owned();
+        let default_mail_from = default_mail_from(&public_url);
         Self {
             listen,
             data_dir,
@@ -147,7 +167,42 @@ impl Settings {
             login_ip_per_minute: l.login_ip_per_minute.unwrap_or(1),
             login_account_failures_per_hour: l.login_account_failures_per_hour.unwrap_or(20),
             trust_proxy: l.trust_proxy.unwrap_or(false),
+            outbox_worker: l.outbox_worker.unwrap_or(true),
+            blob_url: l.blob_url.filter(|s| !s.is_empty()),
+            mail_from: l.mail_from.unwrap_or(default_mail_from),
+            max_attachment_mib: l.max_attachment_mib.unwrap_or(25),
+            max_message_mib: l.max_message_mib.unwrap_or(100),
+            max_expiry_days: l.max_expiry_days.unwrap_or(90),
             log_format: l.log_format.unwrap_or(LogFormat::Text),
+        }
+    }
+}
+
+/// `sealpost@<host of the public URL>`, or `sealpost@localhost` for an address without a name.
+fn default_mail_from(public_url: &str) -> String {
+    let host = public_url
+        .split("://")
+        .nth(1)
+        .unwrap_or_default()
+        .split(['/', ':'])
+        .next()
+        .unwrap_or_default();
+    if host.is_empty() || host.parse::<std::net::IpAddr>().is_ok() {
+        "sealpost@localhost".into()
+    } else {
+        format!("sealpost@{host}")
+    }
+}
+
+impl Settings {
+    /// The content limits these settings give.
+    pub fn limits(&self) -> sealpost_domain::Limits {
+        let mib = |n: u32| u64::from(n) * 1024 * 1024;
+        sealpost_domain::Limits {
+            max_attachment_bytes: mib(self.max_attachment_mib),
+            max_message_bytes: mib(self.max_message_mib),
+            max_expiry_days: self.max_expiry_days,
+            ..sealpost_domain::Limits::default()
         }
     }
 }
@@ -169,6 +224,12 @@ fn apply_env(l: &mut Layer, name: &str, v: String) -> Result<(), ()> {
         "LOGIN_IP_BURST" => l.login_ip_burst = num(&v)?,
         "LOGIN_IP_PER_MINUTE" => l.login_ip_per_minute = num(&v)?,
         "LOGIN_ACCOUNT_FAILURES_PER_HOUR" => l.login_account_failures_per_hour = num(&v)?,
+        "BLOB_URL" => l.blob_url = Some(v),
+        "MAIL_FROM" => l.mail_from = Some(v),
+        "MAX_ATTACHMENT_MIB" => l.max_attachment_mib = num(&v)?,
+        "MAX_MESSAGE_MIB" => l.max_message_mib = num(&v)?,
+        "MAX_EXPIRY_DAYS" => l.max_expiry_days = num(&v)?,
+        "OUTBOX_WORKER" => l.outbox_worker = Some(v.trim().parse().map_err(|_| ())?),
         "TRUST_PROXY" => l.trust_proxy = Some(v.trim().parse().map_err(|_| ())?),
         "LOG_FORMAT" => {
             l.log_format = Some(match v.as_str() {

@@ -7,14 +7,16 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use sealpost_crypto::ExposeSecret;
-use sealpost_storage::Store;
+use sealpost_mail::Mailer;
+use sealpost_storage::{BlobStore, Store};
 use tokio::net::TcpListener;
 
+use crate::app::outbox;
 use crate::clock::Clock;
 use crate::keyfiles;
 use crate::routes;
 use crate::settings::Settings;
-use crate::state::AppState;
+use crate::state::{AppState, Parts};
 
 /// A bound, ready-to-run server.
 pub struct Application {
@@ -27,10 +29,32 @@ impl Application {
     pub async fn build(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
         let store = open_store(&settings, clock.now_ms()).await?;
         let keyring = keyfiles::load(&settings.key_dir).context("loading the master key")?;
+        let blobs = match &settings.blob_url {
+            Some(url) => BlobStore::from_url(url)?,
+            None => BlobStore::local(&settings.data_dir.join("blobs"))?,
+        };
+        let smtp = settings.smtp_url.as_ref().map(|u| u.expose_secret().to_owned());
+        let mailer = Mailer::new(smtp.as_deref(), settings.data_dir.join("outbox"), settings.mail_from.clone())
+            .context("setting up outgoing mail")?;
         let listener = TcpListener::bind(settings.listen)
             .await
             .with_context(|| format!("binding {}", settings.listen))?;
-        let state = AppState::new(store, keyring, settings, clock, listener.local_addr()?)?;
+        let mut settings = settings;
+        if settings.public_url == format!("http://{}", settings.listen) {
+            // The default public URL follows the address actually bound (port 0 picks one).
+            settings.public_url = format!("http://{}", listener.local_addr()?);
+        }
+        let state = AppState::new(
+            Parts {
+                store,
+                keyring,
+                blobs,
+                mailer,
+            },
+            settings,
+            clock,
+            listener.local_addr()?,
+        )?;
         Ok(Self { listener, state })
     }
 
@@ -44,11 +68,22 @@ impl Application {
         self.state.clone()
     }
 
-    /// Serves until `shutdown` completes, then drains in-flight requests (SECURITY G7).
+    /// Serves until `shutdown` completes, then drains in-flight requests and the outbox worker
+    /// (SECURITY G7).
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         let store = self.state.store.clone();
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let worker = self
+            .state
+            .settings
+            .outbox_worker
+            .then(|| tokio::spawn(outbox::run(self.state.clone(), stopped)));
         let app = routes::router(self.state).into_make_service_with_connect_info::<SocketAddr>();
         axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await?;
+        let _ = stop.send(true);
+        if let Some(worker) = worker {
+            let _ = worker.await;
+        }
         store.close().await;
         Ok(())
     }

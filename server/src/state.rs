@@ -4,12 +4,26 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use sealpost_crypto::{Keyring, PasswordHasher};
-use sealpost_storage::Store;
-use tokio::sync::Semaphore;
+use sealpost_domain::Limits;
+use sealpost_mail::Mailer;
+use sealpost_storage::{BlobStore, Store};
+use tokio::sync::{Notify, Semaphore};
 
 use crate::app::rate_limit::IpLimiter;
 use crate::clock::Clock;
 use crate::settings::Settings;
+
+/// What start-up builds before the state: connections and keys.
+pub struct Parts {
+    /// The database.
+    pub store: Store,
+    /// The keyring.
+    pub keyring: Keyring,
+    /// The blob store.
+    pub blobs: BlobStore,
+    /// The mailer.
+    pub mailer: Mailer,
+}
 
 /// Cheap to clone: everything sits behind one `Arc`.
 #[derive(Clone)]
@@ -19,6 +33,14 @@ pub struct AppState(Arc<Inner>);
 pub struct Inner {
     /// The database.
     pub store: Store,
+    /// Sealed attachment bytes.
+    pub blobs: BlobStore,
+    /// Outgoing notifications.
+    pub mailer: Mailer,
+    /// Wakes the outbox worker when a message is queued.
+    pub outbox_wake: Notify,
+    /// Content limits.
+    pub limits: Limits,
     /// The master keyring (used by content features).
     pub keyring: Keyring,
     /// Password hashing.
@@ -38,7 +60,13 @@ pub struct Inner {
 
 impl AppState {
     /// Assembles the state.
-    pub fn new(store: Store, keyring: Keyring, settings: Settings, clock: Arc<dyn Clock>, bound: SocketAddr) -> anyhow::Result<Self> {
+    pub fn new(parts: Parts, settings: Settings, clock: Arc<dyn Clock>, bound: SocketAddr) -> anyhow::Result<Self> {
+        let Parts {
+            store,
+            keyring,
+            blobs,
+            mailer,
+        } = parts;
         let cores = std::thread::available_parallelism().map_or(2, usize::from);
         let login_limiter = IpLimiter::new(settings.login_ip_burst, settings.login_ip_per_minute);
         let mut allowed_origins = vec![settings.public_url.clone(), format!("http://{bound}")];
@@ -47,6 +75,10 @@ impl AppState {
         }
         Ok(Self(Arc::new(Inner {
             store,
+            blobs,
+            mailer,
+            outbox_wake: Notify::new(),
+            limits: settings.limits(),
             keyring,
             hasher: PasswordHasher::new()?,
             hashing_permits: Semaphore::new(cores),

@@ -36,7 +36,19 @@ fn static_checks(root: &Path) -> Result<(), String> {
     let deny = ["--", "-D", "warnings"];
     process::cargo(
         root,
-        &[&["clippy", "--quiet", "--locked", "--workspace", "--all-targets"][..], &deny].concat(),
+        &[
+            &[
+                "clippy",
+                "--quiet",
+                "--locked",
+                "--workspace",
+                "--exclude",
+                "sealpost-web",
+                "--all-targets",
+            ][..],
+            &deny,
+        ]
+        .concat(),
         &[],
     )?;
     let wasm = [
@@ -83,7 +95,11 @@ fn rust_tests(root: &Path, tally: &mut Tally) {
         None => println!("xtask: WARNING no PostgreSQL found; storage contract tests run on SQLite only"),
     }
     step("Rust tests (storage contract on both backends; API on SQLite)");
-    tally.cargo(root, &["test", "--locked", "--workspace", "--no-fail-fast"], &env);
+    tally.cargo(
+        root,
+        &["test", "--locked", "--workspace", "--exclude", "sealpost-web", "--no-fail-fast"],
+        &env,
+    );
     if postgres.is_some() {
         step("API integration tests on PostgreSQL");
         env.push(("SEALPOST_TEST_BACKEND", "postgres"));

@@ -24,6 +24,8 @@ pub enum ObjectKind {
     AttachmentName,
     /// An attachment's bytes.
     Attachment,
+    /// A recipient's link token, kept sealed until the notification is sent.
+    LinkToken,
 }
 
 impl ObjectKind {
@@ -34,6 +36,7 @@ impl ObjectKind {
             ObjectKind::Body => "body",
             ObjectKind::AttachmentName => "attachment-name",
             ObjectKind::Attachment => "attachment",
+            ObjectKind::LinkToken => "link-token",
         }
     }
 }
@@ -53,7 +56,7 @@ impl Binding {
         Self { kind, id }
     }
 
-    fn header(&self) -> String {
+    pub(crate) fn header(&self) -> String {
         format!("sealpost/v1 {} {}\n", self.kind.as_str(), self.id.as_hyphenated())
     }
 }

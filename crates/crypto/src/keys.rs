@@ -107,7 +107,7 @@ impl Keyring {
 }
 
 /// A per-message key: content of one message (and its replies and attachments) is sealed to it.
-pub struct MessageKey(x25519::Identity);
+pub struct MessageKey(pub(crate) x25519::Identity);
 
 impl MessageKey {
     /// A fresh key for a new message.

@@ -10,12 +10,15 @@ mod envelope;
 mod keys;
 mod password;
 mod random;
+mod stream;
 mod token;
 
 pub use envelope::{Binding, ObjectKind, Sealed, WrappedKey};
 pub use keys::{EscrowIdentity, EscrowRecipient, Keyring, MessageKey, NewKeyPair, generate_key_pair};
 pub use password::{PasswordHash, PasswordHasher, Verification};
+pub use random::random_bytes;
 pub use secrecy::{ExposeSecret, SecretString};
+pub use stream::{OpenedReader, SealingWriter};
 pub use token::{Token, TokenHash};
 
 /// Everything that can go wrong in this crate. Messages never contain key material.

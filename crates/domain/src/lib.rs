@@ -4,14 +4,17 @@
 //! depend on anything that does not build for `wasm32-unknown-unknown`.
 
 pub mod api;
+pub mod api_messages;
 mod email;
 mod ids;
+mod message;
 mod names;
 mod password_policy;
 mod role;
 
 pub use email::{EmailAddress, EmailError};
 pub use ids::UserId;
+pub use message::{AttachmentId, Limits, Marking, MessageId, REFERENCE_ALPHABET, RecipientId, Reference};
 pub use names::{DisplayName, DisplayNameError};
 pub use password_policy::{PasswordPolicyError, check_password_policy};
 pub use role::{Role, RoleError};

@@ -18,6 +18,9 @@ pub enum StorageError {
     /// SQLite did not accept the durability and safety settings Sealpost requires (G1).
     #[error("unsafe SQLite settings: {0}")]
     UnsafeSqlite(String),
+    /// The blob store failed.
+    #[error("blob store: {0}")]
+    Blob(String),
     /// Any other database error.
     #[error("database error: {0}")]
     Database(#[source] sqlx::Error),

@@ -5,19 +5,27 @@
 //! `$n` placeholders, which both dialects accept. Timestamps are Unix milliseconds passed in by
 //! the caller, so the clock stays injectable. This crate never logs content or secrets.
 
+mod audit;
+mod blobs;
 mod connect;
 mod error;
 mod login_failures;
+mod messages;
 mod migrate;
+mod outbox;
 mod sessions;
 mod setup_tokens;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod users;
 
+pub use audit::AuditEvent;
+pub use blobs::{BlobReader, BlobStore, BlobWriter};
 pub use connect::SqliteSettings;
 pub use error::StorageError;
 pub use login_failures::LoginAttempt;
+pub use messages::{NewAttachment, NewMessage, NewRecipient, StoredAttachment, StoredMessage, StoredRecipient};
+pub use outbox::DueNotification;
 pub use sessions::SessionRecord;
 pub use users::{NewUser, UserRecord};
 

@@ -5,12 +5,20 @@
 use crate::{StorageError, Store, with_pool};
 
 /// (version, name, SQLite SQL, PostgreSQL SQL)
-const MIGRATIONS: &[(i64, &str, &str, &str)] = &[(
-    1,
-    "accounts",
-    include_str!("../../../migrations/sqlite/0001_accounts.sql"),
-    include_str!("../../../migrations/postgres/0001_accounts.sql"),
-)];
+const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
+    (
+        1,
+        "accounts",
+        include_str!("../../../migrations/sqlite/0001_accounts.sql"),
+        include_str!("../../../migrations/postgres/0001_accounts.sql"),
+    ),
+    (
+        2,
+        "messages",
+        include_str!("../../../migrations/sqlite/0002_messages.sql"),
+        include_str!("../../../migrations/postgres/0002_messages.sql"),
+    ),
+];
 
 const CREATE_LEDGER: &str =
     "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)";

@@ -1,5 +1,9 @@
 //! Use cases: what the product does, independent of HTTP. Handlers call exactly one of these.
 
+pub mod audit;
 pub mod auth;
+pub mod mailbox;
+pub mod outbox;
 pub mod rate_limit;
+pub mod send;
 pub mod sessions;

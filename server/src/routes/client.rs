@@ -8,6 +8,8 @@ use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::HeaderMap;
 use axum::http::request::Parts;
 
+use super::middleware::RequestId;
+use crate::app::audit::RequestMeta;
 use crate::error::AppError;
 use crate::state::AppState;
 
@@ -24,6 +26,28 @@ impl FromRequestParts<AppState> for ClientIp {
             .map(|c| c.0.ip())
             .ok_or_else(|| AppError::Internal(anyhow::anyhow!("no peer address")))?;
         Ok(ClientIp(client_ip(peer, &parts.headers, state.settings.trust_proxy)))
+    }
+}
+
+/// Where a request came from, for the audit log.
+pub struct Meta(pub RequestMeta);
+
+impl FromRequestParts<AppState> for Meta {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let ClientIp(ip) = ClientIp::from_request_parts(parts, state).await?;
+        let user_agent = parts
+            .headers
+            .get(axum::http::header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(|ua| ua.chars().take(256).collect());
+        let request_id = parts.extensions.get::<RequestId>().map(|r| r.0.clone());
+        Ok(Meta(RequestMeta {
+            ip: Some(ip.to_string()),
+            user_agent,
+            request_id,
+        }))
     }
 }
 

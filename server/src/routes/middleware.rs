@@ -75,6 +75,10 @@ fn check_same_origin(headers: &HeaderMap, allowed: &[String], is_api: bool) -> R
     Ok(())
 }
 
+/// The id of the request being handled, for audit events.
+#[derive(Clone, Debug)]
+pub struct RequestId(pub String);
+
 pub async fn trace_request(request: Request, next: Next) -> Response {
     let request_id = uuid::Uuid::new_v4().to_string();
     let route = request
@@ -84,6 +88,8 @@ pub async fn trace_request(request: Request, next: Next) -> Response {
         .to_owned();
     let span = tracing::info_span!("request", method = %request.method(), route = %route, request_id = %request_id);
     let started = std::time::Instant::now();
+    let mut request = request;
+    request.extensions_mut().insert(RequestId(request_id.clone()));
     async move {
         let mut response = next.run(request).await;
         tracing::info!(

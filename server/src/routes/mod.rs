@@ -6,6 +6,7 @@ mod auth;
 mod client;
 mod cookie;
 mod health;
+mod messages;
 mod middleware;
 
 use axum::Router;
@@ -16,7 +17,11 @@ pub use cookie::SESSION_COOKIE;
 
 /// The whole application.
 pub fn router(state: AppState) -> Router {
-    let api = Router::new().merge(auth::router()).fallback(api_not_found);
+    let api = Router::new()
+        .merge(auth::router())
+        .merge(messages::router(&state))
+        .route("/openapi.json", axum::routing::get(openapi))
+        .fallback(api_not_found);
     Router::new()
         .nest("/api/v1", api)
         .merge(health::router())
@@ -25,6 +30,13 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn(middleware::security_headers))
         .layer(axum::middleware::from_fn(middleware::trace_request))
         .with_state(state)
+}
+
+/// The API's OpenAPI 3.1 document (kept beside the routes; a test checks every route is in it).
+pub const OPENAPI: &str = include_str!("../openapi.json");
+
+async fn openapi() -> impl axum::response::IntoResponse {
+    ([(axum::http::header::CONTENT_TYPE, "application/json")], OPENAPI)
 }
 
 async fn api_not_found() -> crate::error::AppError {

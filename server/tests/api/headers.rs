@@ -74,3 +74,37 @@ async fn readiness_fails_with_503_when_the_database_is_gone() {
     assert_eq!(me.status(), StatusCode::SERVICE_UNAVAILABLE, "storage errors fail closed");
     assert!(me.headers().contains_key("retry-after"));
 }
+
+#[tokio::test]
+async fn the_openapi_document_lists_every_api_route_and_each_listed_route_answers() {
+    let app = spawn_app().await;
+    let doc: serde_json::Value = app.get("/api/v1/openapi.json").send().await.unwrap().json().await.unwrap();
+    let mut documented: Vec<String> = doc["paths"].as_object().unwrap().keys().cloned().collect();
+    documented.sort();
+    let mut routes = vec![
+        "/api/v1/auth/login",
+        "/api/v1/auth/logout",
+        "/api/v1/auth/me",
+        "/api/v1/auth/setup",
+        "/api/v1/compose",
+        "/api/v1/info",
+        "/api/v1/messages",
+        "/api/v1/messages/{id}",
+        "/api/v1/messages/{id}/attachments/{attachment}",
+        "/api/v1/messages/{id}/revoke",
+        "/api/v1/openapi.json",
+    ];
+    routes.sort_unstable();
+    assert_eq!(documented, routes);
+    for path in routes {
+        let concrete = path
+            .replace("{id}", "00000000-0000-4000-8000-000000000000")
+            .replace("{attachment}", "00000000-0000-4000-8000-000000000000");
+        let status = app.get(&concrete).send().await.unwrap().status();
+        assert_ne!(
+            status,
+            StatusCode::NOT_FOUND,
+            "{path} is documented but not routed (GET answered 404)"
+        );
+    }
+}

@@ -8,5 +8,7 @@ mod cli;
 mod csrf;
 mod headers;
 mod limits;
+mod messages;
+mod notifications;
 mod sessions;
 mod test_app;

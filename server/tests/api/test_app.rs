@@ -5,6 +5,7 @@ use std::sync::Arc;
 use reqwest::{Response, StatusCode};
 use sealpost_crypto::SecretString;
 use sealpost_domain::{DisplayName, EmailAddress, Role, UserId};
+use sealpost_mail::testing::SmtpSink;
 use sealpost_server::clock::ManualClock;
 use sealpost_server::settings::Settings;
 use sealpost_server::startup::Application;
@@ -37,6 +38,14 @@ pub async fn spawn_app() -> TestApp {
     spawn_app_with(|_| {}).await
 }
 
+/// Starts a server that sends notifications to a real SMTP sink answering with `script`.
+pub async fn spawn_app_with_smtp(script: &[u16]) -> (TestApp, SmtpSink) {
+    let sink = SmtpSink::start(script).await.unwrap();
+    let url = sink.url.clone();
+    let app = spawn_app_with(move |s| s.smtp_url = Some(SecretString::from(url))).await;
+    (app, sink)
+}
+
 /// Starts a server after `configure` adjusts the settings.
 pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     let db = match std::env::var("SEALPOST_TEST_BACKEND").as_deref() {
@@ -49,10 +58,13 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
     let mut settings = Settings::load(None, false, Vec::new()).unwrap();
     settings.listen = "127.0.0.1:0".parse().unwrap();
+    settings.public_url = "http://127.0.0.1:0".into(); // becomes the bound address
     settings.data_dir = dir.path().join("data");
     settings.key_dir = dir.path().join("keys");
     settings.database_url = SecretString::from(db.url.clone());
     settings.org_name = "Testshire County Council".into();
+    // Tests drive the outbox themselves (`deliver_due`), so every send is deterministic.
+    settings.outbox_worker = false;
     configure(&mut settings);
     sealpost_server::keyfiles::init(&settings.key_dir, None).unwrap();
     let clock = Arc::new(ManualClock::new());
@@ -127,6 +139,70 @@ impl TestApp {
     /// `POST /api/v1/auth/logout`.
     pub async fn logout(&self, cookie: &str) -> Response {
         self.post("/api/v1/auth/logout").header("cookie", cookie).send().await.unwrap()
+    }
+
+    /// `POST /api/v1/messages` with the `message` part and `(file name, bytes)` attachments.
+    pub async fn send(&self, cookie: &str, message: Value, files: &[(&str, Vec<u8>)]) -> Response {
+        let mut form = reqwest::multipart::Form::new().part(
+            "message",
+            reqwest::multipart::Part::text(message.to_string())
+                .mime_str("application/json")
+                .unwrap(),
+        );
+        for (name, bytes) in files {
+            form = form.part(
+                "attachment",
+                reqwest::multipart::Part::bytes(bytes.clone()).file_name((*name).to_owned()),
+            );
+        }
+        self.post("/api/v1/messages")
+            .header("cookie", cookie)
+            .multipart(form)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// `GET /api/v1/messages?box=…`
+    pub async fn list(&self, cookie: &str, mailbox: &str) -> Response {
+        self.get(&format!("/api/v1/messages?box={mailbox}"))
+            .header("cookie", cookie)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// `GET /api/v1/messages/{id}`
+    pub async fn read(&self, cookie: &str, id: &str) -> Response {
+        self.get(&format!("/api/v1/messages/{id}"))
+            .header("cookie", cookie)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// `GET /api/v1/messages/{id}/attachments/{aid}`
+    pub async fn download(&self, cookie: &str, id: &str, attachment: &str) -> Response {
+        self.get(&format!("/api/v1/messages/{id}/attachments/{attachment}"))
+            .header("cookie", cookie)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// `POST /api/v1/messages/{id}/revoke`
+    pub async fn revoke(&self, cookie: &str, id: &str, recipient: Option<&str>) -> Response {
+        self.post(&format!("/api/v1/messages/{id}/revoke"))
+            .header("cookie", cookie)
+            .json(&json!({ "recipient": recipient }))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Runs the outbox worker's pass now (the background worker may also be running).
+    pub async fn deliver_due(&self) -> usize {
+        sealpost_server::app::outbox::deliver_due(&self.state).await.unwrap()
     }
 
     /// `POST /api/v1/auth/setup`.

@@ -1,0 +1,157 @@
+//! The JSON shapes of `/api/v1/messages`, shared by the server and the web app.
+//!
+//! Sending is one `multipart/form-data` POST: first a part named `message` holding
+//! [`SendMessage`] as JSON, then zero or more parts named `attachment`, each a file. The server
+//! seals everything as it streams in; nothing is stored in the clear.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{AttachmentId, EmailAddress, Limits, Marking, MessageId, Reference};
+
+/// The `message` part of a send.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct SendMessage {
+    /// Addresses as typed. Those with a Sealpost account are internal; all others external.
+    pub recipients: Vec<String>,
+    /// The subject (sealed at rest).
+    pub subject: String,
+    /// Plain text body (sealed at rest).
+    pub body: String,
+    /// The protective marking.
+    #[serde(default)]
+    pub marking: Marking,
+    /// Days until the links expire; the default applies when absent.
+    #[serde(default)]
+    pub expires_in_days: Option<u32>,
+    /// For external recipients: a passphrase the sender will give by phone (required for
+    /// OFFICIAL-SENSITIVE). Stored only as an argon2id hash.
+    #[serde(default)]
+    pub passphrase: Option<String>,
+}
+
+impl std::fmt::Debug for SendMessage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SendMessage")
+            .field("recipients", &self.recipients.len())
+            .field("marking", &self.marking)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Which list to fetch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MailBox {
+    /// Messages to me.
+    Inbox,
+    /// Messages from me.
+    Sent,
+}
+
+/// One row of a list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageSummary {
+    /// The message.
+    pub id: MessageId,
+    /// Its reference code.
+    pub reference: Reference,
+    /// Who sent it.
+    pub sender_name: String,
+    /// The subject.
+    pub subject: String,
+    /// Its marking.
+    pub marking: Marking,
+    /// When it was sent (Unix ms).
+    pub sent_at: i64,
+    /// Inbox: not yet opened by me.
+    pub unread: bool,
+    /// How many files are attached.
+    pub attachments: u32,
+    /// Sent: the recipients' addresses.
+    pub recipients: Vec<EmailAddress>,
+}
+
+/// A file attached to a message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttachmentInfo {
+    /// For the download URL.
+    pub id: AttachmentId,
+    /// The file name (sealed at rest).
+    pub name: String,
+    /// Size in bytes.
+    pub size: u64,
+}
+
+/// Where delivery to one recipient stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DeliveryStatus {
+    /// Internal: in their inbox.
+    Delivered,
+    /// Internal: opened.
+    Read,
+    /// External: the notification is waiting to be sent (or retried).
+    Queued,
+    /// External: the relay accepted the notification.
+    Sent,
+    /// External: the relay refused it for good; see `detail`.
+    Failed,
+    /// Access was withdrawn by the sender.
+    Revoked,
+}
+
+/// One recipient of a sent message, as the sender sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecipientStatus {
+    /// Their address.
+    pub address: EmailAddress,
+    /// True for colleagues with a Sealpost account.
+    pub internal: bool,
+    /// Where delivery stands.
+    pub status: DeliveryStatus,
+    /// Why it failed, or when it was read, in words.
+    pub detail: Option<String>,
+}
+
+/// A whole message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageDetail {
+    /// The summary fields.
+    pub summary: MessageSummary,
+    /// Sender's address.
+    pub sender_email: EmailAddress,
+    /// The body.
+    pub body: String,
+    /// Attached files.
+    pub attachments: Vec<AttachmentInfo>,
+    /// When links stop working (Unix ms).
+    pub expires_at: i64,
+    /// Only for the sender: per-recipient delivery.
+    pub recipients: Vec<RecipientStatus>,
+}
+
+/// The answer to a send.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Sent {
+    /// The new message.
+    pub id: MessageId,
+    /// Its reference code.
+    pub reference: Reference,
+}
+
+/// `POST /api/v1/messages/{id}/revoke`: one recipient, or everyone when `recipient` is absent.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct RevokeRequest {
+    /// The address to revoke.
+    #[serde(default)]
+    pub recipient: Option<String>,
+}
+
+/// `GET /api/v1/info` for a signed-in client: limits and what the compose page needs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ComposeInfo {
+    /// Content limits.
+    pub limits: Limits,
+    /// Addresses this user has sent to before (for autocomplete and the new-address warning).
+    pub known_recipients: Vec<EmailAddress>,
+}

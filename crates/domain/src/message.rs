@@ -1,0 +1,172 @@
+//! Messages: ids, protective markings, reference codes, and the limits that apply to content
+//! (SECURITY D5, D6).
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+macro_rules! id_type {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(pub Uuid);
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                self.0.fmt(f)
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = uuid::Error;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                Uuid::parse_str(s).map(Self)
+            }
+        }
+    };
+}
+
+id_type!(
+    /// The id of a message.
+    MessageId
+);
+id_type!(
+    /// The id of an attachment.
+    AttachmentId
+);
+id_type!(
+    /// The id of one recipient of one message.
+    RecipientId
+);
+
+/// The Government Security Classification marking of a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Marking {
+    /// The default for council business.
+    #[default]
+    Official,
+    /// Needs extra care; external recipients also need a passphrase given by phone (B4).
+    OfficialSensitive,
+}
+
+impl Marking {
+    /// The stable name used in storage and the API.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Marking::Official => "official",
+            Marking::OfficialSensitive => "official-sensitive",
+        }
+    }
+
+    /// How it is written on screen and in notifications.
+    pub fn label(self) -> &'static str {
+        match self {
+            Marking::Official => "OFFICIAL",
+            Marking::OfficialSensitive => "OFFICIAL-SENSITIVE",
+        }
+    }
+
+    /// Parses the stable name.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "official" => Some(Marking::Official),
+            "official-sensitive" => Some(Marking::OfficialSensitive),
+            _ => None,
+        }
+    }
+}
+
+/// Alphabet of reference codes: no 0/O, 1/I/L, so they can be read over the phone.
+pub const REFERENCE_ALPHABET: &[u8; 30] = b"23456789ABCDEFGHJKMNPQRSTUVWXY";
+
+/// A short code that names a message in notifications, phone calls and the audit log,
+/// e.g. `SP-7K3M-Q9XD`. Not a secret, and not enough to open anything.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Reference(String);
+
+impl Reference {
+    /// Builds a reference from 8 random bytes (each picks one character).
+    pub fn from_random(bytes: [u8; 8]) -> Self {
+        let c = |b: u8| char::from(REFERENCE_ALPHABET[usize::from(b) % REFERENCE_ALPHABET.len()]);
+        let s: String = bytes.iter().map(|b| c(*b)).collect();
+        Self(format!("SP-{}-{}", &s[..4], &s[4..]))
+    }
+
+    /// Wraps a stored reference.
+    pub fn from_stored(text: String) -> Self {
+        Self(text)
+    }
+
+    /// The code as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for Reference {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Content limits, shown to the web app so it can warn before uploading.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Limits {
+    /// Largest attachment, in bytes (D5 default 25 MiB).
+    pub max_attachment_bytes: u64,
+    /// Largest total of attachments in one message, in bytes (D5 default 100 MiB).
+    pub max_message_bytes: u64,
+    /// Most attachments in one message.
+    pub max_attachments: u32,
+    /// Longest subject, in bytes (D6: 998, the RFC 5322 line limit).
+    pub max_subject_bytes: u32,
+    /// Longest body, in bytes.
+    pub max_body_bytes: u32,
+    /// Most recipients of one message.
+    pub max_recipients: u32,
+    /// Expiry when the sender does not choose, in days.
+    pub default_expiry_days: u32,
+    /// Longest expiry a sender may choose, in days.
+    pub max_expiry_days: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_attachment_bytes: 25 * 1024 * 1024,
+            max_message_bytes: 100 * 1024 * 1024,
+            max_attachments: 20,
+            max_subject_bytes: 998,
+            max_body_bytes: 256 * 1024,
+            max_recipients: 50,
+            default_expiry_days: 30,
+            max_expiry_days: 90,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn references_are_readable_and_unambiguous() {
+        let r = Reference::from_random([0, 1, 2, 29, 30, 255, 100, 7]);
+        assert_eq!(r.as_str().len(), 12);
+        assert!(r.as_str().starts_with("SP-"));
+        assert!(!r.as_str()[3..].contains(['0', 'O', '1', 'I', 'L']));
+    }
+
+    #[test]
+    fn markings_round_trip() {
+        for m in [Marking::Official, Marking::OfficialSensitive] {
+            assert_eq!(Marking::parse(m.as_str()), Some(m));
+        }
+        assert_eq!(
+            serde_json::to_string(&Marking::OfficialSensitive).unwrap(),
+            "\"official-sensitive\""
+        );
+    }
+}

@@ -1,0 +1,169 @@
+//! The notification email: plain text and HTML, with nothing from the message itself.
+
+use lettre::message::{Mailbox, MultiPart, header::ContentType};
+use sealpost_domain::{EmailAddress, Marking, Reference};
+
+use crate::MailError;
+
+/// Everything a notification may say, and nothing more.
+#[derive(Debug, Clone)]
+pub struct Notification {
+    /// The recipient.
+    pub to: EmailAddress,
+    /// The sending staff member's name.
+    pub sender_name: String,
+    /// The council.
+    pub organisation: String,
+    /// The message's marking.
+    pub marking: Marking,
+    /// The message's reference code.
+    pub reference: Reference,
+    /// The secure link. It carries a bearer token: it goes in the email and nowhere else.
+    pub link: String,
+    /// When the link stops working, as a date people read ("12 December 2026").
+    pub expires: String,
+    /// Stable per outbox row, so a retry after a crash is recognisable (SECURITY G4).
+    pub message_id: String,
+}
+
+impl Notification {
+    /// The email's subject: who and which council, never the message's own subject.
+    pub fn subject(&self) -> String {
+        format!(
+            "Secure message from {} ({}) [{}]",
+            self.sender_name,
+            self.organisation,
+            self.marking.label()
+        )
+    }
+
+    /// The plain-text part.
+    pub fn text(&self) -> String {
+        let passphrase = match self.marking {
+            Marking::OfficialSensitive => "\nThis message is OFFICIAL-SENSITIVE: the sender will also give you a passphrase by phone.\n",
+            Marking::Official => "",
+        };
+        format!(
+            "{sender} of {org} has sent you a secure message.\n\n\
+             Marking:   {marking}\nReference: {reference}\n\n\
+             Open it here:\n{link}\n\n\
+             To open it you will confirm your email address with a one-time code.{passphrase}\n\
+             The link works until {expires}. If you were not expecting this message, contact {org} and quote the reference.\n\
+             Sealpost will never ask for a password by email.\n",
+            sender = self.sender_name,
+            org = self.organisation,
+            marking = self.marking.label(),
+            reference = self.reference,
+            link = self.link,
+            expires = self.expires,
+        )
+    }
+
+    /// The HTML part: the same words, escaped.
+    pub fn html(&self) -> String {
+        let e = escape;
+        let passphrase = match self.marking {
+            Marking::OfficialSensitive => "<p>This message is OFFICIAL-SENSITIVE: the sender will also give you a passphrase by phone.</p>",
+            Marking::Official => "",
+        };
+        format!(
+            "<!doctype html><html lang=\"en-GB\"><body style=\"font-family:Arial,sans-serif;font-size:16px;color:#1b1f23\">\
+             <p><strong>{sender}</strong> of {org} has sent you a secure message.</p>\
+             <p>Marking: <strong>{marking}</strong><br>Reference: <strong>{reference}</strong></p>\
+             <p><a href=\"{link}\" style=\"display:inline-block;background:#0b4f6c;color:#ffffff;padding:10px 18px;text-decoration:none;border-radius:4px\">Open the secure message</a></p>\
+             <p>To open it you will confirm your email address with a one-time code.</p>{passphrase}\
+             <p>The link works until {expires}. If you were not expecting this message, contact {org} and quote the reference.</p>\
+             <p>Sealpost will never ask for a password by email.</p></body></html>",
+            sender = e(&self.sender_name),
+            org = e(&self.organisation),
+            marking = self.marking.label(),
+            reference = e(self.reference.as_str()),
+            link = e(&self.link),
+            expires = e(&self.expires),
+        )
+    }
+
+    /// The whole email, from `from`.
+    pub fn build(&self, from: &str) -> Result<lettre::Message, MailError> {
+        let from: Mailbox = from.parse().map_err(|_| MailError::Address("the From address"))?;
+        let to: Mailbox = self.to.as_str().parse().map_err(|_| MailError::Address("the recipient address"))?;
+        lettre::Message::builder()
+            .from(from)
+            .to(to)
+            .subject(self.subject())
+            .message_id(Some(self.message_id.clone()))
+            .multipart(
+                MultiPart::alternative()
+                    .singlepart(
+                        lettre::message::SinglePart::builder()
+                            .header(ContentType::TEXT_PLAIN)
+                            .body(self.text()),
+                    )
+                    .singlepart(
+                        lettre::message::SinglePart::builder()
+                            .header(ContentType::TEXT_HTML)
+                            .body(self.html()),
+                    ),
+            )
+            .map_err(|e| MailError::Build(e.to_string()))
+    }
+}
+
+fn escape(text: &str) -> String {
+    text.chars()
+        .map(|c| match c {
+            '&' => "&amp;".to_owned(),
+            '<' => "&lt;".to_owned(),
+            '>' => "&gt;".to_owned(),
+            '"' => "&quot;".to_owned(),
+            '\'' => "&#39;".to_owned(),
+            c => c.to_string(),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample(sender: &str) -> Notification {
+        Notification {
+            to: EmailAddress::parse("pc.smith@police.example.uk").unwrap(),
+            sender_name: sender.into(),
+            organisation: "Testshire <County> Council".into(),
+            marking: Marking::OfficialSensitive,
+            reference: Reference::from_stored("SP-ABCD-EFGH".into()),
+            link: "https://mail.testshire.gov.uk/s/0123abcd".into(),
+            expires: "12 December 2026".into(),
+            message_id: "<0000@sealpost>".into(),
+        }
+    }
+
+    #[test]
+    fn the_notification_names_sender_marking_reference_and_link() {
+        let n = sample("Ann Lee");
+        let raw = String::from_utf8(n.build("sealpost@testshire.gov.uk").unwrap().formatted()).unwrap();
+        for part in [n.text(), n.html()] {
+            for needle in [
+                "Ann Lee",
+                "OFFICIAL-SENSITIVE",
+                "SP-ABCD-EFGH",
+                "https://mail.testshire.gov.uk/s/0123abcd",
+                "passphrase by phone",
+            ] {
+                assert!(part.contains(needle), "missing {needle}");
+            }
+        }
+        assert!(raw.contains("Subject: Secure message from Ann Lee"));
+        assert!(raw.contains("Message-ID: <0000@sealpost>"));
+        assert!(n.html().contains("Testshire &lt;County&gt; Council"), "HTML is escaped");
+    }
+
+    #[test]
+    fn a_crlf_in_a_name_cannot_add_a_header() {
+        let n = sample("Ann\r\nBcc: attacker@evil.example");
+        let raw = String::from_utf8(n.build("sealpost@testshire.gov.uk").unwrap().formatted()).unwrap();
+        let headers = raw.split("\r\n\r\n").next().unwrap();
+        assert!(!headers.lines().any(|l| l.to_ascii_lowercase().starts_with("bcc:")), "{headers}");
+    }
+}

@@ -1,0 +1,116 @@
+//! Sending: a pooled SMTP transport built from the relay URL (lettre's form, e.g.
+//! `smtp://relay:25?tls=required`, `smtps://relay:465`), or `.eml` files in a directory when no
+//! relay is configured. Failures are sorted into transient (retry later) and permanent.
+
+use std::path::PathBuf;
+
+use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+
+use crate::Notification;
+
+/// Where notifications go.
+pub enum Mailer {
+    /// A relay.
+    Smtp {
+        /// The pooled transport.
+        transport: AsyncSmtpTransport<Tokio1Executor>,
+        /// The From address.
+        from: String,
+    },
+    /// No relay: each email becomes `<dir>/<message id>.eml`.
+    Files {
+        /// The directory.
+        dir: PathBuf,
+        /// The From address.
+        from: String,
+    },
+}
+
+/// The mailer could not be set up, or an email could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum MailError {
+    /// The relay URL is not one lettre understands. The URL itself is not repeated (it may hold
+    /// a password).
+    #[error("the SMTP relay URL is not valid (expected e.g. smtp://relay.example:25)")]
+    BadUrl,
+    /// An address could not be used.
+    #[error("{0} is not a valid email address")]
+    Address(&'static str),
+    /// lettre refused to build the message.
+    #[error("cannot build the email: {0}")]
+    Build(String),
+}
+
+/// Why a send failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SendError {
+    /// Try again later: a 4xx reply, a refused or dropped connection, a timeout.
+    #[error("temporary failure: {0}")]
+    Transient(String),
+    /// Do not retry: a 5xx reply, or an email that cannot be built.
+    #[error("permanent failure: {0}")]
+    Permanent(String),
+}
+
+impl Mailer {
+    /// A mailer for `relay_url`, or one writing `.eml` files into `dir` when there is none.
+    pub fn new(relay_url: Option<&str>, dir: PathBuf, from: String) -> Result<Self, MailError> {
+        from.parse::<lettre::message::Mailbox>()
+            .map_err(|_| MailError::Address("the From address"))?;
+        match relay_url {
+            Some(url) => {
+                let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
+                    .map_err(|_| MailError::BadUrl)?
+                    .build();
+                Ok(Mailer::Smtp { transport, from })
+            }
+            None => Ok(Mailer::Files { dir, from }),
+        }
+    }
+
+    /// Says where mail goes, for the start-up message.
+    pub fn describe(&self) -> String {
+        match self {
+            Mailer::Smtp { .. } => "through the configured SMTP relay".into(),
+            Mailer::Files { dir, .. } => format!("as .eml files in {} (no SMTP relay configured)", dir.display()),
+        }
+    }
+
+    /// Sends one notification.
+    pub async fn send(&self, notification: &Notification) -> Result<(), SendError> {
+        match self {
+            Mailer::Smtp { transport, from } => {
+                let email = notification.build(from).map_err(|e| SendError::Permanent(e.to_string()))?;
+                transport.send(email).await.map(|_| ()).map_err(classify)
+            }
+            Mailer::Files { dir, from } => {
+                let email = notification.build(from).map_err(|e| SendError::Permanent(e.to_string()))?;
+                let name: String = notification
+                    .message_id
+                    .chars()
+                    .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+                    .collect();
+                tokio::fs::create_dir_all(dir)
+                    .await
+                    .map_err(|e| SendError::Transient(e.to_string()))?;
+                let path = dir.join(format!("{name}.eml"));
+                tokio::fs::write(&path, email.formatted())
+                    .await
+                    .map_err(|e| SendError::Transient(e.to_string()))
+            }
+        }
+    }
+}
+
+fn classify(e: lettre::transport::smtp::Error) -> SendError {
+    let reply = e.status().map(|code| code.to_string());
+    let text = match &reply {
+        Some(code) => format!("the relay answered {code}"),
+        None => "the relay could not be reached".to_owned(),
+    };
+    if e.is_permanent() {
+        SendError::Permanent(text)
+    } else {
+        SendError::Transient(text)
+    }
+}

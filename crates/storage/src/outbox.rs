@@ -1,0 +1,159 @@
+//! The notification outbox (SECURITY G3). A worker claims due rows (PostgreSQL: `FOR UPDATE
+//! SKIP LOCKED`, so several instances share the work; SQLite: its single writer), sends, then
+//! marks each row sent, due again later, or failed. A claimed row is leased: if the worker dies,
+//! it becomes due again when the lease ends.
+
+use sealpost_crypto::{Sealed, WrappedKey};
+use sealpost_domain::{Marking, MessageId, RecipientId, Reference};
+use uuid::Uuid;
+
+use crate::{StorageError, Store, with_pool};
+
+/// A notification to send now.
+#[derive(Debug, Clone)]
+pub struct DueNotification {
+    /// The outbox row (its id makes the Message-ID, so retries are recognisable).
+    pub outbox_id: Uuid,
+    /// The recipient row.
+    pub recipient_id: RecipientId,
+    /// The message.
+    pub message_id: MessageId,
+    /// Where to send.
+    pub address: String,
+    /// The link token, sealed with the message key.
+    pub sealed_link: Sealed,
+    /// The message key, wrapped.
+    pub key: WrappedKey,
+    /// Attempts before this one.
+    pub attempts: i64,
+    /// When first queued (for the 72-hour give-up).
+    pub first_queued_at_ms: i64,
+    /// The message's reference.
+    pub reference: Reference,
+    /// The message's marking.
+    pub marking: Marking,
+    /// The sender's name.
+    pub sender_name: String,
+    /// When the link expires.
+    pub expires_at_ms: i64,
+}
+
+type Row = (
+    String,
+    String,
+    String,
+    String,
+    Vec<u8>,
+    Vec<u8>,
+    i64,
+    i64,
+    String,
+    String,
+    String,
+    i64,
+);
+
+impl Store {
+    /// Claims up to `limit` due notifications, leasing them for `lease_ms`. One UPDATE takes
+    /// the rows (SQLite never upgrades a read lock; PostgreSQL skips rows another instance
+    /// holds), tagging them with a fresh claim id that the SELECT then reads back.
+    pub async fn claim_due_notifications(&self, now_ms: i64, lease_ms: i64, limit: i64) -> Result<Vec<DueNotification>, StorageError> {
+        let lock = match self {
+            Store::Postgres(_) => " FOR UPDATE SKIP LOCKED",
+            Store::Sqlite(_) => "",
+        };
+        let claim = Uuid::new_v4().to_string();
+        let update = format!(
+            "UPDATE outbox SET next_attempt_at = $1, claim = $2 WHERE id IN \
+             (SELECT id FROM outbox WHERE state = 'pending' AND next_attempt_at <= $3 AND sealed_link IS NOT NULL ORDER BY next_attempt_at LIMIT $4{lock})"
+        );
+        let select = "SELECT o.id, r.id, m.id, r.address, o.sealed_link, k.wrapped, o.attempts, o.first_queued_at, m.reference, m.marking, u.display_name, m.expires_at \
+             FROM outbox o JOIN recipients r ON r.id = o.recipient_id JOIN messages m ON m.id = r.message_id \
+             JOIN message_keys k ON k.message_id = m.id JOIN users u ON u.id = m.sender_id \
+             WHERE o.claim = $1 AND o.state = 'pending' AND o.sealed_link IS NOT NULL";
+        let rows: Vec<Row> = with_pool!(self, |pool| {
+            sqlx::query(&update)
+                .bind(now_ms + lease_ms)
+                .bind(&claim)
+                .bind(now_ms)
+                .bind(limit)
+                .execute(pool)
+                .await?;
+            sqlx::query_as(select).bind(&claim).fetch_all(pool).await
+        })?;
+        rows.into_iter().map(due_from_row).collect()
+    }
+
+    /// The relay accepted it: forget the sealed link, show the recipient as notified.
+    pub async fn mark_notification_sent(&self, n: &DueNotification) -> Result<(), StorageError> {
+        self.finish_notification(n, "sent", "sent", None).await
+    }
+
+    /// A permanent failure: show the sender why.
+    pub async fn mark_notification_failed(&self, n: &DueNotification, reason: &str) -> Result<(), StorageError> {
+        self.finish_notification(n, "failed", "failed", Some(reason)).await
+    }
+
+    /// A transient failure: try again at `next_at_ms`.
+    pub async fn retry_notification(&self, n: &DueNotification, next_at_ms: i64, reason: &str) -> Result<(), StorageError> {
+        with_pool!(self, |pool| sqlx::query(
+            "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = $1, last_error = $2 WHERE id = $3 AND state = 'pending'"
+        )
+        .bind(next_at_ms)
+        .bind(reason)
+        .bind(n.outbox_id.to_string())
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
+    /// When the next pending notification is due, if any (lets the worker sleep exactly).
+    pub async fn next_notification_due(&self) -> Result<Option<i64>, StorageError> {
+        let (next,): (Option<i64>,) = with_pool!(self, |pool| sqlx::query_as(
+            "SELECT MIN(next_attempt_at) FROM outbox WHERE state = 'pending'"
+        )
+        .fetch_one(pool)
+        .await)?;
+        Ok(next)
+    }
+
+    async fn finish_notification(&self, n: &DueNotification, state: &str, status: &str, reason: Option<&str>) -> Result<(), StorageError> {
+        with_pool!(self, |pool| {
+            let mut tx = pool.begin().await?;
+            sqlx::query("UPDATE outbox SET state = $1, sealed_link = NULL, attempts = attempts + 1, last_error = $2 WHERE id = $3")
+                .bind(state)
+                .bind(reason)
+                .bind(n.outbox_id.to_string())
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("UPDATE recipients SET status = $1, status_detail = $2 WHERE id = $3 AND status = 'queued'")
+                .bind(status)
+                .bind(reason)
+                .bind(n.recipient_id.to_string())
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok::<(), StorageError>(())
+        })
+    }
+}
+
+fn due_from_row(r: Row) -> Result<DueNotification, StorageError> {
+    let (oid, rid, mid, address, link, key, attempts, first, reference, marking, sender_name, expires) = r;
+    let id = |t: &str, what| Uuid::parse_str(t).map_err(|_| StorageError::Corrupt(what));
+    Ok(DueNotification {
+        outbox_id: id(&oid, "outbox.id")?,
+        recipient_id: RecipientId(id(&rid, "recipients.id")?),
+        message_id: MessageId(id(&mid, "messages.id")?),
+        address,
+        sealed_link: Sealed::from_stored(link),
+        key: WrappedKey::from_stored(key),
+        attempts,
+        first_queued_at_ms: first,
+        reference: Reference::from_stored(reference),
+        marking: Marking::parse(&marking).ok_or(StorageError::Corrupt("messages.marking"))?,
+        sender_name,
+        expires_at_ms: expires,
+    })
+}

@@ -1,0 +1,251 @@
+//! Storage contract for messages, the outbox, the audit log and the blob store: each case on
+//! SQLite and on a fresh PostgreSQL database.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use sealpost_crypto::{PasswordHash, Sealed, Token, WrappedKey};
+use sealpost_domain::{AttachmentId, DisplayName, EmailAddress, Marking, MessageId, RecipientId, Reference, Role, UserId};
+use sealpost_storage::testing::TestDatabase;
+use sealpost_storage::{AuditEvent, BlobStore, NewAttachment, NewMessage, NewRecipient, NewUser, StorageError, Store};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use uuid::Uuid;
+
+macro_rules! contract {
+    ($name:ident, $body:expr) => {
+        mod $name {
+            use super::*;
+            #[tokio::test]
+            async fn sqlite() {
+                let db = TestDatabase::sqlite().await.unwrap();
+                ($body)(db.store.clone()).await;
+            }
+            #[tokio::test]
+            async fn postgres() {
+                let Some(db) = TestDatabase::postgres().await.unwrap() else {
+                    assert!(std::env::var_os("CI").is_none(), "CI must set SEALPOST_TEST_POSTGRES_URL");
+                    return;
+                };
+                ($body)(db.store.clone()).await;
+            }
+        }
+    };
+}
+
+fn email(s: &str) -> EmailAddress {
+    EmailAddress::parse(s).unwrap()
+}
+
+async fn user(store: &Store, who: &str) -> UserId {
+    let new = NewUser {
+        email: email(&format!("{who}@testshire.gov.uk")),
+        display_name: DisplayName::parse(who).unwrap(),
+        role: Role::Staff,
+        password_hash: None,
+    };
+    store.create_user(&new, 0).await.unwrap()
+}
+
+fn sealed(text: &str) -> Sealed {
+    Sealed::from_stored(format!("sealed:{text}").into_bytes())
+}
+
+/// A message from `from` to internal `to` and one external address, with one attachment.
+fn message(from: UserId, to: UserId, reference: &str, at: i64) -> NewMessage {
+    NewMessage {
+        id: MessageId(Uuid::new_v4()),
+        reference: Reference::from_stored(reference.into()),
+        sender: from,
+        marking: Marking::OfficialSensitive,
+        subject: sealed("subject"),
+        body: sealed("body"),
+        key: WrappedKey::from_stored(vec![1, 2, 3]),
+        created_at_ms: at,
+        expires_at_ms: at + 1000,
+        recipients: vec![
+            NewRecipient::Internal {
+                id: RecipientId(Uuid::new_v4()),
+                address: email("bob@testshire.gov.uk"),
+                user: to,
+            },
+            NewRecipient::External {
+                id: RecipientId(Uuid::new_v4()),
+                address: email("pc@police.example.uk"),
+                link: Token::generate().unwrap().hash(),
+                sealed_link: sealed("link"),
+                passphrase: Some(PasswordHash::from_phc("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into())),
+            },
+        ],
+        attachments: vec![NewAttachment {
+            id: AttachmentId(Uuid::new_v4()),
+            name: sealed("name"),
+            size: 42,
+            blob_key: "attachments/x/y".into(),
+        }],
+    }
+}
+
+contract!(
+    a_message_is_stored_whole_and_seen_only_by_its_sender_and_addressees,
+    |store: Store| async move {
+        let (ann, bob, cat) = (user(&store, "ann").await, user(&store, "bob").await, user(&store, "cat").await);
+        let m = message(ann, bob, "SP-AAAA-BBBB", 100);
+        store.create_message(&m).await.unwrap();
+        let inbox = store.inbox(bob, 50).await.unwrap();
+        assert_eq!(inbox.len(), 1);
+        assert_eq!(
+            (inbox[0].id, inbox[0].attachment_count, inbox[0].sender_name.as_str()),
+            (m.id, 1, "ann")
+        );
+        assert!(matches!(inbox[0].my_row, Some((_, false))));
+        assert_eq!(inbox[0].subject, sealed("subject"));
+        assert_eq!(store.sent(ann, 50).await.unwrap().len(), 1);
+        assert!(store.message_for(ann, m.id).await.unwrap().is_some());
+        assert!(store.message_for(bob, m.id).await.unwrap().is_some());
+        assert!(store.message_for(cat, m.id).await.unwrap().is_none());
+        assert!(store.inbox(cat, 50).await.unwrap().is_empty());
+        let recipients = store.recipients_of(m.id).await.unwrap();
+        let view: Vec<(&str, bool, &str)> = recipients
+            .iter()
+            .map(|r| (r.address.as_str(), r.internal, r.status.as_str()))
+            .collect();
+        assert_eq!(
+            view,
+            [
+                ("bob@testshire.gov.uk", true, "delivered"),
+                ("pc@police.example.uk", false, "queued")
+            ]
+        );
+        let attachments = store.attachments_of(m.id).await.unwrap();
+        assert_eq!((attachments[0].size, attachments[0].blob_key.as_str()), (42, "attachments/x/y"));
+        assert_eq!(
+            store.known_recipients(ann).await.unwrap(),
+            ["bob@testshire.gov.uk", "pc@police.example.uk"]
+        );
+        let (row, _) = inbox[0].my_row.unwrap();
+        store.mark_read(row, 200).await.unwrap();
+        store.mark_read(row, 300).await.unwrap();
+        assert_eq!(
+            store.recipients_of(m.id).await.unwrap()[0].read_at_ms,
+            Some(200),
+            "the first read counts"
+        );
+    }
+);
+
+contract!(a_failed_create_stores_nothing_at_all, |store: Store| async move {
+    let (ann, bob) = (user(&store, "ann").await, user(&store, "bob").await);
+    store.create_message(&message(ann, bob, "SP-SAME-SAME", 1)).await.unwrap();
+    let again = store.create_message(&message(ann, bob, "SP-SAME-SAME", 2)).await;
+    assert!(matches!(again, Err(StorageError::Duplicate)), "{again:?}");
+    assert_eq!(store.sent(ann, 50).await.unwrap().len(), 1);
+    assert_eq!(
+        store.claim_due_notifications(10, 1000, 10).await.unwrap().len(),
+        1,
+        "no outbox row from the failed create"
+    );
+});
+
+contract!(
+    outbox_claims_are_leased_and_each_outcome_reaches_the_recipient,
+    |store: Store| async move {
+        let (ann, bob) = (user(&store, "ann").await, user(&store, "bob").await);
+        let sent = message(ann, bob, "SP-SENT-0001", 0);
+        let failed = message(ann, bob, "SP-FAIL-0001", 0);
+        store.create_message(&sent).await.unwrap();
+        store.create_message(&failed).await.unwrap();
+        let claimed = store.claim_due_notifications(10, 1000, 10).await.unwrap();
+        assert_eq!(claimed.len(), 2);
+        assert_eq!(claimed[0].sealed_link, sealed("link"));
+        assert!(store.claim_due_notifications(10, 1000, 10).await.unwrap().is_empty(), "leased");
+        assert_eq!(
+            store.claim_due_notifications(1010, 1000, 10).await.unwrap().len(),
+            2,
+            "a lapsed lease is due again"
+        );
+        let by_ref = |r: &str| claimed.iter().find(|n| n.reference.as_str() == r).unwrap().clone();
+        store
+            .retry_notification(&by_ref("SP-SENT-0001"), 5000, "the relay answered 421")
+            .await
+            .unwrap();
+        assert!(
+            store
+                .claim_due_notifications(4999, 1000, 10)
+                .await
+                .unwrap()
+                .iter()
+                .all(|n| n.reference.as_str() != "SP-SENT-0001")
+        );
+        assert_eq!(
+            store.next_notification_due().await.unwrap(),
+            Some(5000),
+            "the retry, before the re-leased row (5999)"
+        );
+        store.mark_notification_sent(&by_ref("SP-SENT-0001")).await.unwrap();
+        store
+            .mark_notification_failed(&by_ref("SP-FAIL-0001"), "the relay answered 550")
+            .await
+            .unwrap();
+        assert!(store.claim_due_notifications(i64::MAX / 2, 1000, 10).await.unwrap().is_empty());
+        assert_eq!(store.recipients_of(sent.id).await.unwrap()[1].status, "sent");
+        let f = &store.recipients_of(failed.id).await.unwrap()[1];
+        assert_eq!((f.status.as_str(), f.detail.as_deref()), ("failed", Some("the relay answered 550")));
+    }
+);
+
+contract!(
+    revoking_hides_the_message_and_cancels_unsent_notifications,
+    |store: Store| async move {
+        let (ann, bob) = (user(&store, "ann").await, user(&store, "bob").await);
+        let m = message(ann, bob, "SP-REVO-KE01", 0);
+        store.create_message(&m).await.unwrap();
+        assert_eq!(store.revoke(m.id, Some(&email("pc@police.example.uk")), 5).await.unwrap(), 1);
+        assert!(store.claim_due_notifications(10, 1000, 10).await.unwrap().is_empty());
+        assert!(store.message_for(bob, m.id).await.unwrap().is_some());
+        assert_eq!(store.revoke(m.id, None, 6).await.unwrap(), 1, "only bob was left");
+        assert!(store.message_for(bob, m.id).await.unwrap().is_none());
+        assert!(store.inbox(bob, 50).await.unwrap().is_empty());
+        assert!(store.message_for(ann, m.id).await.unwrap().is_some(), "the sender keeps it");
+    }
+);
+
+contract!(audit_events_append_in_order_and_are_found_by_object, |store: Store| async move {
+    let event = |action: &str, object: &str| AuditEvent {
+        at_ms: 1,
+        actor: "user:1".into(),
+        action: action.into(),
+        object: Some(object.into()),
+        outcome: "success".into(),
+        ip: Some("127.0.0.1".into()),
+        user_agent: None,
+        request_id: Some("r".into()),
+    };
+    let a = store.append_audit(&event("message.send", "message:1")).await.unwrap();
+    let b = store.append_audit(&event("message.read", "message:2")).await.unwrap();
+    let c = store.append_audit(&event("message.read", "message:1")).await.unwrap();
+    assert!(a < b && b < c);
+    let found: Vec<String> = store
+        .audit_events_for("message:1")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.action)
+        .collect();
+    assert_eq!(found, ["message.send", "message.read"]);
+});
+
+#[tokio::test]
+async fn blobs_round_trip_and_deleting_a_missing_blob_is_fine() {
+    let dir = tempfile::tempdir().unwrap();
+    let blobs = BlobStore::local(&dir.path().join("blobs")).unwrap();
+    let content: Vec<u8> = (0..3_000_000u32).map(|i| (i % 253) as u8).collect();
+    let mut w = blobs.writer("a/b");
+    w.write_all(&content).await.unwrap();
+    w.shutdown().await.unwrap();
+    let mut back = vec![];
+    blobs.reader("a/b").await.unwrap().read_to_end(&mut back).await.unwrap();
+    assert_eq!(back, content);
+    blobs.delete("a/b").await.unwrap();
+    blobs.delete("a/b").await.unwrap();
+    assert!(blobs.reader("a/b").await.is_err());
+    assert!(BlobStore::from_url("s3://bucket").is_err());
+}

@@ -1,0 +1,150 @@
+//! The notification worker (SECURITY G3, G4). It claims due outbox rows, opens each sealed link
+//! token with the message key, and sends the notification. Transient failures (4xx, relay
+//! unreachable) are retried with exponential backoff from 30 s to 1 h, for up to 72 hours;
+//! permanent ones (5xx) are marked failed with the reason, which the sender sees.
+
+use std::time::Duration;
+
+use sealpost_crypto::{Binding, ExposeSecret, ObjectKind};
+use sealpost_domain::EmailAddress;
+use sealpost_mail::{Notification, SendError};
+use sealpost_storage::DueNotification;
+use tokio::sync::watch;
+
+use crate::app::audit::{self, RequestMeta};
+use crate::error::AppError;
+use crate::state::AppState;
+
+const LEASE_MS: i64 = 5 * 60_000;
+const BATCH: i64 = 20;
+const GIVE_UP_MS: i64 = 72 * 3_600_000;
+const IDLE_POLL: Duration = Duration::from_secs(30);
+
+/// Runs until `stop` turns true, finishing the batch in hand first (SECURITY G7).
+pub async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
+    loop {
+        if let Err(e) = deliver_due(&state).await {
+            tracing::warn!(error = %e, "outbox pass failed; retrying later");
+        }
+        let wait = match state.store.next_notification_due().await {
+            Ok(Some(at)) => Duration::from_millis(u64::try_from(at - state.now_ms()).unwrap_or(0)).min(IDLE_POLL),
+            _ => IDLE_POLL,
+        };
+        tokio::select! {
+            () = state.outbox_wake.notified() => {}
+            () = tokio::time::sleep(wait) => {}
+            _ = stop.changed() => return,
+        }
+        if *stop.borrow() {
+            return;
+        }
+    }
+}
+
+/// Sends every notification due now; returns how many were handled.
+pub async fn deliver_due(state: &AppState) -> Result<usize, AppError> {
+    let due = state.store.claim_due_notifications(state.now_ms(), LEASE_MS, BATCH).await?;
+    let count = due.len();
+    for n in due {
+        deliver(state, &n).await?;
+    }
+    Ok(count)
+}
+
+async fn deliver(state: &AppState, n: &DueNotification) -> Result<(), AppError> {
+    let notification = compose(state, n)?;
+    let outcome = state.mailer.send(&notification).await;
+    let object = audit::object_message(n.message_id);
+    let meta = RequestMeta::default();
+    match outcome {
+        Ok(()) => {
+            state.store.mark_notification_sent(n).await?;
+            audit::record(state, &meta, "system", "notification.sent", Some(&object), "success").await
+        }
+        Err(SendError::Transient(reason)) if state.now_ms() - n.first_queued_at_ms < GIVE_UP_MS => {
+            tracing::info!(attempt = n.attempts + 1, reason, "notification deferred");
+            state
+                .store
+                .retry_notification(n, state.now_ms() + backoff_ms(n.attempts), &reason)
+                .await?;
+            Ok(())
+        }
+        Err(SendError::Transient(reason) | SendError::Permanent(reason)) => {
+            tracing::warn!(reason, "notification failed");
+            state.store.mark_notification_failed(n, &reason).await?;
+            audit::record(state, &meta, "system", "notification.failed", Some(&object), "failure").await
+        }
+    }
+}
+
+fn compose(state: &AppState, n: &DueNotification) -> Result<Notification, AppError> {
+    let key = state.keyring.unwrap(&n.key, n.message_id.0)?;
+    let token = key.open(Binding::new(ObjectKind::LinkToken, n.recipient_id.0), &n.sealed_link)?;
+    let token = std::str::from_utf8(token.expose_secret()).map_err(|e| AppError::Internal(e.into()))?;
+    Ok(Notification {
+        to: EmailAddress::parse(&n.address).map_err(|e| AppError::Internal(e.into()))?,
+        sender_name: n.sender_name.clone(),
+        organisation: state.settings.org_name.clone(),
+        marking: n.marking,
+        reference: n.reference.clone(),
+        link: format!("{}/s/{token}", state.settings.public_url),
+        expires: format_date(n.expires_at_ms),
+        message_id: format!("<{}@sealpost>", n.outbox_id),
+    })
+}
+
+/// 30 s, 1 min, 2 min, … capped at 1 hour.
+fn backoff_ms(attempts: i64) -> i64 {
+    let shift = u32::try_from(attempts.clamp(0, 20)).unwrap_or(20);
+    (30_000i64 << shift).min(3_600_000)
+}
+
+/// "12 December 2026" (UTC) from Unix milliseconds.
+pub fn format_date(ms: i64) -> String {
+    const MONTHS: [&str; 12] = [
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ];
+    // Howard Hinnant's days-to-civil algorithm.
+    let z = ms.div_euclid(86_400_000) + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{day} {} {year}", MONTHS[usize::try_from(month - 1).unwrap_or(0)])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_from_thirty_seconds_to_an_hour() {
+        assert_eq!(backoff_ms(0), 30_000);
+        assert_eq!(backoff_ms(1), 60_000);
+        assert_eq!(backoff_ms(6), 1_920_000);
+        assert_eq!(backoff_ms(7), 3_600_000);
+        assert_eq!(backoff_ms(500), 3_600_000);
+    }
+
+    #[test]
+    fn dates_read_as_people_write_them() {
+        assert_eq!(format_date(0), "1 January 1970");
+        assert_eq!(format_date(1_795_392_000_000), "23 November 2026");
+        assert_eq!(format_date(951_782_400_000), "29 February 2000");
+    }
+}

@@ -1,0 +1,128 @@
+//! `/api/v1/messages`: send (multipart, see `sealpost_domain::api_messages`), list, read,
+//! download an attachment, revoke; and `/api/v1/compose` for the compose page.
+
+use axum::body::Body;
+use axum::extract::{DefaultBodyLimit, Multipart, Path, Query, State};
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use sealpost_domain::api_messages::{ComposeInfo, MailBox, MessageDetail, MessageSummary, RecipientStatus, RevokeRequest, Sent};
+use sealpost_domain::{AttachmentId, MessageId};
+use serde::Deserialize;
+use tokio_util::io::ReaderStream;
+
+use super::client::Meta;
+use super::cookie::SignedIn;
+use crate::app::{mailbox, send};
+use crate::error::AppError;
+use crate::state::AppState;
+
+pub fn router(state: &AppState) -> Router<AppState> {
+    // The multipart stream is counted against the real limits as it arrives; this cap only stops
+    // a client that ignores them.
+    let body_cap = usize::try_from(state.limits.max_message_bytes)
+        .unwrap_or(usize::MAX)
+        .saturating_add(8 * 1024 * 1024);
+    Router::new()
+        .route("/messages", post(send_message).layer(DefaultBodyLimit::max(body_cap)).get(list))
+        .route("/messages/{id}", get(read))
+        .route("/messages/{id}/attachments/{attachment}", get(download))
+        .route("/messages/{id}/revoke", post(revoke))
+        .route("/compose", get(compose))
+}
+
+#[derive(Deserialize)]
+struct ListQuery {
+    #[serde(rename = "box")]
+    mailbox: MailBox,
+}
+
+async fn send_message(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    Meta(meta): Meta,
+    form: Multipart,
+) -> Result<Json<Sent>, AppError> {
+    send::send(&state, &signed_in.user, &meta, form).await.map(Json)
+}
+
+async fn list(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    Query(q): Query<ListQuery>,
+) -> Result<Json<Vec<MessageSummary>>, AppError> {
+    mailbox::list(&state, &signed_in.user, q.mailbox).await.map(Json)
+}
+
+async fn read(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    Meta(meta): Meta,
+    Path(id): Path<String>,
+) -> Result<Json<MessageDetail>, AppError> {
+    mailbox::open(&state, &signed_in.user, parse_id(&id)?, &meta).await.map(Json)
+}
+
+async fn download(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    Meta(meta): Meta,
+    Path((id, attachment)): Path<(String, String)>,
+) -> Result<Response, AppError> {
+    let attachment = attachment.parse::<AttachmentId>().map_err(|_| AppError::NotFound)?;
+    let d = mailbox::download(&state, &signed_in.user, parse_id(&id)?, attachment, &meta).await?;
+    let headers = [
+        (header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream")),
+        (header::CONTENT_DISPOSITION, content_disposition(&d.name)),
+        (header::CONTENT_LENGTH, HeaderValue::from(d.size)),
+    ];
+    Ok((headers, Body::from_stream(ReaderStream::new(d.reader))).into_response())
+}
+
+async fn revoke(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    Meta(meta): Meta,
+    Path(id): Path<String>,
+    Json(body): Json<RevokeRequest>,
+) -> Result<Json<Vec<RecipientStatus>>, AppError> {
+    mailbox::revoke(&state, &signed_in.user, parse_id(&id)?, body.recipient.as_deref(), &meta)
+        .await
+        .map(Json)
+}
+
+async fn compose(State(state): State<AppState>, signed_in: SignedIn) -> Result<Json<ComposeInfo>, AppError> {
+    mailbox::compose_info(&state, &signed_in.user).await.map(Json)
+}
+
+/// A malformed id is indistinguishable from a missing message (SECURITY C1).
+fn parse_id(text: &str) -> Result<MessageId, AppError> {
+    text.parse().map_err(|_| AppError::NotFound)
+}
+
+/// `attachment; filename="ascii"; filename*=UTF-8''percent-encoded` (RFC 6266).
+fn content_disposition(name: &str) -> HeaderValue {
+    let ascii: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let encoded: String = name
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"!#$&+-.^_`|~".contains(&b) {
+                char::from(b).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect();
+    HeaderValue::from_str(&format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}"))
+        .unwrap_or_else(|_| HeaderValue::from_static("attachment"))
+}

@@ -1,0 +1,314 @@
+//! Sending and reading secure mail between staff, access control (C1), limits (D5, D6) and
+//! encryption at rest (E1).
+
+use reqwest::StatusCode;
+use sealpost_domain::Role;
+use sealpost_storage::Store;
+use serde_json::{Value, json};
+
+use crate::test_app::{PASSWORD, TestApp, body, spawn_app, spawn_app_with};
+
+struct People {
+    ann: String,
+    bob: String,
+    cat: String,
+}
+
+async fn people(app: &TestApp) -> People {
+    for who in ["ann", "bob", "cat"] {
+        app.create_user(&format!("{who}@testshire.gov.uk"), PASSWORD, Role::Staff).await;
+    }
+    People {
+        ann: app.sign_in("ann@testshire.gov.uk", PASSWORD).await,
+        bob: app.sign_in("bob@testshire.gov.uk", PASSWORD).await,
+        cat: app.sign_in("cat@testshire.gov.uk", PASSWORD).await,
+    }
+}
+
+fn message(to: &[&str], subject: &str, text: &str) -> Value {
+    json!({ "recipients": to, "subject": subject, "body": text })
+}
+
+async fn send_ok(app: &TestApp, cookie: &str, m: Value, files: &[(&str, Vec<u8>)]) -> Value {
+    let response = app.send(cookie, m, files).await;
+    let status = response.status();
+    let b = body(response).await;
+    assert_eq!(status, StatusCode::OK, "{b}");
+    b
+}
+
+#[tokio::test]
+async fn a_colleague_reads_a_message_and_downloads_its_attachment_and_the_sender_sees_it_read() {
+    let app = spawn_app().await;
+    let p = people(&app).await;
+    let report: Vec<u8> = (0..300_000u32).map(|i| (i % 256) as u8).collect();
+    let sent = send_ok(
+        &app,
+        &p.ann,
+        message(
+            &["Bob@testshire.gov.uk"],
+            "Case 4471 review",
+            "Please see the attached report.\nThanks, Ann",
+        ),
+        &[("report 4471.pdf", report.clone())],
+    )
+    .await;
+    let id = sent["id"].as_str().unwrap();
+    assert!(sent["reference"].as_str().unwrap().starts_with("SP-"));
+
+    let inbox = body(app.list(&p.bob, "inbox").await).await;
+    assert_eq!(inbox.as_array().unwrap().len(), 1);
+    assert_eq!(inbox[0]["subject"], "Case 4471 review");
+    assert_eq!(inbox[0]["unread"], true);
+    assert_eq!(inbox[0]["attachments"], 1);
+
+    let detail = body(app.read(&p.bob, id).await).await;
+    assert_eq!(detail["body"], "Please see the attached report.\nThanks, Ann");
+    assert_eq!(detail["attachments"][0]["name"], "report 4471.pdf");
+    assert_eq!(detail["attachments"][0]["size"], 300_000);
+    assert_eq!(detail["recipients"], json!([]), "only the sender sees delivery status");
+    let aid = detail["attachments"][0]["id"].as_str().unwrap();
+
+    let download = app.download(&p.bob, id, aid).await;
+    assert_eq!(download.status(), StatusCode::OK);
+    let h = download.headers();
+    assert_eq!(h["content-type"], "application/octet-stream");
+    assert_eq!(h["x-content-type-options"], "nosniff");
+    assert_eq!(
+        h["content-disposition"],
+        "attachment; filename=\"report 4471.pdf\"; filename*=UTF-8''report%204471.pdf"
+    );
+    assert_eq!(download.bytes().await.unwrap().as_ref(), report.as_slice());
+
+    assert_eq!(body(app.list(&p.bob, "inbox").await).await[0]["unread"], false);
+    let sent_view = body(app.read(&p.ann, id).await).await;
+    assert_eq!(sent_view["recipients"][0]["status"], "read");
+    let actions: Vec<String> = app
+        .state
+        .store
+        .audit_events_for(&format!("message:{id}"))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.action)
+        .collect();
+    assert_eq!(actions, ["message.send", "message.read", "message.read"]);
+}
+
+#[tokio::test]
+async fn anyone_else_gets_404_for_messages_and_attachments_not_addressed_to_them() {
+    let app = spawn_app().await;
+    let p = people(&app).await;
+    let sent = send_ok(
+        &app,
+        &p.ann,
+        message(&["bob@testshire.gov.uk"], "For Bob", "only"),
+        &[("a.txt", b"secret file".to_vec())],
+    )
+    .await;
+    let id = sent["id"].as_str().unwrap();
+    let aid = body(app.read(&p.bob, id).await).await["attachments"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let missing = "00000000-0000-4000-8000-000000000000";
+    for (what, response) in [
+        ("read", app.read(&p.cat, id).await),
+        ("download", app.download(&p.cat, id, &aid).await),
+        ("revoke", app.revoke(&p.cat, id, None).await),
+        ("revoke by a recipient", app.revoke(&p.bob, id, None).await),
+        ("missing message", app.read(&p.cat, missing).await),
+        ("malformed id", app.read(&p.cat, "not-an-id").await),
+        ("missing attachment", app.download(&p.bob, id, missing).await),
+    ] {
+        assert_eq!(response.status(), StatusCode::NOT_FOUND, "{what}");
+        assert_eq!(
+            body(response).await,
+            json!({"code": "not_found", "message": "Not found."}),
+            "{what}"
+        );
+    }
+    assert_eq!(body(app.list(&p.cat, "inbox").await).await, json!([]));
+    assert_eq!(
+        app.get(&format!("/api/v1/messages/{id}")).send().await.unwrap().status(),
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+#[tokio::test]
+async fn attachments_at_the_limit_are_accepted_and_one_byte_over_is_refused_with_413() {
+    let app = spawn_app_with(|s| {
+        s.max_attachment_mib = 1;
+        s.max_message_mib = 2;
+    })
+    .await;
+    let p = people(&app).await;
+    let mib = 1024 * 1024;
+    let to = message(&["bob@testshire.gov.uk"], "Sizes", "");
+    send_ok(&app, &p.ann, to.clone(), &[("exact.bin", vec![7u8; mib])]).await;
+    let over = app.send(&p.ann, to.clone(), &[("big.bin", vec![7u8; mib + 1])]).await;
+    assert_eq!(over.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(
+        body(over).await["message"],
+        "“big.bin” is larger than the 1 MiB limit for one file."
+    );
+    let total = app
+        .send(&p.ann, to, &[("a", vec![1u8; mib]), ("b", vec![1u8; mib]), ("c", vec![1u8; 1])])
+        .await;
+    assert_eq!(total.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(
+        body(total).await["message"]
+            .as_str()
+            .unwrap()
+            .contains("2 MiB limit for one message")
+    );
+    assert_eq!(
+        body(app.list(&p.ann, "sent").await).await.as_array().unwrap().len(),
+        1,
+        "refused sends store nothing"
+    );
+    assert_eq!(blob_files(&app).len(), 1, "and leave no blobs behind");
+}
+
+#[tokio::test]
+async fn text_limits_hold_at_the_limit_and_refuse_one_over_with_a_clear_message() {
+    let app = spawn_app().await;
+    let p = people(&app).await;
+    let to = ["bob@testshire.gov.uk"];
+    send_ok(&app, &p.ann, message(&to, &"s".repeat(998), &"b".repeat(256 * 1024)), &[]).await;
+    let cases = [
+        (message(&to, &"s".repeat(999), "x"), "subject_too_long"),
+        (message(&to, "Fine", &"b".repeat(256 * 1024 + 1)), "body_too_long"),
+        (message(&to, "Line\r\nBcc: x@y.z", "x"), "subject_too_long"),
+        (message(&[], "No one", "x"), "no_recipients"),
+        (message(&["not an address"], "Bad", "x"), "invalid_recipient"),
+        (message(&to, "  ", "x"), "no_subject"),
+        (
+            json!({"recipients": to, "subject": "x", "body": "x", "expires_in_days": 91}),
+            "invalid_expiry",
+        ),
+        (
+            json!({"recipients": ["pc@police.example.uk"], "subject": "x", "body": "x", "marking": "official-sensitive"}),
+            "passphrase_required",
+        ),
+        (
+            json!({"recipients": ["pc@police.example.uk"], "subject": "x", "body": "x", "passphrase": "short"}),
+            "weak_passphrase",
+        ),
+    ];
+    for (m, code) in cases {
+        let response = app.send(&p.ann, m, &[]).await;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{code}");
+        let b = body(response).await;
+        assert_eq!(b["code"], code);
+        assert!(b["message"].as_str().unwrap().ends_with('.'), "{b}");
+    }
+    assert_eq!(body(app.list(&p.ann, "sent").await).await.as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn revoking_a_colleague_removes_the_message_from_their_inbox_at_once() {
+    let app = spawn_app().await;
+    let p = people(&app).await;
+    let sent = send_ok(
+        &app,
+        &p.ann,
+        message(&["bob@testshire.gov.uk", "cat@testshire.gov.uk"], "Oops", "wrong person"),
+        &[],
+    )
+    .await;
+    let id = sent["id"].as_str().unwrap();
+    let statuses = body(app.revoke(&p.ann, id, Some("cat@testshire.gov.uk")).await).await;
+    assert_eq!(statuses[0]["status"], "delivered");
+    assert_eq!(statuses[1]["status"], "revoked");
+    assert_eq!(app.read(&p.cat, id).await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(body(app.list(&p.cat, "inbox").await).await, json!([]));
+    assert_eq!(app.read(&p.bob, id).await.status(), StatusCode::OK);
+    let not_recipient = app.revoke(&p.ann, id, Some("dan@testshire.gov.uk")).await;
+    assert_eq!(not_recipient.status(), StatusCode::BAD_REQUEST);
+    app.revoke(&p.ann, id, None).await;
+    assert_eq!(app.read(&p.bob, id).await.status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn a_canary_sent_through_every_path_never_reaches_the_disk_in_the_clear() {
+    let app = spawn_app().await;
+    let p = people(&app).await;
+    let canary = "CANARY-7f3a9c";
+    let m = json!({
+        "recipients": ["bob@testshire.gov.uk", "pc.jones@police.example.uk"],
+        "subject": format!("{canary} subject"), "body": format!("{canary} body"),
+        "marking": "official-sensitive", "passphrase": "river otter lamp seven"
+    });
+    let sent = send_ok(
+        &app,
+        &p.ann,
+        m,
+        &[(&format!("{canary}-name.txt"), format!("{canary} file content").into_bytes())],
+    )
+    .await;
+    let id = sent["id"].as_str().unwrap();
+    app.deliver_due().await;
+    let detail = body(app.read(&p.bob, id).await).await;
+    let aid = detail["attachments"][0]["id"].as_str().unwrap();
+    assert!(String::from_utf8_lossy(&app.download(&p.bob, id, aid).await.bytes().await.unwrap()).contains(canary));
+    for passphrase in ["river otter lamp seven", "river"] {
+        assert_no_canary(&app, passphrase).await;
+    }
+    assert_no_canary(&app, canary).await;
+}
+
+/// Every file under the data directory (blobs, outbox .eml files) and the database, SQLite
+/// file and WAL or every PostgreSQL row as text, must be free of `needle`.
+async fn assert_no_canary(app: &TestApp, needle: &str) {
+    let mut files = blob_files(app);
+    files.extend(walk(&app.dir.path().join("data")));
+    if let Some(dir) = &app.db.dir {
+        files.extend(walk(dir.path()));
+    }
+    assert!(
+        files.iter().any(|f| f.to_string_lossy().ends_with("-wal")) || app.db.dir.is_none(),
+        "the WAL was checked"
+    );
+    for f in files {
+        let bytes = std::fs::read(&f).unwrap();
+        assert!(
+            !bytes.windows(needle.len()).any(|w| w == needle.as_bytes()),
+            "{needle} found in {}",
+            f.display()
+        );
+    }
+    if let Store::Postgres(pool) = &app.state.store {
+        for table in [
+            "users",
+            "sessions",
+            "messages",
+            "message_keys",
+            "recipients",
+            "attachments",
+            "outbox",
+            "audit_events",
+        ] {
+            let rows: Vec<(String,)> = sqlx::query_as(&format!("SELECT t::text FROM {table} t"))
+                .fetch_all(pool)
+                .await
+                .unwrap();
+            assert!(!rows.iter().any(|(r,)| r.contains(needle)), "{needle} found in {table}");
+        }
+    }
+}
+
+fn blob_files(app: &TestApp) -> Vec<std::path::PathBuf> {
+    walk(&app.dir.path().join("data/blobs"))
+        .into_iter()
+        .filter(|p| p.is_file())
+        .collect()
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else { return vec![] };
+    entries
+        .flatten()
+        .flat_map(|e| if e.path().is_dir() { walk(&e.path()) } else { vec![e.path()] })
+        .collect()
+}

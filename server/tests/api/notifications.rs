@@ -1,0 +1,164 @@
+//! External notifications through a real SMTP listener started by the test (SECURITY B5, G3).
+
+use reqwest::StatusCode;
+use sealpost_domain::Role;
+use serde_json::json;
+
+use crate::test_app::{PASSWORD, TestApp, body, spawn_app, spawn_app_with_smtp};
+
+async fn ann(app: &TestApp) -> String {
+    app.create_user("ann@testshire.gov.uk", PASSWORD, Role::Staff).await;
+    app.sign_in("ann@testshire.gov.uk", PASSWORD).await
+}
+
+async fn send_external(app: &TestApp, cookie: &str) -> (String, String) {
+    let m = json!({
+        "recipients": ["pc.jones@police.example.uk"],
+        "subject": "SUBJECT-canary", "body": "BODY-canary", "marking": "official"
+    });
+    let response = app.send(cookie, m, &[("FILENAME-canary.pdf", b"%PDF".to_vec())]).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let b = body(response).await;
+    (b["id"].as_str().unwrap().to_owned(), b["reference"].as_str().unwrap().to_owned())
+}
+
+/// The sender's view of delivery, signing in afresh: these tests move the clock by hours.
+async fn statuses(app: &TestApp, _cookie: &str, id: &str) -> serde_json::Value {
+    let cookie = app.sign_in("ann@testshire.gov.uk", PASSWORD).await;
+    body(app.read(&cookie, id).await).await["recipients"].clone()
+}
+
+/// Runs outbox passes, moving the clock an hour each time, until `done` or 20 passes.
+async fn deliver_until(app: &TestApp, done: impl Fn() -> bool) {
+    for _ in 0..20 {
+        app.deliver_due().await;
+        if done() {
+            return;
+        }
+        app.clock.advance_minutes(61);
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn the_notification_carries_the_link_and_reference_and_nothing_of_the_message() {
+    let (app, sink) = spawn_app_with_smtp(&[]).await;
+    let cookie = ann(&app).await;
+    let (id, reference) = send_external(&app, &cookie).await;
+    deliver_until(&app, || sink.received().len() == 1).await;
+    let received = sink.received();
+    assert_eq!(received.len(), 1);
+    let mail = &received[0];
+    assert!(mail.contains(&reference), "reference");
+    assert!(mail.contains("Testshire County Council") && mail.contains("OFFICIAL"));
+    let link_start = mail.find(&format!("{}/s/", app.address)).expect("the link");
+    let token: String = mail[link_start..]
+        .split("/s/")
+        .nth(1)
+        .unwrap()
+        .chars()
+        .take_while(char::is_ascii_hexdigit)
+        .collect();
+    assert_eq!(token.len(), 64, "a 256-bit token");
+    for secret in ["SUBJECT-canary", "BODY-canary", "FILENAME-canary"] {
+        assert!(!mail.contains(secret), "{secret} leaked into the notification");
+    }
+    assert!(mail.contains(&"Message-ID: <".to_string()) || mail.contains("Message-Id: <"));
+    assert_eq!(statuses(&app, &cookie, &id).await[0]["status"], "sent");
+    // The sealed link is gone once sent: the database cannot re-create the email.
+    let events = app.state.store.audit_events_for(&format!("message:{id}")).await.unwrap();
+    assert!(events.iter().any(|e| e.action == "notification.sent" && e.actor == "system"));
+}
+
+#[tokio::test]
+async fn a_relay_answering_421_five_times_then_accepting_delivers_exactly_once() {
+    let (app, sink) = spawn_app_with_smtp(&[421, 421, 421, 421, 421]).await;
+    let cookie = ann(&app).await;
+    let (id, _) = send_external(&app, &cookie).await;
+    deliver_until(&app, || sink.received().len() == 1).await;
+    assert_eq!(statuses(&app, &cookie, &id).await[0]["status"], "sent");
+    // More passes, hours later, send nothing more.
+    for _ in 0..3 {
+        app.clock.advance_minutes(120);
+        app.deliver_due().await;
+    }
+    assert_eq!(sink.received().len(), 1, "delivered exactly once");
+    assert_eq!(sink.attempts(), 6, "five refusals, then the delivery");
+}
+
+#[tokio::test]
+async fn a_permanent_refusal_marks_the_recipient_failed_and_the_sender_sees_why() {
+    let (app, sink) = spawn_app_with_smtp(&[550]).await;
+    let cookie = ann(&app).await;
+    let (id, _) = send_external(&app, &cookie).await;
+    deliver_until(&app, || sink.attempts() == 1).await;
+    let fresh = app.sign_in("ann@testshire.gov.uk", PASSWORD).await;
+    for _ in 0..50 {
+        if body(app.read(&fresh, &id).await).await["recipients"][0]["status"] == "failed" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let s = statuses(&app, &cookie, &id).await;
+    assert_eq!(s[0]["status"], "failed");
+    assert_eq!(s[0]["detail"], "the relay answered 550");
+    app.clock.advance_minutes(600);
+    app.deliver_due().await;
+    assert_eq!(sink.attempts(), 1, "a permanent failure is not retried");
+}
+
+#[tokio::test]
+async fn a_relay_that_stays_down_is_retried_for_72_hours_then_reported() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let app = crate::test_app::spawn_app_with(move |s| s.smtp_url = Some(format!("smtp://127.0.0.1:{port}").into())).await;
+    let cookie = ann(&app).await;
+    let (id, _) = send_external(&app, &cookie).await;
+    app.deliver_due().await;
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    assert_eq!(
+        statuses(&app, &cookie, &id).await[0]["status"],
+        "queued",
+        "a transient failure keeps it queued"
+    );
+    for _ in 0..80 {
+        app.clock.advance_minutes(60);
+        app.deliver_due().await;
+    }
+    let s = statuses(&app, &cookie, &id).await;
+    assert_eq!(s[0]["status"], "failed");
+    assert_eq!(s[0]["detail"], "the relay could not be reached");
+}
+
+#[tokio::test]
+async fn revoking_before_the_notification_goes_out_cancels_it() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let app = crate::test_app::spawn_app_with(move |s| s.smtp_url = Some(format!("smtp://127.0.0.1:{port}").into())).await;
+    let cookie = ann(&app).await;
+    let (id, _) = send_external(&app, &cookie).await;
+    let after = body(app.revoke(&cookie, &id, Some("pc.jones@police.example.uk")).await).await;
+    assert_eq!(after[0]["status"], "revoked");
+    app.clock.advance_minutes(60);
+    assert_eq!(app.deliver_due().await, 0, "nothing left to send");
+}
+
+#[tokio::test]
+async fn without_a_relay_notifications_are_written_as_eml_files_in_the_data_directory() {
+    let app = spawn_app().await;
+    let cookie = ann(&app).await;
+    let (id, reference) = send_external(&app, &cookie).await;
+    app.deliver_due().await;
+    let outbox = app.dir.path().join("data/outbox");
+    let mut found = false;
+    for _ in 0..50 {
+        let files: Vec<_> = std::fs::read_dir(&outbox).map(|d| d.flatten().collect()).unwrap_or_default();
+        if let Some(f) = files.first() {
+            let text = std::fs::read_to_string(f.path()).unwrap();
+            assert!(text.contains(&reference) && !text.contains("BODY-canary"));
+            found = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(found, "an .eml file in {}", outbox.display());
+    assert_eq!(statuses(&app, &cookie, &id).await[0]["status"], "sent");
+}
