@@ -8,7 +8,7 @@ import { join } from 'node:path';
 
 const BIN = process.env.SEALPOST_BIN ?? new URL('../../target/debug/sealpost', import.meta.url).pathname;
 
-function freePort() {
+export function freePort() {
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.unref();
@@ -20,7 +20,7 @@ function freePort() {
   });
 }
 
-export async function startSealpost({ org = 'Testshire County Council' } = {}) {
+export async function startSealpost({ org = 'Testshire County Council', env: extra = {} } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'sealpost-e2e-'));
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
@@ -31,6 +31,7 @@ export async function startSealpost({ org = 'Testshire County Council' } = {}) {
     SEALPOST_PUBLIC_URL: base,
     SEALPOST_ORG_NAME: org,
     RUST_LOG: 'warn',
+    ...extra,
   };
   delete env.SEALPOST_DATABASE_URL;
   const server = spawn(BIN, ['serve'], { env, cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });

@@ -2,6 +2,7 @@
 //! carry the CSRF header the server requires; the session cookie travels on its own.
 
 use sealpost_domain::api::{ApiError, CSRF_HEADER, Info, LoginRequest, Me, SetupRequest};
+use sealpost_domain::api_messages::{ComposeInfo, MessageDetail, MessageSummary, RecipientStatus, RevokeRequest};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use wasm_bindgen::{JsCast, JsValue};
@@ -18,7 +19,8 @@ pub struct Failure {
 }
 
 impl Failure {
-    fn network() -> Self {
+    /// The server could not be reached.
+    pub fn network() -> Self {
         Self {
             status: 0,
             message: "Sealpost could not be reached. Check your connection and try again.".into(),
@@ -49,6 +51,39 @@ pub async fn setup(token: String, password: String) -> Result<Me, Failure> {
 /// `POST /api/v1/auth/logout`.
 pub async fn logout() -> Result<(), Failure> {
     send("POST", "/api/v1/auth/logout", None::<&()>).await.map(|_| ())
+}
+
+/// `GET /api/v1/compose`.
+pub async fn compose_info() -> Result<ComposeInfo, Failure> {
+    call("GET", "/api/v1/compose", None::<&()>).await
+}
+
+/// `GET /api/v1/messages?box=inbox|sent`.
+pub async fn list(mailbox: &str) -> Result<Vec<MessageSummary>, Failure> {
+    call("GET", &format!("/api/v1/messages?box={mailbox}"), None::<&()>).await
+}
+
+/// `GET /api/v1/messages/{id}`.
+pub async fn message(id: &str) -> Result<MessageDetail, Failure> {
+    call("GET", &format!("/api/v1/messages/{id}"), None::<&()>).await
+}
+
+/// `POST /api/v1/messages/{id}/revoke`.
+pub async fn revoke(id: &str, recipient: Option<String>) -> Result<Vec<RecipientStatus>, Failure> {
+    call("POST", &format!("/api/v1/messages/{id}/revoke"), Some(&RevokeRequest { recipient })).await
+}
+
+/// The URL that downloads an attachment.
+pub fn attachment_url(id: &str, attachment: &str) -> String {
+    format!("/api/v1/messages/{id}/attachments/{attachment}")
+}
+
+/// Turns an error body into a [`Failure`].
+pub fn failure_from(status: u16, text: &str) -> Failure {
+    let message = serde_json::from_str::<ApiError>(text)
+        .map(|e| e.message)
+        .unwrap_or_else(|_| format!("The server answered {status}. Try again."));
+    Failure { status, message }
 }
 
 async fn call<B: Serialize, T: DeserializeOwned>(method: &str, path: &str, body: Option<&B>) -> Result<T, Failure> {

@@ -47,3 +47,61 @@ pub fn ErrorSummary(message: ReadSignal<Option<String>>) -> impl IntoView {
         </div>
     }
 }
+
+/// A date and time as people in the UK read it, e.g. "22/11/2026, 14:05".
+pub fn format_time(ms: i64) -> String {
+    let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ms as f64));
+    let options = js_sys::Object::new();
+    for (key, value) in [("dateStyle", "medium"), ("timeStyle", "short")] {
+        let _ = js_sys::Reflect::set(&options, &key.into(), &value.into());
+    }
+    date.to_locale_string("en-GB", &options).into()
+}
+
+/// A size as people read it, in the 1024-based units the limits use: "512 bytes", "25 MB".
+pub fn format_size(bytes: u64) -> String {
+    const KB: u64 = 1024;
+    const MB: u64 = 1024 * 1024;
+    match bytes {
+        0..KB => format!("{bytes} bytes"),
+        KB..MB => format!("{:.0} KB", bytes as f64 / KB as f64),
+        _ if bytes.is_multiple_of(MB) => format!("{} MB", bytes / MB),
+        _ => format!("{:.1} MB", bytes as f64 / MB as f64),
+    }
+}
+
+/// The protective marking as a badge.
+#[component]
+pub fn MarkingBadge(marking: sealpost_domain::Marking) -> impl IntoView {
+    let class = match marking {
+        sealpost_domain::Marking::Official => "badge",
+        sealpost_domain::Marking::OfficialSensitive => "badge sensitive",
+    };
+    view! { <span class=class>{marking.label()}</span> }
+}
+
+/// Plain text with http(s) links made clickable. Everything else is a text node, so nothing in
+/// the text can become markup.
+#[component]
+pub fn LinkedText(text: String) -> impl IntoView {
+    let mut parts = vec![];
+    for (i, line) in text.split('\n').enumerate() {
+        if i > 0 {
+            parts.push(view! { <br/> }.into_any());
+        }
+        for (j, word) in line.split(' ').enumerate() {
+            if j > 0 {
+                parts.push(" ".into_any());
+            }
+            let trimmed = word.trim_end_matches(['.', ',', ')', ';', ':']);
+            if (trimmed.starts_with("https://") || trimmed.starts_with("http://")) && trimmed.len() > 8 {
+                let rest = word[trimmed.len()..].to_owned();
+                let (href, shown) = (trimmed.to_owned(), trimmed.to_owned());
+                parts.push(view! { <a href=href rel="noopener noreferrer" target="_blank">{shown}</a>{rest} }.into_any());
+            } else {
+                parts.push(word.to_owned().into_any());
+            }
+        }
+    }
+    view! { <div class="message-body">{parts}</div> }
+}

@@ -6,6 +6,7 @@ mod api;
 mod auth;
 mod components;
 mod pages;
+mod upload;
 
 use leptos::prelude::*;
 use leptos_router::components::{Route, Router, Routes};
@@ -13,7 +14,7 @@ use leptos_router::path;
 use wasm_bindgen::prelude::wasm_bindgen;
 
 use crate::auth::{Auth, RequireSignIn};
-use crate::pages::{Audit, Compose, Home, Inbox, NotFound, Sent, Setup, SignInPage};
+use crate::pages::{Audit, Compose, Home, Inbox, MessagePage, NotFound, Sent, Setup, SignInPage};
 
 /// Entry point called by the generated JavaScript.
 #[wasm_bindgen(start)]
@@ -37,6 +38,7 @@ fn App() -> impl IntoView {
                 <Route path=path!("/inbox") view=|| view! { <RequireSignIn><Inbox/></RequireSignIn> }/>
                 <Route path=path!("/compose") view=|| view! { <RequireSignIn><Compose/></RequireSignIn> }/>
                 <Route path=path!("/sent") view=|| view! { <RequireSignIn><Sent/></RequireSignIn> }/>
+                <Route path=path!("/messages/:id") view=|| view! { <RequireSignIn><MessagePage/></RequireSignIn> }/>
                 <Route path=path!("/audit") view=|| view! { <RequireSignIn><Audit/></RequireSignIn> }/>
             </Routes>
         </Router>

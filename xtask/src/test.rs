@@ -116,14 +116,14 @@ fn browser_tests(root: &Path, tally: &mut Tally) -> Result<(), String> {
     step("browser journeys (Chromium + Playwright + axe-core)");
     tools::ensure_chromium()?;
     tools::ensure_node_modules(root)?;
+    let python = tools::aiosmtpd_python()?;
     let binary = root.join("target/debug/sealpost");
     let args = ["--test", "--test-concurrency=1", "--test-reporter=spec", "tests/"];
-    let (_, lines) = process::run_capturing(
-        &root.join("e2e"),
-        "node",
-        &args,
-        &[("SEALPOST_BIN", binary.to_str().unwrap_or_default())],
-    );
+    let env = [
+        ("SEALPOST_BIN", binary.to_str().unwrap_or_default()),
+        ("SMTP_SINK_PYTHON", python.to_str().unwrap_or_default()),
+    ];
+    let (_, lines) = process::run_capturing(&root.join("e2e"), "node", &args, &env);
     tally.node(&lines);
     Ok(())
 }

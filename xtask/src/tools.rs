@@ -77,6 +77,35 @@ pub fn ensure_node_modules(root: &Path) -> Result<(), String> {
     process::run(&e2e, "npm", &["ci", "--no-audit", "--no-fund", "--loglevel=error"], &[])
 }
 
+/// A Python with `aiosmtpd` (the e2e SMTP sink), in a venv under the tools dir.
+pub fn aiosmtpd_python() -> Result<PathBuf, String> {
+    let venv = tools_dir().join("venv");
+    let python = venv.join("bin/python");
+    let has = |p: &Path| {
+        std::process::Command::new(p)
+            .args(["-c", "import aiosmtpd"])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    if has(&python) {
+        return Ok(python);
+    }
+    println!(
+        "xtask: installing aiosmtpd (the e2e SMTP sink) into {} (once per machine)",
+        venv.display()
+    );
+    let venv_arg = venv.to_str().ok_or("tools dir is not UTF-8")?;
+    process::run(Path::new("."), "python3", &["-m", "venv", venv_arg], &[])?;
+    let pip = venv.join("bin/pip");
+    process::run(
+        Path::new("."),
+        pip.to_str().unwrap_or("pip"),
+        &["install", "--quiet", "aiosmtpd"],
+        &[],
+    )?;
+    Ok(python)
+}
+
 fn tools_dir() -> PathBuf {
     if let Some(dir) = std::env::var_os("SEALPOST_TOOLS_DIR") {
         return PathBuf::from(dir);

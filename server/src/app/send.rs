@@ -197,13 +197,13 @@ async fn receive_one(state: &AppState, key: &MessageKey, id: MessageId, mut fiel
         if sealer.written() + chunk.len() as u64 > limits.max_attachment_bytes {
             let mib = limits.max_attachment_bytes / (1024 * 1024);
             return Err(fail(AppError::TooLarge(format!(
-                "“{name}” is larger than the {mib} MiB limit for one file."
+                "“{name}” is larger than the {mib} MB limit for one file."
             ))));
         }
         if *total > limits.max_message_bytes {
             let mib = limits.max_message_bytes / (1024 * 1024);
             return Err(fail(AppError::TooLarge(format!(
-                "The attachments add up to more than the {mib} MiB limit for one message."
+                "The attachments add up to more than the {mib} MB limit for one message."
             ))));
         }
         sealer.write(&chunk).await.map_err(|e| fail(AppError::Internal(e.into())))?;

@@ -148,10 +148,7 @@ async fn attachments_at_the_limit_are_accepted_and_one_byte_over_is_refused_with
     send_ok(&app, &p.ann, to.clone(), &[("exact.bin", vec![7u8; mib])]).await;
     let over = app.send(&p.ann, to.clone(), &[("big.bin", vec![7u8; mib + 1])]).await;
     assert_eq!(over.status(), StatusCode::PAYLOAD_TOO_LARGE);
-    assert_eq!(
-        body(over).await["message"],
-        "“big.bin” is larger than the 1 MiB limit for one file."
-    );
+    assert_eq!(body(over).await["message"], "“big.bin” is larger than the 1 MB limit for one file.");
     let total = app
         .send(&p.ann, to, &[("a", vec![1u8; mib]), ("b", vec![1u8; mib]), ("c", vec![1u8; 1])])
         .await;
@@ -160,7 +157,7 @@ async fn attachments_at_the_limit_are_accepted_and_one_byte_over_is_refused_with
         body(total).await["message"]
             .as_str()
             .unwrap()
-            .contains("2 MiB limit for one message")
+            .contains("2 MB limit for one message")
     );
     assert_eq!(
         body(app.list(&p.ann, "sent").await).await.as_array().unwrap().len(),

@@ -1,11 +1,13 @@
-//! The mailbox pages. Until sending arrives they show honest empty states that say what will
-//! appear and what to do next.
+//! The inbox and sent lists, with empty states that say what will appear and what to do.
 
 use leptos::prelude::*;
+use leptos::task::spawn_local;
 use sealpost_domain::Role;
+use sealpost_domain::api_messages::MessageSummary;
 
+use crate::api;
 use crate::auth::{Auth, Session};
-use crate::components::set_title;
+use crate::components::{MarkingBadge, format_time, set_title};
 
 /// A friendly "nothing here yet" panel.
 #[component]
@@ -19,26 +21,53 @@ fn EmptyState(title: &'static str, text: &'static str, #[prop(optional)] childre
     }
 }
 
+/// Loads `mailbox` and shows it as a table, or `empty` when there is nothing.
+#[component]
+fn MessageList(mailbox: &'static str, empty: fn() -> AnyView) -> impl IntoView {
+    let rows = RwSignal::new(None::<Result<Vec<MessageSummary>, String>>);
+    spawn_local(async move { rows.set(Some(api::list(mailbox).await.map_err(|f| f.message))) });
+    let sent = mailbox == "sent";
+    move || {
+        match rows.get() {
+        None => view! { <p class="loading" role="status">"Loading…"</p> }.into_any(),
+        Some(Err(m)) => view! { <p class="error-text">{m}</p> }.into_any(),
+        Some(Ok(list)) if list.is_empty() => empty(),
+        Some(Ok(list)) => view! {
+            <table class="table messages">
+                <caption class="visually-hidden">{if sent { "Messages you have sent, newest first" } else { "Messages to you, newest first" }}</caption>
+                <thead><tr>
+                    <th scope="col">{if sent { "To" } else { "From" }}</th><th scope="col">"Subject"</th>
+                    <th scope="col">"Marking"</th><th scope="col">"Sent"</th>
+                </tr></thead>
+                <tbody>{list.into_iter().map(|m| {
+                    let who = if sent { m.recipients.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ") } else { m.sender_name.clone() };
+                    let files = (m.attachments > 0).then(|| format!(" ({} file{})", m.attachments, if m.attachments == 1 { "" } else { "s" }));
+                    view! {
+                        <tr class:unread=m.unread>
+                            <td>{who}</td>
+                            <td><a href=format!("/messages/{}", m.id)>{m.subject.clone()}{m.unread.then(|| view! { <span class="visually-hidden">" (unread)"</span> })}</a>
+                                <span class="muted">{files}</span></td>
+                            <td><MarkingBadge marking=m.marking/></td>
+                            <td>{format_time(m.sent_at)}</td>
+                        </tr>
+                    }
+                }).collect_view()}</tbody>
+            </table>
+        }
+        .into_any(),
+    }
+    }
+}
+
 /// `/inbox`.
 #[component]
 pub fn Inbox() -> impl IntoView {
     set_title("Inbox");
     view! {
-        <h1>"Inbox"</h1>
-        <EmptyState title="No messages yet" text="Secure messages from colleagues, and secure replies from partners, will appear here.">
-            <a class="button" href="/compose">"Write a secure message"</a>
-        </EmptyState>
-    }
-}
-
-/// `/compose`.
-#[component]
-pub fn Compose() -> impl IntoView {
-    set_title("Write a secure message");
-    view! {
-        <h1>"Write a secure message"</h1>
-        <EmptyState title="Sending is not available yet"
-            text="This version of Sealpost lets you sign in and find your way around. Writing and sending secure messages to colleagues and partners arrives in the next release."/>
+        <div class="page-head"><h1>"Inbox"</h1><a class="button" href="/compose">"Write a secure message"</a></div>
+        <MessageList mailbox="inbox" empty=|| view! {
+            <EmptyState title="No messages yet" text="Secure messages from colleagues, and secure replies from partners, will appear here."/>
+        }.into_any()/>
     }
 }
 
@@ -48,8 +77,12 @@ pub fn Sent() -> impl IntoView {
     set_title("Sent");
     view! {
         <h1>"Sent"</h1>
-        <EmptyState title="You have not sent any secure messages"
-            text="Messages you send will appear here, with who has opened them and when, and a button to withdraw access."/>
+        <MessageList mailbox="sent" empty=|| view! {
+            <EmptyState title="You have not sent any secure messages"
+                text="Messages you send will appear here, with who has opened them and a button to withdraw access.">
+                <a class="button" href="/compose">"Write a secure message"</a>
+            </EmptyState>
+        }.into_any()/>
     }
 }
 

@@ -1,12 +1,16 @@
 //! The app's pages, one module per screen.
 
+mod compose;
 mod mailbox;
+mod message;
 mod not_found;
 mod setup;
 mod shell;
 mod sign_in;
 
-pub use mailbox::{Audit, Compose, Inbox, Sent};
+pub use compose::Compose;
+pub use mailbox::{Audit, Inbox, Sent};
+pub use message::MessagePage;
 pub use not_found::NotFound;
 pub use setup::Setup;
 pub use shell::Shell;

@@ -1,0 +1,118 @@
+// Journey 2 (send) and 5 (track and revoke): staff A sends a message with a file to staff B and
+// to an outside partner; B reads it and downloads the file; the partner's notification arrives
+// at a real SMTP server (aiosmtpd) with the link and nothing else; A sees the statuses and
+// withdraws the partner's access.
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+
+import { axeViolations, launchBrowser, newPage, screenshot } from '../support/browser.mjs';
+import { startSealpost } from '../support/sealpost.mjs';
+import { startSmtpSink } from '../support/smtp-sink.mjs';
+
+const PASSWORD = 'correct horse battery staple';
+const PARTNER = 'pc.jones@police.example.uk';
+
+async function signIn(page, base, email) {
+  await page.goto(`${base}/inbox`);
+  await page.getByLabel('Email address').fill(email);
+  await page.getByLabel('Password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('heading', { level: 1, name: 'Inbox' }).waitFor();
+}
+
+describe('sending secure mail', () => {
+  let sealpost;
+  let sink;
+  let browser;
+
+  before(async () => {
+    sink = await startSmtpSink();
+    sealpost = await startSealpost({ env: { SEALPOST_SMTP_URL: sink.url } });
+    browser = await launchBrowser();
+    for (const [email, name] of [['ann@testshire.gov.uk', 'Ann Lee'], ['bob@testshire.gov.uk', 'Bob Hale']]) {
+      sealpost.cli(['user', 'add', '--email', email, '--name', name, '--password-stdin'], PASSWORD);
+    }
+  });
+
+  after(async () => {
+    await browser?.close();
+    await sealpost?.stop();
+    await sink?.stop();
+  });
+
+  test('a colleague and a partner receive a message, and the sender tracks and revokes it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sealpost-files-'));
+    const file = join(dir, 'referral 4471.txt');
+    writeFileSync(file, 'CONFIDENTIAL referral details for case 4471\n');
+
+    const ann = await newPage(browser);
+    await signIn(ann, sealpost.base, 'ann@testshire.gov.uk');
+    await ann.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Compose' }).click();
+    await ann.getByRole('heading', { level: 1, name: 'Write a secure message' }).waitFor();
+    assert.deepEqual(await axeViolations(ann), [], 'compose');
+    await ann.getByLabel('To').fill('bob@testshire.gov.uk');
+    await ann.keyboard.press('Enter');
+    await ann.getByLabel('To').fill(PARTNER);
+    await ann.keyboard.press('Enter');
+    const chips = await ann.getByRole('list', { name: 'Recipients' }).getByRole('listitem').allInnerTexts();
+    assert.deepEqual(chips.map((c) => c.replace(/\s*×$/, '')), ['bob@testshire.gov.uk', PARTNER]);
+    await ann.getByRole('button', { name: `Remove ${PARTNER}` }).waitFor();
+    await ann.getByLabel('Subject').fill('Case 4471 referral');
+    await ann.getByLabel('Message').fill('Please review before Friday: https://www.gov.uk/safeguarding');
+    await ann.setInputFiles('#files', file);
+    await ann.getByRole('list', { name: 'Chosen files' }).getByText('referral 4471.txt').waitFor();
+    await screenshot(ann, '10-compose');
+    await ann.getByRole('button', { name: 'Send securely' }).click();
+    // First time to these addresses: a second look before sending.
+    await ann.getByRole('heading', { name: 'Check the address before you send' }).waitFor();
+    assert.deepEqual(await axeViolations(ann), [], 'new-address warning');
+    await ann.getByRole('button', { name: 'Yes, send it' }).click();
+    await ann.getByRole('heading', { level: 2, name: 'Delivery' }).waitFor();
+    const notice = await ann.getByRole('status').innerText();
+    const reference = notice.match(/SP-[A-Z0-9]{4}-[A-Z0-9]{4}/)[0];
+    assert.deepEqual(await axeViolations(ann), [], 'message (sender)');
+
+    // The partner's notification: the link and reference, never the subject, body or file name.
+    const mail = await sink.waitFor(PARTNER);
+    assert.match(mail, new RegExp(reference));
+    assert.match(mail, new RegExp(`${sealpost.base}/s/[0-9a-f]{64}`));
+    for (const secret of ['Case 4471 referral', 'Please review', 'referral 4471.txt', 'CONFIDENTIAL']) {
+      assert.ok(!mail.includes(secret), `${secret} leaked into the notification`);
+    }
+
+    // Bob reads it and downloads the file.
+    const bob = await newPage(browser);
+    await signIn(bob, sealpost.base, 'bob@testshire.gov.uk');
+    const row = bob.getByRole('row', { name: /Case 4471 referral/ });
+    assert.match(await row.innerText(), /Ann Lee/);
+    assert.match(await row.getAttribute('class'), /unread/);
+    assert.deepEqual(await axeViolations(bob), [], 'inbox');
+    await screenshot(bob, '11-inbox');
+    await row.getByRole('link').click();
+    await bob.getByRole('heading', { level: 1, name: 'Case 4471 referral' }).waitFor();
+    assert.equal(await bob.getByRole('link', { name: 'https://www.gov.uk/safeguarding' }).getAttribute('rel'), 'noopener noreferrer');
+    assert.deepEqual(await axeViolations(bob), [], 'message (recipient)');
+    await screenshot(bob, '12-message');
+    const [download] = await Promise.all([bob.waitForEvent('download'), bob.getByRole('link', { name: 'referral 4471.txt' }).click()]);
+    assert.equal(download.suggestedFilename(), 'referral 4471.txt');
+    assert.equal(readFileSync(await download.path(), 'utf8'), readFileSync(file, 'utf8'));
+
+    // Ann sees the statuses, then withdraws the partner's access.
+    await ann.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Sent' }).click();
+    await ann.getByRole('heading', { level: 1, name: 'Sent' }).waitFor();
+    assert.deepEqual(await axeViolations(ann), [], 'sent');
+    await screenshot(ann, '13-sent');
+    await ann.getByRole('link', { name: 'Case 4471 referral' }).click();
+    const delivery = ann.getByRole('table');
+    await delivery.getByText('Read').waitFor();
+    assert.match(await delivery.innerText(), new RegExp(`${PARTNER.replace(/\./g, '\\.')} \\(external\\)\\s+Notified`));
+    await ann.getByRole('button', { name: `Withdraw access for ${PARTNER}` }).click();
+    await delivery.getByText('Access withdrawn').waitFor();
+    await screenshot(ann, '14-revoked');
+    assert.deepEqual(ann.errors, []);
+    assert.deepEqual(bob.errors, []);
+  });
+});

@@ -1,0 +1,229 @@
+//! `/compose`: write and send a secure message. Recipients are added one at a time (with
+//! autocomplete from past recipients); files by drag-and-drop or the picker, checked against
+//! the limits before upload; a progress bar shows the upload. Sending to an address never used
+//! before asks for a second look (misdirected email is the most reported breach).
+
+use leptos::ev::{DragEvent, SubmitEvent};
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use leptos_router::NavigateOptions;
+use leptos_router::hooks::use_navigate;
+use sealpost_domain::api_messages::SendMessage;
+use sealpost_domain::{EmailAddress, Limits, Marking};
+use wasm_bindgen::JsCast;
+use web_sys::{File, FileList, HtmlInputElement};
+
+use crate::api;
+use crate::components::{ErrorSummary, format_size, set_title};
+use crate::upload;
+
+/// The compose page.
+#[component]
+pub fn Compose() -> impl IntoView {
+    set_title("Write a secure message");
+    let limits = RwSignal::new(Limits::default());
+    let known = RwSignal::new(Vec::<String>::new());
+    spawn_local(async move {
+        if let Ok(info) = api::compose_info().await {
+            limits.set(info.limits);
+            known.set(info.known_recipients.into_iter().map(String::from).collect());
+        }
+    });
+    let recipients = RwSignal::new(Vec::<String>::new());
+    let to_input = RwSignal::new(String::new());
+    let subject = RwSignal::new(String::new());
+    let body = RwSignal::new(String::new());
+    let marking = RwSignal::new(Marking::Official);
+    let expiry = RwSignal::new("30".to_owned());
+    let passphrase = RwSignal::new(String::new());
+    let files = RwSignal::new_local(Vec::<File>::new());
+    let (error, set_error) = signal(None::<String>);
+    let progress = RwSignal::new(None::<f64>);
+    let unconfirmed = RwSignal::new(Vec::<String>::new());
+    let navigate = use_navigate();
+
+    let add_recipients = move || -> bool {
+        let text = to_input.get_untracked();
+        for raw in text.split([',', ';', ' ', '\n']).filter(|s| !s.trim().is_empty()) {
+            match EmailAddress::parse(raw) {
+                Ok(a) => recipients.update(|r| {
+                    if !r.contains(&a.to_string()) {
+                        r.push(a.to_string());
+                    }
+                }),
+                Err(e) => {
+                    set_error.set(Some(format!("“{}”: {e}", raw.trim())));
+                    return false;
+                }
+            }
+        }
+        to_input.set(String::new());
+        true
+    };
+    let add_files = move |list: Option<FileList>| {
+        let Some(list) = list else { return };
+        let l = limits.get_untracked();
+        for i in 0..list.length() {
+            let Some(file) = list.get(i) else { continue };
+            let total: f64 = files.with_untracked(|f| f.iter().map(|f| f.size()).sum());
+            if file.size() as u64 > l.max_attachment_bytes {
+                set_error.set(Some(format!(
+                    "“{}” is {}: the limit for one file is {}.",
+                    file.name(),
+                    format_size(file.size() as u64),
+                    format_size(l.max_attachment_bytes)
+                )));
+            } else if (total + file.size()) as u64 > l.max_message_bytes {
+                set_error.set(Some(format!(
+                    "Adding “{}” would go over the {} limit for one message.",
+                    file.name(),
+                    format_size(l.max_message_bytes)
+                )));
+            } else if files.with_untracked(Vec::len) >= l.max_attachments as usize {
+                set_error.set(Some(format!("A message can have at most {} attachments.", l.max_attachments)));
+            } else {
+                files.update(|f| f.push(file));
+            }
+        }
+    };
+    let send = move |confirmed: bool| {
+        if !add_recipients() {
+            return;
+        }
+        let to = recipients.get_untracked();
+        if to.is_empty() {
+            set_error.set(Some("Add at least one recipient.".into()));
+            return;
+        }
+        let new: Vec<String> = known.with_untracked(|k| to.iter().filter(|a| !k.contains(a)).cloned().collect());
+        if !new.is_empty() && !confirmed {
+            unconfirmed.set(new);
+            return;
+        }
+        unconfirmed.set(vec![]);
+        set_error.set(None);
+        let message = SendMessage {
+            recipients: to,
+            subject: subject.get_untracked(),
+            body: body.get_untracked(),
+            marking: marking.get_untracked(),
+            expires_in_days: expiry.get_untracked().trim().parse().ok(),
+            passphrase: Some(passphrase.get_untracked()).filter(|p| !p.is_empty()),
+        };
+        let chosen = files.get_untracked();
+        progress.set(Some(0.0));
+        let navigate = navigate.clone();
+        spawn_local(async move {
+            match upload::send(&message, &chosen, move |p| progress.set(Some(p))).await {
+                Ok(sent) => navigate(&format!("/messages/{}?sent=1", sent.id), NavigateOptions::default()),
+                Err(f) => {
+                    progress.set(None);
+                    set_error.set(Some(f.message));
+                }
+            }
+        });
+    };
+    let send_again = send.clone();
+    let on_submit = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        send(false);
+    };
+    let on_drop = move |ev: DragEvent| {
+        ev.prevent_default();
+        add_files(ev.data_transfer().and_then(|d| d.files()));
+    };
+    let on_pick = move |ev: leptos::ev::Event| {
+        let input = ev.target().and_then(|t| t.dyn_into::<HtmlInputElement>().ok());
+        add_files(input.as_ref().and_then(HtmlInputElement::files));
+        if let Some(i) = input {
+            i.set_value("");
+        }
+    };
+    let sending = move || progress.get().is_some();
+
+    view! {
+        <h1>"Write a secure message"</h1>
+        <ErrorSummary message=error/>
+        {move || (!unconfirmed.get().is_empty()).then(|| {
+            let send_again = send_again.clone();
+            view! {
+                <section class="card warning" role="alert" aria-labelledby="check-title">
+                    <h2 id="check-title">"Check the address before you send"</h2>
+                    <p>"You have not sent a secure message to these addresses before:"</p>
+                    <ul>{unconfirmed.get().into_iter().map(|a| view! { <li><strong>{a}</strong></li> }).collect_view()}</ul>
+                    <div class="actions">
+                        <button type="button" class="button" on:click=move |_| send_again(true)>"Yes, send it"</button>
+                        <button type="button" class="button quiet" on:click=move |_| unconfirmed.set(vec![])>"Go back and check"</button>
+                    </div>
+                </section>
+            }
+        })}
+        <form class="card form compose" on:submit=on_submit novalidate=true>
+            <div class="field">
+                <label for="to">"To"</label>
+                <p class="field-hint" id="to-hint">"Type an address and press Enter. Colleagues get it in Sealpost; anyone else gets an email with a secure link."</p>
+                <ul class="chips" aria-label="Recipients" aria-live="polite">
+                    {move || recipients.get().into_iter().map(|a| {
+                        let label = format!("Remove {a}");
+                        let gone = a.clone();
+                        view! { <li class="chip">{a}<button type="button" class="chip-remove" aria-label=label
+                            on:click=move |_| recipients.update(|r| r.retain(|x| *x != gone))>"×"</button></li> }
+                    }).collect_view()}
+                </ul>
+                <div class="inline">
+                    <input id="to" type="email" list="known-recipients" autocomplete="off" aria-describedby="to-hint" bind:value=to_input
+                        on:keydown=move |ev| if ev.key() == "Enter" { ev.prevent_default(); add_recipients(); }/>
+                    <button type="button" class="button quiet" on:click=move |_| { add_recipients(); }>"Add"</button>
+                </div>
+                <datalist id="known-recipients">{move || known.get().into_iter().map(|a| view! { <option value=a/> }).collect_view()}</datalist>
+            </div>
+            <div class="field">
+                <label for="subject">"Subject"</label>
+                <input id="subject" type="text" maxlength="998" bind:value=subject/>
+            </div>
+            <div class="field">
+                <label for="body">"Message"</label>
+                <textarea id="body" rows="10" bind:value=body></textarea>
+            </div>
+            <div class="field">
+                <span class="label" id="files-label">"Attachments"</span>
+                <div class="dropzone" on:dragover=|ev: DragEvent| ev.prevent_default() on:drop=on_drop aria-labelledby="files-label">
+                    <p>"Drag files here, or "
+                        <label for="files" class="link-label">"choose files"</label></p>
+                    <input id="files" type="file" multiple=true class="visually-hidden" on:change=on_pick/>
+                    <p class="field-hint">{move || { let l = limits.get(); format!("Up to {} each, {} in all.", format_size(l.max_attachment_bytes), format_size(l.max_message_bytes)) }}</p>
+                </div>
+                <ul class="files" aria-label="Chosen files">
+                    {move || files.get().into_iter().enumerate().map(|(i, f)| {
+                        let label = format!("Remove {}", f.name());
+                        view! { <li>{f.name()}" "<span class="muted">"("{format_size(f.size() as u64)}")"</span>
+                            <button type="button" class="chip-remove" aria-label=label on:click=move |_| files.update(|v| { v.remove(i); })>"×"</button></li> }
+                    }).collect_view()}
+                </ul>
+            </div>
+            <fieldset class="field">
+                <legend>"Marking"</legend>
+                <label class="radio"><input type="radio" name="marking" checked=move || marking.get() == Marking::Official
+                    on:change=move |_| marking.set(Marking::Official)/>"OFFICIAL"</label>
+                <label class="radio"><input type="radio" name="marking" checked=move || marking.get() == Marking::OfficialSensitive
+                    on:change=move |_| marking.set(Marking::OfficialSensitive)/>"OFFICIAL-SENSITIVE"</label>
+            </fieldset>
+            <div class="field">
+                <label for="passphrase">"Passphrase for people outside the council"</label>
+                <p class="field-hint" id="passphrase-hint">"Needed for OFFICIAL-SENSITIVE messages to external recipients: at least 12 characters or 4 words. Give it to them by phone, never by email."</p>
+                <input id="passphrase" type="text" autocomplete="off" spellcheck="false" aria-describedby="passphrase-hint" bind:value=passphrase/>
+            </div>
+            <div class="field narrow-field">
+                <label for="expiry">"Links work for (days)"</label>
+                <input id="expiry" type="number" min="1" max=move || limits.get().max_expiry_days.to_string() bind:value=expiry/>
+            </div>
+            {move || progress.get().map(|p| view! {
+                <div class="progress-row">
+                    <label for="upload-progress">"Sending… "{format!("{:.0}%", p * 100.0)}</label>
+                    <progress id="upload-progress" max="100" value=format!("{:.0}", p * 100.0)></progress>
+                </div>
+            })}
+            <button type="submit" class="button" disabled=sending>{move || if sending() { "Sending…" } else { "Send securely" }}</button>
+        </form>
+    }
+}

@@ -1,0 +1,138 @@
+//! `/messages/{id}`: one message. Recipients see the body and files; the sender also sees each
+//! recipient's delivery status and can withdraw access for one or all.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use leptos_router::hooks::{use_params_map, use_query_map};
+use sealpost_domain::api_messages::{DeliveryStatus, MessageDetail, RecipientStatus};
+
+use crate::api;
+use crate::components::{ErrorSummary, LinkedText, MarkingBadge, format_size, format_time, set_title};
+
+/// The message page.
+#[component]
+pub fn MessagePage() -> impl IntoView {
+    let id = use_params_map().get_untracked().get("id").unwrap_or_default();
+    let just_sent = use_query_map().get_untracked().get("sent").is_some();
+    let detail = RwSignal::new(None::<Result<MessageDetail, String>>);
+    let load_id = id.clone();
+    spawn_local(async move {
+        let result = api::message(&load_id).await.map_err(|f| {
+            if f.status == 404 {
+                "This message does not exist, or it is not addressed to you.".to_owned()
+            } else {
+                f.message
+            }
+        });
+        if let Ok(d) = &result {
+            set_title(&d.summary.subject);
+        }
+        detail.set(Some(result));
+    });
+    move || match detail.get() {
+        None => view! { <p class="loading" role="status">"Loading…"</p> }.into_any(),
+        Some(Err(message)) => {
+            view! { <h1>"Message not available"</h1><p>{message}</p><p><a href="/inbox">"Back to your inbox"</a></p> }.into_any()
+        }
+        Some(Ok(d)) => view! { <Message id=id.clone() detail=d just_sent=just_sent/> }.into_any(),
+    }
+}
+
+#[component]
+fn Message(id: String, detail: MessageDetail, just_sent: bool) -> impl IntoView {
+    let s = detail.summary.clone();
+    let recipients = RwSignal::new(detail.recipients.clone());
+    let is_sender = !detail.recipients.is_empty();
+    let attachments = detail.attachments.clone();
+    let download_id = id.clone();
+    view! {
+        {just_sent.then(|| view! { <div class="notice" role="status"><strong>"Sent securely."</strong>" Reference "{s.reference.to_string()}"."</div> })}
+        <article class="card message" aria-labelledby="message-subject">
+            <header class="message-head">
+                <h1 id="message-subject">{s.subject.clone()}</h1>
+                <MarkingBadge marking=s.marking/>
+                <dl class="meta">
+                    <dt>"From"</dt><dd>{format!("{} <{}>", s.sender_name, detail.sender_email)}</dd>
+                    <dt>"Sent"</dt><dd>{format_time(s.sent_at)}</dd>
+                    <dt>"Reference"</dt><dd>{s.reference.to_string()}</dd>
+                    <dt>"Links expire"</dt><dd>{format_time(detail.expires_at)}</dd>
+                </dl>
+            </header>
+            <LinkedText text=detail.body.clone()/>
+            {(!attachments.is_empty()).then(|| view! {
+                <section aria-labelledby="files-title" class="attachments">
+                    <h2 id="files-title">"Attachments"</h2>
+                    <ul>{attachments.into_iter().map(|a| view! {
+                        <li><a href=api::attachment_url(&download_id, &a.id.to_string()) download=a.name.clone()>{a.name.clone()}</a>
+                            " "<span class="muted">"("{format_size(a.size)}")"</span></li>
+                    }).collect_view()}</ul>
+                </section>
+            })}
+        </article>
+        {is_sender.then(|| view! { <Delivery id=id.clone() recipients=recipients/> })}
+    }
+}
+
+#[component]
+fn Delivery(id: String, recipients: RwSignal<Vec<RecipientStatus>>) -> impl IntoView {
+    let (error, set_error) = signal(None::<String>);
+    let revoke = move |id: String, who: Option<String>| {
+        spawn_local(async move {
+            match api::revoke(&id, who).await {
+                Ok(now) => recipients.set(now),
+                Err(f) => set_error.set(Some(f.message)),
+            }
+        });
+    };
+    let all_id = id.clone();
+    let any_live = move || recipients.get().iter().any(|r| r.status != DeliveryStatus::Revoked);
+    view! {
+        <section class="card" aria-labelledby="delivery-title">
+            <h2 id="delivery-title">"Delivery"</h2>
+            <ErrorSummary message=error/>
+            <table class="table">
+                <caption class="visually-hidden">"Who this message went to, and where delivery stands"</caption>
+                <thead><tr><th scope="col">"Recipient"</th><th scope="col">"Status"</th><th scope="col"><span class="visually-hidden">"Actions"</span></th></tr></thead>
+                <tbody>
+                    {move || recipients.get().into_iter().map(|r| {
+                        let address = r.address.to_string();
+                        let label = format!("Withdraw access for {address}");
+                        let (id, who) = (id.clone(), address.clone());
+                        view! {
+                            <tr>
+                                <td>{address}<span class="muted">{if r.internal { " (colleague)" } else { " (external)" }}</span></td>
+                                <td><span class=format!("status {}", status_class(r.status))>{status_text(r.status)}</span>
+                                    {r.detail.map(|d| view! { <span class="muted">" – "{d}</span> })}</td>
+                                <td>{(r.status != DeliveryStatus::Revoked).then(|| view! {
+                                    <button type="button" class="button quiet small" aria-label=label on:click=move |_| revoke(id.clone(), Some(who.clone()))>"Withdraw"</button>
+                                })}</td>
+                            </tr>
+                        }
+                    }).collect_view()}
+                </tbody>
+            </table>
+            {move || any_live().then(|| { let id = all_id.clone(); view! {
+                <button type="button" class="button danger" on:click=move |_| revoke(id.clone(), None)>"Withdraw access for everyone"</button>
+            }})}
+        </section>
+    }
+}
+
+fn status_text(s: DeliveryStatus) -> &'static str {
+    match s {
+        DeliveryStatus::Delivered => "Delivered",
+        DeliveryStatus::Read => "Read",
+        DeliveryStatus::Queued => "Notification queued",
+        DeliveryStatus::Sent => "Notified",
+        DeliveryStatus::Failed => "Notification failed",
+        DeliveryStatus::Revoked => "Access withdrawn",
+    }
+}
+
+fn status_class(s: DeliveryStatus) -> &'static str {
+    match s {
+        DeliveryStatus::Read | DeliveryStatus::Sent | DeliveryStatus::Delivered => "ok",
+        DeliveryStatus::Queued => "pending",
+        DeliveryStatus::Failed | DeliveryStatus::Revoked => "bad",
+    }
+}
