@@ -1,28 +1,9 @@
-//! The audit log's storage: a plain append-only table for now. The governance issue adds the
+//! The audit log's storage (events are `sealpost_audit::AuditEvent`): a plain append-only table for now. The governance issue adds the
 //! hash chain, group commit and the database triggers that refuse UPDATE and DELETE.
 
-use crate::{StorageError, Store, with_pool};
+use sealpost_audit::{AuditEvent, Origin};
 
-/// One event. Never content, tokens, codes or passwords (SECURITY F2).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AuditEvent {
-    /// When (ms, UTC).
-    pub at_ms: i64,
-    /// Who: `user:<id>`, `recipient:<address>` or `system`.
-    pub actor: String,
-    /// What, e.g. `message.send`, `message.read`, `attachment.download`.
-    pub action: String,
-    /// On what, e.g. `message:<id>`.
-    pub object: Option<String>,
-    /// `success` or `failure`.
-    pub outcome: String,
-    /// Client address.
-    pub ip: Option<String>,
-    /// Client user agent.
-    pub user_agent: Option<String>,
-    /// The request's id.
-    pub request_id: Option<String>,
-}
+use crate::{StorageError, Store, with_pool};
 
 type Row = (
     i64,
@@ -45,9 +26,9 @@ impl Store {
                 .bind(&e.action)
                 .bind(&e.object)
                 .bind(&e.outcome)
-                .bind(&e.ip)
-                .bind(&e.user_agent)
-                .bind(&e.request_id)
+                .bind(&e.origin.ip)
+                .bind(&e.origin.user_agent)
+                .bind(&e.origin.request_id)
                 .fetch_one(pool)
                 .await
         })?;
@@ -72,9 +53,11 @@ impl Store {
                 action,
                 object,
                 outcome,
-                ip,
-                user_agent,
-                request_id,
+                origin: Origin {
+                    ip,
+                    user_agent,
+                    request_id,
+                },
             })
             .collect())
     }

@@ -19,7 +19,6 @@ mod setup_tokens;
 pub mod testing;
 mod users;
 
-pub use audit::AuditEvent;
 pub use blobs::{BlobReader, BlobStore, BlobWriter};
 pub use connect::SqliteSettings;
 pub use error::StorageError;

@@ -3,10 +3,11 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use sealpost_audit::{AuditEvent, Origin};
 use sealpost_crypto::{PasswordHash, Sealed, Token, WrappedKey};
 use sealpost_domain::{AttachmentId, DisplayName, EmailAddress, Marking, MessageId, RecipientId, Reference, Role, UserId};
 use sealpost_storage::testing::TestDatabase;
-use sealpost_storage::{AuditEvent, BlobStore, NewAttachment, NewMessage, NewRecipient, NewUser, StorageError, Store};
+use sealpost_storage::{BlobStore, NewAttachment, NewMessage, NewRecipient, NewUser, StorageError, Store};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use uuid::Uuid;
 
@@ -209,15 +210,18 @@ contract!(
 );
 
 contract!(audit_events_append_in_order_and_are_found_by_object, |store: Store| async move {
+    let origin = Origin {
+        ip: Some("127.0.0.1".into()),
+        user_agent: None,
+        request_id: Some("r".into()),
+    };
     let event = |action: &str, object: &str| AuditEvent {
         at_ms: 1,
         actor: "user:1".into(),
         action: action.into(),
         object: Some(object.into()),
         outcome: "success".into(),
-        ip: Some("127.0.0.1".into()),
-        user_agent: None,
-        request_id: Some("r".into()),
+        origin: origin.clone(),
     };
     let a = store.append_audit(&event("message.send", "message:1")).await.unwrap();
     let b = store.append_audit(&event("message.read", "message:2")).await.unwrap();

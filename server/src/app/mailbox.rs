@@ -8,7 +8,7 @@ use sealpost_domain::api_messages::{AttachmentInfo, ComposeInfo, DeliveryStatus,
 use sealpost_domain::{AttachmentId, EmailAddress, MessageId};
 use sealpost_storage::{BlobReader, StoredMessage, UserRecord};
 
-use crate::app::audit::{self, RequestMeta};
+use crate::app::audit::{self, Action, Actor, Object, Outcome, RequestMeta};
 use crate::error::AppError;
 use crate::state::AppState;
 
@@ -55,10 +55,10 @@ pub async fn open(state: &AppState, user: &UserRecord, id: MessageId, meta: &Req
     audit::record(
         state,
         meta,
-        &audit::actor_user(user.id),
-        "message.read",
-        Some(&audit::object_message(id)),
-        "success",
+        &Actor::User(user.id),
+        Action::MessageRead,
+        Some(Object::Message(id)),
+        Outcome::Success,
     )
     .await?;
     if let Some((row, false)) = m.my_row {
@@ -111,10 +111,10 @@ pub async fn download(
     audit::record(
         state,
         meta,
-        &audit::actor_user(user.id),
-        "attachment.download",
-        Some(&format!("attachment:{}", a.id)),
-        "success",
+        &Actor::User(user.id),
+        Action::AttachmentDownload,
+        Some(Object::Attachment(a.id)),
+        Outcome::Success,
     )
     .await?;
     Ok(Download {
@@ -158,10 +158,10 @@ pub async fn revoke(
     audit::record(
         state,
         meta,
-        &audit::actor_user(user.id),
-        "message.revoke",
-        Some(&audit::object_message(id)),
-        "success",
+        &Actor::User(user.id),
+        Action::MessageRevoke,
+        Some(Object::Message(id)),
+        Outcome::Success,
     )
     .await?;
     recipient_statuses(state, id).await

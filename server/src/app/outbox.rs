@@ -11,7 +11,7 @@ use sealpost_mail::{Notification, SendError};
 use sealpost_storage::DueNotification;
 use tokio::sync::watch;
 
-use crate::app::audit::{self, RequestMeta};
+use crate::app::audit::{self, Action, Actor, Object, Origin, Outcome};
 use crate::error::AppError;
 use crate::state::AppState;
 
@@ -54,12 +54,12 @@ pub async fn deliver_due(state: &AppState) -> Result<usize, AppError> {
 async fn deliver(state: &AppState, n: &DueNotification) -> Result<(), AppError> {
     let notification = compose(state, n)?;
     let outcome = state.mailer.send(&notification).await;
-    let object = audit::object_message(n.message_id);
-    let meta = RequestMeta::default();
+    let object = Some(Object::Message(n.message_id));
+    let origin = Origin::default();
     match outcome {
         Ok(()) => {
             state.store.mark_notification_sent(n).await?;
-            audit::record(state, &meta, "system", "notification.sent", Some(&object), "success").await
+            audit::record(state, &origin, &Actor::System, Action::NotificationSent, object, Outcome::Success).await
         }
         Err(SendError::Transient(reason)) if state.now_ms() - n.first_queued_at_ms < GIVE_UP_MS => {
             tracing::info!(attempt = n.attempts + 1, reason, "notification deferred");
@@ -72,7 +72,7 @@ async fn deliver(state: &AppState, n: &DueNotification) -> Result<(), AppError> 
         Err(SendError::Transient(reason) | SendError::Permanent(reason)) => {
             tracing::warn!(reason, "notification failed");
             state.store.mark_notification_failed(n, &reason).await?;
-            audit::record(state, &meta, "system", "notification.failed", Some(&object), "failure").await
+            audit::record(state, &origin, &Actor::System, Action::NotificationFailed, object, Outcome::Failure).await
         }
     }
 }

@@ -10,7 +10,7 @@ use sealpost_domain::{AttachmentId, EmailAddress, Marking, MessageId, RecipientI
 use sealpost_storage::{NewAttachment, NewMessage, NewRecipient, UserRecord};
 use uuid::Uuid;
 
-use crate::app::audit::{self, RequestMeta};
+use crate::app::audit::{self, Action, Actor, Object, Outcome, RequestMeta};
 use crate::app::auth::hash_password;
 use crate::error::AppError;
 use crate::state::AppState;
@@ -61,10 +61,10 @@ pub async fn send(state: &AppState, sender: &UserRecord, meta: &RequestMeta, mut
     audit::record(
         state,
         meta,
-        &audit::actor_user(sender.id),
-        "message.send",
-        Some(&audit::object_message(id)),
-        "success",
+        &Actor::User(sender.id),
+        Action::MessageSend,
+        Some(Object::Message(id)),
+        Outcome::Success,
     )
     .await?;
     state.outbox_wake.notify_one();

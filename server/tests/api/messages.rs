@@ -309,3 +309,41 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
         .flat_map(|e| if e.path().is_dir() { walk(&e.path()) } else { vec![e.path()] })
         .collect()
 }
+
+#[tokio::test]
+async fn when_the_audit_log_cannot_be_written_the_reader_gets_503_and_no_content() {
+    let app = spawn_app().await;
+    let p = people(&app).await;
+    let sent = send_ok(
+        &app,
+        &p.ann,
+        message(&["bob@testshire.gov.uk"], "Audited subject", "Audited body"),
+        &[("f.txt", b"file bytes".to_vec())],
+    )
+    .await;
+    let id = sent["id"].as_str().unwrap();
+    let aid = body(app.read(&p.bob, id).await).await["attachments"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // Break the audit table on purpose.
+    match &app.state.store {
+        Store::Sqlite(pool) => drop(
+            sqlx::query("ALTER TABLE audit_events RENAME TO audit_events_gone")
+                .execute(pool)
+                .await
+                .unwrap(),
+        ),
+        Store::Postgres(pool) => drop(
+            sqlx::query("ALTER TABLE audit_events RENAME TO audit_events_gone")
+                .execute(pool)
+                .await
+                .unwrap(),
+        ),
+    }
+    for response in [app.read(&p.bob, id).await, app.download(&p.bob, id, &aid).await] {
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        let text = response.text().await.unwrap();
+        assert!(!text.contains("Audited") && !text.contains("file bytes"), "{text}");
+    }
+}

@@ -1,0 +1,164 @@
+//! Audit events: who did what, to which object, with what outcome, from where (SECURITY F2).
+//!
+//! Pure types, no I/O: storage appends them, the server records them before it reveals content.
+//! Actors, actions and objects are typed, so an event cannot name a free-form action, and none
+//! of them can carry content, tokens, codes or passwords. The governance issue adds the
+//! canonical encoding, the hash chain and the verifier here.
+
+use sealpost_domain::{AttachmentId, EmailAddress, MessageId, UserId};
+
+/// Who acted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Actor {
+    /// A signed-in account.
+    User(UserId),
+    /// An external recipient, by address.
+    Recipient(EmailAddress),
+    /// Sealpost itself (the outbox worker, retention).
+    System,
+}
+
+/// What happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// A message was sent.
+    MessageSend,
+    /// A message was opened.
+    MessageRead,
+    /// An attachment was downloaded.
+    AttachmentDownload,
+    /// Access was withdrawn.
+    MessageRevoke,
+    /// A notification email was accepted by the relay.
+    NotificationSent,
+    /// A notification email could not be delivered.
+    NotificationFailed,
+}
+
+/// What it happened to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Object {
+    /// A message.
+    Message(MessageId),
+    /// An attachment.
+    Attachment(AttachmentId),
+}
+
+/// How it ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// It worked.
+    Success,
+    /// It was refused or failed.
+    Failure,
+}
+
+/// Where the request came from.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Origin {
+    /// Client address.
+    pub ip: Option<String>,
+    /// User agent (truncated).
+    pub user_agent: Option<String>,
+    /// The request id tracing logged.
+    pub request_id: Option<String>,
+}
+
+/// One event, as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditEvent {
+    /// When (Unix ms, UTC).
+    pub at_ms: i64,
+    /// `user:<id>`, `recipient:<address>` or `system`.
+    pub actor: String,
+    /// e.g. `message.read`.
+    pub action: String,
+    /// e.g. `message:<id>`.
+    pub object: Option<String>,
+    /// `success` or `failure`.
+    pub outcome: String,
+    /// Where from.
+    pub origin: Origin,
+}
+
+impl AuditEvent {
+    /// An event from typed parts.
+    pub fn new(at_ms: i64, actor: &Actor, action: Action, object: Option<Object>, outcome: Outcome, origin: Origin) -> Self {
+        Self {
+            at_ms,
+            actor: actor.to_string(),
+            action: action.as_str().to_owned(),
+            object: object.map(|o| o.to_string()),
+            outcome: outcome.as_str().to_owned(),
+            origin,
+        }
+    }
+}
+
+impl std::fmt::Display for Actor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Actor::User(id) => write!(f, "user:{id}"),
+            Actor::Recipient(address) => write!(f, "recipient:{address}"),
+            Actor::System => f.write_str("system"),
+        }
+    }
+}
+
+impl std::fmt::Display for Object {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Object::Message(id) => write!(f, "message:{id}"),
+            Object::Attachment(id) => write!(f, "attachment:{id}"),
+        }
+    }
+}
+
+impl Action {
+    /// The stable name stored and searched.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::MessageSend => "message.send",
+            Action::MessageRead => "message.read",
+            Action::AttachmentDownload => "attachment.download",
+            Action::MessageRevoke => "message.revoke",
+            Action::NotificationSent => "notification.sent",
+            Action::NotificationFailed => "notification.failed",
+        }
+    }
+}
+
+impl Outcome {
+    /// The stable name stored and searched.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Success => "success",
+            Outcome::Failure => "failure",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_name_actor_action_and_object_in_their_stored_form() {
+        let id = MessageId("6f1b2c9e-0000-4000-8000-000000000001".parse().unwrap());
+        let e = AuditEvent::new(
+            5,
+            &Actor::System,
+            Action::NotificationSent,
+            Some(Object::Message(id)),
+            Outcome::Success,
+            Origin::default(),
+        );
+        assert_eq!(
+            (e.actor.as_str(), e.action.as_str(), e.outcome.as_str()),
+            ("system", "notification.sent", "success")
+        );
+        assert_eq!(e.object.as_deref(), Some("message:6f1b2c9e-0000-4000-8000-000000000001"));
+        let pc = Actor::Recipient(EmailAddress::parse("PC@Police.example.uk").unwrap());
+        assert_eq!(pc.to_string(), "recipient:pc@police.example.uk");
+    }
+}
