@@ -32,7 +32,7 @@ describe('sending secure mail', () => {
     sink = await startSmtpSink();
     sealpost = await startSealpost({ env: { SEALPOST_SMTP_URL: sink.url } });
     browser = await launchBrowser();
-    for (const [email, name] of [['ann@testshire.gov.uk', 'Ann Lee'], ['bob@testshire.gov.uk', 'Bob Hale']]) {
+    for (const [email, name] of [['ann@testshire.gov.uk', 'Ann Lee'], ['bob@testshire.gov.uk', 'Bob Hale'], ['cy@testshire.gov.uk', 'Cy Moss']]) {
       sealpost.cli(['user', 'add', '--email', email, '--name', name, '--password-stdin'], PASSWORD);
     }
   });
@@ -114,5 +114,43 @@ describe('sending secure mail', () => {
     await screenshot(ann, '14-revoked');
     assert.deepEqual(ann.errors, []);
     assert.deepEqual(bob.errors, []);
+  });
+
+  test('files can be dropped on the compose page, and a slow upload shows its progress', async () => {
+    const page = await newPage(browser);
+    await signIn(page, sealpost.base, 'ann@testshire.gov.uk');
+    await page.goto(`${sealpost.base}/compose`);
+    await page.getByLabel('To').fill('cy@testshire.gov.uk');
+    await page.keyboard.press('Enter');
+    await page.getByLabel('Subject').fill('Minutes');
+    // Drop a 2 MB file on the drop zone, as a person dragging it from their desktop would.
+    await page.evaluate(() => {
+      const transfer = new DataTransfer();
+      transfer.items.add(new File([new Uint8Array(2 * 1024 * 1024).fill(65)], 'minutes.pdf'));
+      document.querySelector('.dropzone').dispatchEvent(new DragEvent('drop', { dataTransfer: transfer, bubbles: true, cancelable: true }));
+    });
+    await page.getByRole('list', { name: 'Chosen files' }).getByText('minutes.pdf').waitFor();
+    assert.match(await page.getByRole('list', { name: 'Chosen files' }).innerText(), /2 MB/);
+    // A file over the limit is refused before any upload, with a clear message.
+    await page.evaluate(() => {
+      const transfer = new DataTransfer();
+      transfer.items.add(new File([new Uint8Array(26 * 1024 * 1024)], 'huge.iso'));
+      document.querySelector('.dropzone').dispatchEvent(new DragEvent('drop', { dataTransfer: transfer, bubbles: true, cancelable: true }));
+    });
+    await page.getByRole('alert').getByText('the limit for one file is 25 MB').waitFor();
+    // Throttle the upload so the progress bar has time to show.
+    const cdp = await page.context().newCDPSession(page);
+    await cdp.send('Network.enable');
+    await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 20, downloadThroughput: -1, uploadThroughput: 512 * 1024 });
+    await page.getByRole('button', { name: 'Send securely' }).click();
+    await page.getByRole('button', { name: 'Yes, send it' }).click();
+    const bar = page.getByRole('progressbar');
+    await bar.waitFor();
+    assert.deepEqual(await axeViolations(page), [], 'compose while uploading');
+    await screenshot(page, '15-uploading');
+    await page.getByRole('heading', { level: 2, name: 'Delivery' }).waitFor({ timeout: 30_000 });
+    await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
+    assert.match(await page.getByRole('article').innerText(), /minutes\.pdf/);
+    assert.ok(!(await page.getByText('huge.iso').count()), 'the refused file was not sent');
   });
 });

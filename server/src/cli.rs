@@ -146,6 +146,7 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
         settings.public_url,
         state.store.backend()
     );
+    println!("Notification emails are sent {}.", state.mailer.describe());
     if state.store.count_users().await? == 0 {
         let exe = std::env::current_exe().map_or_else(|_| "sealpost".to_owned(), |p| p.display().to_string());
         println!("There are no accounts yet. Create the first one (it prints a one-time set-up link):");

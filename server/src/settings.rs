@@ -45,6 +45,8 @@ pub struct Settings {
     pub max_message_mib: u32,
     /// Longest expiry a sender may choose, in days (`SEALPOST_MAX_EXPIRY_DAYS`, default 90).
     pub max_expiry_days: u32,
+    /// Longest message text in KiB (`SEALPOST_MAX_BODY_KIB`, default 256; SECURITY D6).
+    pub max_body_kib: u32,
     /// Run the notification worker in this process (`SEALPOST_OUTBOX_WORKER`, default true).
     /// Turn off on web-only instances when a separate instance sends the mail.
     pub outbox_worker: bool,
@@ -88,6 +90,7 @@ struct Layer {
     max_attachment_mib: Option<u32>,
     max_message_mib: Option<u32>,
     max_expiry_days: Option<u32>,
+    max_body_kib: Option<u32>,
     log_format: Option<LogFormat>,
 }
 
@@ -173,6 +176,7 @@ impl Settings {
             max_attachment_mib: l.max_attachment_mib.unwrap_or(25),
             max_message_mib: l.max_message_mib.unwrap_or(100),
             max_expiry_days: l.max_expiry_days.unwrap_or(90),
+            max_body_kib: l.max_body_kib.unwrap_or(256),
             log_format: l.log_format.unwrap_or(LogFormat::Text),
         }
     }
@@ -202,6 +206,7 @@ impl Settings {
             max_attachment_bytes: mib(self.max_attachment_mib),
             max_message_bytes: mib(self.max_message_mib),
             max_expiry_days: self.max_expiry_days,
+            max_body_bytes: self.max_body_kib.saturating_mul(1024),
             ..sealpost_domain::Limits::default()
         }
     }
@@ -229,6 +234,7 @@ fn apply_env(l: &mut Layer, name: &str, v: String) -> Result<(), ()> {
         "MAX_ATTACHMENT_MIB" => l.max_attachment_mib = num(&v)?,
         "MAX_MESSAGE_MIB" => l.max_message_mib = num(&v)?,
         "MAX_EXPIRY_DAYS" => l.max_expiry_days = num(&v)?,
+        "MAX_BODY_KIB" => l.max_body_kib = num(&v)?,
         "OUTBOX_WORKER" => l.outbox_worker = Some(v.trim().parse().map_err(|_| ())?),
         "TRUST_PROXY" => l.trust_proxy = Some(v.trim().parse().map_err(|_| ())?),
         "LOG_FORMAT" => {

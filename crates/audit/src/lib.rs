@@ -23,6 +23,8 @@ pub enum Actor {
 pub enum Action {
     /// A message was sent.
     MessageSend,
+    /// An inbox or sent list (with subjects) was shown.
+    MailboxList,
     /// A message was opened.
     MessageRead,
     /// An attachment was downloaded.
@@ -119,6 +121,7 @@ impl Action {
     pub fn as_str(self) -> &'static str {
         match self {
             Action::MessageSend => "message.send",
+            Action::MailboxList => "mailbox.list",
             Action::MessageRead => "message.read",
             Action::AttachmentDownload => "attachment.download",
             Action::MessageRevoke => "message.revoke",

@@ -67,8 +67,8 @@ pub struct MessageSummary {
     pub unread: bool,
     /// How many files are attached.
     pub attachments: u32,
-    /// Sent: the recipients' addresses.
-    pub recipients: Vec<EmailAddress>,
+    /// Sent: each recipient and where delivery stands.
+    pub recipients: Vec<RecipientStatus>,
 }
 
 /// A file attached to a message.

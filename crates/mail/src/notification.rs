@@ -5,8 +5,9 @@ use sealpost_domain::{EmailAddress, Marking, Reference};
 
 use crate::MailError;
 
-/// Everything a notification may say, and nothing more.
-#[derive(Debug, Clone)]
+/// Everything a notification may say, and nothing more. `Debug` leaves out the link (it holds
+/// a bearer token).
+#[derive(Clone)]
 pub struct Notification {
     /// The recipient.
     pub to: EmailAddress,
@@ -24,6 +25,15 @@ pub struct Notification {
     pub expires: String,
     /// Stable per outbox row, so a retry after a crash is recognisable (SECURITY G4).
     pub message_id: String,
+}
+
+impl std::fmt::Debug for Notification {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Notification")
+            .field("reference", &self.reference)
+            .field("message_id", &self.message_id)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Notification {

@@ -5,6 +5,7 @@
 use std::path::PathBuf;
 
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+use tokio::io::AsyncWriteExt;
 
 use crate::Notification;
 
@@ -93,10 +94,20 @@ impl Mailer {
                 tokio::fs::create_dir_all(dir)
                     .await
                     .map_err(|e| SendError::Transient(e.to_string()))?;
+                // The file holds the recipient's link: readable by the service account only.
                 let path = dir.join(format!("{name}.eml"));
-                tokio::fs::write(&path, email.formatted())
+                let mut file = tokio::fs::OpenOptions::new()
+                    .write(true)
+                    .create(true)
+                    .truncate(true)
+                    .mode(0o600)
+                    .open(&path)
                     .await
-                    .map_err(|e| SendError::Transient(e.to_string()))
+                    .map_err(|e| SendError::Transient(e.to_string()))?;
+                file.write_all(&email.formatted())
+                    .await
+                    .map_err(|e| SendError::Transient(e.to_string()))?;
+                file.sync_all().await.map_err(|e| SendError::Transient(e.to_string()))
             }
         }
     }

@@ -55,7 +55,14 @@ async fn without_a_relay_notifications_are_written_as_eml_files() {
     let m = Mailer::new(None, dir.clone(), "sealpost@testshire.gov.uk".into()).unwrap();
     assert!(m.describe().contains(".eml"));
     m.send(&notification()).await.unwrap();
-    let written = std::fs::read_to_string(dir.join("a1sealpost.eml")).unwrap();
+    let path = dir.join("a1sealpost.eml");
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+        0o600,
+        "the link is for the service account only"
+    );
+    let written = std::fs::read_to_string(&path).unwrap();
     assert!(written.contains("SP-ABCD-EFGH"));
     std::fs::remove_dir_all(dir).unwrap();
 }

@@ -10,6 +10,7 @@ mod blobs;
 mod connect;
 mod error;
 mod login_failures;
+mod mailbox;
 mod messages;
 mod migrate;
 mod outbox;

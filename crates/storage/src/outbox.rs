@@ -12,6 +12,9 @@ use crate::{StorageError, Store, with_pool};
 /// A notification to send now.
 #[derive(Debug, Clone)]
 pub struct DueNotification {
+    /// This claim's id: every later update of the row checks it, so a worker whose lease ran
+    /// out cannot overwrite another's result.
+    pub claim: String,
     /// The outbox row (its id makes the Message-ID, so retries are recognisable).
     pub outbox_id: Uuid,
     /// The recipient row.
@@ -81,7 +84,20 @@ impl Store {
                 .await?;
             sqlx::query_as(select).bind(&claim).fetch_all(pool).await
         })?;
-        rows.into_iter().map(due_from_row).collect()
+        rows.into_iter().map(|r| due_from_row(r, &claim)).collect()
+    }
+
+    /// True while the row is still ours to send: claimed by `n` and neither sent, failed nor
+    /// cancelled by a revoke since. Checked just before sending.
+    pub async fn notification_still_live(&self, n: &DueNotification) -> Result<bool, StorageError> {
+        let row: Option<(String,)> = with_pool!(self, |pool| {
+            sqlx::query_as("SELECT id FROM outbox WHERE id = $1 AND claim = $2 AND state = 'pending'")
+                .bind(n.outbox_id.to_string())
+                .bind(&n.claim)
+                .fetch_optional(pool)
+                .await
+        })?;
+        Ok(row.is_some())
     }
 
     /// The relay accepted it: forget the sealed link, show the recipient as notified.
@@ -96,15 +112,18 @@ impl Store {
 
     /// A transient failure: try again at `next_at_ms`.
     pub async fn retry_notification(&self, n: &DueNotification, next_at_ms: i64, reason: &str) -> Result<(), StorageError> {
-        with_pool!(self, |pool| sqlx::query(
-            "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = $1, last_error = $2 WHERE id = $3 AND state = 'pending'"
+        with_pool!(self, |pool| {
+            sqlx::query(
+            "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = $1, last_error = $2 WHERE id = $3 AND claim = $4 AND state = 'pending'"
         )
         .bind(next_at_ms)
         .bind(reason)
         .bind(n.outbox_id.to_string())
+        .bind(&n.claim)
         .execute(pool)
         .await
-        .map(|r| r.rows_affected()))?;
+        .map(|r| r.rows_affected())
+        })?;
         Ok(())
     }
 
@@ -121,12 +140,20 @@ impl Store {
     async fn finish_notification(&self, n: &DueNotification, state: &str, status: &str, reason: Option<&str>) -> Result<(), StorageError> {
         with_pool!(self, |pool| {
             let mut tx = pool.begin().await?;
-            sqlx::query("UPDATE outbox SET state = $1, sealed_link = NULL, attempts = attempts + 1, last_error = $2 WHERE id = $3")
-                .bind(state)
-                .bind(reason)
-                .bind(n.outbox_id.to_string())
-                .execute(&mut *tx)
-                .await?;
+            // Only the current claim may finish a pending row; a revoke's `cancelled` stands.
+            let mine = sqlx::query(
+                "UPDATE outbox SET state = $1, sealed_link = NULL, attempts = attempts + 1, last_error = $2 WHERE id = $3 AND claim = $4 AND state = 'pending'",
+            )
+            .bind(state)
+            .bind(reason)
+            .bind(n.outbox_id.to_string())
+            .bind(&n.claim)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if mine == 0 {
+                return Ok(());
+            }
             sqlx::query("UPDATE recipients SET status = $1, status_detail = $2 WHERE id = $3 AND status = 'queued'")
                 .bind(status)
                 .bind(reason)
@@ -139,10 +166,11 @@ impl Store {
     }
 }
 
-fn due_from_row(r: Row) -> Result<DueNotification, StorageError> {
+fn due_from_row(r: Row, claim: &str) -> Result<DueNotification, StorageError> {
     let (oid, rid, mid, address, link, key, attempts, first, reference, marking, sender_name, expires) = r;
     let id = |t: &str, what| Uuid::parse_str(t).map_err(|_| StorageError::Corrupt(what));
     Ok(DueNotification {
+        claim: claim.to_owned(),
         outbox_id: id(&oid, "outbox.id")?,
         recipient_id: RecipientId(id(&rid, "recipients.id")?),
         message_id: MessageId(id(&mid, "messages.id")?),

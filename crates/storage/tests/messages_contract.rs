@@ -46,6 +46,21 @@ async fn user(store: &Store, who: &str) -> UserId {
     store.create_user(&new, 0).await.unwrap()
 }
 
+fn audit() -> AuditEvent {
+    AuditEvent {
+        at_ms: 0,
+        actor: "user:test".into(),
+        action: "message.send".into(),
+        object: None,
+        outcome: "success".into(),
+        origin: Origin::default(),
+    }
+}
+
+async fn audit_count(store: &Store) -> usize {
+    store.audit_events_for("contract").await.unwrap().len()
+}
+
 fn sealed(text: &str) -> Sealed {
     Sealed::from_stored(format!("sealed:{text}").into_bytes())
 }
@@ -90,7 +105,7 @@ contract!(
     |store: Store| async move {
         let (ann, bob, cat) = (user(&store, "ann").await, user(&store, "bob").await, user(&store, "cat").await);
         let m = message(ann, bob, "SP-AAAA-BBBB", 100);
-        store.create_message(&m).await.unwrap();
+        store.create_message(&m, &audit()).await.unwrap();
         let inbox = store.inbox(bob, 50).await.unwrap();
         assert_eq!(inbox.len(), 1);
         assert_eq!(
@@ -133,17 +148,30 @@ contract!(
     }
 );
 
-contract!(a_failed_create_stores_nothing_at_all, |store: Store| async move {
+contract!(a_create_that_fails_part_way_stores_nothing_at_all, |store: Store| async move {
     let (ann, bob) = (user(&store, "ann").await, user(&store, "bob").await);
-    store.create_message(&message(ann, bob, "SP-SAME-SAME", 1)).await.unwrap();
-    let again = store.create_message(&message(ann, bob, "SP-SAME-SAME", 2)).await;
-    assert!(matches!(again, Err(StorageError::Duplicate)), "{again:?}");
-    assert_eq!(store.sent(ann, 50).await.unwrap().len(), 1);
-    assert_eq!(
-        store.claim_due_notifications(10, 1000, 10).await.unwrap().len(),
-        1,
-        "no outbox row from the failed create"
+    let mut m = message(ann, bob, "SP-HALF-WAY1", 1);
+    // The second attachment reuses the first one's id: the last insert of the transaction fails.
+    let again = NewAttachment {
+        id: m.attachments[0].id,
+        name: sealed("name"),
+        size: 1,
+        blob_key: "attachments/x/z".into(),
+    };
+    m.attachments.push(again);
+    let mut event = audit();
+    event.object = Some("contract".into());
+    let result = store.create_message(&m, &event).await;
+    assert!(matches!(result, Err(StorageError::Duplicate)), "{result:?}");
+    assert!(store.sent(ann, 50).await.unwrap().is_empty());
+    assert!(store.inbox(bob, 50).await.unwrap().is_empty());
+    assert!(
+        store.claim_due_notifications(10, 1000, 10).await.unwrap().is_empty(),
+        "no outbox row"
     );
+    assert_eq!(audit_count(&store).await, 0, "no audit event for a send that did not happen");
+    store.create_message(&message(ann, bob, "SP-WHOL-E001", 2), &event).await.unwrap();
+    assert_eq!(audit_count(&store).await, 1, "the event commits with the message");
 });
 
 contract!(
@@ -152,40 +180,38 @@ contract!(
         let (ann, bob) = (user(&store, "ann").await, user(&store, "bob").await);
         let sent = message(ann, bob, "SP-SENT-0001", 0);
         let failed = message(ann, bob, "SP-FAIL-0001", 0);
-        store.create_message(&sent).await.unwrap();
-        store.create_message(&failed).await.unwrap();
-        let claimed = store.claim_due_notifications(10, 1000, 10).await.unwrap();
-        assert_eq!(claimed.len(), 2);
-        assert_eq!(claimed[0].sealed_link, sealed("link"));
+        store.create_message(&sent, &audit()).await.unwrap();
+        store.create_message(&failed, &audit()).await.unwrap();
+        let stale = store.claim_due_notifications(10, 1000, 10).await.unwrap();
+        assert_eq!(stale.len(), 2);
+        assert_eq!(stale[0].sealed_link, sealed("link"));
         assert!(store.claim_due_notifications(10, 1000, 10).await.unwrap().is_empty(), "leased");
-        assert_eq!(
-            store.claim_due_notifications(1010, 1000, 10).await.unwrap().len(),
-            2,
-            "a lapsed lease is due again"
+        let claimed = store.claim_due_notifications(1010, 1000, 10).await.unwrap();
+        assert_eq!(claimed.len(), 2, "a lapsed lease is due again");
+        // The worker whose lease lapsed can no longer record an outcome.
+        store.mark_notification_sent(&stale[0]).await.unwrap();
+        assert!(!store.notification_still_live(&stale[0]).await.unwrap());
+        assert!(claimed.iter().all(|n| n.claim != stale[0].claim));
+        let current = claimed.iter().find(|n| n.outbox_id == stale[0].outbox_id).unwrap();
+        assert!(
+            store.notification_still_live(current).await.unwrap(),
+            "the stale worker's result was ignored"
         );
         let by_ref = |r: &str| claimed.iter().find(|n| n.reference.as_str() == r).unwrap().clone();
         store
             .retry_notification(&by_ref("SP-SENT-0001"), 5000, "the relay answered 421")
             .await
             .unwrap();
-        assert!(
-            store
-                .claim_due_notifications(4999, 1000, 10)
-                .await
-                .unwrap()
-                .iter()
-                .all(|n| n.reference.as_str() != "SP-SENT-0001")
-        );
-        assert_eq!(
-            store.next_notification_due().await.unwrap(),
-            Some(5000),
-            "the retry, before the re-leased row (5999)"
-        );
-        store.mark_notification_sent(&by_ref("SP-SENT-0001")).await.unwrap();
         store
             .mark_notification_failed(&by_ref("SP-FAIL-0001"), "the relay answered 550")
             .await
             .unwrap();
+        assert!(
+            store.claim_due_notifications(4999, 1000, 10).await.unwrap().is_empty(),
+            "the retry is not due yet"
+        );
+        assert_eq!(store.next_notification_due().await.unwrap(), Some(5000), "the retry");
+        store.mark_notification_sent(&by_ref("SP-SENT-0001")).await.unwrap();
         assert!(store.claim_due_notifications(i64::MAX / 2, 1000, 10).await.unwrap().is_empty());
         assert_eq!(store.recipients_of(sent.id).await.unwrap()[1].status, "sent");
         let f = &store.recipients_of(failed.id).await.unwrap()[1];
@@ -198,11 +224,14 @@ contract!(
     |store: Store| async move {
         let (ann, bob) = (user(&store, "ann").await, user(&store, "bob").await);
         let m = message(ann, bob, "SP-REVO-KE01", 0);
-        store.create_message(&m).await.unwrap();
-        assert_eq!(store.revoke(m.id, Some(&email("pc@police.example.uk")), 5).await.unwrap(), 1);
+        store.create_message(&m, &audit()).await.unwrap();
+        assert_eq!(
+            store.revoke(m.id, Some(&email("pc@police.example.uk")), 5, &audit()).await.unwrap(),
+            1
+        );
         assert!(store.claim_due_notifications(10, 1000, 10).await.unwrap().is_empty());
         assert!(store.message_for(bob, m.id).await.unwrap().is_some());
-        assert_eq!(store.revoke(m.id, None, 6).await.unwrap(), 1, "only bob was left");
+        assert_eq!(store.revoke(m.id, None, 6, &audit()).await.unwrap(), 1, "only bob was left");
         assert!(store.message_for(bob, m.id).await.unwrap().is_none());
         assert!(store.inbox(bob, 50).await.unwrap().is_empty());
         assert!(store.message_for(ann, m.id).await.unwrap().is_some(), "the sender keeps it");

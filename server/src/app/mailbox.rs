@@ -8,6 +8,8 @@ use sealpost_domain::api_messages::{AttachmentInfo, ComposeInfo, DeliveryStatus,
 use sealpost_domain::{AttachmentId, EmailAddress, MessageId};
 use sealpost_storage::{BlobReader, StoredMessage, UserRecord};
 
+use sealpost_audit::AuditEvent;
+
 use crate::app::audit::{self, Action, Actor, Object, Outcome, RequestMeta};
 use crate::error::AppError;
 use crate::state::AppState;
@@ -25,7 +27,9 @@ pub struct Download {
 }
 
 /// The inbox or sent list.
-pub async fn list(state: &AppState, user: &UserRecord, mailbox: MailBox) -> Result<Vec<MessageSummary>, AppError> {
+pub async fn list(state: &AppState, user: &UserRecord, mailbox: MailBox, meta: &RequestMeta) -> Result<Vec<MessageSummary>, AppError> {
+    // Subjects are content: the listing is on record before any is opened (SECURITY F1).
+    audit::record(state, meta, &Actor::User(user.id), Action::MailboxList, None, Outcome::Success).await?;
     let rows = match mailbox {
         MailBox::Inbox => state.store.inbox(user.id, LIST_LIMIT).await?,
         MailBox::Sent => state.store.sent(user.id, LIST_LIMIT).await?,
@@ -34,13 +38,7 @@ pub async fn list(state: &AppState, user: &UserRecord, mailbox: MailBox) -> Resu
     for m in rows {
         let key = unwrap_key(state, &m)?;
         let recipients = match mailbox {
-            MailBox::Sent => state
-                .store
-                .recipients_of(m.id)
-                .await?
-                .into_iter()
-                .filter_map(|r| EmailAddress::parse(&r.address).ok())
-                .collect(),
+            MailBox::Sent => recipient_statuses(state, m.id).await?,
             MailBox::Inbox => vec![],
         };
         out.push(summary(&key, &m, recipients)?);
@@ -79,7 +77,7 @@ pub async fn open(state: &AppState, user: &UserRecord, id: MessageId, meta: &Req
         vec![]
     };
     Ok(MessageDetail {
-        summary: summary(&key, &m, recipients.iter().map(|r| r.address.clone()).collect())?,
+        summary: summary(&key, &m, recipients.clone())?,
         sender_email: EmailAddress::parse(&m.sender_email).map_err(|_| AppError::Internal(anyhow::anyhow!("corrupt sender email")))?,
         body,
         attachments,
@@ -154,16 +152,15 @@ pub async fn revoke(
         }
         None => None,
     };
-    state.store.revoke(m.id, address.as_ref(), state.now_ms()).await?;
-    audit::record(
-        state,
-        meta,
+    let audit = AuditEvent::new(
+        state.now_ms(),
         &Actor::User(user.id),
         Action::MessageRevoke,
         Some(Object::Message(id)),
         Outcome::Success,
-    )
-    .await?;
+        meta.clone(),
+    );
+    state.store.revoke(m.id, address.as_ref(), state.now_ms(), &audit).await?;
     recipient_statuses(state, id).await
 }
 
@@ -205,7 +202,7 @@ async fn recipient_statuses(state: &AppState, id: MessageId) -> Result<Vec<Recip
         .collect())
 }
 
-fn summary(key: &MessageKey, m: &StoredMessage, recipients: Vec<EmailAddress>) -> Result<MessageSummary, AppError> {
+fn summary(key: &MessageKey, m: &StoredMessage, recipients: Vec<RecipientStatus>) -> Result<MessageSummary, AppError> {
     Ok(MessageSummary {
         id: m.id,
         reference: m.reference.clone(),

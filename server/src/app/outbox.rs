@@ -16,7 +16,8 @@ use crate::error::AppError;
 use crate::state::AppState;
 
 const LEASE_MS: i64 = 5 * 60_000;
-const BATCH: i64 = 20;
+/// Small batches: with the 30 s SMTP timeout a batch ends well inside its 5-minute lease.
+const BATCH: i64 = 5;
 const GIVE_UP_MS: i64 = 72 * 3_600_000;
 const IDLE_POLL: Duration = Duration::from_secs(30);
 
@@ -46,13 +47,23 @@ pub async fn deliver_due(state: &AppState) -> Result<usize, AppError> {
     let due = state.store.claim_due_notifications(state.now_ms(), LEASE_MS, BATCH).await?;
     let count = due.len();
     for n in due {
-        deliver(state, &n).await?;
+        // One bad row must not hold up the rest: mark it failed and go on.
+        if let Err(e) = deliver(state, &n).await {
+            tracing::error!(error = %e, "notification could not be prepared");
+            state
+                .store
+                .mark_notification_failed(&n, "Sealpost could not prepare the notification; ask IT to check the server log")
+                .await?;
+        }
     }
     Ok(count)
 }
 
 async fn deliver(state: &AppState, n: &DueNotification) -> Result<(), AppError> {
     let notification = compose(state, n)?;
+    if !state.store.notification_still_live(n).await? {
+        return Ok(()); // revoked (or taken over) since it was claimed
+    }
     let outcome = state.mailer.send(&notification).await;
     let object = Some(Object::Message(n.message_id));
     let origin = Origin::default();

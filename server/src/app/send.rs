@@ -10,7 +10,9 @@ use sealpost_domain::{AttachmentId, EmailAddress, Marking, MessageId, RecipientI
 use sealpost_storage::{NewAttachment, NewMessage, NewRecipient, UserRecord};
 use uuid::Uuid;
 
-use crate::app::audit::{self, Action, Actor, Object, Outcome, RequestMeta};
+use sealpost_audit::AuditEvent;
+
+use crate::app::audit::{Action, Actor, Object, Outcome, RequestMeta};
 use crate::app::auth::hash_password;
 use crate::error::AppError;
 use crate::state::AppState;
@@ -51,46 +53,57 @@ pub async fn send(state: &AppState, sender: &UserRecord, meta: &RequestMeta, mut
     let draft = validate(state, request).await?;
     let id = MessageId(Uuid::new_v4());
     let key = MessageKey::generate();
-    let attachments = receive_attachments(state, &key, id, &mut form).await?;
-    let blob_keys: Vec<String> = attachments.iter().map(|(a, _)| a.blob_key.clone()).collect();
-    let result = store(state, sender, id, &key, draft, attachments).await;
-    if result.is_err() {
-        discard_blobs(state, &blob_keys).await;
-    }
-    let reference = result?;
-    audit::record(
-        state,
-        meta,
+    // Until the message is committed, a dropped request (client gone) still removes its blobs.
+    let mut uploads = UploadGuard {
+        state: state.clone(),
+        keys: vec![],
+    };
+    let attachments = receive_attachments(state, &key, id, &mut form, &mut uploads.keys).await?;
+    let audit = AuditEvent::new(
+        state.now_ms(),
         &Actor::User(sender.id),
         Action::MessageSend,
         Some(Object::Message(id)),
         Outcome::Success,
-    )
-    .await?;
+        meta.clone(),
+    );
+    let reference = store(state, sender, id, &key, draft, attachments, &audit).await?;
+    uploads.keys.clear();
     state.outbox_wake.notify_one();
     Ok(Sent { id, reference })
 }
 
 async fn validate(state: &AppState, m: SendMessage) -> Result<Draft, AppError> {
     let limits = state.limits;
-    let mut recipients: Vec<(EmailAddress, Option<UserId>)> = vec![];
+    let mut addresses: Vec<EmailAddress> = vec![];
     for raw in m.recipients.iter().filter(|r| !r.trim().is_empty()) {
         let address =
             EmailAddress::parse(raw).map_err(|_| bad("invalid_recipient", format!("“{}” is not a valid email address.", raw.trim())))?;
-        if recipients.iter().any(|(a, _)| *a == address) {
-            continue;
+        if !addresses.contains(&address) {
+            addresses.push(address);
         }
-        let user = state.store.user_by_email(&address).await?.filter(|u| !u.disabled).map(|u| u.id);
-        recipients.push((address, user));
+        if addresses.len() > limits.max_recipients as usize {
+            return Err(bad(
+                "too_many_recipients",
+                format!("A message can go to at most {} recipients.", limits.max_recipients),
+            ));
+        }
     }
-    if recipients.is_empty() {
+    if addresses.is_empty() {
         return Err(bad("no_recipients", "Add at least one recipient."));
     }
-    if recipients.len() > limits.max_recipients as usize {
-        return Err(bad(
-            "too_many_recipients",
-            format!("A message can go to at most {} recipients.", limits.max_recipients),
-        ));
+    let mut recipients: Vec<(EmailAddress, Option<UserId>)> = Vec::with_capacity(addresses.len());
+    for address in addresses {
+        let user = match state.store.user_by_email(&address).await? {
+            Some(u) if u.disabled => {
+                return Err(bad(
+                    "disabled_recipient",
+                    format!("{address} belongs to a Sealpost account that has been disabled. Check who should receive this instead."),
+                ));
+            }
+            other => other.map(|u| u.id),
+        };
+        recipients.push((address, user));
     }
     let subject = m.subject.trim().to_owned();
     if subject.is_empty() {
@@ -138,82 +151,84 @@ async fn validate(state: &AppState, m: SendMessage) -> Result<Draft, AppError> {
     })
 }
 
-/// Streams each `attachment` part through age into the blob store, enforcing D5 limits.
+/// Streams each `attachment` part through age into the blob store, enforcing D5 limits. Every
+/// blob started is listed in `started`, so the caller's guard removes it if the send fails.
 async fn receive_attachments(
     state: &AppState,
     key: &MessageKey,
     id: MessageId,
     form: &mut Multipart,
+    started: &mut Vec<String>,
 ) -> Result<Vec<(NewAttachment, String)>, AppError> {
     let mut done: Vec<(NewAttachment, String)> = vec![];
     let mut total = 0u64;
-    loop {
-        let field = match form.next_field().await {
-            Ok(Some(field)) => field,
-            Ok(None) => return Ok(done),
-            Err(e) => {
-                discard_blobs(state, &done.iter().map(|(a, _)| a.blob_key.clone()).collect::<Vec<_>>()).await;
-                return Err(form_error(e));
-            }
-        };
-        let result = receive_one(state, key, id, field, done.len(), &mut total).await;
-        match result {
-            Ok(Some(attachment)) => done.push(attachment),
-            Ok(None) => {}
-            Err((e, partial)) => {
-                let mut keys: Vec<String> = done.iter().map(|(a, _)| a.blob_key.clone()).collect();
-                keys.extend(partial);
-                discard_blobs(state, &keys).await;
-                return Err(e);
-            }
+    while let Some(field) = form.next_field().await.map_err(form_error)? {
+        if field.name() != Some("attachment") {
+            return Err(bad("unexpected_part", "The form has a part this server does not accept."));
         }
+        let limits = state.limits;
+        if done.len() >= limits.max_attachments as usize {
+            return Err(AppError::TooLarge(format!(
+                "A message can have at most {} attachments.",
+                limits.max_attachments
+            )));
+        }
+        let aid = AttachmentId(Uuid::new_v4());
+        let blob_key = format!("attachments/{id}/{aid}");
+        started.push(blob_key.clone());
+        done.push(receive_one(state, key, aid, blob_key, field, &mut total).await?);
+    }
+    Ok(done)
+}
+
+/// Deletes the listed blobs when dropped, unless the list was emptied (the send committed).
+struct UploadGuard {
+    state: AppState,
+    keys: Vec<String>,
+}
+
+impl Drop for UploadGuard {
+    fn drop(&mut self) {
+        if self.keys.is_empty() {
+            return;
+        }
+        let (state, keys) = (self.state.clone(), std::mem::take(&mut self.keys));
+        tokio::spawn(async move { discard_blobs(&state, &keys).await });
     }
 }
 
-type Received = Result<Option<(NewAttachment, String)>, (AppError, Option<String>)>;
-
-async fn receive_one(state: &AppState, key: &MessageKey, id: MessageId, mut field: Field<'_>, count: usize, total: &mut u64) -> Received {
-    if field.name() != Some("attachment") {
-        return Err((bad("unexpected_part", "The form has a part this server does not accept."), None));
-    }
+async fn receive_one(
+    state: &AppState,
+    key: &MessageKey,
+    aid: AttachmentId,
+    blob_key: String,
+    mut field: Field<'_>,
+    total: &mut u64,
+) -> Result<(NewAttachment, String), AppError> {
     let name = sanitise_file_name(field.file_name().unwrap_or("attachment"));
     let limits = state.limits;
-    if count >= limits.max_attachments as usize {
-        return Err((
-            AppError::TooLarge(format!("A message can have at most {} attachments.", limits.max_attachments)),
-            None,
-        ));
-    }
-    let aid = AttachmentId(Uuid::new_v4());
-    let blob_key = format!("attachments/{}/{}", id, aid);
-    let fail = |e: AppError| (e, Some(blob_key.clone()));
     let writer = state.blobs.writer(&blob_key);
-    let mut sealer = key
-        .seal_stream(Binding::new(ObjectKind::Attachment, aid.0), writer)
-        .await
-        .map_err(|e| fail(e.into()))?;
-    while let Some(chunk) = field.chunk().await.map_err(|e| fail(form_error(e)))? {
+    let mut sealer = key.seal_stream(Binding::new(ObjectKind::Attachment, aid.0), writer).await?;
+    while let Some(chunk) = field.chunk().await.map_err(form_error)? {
         *total += chunk.len() as u64;
         if sealer.written() + chunk.len() as u64 > limits.max_attachment_bytes {
-            let mib = limits.max_attachment_bytes / (1024 * 1024);
-            return Err(fail(AppError::TooLarge(format!(
-                "“{name}” is larger than the {mib} MB limit for one file."
-            ))));
+            let mb = limits.max_attachment_bytes / (1024 * 1024);
+            return Err(AppError::TooLarge(format!(
+                "“{name}” is larger than the {mb} MB limit for one file."
+            )));
         }
         if *total > limits.max_message_bytes {
-            let mib = limits.max_message_bytes / (1024 * 1024);
-            return Err(fail(AppError::TooLarge(format!(
-                "The attachments add up to more than the {mib} MB limit for one message."
-            ))));
+            let mb = limits.max_message_bytes / (1024 * 1024);
+            return Err(AppError::TooLarge(format!(
+                "The attachments add up to more than the {mb} MB limit for one message."
+            )));
         }
-        sealer.write(&chunk).await.map_err(|e| fail(AppError::Internal(e.into())))?;
+        sealer.write(&chunk).await.map_err(|e| AppError::Internal(e.into()))?;
     }
     let size = sealer.written();
-    sealer.finish().await.map_err(|e| fail(AppError::Internal(e.into())))?;
-    let sealed_name = key
-        .seal(Binding::new(ObjectKind::AttachmentName, aid.0), name.as_bytes())
-        .map_err(|e| fail(e.into()))?;
-    Ok(Some((
+    sealer.finish().await.map_err(|e| AppError::Internal(e.into()))?;
+    let sealed_name = key.seal(Binding::new(ObjectKind::AttachmentName, aid.0), name.as_bytes())?;
+    Ok((
         NewAttachment {
             id: aid,
             name: sealed_name,
@@ -221,7 +236,7 @@ async fn receive_one(state: &AppState, key: &MessageKey, id: MessageId, mut fiel
             blob_key,
         },
         name,
-    )))
+    ))
 }
 
 async fn store(
@@ -231,6 +246,7 @@ async fn store(
     key: &MessageKey,
     d: Draft,
     attachments: Vec<(NewAttachment, String)>,
+    audit: &AuditEvent,
 ) -> Result<Reference, AppError> {
     let passphrase = match d.passphrase {
         Some(p) => Some(hash_password(state, p).await?),
@@ -269,7 +285,7 @@ async fn store(
         recipients,
         attachments: attachments.into_iter().map(|(a, _)| a).collect(),
     };
-    state.store.create_message(&message).await?;
+    state.store.create_message(&message, audit).await?;
     Ok(reference)
 }
 
@@ -306,11 +322,16 @@ pub fn sanitise_file_name(raw: &str) -> String {
     let base = raw.rsplit(['/', '\\']).next().unwrap_or_default();
     let cleaned: String = base
         .chars()
-        .filter(|c| !c.is_control() && !matches!(c, '"' | '<' | '>' | ':' | '|' | '?' | '*'))
+        .filter(|c| !c.is_control() && !is_bidi_control(*c) && !matches!(c, '"' | '<' | '>' | ':' | '|' | '?' | '*'))
         .collect();
     let trimmed = cleaned.trim().trim_start_matches('.');
     let limited: String = trimmed.chars().take(200).collect();
     if limited.is_empty() { "attachment".into() } else { limited }
+}
+
+/// Direction overrides and marks, which can make `invoice<U+202E>fdp.exe` display as `invoiceexe.pdf`.
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}')
 }
 
 #[cfg(test)]
@@ -323,6 +344,11 @@ mod tests {
         assert_eq!(sanitise_file_name("C:\\Users\\ann\\report.pdf"), "report.pdf");
         assert_eq!(sanitise_file_name("a\r\nb\".txt"), "ab.txt");
         assert_eq!(sanitise_file_name("..."), "attachment");
+        assert_eq!(
+            sanitise_file_name("invoice\u{202E}fdp.exe"),
+            "invoicefdp.exe",
+            "no right-to-left override tricks"
+        );
         assert_eq!(sanitise_file_name(&"é".repeat(300)).chars().count(), 200);
     }
 }

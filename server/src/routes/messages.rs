@@ -50,9 +50,10 @@ async fn send_message(
 async fn list(
     State(state): State<AppState>,
     signed_in: SignedIn,
+    Meta(meta): Meta,
     Query(q): Query<ListQuery>,
 ) -> Result<Json<Vec<MessageSummary>>, AppError> {
-    mailbox::list(&state, &signed_in.user, q.mailbox).await.map(Json)
+    mailbox::list(&state, &signed_in.user, q.mailbox, &meta).await.map(Json)
 }
 
 async fn read(

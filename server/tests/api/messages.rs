@@ -111,6 +111,8 @@ async fn anyone_else_gets_404_for_messages_and_attachments_not_addressed_to_them
         .as_str()
         .unwrap()
         .to_owned();
+    // Cat has a message of her own; Bob's attachment id under it is still not hers.
+    let other = send_ok(&app, &p.ann, message(&["cat@testshire.gov.uk"], "For Cat", "hers"), &[]).await;
     let missing = "00000000-0000-4000-8000-000000000000";
     for (what, response) in [
         ("read", app.read(&p.cat, id).await),
@@ -120,6 +122,10 @@ async fn anyone_else_gets_404_for_messages_and_attachments_not_addressed_to_them
         ("missing message", app.read(&p.cat, missing).await),
         ("malformed id", app.read(&p.cat, "not-an-id").await),
         ("missing attachment", app.download(&p.bob, id, missing).await),
+        (
+            "attachment under another message",
+            app.download(&p.cat, other["id"].as_str().unwrap(), &aid).await,
+        ),
     ] {
         assert_eq!(response.status(), StatusCode::NOT_FOUND, "{what}");
         assert_eq!(
@@ -128,7 +134,9 @@ async fn anyone_else_gets_404_for_messages_and_attachments_not_addressed_to_them
             "{what}"
         );
     }
-    assert_eq!(body(app.list(&p.cat, "inbox").await).await, json!([]));
+    let cats = body(app.list(&p.cat, "inbox").await).await;
+    assert_eq!(cats.as_array().unwrap().len(), 1, "only her own message");
+    assert_eq!(cats[0]["subject"], "For Cat");
     assert_eq!(
         app.get(&format!("/api/v1/messages/{id}")).send().await.unwrap().status(),
         StatusCode::UNAUTHORIZED
@@ -173,6 +181,19 @@ async fn text_limits_hold_at_the_limit_and_refuse_one_over_with_a_clear_message(
     let p = people(&app).await;
     let to = ["bob@testshire.gov.uk"];
     send_ok(&app, &p.ann, message(&to, &"s".repeat(998), &"b".repeat(256 * 1024)), &[]).await;
+    let fifty: Vec<String> = (0..50).map(|i| format!("partner{i}@example.org")).collect();
+    send_ok(
+        &app,
+        &p.ann,
+        json!({"recipients": fifty, "subject": "Fifty", "body": "x", "expires_in_days": 90}),
+        &[],
+    )
+    .await;
+    let fifty_one: Vec<String> = (0..51).map(|i| format!("partner{i}@example.org")).collect();
+    let over = app
+        .send(&p.ann, json!({"recipients": fifty_one, "subject": "x", "body": "x"}), &[])
+        .await;
+    assert_eq!(body(over).await["code"], "too_many_recipients");
     let cases = [
         (message(&to, &"s".repeat(999), "x"), "subject_too_long"),
         (message(&to, "Fine", &"b".repeat(256 * 1024 + 1)), "body_too_long"),
@@ -200,7 +221,36 @@ async fn text_limits_hold_at_the_limit_and_refuse_one_over_with_a_clear_message(
         assert_eq!(b["code"], code);
         assert!(b["message"].as_str().unwrap().ends_with('.'), "{b}");
     }
-    assert_eq!(body(app.list(&p.ann, "sent").await).await.as_array().unwrap().len(), 1);
+    assert_eq!(body(app.list(&p.ann, "sent").await).await.as_array().unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn twenty_files_fit_and_a_twenty_first_is_refused_as_is_a_total_one_byte_over() {
+    let app = spawn_app_with(|s| s.max_message_mib = 1).await;
+    let p = people(&app).await;
+    let to = message(&["bob@testshire.gov.uk"], "Files", "");
+    let twenty: Vec<(&str, Vec<u8>)> = (0..20).map(|_| ("f.txt", b"x".to_vec())).collect();
+    send_ok(&app, &p.ann, to.clone(), &twenty).await;
+    let mut twenty_one = twenty.clone();
+    twenty_one.push(("g.txt", b"x".to_vec()));
+    let refused = app.send(&p.ann, to.clone(), &twenty_one).await;
+    assert_eq!(refused.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(body(refused).await["message"], "A message can have at most 20 attachments.");
+    let half = 512 * 1024;
+    send_ok(&app, &p.ann, to.clone(), &[("a", vec![0u8; half]), ("b", vec![0u8; half])]).await;
+    let over = app.send(&p.ann, to, &[("a", vec![0u8; half]), ("b", vec![0u8; half + 1])]).await;
+    assert_eq!(over.status(), StatusCode::PAYLOAD_TOO_LARGE);
+}
+
+#[tokio::test]
+async fn a_disabled_colleague_is_refused_as_a_recipient_rather_than_sent_a_link() {
+    let app = spawn_app().await;
+    let p = people(&app).await;
+    let leaver = app.create_user("leaver@testshire.gov.uk", PASSWORD, Role::Staff).await;
+    app.state.store.disable_user(leaver).await.unwrap();
+    let response = app.send(&p.ann, message(&["leaver@testshire.gov.uk"], "Hi", "x"), &[]).await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert!(body(response).await["message"].as_str().unwrap().contains("has been disabled"));
 }
 
 #[tokio::test]
@@ -223,6 +273,24 @@ async fn revoking_a_colleague_removes_the_message_from_their_inbox_at_once() {
     assert_eq!(app.read(&p.bob, id).await.status(), StatusCode::OK);
     let not_recipient = app.revoke(&p.ann, id, Some("dan@testshire.gov.uk")).await;
     assert_eq!(not_recipient.status(), StatusCode::BAD_REQUEST);
+    let with_file = send_ok(
+        &app,
+        &p.ann,
+        message(&["bob@testshire.gov.uk"], "File", "x"),
+        &[("f.txt", b"data".to_vec())],
+    )
+    .await;
+    let file_id = with_file["id"].as_str().unwrap();
+    let file_aid = body(app.read(&p.bob, file_id).await).await["attachments"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.revoke(&p.ann, file_id, None).await;
+    assert_eq!(
+        app.download(&p.bob, file_id, &file_aid).await.status(),
+        StatusCode::NOT_FOUND,
+        "a revoked recipient cannot download"
+    );
     app.revoke(&p.ann, id, None).await;
     assert_eq!(app.read(&p.bob, id).await.status(), StatusCode::NOT_FOUND);
 }
@@ -286,11 +354,16 @@ async fn assert_no_canary(app: &TestApp, needle: &str) {
             "outbox",
             "audit_events",
         ] {
+            // Row text shows BYTEA columns as hex, so look for the hex form too.
+            let hex: String = needle.bytes().map(|b| format!("{b:02x}")).collect();
             let rows: Vec<(String,)> = sqlx::query_as(&format!("SELECT t::text FROM {table} t"))
                 .fetch_all(pool)
                 .await
                 .unwrap();
-            assert!(!rows.iter().any(|(r,)| r.contains(needle)), "{needle} found in {table}");
+            assert!(
+                !rows.iter().any(|(r,)| r.contains(needle) || r.contains(&hex)),
+                "{needle} found in {table}"
+            );
         }
     }
 }

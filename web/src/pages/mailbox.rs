@@ -40,7 +40,11 @@ fn MessageList(mailbox: &'static str, empty: fn() -> AnyView) -> impl IntoView {
                     <th scope="col">"Marking"</th><th scope="col">"Sent"</th>
                 </tr></thead>
                 <tbody>{list.into_iter().map(|m| {
-                    let who = if sent { m.recipients.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ") } else { m.sender_name.clone() };
+                    let who = if sent {
+                        m.recipients.iter().map(|r| format!("{} ({})", r.address, status_word(r.status))).collect::<Vec<_>>().join(", ")
+                    } else {
+                        m.sender_name.clone()
+                    };
                     let files = (m.attachments > 0).then(|| format!(" ({} file{})", m.attachments, if m.attachments == 1 { "" } else { "s" }));
                     view! {
                         <tr class:unread=m.unread>
@@ -101,5 +105,18 @@ pub fn Audit() -> impl IntoView {
             view! { <EmptyState title="You do not have access to the audit log"
                 text="The audit log is for information governance officers. Ask your IG team if you need an access record."/> }.into_any()
         }}
+    }
+}
+
+/// A short word for a recipient's status in the sent list.
+fn status_word(s: sealpost_domain::api_messages::DeliveryStatus) -> &'static str {
+    use sealpost_domain::api_messages::DeliveryStatus as D;
+    match s {
+        D::Delivered => "delivered",
+        D::Read => "read",
+        D::Queued => "queued",
+        D::Sent => "notified",
+        D::Failed => "failed",
+        D::Revoked => "withdrawn",
     }
 }

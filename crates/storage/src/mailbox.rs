@@ -1,0 +1,166 @@
+//! Reading and revoking messages: lists, one message with its access check, recipients,
+//! attachments, read receipts and revocation. Access is one rule, in SQL: the sender, or an
+//! addressee not revoked (SECURITY C1).
+
+use sealpost_crypto::Sealed;
+use sealpost_domain::{AttachmentId, EmailAddress, MessageId, RecipientId, UserId};
+
+use sealpost_audit::AuditEvent;
+
+use crate::audit::insert_audit;
+use crate::messages::{MESSAGE_SELECT, MessageRow, message_from_row, parse_id};
+use crate::{StorageError, Store, StoredAttachment, StoredMessage, StoredRecipient, with_pool};
+
+impl Store {
+    /// Messages addressed to `user` and not revoked for them, newest first.
+    pub async fn inbox(&self, user: UserId, limit: i64) -> Result<Vec<StoredMessage>, StorageError> {
+        let sql = format!(
+            "{MESSAGE_SELECT}, r.id, r.status FROM recipients r JOIN messages m ON m.id = r.message_id JOIN users u ON u.id = m.sender_id \
+             JOIN message_keys k ON k.message_id = m.id WHERE r.user_id = $1 AND r.revoked_at IS NULL ORDER BY m.created_at DESC LIMIT $2"
+        );
+        let rows: Vec<MessageRow> = with_pool!(self, |pool| sqlx::query_as(&sql)
+            .bind(user.to_string())
+            .bind(limit)
+            .fetch_all(pool)
+            .await)?;
+        rows.into_iter().map(message_from_row).collect()
+    }
+
+    /// Messages `user` sent, newest first.
+    pub async fn sent(&self, user: UserId, limit: i64) -> Result<Vec<StoredMessage>, StorageError> {
+        let sql = format!(
+            "{MESSAGE_SELECT}, NULL, NULL FROM messages m JOIN users u ON u.id = m.sender_id JOIN message_keys k ON k.message_id = m.id \
+             WHERE m.sender_id = $1 ORDER BY m.created_at DESC LIMIT $2"
+        );
+        let rows: Vec<MessageRow> = with_pool!(self, |pool| sqlx::query_as(&sql)
+            .bind(user.to_string())
+            .bind(limit)
+            .fetch_all(pool)
+            .await)?;
+        rows.into_iter().map(message_from_row).collect()
+    }
+
+    /// The message if `user` may read it: its sender, or an internal recipient not revoked.
+    /// Anyone else gets `None`, exactly as for a message that does not exist (SECURITY C1).
+    pub async fn message_for(&self, user: UserId, id: MessageId) -> Result<Option<StoredMessage>, StorageError> {
+        let sql = format!(
+            "{MESSAGE_SELECT}, r.id, r.status FROM messages m JOIN users u ON u.id = m.sender_id JOIN message_keys k ON k.message_id = m.id \
+             LEFT JOIN recipients r ON r.message_id = m.id AND r.user_id = $1 AND r.revoked_at IS NULL \
+             WHERE m.id = $2 AND (m.sender_id = $1 OR r.id IS NOT NULL) LIMIT 1"
+        );
+        let row: Option<MessageRow> = with_pool!(self, |pool| sqlx::query_as(&sql)
+            .bind(user.to_string())
+            .bind(id.to_string())
+            .fetch_optional(pool)
+            .await)?;
+        row.map(message_from_row).transpose()
+    }
+
+    /// The recipients of a message, in the order they were given.
+    pub async fn recipients_of(&self, id: MessageId) -> Result<Vec<StoredRecipient>, StorageError> {
+        type Row = (String, String, Option<String>, String, Option<String>, Option<i64>);
+        let rows: Vec<Row> = with_pool!(self, |pool| {
+            sqlx::query_as(
+                "SELECT id, address, user_id, status, status_detail, read_at FROM recipients WHERE message_id = $1 ORDER BY position",
+            )
+            .bind(id.to_string())
+            .fetch_all(pool)
+            .await
+        })?;
+        rows.into_iter()
+            .map(|(rid, address, user, status, detail, read_at)| {
+                Ok(StoredRecipient {
+                    id: RecipientId(parse_id(&rid, "recipients.id")?),
+                    address,
+                    internal: user.is_some(),
+                    status,
+                    detail,
+                    read_at_ms: read_at,
+                })
+            })
+            .collect()
+    }
+
+    /// The attachments of a message, in order.
+    pub async fn attachments_of(&self, id: MessageId) -> Result<Vec<StoredAttachment>, StorageError> {
+        let rows: Vec<(String, Vec<u8>, i64, String)> = with_pool!(self, |pool| {
+            sqlx::query_as("SELECT id, name, size, blob_key FROM attachments WHERE message_id = $1 ORDER BY position")
+                .bind(id.to_string())
+                .fetch_all(pool)
+                .await
+        })?;
+        rows.into_iter()
+            .map(|(aid, name, size, blob_key)| {
+                Ok(StoredAttachment {
+                    id: AttachmentId(parse_id(&aid, "attachments.id")?),
+                    name: Sealed::from_stored(name),
+                    size: u64::try_from(size).unwrap_or(0),
+                    blob_key,
+                })
+            })
+            .collect()
+    }
+
+    /// Records that an internal recipient opened the message (first time only).
+    pub async fn mark_read(&self, recipient: RecipientId, now_ms: i64) -> Result<(), StorageError> {
+        with_pool!(self, |pool| sqlx::query(
+            "UPDATE recipients SET status = 'read', read_at = $1 WHERE id = $2 AND status = 'delivered'"
+        )
+        .bind(now_ms)
+        .bind(recipient.to_string())
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
+    /// Withdraws access for one address, or every recipient, cancels unsent notifications and
+    /// records `audit`, in one transaction.
+    /// Returns how many recipients were revoked now.
+    pub async fn revoke(
+        &self,
+        id: MessageId,
+        address: Option<&EmailAddress>,
+        now_ms: i64,
+        audit: &AuditEvent,
+    ) -> Result<u64, StorageError> {
+        let id = id.to_string();
+        let (filter, value) = match address {
+            Some(a) => (" AND address = $3", a.as_str().to_owned()),
+            None => (" AND $3 = $3", String::new()),
+        };
+        let revoke =
+            format!("UPDATE recipients SET status = 'revoked', revoked_at = $1 WHERE message_id = $2 AND revoked_at IS NULL{filter}");
+        with_pool!(self, |pool| {
+            let mut tx = pool.begin().await?;
+            let n = sqlx::query(&revoke)
+                .bind(now_ms)
+                .bind(&id)
+                .bind(&value)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            sqlx::query(
+                "UPDATE outbox SET state = 'cancelled', sealed_link = NULL WHERE state = 'pending' AND recipient_id IN \
+                 (SELECT id FROM recipients WHERE message_id = $1 AND revoked_at IS NOT NULL)",
+            )
+            .bind(&id)
+            .execute(&mut *tx)
+            .await?;
+            insert_audit!(&mut *tx, audit)?;
+            tx.commit().await?;
+            Ok::<u64, StorageError>(n)
+        })
+    }
+
+    /// Addresses `user` has sent to before, for autocomplete and the new-address warning.
+    pub async fn known_recipients(&self, user: UserId) -> Result<Vec<String>, StorageError> {
+        let rows: Vec<(String,)> = with_pool!(self, |pool| {
+            sqlx::query_as("SELECT DISTINCT r.address FROM recipients r JOIN messages m ON m.id = r.message_id WHERE m.sender_id = $1 ORDER BY r.address")
+                .bind(user.to_string())
+                .fetch_all(pool)
+                .await
+        })?;
+        Ok(rows.into_iter().map(|(a,)| a).collect())
+    }
+}
