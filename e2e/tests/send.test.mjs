@@ -83,6 +83,17 @@ describe('sending secure mail', () => {
       assert.ok(!mail.includes(secret), `${secret} leaked into the notification`);
     }
 
+    // The partner opens the link: who sent it and the reference, nothing of the content.
+    const link = mail.match(new RegExp(`${sealpost.base}/s/[0-9a-f]{64}`))[0];
+    const partner = await newPage(browser);
+    await partner.goto(link);
+    await partner.getByRole('heading', { level: 1, name: 'Secure message from Ann Lee' }).waitFor();
+    const linkPage = await partner.locator('main').innerText();
+    assert.match(linkPage, new RegExp(reference));
+    assert.ok(!linkPage.includes('Case 4471') && !linkPage.includes('Please review'), 'no content before verification');
+    assert.deepEqual(await axeViolations(partner), [], 'link page');
+    await screenshot(partner, '16-link-page');
+
     // Bob reads it and downloads the file.
     const bob = await newPage(browser);
     await signIn(bob, sealpost.base, 'bob@testshire.gov.uk');
@@ -112,6 +123,13 @@ describe('sending secure mail', () => {
     await ann.getByRole('button', { name: `Withdraw access for ${PARTNER}` }).click();
     await delivery.getByText('Access withdrawn').waitFor();
     await screenshot(ann, '14-revoked');
+    // The withdrawn link now says so, plainly.
+    await partner.reload();
+    await partner.getByRole('heading', { level: 1, name: 'Access to this message has been withdrawn' }).waitFor();
+    assert.match(await partner.locator('main').innerText(), new RegExp(`quote reference ${reference}`));
+    assert.deepEqual(await axeViolations(partner), [], 'withdrawn link page');
+    await screenshot(partner, '17-link-withdrawn');
+    assert.deepEqual(partner.errors, []);
     assert.deepEqual(ann.errors, []);
     assert.deepEqual(bob.errors, []);
   });

@@ -30,6 +30,14 @@ pub enum AppError {
     /// Missing, or not the caller's to see (the same answer, SECURITY C1).
     #[error("not found")]
     NotFound,
+    /// The thing existed but is no longer available (an expired or revoked link).
+    #[error("gone: {code}")]
+    Gone {
+        /// Stable code.
+        code: &'static str,
+        /// What happened and whom to contact.
+        message: String,
+    },
     /// An upload is over a size or count limit (SECURITY D5); the message says which.
     #[error("payload too large")]
     TooLarge(String),
@@ -77,6 +85,7 @@ impl IntoResponse for AppError {
             ),
             AppError::Forbidden(why) => (StatusCode::FORBIDDEN, "forbidden", (*why).into(), None),
             AppError::NotFound => (StatusCode::NOT_FOUND, "not_found", "Not found.".into(), None),
+            AppError::Gone { code, message } => (StatusCode::GONE, *code, message.clone(), None),
             AppError::TooLarge(message) => (StatusCode::PAYLOAD_TOO_LARGE, "too_large", message.clone(), None),
             AppError::TooManyRequests { retry_after_secs, message } => (
                 StatusCode::TOO_MANY_REQUESTS,

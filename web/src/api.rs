@@ -2,7 +2,7 @@
 //! carry the CSRF header the server requires; the session cookie travels on its own.
 
 use sealpost_domain::api::{ApiError, CSRF_HEADER, Info, LoginRequest, Me, SetupRequest};
-use sealpost_domain::api_messages::{ComposeInfo, MessageDetail, MessageSummary, RecipientStatus, RevokeRequest};
+use sealpost_domain::api_messages::{ComposeInfo, LinkView, MessageDetail, MessageSummary, RecipientStatus, RevokeRequest};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use wasm_bindgen::{JsCast, JsValue};
@@ -14,6 +14,8 @@ use web_sys::{Request, RequestCredentials, RequestInit, Response};
 pub struct Failure {
     /// HTTP status, or 0 when the server could not be reached.
     pub status: u16,
+    /// The server's stable error code, when it gave one.
+    pub code: String,
     /// The server's explanation, or ours.
     pub message: String,
 }
@@ -22,6 +24,7 @@ impl Failure {
     /// The server could not be reached.
     pub fn network() -> Self {
         Self {
+            code: String::new(),
             status: 0,
             message: "Sealpost could not be reached. Check your connection and try again.".into(),
         }
@@ -53,6 +56,11 @@ pub async fn logout() -> Result<(), Failure> {
     send("POST", "/api/v1/auth/logout", None::<&()>).await.map(|_| ())
 }
 
+/// `GET /api/v1/portal/links/{token}` (read-only).
+pub async fn link(token: &str) -> Result<LinkView, Failure> {
+    call("GET", &format!("/api/v1/portal/links/{token}"), None::<&()>).await
+}
+
 /// `GET /api/v1/compose`.
 pub async fn compose_info() -> Result<ComposeInfo, Failure> {
     call("GET", "/api/v1/compose", None::<&()>).await
@@ -80,15 +88,24 @@ pub fn attachment_url(id: &str, attachment: &str) -> String {
 
 /// Turns an error body into a [`Failure`].
 pub fn failure_from(status: u16, text: &str) -> Failure {
-    let message = serde_json::from_str::<ApiError>(text)
-        .map(|e| e.message)
-        .unwrap_or_else(|_| format!("The server answered {status}. Try again."));
-    Failure { status, message }
+    match serde_json::from_str::<ApiError>(text) {
+        Ok(e) => Failure {
+            status,
+            code: e.code,
+            message: e.message,
+        },
+        Err(_) => Failure {
+            status,
+            code: String::new(),
+            message: format!("The server answered {status}. Try again."),
+        },
+    }
 }
 
 async fn call<B: Serialize, T: DeserializeOwned>(method: &str, path: &str, body: Option<&B>) -> Result<T, Failure> {
     let text = send(method, path, body).await?;
     serde_json::from_str(&text).map_err(|_| Failure {
+        code: String::new(),
         status: 200,
         message: "The server sent an answer this page does not understand. Reload the page.".into(),
     })
@@ -126,11 +143,5 @@ async fn send<B: Serialize>(method: &str, path: &str, body: Option<&B>) -> Resul
     if response.ok() {
         return Ok(text);
     }
-    let message = serde_json::from_str::<ApiError>(&text)
-        .map(|e| e.message)
-        .unwrap_or_else(|_| format!("The server answered {}. Try again.", response.status()));
-    Err(Failure {
-        status: response.status(),
-        message,
-    })
+    Err(failure_from(response.status(), &text))
 }

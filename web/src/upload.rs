@@ -47,6 +47,7 @@ pub async fn send(message: &SendMessage, files: &[File], progress: impl Fn(f64) 
     let text = xhr.response_text().ok().flatten().unwrap_or_default();
     if (200..300).contains(&status) {
         serde_json::from_str(&text).map_err(|_| Failure {
+            code: String::new(),
             status,
             message: "The server sent an answer this page does not understand.".into(),
         })

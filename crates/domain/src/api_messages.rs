@@ -155,3 +155,21 @@ pub struct ComposeInfo {
     /// Addresses this user has sent to before (for autocomplete and the new-address warning).
     pub known_recipients: Vec<EmailAddress>,
 }
+
+/// `GET /api/v1/portal/links/{token}`: what the link page shows. Never the subject, body or
+/// file names; looking it up changes nothing (SECURITY B2).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinkView {
+    /// Who sent it.
+    pub sender_name: String,
+    /// Their council.
+    pub organisation: String,
+    /// The marking.
+    pub marking: Marking,
+    /// The reference code, as in the notification.
+    pub reference: Reference,
+    /// When the link stops working (Unix ms).
+    pub expires_at: i64,
+    /// The recipient will also need the passphrase the sender gives by phone.
+    pub passphrase_required: bool,
+}

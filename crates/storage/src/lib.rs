@@ -14,6 +14,7 @@ mod mailbox;
 mod messages;
 mod migrate;
 mod outbox;
+mod portal;
 mod sessions;
 mod setup_tokens;
 #[cfg(feature = "testing")]
@@ -26,6 +27,7 @@ pub use error::StorageError;
 pub use login_failures::LoginAttempt;
 pub use messages::{NewAttachment, NewMessage, NewRecipient, StoredAttachment, StoredMessage, StoredRecipient};
 pub use outbox::DueNotification;
+pub use portal::LinkRecord;
 pub use sessions::SessionRecord;
 pub use users::{NewUser, UserRecord};
 

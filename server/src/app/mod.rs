@@ -4,6 +4,7 @@ pub mod audit;
 pub mod auth;
 pub mod mailbox;
 pub mod outbox;
+pub mod portal;
 pub mod rate_limit;
 pub mod send;
 pub mod sessions;

@@ -8,6 +8,7 @@ mod cookie;
 mod health;
 mod messages;
 mod middleware;
+mod portal;
 
 use axum::Router;
 
@@ -20,6 +21,7 @@ pub fn router(state: AppState) -> Router {
     let api = Router::new()
         .merge(auth::router())
         .merge(messages::router(&state))
+        .merge(portal::router())
         .route("/openapi.json", axum::routing::get(openapi))
         .fallback(api_not_found);
     Router::new()

@@ -93,10 +93,13 @@ async fn the_openapi_document_lists_every_api_route_and_each_listed_route_answer
         "/api/v1/messages/{id}/attachments/{attachment}",
         "/api/v1/messages/{id}/revoke",
         "/api/v1/openapi.json",
+        "/api/v1/portal/links/{token}",
     ];
     routes.sort_unstable();
     assert_eq!(documented, routes);
-    for path in routes {
+    // An unknown link token answers 404 by design (it must look like a missing route), so the
+    // link lookup is left to the portal tests.
+    for path in routes.into_iter().filter(|p| !p.contains("{token}")) {
         let concrete = path
             .replace("{id}", "00000000-0000-4000-8000-000000000000")
             .replace("{attachment}", "00000000-0000-4000-8000-000000000000");

@@ -10,5 +10,6 @@ mod headers;
 mod limits;
 mod messages;
 mod notifications;
+mod portal;
 mod sessions;
 mod test_app;
