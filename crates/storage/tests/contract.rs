@@ -3,33 +3,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[macro_use]
+mod backends;
+
 use sealpost_crypto::{PasswordHash, Token};
 use sealpost_domain::{DisplayName, EmailAddress, Role};
 use sealpost_storage::testing::TestDatabase;
 use sealpost_storage::{NewUser, StorageError, Store};
-
-/// Declares `mod $name { fn sqlite(); fn postgres(); }`, each running `$body(store)`.
-macro_rules! contract {
-    ($name:ident, $body:expr) => {
-        mod $name {
-            use super::*;
-            #[tokio::test]
-            async fn sqlite() {
-                let db = TestDatabase::sqlite().await.unwrap();
-                ($body)(db.store.clone()).await;
-            }
-            #[tokio::test]
-            async fn postgres() {
-                let Some(db) = TestDatabase::postgres().await.unwrap() else {
-                    assert!(std::env::var_os("CI").is_none(), "CI must set SEALPOST_TEST_POSTGRES_URL");
-                    eprintln!("SEALPOST_TEST_POSTGRES_URL unset: PostgreSQL case not run");
-                    return;
-                };
-                ($body)(db.store.clone()).await;
-            }
-        }
-    };
-}
 
 fn new_user(email: &str) -> NewUser {
     NewUser {

@@ -3,34 +3,15 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[macro_use]
+mod backends;
+
 use sealpost_audit::{AuditEvent, Origin};
 use sealpost_crypto::{PasswordHash, Sealed, Token, WrappedKey};
 use sealpost_domain::{AttachmentId, DisplayName, EmailAddress, Marking, MessageId, RecipientId, Reference, Role, UserId};
-use sealpost_storage::testing::TestDatabase;
 use sealpost_storage::{BlobStore, NewAttachment, NewMessage, NewRecipient, NewUser, StorageError, Store};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use uuid::Uuid;
-
-macro_rules! contract {
-    ($name:ident, $body:expr) => {
-        mod $name {
-            use super::*;
-            #[tokio::test]
-            async fn sqlite() {
-                let db = TestDatabase::sqlite().await.unwrap();
-                ($body)(db.store.clone()).await;
-            }
-            #[tokio::test]
-            async fn postgres() {
-                let Some(db) = TestDatabase::postgres().await.unwrap() else {
-                    assert!(std::env::var_os("CI").is_none(), "CI must set SEALPOST_TEST_POSTGRES_URL");
-                    return;
-                };
-                ($body)(db.store.clone()).await;
-            }
-        }
-    };
-}
 
 fn email(s: &str) -> EmailAddress {
     EmailAddress::parse(s).unwrap()

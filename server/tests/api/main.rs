@@ -12,4 +12,6 @@ mod messages;
 mod notifications;
 mod portal;
 mod sessions;
+mod staff;
 mod test_app;
+mod uploads;

@@ -1,41 +1,13 @@
-//! Sending and reading secure mail between staff, access control (C1), limits (D5, D6) and
-//! encryption at rest (E1).
+//! Sending and reading secure mail between staff: access control (C1), revocation, log before
+//! reveal (F1) and encryption at rest (E1). Upload limits are in `uploads.rs`.
 
 use reqwest::StatusCode;
 use sealpost_domain::Role;
 use sealpost_storage::Store;
-use serde_json::{Value, json};
+use serde_json::json;
 
-use crate::test_app::{PASSWORD, TestApp, body, spawn_app, spawn_app_with};
-
-struct People {
-    ann: String,
-    bob: String,
-    cat: String,
-}
-
-async fn people(app: &TestApp) -> People {
-    for who in ["ann", "bob", "cat"] {
-        app.create_user(&format!("{who}@testshire.gov.uk"), PASSWORD, Role::Staff).await;
-    }
-    People {
-        ann: app.sign_in("ann@testshire.gov.uk", PASSWORD).await,
-        bob: app.sign_in("bob@testshire.gov.uk", PASSWORD).await,
-        cat: app.sign_in("cat@testshire.gov.uk", PASSWORD).await,
-    }
-}
-
-fn message(to: &[&str], subject: &str, text: &str) -> Value {
-    json!({ "recipients": to, "subject": subject, "body": text })
-}
-
-async fn send_ok(app: &TestApp, cookie: &str, m: Value, files: &[(&str, Vec<u8>)]) -> Value {
-    let response = app.send(cookie, m, files).await;
-    let status = response.status();
-    let b = body(response).await;
-    assert_eq!(status, StatusCode::OK, "{b}");
-    b
-}
+use crate::staff::{message, people, send_file_to_bob, send_ok};
+use crate::test_app::{PASSWORD, TestApp, body, spawn_app, walk};
 
 #[tokio::test]
 async fn a_colleague_reads_a_message_and_downloads_its_attachment_and_the_sender_sees_it_read() {
@@ -99,18 +71,8 @@ async fn a_colleague_reads_a_message_and_downloads_its_attachment_and_the_sender
 async fn anyone_else_gets_404_for_messages_and_attachments_not_addressed_to_them() {
     let app = spawn_app().await;
     let p = people(&app).await;
-    let sent = send_ok(
-        &app,
-        &p.ann,
-        message(&["bob@testshire.gov.uk"], "For Bob", "only"),
-        &[("a.txt", b"secret file".to_vec())],
-    )
-    .await;
-    let id = sent["id"].as_str().unwrap();
-    let aid = body(app.read(&p.bob, id).await).await["attachments"][0]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let (id, aid) = send_file_to_bob(&app, &p, "For Bob", "only", ("a.txt", b"secret file")).await;
+    let id = id.as_str();
     // Cat has a message of her own; Bob's attachment id under it is still not hers.
     let other = send_ok(&app, &p.ann, message(&["cat@testshire.gov.uk"], "For Cat", "hers"), &[]).await;
     let missing = "00000000-0000-4000-8000-000000000000";
@@ -144,105 +106,6 @@ async fn anyone_else_gets_404_for_messages_and_attachments_not_addressed_to_them
 }
 
 #[tokio::test]
-async fn attachments_at_the_limit_are_accepted_and_one_byte_over_is_refused_with_413() {
-    let app = spawn_app_with(|s| {
-        s.max_attachment_mib = 1;
-        s.max_message_mib = 2;
-    })
-    .await;
-    let p = people(&app).await;
-    let mib = 1024 * 1024;
-    let to = message(&["bob@testshire.gov.uk"], "Sizes", "");
-    send_ok(&app, &p.ann, to.clone(), &[("exact.bin", vec![7u8; mib])]).await;
-    let over = app.send(&p.ann, to.clone(), &[("big.bin", vec![7u8; mib + 1])]).await;
-    assert_eq!(over.status(), StatusCode::PAYLOAD_TOO_LARGE);
-    assert_eq!(body(over).await["message"], "“big.bin” is larger than the 1 MB limit for one file.");
-    let total = app
-        .send(&p.ann, to, &[("a", vec![1u8; mib]), ("b", vec![1u8; mib]), ("c", vec![1u8; 1])])
-        .await;
-    assert_eq!(total.status(), StatusCode::PAYLOAD_TOO_LARGE);
-    assert!(
-        body(total).await["message"]
-            .as_str()
-            .unwrap()
-            .contains("2 MB limit for one message")
-    );
-    assert_eq!(
-        body(app.list(&p.ann, "sent").await).await.as_array().unwrap().len(),
-        1,
-        "refused sends store nothing"
-    );
-    assert_eq!(blob_files(&app).len(), 1, "and leave no blobs behind");
-}
-
-#[tokio::test]
-async fn text_limits_hold_at_the_limit_and_refuse_one_over_with_a_clear_message() {
-    let app = spawn_app().await;
-    let p = people(&app).await;
-    let to = ["bob@testshire.gov.uk"];
-    send_ok(&app, &p.ann, message(&to, &"s".repeat(998), &"b".repeat(256 * 1024)), &[]).await;
-    let fifty: Vec<String> = (0..50).map(|i| format!("partner{i}@example.org")).collect();
-    send_ok(
-        &app,
-        &p.ann,
-        json!({"recipients": fifty, "subject": "Fifty", "body": "x", "expires_in_days": 90}),
-        &[],
-    )
-    .await;
-    let fifty_one: Vec<String> = (0..51).map(|i| format!("partner{i}@example.org")).collect();
-    let over = app
-        .send(&p.ann, json!({"recipients": fifty_one, "subject": "x", "body": "x"}), &[])
-        .await;
-    assert_eq!(body(over).await["code"], "too_many_recipients");
-    let cases = [
-        (message(&to, &"s".repeat(999), "x"), "subject_too_long"),
-        (message(&to, "Fine", &"b".repeat(256 * 1024 + 1)), "body_too_long"),
-        (message(&to, "Line\r\nBcc: x@y.z", "x"), "subject_too_long"),
-        (message(&[], "No one", "x"), "no_recipients"),
-        (message(&["not an address"], "Bad", "x"), "invalid_recipient"),
-        (message(&to, "  ", "x"), "no_subject"),
-        (
-            json!({"recipients": to, "subject": "x", "body": "x", "expires_in_days": 91}),
-            "invalid_expiry",
-        ),
-        (
-            json!({"recipients": ["pc@police.example.uk"], "subject": "x", "body": "x", "marking": "official-sensitive"}),
-            "passphrase_required",
-        ),
-        (
-            json!({"recipients": ["pc@police.example.uk"], "subject": "x", "body": "x", "passphrase": "short"}),
-            "weak_passphrase",
-        ),
-    ];
-    for (m, code) in cases {
-        let response = app.send(&p.ann, m, &[]).await;
-        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{code}");
-        let b = body(response).await;
-        assert_eq!(b["code"], code);
-        assert!(b["message"].as_str().unwrap().ends_with('.'), "{b}");
-    }
-    assert_eq!(body(app.list(&p.ann, "sent").await).await.as_array().unwrap().len(), 2);
-}
-
-#[tokio::test]
-async fn twenty_files_fit_and_a_twenty_first_is_refused_as_is_a_total_one_byte_over() {
-    let app = spawn_app_with(|s| s.max_message_mib = 1).await;
-    let p = people(&app).await;
-    let to = message(&["bob@testshire.gov.uk"], "Files", "");
-    let twenty: Vec<(&str, Vec<u8>)> = (0..20).map(|_| ("f.txt", b"x".to_vec())).collect();
-    send_ok(&app, &p.ann, to.clone(), &twenty).await;
-    let mut twenty_one = twenty.clone();
-    twenty_one.push(("g.txt", b"x".to_vec()));
-    let refused = app.send(&p.ann, to.clone(), &twenty_one).await;
-    assert_eq!(refused.status(), StatusCode::PAYLOAD_TOO_LARGE);
-    assert_eq!(body(refused).await["message"], "A message can have at most 20 attachments.");
-    let half = 512 * 1024;
-    send_ok(&app, &p.ann, to.clone(), &[("a", vec![0u8; half]), ("b", vec![0u8; half])]).await;
-    let over = app.send(&p.ann, to, &[("a", vec![0u8; half]), ("b", vec![0u8; half + 1])]).await;
-    assert_eq!(over.status(), StatusCode::PAYLOAD_TOO_LARGE);
-}
-
-#[tokio::test]
 async fn a_disabled_colleague_is_refused_as_a_recipient_rather_than_sent_a_link() {
     let app = spawn_app().await;
     let p = people(&app).await;
@@ -273,18 +136,8 @@ async fn revoking_a_colleague_removes_the_message_from_their_inbox_at_once() {
     assert_eq!(app.read(&p.bob, id).await.status(), StatusCode::OK);
     let not_recipient = app.revoke(&p.ann, id, Some("dan@testshire.gov.uk")).await;
     assert_eq!(not_recipient.status(), StatusCode::BAD_REQUEST);
-    let with_file = send_ok(
-        &app,
-        &p.ann,
-        message(&["bob@testshire.gov.uk"], "File", "x"),
-        &[("f.txt", b"data".to_vec())],
-    )
-    .await;
-    let file_id = with_file["id"].as_str().unwrap();
-    let file_aid = body(app.read(&p.bob, file_id).await).await["attachments"][0]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let (file_id, file_aid) = send_file_to_bob(&app, &p, "File", "x", ("f.txt", b"data")).await;
+    let file_id = file_id.as_str();
     app.revoke(&p.ann, file_id, None).await;
     assert_eq!(
         app.download(&p.bob, file_id, &file_aid).await.status(),
@@ -326,7 +179,7 @@ async fn a_canary_sent_through_every_path_never_reaches_the_disk_in_the_clear() 
 /// Every file under the data directory (blobs, outbox .eml files) and the database, SQLite
 /// file and WAL or every PostgreSQL row as text, must be free of `needle`.
 async fn assert_no_canary(app: &TestApp, needle: &str) {
-    let mut files = blob_files(app);
+    let mut files = app.blob_files();
     files.extend(walk(&app.dir.path().join("data")));
     if let Some(dir) = &app.db.dir {
         files.extend(walk(dir.path()));
@@ -368,37 +221,12 @@ async fn assert_no_canary(app: &TestApp, needle: &str) {
     }
 }
 
-fn blob_files(app: &TestApp) -> Vec<std::path::PathBuf> {
-    walk(&app.dir.path().join("data/blobs"))
-        .into_iter()
-        .filter(|p| p.is_file())
-        .collect()
-}
-
-fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let Ok(entries) = std::fs::read_dir(dir) else { return vec![] };
-    entries
-        .flatten()
-        .flat_map(|e| if e.path().is_dir() { walk(&e.path()) } else { vec![e.path()] })
-        .collect()
-}
-
 #[tokio::test]
 async fn when_the_audit_log_cannot_be_written_the_reader_gets_503_and_no_content() {
     let app = spawn_app().await;
     let p = people(&app).await;
-    let sent = send_ok(
-        &app,
-        &p.ann,
-        message(&["bob@testshire.gov.uk"], "Audited subject", "Audited body"),
-        &[("f.txt", b"file bytes".to_vec())],
-    )
-    .await;
-    let id = sent["id"].as_str().unwrap();
-    let aid = body(app.read(&p.bob, id).await).await["attachments"][0]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let (id, aid) = send_file_to_bob(&app, &p, "Audited subject", "Audited body", ("f.txt", b"file bytes")).await;
+    let id = id.as_str();
     // Break the audit table on purpose.
     match &app.state.store {
         Store::Sqlite(pool) => drop(

@@ -215,6 +215,25 @@ impl TestApp {
     }
 }
 
+impl TestApp {
+    /// Every sealed blob file on disk.
+    pub fn blob_files(&self) -> Vec<std::path::PathBuf> {
+        walk(&self.dir.path().join("data/blobs"))
+            .into_iter()
+            .filter(|p| p.is_file())
+            .collect()
+    }
+}
+
+/// Every file below `dir`.
+pub fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else { return vec![] };
+    entries
+        .flat_map(|e| e.ok())
+        .flat_map(|e| if e.path().is_dir() { walk(&e.path()) } else { vec![e.path()] })
+        .collect()
+}
+
 /// The `name=value` part of the session `Set-Cookie`, if one was set with a value.
 pub fn session_cookie(response: &Response) -> Option<String> {
     set_cookie(response)
