@@ -42,11 +42,11 @@ export async function startSmtpSink() {
   return {
     url: `smtp://127.0.0.1:${port}`,
     messages,
-    // Waits for an email to `address` and returns its text.
-    async waitFor(address, timeoutMs = 20_000) {
+    // Waits for an email to `address` (containing `text`, if given) and returns it.
+    async waitFor(address, text = '', timeoutMs = 20_000) {
       const until = Date.now() + timeoutMs;
       for (;;) {
-        const found = messages().find((m) => m.toLowerCase().includes(`to: ${address}`));
+        const found = messages().find((m) => m.toLowerCase().includes(`to: ${address}`) && m.includes(text));
         if (found) return found;
         if (Date.now() > until) throw new Error(`no email to ${address}; have ${messages().length}`);
         await new Promise((r) => setTimeout(r, 200));

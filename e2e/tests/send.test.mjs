@@ -93,6 +93,19 @@ describe('sending secure mail', () => {
     assert.ok(!linkPage.includes('Case 4471') && !linkPage.includes('Please review'), 'no content before verification');
     assert.deepEqual(await axeViolations(partner), [], 'link page');
     await screenshot(partner, '16-link-page');
+    // "Send me a code": the code arrives by email; the next page's address has no token.
+    await partner.getByRole('button', { name: 'Send me a code' }).click();
+    await partner.getByRole('heading', { level: 1, name: 'Enter your code' }).waitFor();
+    assert.equal(new URL(partner.url()).pathname, '/portal');
+    assert.deepEqual(await axeViolations(partner), [], 'code page');
+    const codeMail = await sink.waitFor(PARTNER, 'confirmation code is');
+    assert.match(codeMail, new RegExp(reference));
+    const code = codeMail.match(/code is:\s+(\d{6})/)[1];
+    await partner.getByLabel('Code from the email').fill(code);
+    await partner.getByRole('button', { name: 'Continue' }).click();
+    await partner.getByRole('heading', { level: 1, name: 'You have confirmed who you are' }).waitFor();
+    assert.deepEqual(await axeViolations(partner), [], 'confirmed page');
+    await screenshot(partner, '16b-confirmed');
 
     // Bob reads it and downloads the file.
     const bob = await newPage(browser);
@@ -124,7 +137,7 @@ describe('sending secure mail', () => {
     await delivery.getByText('Access withdrawn').waitFor();
     await screenshot(ann, '14-revoked');
     // The withdrawn link now says so, plainly.
-    await partner.reload();
+    await partner.goto(link);
     await partner.getByRole('heading', { level: 1, name: 'Access to this message has been withdrawn' }).waitFor();
     assert.match(await partner.locator('main').innerText(), new RegExp(`quote reference ${reference}`));
     assert.deepEqual(await axeViolations(partner), [], 'withdrawn link page');

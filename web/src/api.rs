@@ -2,7 +2,9 @@
 //! carry the CSRF header the server requires; the session cookie travels on its own.
 
 use sealpost_domain::api::{ApiError, CSRF_HEADER, Info, LoginRequest, Me, SetupRequest};
-use sealpost_domain::api_messages::{ComposeInfo, LinkView, MessageDetail, MessageSummary, RecipientStatus, RevokeRequest};
+use sealpost_domain::api_messages::{
+    ComposeInfo, LinkView, MessageDetail, MessageSummary, PortalState, RecipientStatus, RedeemRequest, RevokeRequest, VerifyRequest,
+};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use wasm_bindgen::{JsCast, JsValue};
@@ -59,6 +61,26 @@ pub async fn logout() -> Result<(), Failure> {
 /// `GET /api/v1/portal/links/{token}` (read-only).
 pub async fn link(token: &str) -> Result<LinkView, Failure> {
     call("GET", &format!("/api/v1/portal/links/{token}"), None::<&()>).await
+}
+
+/// `POST /api/v1/portal/redeem`: "Send me a code".
+pub async fn portal_redeem(token: String) -> Result<PortalState, Failure> {
+    call("POST", "/api/v1/portal/redeem", Some(&RedeemRequest { token })).await
+}
+
+/// `GET /api/v1/portal/session`.
+pub async fn portal_session() -> Result<PortalState, Failure> {
+    call("GET", "/api/v1/portal/session", None::<&()>).await
+}
+
+/// `POST /api/v1/portal/verify`.
+pub async fn portal_verify(code: String, passphrase: Option<String>) -> Result<PortalState, Failure> {
+    call("POST", "/api/v1/portal/verify", Some(&VerifyRequest { code, passphrase })).await
+}
+
+/// `POST /api/v1/portal/code`: a new code.
+pub async fn portal_resend() -> Result<(), Failure> {
+    send("POST", "/api/v1/portal/code", None::<&()>).await.map(|_| ())
 }
 
 /// `GET /api/v1/compose`.

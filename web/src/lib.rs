@@ -14,7 +14,7 @@ use leptos_router::path;
 use wasm_bindgen::prelude::wasm_bindgen;
 
 use crate::auth::{Auth, RequireSignIn};
-use crate::pages::{Audit, Compose, Home, Inbox, MessagePage, NotFound, PortalLink, Sent, Setup, SignInPage};
+use crate::pages::{Audit, Compose, Home, Inbox, MessagePage, NotFound, PortalLink, PortalPage, Sent, Setup, SignInPage};
 
 /// Entry point called by the generated JavaScript.
 #[wasm_bindgen(start)]
@@ -36,6 +36,7 @@ fn App() -> impl IntoView {
                 <Route path=path!("/signin") view=SignInPage/>
                 <Route path=path!("/setup/:token") view=Setup/>
                 <Route path=path!("/s/:token") view=PortalLink/>
+                <Route path=path!("/portal") view=PortalPage/>
                 <Route path=path!("/inbox") view=|| view! { <RequireSignIn><Inbox/></RequireSignIn> }/>
                 <Route path=path!("/compose") view=|| view! { <RequireSignIn><Compose/></RequireSignIn> }/>
                 <Route path=path!("/sent") view=|| view! { <RequireSignIn><Sent/></RequireSignIn> }/>

@@ -35,6 +35,18 @@ pub enum Action {
     NotificationSent,
     /// A notification email could not be delivered.
     NotificationFailed,
+    /// A recipient redeemed their link (asked for a code).
+    LinkRedeem,
+    /// A one-time code was emailed.
+    CodeSent,
+    /// A wrong code was entered.
+    CodeFailed,
+    /// A wrong passphrase was entered.
+    PassphraseFailed,
+    /// A recipient proved who they are.
+    PortalVerified,
+    /// A recipient was locked out after too many attempts.
+    PortalLockout,
 }
 
 /// What it happened to.
@@ -127,6 +139,12 @@ impl Action {
             Action::MessageRevoke => "message.revoke",
             Action::NotificationSent => "notification.sent",
             Action::NotificationFailed => "notification.failed",
+            Action::LinkRedeem => "portal.redeem",
+            Action::CodeSent => "portal.code_sent",
+            Action::CodeFailed => "portal.code_failed",
+            Action::PassphraseFailed => "portal.passphrase_failed",
+            Action::PortalVerified => "portal.verified",
+            Action::PortalLockout => "portal.lockout",
         }
     }
 }

@@ -19,7 +19,7 @@ pub use password::{PasswordHash, PasswordHasher, Verification};
 pub use random::random_bytes;
 pub use secrecy::{ExposeSecret, SecretString};
 pub use stream::{OpenedReader, SealingWriter};
-pub use token::{Token, TokenHash};
+pub use token::{Token, TokenHash, code_hash, code_hashes_match, six_digit_code};
 
 /// Everything that can go wrong in this crate. Messages never contain key material.
 #[derive(Debug, thiserror::Error)]

@@ -109,3 +109,47 @@ mod tests {
         }
     }
 }
+
+/// A six-digit one-time code from the OS RNG, uniform over 000000–999999 (SECURITY B3).
+pub fn six_digit_code() -> Result<secrecy::SecretString, CryptoError> {
+    // Reject the top of the u32 range so every code is equally likely.
+    const LIMIT: u32 = 4_294_000_000;
+    loop {
+        let n = u32::from_le_bytes(random_bytes::<4>()?);
+        if n < LIMIT {
+            return Ok(secrecy::SecretString::from(format!("{:06}", n % 1_000_000)));
+        }
+    }
+}
+
+/// The stored form of a code: SHA-256 over the portal session's token hash and the code, so a
+/// code is bound to the session it was sent for.
+pub fn code_hash(session: &TokenHash, code: &str) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(session.as_bytes());
+    h.update(code.as_bytes());
+    h.finalize().into()
+}
+
+/// Compares two code hashes in constant time.
+pub fn code_hashes_match(a: &[u8; 32], b: &[u8; 32]) -> bool {
+    a.ct_eq(b).into()
+}
+
+#[cfg(test)]
+mod code_tests {
+    use secrecy::ExposeSecret;
+
+    use super::*;
+
+    #[test]
+    fn codes_are_six_digits_and_bound_to_their_session() {
+        let code = six_digit_code().unwrap();
+        assert_eq!(code.expose_secret().len(), 6);
+        assert!(code.expose_secret().bytes().all(|b| b.is_ascii_digit()));
+        let (a, b) = (Token::generate().unwrap().hash(), Token::generate().unwrap().hash());
+        assert!(code_hashes_match(&code_hash(&a, "123456"), &code_hash(&a, "123456")));
+        assert!(!code_hashes_match(&code_hash(&a, "123456"), &code_hash(&b, "123456")));
+        assert!(!code_hashes_match(&code_hash(&a, "123456"), &code_hash(&a, "123457")));
+    }
+}

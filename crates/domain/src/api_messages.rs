@@ -173,3 +173,43 @@ pub struct LinkView {
     /// The recipient will also need the passphrase the sender gives by phone.
     pub passphrase_required: bool,
 }
+
+/// `POST /api/v1/portal/redeem`: the link's token, from the address bar of `/s/{token}`.
+#[derive(Serialize, Deserialize)]
+pub struct RedeemRequest {
+    /// The token.
+    pub token: String,
+}
+
+/// `POST /api/v1/portal/verify`: the emailed code, and the passphrase when the message needs one.
+#[derive(Serialize, Deserialize)]
+pub struct VerifyRequest {
+    /// Six digits.
+    pub code: String,
+    /// The passphrase the sender gave by phone.
+    #[serde(default)]
+    pub passphrase: Option<String>,
+}
+
+impl std::fmt::Debug for RedeemRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RedeemRequest([redacted])")
+    }
+}
+
+impl std::fmt::Debug for VerifyRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("VerifyRequest([redacted])")
+    }
+}
+
+/// `GET /api/v1/portal/session` and the answer to redeem: where the recipient stands.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PortalState {
+    /// The link page's details.
+    pub link: LinkView,
+    /// The recipient has proved who they are.
+    pub verified: bool,
+    /// Minutes an emailed code works for.
+    pub code_minutes: u32,
+}

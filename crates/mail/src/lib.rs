@@ -5,10 +5,12 @@
 //! pooled SMTP transport, or writes it as an `.eml` file when no relay is configured. Header
 //! values pass through lettre's encoder, so no user text can inject a header.
 
+mod code;
 mod notification;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod transport;
 
+pub use code::CodeEmail;
 pub use notification::Notification;
 pub use transport::{MailError, Mailer, SendError};

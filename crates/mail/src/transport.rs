@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use tokio::io::AsyncWriteExt;
 
-use crate::Notification;
+use crate::{CodeEmail, Notification};
 
 /// Where notifications go.
 pub enum Mailer {
@@ -79,22 +79,31 @@ impl Mailer {
 
     /// Sends one notification.
     pub async fn send(&self, notification: &Notification) -> Result<(), SendError> {
+        let email = notification.build(self.from()).map_err(|e| SendError::Permanent(e.to_string()))?;
+        self.deliver(email, &notification.message_id).await
+    }
+
+    /// Sends a one-time code.
+    pub async fn send_code(&self, code: &CodeEmail) -> Result<(), SendError> {
+        let email = code.build(self.from()).map_err(|e| SendError::Permanent(e.to_string()))?;
+        self.deliver(email, &code.message_id).await
+    }
+
+    fn from(&self) -> &str {
         match self {
-            Mailer::Smtp { transport, from } => {
-                let email = notification.build(from).map_err(|e| SendError::Permanent(e.to_string()))?;
-                transport.send(email).await.map(|_| ()).map_err(classify)
-            }
-            Mailer::Files { dir, from } => {
-                let email = notification.build(from).map_err(|e| SendError::Permanent(e.to_string()))?;
-                let name: String = notification
-                    .message_id
-                    .chars()
-                    .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
-                    .collect();
+            Mailer::Smtp { from, .. } | Mailer::Files { from, .. } => from,
+        }
+    }
+
+    async fn deliver(&self, email: lettre::Message, message_id: &str) -> Result<(), SendError> {
+        match self {
+            Mailer::Smtp { transport, .. } => transport.send(email).await.map(|_| ()).map_err(classify),
+            Mailer::Files { dir, .. } => {
+                let name: String = message_id.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-').collect();
                 tokio::fs::create_dir_all(dir)
                     .await
                     .map_err(|e| SendError::Transient(e.to_string()))?;
-                // The file holds the recipient's link: readable by the service account only.
+                // The file holds a link or a code: readable by the service account only.
                 let path = dir.join(format!("{name}.eml"));
                 let mut file = tokio::fs::OpenOptions::new()
                     .write(true)

@@ -15,6 +15,7 @@ mod messages;
 mod migrate;
 mod outbox;
 mod portal;
+mod portal_sessions;
 mod sessions;
 mod setup_tokens;
 #[cfg(feature = "testing")]
@@ -28,6 +29,7 @@ pub use login_failures::LoginAttempt;
 pub use messages::{NewAttachment, NewMessage, NewRecipient, StoredAttachment, StoredMessage, StoredRecipient};
 pub use outbox::DueNotification;
 pub use portal::LinkRecord;
+pub use portal_sessions::{AttemptKind, PortalCode, PortalSessionRecord};
 pub use sessions::SessionRecord;
 pub use users::{NewUser, UserRecord};
 

@@ -18,6 +18,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../../../migrations/sqlite/0002_messages.sql"),
         include_str!("../../../migrations/postgres/0002_messages.sql"),
     ),
+    (
+        3,
+        "portal",
+        include_str!("../../../migrations/sqlite/0003_portal.sql"),
+        include_str!("../../../migrations/postgres/0003_portal.sql"),
+    ),
 ];
 
 const CREATE_LEDGER: &str =

@@ -1,7 +1,7 @@
 //! The recipient portal's view of a secure link: looked up by the SHA-256 of its token (SECURITY
 //! B1). Looking a link up never writes anything (B2: mail scanners open every link).
 
-use sealpost_crypto::TokenHash;
+use sealpost_crypto::{PasswordHash, TokenHash};
 use sealpost_domain::{Marking, MessageId, RecipientId, Reference};
 use uuid::Uuid;
 
@@ -28,37 +28,75 @@ pub struct LinkRecord {
     pub revoked: bool,
     /// The sender set a passphrase for this recipient.
     pub passphrase_required: bool,
+    /// The recipient's address.
+    pub address: String,
 }
 
-type Row = (Vec<u8>, String, String, String, String, String, i64, Option<i64>, bool);
+type Row = (Vec<u8>, String, String, String, String, String, i64, Option<i64>, bool, String);
+
+const LINK_SELECT: &str = "SELECT r.link_hash, r.id, m.id, u.display_name, m.marking, m.reference, m.expires_at, r.revoked_at, \
+     r.passphrase_hash IS NOT NULL, r.address FROM recipients r JOIN messages m ON m.id = r.message_id JOIN users u ON u.id = m.sender_id";
 
 impl Store {
     /// Finds the link whose token hashes to `hash`. Read-only.
     pub async fn link(&self, hash: &TokenHash) -> Result<Option<LinkRecord>, StorageError> {
-        let row: Option<Row> = with_pool!(self, |pool| {
-            sqlx::query_as(
-                "SELECT r.link_hash, r.id, m.id, u.display_name, m.marking, m.reference, m.expires_at, r.revoked_at, r.passphrase_hash IS NOT NULL \
-                 FROM recipients r JOIN messages m ON m.id = r.message_id JOIN users u ON u.id = m.sender_id WHERE r.link_hash = $1",
-            )
+        let sql = format!("{LINK_SELECT} WHERE r.link_hash = $1");
+        let row: Option<Row> = with_pool!(self, |pool| sqlx::query_as(&sql)
             .bind(hash.as_bytes().as_slice())
             .fetch_optional(pool)
-            .await
-        })?;
-        let Some((stored, rid, mid, sender_name, marking, reference, expires, revoked_at, passphrase)) = row else {
-            return Ok(None);
-        };
-        let stored: [u8; 32] = stored.try_into().map_err(|_| StorageError::Corrupt("recipients.link_hash"))?;
-        let id = |t: &str, what| Uuid::parse_str(t).map_err(|_| StorageError::Corrupt(what));
-        Ok(Some(LinkRecord {
-            stored_hash: TokenHash::from_bytes(stored),
-            recipient_id: RecipientId(id(&rid, "recipients.id")?),
-            message_id: MessageId(id(&mid, "messages.id")?),
-            sender_name,
-            marking: Marking::parse(&marking).ok_or(StorageError::Corrupt("messages.marking"))?,
-            reference: Reference::from_stored(reference),
-            expires_at_ms: expires,
-            revoked: revoked_at.is_some(),
-            passphrase_required: passphrase,
-        }))
+            .await)?;
+        row.map(link_from_row).transpose()
     }
+
+    /// The link of an external recipient, by recipient id (portal sessions re-check it).
+    pub async fn link_of_recipient(&self, recipient: RecipientId) -> Result<Option<LinkRecord>, StorageError> {
+        let sql = format!("{LINK_SELECT} WHERE r.id = $1 AND r.link_hash IS NOT NULL");
+        let row: Option<Row> = with_pool!(self, |pool| sqlx::query_as(&sql)
+            .bind(recipient.to_string())
+            .fetch_optional(pool)
+            .await)?;
+        row.map(link_from_row).transpose()
+    }
+}
+
+impl Store {
+    /// The passphrase hash the sender set for this recipient, if any.
+    pub async fn recipient_passphrase(&self, recipient: RecipientId) -> Result<Option<PasswordHash>, StorageError> {
+        let row: Option<(Option<String>,)> = with_pool!(self, |pool| {
+            sqlx::query_as("SELECT passphrase_hash FROM recipients WHERE id = $1")
+                .bind(recipient.to_string())
+                .fetch_optional(pool)
+                .await
+        })?;
+        Ok(row.and_then(|(h,)| h).map(PasswordHash::from_phc))
+    }
+
+    /// Notes something the sender should see against a recipient (e.g. a lockout).
+    pub async fn note_on_recipient(&self, recipient: RecipientId, detail: &str) -> Result<(), StorageError> {
+        with_pool!(self, |pool| sqlx::query("UPDATE recipients SET status_detail = $1 WHERE id = $2")
+            .bind(detail)
+            .bind(recipient.to_string())
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+}
+
+fn link_from_row(row: Row) -> Result<LinkRecord, StorageError> {
+    let (stored, rid, mid, sender_name, marking, reference, expires, revoked_at, passphrase, address) = row;
+    let stored: [u8; 32] = stored.try_into().map_err(|_| StorageError::Corrupt("recipients.link_hash"))?;
+    let id = |t: &str, what| Uuid::parse_str(t).map_err(|_| StorageError::Corrupt(what));
+    Ok(LinkRecord {
+        stored_hash: TokenHash::from_bytes(stored),
+        recipient_id: RecipientId(id(&rid, "recipients.id")?),
+        message_id: MessageId(id(&mid, "messages.id")?),
+        sender_name,
+        marking: Marking::parse(&marking).ok_or(StorageError::Corrupt("messages.marking"))?,
+        reference: Reference::from_stored(reference),
+        expires_at_ms: expires,
+        revoked: revoked_at.is_some(),
+        passphrase_required: passphrase,
+        address,
+    })
 }

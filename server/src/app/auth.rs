@@ -125,6 +125,11 @@ pub async fn hash_password(state: &AppState, password: SecretString) -> Result<P
     on_hashing_pool(state, move |hasher| hasher.hash(&password)).await
 }
 
+/// Checks a message passphrase against its argon2id hash, on the bounded hashing pool.
+pub async fn verify_passphrase(state: &AppState, given: SecretString, stored: PasswordHash) -> Result<Verification, AppError> {
+    verify_password(state, given, Some(stored)).await
+}
+
 async fn verify_password(state: &AppState, password: SecretString, stored: Option<PasswordHash>) -> Result<Verification, AppError> {
     on_hashing_pool(state, move |hasher| hasher.verify(&password, stored.as_ref())).await
 }

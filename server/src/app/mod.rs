@@ -5,6 +5,7 @@ pub mod auth;
 pub mod mailbox;
 pub mod outbox;
 pub mod portal;
+pub mod portal_verify;
 pub mod rate_limit;
 pub mod send;
 pub mod sessions;

@@ -1,15 +1,27 @@
-//! The recipient portal (issue 4, first slice): what the secure link page shows. Reading a link
+//! The recipient portal: what the secure link page shows, and portal sessions. Reading a link
 //! writes nothing, so mail scanners that open every link neither use it up nor count as a read
 //! (SECURITY B2). The token is compared in constant time with the stored hash (B1).
 
-use sealpost_crypto::Token;
-use sealpost_domain::api_messages::LinkView;
+use sealpost_crypto::{Token, TokenHash};
+use sealpost_domain::api_messages::{LinkView, PortalState};
+use sealpost_storage::LinkRecord;
+
+use crate::app::portal_verify;
 
 use crate::error::AppError;
 use crate::state::AppState;
 
+const PORTAL_IDLE_MS: i64 = 15 * 60_000;
+const PORTAL_ABSOLUTE_MS: i64 = 60 * 60_000;
+
 /// The link page's content, or why the link no longer works.
 pub async fn link(state: &AppState, token: &str) -> Result<LinkView, AppError> {
+    let link = live_link(state, token).await?;
+    Ok(view(state, link))
+}
+
+/// The link a token names, if it still works; otherwise why not.
+pub async fn live_link(state: &AppState, token: &str) -> Result<LinkRecord, AppError> {
     // A malformed token and an unknown one get the same answer.
     let token = Token::parse(token).ok_or(AppError::NotFound)?;
     let hash = token.hash();
@@ -19,6 +31,53 @@ pub async fn link(state: &AppState, token: &str) -> Result<LinkView, AppError> {
         .await?
         .filter(|l| l.stored_hash.ct_eq(&hash))
         .ok_or(AppError::NotFound)?;
+    check_live(state, &link)?;
+    Ok(link)
+}
+
+/// A signed-in recipient: their link, session and whether they have proved who they are.
+pub struct Portal {
+    /// The link the session was opened from.
+    pub link: LinkRecord,
+    /// The session token's hash.
+    pub session: TokenHash,
+    /// Code (and passphrase) accepted.
+    pub verified: bool,
+}
+
+/// Resolves a portal session, ending it after 15 minutes idle or 60 in all (SECURITY A9), and
+/// re-checking on every request that the link has not been revoked or expired.
+pub async fn resolve(state: &AppState, session: &TokenHash) -> Result<Portal, AppError> {
+    let record = state.store.portal_session(session).await?.ok_or(AppError::Unauthenticated)?;
+    let now = state.now_ms();
+    if now - record.last_seen_at_ms >= PORTAL_IDLE_MS || now - record.created_at_ms >= PORTAL_ABSOLUTE_MS {
+        state.store.delete_portal_session(session).await?;
+        return Err(AppError::Unauthenticated);
+    }
+    let link = state
+        .store
+        .link_of_recipient(record.recipient_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    check_live(state, &link)?;
+    state.store.touch_portal_session(session, now, false).await?;
+    Ok(Portal {
+        link,
+        session: *session,
+        verified: record.verified_at_ms.is_some(),
+    })
+}
+
+/// Where the recipient stands, for the portal page.
+pub fn portal_state(state: &AppState, portal: Portal) -> PortalState {
+    PortalState {
+        verified: portal.verified,
+        code_minutes: portal_verify::code_minutes(),
+        link: view(state, portal.link),
+    }
+}
+
+fn check_live(state: &AppState, link: &LinkRecord) -> Result<(), AppError> {
     if link.revoked {
         return Err(AppError::Gone {
             code: "link_revoked",
@@ -37,12 +96,16 @@ pub async fn link(state: &AppState, token: &str) -> Result<LinkView, AppError> {
             ),
         });
     }
-    Ok(LinkView {
+    Ok(())
+}
+
+fn view(state: &AppState, link: LinkRecord) -> LinkView {
+    LinkView {
         sender_name: link.sender_name,
         organisation: state.settings.org_name.clone(),
         marking: link.marking,
         reference: link.reference,
         expires_at: link.expires_at_ms,
         passphrase_required: link.passphrase_required,
-    })
+    }
 }

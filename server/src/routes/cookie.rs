@@ -15,9 +15,21 @@ use crate::state::AppState;
 /// and Path=/.
 pub const SESSION_COOKIE: &str = "__Host-sealpost_session";
 
+/// The recipient portal's session cookie, kept apart from staff sessions.
+pub const PORTAL_COOKIE: &str = "__Host-sealpost_portal";
+
 /// The `Set-Cookie` value that starts a session.
 pub fn set_session(token: &Token) -> HeaderValue {
-    let value = format!("{SESSION_COOKIE}={}; Path=/; Secure; HttpOnly; SameSite=Strict", token.expose_hex());
+    set_named(SESSION_COOKIE, token)
+}
+
+/// The `Set-Cookie` value that starts a portal session.
+pub fn set_portal(token: &Token) -> HeaderValue {
+    set_named(PORTAL_COOKIE, token)
+}
+
+fn set_named(name: &str, token: &Token) -> HeaderValue {
+    let value = format!("{name}={}; Path=/; Secure; HttpOnly; SameSite=Strict", token.expose_hex());
     HeaderValue::from_str(&value).unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
@@ -28,12 +40,21 @@ pub fn clear_session() -> HeaderValue {
 
 /// The hash of the session token the browser presented, if any well-formed one.
 pub fn presented(headers: &HeaderMap) -> Option<TokenHash> {
+    presented_named(headers, SESSION_COOKIE)
+}
+
+/// The hash of the portal token the browser presented.
+pub fn presented_portal(headers: &HeaderMap) -> Option<TokenHash> {
+    presented_named(headers, PORTAL_COOKIE)
+}
+
+fn presented_named(headers: &HeaderMap, name: &str) -> Option<TokenHash> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().strip_prefix(SESSION_COOKIE)?.strip_prefix('='))
+        .filter_map(|pair| pair.trim().strip_prefix(name)?.strip_prefix('='))
         .find_map(Token::parse)
         .map(|t| t.hash())
 }
@@ -51,5 +72,17 @@ impl FromRequestParts<AppState> for SignedIn {
         let token = presented(&parts.headers).ok_or(AppError::Unauthenticated)?;
         let user = sessions::resolve(state, &token).await?;
         Ok(SignedIn { user })
+    }
+}
+
+/// A recipient with a live portal session; extracting it answers 401 without one.
+pub struct InPortal(pub crate::app::portal::Portal);
+
+impl FromRequestParts<AppState> for InPortal {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let token = presented_portal(&parts.headers).ok_or(AppError::Unauthenticated)?;
+        crate::app::portal::resolve(state, &token).await.map(InPortal)
     }
 }

@@ -1,20 +1,62 @@
-//! `/api/v1/portal/*`: the recipient portal. So far, the read-only link lookup.
+//! `/api/v1/portal/*`: the recipient portal. Looking a link up is read-only (GET); everything
+//! that changes state is a POST (SECURITY B2).
 
 use axum::extract::{Path, State};
-use axum::routing::get;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
 use axum::{Json, Router};
-use sealpost_domain::api_messages::LinkView;
+use sealpost_domain::api_messages::{LinkView, PortalState, RedeemRequest, VerifyRequest};
 
-use crate::app::portal;
+use super::client::Meta;
+use super::cookie::{self, InPortal};
+use crate::app::{portal, portal_verify};
 use crate::error::AppError;
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/portal/links/{token}", get(link))
+    Router::new()
+        .route("/portal/links/{token}", get(link))
+        .route("/portal/redeem", post(redeem))
+        .route("/portal/code", post(resend_code))
+        .route("/portal/verify", post(verify))
+        .route("/portal/session", get(session))
 }
 
-/// GET (and HEAD) only: nothing is written (SECURITY B2). The route template, not the token,
-/// is what the request log records.
+/// GET (and HEAD) only: nothing is written. The route template, not the token, is what the
+/// request log records.
 async fn link(State(state): State<AppState>, Path(token): Path<String>) -> Result<Json<LinkView>, AppError> {
     portal::link(&state, &token).await.map(Json)
+}
+
+/// "Send me a code": opens a portal session (cookie) and emails a code.
+async fn redeem(State(state): State<AppState>, Meta(meta): Meta, Json(body): Json<RedeemRequest>) -> Result<Response, AppError> {
+    let link = portal::live_link(&state, &body.token).await?;
+    let session = portal_verify::redeem(&state, &link, &meta).await?;
+    let now = portal::resolve(&state, &session.hash()).await?;
+    Ok((
+        [(header::SET_COOKIE, cookie::set_portal(&session))],
+        Json(portal::portal_state(&state, now)),
+    )
+        .into_response())
+}
+
+async fn resend_code(State(state): State<AppState>, Meta(meta): Meta, InPortal(p): InPortal) -> Result<StatusCode, AppError> {
+    portal_verify::send_code(&state, &p.link, &p.session, &meta).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn verify(
+    State(state): State<AppState>,
+    Meta(meta): Meta,
+    InPortal(p): InPortal,
+    Json(body): Json<VerifyRequest>,
+) -> Result<Json<PortalState>, AppError> {
+    portal_verify::verify(&state, &p.link, &p.session, &body.code, body.passphrase, &meta).await?;
+    let now = portal::resolve(&state, &p.session).await?;
+    Ok(Json(portal::portal_state(&state, now)))
+}
+
+async fn session(State(state): State<AppState>, InPortal(p): InPortal) -> Json<PortalState> {
+    Json(portal::portal_state(&state, p))
 }

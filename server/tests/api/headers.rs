@@ -93,7 +93,11 @@ async fn the_openapi_document_lists_every_api_route_and_each_listed_route_answer
         "/api/v1/messages/{id}/attachments/{attachment}",
         "/api/v1/messages/{id}/revoke",
         "/api/v1/openapi.json",
+        "/api/v1/portal/code",
         "/api/v1/portal/links/{token}",
+        "/api/v1/portal/redeem",
+        "/api/v1/portal/session",
+        "/api/v1/portal/verify",
     ];
     routes.sort_unstable();
     assert_eq!(documented, routes);

@@ -8,7 +8,12 @@ use serde_json::json;
 use crate::test_app::{PASSWORD, TestApp, body, spawn_app_with_smtp};
 
 /// Sends Ann's message to a partner and returns (message id, the partner's link token).
-async fn partner_link(app: &TestApp, sink: &sealpost_mail::testing::SmtpSink, marking: &str, passphrase: Option<&str>) -> (String, String) {
+pub async fn partner_link(
+    app: &TestApp,
+    sink: &sealpost_mail::testing::SmtpSink,
+    marking: &str,
+    passphrase: Option<&str>,
+) -> (String, String) {
     app.create_user("ann@testshire.gov.uk", PASSWORD, Role::Staff).await;
     let cookie = app.sign_in("ann@testshire.gov.uk", PASSWORD).await;
     let m = json!({"recipients": ["pc.jones@police.example.uk"], "subject": "SECRET subject", "body": "SECRET body", "marking": marking, "passphrase": passphrase});

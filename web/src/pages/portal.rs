@@ -9,20 +9,24 @@ use sealpost_domain::api_messages::LinkView;
 
 use crate::api::{self, Failure};
 use crate::auth::Auth;
-use crate::components::{Banner, MarkingBadge, format_time, set_title};
+use leptos_router::NavigateOptions;
+use leptos_router::hooks::use_navigate;
+
+use crate::components::{Banner, ErrorSummary, MarkingBadge, format_time, set_title};
 
 /// The secure link page.
 #[component]
 pub fn PortalLink() -> impl IntoView {
     let token = use_params_map().get_untracked().get("token").unwrap_or_default();
     let state = RwSignal::new(None::<Result<LinkView, Failure>>);
-    spawn_local(async move { state.set(Some(api::link(&token).await)) });
+    let lookup = token.clone();
+    spawn_local(async move { state.set(Some(api::link(&lookup).await)) });
     view! {
         <Banner/>
         <main id="main" class="page narrow">
             {move || match state.get() {
                 None => view! { <p class="loading" role="status">"Loading…"</p> }.into_any(),
-                Some(Ok(link)) => view! { <Waiting link=link/> }.into_any(),
+                Some(Ok(link)) => view! { <Waiting token=token.clone() link=link/> }.into_any(),
                 Some(Err(f)) => view! { <DeadEnd failure=f/> }.into_any(),
             }}
         </main>
@@ -30,17 +34,39 @@ pub fn PortalLink() -> impl IntoView {
 }
 
 #[component]
-fn Waiting(link: LinkView) -> impl IntoView {
+fn Waiting(token: String, link: LinkView) -> impl IntoView {
     set_title("Secure message");
     Auth::get().organisation.set(link.organisation.clone());
+    let navigate = use_navigate();
+    let (error, set_error) = signal(None::<String>);
+    let busy = RwSignal::new(false);
     let steps = if link.passphrase_required {
-        "To open it you will confirm your email address with a one-time code, and enter the passphrase the sender gives you by phone."
+        "We will email you a one-time code to confirm your address. You will also need the passphrase the sender gives you by phone."
     } else {
-        "To open it you will confirm your email address with a one-time code."
+        "We will email you a one-time code to confirm your address."
+    };
+    let request_code = move |_| {
+        let (token, navigate) = (token.clone(), navigate.clone());
+        busy.set(true);
+        spawn_local(async move {
+            match api::portal_redeem(token).await {
+                // The next page's address carries no token (SECURITY B5).
+                Ok(_) => navigate(
+                    "/portal",
+                    NavigateOptions {
+                        replace: true,
+                        ..Default::default()
+                    },
+                ),
+                Err(f) => set_error.set(Some(f.message)),
+            }
+            busy.set(false);
+        });
     };
     view! {
         <h1>"Secure message from "{link.sender_name.clone()}</h1>
         <p class="lede">{format!("{} of {} has sent you a secure message.", link.sender_name, link.organisation)}</p>
+        <ErrorSummary message=error/>
         <section class="card" aria-labelledby="details-title">
             <h2 id="details-title" class="visually-hidden">"Message details"</h2>
             <dl class="meta">
@@ -49,10 +75,7 @@ fn Waiting(link: LinkView) -> impl IntoView {
                 <dt>"Link works until"</dt><dd>{format_time(link.expires_at)}</dd>
             </dl>
             <p>{steps}</p>
-            <p class="notice" role="note">
-                "Opening messages in this portal is being set up and is not available yet. If you need it now, contact "
-                {link.sender_name.clone()}" at "{link.organisation.clone()}" and quote reference "<strong>{link.reference.to_string()}</strong>"."
-            </p>
+            <button type="button" class="button" disabled=move || busy.get() on:click=request_code>"Send me a code"</button>
         </section>
     }
 }

@@ -1,0 +1,221 @@
+//! Recipient portal sessions, one-time codes, attempt counts and lockouts (SECURITY A9 portal
+//! timeouts, B3, B4). Tokens and codes are stored only as hashes.
+
+use sealpost_crypto::TokenHash;
+use sealpost_domain::RecipientId;
+use uuid::Uuid;
+
+use crate::{StorageError, Store, with_pool};
+
+/// A portal session as stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PortalSessionRecord {
+    /// The recipient (link) it was opened for.
+    pub recipient_id: RecipientId,
+    /// When it began.
+    pub created_at_ms: i64,
+    /// When it was last used.
+    pub last_seen_at_ms: i64,
+    /// When the recipient proved who they are (code, and passphrase if needed).
+    pub verified_at_ms: Option<i64>,
+}
+
+/// A live code as stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PortalCode {
+    /// SHA-256 of the session hash and the code.
+    pub code_hash: [u8; 32],
+    /// When it stops working.
+    pub expires_at_ms: i64,
+    /// Wrong tries so far.
+    pub tries: i64,
+}
+
+/// What is counted per recipient.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AttemptKind {
+    /// A code was emailed.
+    CodeSent,
+    /// A wrong passphrase was entered.
+    PassphraseFailed,
+}
+
+impl AttemptKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            AttemptKind::CodeSent => "code_sent",
+            AttemptKind::PassphraseFailed => "passphrase_failed",
+        }
+    }
+}
+
+impl Store {
+    /// Opens a portal session for `recipient`.
+    pub async fn create_portal_session(&self, hash: &TokenHash, recipient: RecipientId, now_ms: i64) -> Result<(), StorageError> {
+        with_pool!(self, |pool| sqlx::query(
+            "INSERT INTO portal_sessions (token_hash, recipient_id, created_at, last_seen_at) VALUES ($1, $2, $3, $3)"
+        )
+        .bind(hash.as_bytes().as_slice())
+        .bind(recipient.to_string())
+        .bind(now_ms)
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
+    /// Finds a portal session by token hash.
+    pub async fn portal_session(&self, hash: &TokenHash) -> Result<Option<PortalSessionRecord>, StorageError> {
+        let row: Option<(String, i64, i64, Option<i64>)> = with_pool!(self, |pool| {
+            sqlx::query_as("SELECT recipient_id, created_at, last_seen_at, verified_at FROM portal_sessions WHERE token_hash = $1")
+                .bind(hash.as_bytes().as_slice())
+                .fetch_optional(pool)
+                .await
+        })?;
+        row.map(|(rid, created, seen, verified)| {
+            let id = Uuid::parse_str(&rid).map_err(|_| StorageError::Corrupt("portal_sessions.recipient_id"))?;
+            Ok(PortalSessionRecord {
+                recipient_id: RecipientId(id),
+                created_at_ms: created,
+                last_seen_at_ms: seen,
+                verified_at_ms: verified,
+            })
+        })
+        .transpose()
+    }
+
+    /// Records use of a portal session; `verified` also marks it verified.
+    pub async fn touch_portal_session(&self, hash: &TokenHash, now_ms: i64, verified: bool) -> Result<(), StorageError> {
+        let sql = if verified {
+            "UPDATE portal_sessions SET last_seen_at = $1, verified_at = $1 WHERE token_hash = $2"
+        } else {
+            "UPDATE portal_sessions SET last_seen_at = $1 WHERE token_hash = $2"
+        };
+        with_pool!(self, |pool| sqlx::query(sql)
+            .bind(now_ms)
+            .bind(hash.as_bytes().as_slice())
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
+    /// Ends a portal session (and its code).
+    pub async fn delete_portal_session(&self, hash: &TokenHash) -> Result<(), StorageError> {
+        with_pool!(self, |pool| sqlx::query("DELETE FROM portal_sessions WHERE token_hash = $1")
+            .bind(hash.as_bytes().as_slice())
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
+    /// Stores the session's code, replacing any earlier one.
+    pub async fn put_portal_code(&self, session: &TokenHash, code_hash: &[u8; 32], expires_at_ms: i64) -> Result<(), StorageError> {
+        with_pool!(self, |pool| {
+            sqlx::query(
+                "INSERT INTO portal_codes (session_hash, code_hash, expires_at, tries) VALUES ($1, $2, $3, 0) \
+                 ON CONFLICT (session_hash) DO UPDATE SET code_hash = excluded.code_hash, expires_at = excluded.expires_at, tries = 0",
+            )
+            .bind(session.as_bytes().as_slice())
+            .bind(code_hash.as_slice())
+            .bind(expires_at_ms)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected())
+        })?;
+        Ok(())
+    }
+
+    /// The session's live code, if any.
+    pub async fn portal_code(&self, session: &TokenHash) -> Result<Option<PortalCode>, StorageError> {
+        let row: Option<(Vec<u8>, i64, i64)> = with_pool!(self, |pool| {
+            sqlx::query_as("SELECT code_hash, expires_at, tries FROM portal_codes WHERE session_hash = $1")
+                .bind(session.as_bytes().as_slice())
+                .fetch_optional(pool)
+                .await
+        })?;
+        row.map(|(hash, expires, tries)| {
+            let code_hash: [u8; 32] = hash.try_into().map_err(|_| StorageError::Corrupt("portal_codes.code_hash"))?;
+            Ok(PortalCode {
+                code_hash,
+                expires_at_ms: expires,
+                tries,
+            })
+        })
+        .transpose()
+    }
+
+    /// Counts one wrong try of the session's code; returns the tries so far.
+    pub async fn add_portal_code_try(&self, session: &TokenHash) -> Result<i64, StorageError> {
+        let row: Option<(i64,)> = with_pool!(self, |pool| {
+            sqlx::query_as("UPDATE portal_codes SET tries = tries + 1 WHERE session_hash = $1 RETURNING tries")
+                .bind(session.as_bytes().as_slice())
+                .fetch_optional(pool)
+                .await
+        })?;
+        Ok(row.map_or(0, |(t,)| t))
+    }
+
+    /// Removes the session's code (used, or burned).
+    pub async fn delete_portal_code(&self, session: &TokenHash) -> Result<(), StorageError> {
+        with_pool!(self, |pool| sqlx::query("DELETE FROM portal_codes WHERE session_hash = $1")
+            .bind(session.as_bytes().as_slice())
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
+    /// Records one counted event for `recipient`.
+    pub async fn record_portal_attempt(&self, recipient: RecipientId, kind: AttemptKind, now_ms: i64) -> Result<(), StorageError> {
+        with_pool!(self, |pool| sqlx::query(
+            "INSERT INTO portal_attempts (recipient_id, kind, at) VALUES ($1, $2, $3)"
+        )
+        .bind(recipient.to_string())
+        .bind(kind.as_str())
+        .bind(now_ms)
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
+    /// Counts `kind` events for `recipient` at or after `since_ms`.
+    pub async fn count_portal_attempts(&self, recipient: RecipientId, kind: AttemptKind, since_ms: i64) -> Result<i64, StorageError> {
+        let (n,): (i64,) = with_pool!(self, |pool| {
+            sqlx::query_as("SELECT COUNT(*) FROM portal_attempts WHERE recipient_id = $1 AND kind = $2 AND at >= $3")
+                .bind(recipient.to_string())
+                .bind(kind.as_str())
+                .bind(since_ms)
+                .fetch_one(pool)
+                .await
+        })?;
+        Ok(n)
+    }
+
+    /// Locks `recipient` out of the portal until `until_ms`.
+    pub async fn lock_recipient(&self, recipient: RecipientId, until_ms: i64) -> Result<(), StorageError> {
+        with_pool!(self, |pool| {
+            sqlx::query("INSERT INTO portal_locks (recipient_id, until_at) VALUES ($1, $2) ON CONFLICT (recipient_id) DO UPDATE SET until_at = excluded.until_at")
+                .bind(recipient.to_string())
+                .bind(until_ms)
+                .execute(pool)
+                .await
+                .map(|r| r.rows_affected())
+        })?;
+        Ok(())
+    }
+
+    /// Until when `recipient` is locked out, if they are.
+    pub async fn recipient_locked_until(&self, recipient: RecipientId, now_ms: i64) -> Result<Option<i64>, StorageError> {
+        let row: Option<(i64,)> = with_pool!(self, |pool| {
+            sqlx::query_as("SELECT until_at FROM portal_locks WHERE recipient_id = $1 AND until_at > $2")
+                .bind(recipient.to_string())
+                .bind(now_ms)
+                .fetch_optional(pool)
+                .await
+        })?;
+        Ok(row.map(|(u,)| u))
+    }
+}

@@ -1,0 +1,231 @@
+//! Recipient verification (SECURITY B3, B4): redeeming a link opens a short portal session and
+//! emails a six-digit code; the recipient enters it (and the passphrase, when the message needs
+//! one). Codes work once, for 10 minutes, 5 tries each; 5 codes an hour; 10 wrong passphrases a
+//! day. Past a limit the recipient is locked out for an hour and the sender sees it.
+
+use sealpost_crypto::{ExposeSecret, SecretString, Token, TokenHash, Verification, code_hash, code_hashes_match, six_digit_code};
+use sealpost_domain::EmailAddress;
+use sealpost_mail::{CodeEmail, SendError};
+use sealpost_storage::{AttemptKind, LinkRecord};
+
+use crate::app::audit::{self, Action, Actor, Object, Outcome, RequestMeta};
+use crate::app::auth;
+use crate::error::AppError;
+use crate::state::AppState;
+
+const CODE_MINUTES: u32 = 10;
+const TRIES_PER_CODE: i64 = 5;
+const CODES_PER_HOUR: i64 = 5;
+const PASSPHRASE_FAILURES_PER_DAY: i64 = 10;
+const HOUR_MS: i64 = 3_600_000;
+
+fn bad(code: &'static str, message: impl Into<String>) -> AppError {
+    AppError::BadRequest {
+        code,
+        message: message.into(),
+    }
+}
+
+fn actor(link: &LinkRecord) -> Actor {
+    EmailAddress::parse(&link.address).map_or(Actor::System, Actor::Recipient)
+}
+
+/// Minutes a code works for (shown to the recipient).
+pub fn code_minutes() -> u32 {
+    CODE_MINUTES
+}
+
+/// Refuses a locked-out recipient.
+pub async fn ensure_not_locked(state: &AppState, link: &LinkRecord) -> Result<(), AppError> {
+    if state
+        .store
+        .recipient_locked_until(link.recipient_id, state.now_ms())
+        .await?
+        .is_some()
+    {
+        return Err(AppError::TooManyRequests {
+            retry_after_secs: 3600,
+            message: "Too many attempts: this link is locked for an hour. The sender has been told; you can also contact them.",
+        });
+    }
+    Ok(())
+}
+
+/// Opens a portal session for a live link and emails the first code. Returns the session token.
+pub async fn redeem(state: &AppState, link: &LinkRecord, meta: &RequestMeta) -> Result<Token, AppError> {
+    ensure_not_locked(state, link).await?;
+    let session = Token::generate()?;
+    state
+        .store
+        .create_portal_session(&session.hash(), link.recipient_id, state.now_ms())
+        .await?;
+    audit::record(
+        state,
+        meta,
+        &actor(link),
+        Action::LinkRedeem,
+        Some(Object::Message(link.message_id)),
+        Outcome::Success,
+    )
+    .await?;
+    send_code(state, link, &session.hash(), meta).await?;
+    Ok(session)
+}
+
+/// Emails a fresh code for `session`, replacing any earlier one, within the hourly limit.
+pub async fn send_code(state: &AppState, link: &LinkRecord, session: &TokenHash, meta: &RequestMeta) -> Result<(), AppError> {
+    ensure_not_locked(state, link).await?;
+    let now = state.now_ms();
+    if state
+        .store
+        .count_portal_attempts(link.recipient_id, AttemptKind::CodeSent, now - HOUR_MS)
+        .await?
+        >= CODES_PER_HOUR
+    {
+        return lock_out(state, link, meta).await;
+    }
+    let code = six_digit_code()?;
+    state
+        .store
+        .put_portal_code(
+            session,
+            &code_hash(session, code.expose_secret()),
+            now + i64::from(CODE_MINUTES) * 60_000,
+        )
+        .await?;
+    state
+        .store
+        .record_portal_attempt(link.recipient_id, AttemptKind::CodeSent, now)
+        .await?;
+    let email = CodeEmail {
+        to: EmailAddress::parse(&link.address).map_err(|e| AppError::Internal(e.into()))?,
+        code: code.expose_secret().to_owned(),
+        reference: link.reference.clone(),
+        organisation: state.settings.org_name.clone(),
+        minutes: CODE_MINUTES,
+        message_id: format!("<code-{}@sealpost>", uuid::Uuid::new_v4()),
+    };
+    match state.mailer.send_code(&email).await {
+        Ok(()) => {
+            audit::record(
+                state,
+                meta,
+                &actor(link),
+                Action::CodeSent,
+                Some(Object::Message(link.message_id)),
+                Outcome::Success,
+            )
+            .await
+        }
+        Err(SendError::Transient(reason) | SendError::Permanent(reason)) => {
+            tracing::warn!(reason, "code email not sent");
+            state.store.delete_portal_code(session).await?;
+            Err(AppError::Unavailable(sealpost_storage::StorageError::Blob(
+                "the code email could not be sent".into(),
+            )))
+        }
+    }
+}
+
+/// Checks the code (and passphrase); on success the session is verified and the code used up.
+pub async fn verify(
+    state: &AppState,
+    link: &LinkRecord,
+    session: &TokenHash,
+    code: &str,
+    passphrase: Option<String>,
+    meta: &RequestMeta,
+) -> Result<(), AppError> {
+    ensure_not_locked(state, link).await?;
+    let now = state.now_ms();
+    let object = Some(Object::Message(link.message_id));
+    let live = state
+        .store
+        .portal_code(session)
+        .await?
+        .ok_or_else(|| bad("no_code", "There is no code waiting for this browser. Ask for a new one."))?;
+    if live.expires_at_ms <= now {
+        state.store.delete_portal_code(session).await?;
+        return Err(bad("code_expired", "That code has expired. Ask for a new one."));
+    }
+    if !code_hashes_match(&code_hash(session, code.trim()), &live.code_hash) {
+        let tries = state.store.add_portal_code_try(session).await?;
+        audit::record(state, meta, &actor(link), Action::CodeFailed, object, Outcome::Failure).await?;
+        if tries >= TRIES_PER_CODE {
+            state.store.delete_portal_code(session).await?;
+            return Err(bad(
+                "code_used_up",
+                "That code was entered wrongly 5 times and no longer works. Ask for a new one.",
+            ));
+        }
+        return Err(bad(
+            "code_wrong",
+            format!("That code is not right. You have {} more tries.", TRIES_PER_CODE - tries),
+        ));
+    }
+    if let Some(stored) = state.store.recipient_passphrase(link.recipient_id).await? {
+        check_passphrase(state, link, stored, passphrase, meta).await?;
+    }
+    state.store.delete_portal_code(session).await?;
+    state.store.touch_portal_session(session, now, true).await?;
+    audit::record(state, meta, &actor(link), Action::PortalVerified, object, Outcome::Success).await
+}
+
+async fn check_passphrase(
+    state: &AppState,
+    link: &LinkRecord,
+    stored: sealpost_crypto::PasswordHash,
+    given: Option<String>,
+    meta: &RequestMeta,
+) -> Result<(), AppError> {
+    let given = given
+        .filter(|p| !p.trim().is_empty())
+        .ok_or_else(|| bad("passphrase_required", "Enter the passphrase the sender gave you by phone."))?;
+    let now = state.now_ms();
+    if state
+        .store
+        .count_portal_attempts(link.recipient_id, AttemptKind::PassphraseFailed, now - 24 * HOUR_MS)
+        .await?
+        >= PASSPHRASE_FAILURES_PER_DAY
+    {
+        return lock_out(state, link, meta).await;
+    }
+    if auth::verify_passphrase(state, SecretString::from(given.trim().to_owned()), stored).await? == Verification::Mismatch {
+        state
+            .store
+            .record_portal_attempt(link.recipient_id, AttemptKind::PassphraseFailed, now)
+            .await?;
+        audit::record(
+            state,
+            meta,
+            &actor(link),
+            Action::PassphraseFailed,
+            Some(Object::Message(link.message_id)),
+            Outcome::Failure,
+        )
+        .await?;
+        return Err(bad("passphrase_wrong", "That passphrase is not right. Check it with the sender."));
+    }
+    Ok(())
+}
+
+async fn lock_out(state: &AppState, link: &LinkRecord, meta: &RequestMeta) -> Result<(), AppError> {
+    state.store.lock_recipient(link.recipient_id, state.now_ms() + HOUR_MS).await?;
+    state
+        .store
+        .note_on_recipient(
+            link.recipient_id,
+            "Locked out for an hour after too many attempts to open the message",
+        )
+        .await?;
+    audit::record(
+        state,
+        meta,
+        &actor(link),
+        Action::PortalLockout,
+        Some(Object::Message(link.message_id)),
+        Outcome::Failure,
+    )
+    .await?;
+    ensure_not_locked(state, link).await
+}

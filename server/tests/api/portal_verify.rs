@@ -1,0 +1,216 @@
+//! Recipient verification (SECURITY B3, B4, A9 portal timeouts): redeem a link, receive a code
+//! at a real SMTP listener, enter it (and the passphrase), within the limits.
+
+use reqwest::{Response, StatusCode};
+use sealpost_mail::testing::SmtpSink;
+use sealpost_storage::Store;
+use serde_json::{Value, json};
+
+use crate::portal::partner_link;
+use crate::test_app::{PASSWORD, TestApp, body, spawn_app_with_smtp};
+
+/// The portal cookie's `name=value`.
+fn portal_cookie(r: &Response) -> String {
+    let set = r
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("__Host-sealpost_portal="))
+        .unwrap();
+    assert!(set.contains("HttpOnly") && set.contains("Secure") && set.contains("SameSite=Strict"));
+    set.split(';').next().unwrap().to_owned()
+}
+
+async fn redeem(app: &TestApp, token: &str) -> Response {
+    app.post("/api/v1/portal/redeem")
+        .json(&json!({ "token": token }))
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn verify(app: &TestApp, cookie: &str, code: &str, passphrase: Option<&str>) -> Response {
+    app.post("/api/v1/portal/verify")
+        .header("cookie", cookie)
+        .json(&json!({ "code": code, "passphrase": passphrase }))
+        .send()
+        .await
+        .unwrap()
+}
+
+/// The newest code emailed, and the whole email.
+fn last_code(sink: &SmtpSink) -> (String, String) {
+    let mail = sink
+        .received()
+        .into_iter()
+        .rev()
+        .find(|m| m.contains("confirmation code is"))
+        .expect("a code email");
+    let code: String = mail.split("code is:").nth(1).unwrap().trim_start().chars().take(6).collect();
+    (code, mail)
+}
+
+async fn code_error(r: Response) -> String {
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    body(r).await["code"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn a_redeemed_link_sends_a_code_that_verifies_once() {
+    let (app, sink) = spawn_app_with_smtp(&[]).await;
+    let (id, token) = partner_link(&app, &sink, "official", None).await;
+    let r = redeem(&app, &token).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let cookie = portal_cookie(&r);
+    assert_eq!(body(r).await["verified"], false);
+    let (code, mail) = last_code(&sink);
+    assert!(code.chars().all(|c| c.is_ascii_digit()) && code.len() == 6);
+    assert!(
+        mail.contains("SP-") && !mail.contains("SECRET"),
+        "the code email repeats the reference, never content"
+    );
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    assert_eq!(code_error(verify(&app, &cookie, wrong, None).await).await, "code_wrong");
+    let ok = verify(&app, &cookie, &code, None).await;
+    assert_eq!(ok.status(), StatusCode::OK);
+    assert_eq!(body(ok).await["verified"], true);
+    assert_eq!(
+        code_error(verify(&app, &cookie, &code, None).await).await,
+        "no_code",
+        "a code works once"
+    );
+    let session: Value = body(app.get("/api/v1/portal/session").header("cookie", &cookie).send().await.unwrap()).await;
+    assert_eq!(session["verified"], true);
+    let actions: Vec<String> = app
+        .state
+        .store
+        .audit_events_for(&format!("message:{id}"))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.action)
+        .collect();
+    for a in ["portal.redeem", "portal.code_sent", "portal.code_failed", "portal.verified"] {
+        assert!(actions.iter().any(|x| x == a), "{a} missing from {actions:?}");
+    }
+}
+
+#[tokio::test]
+async fn five_wrong_tries_use_a_code_up_and_an_old_code_expires_after_ten_minutes() {
+    let (app, sink) = spawn_app_with_smtp(&[]).await;
+    let (_, token) = partner_link(&app, &sink, "official", None).await;
+    let cookie = portal_cookie(&redeem(&app, &token).await);
+    let (code, _) = last_code(&sink);
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    for _ in 0..4 {
+        assert_eq!(code_error(verify(&app, &cookie, wrong, None).await).await, "code_wrong");
+    }
+    assert_eq!(code_error(verify(&app, &cookie, wrong, None).await).await, "code_used_up");
+    assert_eq!(
+        code_error(verify(&app, &cookie, &code, None).await).await,
+        "no_code",
+        "even the right code is gone"
+    );
+    let resend = app.post("/api/v1/portal/code").header("cookie", &cookie).send().await.unwrap();
+    assert_eq!(resend.status(), StatusCode::NO_CONTENT);
+    let (fresh, _) = last_code(&sink);
+    app.clock.advance_minutes(11);
+    let again = app.post("/api/v1/portal/code").header("cookie", &cookie).send().await.unwrap();
+    assert_eq!(again.status(), StatusCode::NO_CONTENT, "the session is still live (idle < 15 min)");
+    let (newest, _) = last_code(&sink);
+    app.clock.advance_minutes(11);
+    assert_eq!(code_error(verify(&app, &cookie, &newest, None).await).await, "code_expired");
+    let _ = fresh;
+}
+
+#[tokio::test]
+async fn a_sixth_code_within_the_hour_locks_the_recipient_and_the_sender_sees_it() {
+    let (app, sink) = spawn_app_with_smtp(&[]).await;
+    let (id, token) = partner_link(&app, &sink, "official", None).await;
+    for _ in 0..5 {
+        assert_eq!(redeem(&app, &token).await.status(), StatusCode::OK);
+    }
+    let locked = redeem(&app, &token).await;
+    assert_eq!(locked.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(body(locked).await["message"].as_str().unwrap().contains("locked for an hour"));
+    let ann = app.sign_in("ann@testshire.gov.uk", PASSWORD).await;
+    let detail = body(app.read(&ann, &id).await).await;
+    assert!(
+        detail["recipients"][0]["detail"].as_str().unwrap().contains("Locked out"),
+        "{detail}"
+    );
+    app.clock.advance_minutes(61);
+    assert_eq!(
+        redeem(&app, &token).await.status(),
+        StatusCode::OK,
+        "after an hour the link works again"
+    );
+}
+
+#[tokio::test]
+async fn official_sensitive_needs_the_passphrase_given_by_phone() {
+    let (app, sink) = spawn_app_with_smtp(&[]).await;
+    let (_, token) = partner_link(&app, &sink, "official-sensitive", Some("river otter lamp seven")).await;
+    let r = redeem(&app, &token).await;
+    let cookie = portal_cookie(&r);
+    assert_eq!(body(r).await["link"]["passphrase_required"], true);
+    let (code, _) = last_code(&sink);
+    assert_eq!(code_error(verify(&app, &cookie, &code, None).await).await, "passphrase_required");
+    assert_eq!(
+        code_error(verify(&app, &cookie, &code, Some("river otter lamp six")).await).await,
+        "passphrase_wrong"
+    );
+    let ok = verify(&app, &cookie, &code, Some("river otter lamp seven")).await;
+    assert_eq!(body(ok).await["verified"], true);
+}
+
+#[tokio::test]
+async fn portal_sessions_end_after_fifteen_idle_minutes_and_at_once_on_revocation() {
+    let (app, sink) = spawn_app_with_smtp(&[]).await;
+    let (id, token) = partner_link(&app, &sink, "official", None).await;
+    let cookie = portal_cookie(&redeem(&app, &token).await);
+    let session = |c: String| {
+        let app = &app;
+        async move { app.get("/api/v1/portal/session").header("cookie", c).send().await.unwrap().status() }
+    };
+    app.clock.advance_minutes(14);
+    assert_eq!(session(cookie.clone()).await, StatusCode::OK);
+    app.clock.advance_minutes(15);
+    assert_eq!(session(cookie.clone()).await, StatusCode::UNAUTHORIZED, "15 minutes idle");
+    let cookie = portal_cookie(&redeem(&app, &token).await);
+    let ann = app.sign_in("ann@testshire.gov.uk", PASSWORD).await;
+    app.revoke(&ann, &id, None).await;
+    assert_eq!(session(cookie).await, StatusCode::GONE, "revocation ends access at once");
+}
+
+#[tokio::test]
+async fn portal_tokens_and_codes_are_stored_only_as_hashes() {
+    let (app, sink) = spawn_app_with_smtp(&[]).await;
+    let (_, token) = partner_link(&app, &sink, "official", None).await;
+    let cookie = portal_cookie(&redeem(&app, &token).await);
+    let raw = cookie.split_once('=').unwrap().1.to_owned();
+    let (code, _) = last_code(&sink);
+    let rows: Vec<(Vec<u8>, Vec<u8>)> = match &app.state.store {
+        Store::Sqlite(p) => {
+            sqlx::query_as("SELECT s.token_hash, c.code_hash FROM portal_sessions s JOIN portal_codes c ON c.session_hash = s.token_hash")
+                .fetch_all(p)
+                .await
+                .unwrap()
+        }
+        Store::Postgres(p) => {
+            sqlx::query_as("SELECT s.token_hash, c.code_hash FROM portal_sessions s JOIN portal_codes c ON c.session_hash = s.token_hash")
+                .fetch_all(p)
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(rows.len(), 1);
+    let (session_hash, code_hash) = &rows[0];
+    assert_eq!(
+        session_hash.as_slice(),
+        sealpost_crypto::Token::parse(&raw).unwrap().hash().as_bytes().as_slice()
+    );
+    assert_ne!(code_hash.as_slice(), code.as_bytes());
+    assert_eq!(code_hash.len(), 32);
+}
