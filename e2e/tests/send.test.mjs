@@ -103,9 +103,13 @@ describe('sending secure mail', () => {
     const code = codeMail.match(/code is:\s+(\d{6})/)[1];
     await partner.getByLabel('Code from the email').fill(code);
     await partner.getByRole('button', { name: 'Continue' }).click();
-    await partner.getByRole('heading', { level: 1, name: 'You have confirmed who you are' }).waitFor();
-    assert.deepEqual(await axeViolations(partner), [], 'confirmed page');
-    await screenshot(partner, '16b-confirmed');
+    // Verified: the partner reads the message and downloads the file.
+    await partner.getByRole('heading', { level: 1, name: 'Case 4471 referral' }).waitFor();
+    assert.match(await partner.locator('article').innerText(), /Please review before Friday/);
+    assert.deepEqual(await axeViolations(partner), [], 'portal message');
+    await screenshot(partner, '16b-portal-message');
+    const [partnerFile] = await Promise.all([partner.waitForEvent('download'), partner.getByRole('link', { name: 'referral 4471.txt' }).click()]);
+    assert.equal(readFileSync(await partnerFile.path(), 'utf8'), readFileSync(file, 'utf8'));
 
     // Bob reads it and downloads the file.
     const bob = await newPage(browser);
@@ -131,8 +135,9 @@ describe('sending secure mail', () => {
     await screenshot(ann, '13-sent');
     await ann.getByRole('link', { name: 'Case 4471 referral' }).click();
     const delivery = ann.getByRole('table');
-    await delivery.getByText('Read').waitFor();
-    assert.match(await delivery.innerText(), new RegExp(`${PARTNER.replace(/\./g, '\\.')} \\(external\\)\\s+Notified`));
+    await delivery.getByRole('row', { name: /bob@testshire\.gov\.uk/ }).getByText('Read').waitFor();
+    // The partner read it in the portal, so their row says so too.
+    assert.match(await delivery.getByRole('row', { name: new RegExp(PARTNER.replace(/\./g, '\\.')) }).innerText(), /\(external\)\s+Read/);
     await ann.getByRole('button', { name: `Withdraw access for ${PARTNER}` }).click();
     await delivery.getByText('Access withdrawn').waitFor();
     await screenshot(ann, '14-revoked');

@@ -78,6 +78,16 @@ pub async fn portal_verify(code: String, passphrase: Option<String>) -> Result<P
     call("POST", "/api/v1/portal/verify", Some(&VerifyRequest { code, passphrase })).await
 }
 
+/// `GET /api/v1/portal/message`: the message, once verified.
+pub async fn portal_message() -> Result<MessageDetail, Failure> {
+    call("GET", "/api/v1/portal/message", None::<&()>).await
+}
+
+/// The URL that downloads an attachment in the portal.
+pub fn portal_attachment_url(attachment: &str) -> String {
+    format!("/api/v1/portal/attachments/{attachment}")
+}
+
 /// `POST /api/v1/portal/code`: a new code.
 pub async fn portal_resend() -> Result<(), Failure> {
     send("POST", "/api/v1/portal/code", None::<&()>).await.map(|_| ())

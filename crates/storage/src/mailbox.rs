@@ -40,6 +40,20 @@ impl Store {
         rows.into_iter().map(message_from_row).collect()
     }
 
+    /// The message an external recipient's (verified) portal session may read: theirs, unless
+    /// revoked.
+    pub async fn message_for_recipient(&self, recipient: RecipientId) -> Result<Option<StoredMessage>, StorageError> {
+        let sql = format!(
+            "{MESSAGE_SELECT}, r.id, r.status FROM recipients r JOIN messages m ON m.id = r.message_id JOIN users u ON u.id = m.sender_id \
+             JOIN message_keys k ON k.message_id = m.id WHERE r.id = $1 AND r.revoked_at IS NULL"
+        );
+        let row: Option<MessageRow> = with_pool!(self, |pool| sqlx::query_as(&sql)
+            .bind(recipient.to_string())
+            .fetch_optional(pool)
+            .await)?;
+        row.map(message_from_row).transpose()
+    }
+
     /// The message if `user` may read it: its sender, or an internal recipient not revoked.
     /// Anyone else gets `None`, exactly as for a message that does not exist (SECURITY C1).
     pub async fn message_for(&self, user: UserId, id: MessageId) -> Result<Option<StoredMessage>, StorageError> {
@@ -101,10 +115,10 @@ impl Store {
             .collect()
     }
 
-    /// Records that an internal recipient opened the message (first time only).
+    /// Records that a recipient opened the message (first time only).
     pub async fn mark_read(&self, recipient: RecipientId, now_ms: i64) -> Result<(), StorageError> {
         with_pool!(self, |pool| sqlx::query(
-            "UPDATE recipients SET status = 'read', read_at = $1 WHERE id = $2 AND status = 'delivered'"
+            "UPDATE recipients SET status = 'read', read_at = $1 WHERE id = $2 AND status IN ('delivered', 'queued', 'sent')"
         )
         .bind(now_ms)
         .bind(recipient.to_string())

@@ -49,16 +49,22 @@ pub async fn list(state: &AppState, user: &UserRecord, mailbox: MailBox, meta: &
 /// One message, with its body and attachments; recorded as read before it is returned.
 pub async fn open(state: &AppState, user: &UserRecord, id: MessageId, meta: &RequestMeta) -> Result<MessageDetail, AppError> {
     let m = state.store.message_for(user.id, id).await?.ok_or(AppError::NotFound)?;
+    let is_sender = m.sender == user.id;
+    reveal(state, m, &Actor::User(user.id), is_sender, meta).await
+}
+
+/// Records the read, marks it read, then opens the body and file names: the one path by which
+/// a message's content leaves the server, for staff and recipients alike (SECURITY F1).
+pub async fn reveal(
+    state: &AppState,
+    m: StoredMessage,
+    actor: &Actor,
+    show_recipients: bool,
+    meta: &RequestMeta,
+) -> Result<MessageDetail, AppError> {
+    let id = m.id;
     let key = unwrap_key(state, &m)?;
-    audit::record(
-        state,
-        meta,
-        &Actor::User(user.id),
-        Action::MessageRead,
-        Some(Object::Message(id)),
-        Outcome::Success,
-    )
-    .await?;
+    audit::record(state, meta, actor, Action::MessageRead, Some(Object::Message(id)), Outcome::Success).await?;
     if let Some((row, false)) = m.my_row {
         state.store.mark_read(row, state.now_ms()).await?;
     }
@@ -71,7 +77,7 @@ pub async fn open(state: &AppState, user: &UserRecord, id: MessageId, meta: &Req
             size: a.size,
         });
     }
-    let recipients = if m.sender == user.id {
+    let recipients = if show_recipients {
         recipient_statuses(state, id).await?
     } else {
         vec![]
@@ -95,21 +101,32 @@ pub async fn download(
     meta: &RequestMeta,
 ) -> Result<Download, AppError> {
     let m = state.store.message_for(user.id, id).await?.ok_or(AppError::NotFound)?;
+    open_attachment(state, &m, attachment, &Actor::User(user.id), meta).await
+}
+
+/// Opens one attachment of `m` for streaming; the download is on record before the first byte.
+pub async fn open_attachment(
+    state: &AppState,
+    m: &StoredMessage,
+    attachment: AttachmentId,
+    actor: &Actor,
+    meta: &RequestMeta,
+) -> Result<Download, AppError> {
     let a = state
         .store
-        .attachments_of(id)
+        .attachments_of(m.id)
         .await?
         .into_iter()
         .find(|a| a.id == attachment)
         .ok_or(AppError::NotFound)?;
-    let key = unwrap_key(state, &m)?;
+    let key = unwrap_key(state, m)?;
     let name = open_text(&key, Binding::new(ObjectKind::AttachmentName, a.id.0), &a.name)?;
     let blob = state.blobs.reader(&a.blob_key).await?;
     let reader = key.open_stream(Binding::new(ObjectKind::Attachment, a.id.0), blob).await?;
     audit::record(
         state,
         meta,
-        &Actor::User(user.id),
+        actor,
         Action::AttachmentDownload,
         Some(Object::Attachment(a.id)),
         Outcome::Success,

@@ -3,10 +3,13 @@
 //! (SECURITY B2). The token is compared in constant time with the stored hash (B1).
 
 use sealpost_crypto::{Token, TokenHash};
+use sealpost_domain::api_messages::MessageDetail;
 use sealpost_domain::api_messages::{LinkView, PortalState};
-use sealpost_storage::LinkRecord;
+use sealpost_domain::{AttachmentId, EmailAddress};
+use sealpost_storage::{LinkRecord, StoredMessage};
 
-use crate::app::portal_verify;
+use crate::app::audit::{Actor, RequestMeta};
+use crate::app::{mailbox, portal_verify};
 
 use crate::error::AppError;
 use crate::state::AppState;
@@ -108,4 +111,36 @@ fn view(state: &AppState, link: LinkRecord) -> LinkView {
         expires_at: link.expires_at_ms,
         passphrase_required: link.passphrase_required,
     }
+}
+
+/// The message, for a verified recipient; recorded as read before it is returned.
+pub async fn read(state: &AppState, portal: &Portal, meta: &RequestMeta) -> Result<MessageDetail, AppError> {
+    let m = verified_message(state, portal).await?;
+    mailbox::reveal(state, m, &recipient(portal), false, meta).await
+}
+
+/// One attachment, for a verified recipient; recorded before the first byte.
+pub async fn download(
+    state: &AppState,
+    portal: &Portal,
+    attachment: AttachmentId,
+    meta: &RequestMeta,
+) -> Result<mailbox::Download, AppError> {
+    let m = verified_message(state, portal).await?;
+    mailbox::open_attachment(state, &m, attachment, &recipient(portal), meta).await
+}
+
+async fn verified_message(state: &AppState, portal: &Portal) -> Result<StoredMessage, AppError> {
+    if !portal.verified {
+        return Err(AppError::Forbidden("Enter the code from your email first."));
+    }
+    state
+        .store
+        .message_for_recipient(portal.link.recipient_id)
+        .await?
+        .ok_or(AppError::NotFound)
+}
+
+fn recipient(portal: &Portal) -> Actor {
+    EmailAddress::parse(&portal.link.address).map_or(Actor::System, Actor::Recipient)
 }

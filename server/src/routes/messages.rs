@@ -73,12 +73,7 @@ async fn download(
 ) -> Result<Response, AppError> {
     let attachment = attachment.parse::<AttachmentId>().map_err(|_| AppError::NotFound)?;
     let d = mailbox::download(&state, &signed_in.user, parse_id(&id)?, attachment, &meta).await?;
-    let headers = [
-        (header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream")),
-        (header::CONTENT_DISPOSITION, content_disposition(&d.name)),
-        (header::CONTENT_LENGTH, HeaderValue::from(d.size)),
-    ];
-    Ok((headers, Body::from_stream(ReaderStream::new(d.reader))).into_response())
+    Ok(attachment_response(d))
 }
 
 async fn revoke(
@@ -95,6 +90,16 @@ async fn revoke(
 
 async fn compose(State(state): State<AppState>, signed_in: SignedIn) -> Result<Json<ComposeInfo>, AppError> {
     mailbox::compose_info(&state, &signed_in.user).await.map(Json)
+}
+
+/// A streamed download: always `attachment`, never rendered by the browser (SECURITY D5).
+pub(super) fn attachment_response(d: mailbox::Download) -> Response {
+    let headers = [
+        (header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream")),
+        (header::CONTENT_DISPOSITION, content_disposition(&d.name)),
+        (header::CONTENT_LENGTH, HeaderValue::from(d.size)),
+    ];
+    (headers, Body::from_stream(ReaderStream::new(d.reader))).into_response()
 }
 
 /// A malformed id is indistinguishable from a missing message (SECURITY C1).

@@ -6,7 +6,8 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use sealpost_domain::api_messages::{LinkView, PortalState, RedeemRequest, VerifyRequest};
+use sealpost_domain::AttachmentId;
+use sealpost_domain::api_messages::{LinkView, MessageDetail, PortalState, RedeemRequest, VerifyRequest};
 
 use super::client::Meta;
 use super::cookie::{self, InPortal};
@@ -21,6 +22,8 @@ pub fn router() -> Router<AppState> {
         .route("/portal/code", post(resend_code))
         .route("/portal/verify", post(verify))
         .route("/portal/session", get(session))
+        .route("/portal/message", get(message))
+        .route("/portal/attachments/{attachment}", get(download))
 }
 
 /// GET (and HEAD) only: nothing is written. The route template, not the token, is what the
@@ -59,4 +62,19 @@ async fn verify(
 
 async fn session(State(state): State<AppState>, InPortal(p): InPortal) -> Json<PortalState> {
     Json(portal::portal_state(&state, p))
+}
+
+async fn message(State(state): State<AppState>, Meta(meta): Meta, InPortal(p): InPortal) -> Result<Json<MessageDetail>, AppError> {
+    portal::read(&state, &p, &meta).await.map(Json)
+}
+
+async fn download(
+    State(state): State<AppState>,
+    Meta(meta): Meta,
+    InPortal(p): InPortal,
+    Path(attachment): Path<String>,
+) -> Result<Response, AppError> {
+    let attachment = attachment.parse::<AttachmentId>().map_err(|_| AppError::NotFound)?;
+    let d = portal::download(&state, &p, attachment, &meta).await?;
+    Ok(super::messages::attachment_response(d))
 }

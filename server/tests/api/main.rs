@@ -11,6 +11,7 @@ mod limits;
 mod messages;
 mod notifications;
 mod portal;
+mod portal_read;
 mod portal_verify;
 mod sessions;
 mod staff;

@@ -4,11 +4,11 @@
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use sealpost_domain::api_messages::PortalState;
+use sealpost_domain::api_messages::{MessageDetail, PortalState};
 
 use crate::api::{self, Failure};
 use crate::auth::Auth;
-use crate::components::{Banner, ErrorSummary, set_title};
+use crate::components::{Banner, ErrorSummary, LinkedText, MarkingBadge, format_size, format_time, set_title};
 
 /// The portal page.
 #[component]
@@ -87,13 +87,47 @@ fn EnterCode(state: PortalState, on_verified: impl Fn(PortalState) + Copy + 'sta
 
 #[component]
 fn Verified(state: PortalState) -> impl IntoView {
-    set_title("Confirmed");
+    let detail = RwSignal::new(None::<Result<MessageDetail, Failure>>);
+    spawn_local(async move { detail.set(Some(api::portal_message().await)) });
+    let reference = state.link.reference.to_string();
+    move || match detail.get() {
+        None => view! { <p class="loading" role="status">"Opening the message…"</p> }.into_any(),
+        Some(Ok(d)) => view! { <PortalMessage detail=d/> }.into_any(),
+        Some(Err(f)) => {
+            view! { <h1>"The message could not be opened"</h1><p>{f.message}</p><p>{format!("Reference {reference}.")}</p> }.into_any()
+        }
+    }
+}
+
+/// The message as its recipient sees it: no delivery details, files through the portal.
+#[component]
+fn PortalMessage(detail: MessageDetail) -> impl IntoView {
+    let s = detail.summary.clone();
+    set_title(&s.subject);
     view! {
-        <h1>"You have confirmed who you are"</h1>
-        <p class="notice" role="note">
-            "Reading messages in this portal is being set up and is not available yet. If you need this message now, contact "
-            {state.link.sender_name.clone()}" at "{state.link.organisation.clone()}" and quote reference "<strong>{state.link.reference.to_string()}</strong>"."
-        </p>
+        <article class="card message" aria-labelledby="message-subject">
+            <header class="message-head">
+                <h1 id="message-subject">{s.subject.clone()}</h1>
+                <MarkingBadge marking=s.marking/>
+                <dl class="meta">
+                    <dt>"From"</dt><dd>{format!("{} <{}>", s.sender_name, detail.sender_email)}</dd>
+                    <dt>"Sent"</dt><dd>{format_time(s.sent_at)}</dd>
+                    <dt>"Reference"</dt><dd>{s.reference.to_string()}</dd>
+                    <dt>"Available until"</dt><dd>{format_time(detail.expires_at)}</dd>
+                </dl>
+            </header>
+            <LinkedText text=detail.body.clone()/>
+            {(!detail.attachments.is_empty()).then(|| view! {
+                <section aria-labelledby="files-title" class="attachments">
+                    <h2 id="files-title">"Attachments"</h2>
+                    <ul>{detail.attachments.iter().map(|a| view! {
+                        <li><a href=api::portal_attachment_url(&a.id.to_string()) download=a.name.clone()>{a.name.clone()}</a>
+                            " "<span class="muted">"("{format_size(a.size)}")"</span></li>
+                    }).collect_view()}</ul>
+                </section>
+            })}
+        </article>
+        <p class="hint">"Your secure session ends after 15 minutes without use. To read this again later, open the link in the email."</p>
     }
 }
 
