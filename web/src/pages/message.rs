@@ -40,13 +40,28 @@ pub fn MessagePage() -> impl IntoView {
 
 #[component]
 fn Message(id: String, detail: MessageDetail, just_sent: bool) -> impl IntoView {
-    let s = detail.summary.clone();
+    let reference = detail.summary.reference.to_string();
     let recipients = RwSignal::new(detail.recipients.clone());
     let is_sender = !detail.recipients.is_empty();
-    let attachments = detail.attachments.clone();
-    let download_id = id.clone();
+    let urls = detail
+        .attachments
+        .iter()
+        .map(|a| api::attachment_url(&id, &a.id.to_string()))
+        .collect();
     view! {
-        {just_sent.then(|| view! { <div class="notice" role="status"><strong>"Sent securely."</strong>" Reference "{s.reference.to_string()}"."</div> })}
+        {just_sent.then(|| view! { <div class="notice" role="status"><strong>"Sent securely."</strong>" Reference "{reference}"."</div> })}
+        <MessageArticle detail=detail attachment_urls=urls expiry_label="Links expire"/>
+        {is_sender.then(|| view! { <Delivery id=id.clone() recipients=recipients/> })}
+    }
+}
+
+/// A message's subject, marking, sender, dates, body and files: the same for staff and for
+/// recipients in the portal, who download through their own URLs (`attachment_urls`, in order).
+#[component]
+pub fn MessageArticle(detail: MessageDetail, attachment_urls: Vec<String>, expiry_label: &'static str) -> impl IntoView {
+    let s = detail.summary.clone();
+    let files: Vec<_> = detail.attachments.into_iter().zip(attachment_urls).collect();
+    view! {
         <article class="card message" aria-labelledby="message-subject">
             <header class="message-head">
                 <h1 id="message-subject">{s.subject.clone()}</h1>
@@ -55,21 +70,20 @@ fn Message(id: String, detail: MessageDetail, just_sent: bool) -> impl IntoView 
                     <dt>"From"</dt><dd>{format!("{} <{}>", s.sender_name, detail.sender_email)}</dd>
                     <dt>"Sent"</dt><dd>{format_time(s.sent_at)}</dd>
                     <dt>"Reference"</dt><dd>{s.reference.to_string()}</dd>
-                    <dt>"Links expire"</dt><dd>{format_time(detail.expires_at)}</dd>
+                    <dt>{expiry_label}</dt><dd>{format_time(detail.expires_at)}</dd>
                 </dl>
             </header>
             <LinkedText text=detail.body.clone()/>
-            {(!attachments.is_empty()).then(|| view! {
+            {(!files.is_empty()).then(|| view! {
                 <section aria-labelledby="files-title" class="attachments">
                     <h2 id="files-title">"Attachments"</h2>
-                    <ul>{attachments.into_iter().map(|a| view! {
-                        <li><a href=api::attachment_url(&download_id, &a.id.to_string()) download=a.name.clone()>{a.name.clone()}</a>
+                    <ul>{files.into_iter().map(|(a, url)| view! {
+                        <li><a href=url download=a.name.clone()>{a.name.clone()}</a>
                             " "<span class="muted">"("{format_size(a.size)}")"</span></li>
                     }).collect_view()}</ul>
                 </section>
             })}
         </article>
-        {is_sender.then(|| view! { <Delivery id=id.clone() recipients=recipients/> })}
     }
 }
 

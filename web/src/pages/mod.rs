@@ -12,7 +12,7 @@ mod sign_in;
 
 pub use compose::Compose;
 pub use mailbox::{Audit, Inbox, Sent};
-pub use message::MessagePage;
+pub use message::{MessageArticle, MessagePage};
 pub use not_found::NotFound;
 pub use portal::PortalLink;
 pub use portal_verify::PortalPage;

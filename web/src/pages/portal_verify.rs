@@ -8,7 +8,8 @@ use sealpost_domain::api_messages::{MessageDetail, PortalState};
 
 use crate::api::{self, Failure};
 use crate::auth::Auth;
-use crate::components::{Banner, ErrorSummary, LinkedText, MarkingBadge, format_size, format_time, set_title};
+use crate::components::{Banner, ErrorSummary, set_title};
+use crate::pages::MessageArticle;
 
 /// The portal page.
 #[component]
@@ -102,31 +103,14 @@ fn Verified(state: PortalState) -> impl IntoView {
 /// The message as its recipient sees it: no delivery details, files through the portal.
 #[component]
 fn PortalMessage(detail: MessageDetail) -> impl IntoView {
-    let s = detail.summary.clone();
-    set_title(&s.subject);
+    set_title(&detail.summary.subject);
+    let urls = detail
+        .attachments
+        .iter()
+        .map(|a| api::portal_attachment_url(&a.id.to_string()))
+        .collect();
     view! {
-        <article class="card message" aria-labelledby="message-subject">
-            <header class="message-head">
-                <h1 id="message-subject">{s.subject.clone()}</h1>
-                <MarkingBadge marking=s.marking/>
-                <dl class="meta">
-                    <dt>"From"</dt><dd>{format!("{} <{}>", s.sender_name, detail.sender_email)}</dd>
-                    <dt>"Sent"</dt><dd>{format_time(s.sent_at)}</dd>
-                    <dt>"Reference"</dt><dd>{s.reference.to_string()}</dd>
-                    <dt>"Available until"</dt><dd>{format_time(detail.expires_at)}</dd>
-                </dl>
-            </header>
-            <LinkedText text=detail.body.clone()/>
-            {(!detail.attachments.is_empty()).then(|| view! {
-                <section aria-labelledby="files-title" class="attachments">
-                    <h2 id="files-title">"Attachments"</h2>
-                    <ul>{detail.attachments.iter().map(|a| view! {
-                        <li><a href=api::portal_attachment_url(&a.id.to_string()) download=a.name.clone()>{a.name.clone()}</a>
-                            " "<span class="muted">"("{format_size(a.size)}")"</span></li>
-                    }).collect_view()}</ul>
-                </section>
-            })}
-        </article>
+        <MessageArticle detail=detail attachment_urls=urls expiry_label="Available until"/>
         <p class="hint">"Your secure session ends after 15 minutes without use. To read this again later, open the link in the email."</p>
     }
 }
