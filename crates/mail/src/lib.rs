@@ -6,11 +6,13 @@
 //! values pass through lettre's encoder, so no user text can inject a header.
 
 mod code;
+mod notice;
 mod notification;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod transport;
 
 pub use code::CodeEmail;
+pub use notice::StaffNotice;
 pub use notification::Notification;
 pub use transport::{MailError, Mailer, SendError};

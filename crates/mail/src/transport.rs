@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use tokio::io::AsyncWriteExt;
 
-use crate::{CodeEmail, Notification};
+use crate::{CodeEmail, Notification, StaffNotice};
 
 /// Where notifications go.
 pub enum Mailer {
@@ -87,6 +87,12 @@ impl Mailer {
     pub async fn send_code(&self, code: &CodeEmail) -> Result<(), SendError> {
         let email = code.build(self.from()).map_err(|e| SendError::Permanent(e.to_string()))?;
         self.deliver(email, &code.message_id).await
+    }
+
+    /// Sends a notice to a member of staff.
+    pub async fn send_notice(&self, notice: &StaffNotice) -> Result<(), SendError> {
+        let email = notice.build(self.from()).map_err(|e| SendError::Permanent(e.to_string()))?;
+        self.deliver(email, &notice.message_id).await
     }
 
     fn from(&self) -> &str {

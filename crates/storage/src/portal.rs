@@ -18,6 +18,8 @@ pub struct LinkRecord {
     pub message_id: MessageId,
     /// The sender's name.
     pub sender_name: String,
+    /// The sender's address (for notices such as a lockout).
+    pub sender_email: String,
     /// The message's marking.
     pub marking: Marking,
     /// The message's reference.
@@ -32,10 +34,22 @@ pub struct LinkRecord {
     pub address: String,
 }
 
-type Row = (Vec<u8>, String, String, String, String, String, i64, Option<i64>, bool, String);
+type Row = (
+    Vec<u8>,
+    String,
+    String,
+    String,
+    String,
+    String,
+    i64,
+    Option<i64>,
+    bool,
+    String,
+    String,
+);
 
 const LINK_SELECT: &str = "SELECT r.link_hash, r.id, m.id, u.display_name, m.marking, m.reference, m.expires_at, r.revoked_at, \
-     r.passphrase_hash IS NOT NULL, r.address FROM recipients r JOIN messages m ON m.id = r.message_id JOIN users u ON u.id = m.sender_id";
+     r.passphrase_hash IS NOT NULL, r.address, u.email FROM recipients r JOIN messages m ON m.id = r.message_id JOIN users u ON u.id = m.sender_id";
 
 impl Store {
     /// Finds the link whose token hashes to `hash`. Read-only.
@@ -84,7 +98,7 @@ impl Store {
 }
 
 fn link_from_row(row: Row) -> Result<LinkRecord, StorageError> {
-    let (stored, rid, mid, sender_name, marking, reference, expires, revoked_at, passphrase, address) = row;
+    let (stored, rid, mid, sender_name, marking, reference, expires, revoked_at, passphrase, address, sender_email) = row;
     let stored: [u8; 32] = stored.try_into().map_err(|_| StorageError::Corrupt("recipients.link_hash"))?;
     let id = |t: &str, what| Uuid::parse_str(t).map_err(|_| StorageError::Corrupt(what));
     Ok(LinkRecord {
@@ -92,6 +106,7 @@ fn link_from_row(row: Row) -> Result<LinkRecord, StorageError> {
         recipient_id: RecipientId(id(&rid, "recipients.id")?),
         message_id: MessageId(id(&mid, "messages.id")?),
         sender_name,
+        sender_email,
         marking: Marking::parse(&marking).ok_or(StorageError::Corrupt("messages.marking"))?,
         reference: Reference::from_stored(reference),
         expires_at_ms: expires,

@@ -140,6 +140,14 @@ async fn a_sixth_code_within_the_hour_locks_the_recipient_and_the_sender_sees_it
         detail["recipients"][0]["detail"].as_str().unwrap().contains("Locked out"),
         "{detail}"
     );
+    // The sender is also told by email, with the reference and nothing of the content.
+    let notice = sink
+        .received()
+        .into_iter()
+        .find(|m| m.contains("To: ann@testshire.gov.uk"))
+        .expect("a lockout email to the sender");
+    assert!(notice.contains("pc.jones@police.example.uk") && notice.contains(detail["summary"]["reference"].as_str().unwrap()));
+    assert!(!notice.contains("SECRET"));
     app.clock.advance_minutes(61);
     assert_eq!(
         redeem(&app, &token).await.status(),

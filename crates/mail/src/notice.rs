@@ -1,0 +1,36 @@
+//! Short notices to staff about their own messages (e.g. a recipient locked out). They name the
+//! reference and the recipient's address, never the message's content.
+
+use lettre::message::{Mailbox, header::ContentType};
+use sealpost_domain::EmailAddress;
+
+use crate::MailError;
+
+/// A plain-text notice to a member of staff.
+#[derive(Debug, Clone)]
+pub struct StaffNotice {
+    /// The staff member.
+    pub to: EmailAddress,
+    /// One line.
+    pub subject: String,
+    /// The text.
+    pub text: String,
+    /// A unique Message-ID.
+    pub message_id: String,
+}
+
+impl StaffNotice {
+    /// The whole email, from `from`.
+    pub fn build(&self, from: &str) -> Result<lettre::Message, MailError> {
+        let from: Mailbox = from.parse().map_err(|_| MailError::Address("the From address"))?;
+        let to: Mailbox = self.to.as_str().parse().map_err(|_| MailError::Address("the staff address"))?;
+        lettre::Message::builder()
+            .from(from)
+            .to(to)
+            .subject(self.subject.clone())
+            .message_id(Some(self.message_id.clone()))
+            .header(ContentType::TEXT_PLAIN)
+            .body(self.text.clone())
+            .map_err(|e| MailError::Build(e.to_string()))
+    }
+}
