@@ -55,15 +55,7 @@ async fn a_colleague_reads_a_message_and_downloads_its_attachment_and_the_sender
     assert_eq!(body(app.list(&p.bob, "inbox").await).await[0]["unread"], false);
     let sent_view = body(app.read(&p.ann, id).await).await;
     assert_eq!(sent_view["recipients"][0]["status"], "read");
-    let actions: Vec<String> = app
-        .state
-        .store
-        .audit_events_for(&format!("message:{id}"))
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|e| e.action)
-        .collect();
+    let actions = app.audit_actions(id).await;
     assert_eq!(actions, ["message.send", "message.read", "message.read"]);
 }
 

@@ -5,7 +5,7 @@ use sealpost_domain::Role;
 use sealpost_storage::Store;
 use serde_json::json;
 
-use crate::test_app::{PASSWORD, TestApp, body, spawn_app_with_smtp};
+use crate::test_app::{PASSWORD, TestApp, body, link_token, spawn_app_with_smtp};
 
 /// Sends Ann's message to a partner and returns (message id, the partner's link token).
 pub async fn partner_link(
@@ -20,13 +20,7 @@ pub async fn partner_link(
     let sent = body(app.send(&cookie, m, &[]).await).await;
     app.deliver_due().await;
     let mail = sink.received().pop().expect("a notification");
-    let token: String = mail
-        .split("/s/")
-        .nth(1)
-        .unwrap()
-        .chars()
-        .take_while(char::is_ascii_hexdigit)
-        .collect();
+    let token = link_token(&mail);
     (sent["id"].as_str().unwrap().to_owned(), token)
 }
 

@@ -5,7 +5,7 @@ use reqwest::StatusCode;
 use sealpost_domain::Role;
 use serde_json::json;
 
-use crate::test_app::{PASSWORD, TestApp, body, spawn_app_with_smtp};
+use crate::test_app::{PASSWORD, TestApp, body, link_token, spawn_app_with_smtp};
 
 /// Ann sends `to` a message with one file; returns (message id, the link token for `to`).
 async fn send_with_file(app: &TestApp, sink: &sealpost_mail::testing::SmtpSink, to: &str, file: &[u8]) -> (String, String) {
@@ -19,13 +19,7 @@ async fn send_with_file(app: &TestApp, sink: &sealpost_mail::testing::SmtpSink, 
         .rev()
         .find(|m| m.contains(&format!("To: {to}")))
         .unwrap();
-    let token: String = mail
-        .split("/s/")
-        .nth(1)
-        .unwrap()
-        .chars()
-        .take_while(char::is_ascii_hexdigit)
-        .collect();
+    let token = link_token(&mail);
     (sent["id"].as_str().unwrap().to_owned(), token)
 }
 

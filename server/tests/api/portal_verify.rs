@@ -82,15 +82,7 @@ async fn a_redeemed_link_sends_a_code_that_verifies_once() {
     );
     let session: Value = body(app.get("/api/v1/portal/session").header("cookie", &cookie).send().await.unwrap()).await;
     assert_eq!(session["verified"], true);
-    let actions: Vec<String> = app
-        .state
-        .store
-        .audit_events_for(&format!("message:{id}"))
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|e| e.action)
-        .collect();
+    let actions = app.audit_actions(&id).await;
     for a in ["portal.redeem", "portal.code_sent", "portal.code_failed", "portal.verified"] {
         assert!(actions.iter().any(|x| x == a), "{a} missing from {actions:?}");
     }

@@ -216,6 +216,18 @@ impl TestApp {
 }
 
 impl TestApp {
+    /// The actions audited against `message:<id>`, oldest first.
+    pub async fn audit_actions(&self, message_id: &str) -> Vec<String> {
+        self.state
+            .store
+            .audit_events_for(&format!("message:{message_id}"))
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| e.action)
+            .collect()
+    }
+
     /// Every sealed blob file on disk.
     pub fn blob_files(&self) -> Vec<std::path::PathBuf> {
         walk(&self.dir.path().join("data/blobs"))
@@ -223,6 +235,16 @@ impl TestApp {
             .filter(|p| p.is_file())
             .collect()
     }
+}
+
+/// The 64-hex-digit token of the secure link in an email.
+pub fn link_token(mail: &str) -> String {
+    mail.split("/s/")
+        .nth(1)
+        .unwrap()
+        .chars()
+        .take_while(char::is_ascii_hexdigit)
+        .collect()
 }
 
 /// Every file below `dir`.
