@@ -57,6 +57,16 @@ pub enum AppError {
     Internal(#[source] anyhow::Error),
 }
 
+impl AppError {
+    /// A 400 with a stable code and a sentence saying how to fix the input.
+    pub fn bad(code: &'static str, message: impl Into<String>) -> Self {
+        AppError::BadRequest {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
 impl From<StorageError> for AppError {
     fn from(e: StorageError) -> Self {
         match e {

@@ -47,6 +47,8 @@ pub enum Action {
     PortalVerified,
     /// A recipient was locked out after too many attempts.
     PortalLockout,
+    /// A recipient sent a secure reply.
+    ReplySend,
 }
 
 /// What it happened to.
@@ -145,6 +147,7 @@ impl Action {
             Action::PassphraseFailed => "portal.passphrase_failed",
             Action::PortalVerified => "portal.verified",
             Action::PortalLockout => "portal.lockout",
+            Action::ReplySend => "message.reply",
         }
     }
 }

@@ -26,6 +26,8 @@ pub enum ObjectKind {
     Attachment,
     /// A recipient's link token, kept sealed until the notification is sent.
     LinkToken,
+    /// The text of a recipient's secure reply.
+    ReplyBody,
 }
 
 impl ObjectKind {
@@ -37,6 +39,7 @@ impl ObjectKind {
             ObjectKind::AttachmentName => "attachment-name",
             ObjectKind::Attachment => "attachment",
             ObjectKind::LinkToken => "link-token",
+            ObjectKind::ReplyBody => "reply-body",
         }
     }
 }

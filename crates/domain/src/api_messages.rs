@@ -6,7 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{AttachmentId, EmailAddress, Limits, Marking, MessageId, Reference};
+use crate::{AttachmentId, EmailAddress, Limits, Marking, MessageId, Reference, ReplyId};
 
 /// The `message` part of a send.
 #[derive(Clone, Serialize, Deserialize)]
@@ -65,10 +65,16 @@ pub struct MessageSummary {
     pub sent_at: i64,
     /// Inbox: not yet opened by me.
     pub unread: bool,
-    /// How many files are attached.
+    /// How many files are attached (to the message itself).
     pub attachments: u32,
     /// Sent: each recipient and where delivery stands.
     pub recipients: Vec<RecipientStatus>,
+    /// How many secure replies the viewer can see in the thread.
+    pub replies: u32,
+    /// Inbox, for a thread the viewer sent: who wrote the newest reply.
+    pub last_reply_from: Option<EmailAddress>,
+    /// When the thread last changed: the newest reply, else when it was sent (Unix ms).
+    pub last_activity: i64,
 }
 
 /// A file attached to a message.
@@ -128,6 +134,46 @@ pub struct MessageDetail {
     pub expires_at: i64,
     /// Only for the sender: per-recipient delivery.
     pub recipients: Vec<RecipientStatus>,
+    /// The secure replies the viewer may see, oldest first: all of them for the sender, their
+    /// own for an external recipient.
+    pub replies: Vec<ReplyDetail>,
+}
+
+/// A secure reply from an external recipient.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReplyDetail {
+    /// The reply.
+    pub id: ReplyId,
+    /// Who wrote it.
+    pub from: EmailAddress,
+    /// When (Unix ms).
+    pub sent_at: i64,
+    /// The text (sealed at rest).
+    pub body: String,
+    /// Its files; they download through the message's attachment URLs.
+    pub attachments: Vec<AttachmentInfo>,
+}
+
+/// The `reply` part of `POST /api/v1/portal/reply` (multipart, like a send: this part first,
+/// then zero or more `attachment` parts).
+#[derive(Clone, Serialize, Deserialize)]
+pub struct SendReply {
+    /// Plain text (sealed at rest). May be empty when files are attached.
+    #[serde(default)]
+    pub body: String,
+}
+
+impl std::fmt::Debug for SendReply {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SendReply([redacted])")
+    }
+}
+
+/// The answer to a reply.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReplySent {
+    /// The new reply.
+    pub id: ReplyId,
 }
 
 /// The answer to a send.

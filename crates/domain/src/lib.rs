@@ -14,7 +14,7 @@ mod role;
 
 pub use email::{EmailAddress, EmailError};
 pub use ids::UserId;
-pub use message::{AttachmentId, Limits, Marking, MessageId, REFERENCE_ALPHABET, RecipientId, Reference};
+pub use message::{AttachmentId, Limits, Marking, MessageId, REFERENCE_ALPHABET, RecipientId, Reference, ReplyId};
 pub use names::{DisplayName, DisplayNameError};
 pub use password_policy::{PasswordPolicyError, check_password_policy};
 pub use role::{Role, RoleError};

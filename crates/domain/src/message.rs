@@ -38,6 +38,10 @@ id_type!(
     /// The id of one recipient of one message.
     RecipientId
 );
+id_type!(
+    /// The id of a secure reply to a message.
+    ReplyId
+);
 
 /// The Government Security Classification marking of a message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]

@@ -16,6 +16,7 @@ mod migrate;
 mod outbox;
 mod portal;
 mod portal_sessions;
+mod replies;
 mod sessions;
 mod setup_tokens;
 #[cfg(feature = "testing")]
@@ -30,6 +31,7 @@ pub use messages::{NewAttachment, NewMessage, NewRecipient, StoredAttachment, St
 pub use outbox::DueNotification;
 pub use portal::LinkRecord;
 pub use portal_sessions::{AttemptKind, PortalCode, PortalSessionRecord};
+pub use replies::{NewReply, StoredReply, ThreadActivity};
 pub use sessions::SessionRecord;
 pub use users::{NewUser, UserRecord};
 

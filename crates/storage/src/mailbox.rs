@@ -3,7 +3,7 @@
 //! addressee not revoked (SECURITY C1).
 
 use sealpost_crypto::Sealed;
-use sealpost_domain::{AttachmentId, EmailAddress, MessageId, RecipientId, UserId};
+use sealpost_domain::{AttachmentId, EmailAddress, MessageId, RecipientId, ReplyId, UserId};
 
 use sealpost_audit::AuditEvent;
 
@@ -95,21 +95,23 @@ impl Store {
             .collect()
     }
 
-    /// The attachments of a message, in order.
+    /// The attachments of a message and of its replies, in order.
     pub async fn attachments_of(&self, id: MessageId) -> Result<Vec<StoredAttachment>, StorageError> {
-        let rows: Vec<(String, Vec<u8>, i64, String)> = with_pool!(self, |pool| {
-            sqlx::query_as("SELECT id, name, size, blob_key FROM attachments WHERE message_id = $1 ORDER BY position")
+        type Row = (String, Vec<u8>, i64, String, Option<String>);
+        let rows: Vec<Row> = with_pool!(self, |pool| {
+            sqlx::query_as("SELECT id, name, size, blob_key, reply_id FROM attachments WHERE message_id = $1 ORDER BY position, id")
                 .bind(id.to_string())
                 .fetch_all(pool)
                 .await
         })?;
         rows.into_iter()
-            .map(|(aid, name, size, blob_key)| {
+            .map(|(aid, name, size, blob_key, reply)| {
                 Ok(StoredAttachment {
                     id: AttachmentId(parse_id(&aid, "attachments.id")?),
                     name: Sealed::from_stored(name),
                     size: u64::try_from(size).unwrap_or(0),
                     blob_key,
+                    reply: reply.map(|r| parse_id(&r, "attachments.reply_id").map(ReplyId)).transpose()?,
                 })
             })
             .collect()

@@ -3,7 +3,7 @@
 //! and the outbox rows for external recipients in one transaction (SECURITY G3).
 
 use sealpost_crypto::{PasswordHash, Sealed, TokenHash, WrappedKey};
-use sealpost_domain::{AttachmentId, EmailAddress, Marking, MessageId, RecipientId, Reference, UserId};
+use sealpost_domain::{AttachmentId, EmailAddress, Marking, MessageId, RecipientId, Reference, ReplyId, UserId};
 use uuid::Uuid;
 
 use sealpost_audit::AuditEvent;
@@ -103,7 +103,7 @@ pub struct StoredMessage {
     pub created_at_ms: i64,
     /// Expires at (ms).
     pub expires_at_ms: i64,
-    /// How many files.
+    /// How many files the message itself has (not counting replies').
     pub attachment_count: i64,
     /// For an inbox row: the reader's recipient row and whether they have opened it.
     pub my_row: Option<(RecipientId, bool)>,
@@ -137,6 +137,8 @@ pub struct StoredAttachment {
     pub size: u64,
     /// Blob store key.
     pub blob_key: String,
+    /// The reply it came with; `None` for the message's own files.
+    pub reply: Option<ReplyId>,
 }
 
 pub(crate) type MessageRow = (
@@ -157,7 +159,7 @@ pub(crate) type MessageRow = (
 );
 
 pub(crate) const MESSAGE_SELECT: &str = "SELECT m.id, m.reference, m.sender_id, u.display_name, u.email, m.marking, m.subject, m.body, k.wrapped, m.created_at, m.expires_at, \
-     (SELECT COUNT(*) FROM attachments a WHERE a.message_id = m.id)";
+     (SELECT COUNT(*) FROM attachments a WHERE a.message_id = m.id AND a.reply_id IS NULL)";
 
 pub(crate) fn parse_id(text: &str, what: &'static str) -> Result<Uuid, StorageError> {
     Uuid::parse_str(text).map_err(|_| StorageError::Corrupt(what))

@@ -24,6 +24,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../../../migrations/sqlite/0003_portal.sql"),
         include_str!("../../../migrations/postgres/0003_portal.sql"),
     ),
+    (
+        4,
+        "replies",
+        include_str!("../../../migrations/sqlite/0004_replies.sql"),
+        include_str!("../../../migrations/postgres/0004_replies.sql"),
+    ),
 ];
 
 const CREATE_LEDGER: &str =

@@ -8,8 +8,8 @@ mod backends;
 
 use sealpost_audit::{AuditEvent, Origin};
 use sealpost_crypto::{PasswordHash, Sealed, Token, WrappedKey};
-use sealpost_domain::{AttachmentId, DisplayName, EmailAddress, Marking, MessageId, RecipientId, Reference, Role, UserId};
-use sealpost_storage::{BlobStore, NewAttachment, NewMessage, NewRecipient, NewUser, StorageError, Store};
+use sealpost_domain::{AttachmentId, DisplayName, EmailAddress, Marking, MessageId, RecipientId, Reference, ReplyId, Role, UserId};
+use sealpost_storage::{BlobStore, NewAttachment, NewMessage, NewRecipient, NewReply, NewUser, StorageError, Store, ThreadActivity};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use uuid::Uuid;
 
@@ -216,6 +216,74 @@ contract!(
         assert!(store.message_for(bob, m.id).await.unwrap().is_none());
         assert!(store.inbox(bob, 50).await.unwrap().is_empty());
         assert!(store.message_for(ann, m.id).await.unwrap().is_some(), "the sender keeps it");
+    }
+);
+
+contract!(
+    a_reply_and_its_file_join_the_thread_and_show_as_activity_for_the_sender,
+    |store: Store| async move {
+        let (ann, bob) = (user(&store, "ann").await, user(&store, "bob").await);
+        let m = message(ann, bob, "SP-REPL-Y001", 100);
+        store.create_message(&m, &audit()).await.unwrap();
+        let NewRecipient::External { id: pc, .. } = &m.recipients[1] else {
+            panic!("external")
+        };
+        let file = AttachmentId(Uuid::new_v4());
+        let reply = |at: i64, attachments| NewReply {
+            id: ReplyId(Uuid::new_v4()),
+            message: m.id,
+            author: *pc,
+            body: sealed("reply"),
+            created_at_ms: at,
+            attachments,
+        };
+        let first = reply(
+            200,
+            vec![NewAttachment {
+                id: file,
+                name: sealed("reply-file"),
+                size: 7,
+                blob_key: "attachments/x/r".into(),
+            }],
+        );
+        let mut event = audit();
+        event.object = Some("contract".into());
+        store.create_reply(&first, &event).await.unwrap();
+        store.create_reply(&reply(300, vec![]), &audit()).await.unwrap();
+        assert_eq!(audit_count(&store).await, 1, "the event commits with the reply");
+
+        let all = store.replies_to(m.id, None).await.unwrap();
+        assert_eq!(all.iter().map(|r| r.created_at_ms).collect::<Vec<_>>(), [200, 300]);
+        assert_eq!(
+            (all[0].author, all[0].address.as_str(), all[0].unread),
+            (*pc, "pc@police.example.uk", true)
+        );
+        assert_eq!(all[0].body, sealed("reply"));
+        assert_eq!(store.replies_to(m.id, Some(*pc)).await.unwrap().len(), 2);
+        assert!(store.replies_to(m.id, Some(RecipientId(Uuid::new_v4()))).await.unwrap().is_empty());
+        let files = store.attachments_of(m.id).await.unwrap();
+        assert_eq!(files.iter().map(|a| a.reply).collect::<Vec<_>>(), [None, Some(first.id)]);
+        assert_eq!(
+            store.inbox(bob, 50).await.unwrap()[0].attachment_count,
+            1,
+            "a reply's file is not the message's"
+        );
+
+        let activity = store.reply_activity(ann, 50).await.unwrap();
+        assert_eq!(
+            activity,
+            [ThreadActivity {
+                message: m.id,
+                replies: 2,
+                unread: 2,
+                last_at_ms: 300,
+                last_from: "pc@police.example.uk".into()
+            }]
+        );
+        assert!(store.reply_activity(bob, 50).await.unwrap().is_empty(), "only the sender's threads");
+        store.mark_replies_read(m.id, 400).await.unwrap();
+        assert_eq!(store.reply_activity(ann, 50).await.unwrap()[0].unread, 0);
+        assert!(store.replies_to(m.id, None).await.unwrap().iter().all(|r| !r.unread));
     }
 );
 

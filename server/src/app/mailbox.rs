@@ -4,13 +4,15 @@
 //! is on the audit log before any content is returned (F1).
 
 use sealpost_crypto::{Binding, ExposeSecret, MessageKey, ObjectKind, OpenedReader};
-use sealpost_domain::api_messages::{AttachmentInfo, ComposeInfo, DeliveryStatus, MailBox, MessageDetail, MessageSummary, RecipientStatus};
+use sealpost_domain::api_messages::{ComposeInfo, DeliveryStatus, MailBox, MessageDetail, MessageSummary, RecipientStatus};
 use sealpost_domain::{AttachmentId, EmailAddress, MessageId};
-use sealpost_storage::{BlobReader, StoredMessage, UserRecord};
+use sealpost_storage::{BlobReader, StoredMessage, ThreadActivity, UserRecord};
 
 use sealpost_audit::AuditEvent;
 
 use crate::app::audit::{self, Action, Actor, Object, Outcome, RequestMeta};
+use crate::app::thread;
+pub use crate::app::thread::Viewer;
 use crate::error::AppError;
 use crate::state::AppState;
 
@@ -26,14 +28,25 @@ pub struct Download {
     pub reader: OpenedReader<BlobReader>,
 }
 
-/// The inbox or sent list.
+/// The inbox or sent list. The inbox also holds the threads `user` sent that have secure
+/// replies, so a partner's answer arrives where staff look for mail.
 pub async fn list(state: &AppState, user: &UserRecord, mailbox: MailBox, meta: &RequestMeta) -> Result<Vec<MessageSummary>, AppError> {
     // Subjects are content: the listing is on record before any is opened (SECURITY F1).
     audit::record(state, meta, &Actor::User(user.id), Action::MailboxList, None, Outcome::Success).await?;
-    let rows = match mailbox {
+    let activity = state.store.reply_activity(user.id, LIST_LIMIT).await?;
+    let mut rows = match mailbox {
         MailBox::Inbox => state.store.inbox(user.id, LIST_LIMIT).await?,
         MailBox::Sent => state.store.sent(user.id, LIST_LIMIT).await?,
     };
+    if mailbox == MailBox::Inbox {
+        for t in &activity {
+            if !rows.iter().any(|m| m.id == t.message)
+                && let Some(m) = state.store.message_for(user.id, t.message).await?
+            {
+                rows.push(m);
+            }
+        }
+    }
     let mut out = Vec::with_capacity(rows.len());
     for m in rows {
         let key = unwrap_key(state, &m)?;
@@ -41,25 +54,29 @@ pub async fn list(state: &AppState, user: &UserRecord, mailbox: MailBox, meta: &
             MailBox::Sent => recipient_statuses(state, m.id).await?,
             MailBox::Inbox => vec![],
         };
-        out.push(summary(&key, &m, recipients)?);
+        let thread = activity.iter().find(|t| t.message == m.id && m.sender == user.id);
+        out.push(summary(&key, &m, recipients, thread)?);
     }
+    out.sort_by_key(|m| std::cmp::Reverse(m.last_activity));
+    out.truncate(LIST_LIMIT as usize);
     Ok(out)
 }
 
 /// One message, with its body and attachments; recorded as read before it is returned.
 pub async fn open(state: &AppState, user: &UserRecord, id: MessageId, meta: &RequestMeta) -> Result<MessageDetail, AppError> {
     let m = state.store.message_for(user.id, id).await?.ok_or(AppError::NotFound)?;
-    let is_sender = m.sender == user.id;
-    reveal(state, m, &Actor::User(user.id), is_sender, meta).await
+    let viewer = Viewer::staff(&m, user);
+    reveal(state, m, &Actor::User(user.id), viewer, meta).await
 }
 
-/// Records the read, marks it read, then opens the body and file names: the one path by which
-/// a message's content leaves the server, for staff and recipients alike (SECURITY F1).
+/// Records the read, marks it read, then opens the body, file names and the replies `viewer`
+/// may see: the one path by which a thread's content leaves the server, for staff and
+/// recipients alike (SECURITY F1).
 pub async fn reveal(
     state: &AppState,
     m: StoredMessage,
     actor: &Actor,
-    show_recipients: bool,
+    viewer: Viewer,
     meta: &RequestMeta,
 ) -> Result<MessageDetail, AppError> {
     let id = m.id;
@@ -68,27 +85,28 @@ pub async fn reveal(
     if let Some((row, false)) = m.my_row {
         state.store.mark_read(row, state.now_ms()).await?;
     }
-    let body = open_text(&key, Binding::new(ObjectKind::Body, id.0), &m.body)?;
-    let mut attachments = vec![];
-    for a in state.store.attachments_of(id).await? {
-        attachments.push(AttachmentInfo {
-            id: a.id,
-            name: open_text(&key, Binding::new(ObjectKind::AttachmentName, a.id.0), &a.name)?,
-            size: a.size,
-        });
+    let files = state.store.attachments_of(id).await?;
+    let replies = thread::replies(state, &key, &m, viewer, &files).await?;
+    if viewer == Viewer::Sender {
+        state.store.mark_replies_read(id, state.now_ms()).await?;
     }
-    let recipients = if show_recipients {
+    let attachments = thread::files_of(&key, &files, None)?;
+    let recipients = if viewer == Viewer::Sender {
         recipient_statuses(state, id).await?
     } else {
         vec![]
     };
+    let mut summary = summary(&key, &m, recipients.clone(), None)?;
+    summary.replies = u32::try_from(replies.len()).unwrap_or(u32::MAX);
+    summary.last_activity = replies.last().map_or(m.created_at_ms, |r| r.sent_at);
     Ok(MessageDetail {
-        summary: summary(&key, &m, recipients.clone())?,
+        summary,
         sender_email: EmailAddress::parse(&m.sender_email).map_err(|_| AppError::Internal(anyhow::anyhow!("corrupt sender email")))?,
-        body,
+        body: open_text(&key, Binding::new(ObjectKind::Body, id.0), &m.body)?,
         attachments,
         expires_at: m.expires_at_ms,
         recipients,
+        replies,
     })
 }
 
@@ -101,14 +119,17 @@ pub async fn download(
     meta: &RequestMeta,
 ) -> Result<Download, AppError> {
     let m = state.store.message_for(user.id, id).await?.ok_or(AppError::NotFound)?;
-    open_attachment(state, &m, attachment, &Actor::User(user.id), meta).await
+    let viewer = Viewer::staff(&m, user);
+    open_attachment(state, &m, attachment, viewer, &Actor::User(user.id), meta).await
 }
 
-/// Opens one attachment of `m` for streaming; the download is on record before the first byte.
+/// Opens one attachment of `m` (or of a reply `viewer` may see) for streaming; the download is
+/// on record before the first byte. Any other attachment is 404 (SECURITY C1).
 pub async fn open_attachment(
     state: &AppState,
     m: &StoredMessage,
     attachment: AttachmentId,
+    viewer: Viewer,
     actor: &Actor,
     meta: &RequestMeta,
 ) -> Result<Download, AppError> {
@@ -119,6 +140,11 @@ pub async fn open_attachment(
         .into_iter()
         .find(|a| a.id == attachment)
         .ok_or(AppError::NotFound)?;
+    if let Some(reply) = a.reply
+        && !thread::may_see(state, m, viewer, reply).await?
+    {
+        return Err(AppError::NotFound);
+    }
     let key = unwrap_key(state, m)?;
     let name = open_text(&key, Binding::new(ObjectKind::AttachmentName, a.id.0), &a.name)?;
     let blob = state.blobs.reader(&a.blob_key).await?;
@@ -219,7 +245,12 @@ async fn recipient_statuses(state: &AppState, id: MessageId) -> Result<Vec<Recip
         .collect())
 }
 
-fn summary(key: &MessageKey, m: &StoredMessage, recipients: Vec<RecipientStatus>) -> Result<MessageSummary, AppError> {
+fn summary(
+    key: &MessageKey,
+    m: &StoredMessage,
+    recipients: Vec<RecipientStatus>,
+    thread: Option<&ThreadActivity>,
+) -> Result<MessageSummary, AppError> {
     Ok(MessageSummary {
         id: m.id,
         reference: m.reference.clone(),
@@ -227,17 +258,20 @@ fn summary(key: &MessageKey, m: &StoredMessage, recipients: Vec<RecipientStatus>
         subject: open_text(key, Binding::new(ObjectKind::Subject, m.id.0), &m.subject)?,
         marking: m.marking,
         sent_at: m.created_at_ms,
-        unread: matches!(m.my_row, Some((_, false))),
+        unread: matches!(m.my_row, Some((_, false))) || thread.is_some_and(|t| t.unread > 0),
         attachments: u32::try_from(m.attachment_count).unwrap_or(u32::MAX),
         recipients,
+        replies: thread.map_or(0, |t| u32::try_from(t.replies).unwrap_or(u32::MAX)),
+        last_reply_from: thread.and_then(|t| EmailAddress::parse(&t.last_from).ok()),
+        last_activity: thread.map_or(m.created_at_ms, |t| t.last_at_ms.max(m.created_at_ms)),
     })
 }
 
-fn unwrap_key(state: &AppState, m: &StoredMessage) -> Result<MessageKey, AppError> {
+pub(crate) fn unwrap_key(state: &AppState, m: &StoredMessage) -> Result<MessageKey, AppError> {
     Ok(state.keyring.unwrap(&m.key, m.id.0)?)
 }
 
-fn open_text(key: &MessageKey, binding: Binding, sealed: &sealpost_crypto::Sealed) -> Result<String, AppError> {
+pub(crate) fn open_text(key: &MessageKey, binding: Binding, sealed: &sealpost_crypto::Sealed) -> Result<String, AppError> {
     let plain = key.open(binding, sealed)?;
     Ok(String::from_utf8_lossy(plain.expose_secret()).into_owned())
 }

@@ -3,9 +3,13 @@
 pub mod audit;
 pub mod auth;
 pub mod mailbox;
+pub mod notices;
 pub mod outbox;
 pub mod portal;
 pub mod portal_verify;
 pub mod rate_limit;
+pub mod reply;
 pub mod send;
 pub mod sessions;
+pub mod thread;
+pub mod uploads;

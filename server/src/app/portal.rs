@@ -9,7 +9,8 @@ use sealpost_domain::{AttachmentId, EmailAddress};
 use sealpost_storage::{LinkRecord, StoredMessage};
 
 use crate::app::audit::{Actor, RequestMeta};
-use crate::app::{mailbox, portal_verify};
+use crate::app::mailbox::{self, Viewer};
+use crate::app::portal_verify;
 
 use crate::error::AppError;
 use crate::state::AppState;
@@ -116,7 +117,7 @@ fn view(state: &AppState, link: LinkRecord) -> LinkView {
 /// The message, for a verified recipient; recorded as read before it is returned.
 pub async fn read(state: &AppState, portal: &Portal, meta: &RequestMeta) -> Result<MessageDetail, AppError> {
     let m = verified_message(state, portal).await?;
-    mailbox::reveal(state, m, &recipient(portal), false, meta).await
+    mailbox::reveal(state, m, &recipient(portal), Viewer::Partner(portal.link.recipient_id), meta).await
 }
 
 /// One attachment, for a verified recipient; recorded before the first byte.
@@ -127,10 +128,12 @@ pub async fn download(
     meta: &RequestMeta,
 ) -> Result<mailbox::Download, AppError> {
     let m = verified_message(state, portal).await?;
-    mailbox::open_attachment(state, &m, attachment, &recipient(portal), meta).await
+    let viewer = Viewer::Partner(portal.link.recipient_id);
+    mailbox::open_attachment(state, &m, attachment, viewer, &recipient(portal), meta).await
 }
 
-async fn verified_message(state: &AppState, portal: &Portal) -> Result<StoredMessage, AppError> {
+/// The message of a verified session; 403 before the code is entered.
+pub async fn verified_message(state: &AppState, portal: &Portal) -> Result<StoredMessage, AppError> {
     if !portal.verified {
         return Err(AppError::Forbidden("Enter the code from your email first."));
     }
@@ -141,6 +144,7 @@ async fn verified_message(state: &AppState, portal: &Portal) -> Result<StoredMes
         .ok_or(AppError::NotFound)
 }
 
-fn recipient(portal: &Portal) -> Actor {
+/// The recipient, as the audit log names them.
+pub fn recipient(portal: &Portal) -> Actor {
     EmailAddress::parse(&portal.link.address).map_or(Actor::System, Actor::Recipient)
 }

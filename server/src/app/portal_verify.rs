@@ -5,11 +5,12 @@
 
 use sealpost_crypto::{ExposeSecret, SecretString, Token, TokenHash, Verification, code_hash, code_hashes_match, six_digit_code};
 use sealpost_domain::EmailAddress;
-use sealpost_mail::{CodeEmail, SendError, StaffNotice};
+use sealpost_mail::{CodeEmail, SendError};
 use sealpost_storage::{AttemptKind, LinkRecord};
 
 use crate::app::audit::{self, Action, Actor, Object, Outcome, RequestMeta};
 use crate::app::auth;
+use crate::app::notices;
 use crate::error::AppError;
 use crate::state::AppState;
 
@@ -234,20 +235,13 @@ async fn lock_out(state: &AppState, link: &LinkRecord, meta: &RequestMeta) -> Re
 /// Emails the sender that a recipient was locked out (SECURITY B3). Best effort: the lockout
 /// stands, and shows on the sender's view of the message, even if this email fails.
 async fn tell_sender_of_lockout(state: &AppState, link: &LinkRecord) {
-    let Ok(to) = EmailAddress::parse(&link.sender_email) else { return };
-    let notice = StaffNotice {
-        to,
-        subject: format!("Sealpost: {} was locked out of message {}", link.address, link.reference),
-        text: format!(
-            "{recipient} made too many attempts to open your secure message {reference} and is locked out for an hour.\n\n\
-             If they are the right person, they can try again after the hour. If you did not expect this, someone else may have \
-             the link: you can withdraw access from the message's page in Sealpost.\n",
-            recipient = link.address,
-            reference = link.reference,
-        ),
-        message_id: format!("<lockout-{}@sealpost>", uuid::Uuid::new_v4()),
-    };
-    if let Err(e) = state.mailer.send_notice(&notice).await {
-        tracing::warn!(error = %e, "lockout notice to the sender not sent");
-    }
+    let subject = format!("Sealpost: {} was locked out of message {}", link.address, link.reference);
+    let text = format!(
+        "{recipient} made too many attempts to open your secure message {reference} and is locked out for an hour.\n\n\
+         If they are the right person, they can try again after the hour. If you did not expect this, someone else may have \
+         the link: you can withdraw access from the message's page in Sealpost.\n",
+        recipient = link.address,
+        reference = link.reference,
+    );
+    notices::tell_sender(state, link, "lockout", subject, text).await;
 }

@@ -19,17 +19,21 @@ use crate::error::AppError;
 use crate::state::AppState;
 
 pub fn router(state: &AppState) -> Router<AppState> {
-    // The multipart stream is counted against the real limits as it arrives; this cap only stops
-    // a client that ignores them.
-    let body_cap = usize::try_from(state.limits.max_message_bytes)
-        .unwrap_or(usize::MAX)
-        .saturating_add(8 * 1024 * 1024);
     Router::new()
-        .route("/messages", post(send_message).layer(DefaultBodyLimit::max(body_cap)).get(list))
+        .route("/messages", post(send_message).layer(upload_cap(state)).get(list))
         .route("/messages/{id}", get(read))
         .route("/messages/{id}/attachments/{attachment}", get(download))
         .route("/messages/{id}/revoke", post(revoke))
         .route("/compose", get(compose))
+}
+
+/// The body limit of a multipart upload. The stream is counted against the real limits as it
+/// arrives; this cap only stops a client that ignores them.
+pub(super) fn upload_cap(state: &AppState) -> DefaultBodyLimit {
+    let cap = usize::try_from(state.limits.max_message_bytes)
+        .unwrap_or(usize::MAX)
+        .saturating_add(8 * 1024 * 1024);
+    DefaultBodyLimit::max(cap)
 }
 
 #[derive(Deserialize)]

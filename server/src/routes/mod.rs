@@ -21,7 +21,7 @@ pub fn router(state: AppState) -> Router {
     let api = Router::new()
         .merge(auth::router())
         .merge(messages::router(&state))
-        .merge(portal::router())
+        .merge(portal::router(&state))
         .route("/openapi.json", axum::routing::get(openapi))
         .fallback(api_not_found);
     Router::new()

@@ -1,22 +1,23 @@
 //! `/api/v1/portal/*`: the recipient portal. Looking a link up is read-only (GET); everything
 //! that changes state is a POST (SECURITY B2).
 
-use axum::extract::{Path, State};
+use axum::extract::{Multipart, Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use sealpost_domain::AttachmentId;
-use sealpost_domain::api_messages::{LinkView, MessageDetail, PortalState, RedeemRequest, VerifyRequest};
+use sealpost_domain::api_messages::{LinkView, MessageDetail, PortalState, RedeemRequest, ReplySent, VerifyRequest};
 
 use super::client::Meta;
 use super::cookie::{self, InPortal};
-use crate::app::{portal, portal_verify};
+use crate::app::{portal, portal_verify, reply};
 use crate::error::AppError;
 use crate::state::AppState;
 
-pub fn router() -> Router<AppState> {
+pub fn router(state: &AppState) -> Router<AppState> {
     Router::new()
+        .route("/portal/reply", post(reply).layer(super::messages::upload_cap(state)))
         .route("/portal/links/{token}", get(link))
         .route("/portal/redeem", post(redeem))
         .route("/portal/code", post(resend_code))
@@ -66,6 +67,16 @@ async fn session(State(state): State<AppState>, InPortal(p): InPortal) -> Json<P
 
 async fn message(State(state): State<AppState>, Meta(meta): Meta, InPortal(p): InPortal) -> Result<Json<MessageDetail>, AppError> {
     portal::read(&state, &p, &meta).await.map(Json)
+}
+
+/// A secure reply: multipart, like a send.
+async fn reply(
+    State(state): State<AppState>,
+    Meta(meta): Meta,
+    InPortal(p): InPortal,
+    form: Multipart,
+) -> Result<Json<ReplySent>, AppError> {
+    reply::reply(&state, &p, &meta, form).await.map(Json)
 }
 
 async fn download(

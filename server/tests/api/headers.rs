@@ -98,6 +98,7 @@ async fn the_openapi_document_lists_every_api_route_and_each_listed_route_answer
         "/api/v1/portal/links/{token}",
         "/api/v1/portal/message",
         "/api/v1/portal/redeem",
+        "/api/v1/portal/reply",
         "/api/v1/portal/session",
         "/api/v1/portal/verify",
     ];

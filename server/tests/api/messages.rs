@@ -7,7 +7,7 @@ use sealpost_storage::Store;
 use serde_json::json;
 
 use crate::staff::{message, people, send_file_to_bob, send_ok};
-use crate::test_app::{PASSWORD, TestApp, body, spawn_app, walk};
+use crate::test_app::{PASSWORD, TestApp, body, spawn_app, spawn_app_with_smtp, walk};
 
 #[tokio::test]
 async fn a_colleague_reads_a_message_and_downloads_its_attachment_and_the_sender_sees_it_read() {
@@ -142,7 +142,7 @@ async fn revoking_a_colleague_removes_the_message_from_their_inbox_at_once() {
 
 #[tokio::test]
 async fn a_canary_sent_through_every_path_never_reaches_the_disk_in_the_clear() {
-    let app = spawn_app().await;
+    let (app, sink) = spawn_app_with_smtp(&[]).await;
     let p = people(&app).await;
     let canary = "CANARY-7f3a9c";
     let m = json!({
@@ -162,6 +162,14 @@ async fn a_canary_sent_through_every_path_never_reaches_the_disk_in_the_clear() 
     let detail = body(app.read(&p.bob, id).await).await;
     let aid = detail["attachments"][0]["id"].as_str().unwrap();
     assert!(String::from_utf8_lossy(&app.download(&p.bob, id, aid).await.bytes().await.unwrap()).contains(canary));
+    // The partner's secure reply, with a file, goes through the same test (E1 covers replies).
+    let token = app.link_sent_to(&sink, "pc.jones@police.example.uk");
+    let pc = app.portal_sign_in(&sink, &token, Some("river otter lamp seven")).await;
+    let reply_file = (format!("{canary}-reply-name.txt"), format!("{canary} reply file").into_bytes());
+    app.portal_reply_ok(&pc, &format!("{canary} reply body"), &[(&reply_file.0, reply_file.1)])
+        .await;
+    let thread = body(app.read(&p.ann, id).await).await;
+    assert!(thread["replies"][0]["body"].as_str().unwrap().contains(canary), "the reply opens");
     for passphrase in ["river otter lamp seven", "river"] {
         assert_no_canary(&app, passphrase).await;
     }
@@ -196,6 +204,7 @@ async fn assert_no_canary(app: &TestApp, needle: &str) {
             "message_keys",
             "recipients",
             "attachments",
+            "replies",
             "outbox",
             "audit_events",
         ] {

@@ -5,67 +5,16 @@ use reqwest::StatusCode;
 use sealpost_domain::Role;
 use serde_json::json;
 
-use crate::test_app::{PASSWORD, TestApp, body, link_token, spawn_app_with_smtp};
-
-/// Ann sends `to` a message with one file; returns (message id, the link token for `to`).
-async fn send_with_file(app: &TestApp, sink: &sealpost_mail::testing::SmtpSink, to: &str, file: &[u8]) -> (String, String) {
-    let cookie = app.sign_in("ann@testshire.gov.uk", PASSWORD).await;
-    let m = json!({"recipients": [to], "subject": "Referral", "body": "Details inside", "marking": "official"});
-    let sent = body(app.send(&cookie, m, &[("referral.pdf", file.to_vec())]).await).await;
-    app.deliver_due().await;
-    let mail = sink
-        .received()
-        .into_iter()
-        .rev()
-        .find(|m| m.contains(&format!("To: {to}")))
-        .unwrap();
-    let token = link_token(&mail);
-    (sent["id"].as_str().unwrap().to_owned(), token)
-}
-
-/// Redeems and verifies `token`; returns the portal cookie.
-async fn verified(app: &TestApp, sink: &sealpost_mail::testing::SmtpSink, token: &str, verify: bool) -> String {
-    let r = app
-        .post("/api/v1/portal/redeem")
-        .json(&json!({ "token": token }))
-        .send()
-        .await
-        .unwrap();
-    let set = r
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with("__Host-sealpost_portal="))
-        .unwrap()
-        .to_owned();
-    let cookie = set.split(';').next().unwrap().to_owned();
-    if verify {
-        let mail = sink
-            .received()
-            .into_iter()
-            .rev()
-            .find(|m| m.contains("confirmation code is"))
-            .unwrap();
-        let code: String = mail.split("code is:").nth(1).unwrap().trim_start().chars().take(6).collect();
-        let ok = app
-            .post("/api/v1/portal/verify")
-            .header("cookie", &cookie)
-            .json(&json!({ "code": code }))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(ok.status(), StatusCode::OK);
-    }
-    cookie
-}
+use crate::test_app::{PASSWORD, body, spawn_app_with_smtp};
 
 #[tokio::test]
 async fn a_verified_recipient_reads_the_message_and_its_file_and_the_sender_sees_it_read() {
     let (app, sink) = spawn_app_with_smtp(&[]).await;
     app.create_user("ann@testshire.gov.uk", PASSWORD, Role::Staff).await;
-    let (id, token) = send_with_file(&app, &sink, "pc.jones@police.example.uk", b"%PDF referral bytes").await;
-    let unverified = verified(&app, &sink, &token, false).await;
+    let (id, token) = app
+        .send_file_to_partner(&sink, "pc.jones@police.example.uk", b"%PDF referral bytes")
+        .await;
+    let unverified = app.portal_redeem(&token).await;
     let early = app
         .get("/api/v1/portal/message")
         .header("cookie", &unverified)
@@ -74,7 +23,7 @@ async fn a_verified_recipient_reads_the_message_and_its_file_and_the_sender_sees
         .unwrap();
     assert_eq!(early.status(), StatusCode::FORBIDDEN);
     assert!(!early.text().await.unwrap().contains("Details"));
-    let cookie = verified(&app, &sink, &token, true).await;
+    let cookie = app.portal_sign_in(&sink, &token, None).await;
     let detail = body(app.get("/api/v1/portal/message").header("cookie", &cookie).send().await.unwrap()).await;
     assert_eq!(detail["summary"]["subject"], "Referral");
     assert_eq!(detail["body"], "Details inside");
@@ -103,9 +52,9 @@ async fn a_verified_recipient_reads_the_message_and_its_file_and_the_sender_sees
 async fn a_recipient_cannot_reach_another_message_or_read_after_revocation() {
     let (app, sink) = spawn_app_with_smtp(&[]).await;
     app.create_user("ann@testshire.gov.uk", PASSWORD, Role::Staff).await;
-    let (_, theirs) = send_with_file(&app, &sink, "pc.jones@police.example.uk", b"theirs").await;
-    let (other_id, other_token) = send_with_file(&app, &sink, "head@school.example.uk", b"not theirs").await;
-    let other_cookie = verified(&app, &sink, &other_token, true).await;
+    let (_, theirs) = app.send_file_to_partner(&sink, "pc.jones@police.example.uk", b"theirs").await;
+    let (other_id, other_token) = app.send_file_to_partner(&sink, "head@school.example.uk", b"not theirs").await;
+    let other_cookie = app.portal_sign_in(&sink, &other_token, None).await;
     let other_detail = body(
         app.get("/api/v1/portal/message")
             .header("cookie", &other_cookie)
@@ -115,7 +64,7 @@ async fn a_recipient_cannot_reach_another_message_or_read_after_revocation() {
     )
     .await;
     let other_aid = other_detail["attachments"][0]["id"].as_str().unwrap().to_owned();
-    let cookie = verified(&app, &sink, &theirs, true).await;
+    let cookie = app.portal_sign_in(&sink, &theirs, None).await;
     let stolen = app
         .get(&format!("/api/v1/portal/attachments/{other_aid}"))
         .header("cookie", &cookie)

@@ -143,21 +143,9 @@ impl TestApp {
 
     /// `POST /api/v1/messages` with the `message` part and `(file name, bytes)` attachments.
     pub async fn send(&self, cookie: &str, message: Value, files: &[(&str, Vec<u8>)]) -> Response {
-        let mut form = reqwest::multipart::Form::new().part(
-            "message",
-            reqwest::multipart::Part::text(message.to_string())
-                .mime_str("application/json")
-                .unwrap(),
-        );
-        for (name, bytes) in files {
-            form = form.part(
-                "attachment",
-                reqwest::multipart::Part::bytes(bytes.clone()).file_name((*name).to_owned()),
-            );
-        }
         self.post("/api/v1/messages")
             .header("cookie", cookie)
-            .multipart(form)
+            .multipart(multipart("message", &message, files))
             .send()
             .await
             .unwrap()
@@ -235,6 +223,23 @@ impl TestApp {
             .filter(|p| p.is_file())
             .collect()
     }
+}
+
+/// A form as the web app sends it: the JSON part `part`, then one `attachment` part per file.
+pub fn multipart(part: &str, json: &Value, files: &[(&str, Vec<u8>)]) -> reqwest::multipart::Form {
+    let mut form = reqwest::multipart::Form::new().part(
+        part.to_owned(),
+        reqwest::multipart::Part::text(json.to_string())
+            .mime_str("application/json")
+            .unwrap(),
+    );
+    for (name, bytes) in files {
+        form = form.part(
+            "attachment",
+            reqwest::multipart::Part::bytes(bytes.clone()).file_name((*name).to_owned()),
+        );
+    }
+    form
 }
 
 /// The 64-hex-digit token of the secure link in an email.

@@ -1,0 +1,164 @@
+//! Secure replies from external recipients. A reply's text arrives and leaves only as [`Sealed`]
+//! ciphertext; its files are attachment rows of the same message that name the reply. Storing a
+//! reply writes the reply, its attachments and the audit event in one transaction.
+
+use sealpost_audit::AuditEvent;
+use sealpost_crypto::Sealed;
+use sealpost_domain::{MessageId, RecipientId, ReplyId, UserId};
+
+use crate::audit::insert_audit;
+use crate::messages::parse_id;
+use crate::{NewAttachment, StorageError, Store, with_pool};
+
+/// A reply ready to store.
+#[derive(Debug)]
+pub struct NewReply {
+    /// Its id (bound into its ciphertexts).
+    pub id: ReplyId,
+    /// The message it answers.
+    pub message: MessageId,
+    /// The recipient row of the person who wrote it.
+    pub author: RecipientId,
+    /// Sealed text.
+    pub body: Sealed,
+    /// When written (ms).
+    pub created_at_ms: i64,
+    /// Files, already streamed into the blob store.
+    pub attachments: Vec<NewAttachment>,
+}
+
+/// A stored reply, still sealed.
+#[derive(Debug, Clone)]
+pub struct StoredReply {
+    /// Its id.
+    pub id: ReplyId,
+    /// The recipient row that wrote it.
+    pub author: RecipientId,
+    /// That recipient's address.
+    pub address: String,
+    /// Sealed text.
+    pub body: Sealed,
+    /// When written (ms).
+    pub created_at_ms: i64,
+    /// The sender has not opened the thread since it arrived.
+    pub unread: bool,
+}
+
+/// Replies to one message a member of staff sent, for their inbox.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ThreadActivity {
+    /// The message.
+    pub message: MessageId,
+    /// How many replies.
+    pub replies: i64,
+    /// How many the sender has not seen.
+    pub unread: i64,
+    /// When the newest arrived (ms).
+    pub last_at_ms: i64,
+    /// Who wrote the newest.
+    pub last_from: String,
+}
+
+impl Store {
+    /// Stores a reply with its files and the audit event recording it, atomically.
+    pub async fn create_reply(&self, r: &NewReply, audit: &AuditEvent) -> Result<(), StorageError> {
+        let (id, message) = (r.id.to_string(), r.message.to_string());
+        with_pool!(self, |pool| {
+            let mut tx = pool.begin().await?;
+            sqlx::query("INSERT INTO replies (id, message_id, recipient_id, body, created_at) VALUES ($1, $2, $3, $4, $5)")
+                .bind(&id)
+                .bind(&message)
+                .bind(r.author.to_string())
+                .bind(r.body.as_bytes())
+                .bind(r.created_at_ms)
+                .execute(&mut *tx)
+                .await?;
+            for (position, a) in r.attachments.iter().enumerate() {
+                sqlx::query(
+                    "INSERT INTO attachments (id, message_id, reply_id, position, name, size, blob_key) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                )
+                .bind(a.id.to_string())
+                .bind(&message)
+                .bind(&id)
+                .bind(position as i64)
+                .bind(a.name.as_bytes())
+                .bind(i64::try_from(a.size).unwrap_or(i64::MAX))
+                .bind(&a.blob_key)
+                .execute(&mut *tx)
+                .await?;
+            }
+            insert_audit!(&mut *tx, audit)?;
+            tx.commit().await?;
+            Ok::<(), StorageError>(())
+        })
+    }
+
+    /// The replies to `message`, oldest first: all of them, or only those `author` wrote.
+    pub async fn replies_to(&self, message: MessageId, author: Option<RecipientId>) -> Result<Vec<StoredReply>, StorageError> {
+        type Row = (String, String, String, Vec<u8>, i64, Option<i64>);
+        let rows: Vec<Row> = with_pool!(self, |pool| {
+            sqlx::query_as(
+                "SELECT p.id, p.recipient_id, r.address, p.body, p.created_at, p.read_at FROM replies p JOIN recipients r ON r.id = p.recipient_id \
+                 WHERE p.message_id = $1 AND ($2 = '' OR p.recipient_id = $2) ORDER BY p.created_at, p.id",
+            )
+            .bind(message.to_string())
+            .bind(author.map(|a| a.to_string()).unwrap_or_default())
+            .fetch_all(pool)
+            .await
+        })?;
+        rows.into_iter()
+            .map(|(id, author, address, body, created, read_at)| {
+                Ok(StoredReply {
+                    id: ReplyId(parse_id(&id, "replies.id")?),
+                    author: RecipientId(parse_id(&author, "replies.recipient_id")?),
+                    address,
+                    body: Sealed::from_stored(body),
+                    created_at_ms: created,
+                    unread: read_at.is_none(),
+                })
+            })
+            .collect()
+    }
+
+    /// Records that the sender has seen every reply to `message` so far.
+    pub async fn mark_replies_read(&self, message: MessageId, now_ms: i64) -> Result<(), StorageError> {
+        with_pool!(self, |pool| sqlx::query(
+            "UPDATE replies SET read_at = $1 WHERE message_id = $2 AND read_at IS NULL"
+        )
+        .bind(now_ms)
+        .bind(message.to_string())
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
+    /// The messages `sender` sent that have replies, newest reply first.
+    pub async fn reply_activity(&self, sender: UserId, limit: i64) -> Result<Vec<ThreadActivity>, StorageError> {
+        type Row = (String, i64, i64, i64, Option<String>);
+        let rows: Vec<Row> = with_pool!(self, |pool| {
+            sqlx::query_as(
+                "SELECT p.message_id, COUNT(*), COUNT(*) - COUNT(p.read_at), MAX(p.created_at), \
+                 (SELECT r.address FROM replies q JOIN recipients r ON r.id = q.recipient_id WHERE q.message_id = p.message_id \
+                  ORDER BY q.created_at DESC, q.id DESC LIMIT 1) \
+                 FROM replies p JOIN messages m ON m.id = p.message_id WHERE m.sender_id = $1 \
+                 GROUP BY p.message_id ORDER BY MAX(p.created_at) DESC LIMIT $2",
+            )
+            .bind(sender.to_string())
+            .bind(limit)
+            .fetch_all(pool)
+            .await
+        })?;
+        rows.into_iter()
+            .map(|(message, replies, unread, last_at_ms, last_from)| {
+                Ok(ThreadActivity {
+                    message: MessageId(parse_id(&message, "replies.message_id")?),
+                    replies,
+                    unread,
+                    last_at_ms,
+                    last_from: last_from.unwrap_or_default(),
+                })
+            })
+            .collect()
+    }
+}

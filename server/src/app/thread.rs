@@ -1,0 +1,81 @@
+//! Which replies of a thread a viewer may see, and opening them. A reply is addressed to the
+//! member of staff who sent the message: the sender sees every reply, an external recipient
+//! sees only their own (partners never see each other's answers), and colleagues the message
+//! was copied to see none. A reply's files follow the reply (SECURITY C1).
+
+use sealpost_crypto::{Binding, MessageKey, ObjectKind};
+use sealpost_domain::api_messages::{AttachmentInfo, ReplyDetail};
+use sealpost_domain::{EmailAddress, RecipientId, ReplyId};
+use sealpost_storage::{StoredAttachment, StoredMessage, StoredReply, UserRecord};
+
+use crate::app::mailbox::open_text;
+use crate::error::AppError;
+use crate::state::AppState;
+
+/// Whose eyes a thread is shown to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Viewer {
+    /// The member of staff who sent the message: every reply.
+    Sender,
+    /// A colleague it was addressed to: the message only.
+    Colleague,
+    /// An external recipient, by their recipient row: their own replies.
+    Partner(RecipientId),
+}
+
+impl Viewer {
+    /// A member of staff who may read `m` (storage has already checked that).
+    pub fn staff(m: &StoredMessage, user: &UserRecord) -> Self {
+        if m.sender == user.id { Viewer::Sender } else { Viewer::Colleague }
+    }
+}
+
+async fn visible(state: &AppState, m: &StoredMessage, viewer: Viewer) -> Result<Vec<StoredReply>, AppError> {
+    Ok(match viewer {
+        Viewer::Sender => state.store.replies_to(m.id, None).await?,
+        Viewer::Partner(row) => state.store.replies_to(m.id, Some(row)).await?,
+        Viewer::Colleague => vec![],
+    })
+}
+
+/// Whether `viewer` may see `reply` of `m`.
+pub async fn may_see(state: &AppState, m: &StoredMessage, viewer: Viewer, reply: ReplyId) -> Result<bool, AppError> {
+    Ok(visible(state, m, viewer).await?.iter().any(|r| r.id == reply))
+}
+
+/// The replies `viewer` may see, opened, with their files out of `files` (the message's
+/// attachment rows). The caller has recorded the read.
+pub async fn replies(
+    state: &AppState,
+    key: &MessageKey,
+    m: &StoredMessage,
+    viewer: Viewer,
+    files: &[StoredAttachment],
+) -> Result<Vec<ReplyDetail>, AppError> {
+    let mut out = vec![];
+    for r in visible(state, m, viewer).await? {
+        out.push(ReplyDetail {
+            id: r.id,
+            from: EmailAddress::parse(&r.address).map_err(|_| AppError::Internal(anyhow::anyhow!("corrupt recipient address")))?,
+            sent_at: r.created_at_ms,
+            body: open_text(key, Binding::new(ObjectKind::ReplyBody, r.id.0), &r.body)?,
+            attachments: files_of(key, files, Some(r.id))?,
+        });
+    }
+    Ok(out)
+}
+
+/// The files among `files` that belong to `reply` (`None`: the message's own), names opened.
+pub fn files_of(key: &MessageKey, files: &[StoredAttachment], reply: Option<ReplyId>) -> Result<Vec<AttachmentInfo>, AppError> {
+    files
+        .iter()
+        .filter(|a| a.reply == reply)
+        .map(|a| {
+            Ok(AttachmentInfo {
+                id: a.id,
+                name: open_text(key, Binding::new(ObjectKind::AttachmentName, a.id.0), &a.name)?,
+                size: a.size,
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,185 @@
+//! Multipart forms that carry a JSON part and files: used by a staff send and by a recipient's
+//! reply. The JSON part comes first and is small; each file streams through age STREAM straight
+//! into the blob store, counted against the D5 limits as it arrives and never held whole in
+//! memory. Until the caller commits, dropping [`Uploads`] removes every blob it wrote, so a
+//! refused or abandoned form leaves nothing behind.
+
+use axum::extract::Multipart;
+use axum::extract::multipart::{Field, MultipartError};
+use sealpost_crypto::{Binding, MessageKey, ObjectKind};
+use sealpost_domain::{AttachmentId, MessageId};
+use sealpost_storage::NewAttachment;
+use serde::de::DeserializeOwned;
+use uuid::Uuid;
+
+use crate::error::AppError;
+use crate::state::AppState;
+
+/// The JSON part may be at most this large.
+const MAX_JSON_PART: usize = 2 * 1024 * 1024;
+
+/// Reads the form's first part, which must be named `name`, as JSON.
+pub async fn json_part<T: DeserializeOwned>(form: &mut Multipart, name: &'static str) -> Result<T, AppError> {
+    let missing = || AppError::bad("missing_message", format!("The first part of the form must be the {name}."));
+    let first = form.next_field().await.map_err(form_error)?.ok_or_else(missing)?;
+    if first.name() != Some(name) {
+        return Err(missing());
+    }
+    let json = read_small(first, MAX_JSON_PART).await?;
+    serde_json::from_slice(&json).map_err(|_| AppError::bad("invalid_message", format!("The {name} part is not valid.")))
+}
+
+/// The blobs written for one form. Dropped without [`Uploads::keep`], it deletes them.
+pub struct Uploads {
+    state: AppState,
+    started: Vec<String>,
+}
+
+impl Uploads {
+    /// Nothing written yet.
+    pub fn new(state: &AppState) -> Self {
+        Self {
+            state: state.clone(),
+            started: vec![],
+        }
+    }
+
+    /// Streams every remaining `attachment` part of `form` through `key` into the blob store,
+    /// under `message`, enforcing the per-file, per-form and count limits.
+    pub async fn receive(&mut self, key: &MessageKey, message: MessageId, form: &mut Multipart) -> Result<Vec<NewAttachment>, AppError> {
+        let limits = self.state.limits;
+        let mut done = vec![];
+        let mut total = 0u64;
+        while let Some(field) = form.next_field().await.map_err(form_error)? {
+            if field.name() != Some("attachment") {
+                return Err(AppError::bad("unexpected_part", "The form has a part this server does not accept."));
+            }
+            if done.len() >= limits.max_attachments as usize {
+                return Err(AppError::TooLarge(format!(
+                    "A message can have at most {} attachments.",
+                    limits.max_attachments
+                )));
+            }
+            let id = AttachmentId(Uuid::new_v4());
+            let blob_key = format!("attachments/{message}/{id}");
+            self.started.push(blob_key.clone());
+            done.push(self.receive_one(key, id, blob_key, field, &mut total).await?);
+        }
+        Ok(done)
+    }
+
+    /// The form's rows are committed: its blobs stay.
+    pub fn keep(mut self) {
+        self.started.clear();
+    }
+
+    async fn receive_one(
+        &self,
+        key: &MessageKey,
+        id: AttachmentId,
+        blob_key: String,
+        mut field: Field<'_>,
+        total: &mut u64,
+    ) -> Result<NewAttachment, AppError> {
+        let name = sanitise_file_name(field.file_name().unwrap_or("attachment"));
+        let limits = self.state.limits;
+        let writer = self.state.blobs.writer(&blob_key);
+        let mut sealer = key.seal_stream(Binding::new(ObjectKind::Attachment, id.0), writer).await?;
+        while let Some(chunk) = field.chunk().await.map_err(form_error)? {
+            *total += chunk.len() as u64;
+            if sealer.written() + chunk.len() as u64 > limits.max_attachment_bytes {
+                let mb = limits.max_attachment_bytes / (1024 * 1024);
+                return Err(AppError::TooLarge(format!(
+                    "“{name}” is larger than the {mb} MB limit for one file."
+                )));
+            }
+            if *total > limits.max_message_bytes {
+                let mb = limits.max_message_bytes / (1024 * 1024);
+                return Err(AppError::TooLarge(format!(
+                    "The attachments add up to more than the {mb} MB limit for one message."
+                )));
+            }
+            sealer.write(&chunk).await.map_err(|e| AppError::Internal(e.into()))?;
+        }
+        let size = sealer.written();
+        sealer.finish().await.map_err(|e| AppError::Internal(e.into()))?;
+        Ok(NewAttachment {
+            id,
+            name: key.seal(Binding::new(ObjectKind::AttachmentName, id.0), name.as_bytes())?,
+            size,
+            blob_key,
+        })
+    }
+}
+
+impl Drop for Uploads {
+    fn drop(&mut self) {
+        if self.started.is_empty() {
+            return;
+        }
+        let (state, keys) = (self.state.clone(), std::mem::take(&mut self.started));
+        tokio::spawn(async move {
+            for key in keys {
+                if let Err(e) = state.blobs.delete(&key).await {
+                    tracing::warn!(error = %e, "could not remove an abandoned upload");
+                }
+            }
+        });
+    }
+}
+
+async fn read_small(mut field: Field<'_>, max: usize) -> Result<Vec<u8>, AppError> {
+    let mut out = vec![];
+    while let Some(chunk) = field.chunk().await.map_err(form_error)? {
+        if out.len() + chunk.len() > max {
+            return Err(AppError::TooLarge("The message text is too large.".into()));
+        }
+        out.extend_from_slice(&chunk);
+    }
+    Ok(out)
+}
+
+fn form_error(e: MultipartError) -> AppError {
+    if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+        AppError::TooLarge("The upload is larger than this server accepts.".into())
+    } else {
+        AppError::bad("invalid_form", "The upload was interrupted or is not a valid form. Try again.")
+    }
+}
+
+/// Keeps the last path component, drops control and path characters, and limits the length,
+/// so a name is safe in a `Content-Disposition` header and on any file system.
+pub fn sanitise_file_name(raw: &str) -> String {
+    let base = raw.rsplit(['/', '\\']).next().unwrap_or_default();
+    let cleaned: String = base
+        .chars()
+        .filter(|c| !c.is_control() && !is_bidi_control(*c) && !matches!(c, '"' | '<' | '>' | ':' | '|' | '?' | '*'))
+        .collect();
+    let trimmed = cleaned.trim().trim_start_matches('.');
+    let limited: String = trimmed.chars().take(200).collect();
+    if limited.is_empty() { "attachment".into() } else { limited }
+}
+
+/// Direction overrides and marks, which can make `invoice<U+202E>fdp.exe` display as `invoiceexe.pdf`.
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sanitise_file_name;
+
+    #[test]
+    fn file_names_are_made_safe() {
+        assert_eq!(sanitise_file_name("../../etc/passwd"), "passwd");
+        assert_eq!(sanitise_file_name("C:\\Users\\ann\\report.pdf"), "report.pdf");
+        assert_eq!(sanitise_file_name("a\r\nb\".txt"), "ab.txt");
+        assert_eq!(sanitise_file_name("..."), "attachment");
+        assert_eq!(
+            sanitise_file_name("invoice\u{202E}fdp.exe"),
+            "invoicefdp.exe",
+            "no right-to-left override tricks"
+        );
+        assert_eq!(sanitise_file_name(&"é".repeat(300)).chars().count(), 200);
+    }
+}
