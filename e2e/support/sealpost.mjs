@@ -52,6 +52,14 @@ export async function startSealpost({ org = 'Testshire County Council', env: ext
   return {
     base,
     output: () => output,
+    // Runs one SQL statement on the server's SQLite database, for a test that must move a
+    // message past its expiry (the server's clock is the real one).
+    sql(statement) {
+      const db = join(dir, 'data', 'sealpost.db');
+      const code = 'import sqlite3, sys\nc = sqlite3.connect(sys.argv[1])\nc.execute(sys.argv[2])\nc.commit()';
+      const r = spawnSync('python3', ['-c', code, db, statement], { encoding: 'utf8' });
+      if (r.status !== 0) throw new Error(`sql failed: ${r.stderr}`);
+    },
     cli(args, input) {
       const r = spawnSync(BIN, args, { env, cwd: dir, input: input ?? '', encoding: 'utf8' });
       if (r.status !== 0) throw new Error(`sealpost ${args.join(' ')} failed: ${r.stderr}`);

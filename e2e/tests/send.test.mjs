@@ -11,17 +11,9 @@ import { after, before, describe, test } from 'node:test';
 import { axeViolations, launchBrowser, newPage, screenshot } from '../support/browser.mjs';
 import { startSealpost } from '../support/sealpost.mjs';
 import { startSmtpSink } from '../support/smtp-sink.mjs';
+import { PARTNER, PASSWORD } from '../support/people.mjs';
+import { signIn } from '../support/staff.mjs';
 
-const PASSWORD = 'correct horse battery staple';
-const PARTNER = 'pc.jones@police.example.uk';
-
-async function signIn(page, base, email) {
-  await page.goto(`${base}/inbox`);
-  await page.getByLabel('Email address').fill(email);
-  await page.getByLabel('Password').fill(PASSWORD);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByRole('heading', { level: 1, name: 'Inbox' }).waitFor();
-}
 
 describe('sending secure mail', () => {
   let sealpost;

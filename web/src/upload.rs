@@ -1,9 +1,11 @@
-//! Sending a message with files: one `multipart/form-data` POST through XMLHttpRequest, which
-//! (unlike `fetch`) reports upload progress for the progress bar.
+//! Sending a message or a reply with files: one `multipart/form-data` POST through
+//! XMLHttpRequest, which (unlike `fetch`) reports upload progress for the progress bar.
 
 use js_sys::Promise;
 use sealpost_domain::api::CSRF_HEADER;
-use sealpost_domain::api_messages::{SendMessage, Sent};
+use sealpost_domain::api_messages::{ReplySent, SendMessage, SendReply, Sent};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen_futures::JsFuture;
@@ -13,15 +15,31 @@ use crate::api::{Failure, failure_from};
 
 /// Sends `message` with `files`, calling `progress` with 0.0–1.0 as bytes go up.
 pub async fn send(message: &SendMessage, files: &[File], progress: impl Fn(f64) + 'static) -> Result<Sent, Failure> {
+    post("/api/v1/messages", "message", message, files, progress).await
+}
+
+/// Sends a secure reply from the portal, with `files`.
+pub async fn reply(reply: &SendReply, files: &[File], progress: impl Fn(f64) + 'static) -> Result<ReplySent, Failure> {
+    post("/api/v1/portal/reply", "reply", reply, files, progress).await
+}
+
+/// POSTs `json` as the form's first part, named `part`, then each file as an `attachment` part.
+async fn post<B: Serialize, T: DeserializeOwned>(
+    url: &str,
+    part: &str,
+    json: &B,
+    files: &[File],
+    progress: impl Fn(f64) + 'static,
+) -> Result<T, Failure> {
     let form = FormData::new().map_err(|_| Failure::network())?;
-    let json = serde_json::to_string(message).map_err(|_| Failure::network())?;
-    form.append_with_str("message", &json).map_err(|_| Failure::network())?;
+    let json = serde_json::to_string(json).map_err(|_| Failure::network())?;
+    form.append_with_str(part, &json).map_err(|_| Failure::network())?;
     for file in files {
         form.append_with_blob_and_filename("attachment", file, &file.name())
             .map_err(|_| Failure::network())?;
     }
     let xhr = XmlHttpRequest::new().map_err(|_| Failure::network())?;
-    xhr.open("POST", "/api/v1/messages").map_err(|_| Failure::network())?;
+    xhr.open("POST", url).map_err(|_| Failure::network())?;
     xhr.set_request_header(CSRF_HEADER, "1").map_err(|_| Failure::network())?;
     xhr.set_request_header("accept", "application/json")
         .map_err(|_| Failure::network())?;

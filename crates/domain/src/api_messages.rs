@@ -258,4 +258,6 @@ pub struct PortalState {
     pub verified: bool,
     /// Minutes an emailed code works for.
     pub code_minutes: u32,
+    /// Content limits, for the reply form.
+    pub limits: Limits,
 }

@@ -77,6 +77,7 @@ pub fn portal_state(state: &AppState, portal: Portal) -> PortalState {
     PortalState {
         verified: portal.verified,
         code_minutes: portal_verify::code_minutes(),
+        limits: state.limits,
         link: view(state, portal.link),
     }
 }

@@ -3,18 +3,18 @@
 //! the limits before upload; a progress bar shows the upload. Sending to an address never used
 //! before asks for a second look (misdirected email is the most reported breach).
 
-use leptos::ev::{DragEvent, SubmitEvent};
+use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::NavigateOptions;
 use leptos_router::hooks::use_navigate;
 use sealpost_domain::api_messages::SendMessage;
 use sealpost_domain::{EmailAddress, Limits, Marking};
-use wasm_bindgen::JsCast;
-use web_sys::{File, FileList, HtmlInputElement};
+use web_sys::File;
 
 use crate::api;
-use crate::components::{ErrorSummary, format_size, set_title};
+use crate::components::{ErrorSummary, set_title};
+use crate::file_picker::{FilePicker, UploadProgress};
 use crate::upload;
 
 /// The compose page.
@@ -60,32 +60,6 @@ pub fn Compose() -> impl IntoView {
         to_input.set(String::new());
         true
     };
-    let add_files = move |list: Option<FileList>| {
-        let Some(list) = list else { return };
-        let l = limits.get_untracked();
-        for i in 0..list.length() {
-            let Some(file) = list.get(i) else { continue };
-            let total: f64 = files.with_untracked(|f| f.iter().map(|f| f.size()).sum());
-            if file.size() as u64 > l.max_attachment_bytes {
-                set_error.set(Some(format!(
-                    "“{}” is {}: the limit for one file is {}.",
-                    file.name(),
-                    format_size(file.size() as u64),
-                    format_size(l.max_attachment_bytes)
-                )));
-            } else if (total + file.size()) as u64 > l.max_message_bytes {
-                set_error.set(Some(format!(
-                    "Adding “{}” would go over the {} limit for one message.",
-                    file.name(),
-                    format_size(l.max_message_bytes)
-                )));
-            } else if files.with_untracked(Vec::len) >= l.max_attachments as usize {
-                set_error.set(Some(format!("A message can have at most {} attachments.", l.max_attachments)));
-            } else {
-                files.update(|f| f.push(file));
-            }
-        }
-    };
     let send = move |confirmed: bool| {
         if !add_recipients() {
             return;
@@ -127,17 +101,6 @@ pub fn Compose() -> impl IntoView {
     let on_submit = move |ev: SubmitEvent| {
         ev.prevent_default();
         send(false);
-    };
-    let on_drop = move |ev: DragEvent| {
-        ev.prevent_default();
-        add_files(ev.data_transfer().and_then(|d| d.files()));
-    };
-    let on_pick = move |ev: leptos::ev::Event| {
-        let input = ev.target().and_then(|t| t.dyn_into::<HtmlInputElement>().ok());
-        add_files(input.as_ref().and_then(HtmlInputElement::files));
-        if let Some(i) = input {
-            i.set_value("");
-        }
     };
     let sending = move || progress.get().is_some();
 
@@ -185,22 +148,7 @@ pub fn Compose() -> impl IntoView {
                 <label for="body">"Message"</label>
                 <textarea id="body" rows="10" bind:value=body></textarea>
             </div>
-            <div class="field">
-                <span class="label" id="files-label">"Attachments"</span>
-                <div class="dropzone" on:dragover=|ev: DragEvent| ev.prevent_default() on:drop=on_drop aria-labelledby="files-label">
-                    <p>"Drag files here, or "
-                        <label for="files" class="link-label">"choose files"</label></p>
-                    <input id="files" type="file" multiple=true class="visually-hidden" on:change=on_pick/>
-                    <p class="field-hint">{move || { let l = limits.get(); format!("Up to {} each, {} in all.", format_size(l.max_attachment_bytes), format_size(l.max_message_bytes)) }}</p>
-                </div>
-                <ul class="files" aria-label="Chosen files">
-                    {move || files.get().into_iter().enumerate().map(|(i, f)| {
-                        let label = format!("Remove {}", f.name());
-                        view! { <li>{f.name()}" "<span class="muted">"("{format_size(f.size() as u64)}")"</span>
-                            <button type="button" class="chip-remove" aria-label=label on:click=move |_| files.update(|v| { v.remove(i); })>"×"</button></li> }
-                    }).collect_view()}
-                </ul>
-            </div>
+            <FilePicker files=files limits=limits error=set_error/>
             <fieldset class="field">
                 <legend>"Marking"</legend>
                 <label class="radio"><input type="radio" name="marking" checked=move || marking.get() == Marking::Official
@@ -217,12 +165,7 @@ pub fn Compose() -> impl IntoView {
                 <label for="expiry">"Links work for (days)"</label>
                 <input id="expiry" type="number" min="1" max=move || limits.get().max_expiry_days.to_string() bind:value=expiry/>
             </div>
-            {move || progress.get().map(|p| view! {
-                <div class="progress-row">
-                    <label for="upload-progress">"Sending… "{format!("{:.0}%", p * 100.0)}</label>
-                    <progress id="upload-progress" max="100" value=format!("{:.0}", p * 100.0)></progress>
-                </div>
-            })}
+            <UploadProgress progress=progress/>
             <button type="submit" class="button" disabled=sending>{move || if sending() { "Sending…" } else { "Send securely" }}</button>
         </form>
     }

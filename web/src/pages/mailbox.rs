@@ -37,22 +37,28 @@ fn MessageList(mailbox: &'static str, empty: fn() -> AnyView) -> impl IntoView {
                 <caption class="visually-hidden">{if sent { "Messages you have sent, newest first" } else { "Messages to you, newest first" }}</caption>
                 <thead><tr>
                     <th scope="col">{if sent { "To" } else { "From" }}</th><th scope="col">"Subject"</th>
-                    <th scope="col">"Marking"</th><th scope="col">"Sent"</th>
+                    <th scope="col">"Marking"</th><th scope="col">{if sent { "Sent" } else { "Received" }}</th>
                 </tr></thead>
                 <tbody>{list.into_iter().map(|m| {
-                    let who = if sent {
-                        m.recipients.iter().map(|r| format!("{} ({})", r.address, status_word(r.status))).collect::<Vec<_>>().join(", ")
-                    } else {
-                        m.sender_name.clone()
+                    let who = match (&m.last_reply_from, sent) {
+                        (_, true) => m.recipients.iter().map(|r| format!("{} ({})", r.address, status_word(r.status))).collect::<Vec<_>>().join(", "),
+                        // A thread this person sent, listed for its reply.
+                        (Some(from), false) => format!("{from} (reply)"),
+                        (None, false) => m.sender_name.clone(),
                     };
-                    let files = (m.attachments > 0).then(|| format!(" ({} file{})", m.attachments, if m.attachments == 1 { "" } else { "s" }));
+                    let extras: Vec<String> = [(m.attachments, "file", "files"), (m.replies, "reply", "replies")]
+                        .into_iter()
+                        .filter(|(n, _, _)| *n > 0)
+                        .map(|(n, one, many)| format!("{n} {}", if n == 1 { one } else { many }))
+                        .collect();
+                    let files = (!extras.is_empty()).then(|| format!(" ({})", extras.join(", ")));
                     view! {
                         <tr class:unread=m.unread>
                             <td>{who}</td>
                             <td><a href=format!("/messages/{}", m.id)>{m.subject.clone()}{m.unread.then(|| view! { <span class="visually-hidden">" (unread)"</span> })}</a>
                                 <span class="muted">{files}</span></td>
                             <td><MarkingBadge marking=m.marking/></td>
-                            <td>{format_time(m.sent_at)}</td>
+                            <td>{format_time(if sent { m.sent_at } else { m.last_activity })}</td>
                         </tr>
                     }
                 }).collect_view()}</tbody>

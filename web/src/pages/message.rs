@@ -1,5 +1,5 @@
-//! `/messages/{id}`: one message. Recipients see the body and files; the sender also sees each
-//! recipient's delivery status and can withdraw access for one or all.
+//! `/messages/{id}`: one message. Recipients see the body and files; the sender also sees the
+//! secure replies, each recipient's delivery status, and can withdraw access for one or all.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -8,6 +8,7 @@ use sealpost_domain::api_messages::{DeliveryStatus, MessageDetail, RecipientStat
 
 use crate::api;
 use crate::components::{ErrorSummary, LinkedText, MarkingBadge, format_size, format_time, set_title};
+use crate::pages::Replies;
 
 /// The message page.
 #[component]
@@ -43,6 +44,7 @@ fn Message(id: String, detail: MessageDetail, just_sent: bool) -> impl IntoView 
     let reference = detail.summary.reference.to_string();
     let recipients = RwSignal::new(detail.recipients.clone());
     let is_sender = !detail.recipients.is_empty();
+    let replies = detail.replies.clone();
     let urls = detail
         .attachments
         .iter()
@@ -51,6 +53,7 @@ fn Message(id: String, detail: MessageDetail, just_sent: bool) -> impl IntoView 
     view! {
         {just_sent.then(|| view! { <div class="notice" role="status"><strong>"Sent securely."</strong>" Reference "{reference}"."</div> })}
         <MessageArticle detail=detail attachment_urls=urls expiry_label="Links expire"/>
+        <Replies message_id=id.clone() replies=replies file_url=api::attachment_url/>
         {is_sender.then(|| view! { <Delivery id=id.clone() recipients=recipients/> })}
     }
 }

@@ -5,10 +5,12 @@ mod mailbox;
 mod message;
 mod not_found;
 mod portal;
+mod portal_message;
 mod portal_verify;
 mod setup;
 mod shell;
 mod sign_in;
+mod thread;
 
 pub use compose::Compose;
 pub use mailbox::{Audit, Inbox, Sent};
@@ -19,3 +21,4 @@ pub use portal_verify::PortalPage;
 pub use setup::Setup;
 pub use shell::Shell;
 pub use sign_in::{Home, SignInForm, SignInPage};
+pub use thread::Replies;

@@ -4,12 +4,12 @@
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use sealpost_domain::api_messages::{MessageDetail, PortalState};
+use sealpost_domain::api_messages::PortalState;
 
 use crate::api::{self, Failure};
 use crate::auth::Auth;
 use crate::components::{Banner, ErrorSummary, set_title};
-use crate::pages::MessageArticle;
+use crate::pages::portal_message::Verified;
 
 /// The portal page.
 #[component]
@@ -83,35 +83,6 @@ fn EnterCode(state: PortalState, on_verified: impl Fn(PortalState) + Copy + 'sta
         </form>
         <p><button type="button" class="button quiet" on:click=resend>"Send me a new code"</button></p>
         <p class="hint">{format!("Reference {}. If you were not expecting this, contact {}.", state.link.reference, state.link.organisation)}</p>
-    }
-}
-
-#[component]
-fn Verified(state: PortalState) -> impl IntoView {
-    let detail = RwSignal::new(None::<Result<MessageDetail, Failure>>);
-    spawn_local(async move { detail.set(Some(api::portal_message().await)) });
-    let reference = state.link.reference.to_string();
-    move || match detail.get() {
-        None => view! { <p class="loading" role="status">"Opening the message…"</p> }.into_any(),
-        Some(Ok(d)) => view! { <PortalMessage detail=d/> }.into_any(),
-        Some(Err(f)) => {
-            view! { <h1>"The message could not be opened"</h1><p>{f.message}</p><p>{format!("Reference {reference}.")}</p> }.into_any()
-        }
-    }
-}
-
-/// The message as its recipient sees it: no delivery details, files through the portal.
-#[component]
-fn PortalMessage(detail: MessageDetail) -> impl IntoView {
-    set_title(&detail.summary.subject);
-    let urls = detail
-        .attachments
-        .iter()
-        .map(|a| api::portal_attachment_url(&a.id.to_string()))
-        .collect();
-    view! {
-        <MessageArticle detail=detail attachment_urls=urls expiry_label="Available until"/>
-        <p class="hint">"Your secure session ends after 15 minutes without use. To read this again later, open the link in the email."</p>
     }
 }
 

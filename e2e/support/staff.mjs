@@ -1,0 +1,30 @@
+// What staff do in the browser, shared by the journeys: sign in, and send a secure message.
+import { PASSWORD } from './people.mjs';
+
+export async function signIn(page, base, email) {
+  await page.goto(`${base}/inbox`);
+  await page.getByLabel('Email address').fill(email);
+  await page.getByLabel('Password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('heading', { level: 1, name: 'Inbox' }).waitFor();
+}
+
+// Composes and sends from a signed-in page, confirming new addresses; returns the reference.
+export async function sendMessage(page, base, { to, subject, body, files = [] }) {
+  await page.goto(`${base}/compose`);
+  await page.getByRole('heading', { level: 1, name: 'Write a secure message' }).waitFor();
+  for (const address of to) {
+    await page.getByLabel('To').fill(address);
+    await page.keyboard.press('Enter');
+  }
+  await page.getByLabel('Subject').fill(subject);
+  await page.getByLabel('Message').fill(body);
+  if (files.length) await page.setInputFiles('#files', files);
+  await page.getByRole('button', { name: 'Send securely' }).click();
+  const confirm = page.getByRole('button', { name: 'Yes, send it' });
+  const delivery = page.getByRole('heading', { level: 2, name: 'Delivery' });
+  await confirm.or(delivery).first().waitFor();
+  if (await confirm.isVisible()) await confirm.click();
+  await delivery.waitFor();
+  return (await page.getByRole('status').innerText()).match(/SP-[A-Z0-9]{4}-[A-Z0-9]{4}/)[0];
+}
