@@ -163,6 +163,35 @@ describe('the recipient portal', () => {
     assert.deepEqual(ann.errors, []);
   });
 
+  test('a returning partner finds every message to their address in one place', async () => {
+    const partnerAddress = 'dsl@academy.example.uk';
+    const ann = await newPage(browser);
+    await signIn(ann, sealpost.base, ANN);
+    await sendToPartner(ann, partnerAddress, 'Autumn attendance', file('attendance.txt', 'attendance\n'));
+    const { link } = await sendToPartner(ann, partnerAddress, 'Spring attendance', file('spring.txt', 'spring\n'));
+
+    const partner = await newPage(browser);
+    await partner.goto(link);
+    await partner.getByRole('button', { name: 'Send me a code' }).click();
+    const code = (await sink.waitFor(partnerAddress, 'confirmation code is')).match(/code is:\s+(\d{6})/)[1];
+    await partner.getByLabel('Code from the email').fill(code);
+    await partner.getByRole('button', { name: 'Continue' }).click();
+    await partner.getByRole('heading', { level: 1, name: 'Spring attendance' }).waitFor();
+    const yours = partner.getByRole('region', { name: 'Your secure messages' });
+    assert.match(await yours.innerText(), /Spring attendance \(open now\)[\s\S]*Autumn attendance/);
+    assert.deepEqual(await axeViolations(partner), [], 'portal with the list of messages');
+    await screenshot(partner, '24-portal-returning');
+    await yours.getByRole('link', { name: 'Autumn attendance' }).click();
+    await partner.getByRole('heading', { level: 1, name: 'Autumn attendance' }).waitFor();
+    assert.equal(new URL(partner.url()).pathname.startsWith('/portal/messages/'), true);
+    const [download] = await Promise.all([partner.waitForEvent('download'), partner.getByRole('link', { name: 'attendance.txt' }).click()]);
+    assert.equal(readFileSync(await download.path(), 'utf8'), 'attendance\n');
+    await partner.getByLabel('Your reply').fill('Figures confirmed.');
+    await partner.getByRole('button', { name: 'Send reply securely' }).click();
+    await partner.getByRole('region', { name: '1 secure reply' }).getByText('Figures confirmed.').waitFor();
+    assert.deepEqual(partner.errors, []);
+  });
+
   test('expired and unknown links each say plainly what happened, and show nothing of the message', async () => {
     const partnerAddress = 'officer@charity.example.org';
     const ann = await newPage(browser);

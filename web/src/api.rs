@@ -3,7 +3,8 @@
 
 use sealpost_domain::api::{ApiError, CSRF_HEADER, Info, LoginRequest, Me, SetupRequest};
 use sealpost_domain::api_messages::{
-    ComposeInfo, LinkView, MessageDetail, MessageSummary, PortalState, RecipientStatus, RedeemRequest, RevokeRequest, VerifyRequest,
+    ComposeInfo, LinkView, MessageDetail, MessageSummary, PortalItem, PortalState, RecipientStatus, RedeemRequest, RevokeRequest,
+    VerifyRequest,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -78,14 +79,19 @@ pub async fn portal_verify(code: String, passphrase: Option<String>) -> Result<P
     call("POST", "/api/v1/portal/verify", Some(&VerifyRequest { code, passphrase })).await
 }
 
-/// `GET /api/v1/portal/message`: the message, once verified.
-pub async fn portal_message() -> Result<MessageDetail, Failure> {
-    call("GET", "/api/v1/portal/message", None::<&()>).await
+/// `GET /api/v1/portal/messages`: every live message to the verified address.
+pub async fn portal_messages() -> Result<Vec<PortalItem>, Failure> {
+    call("GET", "/api/v1/portal/messages", None::<&()>).await
 }
 
-/// The URL that downloads an attachment in the portal.
-pub fn portal_attachment_url(attachment: &str) -> String {
-    format!("/api/v1/portal/attachments/{attachment}")
+/// `GET /api/v1/portal/messages/{id}`: one message, once verified.
+pub async fn portal_message(id: &str) -> Result<MessageDetail, Failure> {
+    call("GET", &format!("/api/v1/portal/messages/{id}"), None::<&()>).await
+}
+
+/// The URL that downloads an attachment of message `id` in the portal.
+pub fn portal_attachment_url(id: &str, attachment: &str) -> String {
+    format!("/api/v1/portal/messages/{id}/attachments/{attachment}")
 }
 
 /// `POST /api/v1/portal/code`: a new code.

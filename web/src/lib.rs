@@ -38,6 +38,7 @@ fn App() -> impl IntoView {
                 <Route path=path!("/setup/:token") view=Setup/>
                 <Route path=path!("/s/:token") view=PortalLink/>
                 <Route path=path!("/portal") view=PortalPage/>
+                <Route path=path!("/portal/messages/:id") view=PortalPage/>
                 <Route path=path!("/inbox") view=|| view! { <RequireSignIn><Inbox/></RequireSignIn> }/>
                 <Route path=path!("/compose") view=|| view! { <RequireSignIn><Compose/></RequireSignIn> }/>
                 <Route path=path!("/sent") view=|| view! { <RequireSignIn><Sent/></RequireSignIn> }/>

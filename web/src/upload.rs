@@ -18,9 +18,9 @@ pub async fn send(message: &SendMessage, files: &[File], progress: impl Fn(f64) 
     post("/api/v1/messages", "message", message, files, progress).await
 }
 
-/// Sends a secure reply from the portal, with `files`.
-pub async fn reply(reply: &SendReply, files: &[File], progress: impl Fn(f64) + 'static) -> Result<ReplySent, Failure> {
-    post("/api/v1/portal/reply", "reply", reply, files, progress).await
+/// Sends a secure reply to message `id` from the portal, with `files`.
+pub async fn reply(id: &str, reply: &SendReply, files: &[File], progress: impl Fn(f64) + 'static) -> Result<ReplySent, Failure> {
+    post(&format!("/api/v1/portal/messages/{id}/reply"), "reply", reply, files, progress).await
 }
 
 /// POSTs `json` as the form's first part, named `part`, then each file as an `attachment` part.

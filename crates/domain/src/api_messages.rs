@@ -249,6 +249,29 @@ impl std::fmt::Debug for VerifyRequest {
     }
 }
 
+/// `GET /api/v1/portal/messages`: one message to the verified recipient's address.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PortalItem {
+    /// The message.
+    pub id: MessageId,
+    /// Its reference code.
+    pub reference: Reference,
+    /// Who sent it.
+    pub sender_name: String,
+    /// Its marking.
+    pub marking: Marking,
+    /// The subject; `None` while it needs its own passphrase (open it from its own email).
+    pub subject: Option<String>,
+    /// When it was sent (Unix ms).
+    pub sent_at: i64,
+    /// When its link stops working (Unix ms).
+    pub expires_at: i64,
+    /// Not yet opened.
+    pub unread: bool,
+    /// The message whose link opened this session.
+    pub current: bool,
+}
+
 /// `GET /api/v1/portal/session` and the answer to redeem: where the recipient stands.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PortalState {

@@ -62,6 +62,14 @@ impl Store {
         row.map(link_from_row).transpose()
     }
 
+    /// Every link sent to `address`, newest message first, whatever its state (a verified
+    /// recipient's list of messages; the caller keeps the live ones).
+    pub async fn links_for_address(&self, address: &str, limit: i64) -> Result<Vec<LinkRecord>, StorageError> {
+        let sql = format!("{LINK_SELECT} WHERE r.address = $1 AND r.link_hash IS NOT NULL ORDER BY m.created_at DESC, m.id LIMIT $2");
+        let rows: Vec<Row> = with_pool!(self, |pool| sqlx::query_as(&sql).bind(address).bind(limit).fetch_all(pool).await)?;
+        rows.into_iter().map(link_from_row).collect()
+    }
+
     /// The link of an external recipient, by recipient id (portal sessions re-check it).
     pub async fn link_of_recipient(&self, recipient: RecipientId) -> Result<Option<LinkRecord>, StorageError> {
         let sql = format!("{LINK_SELECT} WHERE r.id = $1 AND r.link_hash IS NOT NULL");

@@ -71,6 +71,9 @@ contract!(a_link_is_found_by_token_hash_and_by_recipient, |store: Store| async m
         "SP-PORT-AL01"
     );
     assert!(store.link(&Token::generate().unwrap().hash()).await.unwrap().is_none());
+    let all = store.links_for_address("pc@police.example.uk", 10).await.unwrap();
+    assert_eq!(all.iter().map(|l| l.recipient_id).collect::<Vec<_>>(), [rid]);
+    assert!(store.links_for_address("other@police.example.uk", 10).await.unwrap().is_empty());
     assert!(store.recipient_passphrase(rid).await.unwrap().is_some());
     store.note_on_recipient(rid, "Locked out").await.unwrap();
 });

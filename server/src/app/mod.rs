@@ -6,6 +6,7 @@ pub mod mailbox;
 pub mod notices;
 pub mod outbox;
 pub mod portal;
+pub mod portal_mail;
 pub mod portal_verify;
 pub mod rate_limit;
 pub mod reply;

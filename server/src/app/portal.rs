@@ -3,13 +3,11 @@
 //! (SECURITY B2). The token is compared in constant time with the stored hash (B1).
 
 use sealpost_crypto::{Token, TokenHash};
-use sealpost_domain::api_messages::MessageDetail;
+use sealpost_domain::EmailAddress;
 use sealpost_domain::api_messages::{LinkView, PortalState};
-use sealpost_domain::{AttachmentId, EmailAddress};
-use sealpost_storage::{LinkRecord, StoredMessage};
+use sealpost_storage::LinkRecord;
 
-use crate::app::audit::{Actor, RequestMeta};
-use crate::app::mailbox::{self, Viewer};
+use crate::app::audit::Actor;
 use crate::app::portal_verify;
 
 use crate::error::AppError;
@@ -82,7 +80,8 @@ pub fn portal_state(state: &AppState, portal: Portal) -> PortalState {
     }
 }
 
-fn check_live(state: &AppState, link: &LinkRecord) -> Result<(), AppError> {
+/// Refuses a revoked or expired link with a page that says whom to contact.
+pub fn check_live(state: &AppState, link: &LinkRecord) -> Result<(), AppError> {
     if link.revoked {
         return Err(AppError::Gone {
             code: "link_revoked",
@@ -113,36 +112,6 @@ fn view(state: &AppState, link: LinkRecord) -> LinkView {
         expires_at: link.expires_at_ms,
         passphrase_required: link.passphrase_required,
     }
-}
-
-/// The message, for a verified recipient; recorded as read before it is returned.
-pub async fn read(state: &AppState, portal: &Portal, meta: &RequestMeta) -> Result<MessageDetail, AppError> {
-    let m = verified_message(state, portal).await?;
-    mailbox::reveal(state, m, &recipient(portal), Viewer::Partner(portal.link.recipient_id), meta).await
-}
-
-/// One attachment, for a verified recipient; recorded before the first byte.
-pub async fn download(
-    state: &AppState,
-    portal: &Portal,
-    attachment: AttachmentId,
-    meta: &RequestMeta,
-) -> Result<mailbox::Download, AppError> {
-    let m = verified_message(state, portal).await?;
-    let viewer = Viewer::Partner(portal.link.recipient_id);
-    mailbox::open_attachment(state, &m, attachment, viewer, &recipient(portal), meta).await
-}
-
-/// The message of a verified session; 403 before the code is entered.
-pub async fn verified_message(state: &AppState, portal: &Portal) -> Result<StoredMessage, AppError> {
-    if !portal.verified {
-        return Err(AppError::Forbidden("Enter the code from your email first."));
-    }
-    state
-        .store
-        .message_for_recipient(portal.link.recipient_id)
-        .await?
-        .ok_or(AppError::NotFound)
 }
 
 /// The recipient, as the audit log names them.

@@ -6,23 +6,30 @@
 use axum::extract::Multipart;
 use sealpost_audit::AuditEvent;
 use sealpost_crypto::{Binding, ObjectKind};
-use sealpost_domain::ReplyId;
 use sealpost_domain::api_messages::{ReplySent, SendReply};
-use sealpost_storage::NewReply;
+use sealpost_domain::{MessageId, ReplyId};
+use sealpost_storage::{LinkRecord, NewReply};
 use uuid::Uuid;
 
 use crate::app::audit::{Action, Object, Outcome, RequestMeta};
 use crate::app::mailbox::unwrap_key;
 use crate::app::notices;
-use crate::app::portal::{self, Portal};
+use crate::app::portal::{Portal, recipient};
+use crate::app::portal_mail;
 use crate::app::uploads::{self, Uploads};
 use crate::error::AppError;
 use crate::state::AppState;
 
-/// Stores the reply in `form` (a `reply` JSON part, then `attachment` parts) from `portal`'s
-/// verified recipient.
-pub async fn reply(state: &AppState, portal: &Portal, meta: &RequestMeta, mut form: Multipart) -> Result<ReplySent, AppError> {
-    let m = portal::verified_message(state, portal).await?;
+/// Stores the reply to message `id` in `form` (a `reply` JSON part, then `attachment` parts)
+/// from `portal`'s verified recipient.
+pub async fn reply(
+    state: &AppState,
+    portal: &Portal,
+    id: MessageId,
+    meta: &RequestMeta,
+    mut form: Multipart,
+) -> Result<ReplySent, AppError> {
+    let (m, link) = portal_mail::open(state, portal, id).await?;
     let request: SendReply = uploads::json_part(&mut form, "reply").await?;
     let body = request.body.trim_end().to_owned();
     if body.len() > state.limits.max_body_bytes as usize {
@@ -37,19 +44,19 @@ pub async fn reply(state: &AppState, portal: &Portal, meta: &RequestMeta, mut fo
     if body.trim().is_empty() && attachments.is_empty() {
         return Err(AppError::bad("empty_reply", "Write a reply, or attach a file."));
     }
-    let id = ReplyId(Uuid::new_v4());
+    let reply_id = ReplyId(Uuid::new_v4());
     let now = state.now_ms();
     let reply = NewReply {
-        id,
+        id: reply_id,
         message: m.id,
-        author: portal.link.recipient_id,
-        body: key.seal(Binding::new(ObjectKind::ReplyBody, id.0), body.as_bytes())?,
+        author: link.recipient_id,
+        body: key.seal(Binding::new(ObjectKind::ReplyBody, reply_id.0), body.as_bytes())?,
         created_at_ms: now,
         attachments,
     };
     let audit = AuditEvent::new(
         now,
-        &portal::recipient(portal),
+        &recipient(portal),
         Action::ReplySend,
         Some(Object::Message(m.id)),
         Outcome::Success,
@@ -57,12 +64,11 @@ pub async fn reply(state: &AppState, portal: &Portal, meta: &RequestMeta, mut fo
     );
     state.store.create_reply(&reply, &audit).await?;
     uploads.keep();
-    tell_sender(state, portal).await;
-    Ok(ReplySent { id })
+    tell_sender(state, &link).await;
+    Ok(ReplySent { id: reply_id })
 }
 
-async fn tell_sender(state: &AppState, portal: &Portal) {
-    let link = &portal.link;
+async fn tell_sender(state: &AppState, link: &LinkRecord) {
     let subject = format!("Sealpost: a secure reply to message {}", link.reference);
     let text = format!(
         "{recipient} has sent a secure reply to your message {reference}.\n\n\

@@ -8,7 +8,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use sealpost_domain::api_messages::{ComposeInfo, MailBox, MessageDetail, MessageSummary, RecipientStatus, RevokeRequest, Sent};
-use sealpost_domain::{AttachmentId, MessageId};
 use serde::Deserialize;
 use tokio_util::io::ReaderStream;
 
@@ -75,8 +74,7 @@ async fn download(
     Meta(meta): Meta,
     Path((id, attachment)): Path<(String, String)>,
 ) -> Result<Response, AppError> {
-    let attachment = attachment.parse::<AttachmentId>().map_err(|_| AppError::NotFound)?;
-    let d = mailbox::download(&state, &signed_in.user, parse_id(&id)?, attachment, &meta).await?;
+    let d = mailbox::download(&state, &signed_in.user, parse_id(&id)?, parse_id(&attachment)?, &meta).await?;
     Ok(attachment_response(d))
 }
 
@@ -106,8 +104,8 @@ pub(super) fn attachment_response(d: mailbox::Download) -> Response {
     (headers, Body::from_stream(ReaderStream::new(d.reader))).into_response()
 }
 
-/// A malformed id is indistinguishable from a missing message (SECURITY C1).
-fn parse_id(text: &str) -> Result<MessageId, AppError> {
+/// A malformed id is indistinguishable from a missing one (SECURITY C1).
+pub(super) fn parse_id<T: std::str::FromStr>(text: &str) -> Result<T, AppError> {
     text.parse().map_err(|_| AppError::NotFound)
 }
 

@@ -6,25 +6,26 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use sealpost_domain::AttachmentId;
-use sealpost_domain::api_messages::{LinkView, MessageDetail, PortalState, RedeemRequest, ReplySent, VerifyRequest};
+use sealpost_domain::api_messages::{LinkView, MessageDetail, PortalItem, PortalState, RedeemRequest, ReplySent, VerifyRequest};
 
 use super::client::Meta;
 use super::cookie::{self, InPortal};
-use crate::app::{portal, portal_verify, reply};
+use super::messages::parse_id;
+use crate::app::{portal, portal_mail, portal_verify, reply};
 use crate::error::AppError;
 use crate::state::AppState;
 
 pub fn router(state: &AppState) -> Router<AppState> {
     Router::new()
-        .route("/portal/reply", post(reply).layer(super::messages::upload_cap(state)))
+        .route("/portal/messages", get(list))
+        .route("/portal/messages/{id}", get(message))
+        .route("/portal/messages/{id}/attachments/{attachment}", get(download))
+        .route("/portal/messages/{id}/reply", post(reply).layer(super::messages::upload_cap(state)))
         .route("/portal/links/{token}", get(link))
         .route("/portal/redeem", post(redeem))
         .route("/portal/code", post(resend_code))
         .route("/portal/verify", post(verify))
         .route("/portal/session", get(session))
-        .route("/portal/message", get(message))
-        .route("/portal/attachments/{attachment}", get(download))
 }
 
 /// GET (and HEAD) only: nothing is written. The route template, not the token, is what the
@@ -65,8 +66,17 @@ async fn session(State(state): State<AppState>, InPortal(p): InPortal) -> Json<P
     Json(portal::portal_state(&state, p))
 }
 
-async fn message(State(state): State<AppState>, Meta(meta): Meta, InPortal(p): InPortal) -> Result<Json<MessageDetail>, AppError> {
-    portal::read(&state, &p, &meta).await.map(Json)
+async fn list(State(state): State<AppState>, Meta(meta): Meta, InPortal(p): InPortal) -> Result<Json<Vec<PortalItem>>, AppError> {
+    portal_mail::list(&state, &p, &meta).await.map(Json)
+}
+
+async fn message(
+    State(state): State<AppState>,
+    Meta(meta): Meta,
+    InPortal(p): InPortal,
+    Path(id): Path<String>,
+) -> Result<Json<MessageDetail>, AppError> {
+    portal_mail::read(&state, &p, parse_id(&id)?, &meta).await.map(Json)
 }
 
 /// A secure reply: multipart, like a send.
@@ -74,18 +84,18 @@ async fn reply(
     State(state): State<AppState>,
     Meta(meta): Meta,
     InPortal(p): InPortal,
+    Path(id): Path<String>,
     form: Multipart,
 ) -> Result<Json<ReplySent>, AppError> {
-    reply::reply(&state, &p, &meta, form).await.map(Json)
+    reply::reply(&state, &p, parse_id(&id)?, &meta, form).await.map(Json)
 }
 
 async fn download(
     State(state): State<AppState>,
     Meta(meta): Meta,
     InPortal(p): InPortal,
-    Path(attachment): Path<String>,
+    Path((id, attachment)): Path<(String, String)>,
 ) -> Result<Response, AppError> {
-    let attachment = attachment.parse::<AttachmentId>().map_err(|_| AppError::NotFound)?;
-    let d = portal::download(&state, &p, attachment, &meta).await?;
+    let d = portal_mail::download(&state, &p, parse_id(&id)?, parse_id(&attachment)?, &meta).await?;
     Ok(super::messages::attachment_response(d))
 }

@@ -166,7 +166,7 @@ async fn a_canary_sent_through_every_path_never_reaches_the_disk_in_the_clear() 
     let token = app.link_sent_to(&sink, "pc.jones@police.example.uk");
     let pc = app.portal_sign_in(&sink, &token, Some("river otter lamp seven")).await;
     let reply_file = (format!("{canary}-reply-name.txt"), format!("{canary} reply file").into_bytes());
-    app.portal_reply_ok(&pc, &format!("{canary} reply body"), &[(&reply_file.0, reply_file.1)])
+    app.portal_reply_ok(&pc, id, &format!("{canary} reply body"), &[(&reply_file.0, reply_file.1)])
         .await;
     let thread = body(app.read(&p.ann, id).await).await;
     assert!(thread["replies"][0]["body"].as_str().unwrap().contains(canary), "the reply opens");

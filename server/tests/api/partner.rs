@@ -71,23 +71,33 @@ impl TestApp {
         cookie
     }
 
-    /// `GET /api/v1/portal/message`
-    pub async fn portal_message(&self, cookie: &str) -> Response {
-        self.get("/api/v1/portal/message").header("cookie", cookie).send().await.unwrap()
+    /// `GET /api/v1/portal/messages`
+    pub async fn portal_list(&self, cookie: &str) -> Response {
+        self.get("/api/v1/portal/messages").header("cookie", cookie).send().await.unwrap()
     }
 
-    /// `GET /api/v1/portal/attachments/{aid}`
-    pub async fn portal_download(&self, cookie: &str, attachment: &str) -> Response {
-        self.get(&format!("/api/v1/portal/attachments/{attachment}"))
+    /// `GET /api/v1/portal/messages/{id}`
+    pub async fn portal_message(&self, cookie: &str, id: &str) -> Response {
+        self.get(&format!("/api/v1/portal/messages/{id}"))
             .header("cookie", cookie)
             .send()
             .await
             .unwrap()
     }
 
-    /// `POST /api/v1/portal/reply` with the `reply` part and `(file name, bytes)` attachments.
-    pub async fn portal_reply(&self, cookie: &str, text: &str, files: &[(&str, Vec<u8>)]) -> Response {
-        self.post("/api/v1/portal/reply")
+    /// `GET /api/v1/portal/messages/{id}/attachments/{aid}`
+    pub async fn portal_download(&self, cookie: &str, id: &str, attachment: &str) -> Response {
+        self.get(&format!("/api/v1/portal/messages/{id}/attachments/{attachment}"))
+            .header("cookie", cookie)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// `POST /api/v1/portal/messages/{id}/reply` with the `reply` part and `(file name, bytes)`
+    /// attachments.
+    pub async fn portal_reply(&self, cookie: &str, id: &str, text: &str, files: &[(&str, Vec<u8>)]) -> Response {
+        self.post(&format!("/api/v1/portal/messages/{id}/reply"))
             .header("cookie", cookie)
             .multipart(multipart("reply", &json!({ "body": text }), files))
             .send()
@@ -96,8 +106,8 @@ impl TestApp {
     }
 
     /// Replies and expects 200; returns the answer.
-    pub async fn portal_reply_ok(&self, cookie: &str, text: &str, files: &[(&str, Vec<u8>)]) -> Value {
-        let r = self.portal_reply(cookie, text, files).await;
+    pub async fn portal_reply_ok(&self, cookie: &str, id: &str, text: &str, files: &[(&str, Vec<u8>)]) -> Value {
+        let r = self.portal_reply(cookie, id, text, files).await;
         let status = r.status();
         let b = body(r).await;
         assert_eq!(status, StatusCode::OK, "{b}");

@@ -19,8 +19,13 @@ async fn a_partner_replies_with_a_file_and_the_sender_finds_it_in_the_inbox_thre
     let (id, token) = app.send_file_to_partner(&sink, PC, b"referral").await;
     let pc = app.portal_sign_in(&sink, &token, None).await;
     let statement: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
-    app.portal_reply_ok(&pc, "Received, statement attached.", &[("statement 12.pdf", statement.clone())])
-        .await;
+    app.portal_reply_ok(
+        &pc,
+        &id,
+        "Received, statement attached.",
+        &[("statement 12.pdf", statement.clone())],
+    )
+    .await;
 
     let ann = app.sign_in("ann@testshire.gov.uk", PASSWORD).await;
     let inbox = body(app.list(&ann, "inbox").await).await;
@@ -54,9 +59,9 @@ async fn a_partner_replies_with_a_file_and_the_sender_finds_it_in_the_inbox_thre
     assert_eq!(body(app.list(&ann, "sent").await).await[0]["replies"], 1);
 
     // The partner sees the thread too, and can fetch their own file back.
-    let theirs = body(app.portal_message(&pc).await).await;
+    let theirs = body(app.portal_message(&pc, &id).await).await;
     assert_eq!(theirs["replies"][0]["body"], "Received, statement attached.");
-    assert_eq!(app.portal_download(&pc, aid).await.status(), StatusCode::OK);
+    assert_eq!(app.portal_download(&pc, &id, aid).await.status(), StatusCode::OK);
 
     let actions = app.audit_actions(&id).await;
     assert_eq!(actions.iter().filter(|a| *a == "message.reply").count(), 1, "{actions:?}");
@@ -84,7 +89,7 @@ async fn replies_are_seen_only_by_their_author_and_the_sender() {
         .to_owned();
     app.deliver_due().await;
     let pc = app.portal_sign_in(&sink, &app.link_sent_to(&sink, PC), None).await;
-    app.portal_reply_ok(&pc, "Police view: see file", &[("view.txt", b"police only".to_vec())])
+    app.portal_reply_ok(&pc, &id, "Police view: see file", &[("view.txt", b"police only".to_vec())])
         .await;
     let aid = body(app.read(&ann, &id).await).await["replies"][0]["attachments"][0]["id"]
         .as_str()
@@ -94,8 +99,8 @@ async fn replies_are_seen_only_by_their_author_and_the_sender() {
     let head = app
         .portal_sign_in(&sink, &app.link_sent_to(&sink, "head@school.example.uk"), None)
         .await;
-    assert_eq!(body(app.portal_message(&head).await).await["replies"], json!([]));
-    assert_eq!(app.portal_download(&head, &aid).await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(body(app.portal_message(&head, &id).await).await["replies"], json!([]));
+    assert_eq!(app.portal_download(&head, &id, &aid).await.status(), StatusCode::NOT_FOUND);
 
     let bob = app.sign_in("bob@testshire.gov.uk", PASSWORD).await;
     assert_eq!(body(app.read(&bob, &id).await).await["replies"], json!([]));
@@ -115,18 +120,20 @@ async fn a_reply_needs_a_verified_session_some_content_a_live_link_and_the_uploa
     app.create_user("ann@testshire.gov.uk", PASSWORD, Role::Staff).await;
     let (id, token) = app.send_file_to_partner(&sink, PC, b"referral").await;
     let unverified = app.portal_redeem(&token).await;
-    let early = app.portal_reply(&unverified, "hello", &[]).await;
+    let early = app.portal_reply(&unverified, &id, "hello", &[]).await;
     assert_eq!(early.status(), StatusCode::FORBIDDEN);
 
     let pc = app.portal_sign_in(&sink, &token, None).await;
-    let empty = app.portal_reply(&pc, "  \n ", &[]).await;
+    let empty = app.portal_reply(&pc, &id, "  \n ", &[]).await;
     assert_eq!(empty.status(), StatusCode::BAD_REQUEST);
     assert_eq!(body(empty).await["code"], "empty_reply");
     let blobs_before = app.blob_files().len();
-    let big = app.portal_reply(&pc, "too big", &[("big.bin", vec![7; 1024 * 1024 + 1])]).await;
+    let big = app
+        .portal_reply(&pc, &id, "too big", &[("big.bin", vec![7; 1024 * 1024 + 1])])
+        .await;
     assert_eq!(big.status(), StatusCode::PAYLOAD_TOO_LARGE);
     assert!(body(big).await["message"].as_str().unwrap().contains("big.bin"));
-    let at_limit = app.portal_reply(&pc, "just fits", &[("fits.bin", vec![7; 1024 * 1024])]).await;
+    let at_limit = app.portal_reply(&pc, &id, "just fits", &[("fits.bin", vec![7; 1024 * 1024])]).await;
     assert_eq!(at_limit.status(), StatusCode::OK);
     tokio::time::sleep(std::time::Duration::from_millis(200)).await; // the refused blob's clean-up
     assert_eq!(app.blob_files().len(), blobs_before + 1, "only the accepted file is kept");
@@ -134,6 +141,6 @@ async fn a_reply_needs_a_verified_session_some_content_a_live_link_and_the_uploa
     let ann = app.sign_in("ann@testshire.gov.uk", PASSWORD).await;
     assert_eq!(body(app.read(&ann, &id).await).await["replies"].as_array().unwrap().len(), 1);
     app.revoke(&ann, &id, None).await;
-    assert_eq!(app.portal_reply(&pc, "after revoke", &[]).await.status(), StatusCode::GONE);
+    assert_eq!(app.portal_reply(&pc, &id, "after revoke", &[]).await.status(), StatusCode::GONE);
     assert_eq!(body(app.read(&ann, &id).await).await["replies"].as_array().unwrap().len(), 1);
 }

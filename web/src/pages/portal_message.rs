@@ -1,42 +1,68 @@
 //! The portal once the recipient has proved who they are: the message, its files, the thread of
-//! their own secure replies, and the form to reply with files (the same limits and progress
-//! bar as compose).
+//! their own secure replies, the form to reply with files (the same limits and progress bar as
+//! compose), and every other message to their address they can still open.
 
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use sealpost_domain::api_messages::{MessageDetail, PortalState, SendReply};
+use leptos_router::hooks::use_params_map;
+use sealpost_domain::api_messages::{MessageDetail, PortalItem, PortalState, SendReply};
 use web_sys::File;
 
 use crate::api::{self, Failure};
-use crate::components::{ErrorSummary, set_title};
+use crate::components::{ErrorSummary, MarkingBadge, format_time, set_title};
 use crate::file_picker::{FilePicker, UploadProgress};
 use crate::pages::{MessageArticle, Replies};
 use crate::upload;
 
-/// Loads the message for a verified session and shows it with the reply form.
+/// Loads the recipient's messages and opens one: the address's `id` (`/portal/messages/{id}`),
+/// else the message whose link opened the session.
 #[component]
 pub fn Verified(state: PortalState) -> impl IntoView {
+    let params = use_params_map();
+    let items = RwSignal::new(Vec::<PortalItem>::new());
+    let open = RwSignal::new(None::<String>);
     let detail = RwSignal::new(None::<Result<MessageDetail, Failure>>);
-    let load = move || spawn_local(async move { detail.set(Some(api::portal_message().await)) });
-    load();
+    let load = move |id: String| spawn_local(async move { detail.set(Some(api::portal_message(&id).await)) });
+    Effect::new(move |_| {
+        let wanted = params.with(|p| p.get("id"));
+        spawn_local(async move {
+            let list = api::portal_messages().await.unwrap_or_default();
+            let id = wanted.or_else(|| list.iter().find(|i| i.current).map(|i| i.id.to_string()));
+            items.set(list);
+            open.set(id.clone());
+            match id {
+                Some(id) => load(id),
+                None => detail.set(Some(Err(Failure {
+                    status: 404,
+                    code: String::new(),
+                    message: "This message is no longer available. Open the link in your email again.".into(),
+                }))),
+            }
+        });
+    });
     let reference = state.link.reference.to_string();
     let limits = RwSignal::new(state.limits);
     let (sent, set_sent) = signal(None::<String>);
     let on_sent = move || {
         set_sent.set(Some("Your reply has been sent securely.".into()));
-        load();
+        if let Some(id) = open.get_untracked() {
+            load(id);
+        }
     };
     view! {
         <div role="status">{move || sent.get().map(|n| view! { <p class="notice">{n}</p> })}</div>
         {move || match detail.get() {
             None => view! { <p class="loading" role="status">"Opening the message…"</p> }.into_any(),
-            Some(Ok(d)) => view! { <PortalMessage detail=d/> }.into_any(),
+            Some(Ok(d)) => {
+                let id = d.summary.id.to_string();
+                view! { <PortalMessage detail=d/><ReplyForm id=id limits=limits on_sent=on_sent/> }.into_any()
+            }
             Some(Err(f)) => {
                 view! { <h1>"The message could not be opened"</h1><p>{f.message}</p><p>{format!("Reference {reference}.")}</p> }.into_any()
             }
         }}
-        <ReplyForm limits=limits on_sent=on_sent/>
+        <YourMessages items=items open=open/>
         <p class="hint">"Your secure session ends after 15 minutes without use. To read this again later, open the link in the email."</p>
     }
 }
@@ -45,21 +71,59 @@ pub fn Verified(state: PortalState) -> impl IntoView {
 #[component]
 fn PortalMessage(detail: MessageDetail) -> impl IntoView {
     set_title(&detail.summary.subject);
+    let id = detail.summary.id.to_string();
     let urls = detail
         .attachments
         .iter()
-        .map(|a| api::portal_attachment_url(&a.id.to_string()))
+        .map(|a| api::portal_attachment_url(&id, &a.id.to_string()))
         .collect();
-    let (id, replies) = (detail.summary.id.to_string(), detail.replies.clone());
+    let replies = detail.replies.clone();
     view! {
         <MessageArticle detail=detail attachment_urls=urls expiry_label="Available until"/>
-        <Replies message_id=id replies=replies file_url=|_, aid| api::portal_attachment_url(aid)/>
+        <Replies message_id=id replies=replies file_url=api::portal_attachment_url/>
+    }
+}
+
+/// Every live message to this address, when there is more than the one open: a returning
+/// partner finds all their secure mail here.
+#[component]
+fn YourMessages(items: RwSignal<Vec<PortalItem>>, open: RwSignal<Option<String>>) -> impl IntoView {
+    move || {
+        let list = items.get();
+        let shown = open.get().unwrap_or_default();
+        (list.len() > 1).then(|| view! {
+            <section class="card" aria-labelledby="yours-title">
+                <h2 id="yours-title">"Your secure messages"</h2>
+                <p class="field-hint">"Every message sent to your address through Sealpost that you can still open."</p>
+                <table class="table messages">
+                    <caption class="visually-hidden">"Secure messages to you, newest first"</caption>
+                    <thead><tr><th scope="col">"From"</th><th scope="col">"Subject"</th><th scope="col">"Marking"</th><th scope="col">"Sent"</th></tr></thead>
+                    <tbody>{list.into_iter().map(|i| {
+                        let id = i.id.to_string();
+                        let here = id == shown;
+                        let subject = match i.subject {
+                            Some(s) if here => view! { <span aria-current="page">{s}<span class="muted">" (open now)"</span></span> }.into_any(),
+                            Some(s) => view! { <a href=format!("/portal/messages/{id}")>{s}</a> }.into_any(),
+                            None => view! { <span class="muted">{format!("Reference {}: it needs its passphrase, so open the link in its own email.", i.reference)}</span> }.into_any(),
+                        };
+                        view! {
+                            <tr class:unread=i.unread && !here>
+                                <td>{i.sender_name.clone()}</td>
+                                <td>{subject}</td>
+                                <td><MarkingBadge marking=i.marking/></td>
+                                <td>{format_time(i.sent_at)}</td>
+                            </tr>
+                        }
+                    }).collect_view()}</tbody>
+                </table>
+            </section>
+        })
     }
 }
 
 /// Write back to the sender, with files; sealed like the message itself.
 #[component]
-fn ReplyForm(limits: RwSignal<sealpost_domain::Limits>, on_sent: impl Fn() + Copy + 'static) -> impl IntoView {
+fn ReplyForm(id: String, limits: RwSignal<sealpost_domain::Limits>, on_sent: impl Fn() + Copy + 'static) -> impl IntoView {
     let text = RwSignal::new(String::new());
     let files = RwSignal::new_local(Vec::<File>::new());
     let (error, set_error) = signal(None::<String>);
@@ -76,8 +140,9 @@ fn ReplyForm(limits: RwSignal<sealpost_domain::Limits>, on_sent: impl Fn() + Cop
         }
         set_error.set(None);
         progress.set(Some(0.0));
+        let id = id.clone();
         spawn_local(async move {
-            let result = upload::reply(&reply, &chosen, move |p| progress.set(Some(p))).await;
+            let result = upload::reply(&id, &reply, &chosen, move |p| progress.set(Some(p))).await;
             progress.set(None);
             match result {
                 Ok(_) => {

@@ -1,0 +1,111 @@
+//! What a verified recipient may open. Proving the emailed code proves the address, so the
+//! session reaches every live message sent to that address, not only the one whose link was
+//! clicked: a returning partner sees all their mail in one place. A message that needs a
+//! passphrase is the exception: only the message the session was verified for (with its
+//! passphrase) opens; the others are listed without their subjects and open from their own
+//! links (SECURITY B4). Everything else answers 404 (C1), and every read is audited first (F1).
+
+use sealpost_crypto::{Binding, ObjectKind};
+use sealpost_domain::api_messages::{MessageDetail, PortalItem};
+use sealpost_domain::{AttachmentId, MessageId};
+use sealpost_storage::{LinkRecord, StoredMessage};
+
+use crate::app::audit::{self, Action, Outcome, RequestMeta};
+use crate::app::mailbox::{self, Viewer, open_text, unwrap_key};
+use crate::app::portal::{Portal, check_live, recipient};
+use crate::error::AppError;
+use crate::state::AppState;
+
+/// At most this many messages are listed.
+const LIST_LIMIT: i64 = 100;
+
+/// The live messages to the recipient's address, newest first; the listing (subjects are
+/// content) is on record before it is returned.
+pub async fn list(state: &AppState, portal: &Portal, meta: &RequestMeta) -> Result<Vec<PortalItem>, AppError> {
+    let links = live_links(state, portal).await?;
+    audit::record(state, meta, &recipient(portal), Action::MailboxList, None, Outcome::Success).await?;
+    let mut out = vec![];
+    for link in links {
+        let Some(m) = state.store.message_for_recipient(link.recipient_id).await? else {
+            continue;
+        };
+        let subject = if openable(portal, &link) {
+            let key = unwrap_key(state, &m)?;
+            Some(open_text(&key, Binding::new(ObjectKind::Subject, m.id.0), &m.subject)?)
+        } else {
+            None
+        };
+        out.push(PortalItem {
+            id: m.id,
+            reference: m.reference.clone(),
+            sender_name: m.sender_name.clone(),
+            marking: m.marking,
+            subject,
+            sent_at: m.created_at_ms,
+            expires_at: m.expires_at_ms,
+            unread: matches!(m.my_row, Some((_, false))),
+            current: link.recipient_id == portal.link.recipient_id,
+        });
+    }
+    Ok(out)
+}
+
+/// One message, recorded as read before it is returned.
+pub async fn read(state: &AppState, portal: &Portal, id: MessageId, meta: &RequestMeta) -> Result<MessageDetail, AppError> {
+    let (m, link) = open(state, portal, id).await?;
+    mailbox::reveal(state, m, &recipient(portal), Viewer::Partner(link.recipient_id), meta).await
+}
+
+/// One attachment of a message (or of the recipient's own reply); recorded before the first byte.
+pub async fn download(
+    state: &AppState,
+    portal: &Portal,
+    id: MessageId,
+    attachment: AttachmentId,
+    meta: &RequestMeta,
+) -> Result<mailbox::Download, AppError> {
+    let (m, link) = open(state, portal, id).await?;
+    let viewer = Viewer::Partner(link.recipient_id);
+    mailbox::open_attachment(state, &m, attachment, viewer, &recipient(portal), meta).await
+}
+
+/// Message `id` with the recipient row through which this session reaches it: 403 before the
+/// code is entered or without the message's own passphrase, 410 once revoked or expired, 404
+/// when it is not addressed to this recipient at all.
+pub async fn open(state: &AppState, portal: &Portal, id: MessageId) -> Result<(StoredMessage, LinkRecord), AppError> {
+    if !portal.verified {
+        return Err(AppError::Forbidden("Enter the code from your email first."));
+    }
+    let link = state
+        .store
+        .links_for_address(&portal.link.address, LIST_LIMIT)
+        .await?
+        .into_iter()
+        .find(|l| l.message_id == id)
+        .ok_or(AppError::NotFound)?;
+    check_live(state, &link)?;
+    if !openable(portal, &link) {
+        return Err(AppError::Forbidden(
+            "This message needs the passphrase its sender gave you. Open the link in its own email to read it.",
+        ));
+    }
+    let m = state
+        .store
+        .message_for_recipient(link.recipient_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    Ok((m, link))
+}
+
+/// The session was verified for this link, or the link needs no passphrase.
+fn openable(portal: &Portal, link: &LinkRecord) -> bool {
+    link.recipient_id == portal.link.recipient_id || !link.passphrase_required
+}
+
+async fn live_links(state: &AppState, portal: &Portal) -> Result<Vec<LinkRecord>, AppError> {
+    if !portal.verified {
+        return Err(AppError::Forbidden("Enter the code from your email first."));
+    }
+    let links = state.store.links_for_address(&portal.link.address, LIST_LIMIT).await?;
+    Ok(links.into_iter().filter(|l| check_live(state, l).is_ok()).collect())
+}
