@@ -12,4 +12,7 @@ CREATE TABLE replies (
 );
 CREATE INDEX replies_by_message ON replies (message_id, created_at);
 
+-- A verified recipient's session lists every message to their address.
+CREATE INDEX recipients_by_address ON recipients (address);
+
 ALTER TABLE attachments ADD COLUMN reply_id TEXT REFERENCES replies (id) ON DELETE CASCADE;

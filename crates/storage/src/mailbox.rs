@@ -95,11 +95,11 @@ impl Store {
             .collect()
     }
 
-    /// The attachments of a message and of its replies, in order.
+    /// The attachments of a message, in order, then those of its replies.
     pub async fn attachments_of(&self, id: MessageId) -> Result<Vec<StoredAttachment>, StorageError> {
         type Row = (String, Vec<u8>, i64, String, Option<String>);
         let rows: Vec<Row> = with_pool!(self, |pool| {
-            sqlx::query_as("SELECT id, name, size, blob_key, reply_id FROM attachments WHERE message_id = $1 ORDER BY position, id")
+            sqlx::query_as("SELECT id, name, size, blob_key, reply_id FROM attachments WHERE message_id = $1 ORDER BY reply_id IS NOT NULL, position, id")
                 .bind(id.to_string())
                 .fetch_all(pool)
                 .await

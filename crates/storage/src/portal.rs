@@ -62,12 +62,31 @@ impl Store {
         row.map(link_from_row).transpose()
     }
 
-    /// Every link sent to `address`, newest message first, whatever its state (a verified
-    /// recipient's list of messages; the caller keeps the live ones).
-    pub async fn links_for_address(&self, address: &str, limit: i64) -> Result<Vec<LinkRecord>, StorageError> {
-        let sql = format!("{LINK_SELECT} WHERE r.address = $1 AND r.link_hash IS NOT NULL ORDER BY m.created_at DESC, m.id LIMIT $2");
-        let rows: Vec<Row> = with_pool!(self, |pool| sqlx::query_as(&sql).bind(address).bind(limit).fetch_all(pool).await)?;
+    /// The links sent to `address` that still work at `now_ms` (not revoked, not expired),
+    /// newest message first: a verified recipient's list of messages.
+    pub async fn live_links_for_address(&self, address: &str, now_ms: i64, limit: i64) -> Result<Vec<LinkRecord>, StorageError> {
+        let sql = format!(
+            "{LINK_SELECT} WHERE r.address = $1 AND r.link_hash IS NOT NULL AND r.revoked_at IS NULL AND m.expires_at > $2 \
+             ORDER BY m.created_at DESC, m.id LIMIT $3"
+        );
+        let rows: Vec<Row> = with_pool!(self, |pool| sqlx::query_as(&sql)
+            .bind(address)
+            .bind(now_ms)
+            .bind(limit)
+            .fetch_all(pool)
+            .await)?;
         rows.into_iter().map(link_from_row).collect()
+    }
+
+    /// The link by which `address` received `message`, whatever its state.
+    pub async fn link_for_address(&self, address: &str, message: MessageId) -> Result<Option<LinkRecord>, StorageError> {
+        let sql = format!("{LINK_SELECT} WHERE r.address = $1 AND m.id = $2 AND r.link_hash IS NOT NULL");
+        let row: Option<Row> = with_pool!(self, |pool| sqlx::query_as(&sql)
+            .bind(address)
+            .bind(message.to_string())
+            .fetch_optional(pool)
+            .await)?;
+        row.map(link_from_row).transpose()
     }
 
     /// The link of an external recipient, by recipient id (portal sessions re-check it).

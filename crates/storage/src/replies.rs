@@ -120,13 +120,15 @@ impl Store {
             .collect()
     }
 
-    /// Records that the sender has seen every reply to `message` so far.
-    pub async fn mark_replies_read(&self, message: MessageId, now_ms: i64) -> Result<(), StorageError> {
+    /// Records that the sender has seen the replies to `message` written up to `shown_up_to_ms`
+    /// (one arriving while the thread was being opened stays unread).
+    pub async fn mark_replies_read(&self, message: MessageId, shown_up_to_ms: i64, now_ms: i64) -> Result<(), StorageError> {
         with_pool!(self, |pool| sqlx::query(
-            "UPDATE replies SET read_at = $1 WHERE message_id = $2 AND read_at IS NULL"
+            "UPDATE replies SET read_at = $1 WHERE message_id = $2 AND read_at IS NULL AND created_at <= $3"
         )
         .bind(now_ms)
         .bind(message.to_string())
+        .bind(shown_up_to_ms)
         .execute(pool)
         .await
         .map(|r| r.rows_affected()))?;

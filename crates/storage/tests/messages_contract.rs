@@ -281,7 +281,13 @@ contract!(
             }]
         );
         assert!(store.reply_activity(bob, 50).await.unwrap().is_empty(), "only the sender's threads");
-        store.mark_replies_read(m.id, 400).await.unwrap();
+        store.mark_replies_read(m.id, 200, 400).await.unwrap();
+        assert_eq!(
+            store.reply_activity(ann, 50).await.unwrap()[0].unread,
+            1,
+            "the reply not yet shown stays unread"
+        );
+        store.mark_replies_read(m.id, 300, 400).await.unwrap();
         assert_eq!(store.reply_activity(ann, 50).await.unwrap()[0].unread, 0);
         assert!(store.replies_to(m.id, None).await.unwrap().iter().all(|r| !r.unread));
     }

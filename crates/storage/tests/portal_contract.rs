@@ -71,9 +71,34 @@ contract!(a_link_is_found_by_token_hash_and_by_recipient, |store: Store| async m
         "SP-PORT-AL01"
     );
     assert!(store.link(&Token::generate().unwrap().hash()).await.unwrap().is_none());
-    let all = store.links_for_address("pc@police.example.uk", 10).await.unwrap();
-    assert_eq!(all.iter().map(|l| l.recipient_id).collect::<Vec<_>>(), [rid]);
-    assert!(store.links_for_address("other@police.example.uk", 10).await.unwrap().is_empty());
+    let live = store.live_links_for_address("pc@police.example.uk", 0, 10).await.unwrap();
+    assert_eq!(live.iter().map(|l| l.recipient_id).collect::<Vec<_>>(), [rid]);
+    assert!(
+        store
+            .live_links_for_address("pc@police.example.uk", 1_000_000, 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "expired"
+    );
+    assert!(
+        store
+            .live_links_for_address("other@police.example.uk", 0, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let m = by_token.message_id;
+    assert_eq!(
+        store
+            .link_for_address("pc@police.example.uk", m)
+            .await
+            .unwrap()
+            .unwrap()
+            .recipient_id,
+        rid
+    );
+    assert!(store.link_for_address("other@police.example.uk", m).await.unwrap().is_none());
     assert!(store.recipient_passphrase(rid).await.unwrap().is_some());
     store.note_on_recipient(rid, "Locked out").await.unwrap();
 });

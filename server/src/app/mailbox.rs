@@ -55,10 +55,17 @@ pub async fn list(state: &AppState, user: &UserRecord, mailbox: MailBox, meta: &
             MailBox::Inbox => vec![],
         };
         let thread = activity.iter().find(|t| t.message == m.id && m.sender == user.id);
-        out.push(summary(&key, &m, recipients, thread)?);
+        let mut row = summary(&key, &m, recipients, thread)?;
+        if mailbox == MailBox::Sent {
+            // Sent stays in the order sent; unread replies are the inbox's news.
+            row.unread = false;
+        }
+        out.push(row);
     }
-    out.sort_by_key(|m| std::cmp::Reverse(m.last_activity));
-    out.truncate(LIST_LIMIT as usize);
+    if mailbox == MailBox::Inbox {
+        out.sort_by_key(|m| std::cmp::Reverse(m.last_activity));
+        out.truncate(LIST_LIMIT as usize);
+    }
     Ok(out)
 }
 
@@ -87,8 +94,10 @@ pub async fn reveal(
     }
     let files = state.store.attachments_of(id).await?;
     let replies = thread::replies(state, &key, &m, viewer, &files).await?;
-    if viewer == Viewer::Sender {
-        state.store.mark_replies_read(id, state.now_ms()).await?;
+    if viewer == Viewer::Sender
+        && let Some(newest) = replies.last()
+    {
+        state.store.mark_replies_read(id, newest.sent_at, state.now_ms()).await?;
     }
     let attachments = thread::files_of(&key, &files, None)?;
     let recipients = if viewer == Viewer::Sender {

@@ -13,6 +13,7 @@ use sealpost_storage::{LinkRecord, StoredMessage};
 use crate::app::audit::{self, Action, Outcome, RequestMeta};
 use crate::app::mailbox::{self, Viewer, open_text, unwrap_key};
 use crate::app::portal::{Portal, check_live, recipient};
+use crate::app::portal_verify;
 use crate::error::AppError;
 use crate::state::AppState;
 
@@ -70,20 +71,19 @@ pub async fn download(
 }
 
 /// Message `id` with the recipient row through which this session reaches it: 403 before the
-/// code is entered or without the message's own passphrase, 410 once revoked or expired, 404
-/// when it is not addressed to this recipient at all.
+/// code is entered or without the message's own passphrase, 410 once revoked or expired, 429
+/// while that recipient row is locked out, 404 when it is not addressed to this recipient.
 pub async fn open(state: &AppState, portal: &Portal, id: MessageId) -> Result<(StoredMessage, LinkRecord), AppError> {
     if !portal.verified {
         return Err(AppError::Forbidden("Enter the code from your email first."));
     }
     let link = state
         .store
-        .links_for_address(&portal.link.address, LIST_LIMIT)
+        .link_for_address(&portal.link.address, id)
         .await?
-        .into_iter()
-        .find(|l| l.message_id == id)
         .ok_or(AppError::NotFound)?;
     check_live(state, &link)?;
+    portal_verify::ensure_not_locked(state, &link).await?;
     if !openable(portal, &link) {
         return Err(AppError::Forbidden(
             "This message needs the passphrase its sender gave you. Open the link in its own email to read it.",
@@ -106,6 +106,8 @@ async fn live_links(state: &AppState, portal: &Portal) -> Result<Vec<LinkRecord>
     if !portal.verified {
         return Err(AppError::Forbidden("Enter the code from your email first."));
     }
-    let links = state.store.links_for_address(&portal.link.address, LIST_LIMIT).await?;
-    Ok(links.into_iter().filter(|l| check_live(state, l).is_ok()).collect())
+    Ok(state
+        .store
+        .live_links_for_address(&portal.link.address, state.now_ms(), LIST_LIMIT)
+        .await?)
 }

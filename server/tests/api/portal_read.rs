@@ -80,7 +80,10 @@ async fn a_returning_recipient_sees_every_live_message_to_their_address_but_not_
         let mut m = message(&[pc], subject, "text");
         m.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
         let (app, ann) = (&app, &ann);
-        async move { send_ok(app, ann, m, &[]).await["id"].as_str().unwrap().to_owned() }
+        async move {
+            app.clock.advance_minutes(1); // each message a minute newer than the last
+            send_ok(app, ann, m, &[]).await["id"].as_str().unwrap().to_owned()
+        }
     };
     let first = send("First referral", json!({})).await;
     app.deliver_due().await;
@@ -110,6 +113,11 @@ async fn a_returning_recipient_sees_every_live_message_to_their_address_but_not_
         "live messages to this address, newest first; a passphrase-protected one without its subject"
     );
     assert_eq!(app.portal_message(&cookie, &sensitive).await.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        app.portal_reply(&cookie, &sensitive, "no passphrase", &[]).await.status(),
+        StatusCode::FORBIDDEN,
+        "nor can it be answered without its passphrase"
+    );
     assert_eq!(app.portal_message(&cookie, &withdrawn).await.status(), StatusCode::GONE);
     assert_eq!(app.portal_message(&cookie, &someone_else).await.status(), StatusCode::NOT_FOUND);
 
