@@ -188,6 +188,27 @@ pub(crate) fn message_from_row(r: MessageRow) -> Result<StoredMessage, StorageEr
     })
 }
 
+/// Inserts attachment row `a` of message `message` (and of reply `reply`, if any) at
+/// `position`, through `executor` (a transaction the caller commits).
+macro_rules! insert_attachment {
+    ($executor:expr, $message:expr, $reply:expr, $position:expr, $a:expr) => {{
+        let a: &$crate::NewAttachment = $a;
+        sqlx::query(
+            "INSERT INTO attachments (id, message_id, reply_id, position, name, size, blob_key) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(a.id.to_string())
+        .bind($message)
+        .bind($reply)
+        .bind($position as i64)
+        .bind(a.name.as_bytes())
+        .bind(i64::try_from(a.size).unwrap_or(i64::MAX))
+        .bind(&a.blob_key)
+        .execute($executor)
+        .await
+    }};
+}
+pub(crate) use insert_attachment;
+
 impl Store {
     /// Stores a message with everything that belongs to it, and the audit event recording the
     /// send, atomically.
@@ -251,15 +272,7 @@ impl Store {
                 }
             }
             for (position, a) in m.attachments.iter().enumerate() {
-                sqlx::query("INSERT INTO attachments (id, message_id, position, name, size, blob_key) VALUES ($1, $2, $3, $4, $5, $6)")
-                    .bind(a.id.to_string())
-                    .bind(&id)
-                    .bind(position as i64)
-                    .bind(a.name.as_bytes())
-                    .bind(i64::try_from(a.size).unwrap_or(i64::MAX))
-                    .bind(&a.blob_key)
-                    .execute(&mut *tx)
-                    .await?;
+                insert_attachment!(&mut *tx, &id, None::<&str>, position, a)?;
             }
             insert_audit!(&mut *tx, audit)?;
             tx.commit().await?;

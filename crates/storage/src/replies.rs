@@ -7,7 +7,7 @@ use sealpost_crypto::Sealed;
 use sealpost_domain::{MessageId, RecipientId, ReplyId, UserId};
 
 use crate::audit::insert_audit;
-use crate::messages::parse_id;
+use crate::messages::{insert_attachment, parse_id};
 use crate::{NewAttachment, StorageError, Store, with_pool};
 
 /// A reply ready to store.
@@ -60,36 +60,34 @@ pub struct ThreadActivity {
 }
 
 impl Store {
-    /// Stores a reply with its files and the audit event recording it, atomically.
-    pub async fn create_reply(&self, r: &NewReply, audit: &AuditEvent) -> Result<(), StorageError> {
+    /// Stores a reply with its files and the audit event recording it, atomically, unless the
+    /// author's access was withdrawn meanwhile (a revoke during the upload): then nothing is
+    /// stored and the answer is `false`.
+    pub async fn create_reply(&self, r: &NewReply, audit: &AuditEvent) -> Result<bool, StorageError> {
         let (id, message) = (r.id.to_string(), r.message.to_string());
         with_pool!(self, |pool| {
             let mut tx = pool.begin().await?;
-            sqlx::query("INSERT INTO replies (id, message_id, recipient_id, body, created_at) VALUES ($1, $2, $3, $4, $5)")
-                .bind(&id)
-                .bind(&message)
-                .bind(r.author.to_string())
-                .bind(r.body.as_bytes())
-                .bind(r.created_at_ms)
-                .execute(&mut *tx)
-                .await?;
+            let stored = sqlx::query(
+                "INSERT INTO replies (id, message_id, recipient_id, body, created_at) SELECT $1, $2, $3, $4, $5 \
+                 WHERE EXISTS (SELECT 1 FROM recipients WHERE id = $3 AND message_id = $2 AND revoked_at IS NULL)",
+            )
+            .bind(&id)
+            .bind(&message)
+            .bind(r.author.to_string())
+            .bind(r.body.as_bytes())
+            .bind(r.created_at_ms)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if stored == 0 {
+                return Ok(false);
+            }
             for (position, a) in r.attachments.iter().enumerate() {
-                sqlx::query(
-                    "INSERT INTO attachments (id, message_id, reply_id, position, name, size, blob_key) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                )
-                .bind(a.id.to_string())
-                .bind(&message)
-                .bind(&id)
-                .bind(position as i64)
-                .bind(a.name.as_bytes())
-                .bind(i64::try_from(a.size).unwrap_or(i64::MAX))
-                .bind(&a.blob_key)
-                .execute(&mut *tx)
-                .await?;
+                insert_attachment!(&mut *tx, &message, Some(id.as_str()), position, a)?;
             }
             insert_audit!(&mut *tx, audit)?;
             tx.commit().await?;
-            Ok::<(), StorageError>(())
+            Ok::<bool, StorageError>(true)
         })
     }
 

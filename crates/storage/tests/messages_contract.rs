@@ -248,8 +248,8 @@ contract!(
         );
         let mut event = audit();
         event.object = Some("contract".into());
-        store.create_reply(&first, &event).await.unwrap();
-        store.create_reply(&reply(300, vec![]), &audit()).await.unwrap();
+        assert!(store.create_reply(&first, &event).await.unwrap());
+        assert!(store.create_reply(&reply(300, vec![]), &audit()).await.unwrap());
         assert_eq!(audit_count(&store).await, 1, "the event commits with the reply");
 
         let all = store.replies_to(m.id, None).await.unwrap();
@@ -290,6 +290,14 @@ contract!(
         store.mark_replies_read(m.id, 300, 400).await.unwrap();
         assert_eq!(store.reply_activity(ann, 50).await.unwrap()[0].unread, 0);
         assert!(store.replies_to(m.id, None).await.unwrap().iter().all(|r| !r.unread));
+        // A revoke while a reply uploads: the reply is not stored, and neither is its event.
+        store
+            .revoke(m.id, Some(&email("pc@police.example.uk")), 500, &audit())
+            .await
+            .unwrap();
+        assert!(!store.create_reply(&reply(600, vec![]), &event).await.unwrap());
+        assert_eq!(audit_count(&store).await, 1);
+        assert_eq!(store.replies_to(m.id, None).await.unwrap().len(), 2);
     }
 );
 

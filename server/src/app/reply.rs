@@ -20,6 +20,10 @@ use crate::app::uploads::{self, Uploads};
 use crate::error::AppError;
 use crate::state::AppState;
 
+/// One recipient may send at most this many replies to one message (each may carry files up
+/// to the per-message limit), so a partner's session cannot fill the disk or the sender's inbox.
+pub const MAX_REPLIES: usize = 50;
+
 /// Stores the reply to message `id` in `form` (a `reply` JSON part, then `attachment` parts)
 /// from `portal`'s verified recipient.
 pub async fn reply(
@@ -30,6 +34,15 @@ pub async fn reply(
     mut form: Multipart,
 ) -> Result<ReplySent, AppError> {
     let (m, link) = portal_mail::open(state, portal, id).await?;
+    if state.store.replies_to(m.id, Some(link.recipient_id)).await?.len() >= MAX_REPLIES {
+        return Err(AppError::bad(
+            "too_many_replies",
+            format!(
+                "You have sent {MAX_REPLIES} replies to this message, the most it takes. Contact {} directly.",
+                link.sender_name
+            ),
+        ));
+    }
     let request: SendReply = uploads::json_part(&mut form, "reply").await?;
     let body = request.body.trim_end().to_owned();
     if body.len() > state.limits.max_body_bytes as usize {
@@ -62,9 +75,20 @@ pub async fn reply(
         Outcome::Success,
         meta.clone(),
     );
-    state.store.create_reply(&reply, &audit).await?;
+    if !state.store.create_reply(&reply, &audit).await? {
+        // Revoked while the files were uploading: the guard removes them.
+        return Err(AppError::Gone {
+            code: "link_revoked",
+            message: format!(
+                "{} has withdrawn access to this message, so your reply was not sent.",
+                link.sender_name
+            ),
+        });
+    }
     uploads.keep();
-    tell_sender(state, &link).await;
+    // The notice must not hold up the answer (a slow relay would invite a duplicate retry).
+    let (state, link) = (state.clone(), link.clone());
+    tokio::spawn(async move { tell_sender(&state, &link).await });
     Ok(ReplySent { id: reply_id })
 }
 

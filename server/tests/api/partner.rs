@@ -7,6 +7,19 @@ use serde_json::{Value, json};
 
 use crate::test_app::{PASSWORD, TestApp, body, link_token, multipart};
 
+/// The portal cookie's `name=value`, after checking its flags.
+pub fn portal_cookie(r: &Response) -> String {
+    let set = r
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("__Host-sealpost_portal="))
+        .unwrap();
+    assert!(set.contains("HttpOnly") && set.contains("Secure") && set.contains("SameSite=Strict"));
+    set.split(';').next().unwrap().to_owned()
+}
+
 impl TestApp {
     /// Ann (who must exist) sends `to` a message with one file and the notification is
     /// delivered; returns (message id, the link token in `to`'s email).
@@ -38,15 +51,7 @@ impl TestApp {
             .await
             .unwrap();
         assert_eq!(r.status(), StatusCode::OK);
-        let set = r
-            .headers()
-            .get_all("set-cookie")
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .find(|v| v.starts_with("__Host-sealpost_portal="))
-            .unwrap()
-            .to_owned();
-        set.split(';').next().unwrap().to_owned()
+        portal_cookie(&r)
     }
 
     /// Redeems `token` and enters the newest code from the sink (and `passphrase`); returns

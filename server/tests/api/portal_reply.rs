@@ -66,11 +66,7 @@ async fn a_partner_replies_with_a_file_and_the_sender_finds_it_in_the_inbox_thre
     let actions = app.audit_actions(&id).await;
     assert_eq!(actions.iter().filter(|a| *a == "message.reply").count(), 1, "{actions:?}");
     // The sender is told by email, with the reference and none of the reply.
-    let notice = sink
-        .received()
-        .into_iter()
-        .find(|m| m.contains("To: ann@testshire.gov.uk") && m.contains("secure reply"))
-        .expect("a reply notice to the sender");
+    let notice = wait_for_mail(&sink, |m| m.contains("To: ann@testshire.gov.uk") && m.contains("secure reply")).await;
     assert!(notice.contains(thread["summary"]["reference"].as_str().unwrap()));
     assert!(!notice.contains("Received, statement") && !notice.contains("statement 12.pdf"));
 }
@@ -149,4 +145,32 @@ async fn a_reply_needs_a_verified_session_some_content_a_live_link_and_the_uploa
     app.revoke(&ann, &id, None).await;
     assert_eq!(app.portal_reply(&pc, &id, "after revoke", &[]).await.status(), StatusCode::GONE);
     assert_eq!(body(app.read(&ann, &id).await).await["replies"].as_array().unwrap().len(), 1);
+}
+
+/// The first email the sink accepts that matches `wanted`, waiting up to 5 s (notices to the
+/// sender are sent after the answer).
+async fn wait_for_mail(sink: &SmtpSink, wanted: impl Fn(&str) -> bool) -> String {
+    for _ in 0..100 {
+        if let Some(m) = sink.received().into_iter().find(|m| wanted(m)) {
+            return m;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("no such email arrived");
+}
+
+#[tokio::test]
+async fn a_partner_can_send_at_most_fifty_replies_to_one_message() {
+    let (app, sink) = spawn_app_with_smtp(&[]).await;
+    app.create_user("ann@testshire.gov.uk", PASSWORD, Role::Staff).await;
+    let (id, token) = app.send_file_to_partner(&sink, PC, b"referral").await;
+    let pc = app.portal_sign_in(&sink, &token, None).await;
+    for n in 0..sealpost_server::app::reply::MAX_REPLIES {
+        app.portal_reply_ok(&pc, &id, &format!("reply {n}"), &[]).await;
+    }
+    let one_more = app.portal_reply(&pc, &id, "one more", &[]).await;
+    assert_eq!(one_more.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(body(one_more).await["code"], "too_many_replies");
+    let ann = app.sign_in("ann@testshire.gov.uk", PASSWORD).await;
+    assert_eq!(body(app.read(&ann, &id).await).await["replies"].as_array().unwrap().len(), 50);
 }

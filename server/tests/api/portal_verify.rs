@@ -6,21 +6,9 @@ use sealpost_mail::testing::SmtpSink;
 use sealpost_storage::Store;
 use serde_json::{Value, json};
 
+use crate::partner::portal_cookie;
 use crate::portal::partner_link;
 use crate::test_app::{PASSWORD, TestApp, body, spawn_app_with_smtp};
-
-/// The portal cookie's `name=value`.
-fn portal_cookie(r: &Response) -> String {
-    let set = r
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with("__Host-sealpost_portal="))
-        .unwrap();
-    assert!(set.contains("HttpOnly") && set.contains("Secure") && set.contains("SameSite=Strict"));
-    set.split(';').next().unwrap().to_owned()
-}
 
 async fn redeem(app: &TestApp, token: &str) -> Response {
     app.post("/api/v1/portal/redeem")
