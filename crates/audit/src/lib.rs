@@ -2,8 +2,12 @@
 //!
 //! Pure types, no I/O: storage appends them, the server records them before it reveals content.
 //! Actors, actions and objects are typed, so an event cannot name a free-form action, and none
-//! of them can carry content, tokens, codes or passwords. The governance issue adds the
-//! canonical encoding, the hash chain and the verifier here.
+//! of them can carry content, tokens, codes or passwords. [`chain`] holds the canonical
+//! encoding, the hash chain and its verifier.
+
+pub mod chain;
+#[cfg(test)]
+mod chain_tests;
 
 use sealpost_domain::{AttachmentId, EmailAddress, MessageId, UserId};
 
