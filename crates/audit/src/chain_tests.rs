@@ -10,12 +10,12 @@ fn event(i: u32) -> AuditEvent {
     AuditEvent {
         at_ms: 1_700_000_000_000 + i64::from(i),
         actor: format!("user:{i}"),
-        action: if i % 2 == 0 { "message.read" } else { "attachment.download" }.into(),
-        object: (i % 3 != 0).then(|| format!("message:{i}")),
+        action: if i.is_multiple_of(2) { "message.read" } else { "attachment.download" }.into(),
+        object: (!i.is_multiple_of(3)).then(|| format!("message:{i}")),
         outcome: "success".into(),
         origin: Origin {
             ip: Some("10.0.0.1".into()),
-            user_agent: (i % 5 == 0).then(|| "Mozilla/5.0".into()),
+            user_agent: i.is_multiple_of(5).then(|| "Mozilla/5.0".into()),
             request_id: Some(format!("req-{i}")),
         },
     }
