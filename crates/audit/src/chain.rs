@@ -92,6 +92,33 @@ pub struct Head {
     pub hash: Hash,
 }
 
+/// Written `SEQ:HEX` (the position, a colon, 64 hex digits), as `audit verify` prints a head
+/// and takes a checkpoint.
+impl std::fmt::Display for Head {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:", self.seq)?;
+        self.hash.iter().try_for_each(|b| write!(f, "{b:02x}"))
+    }
+}
+
+impl std::str::FromStr for Head {
+    type Err = &'static str;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        const USAGE: &str = "a checkpoint is SEQ:HASH, the hash as 64 hex digits";
+        let (seq, hex) = text.trim().split_once(':').ok_or(USAGE)?;
+        let seq: i64 = seq.parse().map_err(|_| USAGE)?;
+        if seq < 0 || hex.len() != 64 || !hex.is_ascii() {
+            return Err(USAGE);
+        }
+        let mut hash = [0u8; 32];
+        for (i, byte) in hash.iter_mut().enumerate() {
+            *byte = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).map_err(|_| USAGE)?;
+        }
+        Ok(Head { seq, hash })
+    }
+}
+
 /// The first thing wrong with a chain.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Break {

@@ -10,7 +10,12 @@ fn event(i: u32) -> AuditEvent {
     AuditEvent {
         at_ms: 1_700_000_000_000 + i64::from(i),
         actor: format!("user:{i}"),
-        action: if i.is_multiple_of(2) { "message.read" } else { "attachment.download" }.into(),
+        action: if i.is_multiple_of(2) {
+            "message.read"
+        } else {
+            "attachment.download"
+        }
+        .into(),
         object: (!i.is_multiple_of(3)).then(|| format!("message:{i}")),
         outcome: "success".into(),
         origin: Origin {
@@ -116,6 +121,24 @@ fn each_kind_of_break_is_named_at_its_event() {
     gap.remove(1);
     assert_eq!(verify(&gap, None), Err(Break::Sequence { expected: 2, found: 3 }));
     assert_eq!(verify(&c[..3], Some(head(&c))), Err(Break::Checkpoint { seq: 5 }));
+}
+
+#[test]
+fn a_head_prints_and_parses_as_seq_colon_hex() {
+    let c = chain((0..3).map(event));
+    let text = head(&c).to_string();
+    assert!(text.starts_with("3:") && text.len() == 2 + 64, "{text}");
+    assert_eq!(text.parse::<Head>(), Ok(head(&c)));
+    for bad in [
+        "",
+        "3",
+        "x:00",
+        "-1:00",
+        &format!("3:{}", "0".repeat(63)),
+        &format!("3:{}", "g".repeat(64)),
+    ] {
+        assert!(bad.parse::<Head>().is_err(), "{bad:?}");
+    }
 }
 
 #[test]

@@ -7,7 +7,7 @@ use sealpost_domain::{AttachmentId, EmailAddress, MessageId, RecipientId, ReplyI
 
 use sealpost_audit::AuditEvent;
 
-use crate::audit::insert_audit;
+use crate::audit::{begin_write, chain_audit};
 use crate::messages::{MESSAGE_SELECT, MessageRow, message_from_row, parse_id};
 use crate::{StorageError, Store, StoredAttachment, StoredMessage, StoredRecipient, with_pool};
 
@@ -148,7 +148,7 @@ impl Store {
         let revoke =
             format!("UPDATE recipients SET status = 'revoked', revoked_at = $1 WHERE message_id = $2 AND revoked_at IS NULL{filter}");
         with_pool!(self, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = begin_write!(self, pool).await?;
             let n = sqlx::query(&revoke)
                 .bind(now_ms)
                 .bind(&id)
@@ -163,7 +163,7 @@ impl Store {
             .bind(&id)
             .execute(&mut *tx)
             .await?;
-            insert_audit!(&mut *tx, audit)?;
+            chain_audit!(self, tx, [audit])?;
             tx.commit().await?;
             Ok::<u64, StorageError>(n)
         })

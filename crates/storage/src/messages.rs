@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use sealpost_audit::AuditEvent;
 
-use crate::audit::insert_audit;
+use crate::audit::{begin_write, chain_audit};
 use crate::{StorageError, Store, with_pool};
 
 /// A message ready to store.
@@ -215,7 +215,7 @@ impl Store {
     pub async fn create_message(&self, m: &NewMessage, audit: &AuditEvent) -> Result<(), StorageError> {
         let id = m.id.to_string();
         with_pool!(self, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = begin_write!(self, pool).await?;
             sqlx::query("INSERT INTO messages (id, reference, sender_id, marking, subject, body, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
                 .bind(&id)
                 .bind(m.reference.as_str())
@@ -274,7 +274,7 @@ impl Store {
             for (position, a) in m.attachments.iter().enumerate() {
                 insert_attachment!(&mut *tx, &id, None::<&str>, position, a)?;
             }
-            insert_audit!(&mut *tx, audit)?;
+            chain_audit!(self, tx, [audit])?;
             tx.commit().await?;
             Ok::<(), StorageError>(())
         })

@@ -30,6 +30,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../../../migrations/sqlite/0004_replies.sql"),
         include_str!("../../../migrations/postgres/0004_replies.sql"),
     ),
+    (
+        5,
+        "audit_chain",
+        include_str!("../../../migrations/sqlite/0005_audit_chain.sql"),
+        include_str!("../../../migrations/postgres/0005_audit_chain.sql"),
+    ),
 ];
 
 const CREATE_LEDGER: &str =
@@ -69,6 +75,7 @@ impl Store {
             })?;
             applied += u32::from(ran);
         }
+        self.chain_legacy_audit().await?;
         Ok(applied)
     }
 }

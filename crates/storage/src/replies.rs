@@ -6,7 +6,7 @@ use sealpost_audit::AuditEvent;
 use sealpost_crypto::Sealed;
 use sealpost_domain::{MessageId, RecipientId, ReplyId, UserId};
 
-use crate::audit::insert_audit;
+use crate::audit::{begin_write, chain_audit};
 use crate::messages::{insert_attachment, parse_id};
 use crate::{NewAttachment, StorageError, Store, with_pool};
 
@@ -66,7 +66,7 @@ impl Store {
     pub async fn create_reply(&self, r: &NewReply, audit: &AuditEvent) -> Result<bool, StorageError> {
         let (id, message) = (r.id.to_string(), r.message.to_string());
         with_pool!(self, |pool| {
-            let mut tx = pool.begin().await?;
+            let mut tx = begin_write!(self, pool).await?;
             let stored = sqlx::query(
                 "INSERT INTO replies (id, message_id, recipient_id, body, created_at) SELECT $1, $2, $3, $4, $5 \
                  WHERE EXISTS (SELECT 1 FROM recipients WHERE id = $3 AND message_id = $2 AND revoked_at IS NULL)",
@@ -85,7 +85,7 @@ impl Store {
             for (position, a) in r.attachments.iter().enumerate() {
                 insert_attachment!(&mut *tx, &message, Some(id.as_str()), position, a)?;
             }
-            insert_audit!(&mut *tx, audit)?;
+            chain_audit!(self, tx, [audit])?;
             tx.commit().await?;
             Ok::<bool, StorageError>(true)
         })

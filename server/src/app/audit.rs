@@ -1,9 +1,11 @@
-//! Recording audit events. Callers `await` the append before revealing anything, so content
-//! never leaves the server unless its read is on record (SECURITY F1); if the write fails the
-//! caller fails with it (503, no content).
+//! Recording audit events, and verifying the chain they form. Callers `await` the append
+//! before revealing anything, so content never leaves the server unless its read is on record
+//! (SECURITY F1); if the write fails the caller fails with it (503, no content).
 
 use sealpost_audit::AuditEvent;
+use sealpost_audit::chain::{Break, Head, Verifier};
 pub use sealpost_audit::{Action, Actor, Object, Origin, Outcome};
+use sealpost_storage::{StorageError, Store};
 
 use crate::error::AppError;
 use crate::state::AppState;
@@ -26,4 +28,26 @@ pub async fn record(
         AppError::Unavailable(e)
     })?;
     Ok(())
+}
+
+/// Events read per page while verifying.
+const VERIFY_PAGE: i64 = 10_000;
+
+/// Walks the whole chain from its first event, a page at a time, and reports the head it
+/// reached or the first event that breaks it (SECURITY F4). With `checkpoint` (exported
+/// earlier), a chain cut short or rewritten up to it is caught too (F6).
+pub async fn verify_chain(store: &Store, checkpoint: Option<Head>) -> Result<Result<Head, Break>, StorageError> {
+    let mut verifier = Verifier::new(checkpoint);
+    let mut after = 0;
+    loop {
+        let page = store.audit_chain_page(after, VERIFY_PAGE).await?;
+        let Some(last) = page.last() else { break };
+        after = last.seq;
+        for e in &page {
+            if let Err(broken) = verifier.push(e) {
+                return Ok(Err(broken));
+            }
+        }
+    }
+    Ok(verifier.finish())
 }

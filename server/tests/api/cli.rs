@@ -7,7 +7,8 @@ use reqwest::StatusCode;
 
 use crate::test_app::{PASSWORD, TestApp, body, session_cookie, spawn_app};
 
-fn sealpost(app: &TestApp, args: &[&str], stdin: Option<&str>) -> Output {
+/// Runs the `sealpost` binary with the test server's settings.
+pub fn sealpost(app: &TestApp, args: &[&str], stdin: Option<&str>) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_sealpost"))
         .args(args)
         .env("SEALPOST_DATABASE_URL", &app.db.url)

@@ -1,0 +1,136 @@
+//! Storage contract for the audit chain (SECURITY F3, F5), on SQLite and PostgreSQL: concurrent
+//! writers leave one contiguous chain that verifies; the table refuses UPDATE, DELETE and
+//! unchained rows; events from before the chain are chained once at start.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[macro_use]
+mod backends;
+
+use sealpost_audit::chain::{ChainedEvent, verify};
+use sealpost_audit::{AuditEvent, Origin};
+use sealpost_storage::Store;
+
+fn event(writer: usize, i: usize) -> AuditEvent {
+    AuditEvent {
+        at_ms: 1_700_000_000_000 + i as i64,
+        actor: format!("user:writer-{writer}"),
+        action: "message.read".into(),
+        object: Some(format!("message:{writer}-{i}")),
+        outcome: "success".into(),
+        origin: Origin {
+            ip: Some("127.0.0.1".into()),
+            user_agent: None,
+            request_id: Some(format!("r-{writer}-{i}")),
+        },
+    }
+}
+
+async fn whole_chain(store: &Store) -> Vec<ChainedEvent> {
+    let mut all = vec![];
+    loop {
+        let page = store
+            .audit_chain_page(all.last().map_or(0, |e: &ChainedEvent| e.seq), 3000)
+            .await
+            .unwrap();
+        if page.is_empty() {
+            return all;
+        }
+        all.extend(page);
+    }
+}
+
+/// Runs `sql` directly, as someone with database access would; returns whether it succeeded.
+async fn raw(store: &Store, sql: &str) -> bool {
+    match store {
+        Store::Sqlite(pool) => sqlx::raw_sql(sql).execute(pool).await.is_ok(),
+        Store::Postgres(pool) => sqlx::raw_sql(sql).execute(pool).await.is_ok(),
+    }
+}
+
+contract!(
+    eight_concurrent_writers_of_a_thousand_events_leave_one_contiguous_verifying_chain,
+    |store: Store| async move {
+        let writers: Vec<_> = (0..8)
+            .map(|w| {
+                let store = store.clone();
+                tokio::spawn(async move {
+                    // In groups of ten, as the server's group commit does under load.
+                    for chunk in (0..1000).collect::<Vec<_>>().chunks(10) {
+                        let batch: Vec<AuditEvent> = chunk.iter().map(|&i| event(w, i)).collect();
+                        store.append_audit_batch(&batch).await.unwrap();
+                    }
+                })
+            })
+            .collect();
+        for w in writers {
+            w.await.unwrap();
+        }
+        let chain = whole_chain(&store).await;
+        assert_eq!(chain.len(), 8000);
+        assert!(chain.iter().enumerate().all(|(i, e)| e.seq == i as i64 + 1), "contiguous");
+        let head = verify(&chain, None).unwrap();
+        assert_eq!(head, store.audit_head().await.unwrap());
+        for w in 0..8 {
+            let mine: Vec<&ChainedEvent> = chain.iter().filter(|e| e.event.actor == format!("user:writer-{w}")).collect();
+            assert_eq!(mine.len(), 1000);
+            assert!(
+                mine.windows(2).all(|p| p[0].event.at_ms < p[1].event.at_ms),
+                "each writer's order kept"
+            );
+        }
+    }
+);
+
+contract!(
+    the_audit_table_refuses_updates_deletions_and_unchained_rows,
+    |store: Store| async move {
+        store.append_audit(&event(0, 0)).await.unwrap();
+        store.append_audit(&event(0, 1)).await.unwrap();
+        assert!(!raw(&store, "UPDATE audit_events SET actor = 'user:someone-else' WHERE seq = 1").await);
+        assert!(!raw(&store, "DELETE FROM audit_events WHERE seq = 2").await);
+        assert!(!raw(&store, "DELETE FROM audit_events").await);
+        let unchained = "INSERT INTO audit_events (seq, at, actor, action, outcome) VALUES (3, 0, 'x', 'y', 'success')";
+        assert!(!raw(&store, unchained).await);
+        if matches!(store, Store::Postgres(_)) {
+            assert!(!raw(&store, "TRUNCATE audit_events").await);
+        }
+        let chain = whole_chain(&store).await;
+        assert_eq!(chain.len(), 2);
+        assert_eq!(chain[0].event.actor, "user:writer-0");
+        verify(&chain, None).unwrap();
+    }
+);
+
+contract!(events_from_before_the_chain_are_chained_once_at_start, |store: Store| async move {
+    // Write two rows as the old schema did, with no hash, by lifting the guard for a moment.
+    let (off, on) = match store {
+        Store::Sqlite(_) => (
+            "DROP TRIGGER audit_events_chained",
+            "CREATE TRIGGER audit_events_chained BEFORE INSERT ON audit_events WHEN NEW.hash IS NULL OR NEW.prev_hash IS NULL \
+                 BEGIN SELECT RAISE(ABORT, 'audit events must be chained'); END",
+        ),
+        Store::Postgres(_) => (
+            "ALTER TABLE audit_events DISABLE TRIGGER audit_events_chained",
+            "ALTER TABLE audit_events ENABLE TRIGGER audit_events_chained",
+        ),
+    };
+    assert!(raw(&store, off).await);
+    for seq in [1, 4] {
+        let old = format!(
+            "INSERT INTO audit_events (seq, at, actor, action, outcome) VALUES ({seq}, {seq}, 'system', 'message.send', 'success')"
+        );
+        assert!(raw(&store, &old).await);
+    }
+    assert!(raw(&store, on).await);
+    store.migrate(0).await.unwrap();
+    let chain = whole_chain(&store).await;
+    assert_eq!(chain.iter().map(|e| (e.seq, e.event.at_ms)).collect::<Vec<_>>(), [(1, 1), (2, 4)]);
+    verify(&chain, None).unwrap();
+    store.append_audit(&event(0, 0)).await.unwrap();
+    verify(&whole_chain(&store).await, None).unwrap();
+    assert!(
+        !raw(&store, "UPDATE audit_events SET actor = 'x' WHERE seq = 1").await,
+        "chained rows are fixed"
+    );
+});

@@ -1,0 +1,63 @@
+//! The audit chain end to end (SECURITY F3, F4, F6): what the server records verifies with
+//! `sealpost audit verify`; an event edited behind the server's back is named; an exported
+//! checkpoint must still be on the chain.
+
+use sealpost_storage::Store;
+
+use crate::cli::sealpost;
+use crate::staff::{people, send_file_to_bob};
+use crate::test_app::{TestApp, spawn_app};
+
+/// Edits event `seq` directly in the database, lifting the append-only guard as someone with
+/// the database's owner rights could.
+async fn tamper(app: &TestApp, seq: i64) {
+    let edit = format!("UPDATE audit_events SET actor = 'user:someone-else' WHERE seq = {seq}");
+    match &app.state.store {
+        Store::Sqlite(pool) => {
+            sqlx::raw_sql("DROP TRIGGER audit_events_no_update").execute(pool).await.unwrap();
+            sqlx::raw_sql(&edit).execute(pool).await.unwrap();
+        }
+        Store::Postgres(pool) => {
+            let sql = format!("ALTER TABLE audit_events DISABLE TRIGGER audit_events_no_change; {edit}");
+            sqlx::raw_sql(&sql).execute(pool).await.unwrap();
+        }
+    }
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[tokio::test]
+async fn audit_verify_reports_the_head_names_an_edited_event_and_holds_to_a_checkpoint() {
+    let app = spawn_app().await;
+    let p = people(&app).await;
+    send_file_to_bob(&app, &p, "Chained", "Body", ("f.txt", b"bytes")).await;
+    let out = sealpost(&app, &["audit", "verify"], None);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    let head = app.state.store.audit_head().await.unwrap();
+    assert!(head.seq >= 2, "the send and the read were recorded");
+    assert!(stdout.contains(&format!("intact: {} events, head {head}", head.seq)), "{stdout}");
+
+    // More activity: the earlier head is still on the chain.
+    send_file_to_bob(&app, &p, "Later", "Body", ("g.txt", b"more")).await;
+    let checkpoint = head.to_string();
+    let held = sealpost(&app, &["audit", "verify", "--checkpoint", &checkpoint], None);
+    assert!(held.status.success(), "{}", text(&held.stderr));
+    let forged = format!("{}:{}", head.seq, "ab".repeat(32));
+    let refused = sealpost(&app, &["audit", "verify", "--checkpoint", &forged], None);
+    assert!(!refused.status.success());
+    assert!(text(&refused.stderr).contains(&format!("does not match the checkpoint at event {}", head.seq)));
+    let malformed = sealpost(&app, &["audit", "verify", "--checkpoint", "12"], None);
+    assert!(text(&malformed.stderr).contains("SEQ:HASH"));
+
+    tamper(&app, 2).await;
+    let broken = sealpost(&app, &["audit", "verify"], None);
+    assert!(!broken.status.success());
+    assert!(
+        text(&broken.stderr).contains("NOT intact: event 2 was altered"),
+        "{}",
+        text(&broken.stderr)
+    );
+}
