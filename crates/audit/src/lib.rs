@@ -18,6 +18,9 @@ pub enum Actor {
     User(UserId),
     /// An external recipient, by address.
     Recipient(EmailAddress),
+    /// Someone signing in as this address, before they have proved it (a failed sign-in, or
+    /// one for an address with no account).
+    SigningIn(EmailAddress),
     /// Sealpost itself (the outbox worker, retention).
     System,
 }
@@ -53,6 +56,12 @@ pub enum Action {
     PortalLockout,
     /// A recipient sent a secure reply.
     ReplySend,
+    /// A member of staff signed in (or failed to).
+    SignIn,
+    /// A member of staff signed out.
+    SignOut,
+    /// A new account chose its first password through its set-up link.
+    AccountSetup,
 }
 
 /// What it happened to.
@@ -89,7 +98,7 @@ pub struct Origin {
 pub struct AuditEvent {
     /// When (Unix ms, UTC).
     pub at_ms: i64,
-    /// `user:<id>`, `recipient:<address>` or `system`.
+    /// `user:<id>`, `recipient:<address>`, `signin:<address>` or `system`.
     pub actor: String,
     /// e.g. `message.read`.
     pub action: String,
@@ -120,6 +129,7 @@ impl std::fmt::Display for Actor {
         match self {
             Actor::User(id) => write!(f, "user:{id}"),
             Actor::Recipient(address) => write!(f, "recipient:{address}"),
+            Actor::SigningIn(address) => write!(f, "signin:{address}"),
             Actor::System => f.write_str("system"),
         }
     }
@@ -152,6 +162,9 @@ impl Action {
             Action::PortalVerified => "portal.verified",
             Action::PortalLockout => "portal.lockout",
             Action::ReplySend => "message.reply",
+            Action::SignIn => "auth.sign_in",
+            Action::SignOut => "auth.sign_out",
+            Action::AccountSetup => "auth.account_setup",
         }
     }
 }

@@ -11,6 +11,7 @@ use sealpost_domain::api::Me;
 use sealpost_domain::{EmailAddress, check_password_policy};
 use sealpost_storage::UserRecord;
 
+use crate::app::audit::{self, Action, Actor, Outcome, RequestMeta};
 use crate::app::sessions;
 use crate::error::AppError;
 use crate::state::AppState;
@@ -25,10 +26,13 @@ pub struct SignedIn {
     pub me: Me,
 }
 
-/// Signs a staff member in.
+/// Signs a staff member in. A sign-in that reaches the password check is audited, whether it
+/// succeeds or not (SECURITY F1); those refused earlier by a limit are only logged, so a flood
+/// of attempts costs no database writes beyond the limiter's own.
 pub async fn login(
     state: &AppState,
     ip: IpAddr,
+    meta: &RequestMeta,
     email: &str,
     password: SecretString,
     previous: Option<&TokenHash>,
@@ -60,6 +64,7 @@ pub async fn login(
     let verdict = verify_password(state, password.clone(), stored).await?;
     let (Some(user), Verification::Match { needs_rehash }) = (user, verdict) else {
         tracing::info!(outcome = "failure", "sign-in refused");
+        audit::record(state, meta, &Actor::SigningIn(email), Action::SignIn, None, Outcome::Failure).await?;
         return Err(AppError::InvalidCredentials);
     };
     state.store.forget_login_attempt(attempt).await?;
@@ -68,6 +73,7 @@ pub async fn login(
         state.store.upgrade_password_hash(user.id, &hash).await?;
     }
     let token = sessions::start(state, user.id, previous).await?;
+    audit::record(state, meta, &Actor::User(user.id), Action::SignIn, None, Outcome::Success).await?;
     tracing::info!(user = %user.id, outcome = "success", "signed in");
     Ok(SignedIn {
         token,
@@ -79,6 +85,7 @@ pub async fn login(
 /// ending any session the browser presented (SECURITY A8).
 pub async fn complete_setup(
     state: &AppState,
+    meta: &RequestMeta,
     setup_token: &str,
     password: SecretString,
     previous: Option<&TokenHash>,
@@ -103,6 +110,7 @@ pub async fn complete_setup(
     let hash = hash_password(state, password).await?;
     state.store.set_password(user.id, &hash).await?;
     let session = sessions::start(state, user.id, previous).await?;
+    audit::record(state, meta, &Actor::User(user.id), Action::AccountSetup, None, Outcome::Success).await?;
     Ok(SignedIn {
         token: session,
         me: me(state, user),

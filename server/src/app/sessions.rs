@@ -5,6 +5,7 @@ use sealpost_crypto::{Token, TokenHash};
 use sealpost_domain::UserId;
 use sealpost_storage::UserRecord;
 
+use crate::app::audit::{self, Action, Actor, Outcome, RequestMeta};
 use crate::error::AppError;
 use crate::state::AppState;
 
@@ -38,8 +39,11 @@ pub async fn resolve(state: &AppState, token: &TokenHash) -> Result<UserRecord, 
     Ok(session.user)
 }
 
-/// Ends a session (sign-out).
-pub async fn end(state: &AppState, token: &TokenHash) -> Result<(), AppError> {
+/// Ends a session (sign-out), recording it for the account it belonged to.
+pub async fn end(state: &AppState, token: &TokenHash, meta: &RequestMeta) -> Result<(), AppError> {
+    if let Some(session) = state.store.session(token).await? {
+        audit::record(state, meta, &Actor::User(session.user.id), Action::SignOut, None, Outcome::Success).await?;
+    }
     state.store.delete_session(token).await?;
     Ok(())
 }

@@ -8,7 +8,7 @@ use axum::{Json, Router};
 use sealpost_crypto::SecretString;
 use sealpost_domain::api::{Info, LoginRequest, Me, SetupRequest};
 
-use super::client::ClientIp;
+use super::client::{ClientIp, Meta};
 use super::cookie::{self, SignedIn};
 use crate::app::auth;
 use crate::error::AppError;
@@ -26,23 +26,29 @@ pub fn router() -> Router<AppState> {
 async fn login(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
+    Meta(meta): Meta,
     headers: HeaderMap,
     Json(body): Json<LoginRequest>,
 ) -> Result<Response, AppError> {
     let previous = cookie::presented(&headers);
-    let signed_in = auth::login(&state, ip, &body.email, SecretString::from(body.password), previous.as_ref()).await?;
+    let signed_in = auth::login(&state, ip, &meta, &body.email, SecretString::from(body.password), previous.as_ref()).await?;
     Ok(([(header::SET_COOKIE, cookie::set_session(&signed_in.token))], Json(signed_in.me)).into_response())
 }
 
-async fn setup(State(state): State<AppState>, headers: HeaderMap, Json(body): Json<SetupRequest>) -> Result<Response, AppError> {
+async fn setup(
+    State(state): State<AppState>,
+    Meta(meta): Meta,
+    headers: HeaderMap,
+    Json(body): Json<SetupRequest>,
+) -> Result<Response, AppError> {
     let previous = cookie::presented(&headers);
-    let signed_in = auth::complete_setup(&state, &body.token, SecretString::from(body.password), previous.as_ref()).await?;
+    let signed_in = auth::complete_setup(&state, &meta, &body.token, SecretString::from(body.password), previous.as_ref()).await?;
     Ok(([(header::SET_COOKIE, cookie::set_session(&signed_in.token))], Json(signed_in.me)).into_response())
 }
 
-async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, AppError> {
+async fn logout(State(state): State<AppState>, Meta(meta): Meta, headers: HeaderMap) -> Result<Response, AppError> {
     if let Some(token) = cookie::presented(&headers) {
-        crate::app::sessions::end(&state, &token).await?;
+        crate::app::sessions::end(&state, &token, &meta).await?;
     }
     Ok((StatusCode::NO_CONTENT, [(header::SET_COOKIE, cookie::clear_session())]).into_response())
 }

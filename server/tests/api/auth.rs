@@ -196,3 +196,43 @@ async fn malformed_sign_in_bodies_get_a_clear_400_or_422() {
         .unwrap();
     assert!(not_json.status().is_client_error());
 }
+
+#[tokio::test]
+async fn each_sign_in_failure_sign_in_and_sign_out_is_one_audit_event_without_the_password() {
+    let app = spawn_app().await;
+    let ann = app.create_user("ann@testshire.gov.uk", PASSWORD, Role::Staff).await;
+    assert_eq!(
+        app.login("ann@testshire.gov.uk", "not the right password").await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        app.login("nobody@testshire.gov.uk", PASSWORD).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    let cookie = app.sign_in("ann@testshire.gov.uk", PASSWORD).await;
+    app.logout(&cookie).await;
+    let events = app.state.store.audit_chain_page(0, 100).await.unwrap();
+    let seen: Vec<(&str, &str, &str)> = events
+        .iter()
+        .map(|e| (e.event.action.as_str(), e.event.actor.as_str(), e.event.outcome.as_str()))
+        .collect();
+    let me = format!("user:{ann}");
+    assert_eq!(
+        seen,
+        [
+            ("auth.sign_in", "signin:ann@testshire.gov.uk", "failure"),
+            ("auth.sign_in", "signin:nobody@testshire.gov.uk", "failure"),
+            ("auth.sign_in", me.as_str(), "success"),
+            ("auth.sign_out", me.as_str(), "success"),
+        ]
+    );
+    for e in &events {
+        assert_eq!(e.event.origin.ip.as_deref(), Some("127.0.0.1"));
+        assert!(e.event.origin.request_id.is_some());
+        let all = format!("{:?}", e.event);
+        assert!(
+            !all.contains("correct horse") && !all.contains("not the right"),
+            "no password in {all}"
+        );
+    }
+}
