@@ -150,6 +150,16 @@ pub enum Break {
     },
 }
 
+impl Break {
+    /// The position of the event (or checkpoint) where the chain breaks.
+    pub fn seq(&self) -> i64 {
+        match *self {
+            Break::Sequence { expected, .. } => expected,
+            Break::Link { seq } | Break::Altered { seq } | Break::Checkpoint { seq } => seq,
+        }
+    }
+}
+
 /// Walks a chain in order, one event at a time.
 #[derive(Debug, Clone)]
 pub struct Verifier {

@@ -62,6 +62,8 @@ pub enum Action {
     SignOut,
     /// A new account chose its first password through its set-up link.
     AccountSetup,
+    /// An IG officer verified the audit chain.
+    AuditVerify,
 }
 
 /// What it happened to.
@@ -165,6 +167,7 @@ impl Action {
             Action::SignIn => "auth.sign_in",
             Action::SignOut => "auth.sign_out",
             Action::AccountSetup => "auth.account_setup",
+            Action::AuditVerify => "audit.verify",
         }
     }
 }

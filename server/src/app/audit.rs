@@ -5,7 +5,9 @@
 use sealpost_audit::AuditEvent;
 use sealpost_audit::chain::{Break, Head, Verifier};
 pub use sealpost_audit::{Action, Actor, Object, Origin, Outcome};
-use sealpost_storage::{StorageError, Store};
+use sealpost_domain::Role;
+use sealpost_domain::api_audit::AuditVerification;
+use sealpost_storage::{StorageError, Store, UserRecord};
 
 use crate::error::AppError;
 use crate::state::AppState;
@@ -50,4 +52,28 @@ pub async fn verify_chain(store: &Store, checkpoint: Option<Head>) -> Result<Res
         }
     }
     Ok(verifier.finish())
+}
+
+/// Verifies the chain for an IG officer (anyone else: 403), and records that they did.
+pub async fn verify_for(state: &AppState, user: &UserRecord, meta: &Origin) -> Result<AuditVerification, AppError> {
+    if user.role != Role::Ig {
+        return Err(AppError::Forbidden("The audit log is for information governance officers."));
+    }
+    let result = verify_chain(&state.store, None).await.map_err(AppError::Unavailable)?;
+    let outcome = if result.is_ok() { Outcome::Success } else { Outcome::Failure };
+    record(state, meta, &Actor::User(user.id), Action::AuditVerify, None, outcome).await?;
+    Ok(match result {
+        Ok(head) => AuditVerification {
+            intact: true,
+            events: head.seq,
+            head: Some(head.to_string()),
+            problem: None,
+        },
+        Err(broken) => AuditVerification {
+            intact: false,
+            events: broken.seq() - 1,
+            head: None,
+            problem: Some(format!("The audit log is not intact: {broken}.")),
+        },
+    })
 }

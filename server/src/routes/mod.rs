@@ -2,6 +2,7 @@
 //! response passes through (security headers even on errors, CSRF checks, request tracing).
 
 mod assets;
+mod audit;
 mod auth;
 mod client;
 mod cookie;
@@ -20,6 +21,7 @@ pub use cookie::SESSION_COOKIE;
 pub fn router(state: AppState) -> Router {
     let api = Router::new()
         .merge(auth::router())
+        .merge(audit::router())
         .merge(messages::router(&state))
         .merge(portal::router(&state))
         .route("/openapi.json", axum::routing::get(openapi))

@@ -2,11 +2,13 @@
 //! `sealpost audit verify`; an event edited behind the server's back is named; an exported
 //! checkpoint must still be on the chain.
 
+use reqwest::StatusCode;
+use sealpost_domain::Role;
 use sealpost_storage::Store;
 
 use crate::cli::sealpost;
 use crate::staff::{people, send_file_to_bob};
-use crate::test_app::{TestApp, spawn_app};
+use crate::test_app::{PASSWORD, TestApp, body, spawn_app};
 
 /// Edits event `seq` directly in the database, lifting the append-only guard as someone with
 /// the database's owner rights could.
@@ -60,4 +62,36 @@ async fn audit_verify_reports_the_head_names_an_edited_event_and_holds_to_a_chec
         "{}",
         text(&broken.stderr)
     );
+}
+
+#[tokio::test]
+async fn an_ig_officer_verifies_the_chain_staff_may_not_and_the_check_is_itself_recorded() {
+    let app = spawn_app().await;
+    let p = people(&app).await;
+    app.create_user("ida@testshire.gov.uk", PASSWORD, Role::Ig).await;
+    let ida = app.sign_in("ida@testshire.gov.uk", PASSWORD).await;
+    send_file_to_bob(&app, &p, "Chained", "Body", ("f.txt", b"bytes")).await;
+    let verify = |cookie: String| {
+        let app = &app;
+        async move { app.post("/api/v1/audit/verify").header("cookie", cookie).send().await.unwrap() }
+    };
+    assert_eq!(verify(p.ann.clone()).await.status(), StatusCode::FORBIDDEN, "staff do not verify");
+
+    let before = app.state.store.audit_head().await.unwrap();
+    let result = body(verify(ida.clone()).await).await;
+    assert_eq!(result["intact"], true);
+    assert_eq!(result["events"], before.seq);
+    assert_eq!(result["head"], before.to_string());
+    let after = app.state.store.audit_chain_page(before.seq, 10).await.unwrap();
+    assert_eq!(after.len(), 1);
+    assert_eq!(
+        (after[0].event.action.as_str(), after[0].event.outcome.as_str()),
+        ("audit.verify", "success")
+    );
+
+    tamper(&app, 3).await;
+    let broken = body(verify(ida).await).await;
+    assert_eq!(broken["intact"], false);
+    assert_eq!(broken["events"], 2);
+    assert!(broken["problem"].as_str().unwrap().contains("event 3 was altered"), "{broken}");
 }
