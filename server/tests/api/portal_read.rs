@@ -136,3 +136,35 @@ async fn a_returning_recipient_sees_every_live_message_to_their_address_but_not_
     let listed = app.audit_actions(&first).await;
     assert!(listed.contains(&"message.reply".to_owned()), "{listed:?}");
 }
+
+#[tokio::test]
+async fn when_the_audit_log_cannot_be_written_a_recipient_gets_503_and_no_content() {
+    let (app, sink) = spawn_app_with_smtp(&[]).await;
+    app.create_user("ann@testshire.gov.uk", PASSWORD, Role::Staff).await;
+    let (id, token) = app
+        .send_file_to_partner(&sink, "pc.jones@police.example.uk", b"secret file bytes")
+        .await;
+    let cookie = app.portal_sign_in(&sink, &token, None).await;
+    let aid = body(app.portal_message(&cookie, &id).await).await["attachments"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // Break the audit table on purpose.
+    let rename = "ALTER TABLE audit_events RENAME TO audit_events_gone";
+    match &app.state.store {
+        sealpost_storage::Store::Sqlite(pool) => drop(sqlx::raw_sql(rename).execute(pool).await.unwrap()),
+        sealpost_storage::Store::Postgres(pool) => drop(sqlx::raw_sql(rename).execute(pool).await.unwrap()),
+    }
+    for response in [
+        app.portal_list(&cookie).await,
+        app.portal_message(&cookie, &id).await,
+        app.portal_download(&cookie, &id, &aid).await,
+    ] {
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        let text = response.text().await.unwrap();
+        assert!(
+            !text.contains("Referral") && !text.contains("Details") && !text.contains("secret file"),
+            "{text}"
+        );
+    }
+}
