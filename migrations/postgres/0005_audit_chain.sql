@@ -3,6 +3,8 @@
 -- start, which is the only change a row may ever see. After that no row changes or goes
 -- (TRUNCATE included), and every new row carries its place in the chain.
 ALTER TABLE audit_events ADD COLUMN prev_hash BYTEA, ADD COLUMN hash BYTEA;
+-- Finds the rows still to chain at start without reading the whole log.
+CREATE INDEX audit_events_unchained ON audit_events (seq) WHERE hash IS NULL;
 
 CREATE FUNCTION audit_events_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN

@@ -4,6 +4,8 @@
 -- and every new row carries its place in the chain.
 ALTER TABLE audit_events ADD COLUMN prev_hash BLOB;
 ALTER TABLE audit_events ADD COLUMN hash BLOB;
+-- Finds the rows still to chain at start without reading the whole log.
+CREATE INDEX audit_events_unchained ON audit_events (seq) WHERE hash IS NULL;
 
 CREATE TRIGGER audit_events_no_update BEFORE UPDATE ON audit_events
 WHEN OLD.hash IS NOT NULL
