@@ -1,4 +1,5 @@
-//! The command line: `serve`, `migrate`, `keys init`, `user add`, `user disable`. Commands
+//! The command line: `serve`, `migrate`, `keys init`, `user add`, `user disable`, `audit verify`,
+//! `audit checkpoint`. Commands
 //! print what an operator needs to act on; they never print secrets other than the one-time
 //! set-up link they were asked to create.
 
@@ -13,6 +14,10 @@ use sealpost_crypto::{ExposeSecret, SecretString, Token};
 use sealpost_domain::{DisplayName, EmailAddress, Role, check_password_policy};
 use sealpost_storage::{NewUser, StorageError};
 
+use sealpost_audit::chain::Head;
+use sealpost_audit::checkpoint::SignedCheckpoint;
+
+use crate::app::{audit, checkpoints};
 use crate::clock::{Clock, SystemClock};
 use crate::settings::Settings;
 use crate::startup::{self, Application};
@@ -63,6 +68,17 @@ enum AuditCommand {
         /// A head printed by an earlier verify (SEQ:HASH): the log must still reach it unchanged.
         #[arg(long)]
         checkpoint: Option<String>,
+        /// A file written by `sealpost audit checkpoint` and kept elsewhere: it must be signed
+        /// by this server's audit key, and the log must still pass through it. May be repeated.
+        #[arg(long)]
+        checkpoint_file: Vec<PathBuf>,
+    },
+    /// Sign the chain's head now (after verifying the events since the last checkpoint) and
+    /// write the newest signed checkpoint, to keep outside this server.
+    Checkpoint {
+        /// Write the checkpoint here instead of to standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
     },
 }
 
@@ -134,8 +150,14 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             command: KeysCommand::Init { escrow_recipient },
         } => init_keys(&settings, escrow_recipient.as_deref()),
         Command::Audit {
-            command: AuditCommand::Verify { checkpoint },
-        } => verify_audit(&settings, checkpoint.as_deref()).await,
+            command: AuditCommand::Verify {
+                checkpoint,
+                checkpoint_file,
+            },
+        } => verify_audit(&settings, checkpoint.as_deref(), &checkpoint_file).await,
+        Command::Audit {
+            command: AuditCommand::Checkpoint { out },
+        } => export_checkpoint(&settings, out.as_deref()).await,
         Command::User {
             command:
                 UserCommand::Add {
@@ -248,17 +270,57 @@ async fn disable_user(settings: &Settings, email: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn verify_audit(settings: &Settings, checkpoint: Option<&str>) -> anyhow::Result<()> {
-    let checkpoint = match checkpoint {
-        Some(text) => Some(text.parse().map_err(|e: &str| anyhow::anyhow!("--checkpoint: {e}"))?),
-        None => None,
-    };
+async fn verify_audit(settings: &Settings, checkpoint: Option<&str>, files: &[PathBuf]) -> anyhow::Result<()> {
+    let key = keyfiles::load_audit_key(&settings.key_dir)?.verify_key();
+    let mut exported: Vec<Head> = Vec::new();
+    if let Some(text) = checkpoint {
+        exported.push(text.parse().map_err(|e: &str| anyhow::anyhow!("--checkpoint: {e}"))?);
+    }
+    for path in files {
+        let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        let file: SignedCheckpoint = text.parse().with_context(|| path.display().to_string())?;
+        if !audit::signed_by(&file, &key) {
+            bail!(
+                "{} is not signed by this server's audit key: it was altered, or comes from another server",
+                path.display()
+            );
+        }
+        exported.push(file.checkpoint.head);
+    }
     let store = startup::open_store(settings, SystemClock.now_ms()).await?;
-    match crate::app::audit::verify_chain(&store, checkpoint).await? {
-        Ok(head) => {
-            println!("The audit log is intact: {} events, head {head}", head.seq);
+    match audit::verify_chain(&store, &key, &exported).await? {
+        Ok(v) => {
+            println!(
+                "The audit log is intact: {} events, head {}; checked against {} signed checkpoints{}.",
+                v.head.seq,
+                v.head,
+                v.checkpoints,
+                if exported.is_empty() { "" } else { " and the ones given" }
+            );
             Ok(())
         }
         Err(broken) => bail!("the audit log is NOT intact: {broken}"),
     }
+}
+
+async fn export_checkpoint(settings: &Settings, out: Option<&std::path::Path>) -> anyhow::Result<()> {
+    let key = keyfiles::load_audit_key(&settings.key_dir)?;
+    let store = startup::open_store(settings, SystemClock.now_ms()).await?;
+    let Some(signed) = checkpoints::sign_head(&store, &key, SystemClock.now_ms()).await? else {
+        bail!("the audit log is empty: there is nothing to checkpoint yet");
+    };
+    let text = signed.to_string();
+    match out {
+        Some(path) => {
+            std::fs::write(path, &text).with_context(|| format!("writing {}", path.display()))?;
+            println!(
+                "Wrote the checkpoint of event {} to {}. Keep it outside this server; later run: sealpost audit verify --checkpoint-file {}",
+                signed.checkpoint.head.seq,
+                path.display(),
+                path.display()
+            );
+        }
+        None => print!("{text}"),
+    }
+    Ok(())
 }

@@ -1,6 +1,8 @@
-//! Master key files: `master.key` (age identities, 0600; the first is active) and `escrow.pub`
-//! (the escrow recipient) in the key directory. The environment may supply them instead
-//! (`SEALPOST_MASTER_KEY`, `SEALPOST_ESCROW_RECIPIENT`). Keys never go into the database.
+//! Key files in the key directory: `master.key` (age identities, 0600; the first is active),
+//! `escrow.pub` (the escrow recipient) and `audit-signing.key` (Ed25519, 0600, with its public
+//! half in `audit-signing.pub`; SECURITY F6). The environment may supply them instead
+//! (`SEALPOST_MASTER_KEY`, `SEALPOST_ESCROW_RECIPIENT`, `SEALPOST_AUDIT_SIGNING_KEY`). Keys
+//! never go into the database.
 
 use std::fs;
 use std::io::Write;
@@ -8,10 +10,12 @@ use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
-use sealpost_crypto::{EscrowRecipient, ExposeSecret, Keyring, SecretString, generate_key_pair};
+use sealpost_crypto::{AuditSigningKey, EscrowRecipient, ExposeSecret, Keyring, SecretString, generate_key_pair};
 
 const MASTER: &str = "master.key";
 const ESCROW_PUB: &str = "escrow.pub";
+const AUDIT_KEY: &str = "audit-signing.key";
+const AUDIT_PUB: &str = "audit-signing.pub";
 /// Written only when Sealpost generates the escrow pair itself; must be moved offline.
 pub const ESCROW_SECRET: &str = "escrow-identity-MOVE-OFFLINE.txt";
 
@@ -63,6 +67,7 @@ pub fn init(dir: &Path, escrow: Option<&str>) -> anyhow::Result<InitReport> {
             master.identity.expose_secret()
         ),
     )?;
+    create_audit_key(dir)?;
     Ok(InitReport {
         master_path,
         escrow_secret_path,
@@ -74,28 +79,49 @@ pub fn init(dir: &Path, escrow: Option<&str>) -> anyhow::Result<InitReport> {
 pub fn load(dir: &Path) -> anyhow::Result<Keyring> {
     let identities = match std::env::var("SEALPOST_MASTER_KEY") {
         Ok(v) => SecretString::from(v),
-        Err(_) => {
-            let path = dir.join(MASTER);
-            let mode = fs::metadata(&path)
-                .with_context(|| format!("reading {}", path.display()))?
-                .permissions()
-                .mode();
-            if mode & 0o077 != 0 {
-                bail!(
-                    "{} is readable by other users (mode {:o}); run: chmod 600 {}",
-                    path.display(),
-                    mode & 0o777,
-                    path.display()
-                );
-            }
-            SecretString::from(fs::read_to_string(&path)?)
-        }
+        Err(_) => read_private(&dir.join(MASTER))?,
     };
     let escrow = match std::env::var("SEALPOST_ESCROW_RECIPIENT") {
         Ok(v) => v,
         Err(_) => fs::read_to_string(dir.join(ESCROW_PUB)).with_context(|| format!("reading {}", dir.join(ESCROW_PUB).display()))?,
     };
     Ok(Keyring::from_identity_file(&identities, EscrowRecipient::parse(&escrow)?)?)
+}
+
+/// Loads the audit signing key from the environment or the key directory, creating it there
+/// first if this installation predates it.
+pub fn load_audit_key(dir: &Path) -> anyhow::Result<AuditSigningKey> {
+    if let Ok(v) = std::env::var("SEALPOST_AUDIT_SIGNING_KEY") {
+        return AuditSigningKey::parse(&SecretString::from(v)).context("SEALPOST_AUDIT_SIGNING_KEY");
+    }
+    if !dir.join(AUDIT_KEY).exists() {
+        create_audit_key(dir)?;
+    }
+    AuditSigningKey::parse(&read_private(&dir.join(AUDIT_KEY))?).with_context(|| format!("reading {}", dir.join(AUDIT_KEY).display()))
+}
+
+fn create_audit_key(dir: &Path) -> anyhow::Result<()> {
+    let key = AuditSigningKey::generate()?;
+    write_private(&dir.join(AUDIT_KEY), key.to_file_text().expose_secret())?;
+    fs::write(dir.join(AUDIT_PUB), format!("{}\n", key.verify_key()))?;
+    Ok(())
+}
+
+/// A key file's text, refused if other users could read it.
+fn read_private(path: &Path) -> anyhow::Result<SecretString> {
+    let mode = fs::metadata(path)
+        .with_context(|| format!("reading {}", path.display()))?
+        .permissions()
+        .mode();
+    if mode & 0o077 != 0 {
+        bail!(
+            "{} is readable by other users (mode {:o}); run: chmod 600 {}",
+            path.display(),
+            mode & 0o777,
+            path.display()
+        );
+    }
+    Ok(SecretString::from(fs::read_to_string(path)?))
 }
 
 /// True when keys are configured (files or environment).
@@ -128,6 +154,21 @@ mod tests {
         assert!(report.escrow_secret_path.is_some());
         assert!(load(dir.path()).is_ok());
         assert!(init(dir.path(), None).is_err());
+        let audit_key = dir.path().join(AUDIT_KEY);
+        assert_eq!(fs::metadata(&audit_key).unwrap().permissions().mode() & 0o777, 0o600);
+        let public = fs::read_to_string(dir.path().join(AUDIT_PUB)).unwrap();
+        assert_eq!(load_audit_key(dir.path()).unwrap().verify_key().to_string(), public.trim());
+    }
+
+    #[test]
+    fn an_installation_without_an_audit_key_gets_one_on_first_load() {
+        let dir = tempfile::tempdir().unwrap();
+        init(dir.path(), None).unwrap();
+        fs::remove_file(dir.path().join(AUDIT_KEY)).unwrap();
+        let first = load_audit_key(dir.path()).unwrap().verify_key();
+        assert_eq!(load_audit_key(dir.path()).unwrap().verify_key(), first, "created once, then kept");
+        fs::set_permissions(dir.path().join(AUDIT_KEY), fs::Permissions::from_mode(0o640)).unwrap();
+        assert!(load_audit_key(dir.path()).unwrap_err().to_string().contains("chmod 600"));
     }
 
     #[test]

@@ -53,6 +53,12 @@ pub struct Settings {
     /// A reverse proxy in front appends the client's address to `X-Forwarded-For`
     /// (`SEALPOST_TRUST_PROXY`, default false). Only turn on when every request comes through it.
     pub trust_proxy: bool,
+    /// Sign a checkpoint of the audit chain after this many new events
+    /// (`SEALPOST_AUDIT_CHECKPOINT_EVENTS`, default 1000; SECURITY F6)…
+    pub audit_checkpoint_events: u32,
+    /// …or this many minutes after the last one, if anything happened since
+    /// (`SEALPOST_AUDIT_CHECKPOINT_MINUTES`, default 60).
+    pub audit_checkpoint_minutes: u32,
     /// `text` (default) or `json` log lines.
     pub log_format: LogFormat,
 }
@@ -85,6 +91,8 @@ struct Layer {
     login_account_failures_per_hour: Option<u32>,
     trust_proxy: Option<bool>,
     outbox_worker: Option<bool>,
+    audit_checkpoint_events: Option<u32>,
+    audit_checkpoint_minutes: Option<u32>,
     blob_url: Option<String>,
     mail_from: Option<String>,
     max_attachment_mib: Option<u32>,
@@ -170,6 +178,8 @@ impl Settings {
             login_ip_per_minute: l.login_ip_per_minute.unwrap_or(1),
             login_account_failures_per_hour: l.login_account_failures_per_hour.unwrap_or(20),
             trust_proxy: l.trust_proxy.unwrap_or(false),
+            audit_checkpoint_events: l.audit_checkpoint_events.unwrap_or(1000).max(1),
+            audit_checkpoint_minutes: l.audit_checkpoint_minutes.unwrap_or(60).max(1),
             outbox_worker: l.outbox_worker.unwrap_or(true),
             blob_url: l.blob_url.filter(|s| !s.is_empty()),
             mail_from: l.mail_from.unwrap_or(default_mail_from),
@@ -236,6 +246,8 @@ fn apply_env(l: &mut Layer, name: &str, v: String) -> Result<(), ()> {
         "MAX_EXPIRY_DAYS" => l.max_expiry_days = num(&v)?,
         "MAX_BODY_KIB" => l.max_body_kib = num(&v)?,
         "OUTBOX_WORKER" => l.outbox_worker = Some(v.trim().parse().map_err(|_| ())?),
+        "AUDIT_CHECKPOINT_EVENTS" => l.audit_checkpoint_events = num(&v)?,
+        "AUDIT_CHECKPOINT_MINUTES" => l.audit_checkpoint_minutes = num(&v)?,
         "TRUST_PROXY" => l.trust_proxy = Some(v.trim().parse().map_err(|_| ())?),
         "LOG_FORMAT" => {
             l.log_format = Some(match v.as_str() {

@@ -11,7 +11,7 @@ use sealpost_mail::Mailer;
 use sealpost_storage::{BlobStore, Store};
 use tokio::net::TcpListener;
 
-use crate::app::outbox;
+use crate::app::{checkpoints, outbox};
 use crate::clock::Clock;
 use crate::keyfiles;
 use crate::routes;
@@ -29,6 +29,7 @@ impl Application {
     pub async fn build(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
         let store = open_store(&settings, clock.now_ms()).await?;
         let keyring = keyfiles::load(&settings.key_dir).context("loading the master key")?;
+        let audit_key = keyfiles::load_audit_key(&settings.key_dir).context("loading the audit signing key")?;
         let blobs = match &settings.blob_url {
             Some(url) => BlobStore::from_url(url)?,
             None => BlobStore::local(&settings.data_dir.join("blobs"))?,
@@ -48,6 +49,7 @@ impl Application {
             Parts {
                 store,
                 keyring,
+                audit_key,
                 blobs,
                 mailer,
             },
@@ -69,7 +71,7 @@ impl Application {
     }
 
     /// Serves until `shutdown` completes, then drains in-flight requests and the outbox worker
-    /// (SECURITY G7).
+    /// (SECURITY G7), and signs a last audit checkpoint.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         let store = self.state.store.clone();
         let (stop, stopped) = tokio::sync::watch::channel(false);
@@ -78,12 +80,14 @@ impl Application {
             .settings
             .outbox_worker
             .then(|| tokio::spawn(outbox::run(self.state.clone(), stopped)));
+        let signer = tokio::spawn(checkpoints::run(self.state.clone(), stop.subscribe()));
         let app = routes::router(self.state).into_make_service_with_connect_info::<SocketAddr>();
         axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await?;
         let _ = stop.send(true);
         if let Some(worker) = worker {
             let _ = worker.await;
         }
+        let _ = signer.await;
         store.close().await;
         Ok(())
     }

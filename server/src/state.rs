@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use sealpost_crypto::{Keyring, PasswordHasher};
+use sealpost_crypto::{AuditSigningKey, Keyring, PasswordHasher};
 use sealpost_domain::Limits;
 use sealpost_mail::Mailer;
 use sealpost_storage::{BlobStore, Store};
@@ -19,6 +19,8 @@ pub struct Parts {
     pub store: Store,
     /// The keyring.
     pub keyring: Keyring,
+    /// Signs audit checkpoints.
+    pub audit_key: AuditSigningKey,
     /// The blob store.
     pub blobs: BlobStore,
     /// The mailer.
@@ -43,6 +45,8 @@ pub struct Inner {
     pub limits: Limits,
     /// The master keyring (used by content features).
     pub keyring: Keyring,
+    /// Signs audit checkpoints (SECURITY F6).
+    pub audit_key: AuditSigningKey,
     /// Password hashing.
     pub hasher: PasswordHasher,
     /// Bounds concurrent password hashing to the number of cores (SECURITY A4).
@@ -64,6 +68,7 @@ impl AppState {
         let Parts {
             store,
             keyring,
+            audit_key,
             blobs,
             mailer,
         } = parts;
@@ -80,6 +85,7 @@ impl AppState {
             outbox_wake: Notify::new(),
             limits: settings.limits(),
             keyring,
+            audit_key,
             hasher: PasswordHasher::new()?,
             hashing_permits: Semaphore::new(cores),
             login_limiter,

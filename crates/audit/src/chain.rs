@@ -8,6 +8,7 @@
 //! cut-off tail leaves a valid shorter chain, so it is caught against an anchor the verifier is
 //! given: a checkpoint exported earlier (F6).
 
+use sealpost_domain::hex;
 use sha2::{Digest, Sha256};
 
 use crate::AuditEvent;
@@ -96,8 +97,7 @@ pub struct Head {
 /// and takes a checkpoint.
 impl std::fmt::Display for Head {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}:", self.seq)?;
-        self.hash.iter().try_for_each(|b| write!(f, "{b:02x}"))
+        write!(f, "{}:{}", self.seq, hex::encode(&self.hash))
     }
 }
 
@@ -106,14 +106,11 @@ impl std::str::FromStr for Head {
 
     fn from_str(text: &str) -> Result<Self, Self::Err> {
         const USAGE: &str = "a checkpoint is SEQ:HASH, the hash as 64 hex digits";
-        let (seq, hex) = text.trim().split_once(':').ok_or(USAGE)?;
+        let (seq, hex_digits) = text.trim().split_once(':').ok_or(USAGE)?;
         let seq: i64 = seq.parse().map_err(|_| USAGE)?;
-        if seq < 0 || hex.len() != 64 || !hex.is_ascii() {
+        let hash = hex::decode(hex_digits).ok_or(USAGE)?;
+        if seq < 0 {
             return Err(USAGE);
-        }
-        let mut hash = [0u8; 32];
-        for (i, byte) in hash.iter_mut().enumerate() {
-            *byte = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).map_err(|_| USAGE)?;
         }
         Ok(Head { seq, hash })
     }
@@ -148,6 +145,12 @@ pub enum Break {
         /// The checkpoint's position.
         seq: i64,
     },
+    /// A stored checkpoint is not signed by this server's audit key: it was forged.
+    #[error("the checkpoint at event {seq} is not signed by this server's audit key")]
+    Forged {
+        /// The checkpoint's position.
+        seq: i64,
+    },
 }
 
 impl Break {
@@ -155,7 +158,7 @@ impl Break {
     pub fn seq(&self) -> i64 {
         match *self {
             Break::Sequence { expected, .. } => expected,
-            Break::Link { seq } | Break::Altered { seq } | Break::Checkpoint { seq } => seq,
+            Break::Link { seq } | Break::Altered { seq } | Break::Checkpoint { seq } | Break::Forged { seq } => seq,
         }
     }
 }
@@ -164,17 +167,31 @@ impl Break {
 #[derive(Debug, Clone)]
 pub struct Verifier {
     head: Head,
-    anchor: Option<Head>,
-    anchor_seen: bool,
+    /// Checkpoints the chain must pass through, latest first (so the next is at the end).
+    anchors: Vec<Head>,
 }
 
 impl Verifier {
     /// A verifier for a chain from its first event; `anchor` (a checkpoint) must be on it.
     pub fn new(anchor: Option<Head>) -> Self {
+        Self::with_anchors(anchor.into_iter().collect())
+    }
+
+    /// A verifier that carries on from `from`, a head already verified (a trusted checkpoint).
+    pub fn resume(from: Head) -> Self {
+        Self {
+            head: from,
+            anchors: Vec::new(),
+        }
+    }
+
+    /// A verifier for a chain that must pass through every one of `anchors`.
+    pub fn with_anchors(mut anchors: Vec<Head>) -> Self {
+        anchors.retain(|a| a.seq != 0 || a.hash != GENESIS);
+        anchors.sort_by_key(|a| std::cmp::Reverse(a.seq));
         Self {
             head: Head { seq: 0, hash: GENESIS },
-            anchor,
-            anchor_seen: anchor.is_none_or(|a| a.seq == 0 && a.hash == GENESIS),
+            anchors,
         }
     }
 
@@ -191,22 +208,22 @@ impl Verifier {
             return Err(Break::Altered { seq: e.seq });
         }
         self.head = Head { seq: e.seq, hash: e.hash };
-        if let Some(a) = self.anchor
-            && a.seq == e.seq
+        while let Some(a) = self.anchors.last().copied()
+            && a.seq <= e.seq
         {
-            if a.hash != e.hash {
+            if a.seq < e.seq || a.hash != e.hash {
                 return Err(Break::Checkpoint { seq: a.seq });
             }
-            self.anchor_seen = true;
+            self.anchors.pop();
         }
         Ok(())
     }
 
     /// The head reached, once every event has been pushed.
     pub fn finish(self) -> Result<Head, Break> {
-        match self.anchor {
-            Some(a) if !self.anchor_seen => Err(Break::Checkpoint { seq: a.seq }),
-            _ => Ok(self.head),
+        match self.anchors.last() {
+            Some(a) => Err(Break::Checkpoint { seq: a.seq }),
+            None => Ok(self.head),
         }
     }
 }

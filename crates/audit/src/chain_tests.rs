@@ -124,6 +124,22 @@ fn each_kind_of_break_is_named_at_its_event() {
 }
 
 #[test]
+fn every_stored_checkpoint_must_lie_on_the_chain() {
+    let c = chain((0..30).map(event));
+    let on = |n: usize| head(&c[..n]);
+    let run = |anchors: Vec<Head>| {
+        let mut v = crate::chain::Verifier::with_anchors(anchors);
+        c.iter().try_for_each(|e| v.push(e)).and_then(|()| v.finish())
+    };
+    assert_eq!(run(vec![on(20), on(5), on(30), on(5)]), Ok(head(&c)), "in any order, repeated");
+    let mut forged = on(12);
+    forged.hash[0] ^= 1;
+    assert_eq!(run(vec![on(5), forged, on(20)]), Err(Break::Checkpoint { seq: 12 }));
+    let beyond = Head { seq: 31, hash: [1; 32] };
+    assert_eq!(run(vec![on(5), beyond]), Err(Break::Checkpoint { seq: 31 }), "a cut-off tail");
+}
+
+#[test]
 fn a_head_prints_and_parses_as_seq_colon_hex() {
     let c = chain((0..3).map(event));
     let text = head(&c).to_string();

@@ -8,6 +8,7 @@
 pub mod chain;
 #[cfg(test)]
 mod chain_tests;
+pub mod checkpoint;
 
 use sealpost_domain::{AttachmentId, EmailAddress, MessageId, UserId};
 
@@ -66,13 +67,16 @@ pub enum Action {
     AuditVerify,
 }
 
-/// What it happened to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What it happened to. Everything about a message names the message first
+/// (`message:<id>…`), so its timeline is one indexed lookup even after the message is erased.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Object {
     /// A message.
     Message(MessageId),
-    /// An attachment.
-    Attachment(AttachmentId),
+    /// One of a message's attachments (its own or a reply's).
+    Attachment(MessageId, AttachmentId),
+    /// A message as it concerns one recipient (their notification email, their revocation).
+    Recipient(MessageId, EmailAddress),
 }
 
 /// How it ended.
@@ -104,7 +108,7 @@ pub struct AuditEvent {
     pub actor: String,
     /// e.g. `message.read`.
     pub action: String,
-    /// e.g. `message:<id>`.
+    /// e.g. `message:<id>` or `message:<id>/attachment:<id>`.
     pub object: Option<String>,
     /// `success` or `failure`.
     pub outcome: String,
@@ -141,7 +145,8 @@ impl std::fmt::Display for Object {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Object::Message(id) => write!(f, "message:{id}"),
-            Object::Attachment(id) => write!(f, "attachment:{id}"),
+            Object::Attachment(message, id) => write!(f, "message:{message}/attachment:{id}"),
+            Object::Recipient(message, to) => write!(f, "message:{message}/to:{to}"),
         }
     }
 }

@@ -1,15 +1,17 @@
-//! Sealpost's cryptography: the only crate that names age, argon2, the OS random number
-//! generator and constant-time comparison.
+//! Sealpost's cryptography: the only crate that names age, argon2, Ed25519, the OS random
+//! number generator and constant-time comparison.
 //!
-//! It owns password hashing (SECURITY A1, A5), random tokens stored as hashes (A7, B1) and the
+//! It owns password hashing (SECURITY A1, A5), random tokens stored as hashes (A7, B1), the
 //! content envelope (E2, E3): a fresh age X25519 key per message, wrapped to the master and
-//! escrow recipients, with every ciphertext bound to the object it belongs to. It never does
-//! I/O beyond asking the OS for randomness, and never logs.
+//! escrow recipients, with every ciphertext bound to the object it belongs to; and the audit
+//! log's Ed25519 checkpoint key (F6). It never does I/O beyond asking the OS for randomness,
+//! and never logs.
 
 mod envelope;
 mod keys;
 mod password;
 mod random;
+mod signing;
 mod stream;
 mod token;
 
@@ -18,6 +20,7 @@ pub use keys::{EscrowIdentity, EscrowRecipient, Keyring, MessageKey, NewKeyPair,
 pub use password::{PasswordHash, PasswordHasher, Verification};
 pub use random::random_bytes;
 pub use secrecy::{ExposeSecret, SecretString};
+pub use signing::{AuditSigningKey, VerifyKey};
 pub use stream::{OpenedReader, SealingWriter};
 pub use token::{Token, TokenHash, code_hash, code_hashes_match, six_digit_code};
 

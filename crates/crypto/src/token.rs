@@ -5,6 +5,8 @@ use secrecy::{ExposeSecret, SecretBox};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+use sealpost_domain::hex;
+
 use crate::{CryptoError, random::random_bytes};
 
 const TOKEN_BYTES: usize = 32;
@@ -24,19 +26,12 @@ impl Token {
 
     /// Parses the hex form a client presents. Anything else is `None`.
     pub fn parse(text: &str) -> Option<Self> {
-        if text.len() != TOKEN_BYTES * 2 || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return None;
-        }
-        let mut bytes = [0u8; TOKEN_BYTES];
-        for (i, byte) in bytes.iter_mut().enumerate() {
-            *byte = u8::from_str_radix(text.get(2 * i..2 * i + 2)?, 16).ok()?;
-        }
-        Some(Self(SecretBox::new(Box::new(bytes))))
+        hex::decode::<TOKEN_BYTES>(text).map(|bytes| Self(SecretBox::new(Box::new(bytes))))
     }
 
     /// The hex form handed to the client (a cookie value or link). Loud on purpose.
     pub fn expose_hex(&self) -> String {
-        self.0.expose_secret().iter().map(|b| format!("{b:02x}")).collect()
+        hex::encode(self.0.expose_secret())
     }
 
     /// The hash stored at rest.

@@ -12,6 +12,8 @@ pub struct AuditVerification {
     /// The head reached, `SEQ:HASH`: keep it, and a later verify can prove nothing up to it
     /// was rewritten.
     pub head: Option<String>,
+    /// How many signed checkpoints the chain was checked against.
+    pub checkpoints: usize,
     /// What is wrong, in words, when the chain is not intact.
     pub problem: Option<String>,
 }

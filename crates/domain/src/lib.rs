@@ -7,11 +7,13 @@ pub mod api;
 pub mod api_audit;
 pub mod api_messages;
 mod email;
+pub mod hex;
 mod ids;
 mod message;
 mod names;
 mod password_policy;
 mod role;
+pub mod time;
 
 pub use email::{EmailAddress, EmailError};
 pub use ids::UserId;

@@ -84,9 +84,9 @@ fn hash_of(bytes: Vec<u8>) -> Result<Hash, StorageError> {
     bytes.try_into().map_err(|_| StorageError::Corrupt("audit_events.hash"))
 }
 
-const EVENT_COLUMNS: &str = "seq, at, actor, action, object, outcome, ip, user_agent, request_id, prev_hash, hash";
+pub(crate) const EVENT_COLUMNS: &str = "seq, at, actor, action, object, outcome, ip, user_agent, request_id, prev_hash, hash";
 
-type Row = (
+pub(crate) type Row = (
     i64,
     i64,
     String,
@@ -117,7 +117,7 @@ fn event_of(row: &Row) -> AuditEvent {
 }
 
 /// A stored row as a chained event. A missing hash reads as all zeros, which never verifies.
-fn chained_of(row: Row) -> Result<ChainedEvent, StorageError> {
+pub(crate) fn chained_of(row: Row) -> Result<ChainedEvent, StorageError> {
     let event = event_of(&row);
     let (seq, .., prev_hash, hash) = row;
     let zeros_if_missing = |h: Option<Vec<u8>>| h.map_or(Ok(GENESIS), hash_of);

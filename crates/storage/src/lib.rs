@@ -6,7 +6,9 @@
 //! the caller, so the clock stays injectable. This crate never logs content or secrets.
 
 mod audit;
+mod audit_search;
 mod blobs;
+mod checkpoints;
 mod connect;
 mod error;
 mod login_failures;
@@ -23,6 +25,7 @@ mod setup_tokens;
 pub mod testing;
 mod users;
 
+pub use audit_search::{AuditQuery, MessageFacts};
 pub use blobs::{BlobReader, BlobStore, BlobWriter};
 pub use connect::SqliteSettings;
 pub use error::StorageError;

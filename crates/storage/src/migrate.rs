@@ -36,6 +36,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../../../migrations/sqlite/0005_audit_chain.sql"),
         include_str!("../../../migrations/postgres/0005_audit_chain.sql"),
     ),
+    (
+        6,
+        "audit_governance",
+        include_str!("../../../migrations/sqlite/0006_audit_governance.sql"),
+        include_str!("../../../migrations/postgres/0006_audit_governance.sql"),
+    ),
 ];
 
 const CREATE_LEDGER: &str =

@@ -134,3 +134,36 @@ contract!(events_from_before_the_chain_are_chained_once_at_start, |store: Store|
         "chained rows are fixed"
     );
 });
+
+contract!(
+    signed_checkpoints_are_kept_once_per_position_and_never_change,
+    |store: Store| async move {
+        use sealpost_audit::chain::Head;
+        use sealpost_audit::checkpoint::{Checkpoint, SignedCheckpoint};
+        let at = |seq: i64| SignedCheckpoint {
+            checkpoint: Checkpoint {
+                head: Head {
+                    seq,
+                    hash: [seq as u8; 32],
+                },
+                at_ms: seq * 10,
+            },
+            key: [1; 32],
+            signature: [2; 64],
+        };
+        assert_eq!(store.latest_audit_checkpoint().await.unwrap(), None);
+        assert!(store.insert_audit_checkpoint(&at(5)).await.unwrap());
+        assert!(store.insert_audit_checkpoint(&at(2)).await.unwrap());
+        let mut again = at(5);
+        again.checkpoint.at_ms = 999;
+        assert!(!store.insert_audit_checkpoint(&again).await.unwrap(), "one per position");
+        assert_eq!(store.audit_checkpoints().await.unwrap(), vec![at(2), at(5)]);
+        assert_eq!(store.latest_audit_checkpoint().await.unwrap(), Some(at(5)));
+        assert!(!raw(&store, "UPDATE audit_checkpoints SET at = 0").await);
+        assert!(!raw(&store, "DELETE FROM audit_checkpoints").await);
+        if matches!(store, Store::Postgres(_)) {
+            assert!(!raw(&store, "TRUNCATE audit_checkpoints").await);
+        }
+        assert_eq!(store.audit_checkpoints().await.unwrap().len(), 2);
+    }
+);

@@ -4,7 +4,9 @@
 
 use sealpost_audit::AuditEvent;
 use sealpost_audit::chain::{Break, Head, Verifier};
+use sealpost_audit::checkpoint::SignedCheckpoint;
 pub use sealpost_audit::{Action, Actor, Object, Origin, Outcome};
+use sealpost_crypto::VerifyKey;
 use sealpost_domain::Role;
 use sealpost_domain::api_audit::AuditVerification;
 use sealpost_storage::{StorageError, Store, UserRecord};
@@ -35,12 +37,40 @@ pub async fn record(
 /// Events read per page while verifying.
 const VERIFY_PAGE: i64 = 10_000;
 
+/// A chain that verified.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Verified {
+    /// The head it reached.
+    pub head: Head,
+    /// How many signed checkpoints it was checked against.
+    pub checkpoints: usize,
+}
+
 /// Walks the whole chain from its first event, a page at a time, and reports the head it
-/// reached or the first event that breaks it (SECURITY F4). With `checkpoint` (exported
-/// earlier), a chain cut short or rewritten up to it is caught too (F6).
-pub async fn verify_chain(store: &Store, checkpoint: Option<Head>) -> Result<Result<Head, Break>, StorageError> {
-    let mut verifier = Verifier::new(checkpoint);
-    let mut after = 0;
+/// reached or the first event that breaks it (SECURITY F4). Every stored checkpoint must be
+/// signed by `key` and lie on the chain, and so must each of `exported` (heads kept outside
+/// the database), so a chain cut short or rewritten up to any of them is caught (F6).
+pub async fn verify_chain(store: &Store, key: &VerifyKey, exported: &[Head]) -> Result<Result<Verified, Break>, StorageError> {
+    let stored = store.audit_checkpoints().await?;
+    if let Some(forged) = stored.iter().find(|c| !signed_by(c, key)) {
+        return Ok(Err(Break::Forged {
+            seq: forged.checkpoint.head.seq,
+        }));
+    }
+    let anchors = stored.iter().map(|c| c.checkpoint.head).chain(exported.iter().copied()).collect();
+    Ok(walk(store, Verifier::with_anchors(anchors), 0).await?.map(|head| Verified {
+        head,
+        checkpoints: stored.len(),
+    }))
+}
+
+/// True when `c` carries a valid signature by `key`.
+pub fn signed_by(c: &SignedCheckpoint, key: &VerifyKey) -> bool {
+    c.key == key.to_bytes() && key.verifies(&c.checkpoint.signed_bytes(), &c.signature)
+}
+
+/// Feeds `verifier` every event after `after`, to the end of the log.
+pub(crate) async fn walk(store: &Store, mut verifier: Verifier, mut after: i64) -> Result<Result<Head, Break>, StorageError> {
     loop {
         let page = store.audit_chain_page(after, VERIFY_PAGE).await?;
         let Some(last) = page.last() else { break };
@@ -59,20 +89,24 @@ pub async fn verify_for(state: &AppState, user: &UserRecord, meta: &Origin) -> R
     if user.role != Role::Ig {
         return Err(AppError::Forbidden("The audit log is for information governance officers."));
     }
-    let result = verify_chain(&state.store, None).await.map_err(AppError::Unavailable)?;
+    let result = verify_chain(&state.store, &state.audit_key.verify_key(), &[])
+        .await
+        .map_err(AppError::Unavailable)?;
     let outcome = if result.is_ok() { Outcome::Success } else { Outcome::Failure };
     record(state, meta, &Actor::User(user.id), Action::AuditVerify, None, outcome).await?;
     Ok(match result {
-        Ok(head) => AuditVerification {
+        Ok(v) => AuditVerification {
             intact: true,
-            events: head.seq,
-            head: Some(head.to_string()),
+            events: v.head.seq,
+            head: Some(v.head.to_string()),
+            checkpoints: v.checkpoints,
             problem: None,
         },
         Err(broken) => AuditVerification {
             intact: false,
             events: broken.seq() - 1,
             head: None,
+            checkpoints: 0,
             problem: Some(format!("The audit log is not intact: {broken}.")),
         },
     })

@@ -163,7 +163,7 @@ pub async fn open_attachment(
         meta,
         actor,
         Action::AttachmentDownload,
-        Some(Object::Attachment(a.id)),
+        Some(Object::Attachment(m.id, a.id)),
         Outcome::Success,
     )
     .await?;
@@ -204,11 +204,15 @@ pub async fn revoke(
         }
         None => None,
     };
+    let object = match &address {
+        Some(a) => Object::Recipient(id, a.clone()),
+        None => Object::Message(id),
+    };
     let audit = AuditEvent::new(
         state.now_ms(),
         &Actor::User(user.id),
         Action::MessageRevoke,
-        Some(Object::Message(id)),
+        Some(object),
         Outcome::Success,
         meta.clone(),
     );

@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod checkpoints;
 pub mod mailbox;
 pub mod notices;
 pub mod outbox;

@@ -65,7 +65,7 @@ async fn deliver(state: &AppState, n: &DueNotification) -> Result<(), AppError> 
         return Ok(()); // revoked (or taken over) since it was claimed
     }
     let outcome = state.mailer.send(&notification).await;
-    let object = Some(Object::Message(n.message_id));
+    let object = Some(EmailAddress::parse(&n.address).map_or(Object::Message(n.message_id), |to| Object::Recipient(n.message_id, to)));
     let origin = Origin::default();
     match outcome {
         Ok(()) => {
@@ -99,7 +99,7 @@ fn compose(state: &AppState, n: &DueNotification) -> Result<Notification, AppErr
         marking: n.marking,
         reference: n.reference.clone(),
         link: format!("{}/s/{token}", state.settings.public_url),
-        expires: format_date(n.expires_at_ms),
+        expires: sealpost_domain::time::format_date(n.expires_at_ms),
         message_id: format!("<{}@sealpost>", n.outbox_id),
     })
 }
@@ -108,35 +108,6 @@ fn compose(state: &AppState, n: &DueNotification) -> Result<Notification, AppErr
 fn backoff_ms(attempts: i64) -> i64 {
     let shift = u32::try_from(attempts.clamp(0, 20)).unwrap_or(20);
     (30_000i64 << shift).min(3_600_000)
-}
-
-/// "12 December 2026" (UTC) from Unix milliseconds.
-pub fn format_date(ms: i64) -> String {
-    const MONTHS: [&str; 12] = [
-        "January",
-        "February",
-        "March",
-        "April",
-        "May",
-        "June",
-        "July",
-        "August",
-        "September",
-        "October",
-        "November",
-        "December",
-    ];
-    // Howard Hinnant's days-to-civil algorithm.
-    let z = ms.div_euclid(86_400_000) + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{day} {} {year}", MONTHS[usize::try_from(month - 1).unwrap_or(0)])
 }
 
 #[cfg(test)]
@@ -150,12 +121,5 @@ mod tests {
         assert_eq!(backoff_ms(6), 1_920_000);
         assert_eq!(backoff_ms(7), 3_600_000);
         assert_eq!(backoff_ms(500), 3_600_000);
-    }
-
-    #[test]
-    fn dates_read_as_people_write_them() {
-        assert_eq!(format_date(0), "1 January 1970");
-        assert_eq!(format_date(1_795_392_000_000), "23 November 2026");
-        assert_eq!(format_date(951_782_400_000), "29 February 2000");
     }
 }

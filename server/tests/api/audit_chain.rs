@@ -95,3 +95,144 @@ async fn an_ig_officer_verifies_the_chain_staff_may_not_and_the_check_is_itself_
     assert_eq!(broken["events"], 2);
     assert!(broken["problem"].as_str().unwrap().contains("event 3 was altered"), "{broken}");
 }
+
+/// Rewrites the whole log as an attacker with the database (but not the key directory) could:
+/// `edit` changes the events, every hash is recomputed so the chain is self-consistent, and
+/// the rows are replaced with the guards lifted. With `drop_checkpoints`, the stored signed
+/// checkpoints go too.
+async fn rewrite_whole_log(app: &TestApp, edit: impl Fn(&mut sealpost_audit::AuditEvent), drop_checkpoints: bool) {
+    use sealpost_audit::chain::{ChainedEvent, GENESIS};
+    let old = app.state.store.audit_chain_page(0, 100_000).await.unwrap();
+    let (mut seq, mut hash) = (0, GENESIS);
+    let sqlite = matches!(app.state.store, Store::Sqlite(_));
+    let blob = |h: &[u8]| {
+        let hex = sealpost_domain::hex::encode(h);
+        if sqlite {
+            format!("X'{hex}'")
+        } else {
+            format!("'\\x{hex}'::bytea")
+        }
+    };
+    let text = |t: &Option<String>| t.as_ref().map_or("NULL".to_owned(), |t| format!("'{}'", t.replace('\'', "''")));
+    let mut sql = String::from(if sqlite {
+        "DROP TRIGGER IF EXISTS audit_events_no_delete; DROP TRIGGER IF EXISTS audit_checkpoints_no_delete; DELETE FROM audit_events;"
+    } else {
+        "ALTER TABLE audit_events DISABLE TRIGGER audit_events_no_change; \
+         ALTER TABLE audit_checkpoints DISABLE TRIGGER audit_checkpoints_no_change; DELETE FROM audit_events;"
+    });
+    for e in old {
+        let mut event = e.event;
+        edit(&mut event);
+        let c = ChainedEvent::link(event, seq, hash);
+        (seq, hash) = (c.seq, c.hash);
+        let e = &c.event;
+        sql += &format!(
+            "INSERT INTO audit_events (seq, at, actor, action, object, outcome, ip, user_agent, request_id, prev_hash, hash) \
+             VALUES ({}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {});",
+            c.seq,
+            e.at_ms,
+            text(&Some(e.actor.clone())),
+            text(&Some(e.action.clone())),
+            text(&e.object),
+            text(&Some(e.outcome.clone())),
+            text(&e.origin.ip),
+            text(&e.origin.user_agent),
+            text(&e.origin.request_id),
+            blob(&c.prev_hash),
+            blob(&c.hash)
+        );
+    }
+    if drop_checkpoints {
+        sql += "DELETE FROM audit_checkpoints;";
+    }
+    match &app.state.store {
+        Store::Sqlite(pool) => sqlx::raw_sql(&sql).execute(pool).await.map(|_| ()),
+        Store::Postgres(pool) => sqlx::raw_sql(&sql).execute(pool).await.map(|_| ()),
+    }
+    .unwrap();
+}
+
+#[tokio::test]
+async fn a_whole_table_rewrite_is_caught_against_a_signed_exported_checkpoint() {
+    let app = spawn_app().await;
+    let p = people(&app).await;
+    send_file_to_bob(&app, &p, "Chained", "Body", ("f.txt", b"bytes")).await;
+    let file = app.dir.path().join("checkpoint.txt");
+    let file = file.to_str().unwrap();
+    let out = sealpost(&app, &["audit", "checkpoint", "--out", file], None);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let head = app.state.store.audit_head().await.unwrap();
+    let exported = std::fs::read_to_string(file).unwrap();
+    assert!(exported.contains(&format!("head: {head}")), "{exported}");
+    send_file_to_bob(&app, &p, "Later", "Body", ("g.txt", b"more")).await;
+    let ok = sealpost(&app, &["audit", "verify", "--checkpoint-file", file], None);
+    assert!(ok.status.success(), "{}", text(&ok.stderr));
+    assert!(text(&ok.stdout).contains("checked against 1 signed checkpoints and the ones given"));
+
+    // A file altered by hand, or signed by another key, proves nothing.
+    let bent = app.dir.path().join("bent.txt");
+    let bent_head = format!("head: {}:{}", head.seq, "00".repeat(32));
+    std::fs::write(&bent, exported.replace(&format!("head: {head}"), &bent_head)).unwrap();
+    let refused = sealpost(&app, &["audit", "verify", "--checkpoint-file", bent.to_str().unwrap()], None);
+    assert!(
+        text(&refused.stderr).contains("is not signed by this server's audit key"),
+        "{}",
+        text(&refused.stderr)
+    );
+
+    // The stored checkpoint alone catches a rewrite that leaves it in place…
+    rewrite_whole_log(&app, |e| e.actor = e.actor.replace("user:", "user:x"), false).await;
+    let caught = sealpost(&app, &["audit", "verify"], None);
+    assert!(
+        text(&caught.stderr).contains(&format!("does not match the checkpoint at event {}", head.seq)),
+        "{}",
+        text(&caught.stderr)
+    );
+    // …and when the attacker deletes the checkpoints too, the chain is self-consistent again:
+    // only the checkpoint kept outside the database can tell.
+    rewrite_whole_log(&app, |_| {}, true).await;
+    let fooled = sealpost(&app, &["audit", "verify"], None);
+    assert!(fooled.status.success(), "a consistent rewrite verifies on its own");
+    let caught = sealpost(&app, &["audit", "verify", "--checkpoint-file", file], None);
+    assert!(!caught.status.success());
+    assert!(text(&caught.stderr).contains(&format!("does not match the checkpoint at event {}", head.seq)));
+}
+
+#[tokio::test]
+async fn the_server_signs_checkpoints_as_events_accrue_and_refuses_a_forged_one() {
+    let app = crate::test_app::spawn_app_with(|s| s.audit_checkpoint_events = 3).await;
+    let p = people(&app).await;
+    send_file_to_bob(&app, &p, "Chained", "Body", ("f.txt", b"bytes")).await;
+    let mut latest = None;
+    for _ in 0..100 {
+        latest = app.state.store.latest_audit_checkpoint().await.unwrap();
+        if latest.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    let latest = latest.expect("the worker signed a checkpoint within 20 s");
+    let key = app.state.audit_key.verify_key();
+    assert!(key.verifies(&latest.checkpoint.signed_bytes(), &latest.signature));
+    assert_eq!(latest.key, key.to_bytes());
+    let verified = sealpost_server::app::audit::verify_chain(&app.state.store, &key, &[])
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(verified.checkpoints >= 1);
+
+    // A checkpoint row written by someone without the key is named as forged.
+    let mut forged = latest;
+    forged.checkpoint.head = app.state.store.audit_head().await.unwrap();
+    forged.checkpoint.head.seq += 1;
+    assert!(app.state.store.insert_audit_checkpoint(&forged).await.unwrap());
+    let broken = sealpost_server::app::audit::verify_chain(&app.state.store, &key, &[])
+        .await
+        .unwrap();
+    assert_eq!(
+        broken,
+        Err(sealpost_audit::chain::Break::Forged {
+            seq: forged.checkpoint.head.seq
+        })
+    );
+}

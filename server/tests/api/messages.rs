@@ -56,7 +56,7 @@ async fn a_colleague_reads_a_message_and_downloads_its_attachment_and_the_sender
     let sent_view = body(app.read(&p.ann, id).await).await;
     assert_eq!(sent_view["recipients"][0]["status"], "read");
     let actions = app.audit_actions(id).await;
-    assert_eq!(actions, ["message.send", "message.read", "message.read"]);
+    assert_eq!(actions, ["message.send", "message.read", "attachment.download", "message.read"]);
 }
 
 #[tokio::test]

@@ -71,8 +71,13 @@ async fn the_notification_carries_the_link_and_reference_and_nothing_of_the_mess
         sealpost_storage::Store::Postgres(p) => sqlx::query_as("SELECT sealed_link FROM outbox").fetch_all(p).await.unwrap(),
     };
     assert_eq!(links, vec![(None,)]);
-    let events = app.state.store.audit_events_for(&format!("message:{id}")).await.unwrap();
-    assert!(events.iter().any(|e| e.action == "notification.sent" && e.actor == "system"));
+    let events = app.audit_events(&id).await;
+    let to = format!("message:{id}/to:pc.jones@police.example.uk");
+    assert!(
+        events
+            .iter()
+            .any(|e| e.action == "notification.sent" && e.actor == "system" && e.object.as_deref() == Some(to.as_str()))
+    );
 }
 
 #[tokio::test]

@@ -30,7 +30,7 @@ async fn a_verified_recipient_reads_the_message_and_its_file_and_the_sender_sees
     assert_eq!(file.status(), StatusCode::OK);
     assert!(file.headers()["content-disposition"].to_str().unwrap().starts_with("attachment;"));
     assert_eq!(file.bytes().await.unwrap().as_ref(), b"%PDF referral bytes");
-    let events = app.state.store.audit_events_for(&format!("message:{id}")).await.unwrap();
+    let events = app.audit_events(&id).await;
     assert!(
         events
             .iter()

@@ -204,16 +204,21 @@ impl TestApp {
 }
 
 impl TestApp {
-    /// The actions audited against `message:<id>`, oldest first.
+    /// Every event about a message (its downloads and notifications included), oldest first.
+    pub async fn audit_events(&self, message_id: &str) -> Vec<sealpost_audit::AuditEvent> {
+        let query = sealpost_storage::AuditQuery {
+            message: Some(sealpost_domain::MessageId(message_id.parse().unwrap())),
+            oldest_first: true,
+            limit: 10_000,
+            ..Default::default()
+        };
+        let found = self.state.store.search_audit(&query).await.unwrap();
+        found.into_iter().map(|e| e.event).collect()
+    }
+
+    /// The actions audited about a message, oldest first.
     pub async fn audit_actions(&self, message_id: &str) -> Vec<String> {
-        self.state
-            .store
-            .audit_events_for(&format!("message:{message_id}"))
-            .await
-            .unwrap()
-            .into_iter()
-            .map(|e| e.action)
-            .collect()
+        self.audit_events(message_id).await.into_iter().map(|e| e.action).collect()
     }
 
     /// Every sealed blob file on disk.

@@ -1,0 +1,63 @@
+//! Signed checkpoints of the audit chain (SECURITY F6), append-only like the log itself.
+
+use sealpost_audit::chain::Head;
+use sealpost_audit::checkpoint::{Checkpoint, SignedCheckpoint};
+
+use crate::{StorageError, Store, with_pool};
+
+type Row = (i64, Vec<u8>, i64, Vec<u8>, Vec<u8>);
+
+fn checkpoint_of((seq, hash, at_ms, key, signature): Row) -> Result<SignedCheckpoint, StorageError> {
+    let bad = || StorageError::Corrupt("audit_checkpoints");
+    Ok(SignedCheckpoint {
+        checkpoint: Checkpoint {
+            head: Head {
+                seq,
+                hash: hash.try_into().map_err(|_| bad())?,
+            },
+            at_ms,
+        },
+        key: key.try_into().map_err(|_| bad())?,
+        signature: signature.try_into().map_err(|_| bad())?,
+    })
+}
+
+impl Store {
+    /// Stores a signed checkpoint; `false` if one at that position exists already.
+    pub async fn insert_audit_checkpoint(&self, c: &SignedCheckpoint) -> Result<bool, StorageError> {
+        let head = c.checkpoint.head;
+        let done = with_pool!(self, |pool| sqlx::query(
+            "INSERT INTO audit_checkpoints (seq, hash, at, key, signature) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (seq) DO NOTHING"
+        )
+        .bind(head.seq)
+        .bind(head.hash.as_slice())
+        .bind(c.checkpoint.at_ms)
+        .bind(c.key.as_slice())
+        .bind(c.signature.as_slice())
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected()))?;
+        Ok(done == 1)
+    }
+
+    /// Every stored checkpoint, oldest first (one per N events or minutes: a few thousand
+    /// for millions of events).
+    pub async fn audit_checkpoints(&self) -> Result<Vec<SignedCheckpoint>, StorageError> {
+        let rows: Vec<Row> = with_pool!(self, |pool| sqlx::query_as(
+            "SELECT seq, hash, at, key, signature FROM audit_checkpoints ORDER BY seq"
+        )
+        .fetch_all(pool)
+        .await)?;
+        rows.into_iter().map(checkpoint_of).collect()
+    }
+
+    /// The newest checkpoint, if any.
+    pub async fn latest_audit_checkpoint(&self) -> Result<Option<SignedCheckpoint>, StorageError> {
+        let row: Option<Row> = with_pool!(self, |pool| sqlx::query_as(
+            "SELECT seq, hash, at, key, signature FROM audit_checkpoints ORDER BY seq DESC LIMIT 1"
+        )
+        .fetch_optional(pool)
+        .await)?;
+        row.map(checkpoint_of).transpose()
+    }
+}

@@ -1,0 +1,85 @@
+//! Signed checkpoints of the audit chain (SECURITY F6). A worker signs the head every
+//! `audit_checkpoint_events` events or `audit_checkpoint_minutes` minutes, and once more on
+//! shutdown. Before signing, it verifies the events since the last checkpoint, so it never
+//! vouches for a chain that is already broken.
+
+use std::time::Duration;
+
+use sealpost_audit::chain::{Break, Head, Verifier};
+use sealpost_audit::checkpoint::{Checkpoint, SignedCheckpoint};
+use sealpost_crypto::AuditSigningKey;
+use sealpost_storage::{StorageError, Store};
+use tokio::sync::watch;
+
+use crate::app::audit::{signed_by, walk};
+use crate::state::AppState;
+
+/// How often the worker looks at the head (two indexed lookups).
+const TICK: Duration = Duration::from_secs(5);
+
+/// Why no checkpoint was signed.
+#[derive(Debug, thiserror::Error)]
+pub enum CheckpointError {
+    /// The database failed.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    /// The events since the last checkpoint do not verify.
+    #[error("the audit log is not intact ({0}); no checkpoint was signed")]
+    Broken(Break),
+}
+
+/// Signs the head reached after verifying every event since the newest checkpoint this key
+/// signed (all of them, the first time), and stores the checkpoint. Returns the newest
+/// checkpoint: the new one, or the old one if nothing happened since.
+pub async fn sign_head(store: &Store, key: &AuditSigningKey, now_ms: i64) -> Result<Option<SignedCheckpoint>, CheckpointError> {
+    let latest = store.latest_audit_checkpoint().await?.filter(|c| signed_by(c, &key.verify_key()));
+    let from = latest.map_or(Head { seq: 0, hash: [0; 32] }, |c| c.checkpoint.head);
+    let head = walk(store, Verifier::resume(from), from.seq)
+        .await?
+        .map_err(CheckpointError::Broken)?;
+    if head.seq == 0 || head == from {
+        return Ok(latest);
+    }
+    let checkpoint = Checkpoint { head, at_ms: now_ms };
+    let signed = SignedCheckpoint {
+        checkpoint,
+        key: key.verify_key().to_bytes(),
+        signature: key.sign(&checkpoint.signed_bytes()),
+    };
+    store.insert_audit_checkpoint(&signed).await?;
+    tracing::info!(seq = head.seq, "audit checkpoint signed");
+    Ok(Some(signed))
+}
+
+/// True when the head has moved far enough, or long enough ago, to sign again.
+fn due(state: &AppState, head: Head, latest: Option<&SignedCheckpoint>) -> bool {
+    let (seq, at_ms) = latest.map_or((0, i64::MIN), |c| (c.checkpoint.head.seq, c.checkpoint.at_ms));
+    let minutes_ms = i64::from(state.settings.audit_checkpoint_minutes) * 60_000;
+    head.seq - seq >= i64::from(state.settings.audit_checkpoint_events)
+        || (head.seq > seq && state.now_ms().saturating_sub(at_ms) >= minutes_ms)
+}
+
+async fn tick(state: &AppState, force: bool) -> Result<(), CheckpointError> {
+    let latest = state.store.latest_audit_checkpoint().await?;
+    let head = state.store.audit_head().await?;
+    if head.seq > 0 && (force || due(state, head, latest.as_ref())) {
+        sign_head(&state.store, &state.audit_key, state.now_ms()).await?;
+    }
+    Ok(())
+}
+
+/// Runs until `stop` turns true, then signs what happened since the last checkpoint.
+pub async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
+    loop {
+        let stopping = tokio::select! {
+            () = tokio::time::sleep(TICK) => false,
+            _ = stop.changed() => true,
+        };
+        if let Err(e) = tick(&state, stopping).await {
+            tracing::error!(error = %e, "audit checkpoint failed");
+        }
+        if stopping || *stop.borrow() {
+            break;
+        }
+    }
+}
