@@ -1,5 +1,5 @@
 //! The command line: `serve`, `migrate`, `keys init`, `user add`, `user disable`, `audit verify`,
-//! `audit checkpoint`. Commands
+//! `audit checkpoint`, `audit export`. Commands
 //! print what an operator needs to act on; they never print secrets other than the one-time
 //! set-up link they were asked to create.
 
@@ -17,7 +17,7 @@ use sealpost_storage::{NewUser, StorageError};
 use sealpost_audit::chain::Head;
 use sealpost_audit::checkpoint::SignedCheckpoint;
 
-use crate::app::{audit, checkpoints};
+use crate::app::{audit, checkpoints, governance};
 use crate::clock::{Clock, SystemClock};
 use crate::settings::Settings;
 use crate::startup::{self, Application};
@@ -72,6 +72,19 @@ enum AuditCommand {
         /// by this server's audit key, and the log must still pass through it. May be repeated.
         #[arg(long)]
         checkpoint_file: Vec<PathBuf>,
+    },
+    /// Write the events between two days (UTC, inclusive) as CSV, oldest first. The export is
+    /// itself recorded in the log.
+    Export {
+        /// The first day, YYYY-MM-DD (default: the first event).
+        #[arg(long)]
+        from: Option<String>,
+        /// The last day, YYYY-MM-DD (default: today).
+        #[arg(long)]
+        to: Option<String>,
+        /// Write the CSV here instead of to standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
     },
     /// Sign the chain's head now (after verifying the events since the last checkpoint) and
     /// write the newest signed checkpoint, to keep outside this server.
@@ -155,6 +168,9 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
                 checkpoint_file,
             },
         } => verify_audit(&settings, checkpoint.as_deref(), &checkpoint_file).await,
+        Command::Audit {
+            command: AuditCommand::Export { from, to, out },
+        } => export_audit(&settings, from.as_deref(), to.as_deref(), out.as_deref()).await,
         Command::Audit {
             command: AuditCommand::Checkpoint { out },
         } => export_checkpoint(&settings, out.as_deref()).await,
@@ -301,6 +317,27 @@ async fn verify_audit(settings: &Settings, checkpoint: Option<&str>, files: &[Pa
         }
         Err(broken) => bail!("the audit log is NOT intact: {broken}"),
     }
+}
+
+async fn export_audit(settings: &Settings, from: Option<&str>, to: Option<&str>, out: Option<&std::path::Path>) -> anyhow::Result<()> {
+    let store = startup::open_store(settings, SystemClock.now_ms()).await?;
+    let result = match out {
+        Some(path) => {
+            let mut file = tokio::fs::File::create(path)
+                .await
+                .with_context(|| format!("creating {}", path.display()))?;
+            governance::export_days(&store, SystemClock.now_ms(), from, to, &mut file).await
+        }
+        None => governance::export_days(&store, SystemClock.now_ms(), from, to, &mut tokio::io::stdout()).await,
+    };
+    let written = result.map_err(|e| match e {
+        crate::error::AppError::BadRequest { message, .. } => anyhow::anyhow!(message),
+        other => other.into(),
+    })?;
+    if let Some(path) = out {
+        println!("Wrote {written} events to {}.", path.display());
+    }
+    Ok(())
 }
 
 async fn export_checkpoint(settings: &Settings, out: Option<&std::path::Path>) -> anyhow::Result<()> {

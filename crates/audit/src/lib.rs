@@ -9,6 +9,7 @@ pub mod chain;
 #[cfg(test)]
 mod chain_tests;
 pub mod checkpoint;
+pub mod csv;
 
 use sealpost_domain::{AttachmentId, EmailAddress, MessageId, UserId};
 
@@ -65,6 +66,8 @@ pub enum Action {
     AccountSetup,
     /// An IG officer verified the audit chain.
     AuditVerify,
+    /// Audit events were exported (by an IG officer, or by `sealpost audit export`).
+    AuditExport,
 }
 
 /// What it happened to. Everything about a message names the message first
@@ -151,6 +154,25 @@ impl std::fmt::Display for Object {
     }
 }
 
+/// Reads back the stored form; `None` for anything else (events written before today's forms).
+impl std::str::FromStr for Object {
+    type Err = ();
+
+    fn from_str(text: &str) -> Result<Self, ()> {
+        let rest = text.strip_prefix("message:").ok_or(())?;
+        let (message, tail) = rest.split_once('/').map_or((rest, None), |(m, t)| (m, Some(t)));
+        let message: MessageId = message.parse().map_err(|_| ())?;
+        match tail {
+            None => Ok(Object::Message(message)),
+            Some(t) => match t.split_once(':') {
+                Some(("attachment", id)) => Ok(Object::Attachment(message, id.parse().map_err(|_| ())?)),
+                Some(("to", address)) => Ok(Object::Recipient(message, EmailAddress::parse(address).map_err(|_| ())?)),
+                _ => Err(()),
+            },
+        }
+    }
+}
+
 impl Action {
     /// The stable name stored and searched.
     pub fn as_str(self) -> &'static str {
@@ -173,8 +195,32 @@ impl Action {
             Action::SignOut => "auth.sign_out",
             Action::AccountSetup => "auth.account_setup",
             Action::AuditVerify => "audit.verify",
+            Action::AuditExport => "audit.export",
         }
     }
+
+    /// Every action, for tests that must cover each one.
+    pub const ALL: [Action; 19] = [
+        Action::MessageSend,
+        Action::MailboxList,
+        Action::MessageRead,
+        Action::AttachmentDownload,
+        Action::MessageRevoke,
+        Action::NotificationSent,
+        Action::NotificationFailed,
+        Action::LinkRedeem,
+        Action::CodeSent,
+        Action::CodeFailed,
+        Action::PassphraseFailed,
+        Action::PortalVerified,
+        Action::PortalLockout,
+        Action::ReplySend,
+        Action::SignIn,
+        Action::SignOut,
+        Action::AccountSetup,
+        Action::AuditVerify,
+        Action::AuditExport,
+    ];
 }
 
 impl Outcome {
@@ -190,6 +236,36 @@ impl Outcome {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_action_has_words_in_the_console() {
+        for a in Action::ALL {
+            assert!(
+                sealpost_domain::api_audit::ACTIONS.iter().any(|(name, _)| *name == a.as_str()),
+                "{} has no label",
+                a.as_str()
+            );
+        }
+    }
+
+    #[test]
+    fn objects_read_back_from_their_stored_form() {
+        let m = MessageId("6f1b2c9e-0000-4000-8000-000000000001".parse().unwrap());
+        let a = AttachmentId("6f1b2c9e-0000-4000-8000-000000000002".parse().unwrap());
+        let to = EmailAddress::parse("pc@police.example.uk").unwrap();
+        for o in [Object::Message(m), Object::Attachment(m, a), Object::Recipient(m, to)] {
+            assert_eq!(o.to_string().parse::<Object>(), Ok(o));
+        }
+        for bad in [
+            "",
+            "message:",
+            "attachment:6f1b2c9e-0000-4000-8000-000000000002",
+            "message:nope",
+            "message:6f1b2c9e-0000-4000-8000-000000000001/x:y",
+        ] {
+            assert!(bad.parse::<Object>().is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn events_name_actor_action_and_object_in_their_stored_form() {

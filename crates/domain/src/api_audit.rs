@@ -17,3 +17,162 @@ pub struct AuditVerification {
     /// What is wrong, in words, when the chain is not intact.
     pub problem: Option<String>,
 }
+
+/// Every action the log records, with the words the console shows for it, in the order the
+/// console's filter lists them.
+pub const ACTIONS: &[(&str, &str)] = &[
+    ("message.send", "Sent a message"),
+    ("notification.sent", "Notification email accepted by the mail relay"),
+    ("notification.failed", "Notification email could not be delivered"),
+    ("portal.redeem", "Opened the secure link"),
+    ("portal.code_sent", "One-time code emailed"),
+    ("portal.code_failed", "Entered a wrong code"),
+    ("portal.passphrase_failed", "Entered a wrong passphrase"),
+    ("portal.lockout", "Locked out after too many attempts"),
+    ("portal.verified", "Proved who they are"),
+    ("mailbox.list", "Viewed a list of messages"),
+    ("message.read", "Opened a message"),
+    ("attachment.download", "Downloaded a file"),
+    ("message.reply", "Sent a secure reply"),
+    ("message.revoke", "Withdrew access"),
+    ("auth.sign_in", "Signed in"),
+    ("auth.sign_out", "Signed out"),
+    ("auth.account_setup", "Set up their account"),
+    ("audit.verify", "Verified the audit log"),
+    ("audit.export", "Exported audit events"),
+];
+
+/// The console's words for `action` (the stored name itself if it is not known).
+pub fn action_label(action: &str) -> &str {
+    ACTIONS.iter().find(|(a, _)| *a == action).map_or(action, |(_, label)| label)
+}
+
+/// `GET /api/v1/audit/events` and `/audit/export`: what to look for. Every field is optional
+/// and every one given must match.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditSearch {
+    /// A message reference (`SP-…`): its whole history.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference: Option<String>,
+    /// An email address: a member of staff or an external recipient.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub person: Option<String>,
+    /// One of [`ACTIONS`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub action: Option<String>,
+    /// `success` or `failure`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<String>,
+    /// From this day (`YYYY-MM-DD`, UTC), inclusive.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+    /// To this day (`YYYY-MM-DD`, UTC), inclusive.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<String>,
+    /// The next page: events before this position.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before: Option<i64>,
+}
+
+/// One event as the console shows it: metadata only.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEventView {
+    /// Its position in the chain.
+    pub seq: i64,
+    /// When (Unix ms, UTC).
+    pub at_ms: i64,
+    /// The actor as stored (`user:<id>`, `recipient:<address>`, `signin:<address>`, `system`).
+    pub actor: String,
+    /// The actor in words: "Ann Example (ann@…)", an address, or "Sealpost".
+    pub actor_label: String,
+    /// The actor's email address, when there is one (for the per-person view).
+    pub person: Option<String>,
+    /// The action as stored.
+    pub action: String,
+    /// The action in words.
+    pub action_label: String,
+    /// The reference of the message it concerns, while the message exists.
+    pub reference: Option<String>,
+    /// What else it names: "file 3f2a…", "for pc@police…".
+    pub detail: Option<String>,
+    /// The object as stored.
+    pub object: Option<String>,
+    /// `success` or `failure`.
+    pub outcome: String,
+    /// Client address.
+    pub ip: Option<String>,
+    /// Client user agent.
+    pub user_agent: Option<String>,
+    /// The request id in the server's log.
+    pub request_id: Option<String>,
+}
+
+/// A page of search results, newest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditPage {
+    /// The events.
+    pub events: Vec<AuditEventView>,
+    /// Pass as `before` for the next page; `None` on the last one.
+    pub next_before: Option<i64>,
+    /// Who `person` turned out to be, when searching by person: "Ann Example, staff".
+    pub person_label: Option<String>,
+}
+
+/// What happened for one recipient of a message, from the log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecipientTrail {
+    /// Their address.
+    pub address: String,
+    /// A colleague (Sealpost inbox) rather than an external partner.
+    pub internal: bool,
+    /// When their notification email was accepted by the relay.
+    pub notified_at_ms: Option<i64>,
+    /// Their notification email failed.
+    pub notification_failed: bool,
+    /// When they first opened the message.
+    pub first_opened_at_ms: Option<i64>,
+    /// How many times they opened it.
+    pub opens: u32,
+    /// How many files they downloaded (counting repeats).
+    pub downloads: u32,
+    /// Wrong codes, wrong passphrases and lockouts.
+    pub failed_attempts: u32,
+    /// When their access was withdrawn.
+    pub revoked_at_ms: Option<i64>,
+}
+
+/// `GET /api/v1/audit/messages/{reference}`: a message's history at a glance.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageTimeline {
+    /// Its reference.
+    pub reference: String,
+    /// Its protective marking, in words.
+    pub marking: String,
+    /// Who sent it, in words.
+    pub sender: String,
+    /// When.
+    pub sent_at_ms: i64,
+    /// When its links expire.
+    pub expires_at_ms: i64,
+    /// Per recipient: notified, opened, downloaded, failed attempts, revoked.
+    pub recipients: Vec<RecipientTrail>,
+    /// Every event about it, oldest first.
+    pub events: Vec<AuditEventView>,
+    /// More events exist than are shown (search by reference to page through them all).
+    pub truncated: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_action_has_words_and_unknown_ones_show_as_stored() {
+        assert_eq!(action_label("message.read"), "Opened a message");
+        assert_eq!(action_label("something.new"), "something.new");
+        let mut names: Vec<&str> = ACTIONS.iter().map(|(a, _)| *a).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), ACTIONS.len(), "no action listed twice");
+    }
+}

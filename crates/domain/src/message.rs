@@ -98,6 +98,16 @@ impl Reference {
         Self(format!("SP-{}-{}", &s[..4], &s[4..]))
     }
 
+    /// A reference as a person types it: any case, spaces ignored, `SP-` optional. `None`
+    /// unless it has the shape `SP-XXXX-XXXX` in the reference alphabet.
+    pub fn parse_typed(text: &str) -> Option<Self> {
+        let upper: String = text.chars().filter(|c| !c.is_whitespace()).collect::<String>().to_ascii_uppercase();
+        let code = upper.strip_prefix("SP-").unwrap_or(&upper);
+        let (a, b) = code.split_once('-')?;
+        let ok = |part: &str| part.len() == 4 && part.bytes().all(|c| REFERENCE_ALPHABET.contains(&c));
+        (ok(a) && ok(b)).then(|| Self(format!("SP-{a}-{b}")))
+    }
+
     /// Wraps a stored reference.
     pub fn from_stored(text: String) -> Self {
         Self(text)
@@ -161,6 +171,26 @@ mod tests {
         assert_eq!(r.as_str().len(), 12);
         assert!(r.as_str().starts_with("SP-"));
         assert!(!r.as_str()[3..].contains(['0', 'O', '1', 'I', 'L']));
+        assert_eq!(Reference::parse_typed(r.as_str()), Some(r.clone()));
+    }
+
+    #[test]
+    fn a_typed_reference_is_read_as_people_write_it() {
+        let want = Some(Reference::from_stored("SP-7K3M-Q9XD".into()));
+        for typed in ["SP-7K3M-Q9XD", "sp-7k3m-q9xd", " 7K3M-Q9XD ", "SP-7K3M - Q9XD"] {
+            assert_eq!(Reference::parse_typed(typed), want, "{typed}");
+        }
+        for bad in [
+            "",
+            "SP-",
+            "SP-7K3M",
+            "SP-7K3M-Q9X",
+            "SP-7K3M-Q9XO",
+            "SP-7K3M-Q9XD-AAAA",
+            "X-7K3M-Q9XD",
+        ] {
+            assert_eq!(Reference::parse_typed(bad), None, "{bad}");
+        }
     }
 
     #[test]

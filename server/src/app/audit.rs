@@ -7,7 +7,6 @@ use sealpost_audit::chain::{Break, Head, Verifier};
 use sealpost_audit::checkpoint::SignedCheckpoint;
 pub use sealpost_audit::{Action, Actor, Object, Origin, Outcome};
 use sealpost_crypto::VerifyKey;
-use sealpost_domain::Role;
 use sealpost_domain::api_audit::AuditVerification;
 use sealpost_storage::{StorageError, Store, UserRecord};
 
@@ -86,9 +85,7 @@ pub(crate) async fn walk(store: &Store, mut verifier: Verifier, mut after: i64) 
 
 /// Verifies the chain for an IG officer (anyone else: 403), and records that they did.
 pub async fn verify_for(state: &AppState, user: &UserRecord, meta: &Origin) -> Result<AuditVerification, AppError> {
-    if user.role != Role::Ig {
-        return Err(AppError::Forbidden("The audit log is for information governance officers."));
-    }
+    crate::app::governance::require_ig(user)?;
     let result = verify_chain(&state.store, &state.audit_key.verify_key(), &[])
         .await
         .map_err(AppError::Unavailable)?;

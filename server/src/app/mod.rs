@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod auth;
 pub mod checkpoints;
+pub mod governance;
 pub mod mailbox;
 pub mod notices;
 pub mod outbox;

@@ -1,19 +1,69 @@
-//! `/api/v1/audit/*`: for information governance officers. Verifying is a POST: it walks the
-//! whole chain and is itself recorded.
+//! `/api/v1/audit/*`: the IG console's API, for information governance officers only (others
+//! get 403). Searching and timelines show metadata; an export is recorded before its first
+//! byte is sent; verifying is a POST, as it walks the whole chain and is itself recorded.
 
-use axum::extract::State;
-use axum::routing::post;
+use axum::body::Body;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
 use axum::{Json, Router};
-use sealpost_domain::api_audit::AuditVerification;
+use sealpost_domain::api_audit::{AuditPage, AuditSearch, AuditVerification, MessageTimeline};
+use tokio_util::io::ReaderStream;
 
 use super::client::Meta;
 use super::cookie::SignedIn;
-use crate::app::audit;
+use crate::app::{audit, governance};
 use crate::error::AppError;
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/audit/verify", post(verify))
+    Router::new()
+        .route("/audit/events", get(search))
+        .route("/audit/export", get(export))
+        .route("/audit/messages/{reference}", get(timeline))
+        .route("/audit/verify", post(verify))
+}
+
+async fn search(State(state): State<AppState>, signed_in: SignedIn, Query(s): Query<AuditSearch>) -> Result<Json<AuditPage>, AppError> {
+    governance::search(&state, &signed_in.user, &s).await.map(Json)
+}
+
+async fn timeline(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    Path(reference): Path<String>,
+) -> Result<Json<MessageTimeline>, AppError> {
+    governance::timeline(&state, &signed_in.user, &reference).await.map(Json)
+}
+
+/// Streams the CSV: a task writes it page by page into a pipe the response reads from.
+async fn export(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    Meta(meta): Meta,
+    Query(s): Query<AuditSearch>,
+) -> Result<Response, AppError> {
+    let query = governance::start_export(&state, &signed_in.user, &meta, &s).await?;
+    let (mut writer, reader) = tokio::io::duplex(64 * 1024);
+    let store = state.store.clone();
+    tokio::spawn(async move {
+        if let Err(e) = governance::write_csv(&store, query, &mut writer).await {
+            tracing::error!(error = %e, "audit export stopped part-way");
+        }
+    });
+    let name = format!(
+        "attachment; filename=\"sealpost-audit-{}.csv\"",
+        &sealpost_domain::time::rfc3339(state.now_ms())[..10]
+    );
+    let headers = [
+        (header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8")),
+        (
+            header::CONTENT_DISPOSITION,
+            HeaderValue::from_str(&name).unwrap_or_else(|_| HeaderValue::from_static("attachment")),
+        ),
+    ];
+    Ok((headers, Body::from_stream(ReaderStream::new(reader))).into_response())
 }
 
 async fn verify(State(state): State<AppState>, signed_in: SignedIn, Meta(meta): Meta) -> Result<Json<AuditVerification>, AppError> {

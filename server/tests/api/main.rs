@@ -7,6 +7,7 @@ mod audit_chain;
 mod auth;
 mod cli;
 mod csrf;
+mod governance;
 mod headers;
 mod limits;
 mod messages;

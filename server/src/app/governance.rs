@@ -1,0 +1,391 @@
+//! The IG console (PRODUCT journey 6): search the audit log, a message's timeline at a glance,
+//! and CSV exports. For role `ig` only. It shows metadata (who, what, when, from where),
+//! never content: subjects, bodies and file names stay sealed.
+
+use std::collections::{HashMap, HashSet};
+
+use sealpost_audit::chain::ChainedEvent;
+use sealpost_audit::{AuditEvent, csv};
+use sealpost_domain::api_audit::{ACTIONS, AuditEventView, AuditPage, AuditSearch, MessageTimeline, RecipientTrail, action_label};
+use sealpost_domain::{EmailAddress, MessageId, Reference, Role, UserId, time};
+use sealpost_storage::{AuditQuery, Store, StoredRecipient, UserRecord};
+use tokio::io::{AsyncWrite, AsyncWriteExt};
+
+use crate::app::audit::{self, Action, Actor, Object, Origin, Outcome};
+use crate::error::AppError;
+use crate::state::AppState;
+
+/// Events on one page of search results.
+pub const PAGE: i64 = 50;
+/// Events shown on a message's timeline before it says "search for the rest".
+const TIMELINE_MAX: i64 = 2_000;
+/// Events read per round trip while exporting.
+const EXPORT_PAGE: i64 = 5_000;
+
+/// Refuses anyone but an IG officer.
+pub fn require_ig(user: &UserRecord) -> Result<(), AppError> {
+    if user.role == Role::Ig {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden("The audit log is for information governance officers."))
+    }
+}
+
+/// A search turned into a query, with who the person searched for turned out to be.
+struct Resolved {
+    query: AuditQuery,
+    person_label: Option<String>,
+}
+
+/// A filter's text, if one was given.
+fn given(v: &Option<String>) -> Option<&str> {
+    v.as_deref().map(str::trim).filter(|t| !t.is_empty())
+}
+
+/// Checks and resolves the filters: a reference to its message, an address to the actors it
+/// may appear as, dates to times. Bad input is a 400 that says how to fix it.
+async fn resolve(store: &Store, s: &AuditSearch) -> Result<Resolved, AppError> {
+    let mut query = AuditQuery {
+        limit: PAGE,
+        before_seq: s.before,
+        ..AuditQuery::default()
+    };
+    if let Some(text) = given(&s.reference) {
+        let reference = Reference::parse_typed(text)
+            .ok_or_else(|| AppError::bad("invalid_reference", "A message reference looks like SP-7K3M-Q9XD."))?;
+        let facts = store.message_facts(&reference).await?;
+        let facts = facts.ok_or_else(|| AppError::bad("unknown_reference", format!("No message has the reference {reference}.")))?;
+        query.message = Some(facts.id);
+    }
+    let mut person_label = None;
+    if let Some(text) = given(&s.person) {
+        let address = EmailAddress::parse(text).map_err(|e| AppError::bad("invalid_person", format!("Person: {e}")))?;
+        query.actors = vec![
+            Actor::Recipient(address.clone()).to_string(),
+            Actor::SigningIn(address.clone()).to_string(),
+        ];
+        person_label = Some(match store.user_by_email(&address).await? {
+            Some(u) => {
+                query.actors.push(Actor::User(u.id).to_string());
+                format!("{} ({address}), {}", u.display_name.as_str(), u.role)
+            }
+            None => format!("{address}, external recipient"),
+        });
+    }
+    if let Some(action) = given(&s.action) {
+        if !ACTIONS.iter().any(|(a, _)| *a == action) {
+            return Err(AppError::bad("invalid_action", "Choose an action from the list."));
+        }
+        query.action = Some(action.to_owned());
+    }
+    if let Some(outcome) = given(&s.outcome) {
+        if ![Outcome::Success, Outcome::Failure].iter().any(|o| o.as_str() == outcome) {
+            return Err(AppError::bad("invalid_outcome", "The outcome is success or failure."));
+        }
+        query.outcome = Some(outcome.to_owned());
+    }
+    let date = |field: &str, text: &str| {
+        time::parse_date(text).ok_or_else(|| AppError::bad("invalid_date", format!("{field}: write the date as YYYY-MM-DD.")))
+    };
+    if let Some(text) = given(&s.from) {
+        query.from_ms = Some(date("From", text)?);
+    }
+    if let Some(text) = given(&s.to) {
+        query.until_ms = Some(date("To", text)? + time::day_ms());
+    }
+    if let (Some(from), Some(until)) = (query.from_ms, query.until_ms)
+        && until <= from
+    {
+        return Err(AppError::bad("invalid_date", "The From date must not be after the To date."));
+    }
+    Ok(Resolved { query, person_label })
+}
+
+/// A page of events matching `s`, newest first.
+pub async fn search(state: &AppState, user: &UserRecord, s: &AuditSearch) -> Result<AuditPage, AppError> {
+    require_ig(user)?;
+    let Resolved { mut query, person_label } = resolve(&state.store, s).await?;
+    query.limit = PAGE + 1;
+    let mut found = state.store.search_audit(&query).await?;
+    let more = found.len() > usize::try_from(PAGE).unwrap_or(usize::MAX);
+    found.truncate(usize::try_from(PAGE).unwrap_or(usize::MAX));
+    let next_before = if more { found.last().map(|e| e.seq) } else { None };
+    Ok(AuditPage {
+        events: views(&state.store, &found).await?,
+        next_before,
+        person_label,
+    })
+}
+
+/// A message's history: per recipient, then every event, oldest first.
+pub async fn timeline(state: &AppState, user: &UserRecord, reference: &str) -> Result<MessageTimeline, AppError> {
+    require_ig(user)?;
+    let facts = match Reference::parse_typed(reference) {
+        Some(r) => state.store.message_facts(&r).await?,
+        None => None,
+    }
+    .ok_or(AppError::NotFound)?;
+    let query = AuditQuery {
+        message: Some(facts.id),
+        oldest_first: true,
+        limit: TIMELINE_MAX + 1,
+        ..AuditQuery::default()
+    };
+    let mut events = state.store.search_audit(&query).await?;
+    let truncated = events.len() > usize::try_from(TIMELINE_MAX).unwrap_or(usize::MAX);
+    events.truncate(usize::try_from(TIMELINE_MAX).unwrap_or(usize::MAX));
+    let recipients = state.store.recipients_of(facts.id).await?;
+    let mut colleagues = HashMap::new();
+    for r in recipients.iter().filter(|r| r.internal) {
+        if let Ok(address) = EmailAddress::parse(&r.address)
+            && let Some(u) = state.store.user_by_email(&address).await?
+        {
+            colleagues.insert(r.address.clone(), u.id);
+        }
+    }
+    let sender = state.store.user_by_id(facts.sender).await?;
+    Ok(MessageTimeline {
+        reference: facts.reference.to_string(),
+        marking: facts.marking.label().to_owned(),
+        sender: sender.map_or_else(|| "a former account".to_owned(), |u| person_words(&u)),
+        sent_at_ms: facts.created_at_ms,
+        expires_at_ms: facts.expires_at_ms,
+        recipients: trails(facts.id, &recipients, &colleagues, &events),
+        events: views(&state.store, &events).await?,
+        truncated,
+    })
+}
+
+/// What happened for each recipient, read off the message's events.
+pub fn trails(
+    message: MessageId,
+    recipients: &[StoredRecipient],
+    colleagues: &HashMap<String, UserId>,
+    events: &[ChainedEvent],
+) -> Vec<RecipientTrail> {
+    recipients
+        .iter()
+        .map(|r| {
+            let mut t = RecipientTrail {
+                address: r.address.clone(),
+                internal: r.internal,
+                notified_at_ms: None,
+                notification_failed: false,
+                first_opened_at_ms: None,
+                opens: 0,
+                downloads: 0,
+                failed_attempts: 0,
+                revoked_at_ms: None,
+            };
+            let as_actor = match colleagues.get(&r.address) {
+                Some(id) => Actor::User(*id).to_string(),
+                None => format!("recipient:{}", r.address),
+            };
+            let about_them = format!("message:{message}/to:{}", r.address);
+            for e in events.iter().map(|e| &e.event) {
+                let by_them = e.actor == as_actor;
+                let for_them = e.object.as_deref() == Some(about_them.as_str());
+                match e.action.as_str() {
+                    "notification.sent" if for_them => t.notified_at_ms = t.notified_at_ms.or(Some(e.at_ms)),
+                    "notification.failed" if for_them => t.notification_failed = true,
+                    "message.read" if by_them => {
+                        t.opens += 1;
+                        t.first_opened_at_ms = t.first_opened_at_ms.or(Some(e.at_ms));
+                    }
+                    "attachment.download" if by_them => t.downloads += 1,
+                    "portal.code_failed" | "portal.passphrase_failed" | "portal.lockout" if by_them => t.failed_attempts += 1,
+                    "message.revoke" if for_them || e.object.as_deref() == Some(&format!("message:{message}")) => {
+                        t.revoked_at_ms = t.revoked_at_ms.or(Some(e.at_ms));
+                    }
+                    _ => {}
+                }
+            }
+            t
+        })
+        .collect()
+}
+
+/// "Ann Example (ann@testshire.gov.uk)".
+fn person_words(u: &UserRecord) -> String {
+    format!("{} ({})", u.display_name.as_str(), u.email)
+}
+
+/// The events as the console shows them: accounts by name, messages by reference.
+async fn views(store: &Store, events: &[ChainedEvent]) -> Result<Vec<AuditEventView>, AppError> {
+    let objects: Vec<Option<Object>> = events
+        .iter()
+        .map(|e| e.event.object.as_deref().and_then(|o| o.parse().ok()))
+        .collect();
+    let user_ids: Vec<UserId> = events
+        .iter()
+        .filter_map(|e| e.event.actor.strip_prefix("user:")?.parse().ok().map(UserId))
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
+    let message_ids: Vec<MessageId> = objects
+        .iter()
+        .flatten()
+        .map(message_of)
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
+    let users: HashMap<String, UserRecord> = store
+        .users_by_ids(&user_ids)
+        .await?
+        .into_iter()
+        .map(|u| (Actor::User(u.id).to_string(), u))
+        .collect();
+    let references = store.references_of(&message_ids).await?;
+    Ok(events
+        .iter()
+        .zip(objects)
+        .map(|(c, object)| {
+            let e = &c.event;
+            let (actor_label, person) = actor_words(&e.actor, &users);
+            AuditEventView {
+                seq: c.seq,
+                at_ms: e.at_ms,
+                actor: e.actor.clone(),
+                actor_label,
+                person,
+                action: e.action.clone(),
+                action_label: action_label(&e.action).to_owned(),
+                reference: object
+                    .as_ref()
+                    .and_then(|o| references.get(&message_of(o)))
+                    .map(ToString::to_string),
+                detail: object.as_ref().and_then(detail_words),
+                object: e.object.clone(),
+                outcome: e.outcome.clone(),
+                ip: e.origin.ip.clone(),
+                user_agent: e.origin.user_agent.clone(),
+                request_id: e.origin.request_id.clone(),
+            }
+        })
+        .collect())
+}
+
+fn message_of(o: &Object) -> MessageId {
+    match o {
+        Object::Message(m) | Object::Attachment(m, _) | Object::Recipient(m, _) => *m,
+    }
+}
+
+fn detail_words(o: &Object) -> Option<String> {
+    match o {
+        Object::Message(_) => None,
+        Object::Attachment(_, a) => Some(format!("file {}", &a.to_string()[..8])),
+        Object::Recipient(_, to) => Some(format!("for {to}")),
+    }
+}
+
+/// The actor in words, and their address for the per-person view.
+fn actor_words(actor: &str, users: &HashMap<String, UserRecord>) -> (String, Option<String>) {
+    if let Some(u) = users.get(actor) {
+        return (person_words(u), Some(u.email.to_string()));
+    }
+    if let Some(address) = actor.strip_prefix("recipient:") {
+        return (address.to_owned(), Some(address.to_owned()));
+    }
+    if let Some(address) = actor.strip_prefix("signin:") {
+        return (format!("someone signing in as {address}"), Some(address.to_owned()));
+    }
+    match actor {
+        "system" => ("Sealpost".to_owned(), None),
+        other => (other.to_owned(), None),
+    }
+}
+
+/// The CSV columns of an export.
+const CSV_HEADER: [&str; 13] = [
+    "seq",
+    "time_utc",
+    "actor",
+    "actor_name",
+    "action",
+    "action_words",
+    "reference",
+    "detail",
+    "outcome",
+    "ip",
+    "user_agent",
+    "request_id",
+    "hash",
+];
+
+/// Writes every event matching `query` (oldest first) as CSV into `out`, a page at a time,
+/// so an export of millions of events never sits in memory. Returns how many it wrote.
+pub async fn write_csv(store: &Store, mut query: AuditQuery, out: &mut (impl AsyncWrite + Unpin + Send)) -> Result<u64, AppError> {
+    let io = |e: std::io::Error| AppError::Internal(e.into());
+    out.write_all(csv::line(CSV_HEADER.map(Some)).as_bytes()).await.map_err(io)?;
+    query.oldest_first = true;
+    query.before_seq = None;
+    query.limit = EXPORT_PAGE;
+    let mut written = 0;
+    loop {
+        let page = store.search_audit(&query).await?;
+        let Some(last) = page.last() else { break };
+        query.after_seq = Some(last.seq);
+        let mut text = String::new();
+        for (c, v) in page.iter().zip(views(store, &page).await?) {
+            let seq = c.seq.to_string();
+            let at = time::rfc3339(c.event.at_ms);
+            let hash = sealpost_domain::hex::encode(&c.hash);
+            text += &csv::line([
+                Some(seq.as_str()),
+                Some(at.as_str()),
+                Some(v.actor.as_str()),
+                Some(v.actor_label.as_str()),
+                Some(v.action.as_str()),
+                Some(v.action_label.as_str()),
+                v.reference.as_deref(),
+                v.detail.as_deref(),
+                Some(v.outcome.as_str()),
+                v.ip.as_deref(),
+                v.user_agent.as_deref(),
+                v.request_id.as_deref(),
+                Some(hash.as_str()),
+            ]);
+            written += 1;
+        }
+        out.write_all(text.as_bytes()).await.map_err(io)?;
+    }
+    out.flush().await.map_err(io)?;
+    Ok(written)
+}
+
+/// An IG officer's export of the events matching `s`: checked, then recorded (the export
+/// reveals who did what), then returned as a query for [`write_csv`] to stream.
+pub async fn start_export(state: &AppState, user: &UserRecord, meta: &Origin, s: &AuditSearch) -> Result<AuditQuery, AppError> {
+    require_ig(user)?;
+    let Resolved { query, .. } = resolve(&state.store, s).await?;
+    audit::record(state, meta, &Actor::User(user.id), Action::AuditExport, None, Outcome::Success).await?;
+    Ok(query)
+}
+
+/// `sealpost audit export`: the events between two days (inclusive, UTC), recorded as an
+/// export by Sealpost itself before any is written.
+pub async fn export_days(
+    store: &Store,
+    now_ms: i64,
+    from: Option<&str>,
+    to: Option<&str>,
+    out: &mut (impl AsyncWrite + Unpin + Send),
+) -> Result<u64, AppError> {
+    let s = AuditSearch {
+        from: from.map(str::to_owned),
+        to: to.map(str::to_owned),
+        ..AuditSearch::default()
+    };
+    let Resolved { query, .. } = resolve(store, &s).await?;
+    let event = AuditEvent::new(
+        now_ms,
+        &Actor::System,
+        Action::AuditExport,
+        None,
+        Outcome::Success,
+        Origin::default(),
+    );
+    store.append_audit(&event).await.map_err(AppError::Unavailable)?;
+    write_csv(store, query, out).await
+}
