@@ -2,6 +2,7 @@
 //! carry the CSRF header the server requires; the session cookie travels on its own.
 
 use sealpost_domain::api::{ApiError, CSRF_HEADER, Info, LoginRequest, Me, SetupRequest};
+use sealpost_domain::api_audit::{AuditPage, AuditSearch, AuditVerification, MessageTimeline};
 use sealpost_domain::api_messages::{
     ComposeInfo, LinkView, MessageDetail, MessageSummary, PortalItem, PortalState, RecipientStatus, RedeemRequest, RevokeRequest,
     VerifyRequest,
@@ -117,6 +118,55 @@ pub async fn message(id: &str) -> Result<MessageDetail, Failure> {
 /// `POST /api/v1/messages/{id}/revoke`.
 pub async fn revoke(id: &str, recipient: Option<String>) -> Result<Vec<RecipientStatus>, Failure> {
     call("POST", &format!("/api/v1/messages/{id}/revoke"), Some(&RevokeRequest { recipient })).await
+}
+
+/// `?reference=…&person=…`: the filters of `s` given, URL-encoded (empty for none).
+pub fn audit_query(s: &AuditSearch) -> String {
+    let before = s.before.map(|b| b.to_string());
+    let pairs = [
+        ("reference", s.reference.as_deref()),
+        ("person", s.person.as_deref()),
+        ("action", s.action.as_deref()),
+        ("outcome", s.outcome.as_deref()),
+        ("from", s.from.as_deref()),
+        ("to", s.to.as_deref()),
+        ("before", before.as_deref()),
+    ];
+    let given: Vec<String> = pairs
+        .into_iter()
+        .filter_map(|(k, v)| {
+            v.map(str::trim)
+                .filter(|v| !v.is_empty())
+                .map(|v| format!("{k}={}", js_sys::encode_uri_component(v)))
+        })
+        .collect();
+    if given.is_empty() {
+        String::new()
+    } else {
+        format!("?{}", given.join("&"))
+    }
+}
+
+/// `GET /api/v1/audit/events`: a page of matching events, newest first.
+pub async fn audit_search(s: &AuditSearch) -> Result<AuditPage, Failure> {
+    call("GET", &format!("/api/v1/audit/events{}", audit_query(s)), None::<&()>).await
+}
+
+/// `GET /api/v1/audit/messages/{reference}`: a message's history.
+pub async fn audit_timeline(reference: &str) -> Result<MessageTimeline, Failure> {
+    let reference = String::from(js_sys::encode_uri_component(reference));
+    call("GET", &format!("/api/v1/audit/messages/{reference}"), None::<&()>).await
+}
+
+/// The URL that downloads the events matching `s` as CSV.
+pub fn audit_export_url(s: &AuditSearch) -> String {
+    let whole = AuditSearch { before: None, ..s.clone() };
+    format!("/api/v1/audit/export{}", audit_query(&whole))
+}
+
+/// `POST /api/v1/audit/verify`.
+pub async fn audit_verify() -> Result<AuditVerification, Failure> {
+    call("POST", "/api/v1/audit/verify", None::<&()>).await
 }
 
 /// The URL that downloads an attachment.

@@ -15,7 +15,7 @@ use leptos_router::path;
 use wasm_bindgen::prelude::wasm_bindgen;
 
 use crate::auth::{Auth, RequireSignIn};
-use crate::pages::{Audit, Compose, Home, Inbox, MessagePage, NotFound, PortalLink, PortalPage, Sent, Setup, SignInPage};
+use crate::pages::{Audit, AuditMessage, Compose, Home, Inbox, MessagePage, NotFound, PortalLink, PortalPage, Sent, Setup, SignInPage};
 
 /// Entry point called by the generated JavaScript.
 #[wasm_bindgen(start)]
@@ -44,6 +44,7 @@ fn App() -> impl IntoView {
                 <Route path=path!("/sent") view=|| view! { <RequireSignIn><Sent/></RequireSignIn> }/>
                 <Route path=path!("/messages/:id") view=|| view! { <RequireSignIn><MessagePage/></RequireSignIn> }/>
                 <Route path=path!("/audit") view=|| view! { <RequireSignIn><Audit/></RequireSignIn> }/>
+                <Route path=path!("/audit/messages/:reference") view=|| view! { <RequireSignIn><AuditMessage/></RequireSignIn> }/>
             </Routes>
         </Router>
     }

@@ -2,16 +2,14 @@
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use sealpost_domain::Role;
 use sealpost_domain::api_messages::MessageSummary;
 
 use crate::api;
-use crate::auth::{Auth, Session};
 use crate::components::{MarkingBadge, format_time, set_title};
 
 /// A friendly "nothing here yet" panel.
 #[component]
-fn EmptyState(title: &'static str, text: &'static str, #[prop(optional)] children: Option<Children>) -> impl IntoView {
+pub fn EmptyState(title: &'static str, text: &'static str, #[prop(optional)] children: Option<Children>) -> impl IntoView {
     view! {
         <section class="card empty-state" aria-labelledby="empty-title">
             <h2 id="empty-title">{title}</h2>
@@ -93,24 +91,6 @@ pub fn Sent() -> impl IntoView {
                 <a class="button" href="/compose">"Write a secure message"</a>
             </EmptyState>
         }.into_any()/>
-    }
-}
-
-/// `/audit`: for information governance officers only.
-#[component]
-pub fn Audit() -> impl IntoView {
-    set_title("Audit log");
-    let auth = Auth::get();
-    let is_ig = move || matches!(auth.session.get(), Session::SignedIn(me) if me.role == Role::Ig);
-    view! {
-        <h1>"Audit log"</h1>
-        {move || if is_ig() {
-            view! { <EmptyState title="No audit events to show yet"
-                text="Every sign-in, read, download and send will be recorded here, searchable by message, person and date, and verifiable against tampering."/> }.into_any()
-        } else {
-            view! { <EmptyState title="You do not have access to the audit log"
-                text="The audit log is for information governance officers. Ask your IG team if you need an access record."/> }.into_any()
-        }}
     }
 }
 

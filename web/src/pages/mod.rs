@@ -1,5 +1,6 @@
 //! The app's pages, one module per screen.
 
+mod audit;
 mod compose;
 mod mailbox;
 mod message;
@@ -12,8 +13,9 @@ mod shell;
 mod sign_in;
 mod thread;
 
+pub use audit::{Audit, AuditMessage};
 pub use compose::Compose;
-pub use mailbox::{Audit, Inbox, Sent};
+pub use mailbox::{EmptyState, Inbox, Sent};
 pub use message::{MessageArticle, MessagePage};
 pub use not_found::NotFound;
 pub use portal::PortalLink;

@@ -1,0 +1,126 @@
+// Journey 6 (govern): after a send and a partner's read and download, an information
+// governance officer finds the message by its reference, sees the partner's read and download
+// on its timeline, follows the partner to their own activity, exports CSV and verifies the
+// log. IG sees the record, never the content. axe-core on every console page.
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+
+import { axeViolations, launchBrowser, newPage, screenshot } from '../support/browser.mjs';
+import { partnerOpens } from '../support/partner.mjs';
+import { PARTNER, PASSWORD } from '../support/people.mjs';
+import { startSealpost } from '../support/sealpost.mjs';
+import { startSmtpSink } from '../support/smtp-sink.mjs';
+import { sendMessage, signIn } from '../support/staff.mjs';
+
+const ANN = 'ann@testshire.gov.uk';
+const IDA = 'ida@testshire.gov.uk';
+
+describe('information governance', () => {
+  let sealpost;
+  let sink;
+  let browser;
+
+  before(async () => {
+    sink = await startSmtpSink();
+    sealpost = await startSealpost({ env: { SEALPOST_SMTP_URL: sink.url } });
+    browser = await launchBrowser();
+    sealpost.cli(['user', 'add', '--email', ANN, '--name', 'Ann Lee', '--password-stdin'], PASSWORD);
+    sealpost.cli(['user', 'add', '--email', IDA, '--name', 'Ida Governance', '--role', 'ig', '--password-stdin'], PASSWORD);
+  });
+
+  after(async () => {
+    await browser?.close();
+    await sealpost?.stop();
+    await sink?.stop();
+  });
+
+  test('an IG officer finds a message by reference, sees who read and downloaded it, exports CSV and verifies the log', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'sealpost-files-')), 'case 7781 notes.txt');
+    writeFileSync(path, 'Case notes: CONTENT-CANARY\n');
+    const subject = 'Case 7781 safeguarding';
+    const ann = await newPage(browser);
+    await signIn(ann, sealpost.base, ANN);
+    const reference = await sendMessage(ann, sealpost.base, { to: [PARTNER], subject, body: 'Body CONTENT-CANARY', files: [path] });
+    const mail = await sink.waitFor(PARTNER, reference);
+    const link = mail.match(new RegExp(`${sealpost.base}/s/[0-9a-f]{64}`))[0];
+    const partner = await newPage(browser);
+    await partnerOpens(partner, sink, { link, address: PARTNER, subject });
+    const [download] = await Promise.all([partner.waitForEvent('download'), partner.getByRole('link', { name: 'case 7781 notes.txt' }).click()]);
+    await download.path();
+
+    // Ida searches by the reference as she heard it on the phone: lower case, no prefix.
+    const ida = await newPage(browser);
+    await signIn(ida, sealpost.base, IDA);
+    await ida.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Audit' }).click();
+    await ida.getByRole('heading', { level: 1, name: 'Audit log' }).waitFor();
+    await ida.getByRole('heading', { level: 2, name: 'Latest events' }).waitFor();
+    assert.deepEqual(await axeViolations(ida), [], 'console, latest events');
+    await ida.getByLabel('Message reference').fill(reference.slice(3).toLowerCase());
+    await ida.getByRole('button', { name: 'Search' }).click();
+    await ida.getByRole('heading', { level: 2, name: 'Matching events, newest first' }).waitFor();
+    const results = ida.getByRole('region', { name: 'Audit events, newest first' });
+    await results.getByRole('row', { name: /Downloaded a file/ }).waitFor();
+    assert.match(await results.innerText(), new RegExp(`${PARTNER}[\\s\\S]*Opened a message`));
+    assert.ok(ida.url().includes('reference='), 'the search is in the address, so it can be bookmarked');
+    assert.deepEqual(await axeViolations(ida), [], 'console, search by reference');
+    await screenshot(ida, '30-audit-search');
+
+    // The timeline: the partner was notified, opened once and downloaded once.
+    await results.getByRole('link', { name: reference }).first().click();
+    await ida.getByRole('heading', { level: 1, name: `Message ${reference}` }).waitFor();
+    const trail = ida.getByRole('region', { name: "Each recipient's trail" }).getByRole('row', { name: new RegExp(PARTNER) });
+    const cells = await trail.getByRole('cell').allInnerTexts();
+    assert.equal(cells[0], `${PARTNER} (external)`);
+    assert.notEqual(cells[1], 'Not yet', 'notified');
+    assert.notEqual(cells[2], 'Not opened');
+    assert.deepEqual(cells.slice(3, 6), ['1', '1', '0'], 'one open, one download, no failed attempts');
+    const events = await ida.getByRole('region', { name: 'Events about this message, oldest first' }).innerText();
+    assert.match(events, /Sent a message[\s\S]*Notification email accepted[\s\S]*Proved who they are[\s\S]*Opened a message[\s\S]*Downloaded a file/);
+    const page = await ida.locator('main').innerText();
+    for (const content of [subject, 'CONTENT-CANARY', 'case 7781 notes']) assert.ok(!page.includes(content), `${content} must not reach IG`);
+    assert.deepEqual(await axeViolations(ida), [], 'message timeline');
+    await screenshot(ida, '31-audit-timeline');
+
+    // The export: a CSV of this message's events, which records itself.
+    const [csv] = await Promise.all([ida.waitForEvent('download'), ida.getByRole('link', { name: 'Export as CSV' }).click()]);
+    const text = readFileSync(await csv.path(), 'utf8');
+    assert.match(csv.suggestedFilename(), /^sealpost-audit-\d{4}-\d{2}-\d{2}\.csv$/);
+    assert.match(text, /^seq,time_utc,actor/);
+    assert.match(text, new RegExp(`recipient:${PARTNER},${PARTNER},attachment\\.download,Downloaded a file,${reference}`));
+    assert.ok(!text.includes('CONTENT-CANARY'));
+
+    // The partner's own activity, from their name on the timeline.
+    await ida.getByRole('link', { name: PARTNER }).first().click();
+    await ida.getByRole('heading', { level: 2, name: `Activity of ${PARTNER}, external recipient` }).waitFor();
+    assert.deepEqual(await axeViolations(ida), [], 'per-person view');
+
+    // Verify: the chain is intact, and the export and the check are themselves on record.
+    await ida.getByRole('button', { name: 'Verify the audit log' }).click();
+    await ida.getByText('The audit log is intact.').waitFor();
+    assert.deepEqual(await axeViolations(ida), [], 'verified');
+    await screenshot(ida, '32-audit-verified');
+    await ida.getByRole('link', { name: 'Clear filters' }).click();
+    await ida.getByRole('heading', { level: 2, name: 'Latest events' }).waitFor();
+    const latest = await ida.getByRole('region', { name: 'Audit events, newest first' }).innerText();
+    assert.match(latest, /Exported audit events/);
+    assert.deepEqual(ida.errors, []);
+    assert.deepEqual(partner.errors, []);
+  });
+
+  test('a search that cannot be run says how to fix it', async () => {
+    const ida = await newPage(browser);
+    await signIn(ida, sealpost.base, IDA);
+    await ida.goto(`${sealpost.base}/audit`);
+    await ida.getByLabel('Message reference').fill('SP-2222-2222');
+    await ida.getByRole('button', { name: 'Search' }).click();
+    await ida.getByRole('alert').getByText('No message has the reference SP-2222-2222.').waitFor();
+    await ida.getByText('No events match').waitFor();
+    assert.deepEqual(await axeViolations(ida), [], 'search error');
+    await ida.goto(`${sealpost.base}/audit/messages/SP-2222-2222`);
+    await ida.getByText('No message has the reference SP-2222-2222.').waitFor();
+    assert.deepEqual(ida.errors, []);
+  });
+});
