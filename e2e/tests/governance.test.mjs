@@ -17,6 +17,7 @@ import { sendMessage, signIn } from '../support/staff.mjs';
 
 const ANN = 'ann@testshire.gov.uk';
 const IDA = 'ida@testshire.gov.uk';
+const DPO = 'dpo@testshire.gov.uk';
 
 describe('information governance', () => {
   let sealpost;
@@ -25,7 +26,7 @@ describe('information governance', () => {
 
   before(async () => {
     sink = await startSmtpSink();
-    sealpost = await startSealpost({ env: { SEALPOST_SMTP_URL: sink.url } });
+    sealpost = await startSealpost({ env: { SEALPOST_SMTP_URL: sink.url, SEALPOST_DPO_EMAIL: DPO } });
     browser = await launchBrowser();
     sealpost.cli(['user', 'add', '--email', ANN, '--name', 'Ann Lee', '--password-stdin'], PASSWORD);
     sealpost.cli(['user', 'add', '--email', IDA, '--name', 'Ida Governance', '--role', 'ig', '--password-stdin'], PASSWORD);
@@ -108,6 +109,38 @@ describe('information governance', () => {
     assert.match(latest, /Exported audit events/);
     assert.deepEqual(ida.errors, []);
     assert.deepEqual(partner.errors, []);
+  });
+
+  test('break-glass opens the content only with a reason and the password, and tells the DPO', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'sealpost-files-')), 'statement 4410.txt');
+    writeFileSync(path, 'Witness statement 4410\n');
+    const ann = await newPage(browser);
+    await signIn(ann, sealpost.base, ANN);
+    const reference = await sendMessage(ann, sealpost.base, { to: [PARTNER], subject: 'Statement 4410', body: 'The statement is attached.', files: [path] });
+    const ida = await newPage(browser);
+    await signIn(ida, sealpost.base, IDA);
+    await ida.goto(`${sealpost.base}/audit/messages/${reference}`);
+    await ida.getByRole('heading', { level: 2, name: 'Break glass: open the content' }).waitFor();
+    assert.ok(!(await ida.locator('main').innerText()).includes('Statement 4410'), 'no content before break-glass');
+    await ida.getByLabel('Why do you need to see the content?').fill('too short');
+    await ida.getByLabel('Your password').fill(PASSWORD);
+    await ida.getByRole('button', { name: 'Open the content and tell the DPO' }).click();
+    await ida.getByRole('alert').getByText(/Say why you need to see the content/).waitFor();
+    assert.deepEqual(await axeViolations(ida), [], 'break-glass form with an error');
+    await ida.getByLabel('Why do you need to see the content?').fill('Subject access request SAR-5521 received on 1 December');
+    await ida.getByRole('button', { name: 'Open the content and tell the DPO' }).click();
+    await ida.getByRole('heading', { level: 1, name: 'Statement 4410' }).waitFor();
+    await ida.getByText(/Break-glass access until/).waitFor();
+    const [file] = await Promise.all([ida.waitForEvent('download'), ida.getByRole('link', { name: 'statement 4410.txt' }).click()]);
+    assert.equal(readFileSync(await file.path(), 'utf8'), 'Witness statement 4410\n');
+    const told = await sink.waitFor(DPO, reference);
+    assert.match(told, /SAR-5521/);
+    assert.ok(!told.includes('The statement is attached'), 'the DPO hears the reason, not the content');
+    assert.deepEqual(await axeViolations(ida), [], 'content opened by break-glass');
+    await screenshot(ida, '33-break-glass');
+    await ida.reload();
+    await ida.getByRole('region', { name: 'Events about this message, oldest first' }).getByText('Opened the content by break-glass').waitFor();
+    assert.deepEqual(ida.errors, []);
   });
 
   test('a search that cannot be run says how to fix it', async () => {

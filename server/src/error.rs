@@ -52,6 +52,10 @@ pub enum AppError {
     /// The database is unreachable (SECURITY G5).
     #[error("service unavailable")]
     Unavailable(#[source] StorageError),
+    /// A service other than the database is down (the mail relay); the sentence says what to
+    /// do. Nothing was changed.
+    #[error("dependency unavailable")]
+    DependencyDown(&'static str),
     /// Anything else: logged, never shown.
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
@@ -112,6 +116,7 @@ impl IntoResponse for AppError {
                     Some(5),
                 )
             }
+            AppError::DependencyDown(message) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable", (*message).into(), Some(60)),
             AppError::Internal(cause) => {
                 tracing::error!(error = format!("{cause:#}"), "internal error");
                 (

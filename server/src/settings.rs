@@ -5,6 +5,7 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+use sealpost_domain::EmailAddress;
 use secrecy::SecretString;
 use serde::Deserialize;
 
@@ -59,6 +60,11 @@ pub struct Settings {
     /// …or this many minutes after the last one, if anything happened since
     /// (`SEALPOST_AUDIT_CHECKPOINT_MINUTES`, default 60).
     pub audit_checkpoint_minutes: u32,
+    /// The data protection officer, told by email of every break-glass (`SEALPOST_DPO_EMAIL`).
+    /// Without it, break-glass is refused (SECURITY C3).
+    pub dpo_email: Option<EmailAddress>,
+    /// How long a break-glass access lasts, in minutes (`SEALPOST_BREAK_GLASS_MINUTES`, default 30).
+    pub break_glass_minutes: u32,
     /// `text` (default) or `json` log lines.
     pub log_format: LogFormat,
 }
@@ -93,6 +99,8 @@ struct Layer {
     outbox_worker: Option<bool>,
     audit_checkpoint_events: Option<u32>,
     audit_checkpoint_minutes: Option<u32>,
+    dpo_email: Option<String>,
+    break_glass_minutes: Option<u32>,
     blob_url: Option<String>,
     mail_from: Option<String>,
     max_attachment_mib: Option<u32>,
@@ -148,10 +156,10 @@ impl Settings {
                 apply_env(&mut layer, name, value).map_err(|()| SettingsError::Env(key.clone()))?;
             }
         }
-        Ok(Self::from_layer(layer))
+        Self::from_layer(layer)
     }
 
-    fn from_layer(l: Layer) -> Self {
+    fn from_layer(l: Layer) -> Result<Self, SettingsError> {
         let listen = l.listen.unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080)));
         let data_dir = l.data_dir.unwrap_or_else(|| PathBuf::from("data"));
         let key_dir = l.key_dir.unwrap_or_else(|| data_dir.join("keys"));
@@ -164,7 +172,7 @@ impl Settings {
             .trim_end_matches('/')
             .to_owned();
         let default_mail_from = default_mail_from(&public_url);
-        Self {
+        Ok(Self {
             listen,
             data_dir,
             key_dir,
@@ -180,6 +188,11 @@ impl Settings {
             trust_proxy: l.trust_proxy.unwrap_or(false),
             audit_checkpoint_events: l.audit_checkpoint_events.unwrap_or(1000).max(1),
             audit_checkpoint_minutes: l.audit_checkpoint_minutes.unwrap_or(60).max(1),
+            dpo_email: match l.dpo_email.filter(|s| !s.trim().is_empty()) {
+                Some(text) => Some(EmailAddress::parse(&text).map_err(|_| SettingsError::Env("SEALPOST_DPO_EMAIL".into()))?),
+                None => None,
+            },
+            break_glass_minutes: l.break_glass_minutes.unwrap_or(30).clamp(1, 24 * 60),
             outbox_worker: l.outbox_worker.unwrap_or(true),
             blob_url: l.blob_url.filter(|s| !s.is_empty()),
             mail_from: l.mail_from.unwrap_or(default_mail_from),
@@ -188,7 +201,7 @@ impl Settings {
             max_expiry_days: l.max_expiry_days.unwrap_or(90),
             max_body_kib: l.max_body_kib.unwrap_or(256),
             log_format: l.log_format.unwrap_or(LogFormat::Text),
-        }
+        })
     }
 }
 
@@ -248,6 +261,8 @@ fn apply_env(l: &mut Layer, name: &str, v: String) -> Result<(), ()> {
         "OUTBOX_WORKER" => l.outbox_worker = Some(v.trim().parse().map_err(|_| ())?),
         "AUDIT_CHECKPOINT_EVENTS" => l.audit_checkpoint_events = num(&v)?,
         "AUDIT_CHECKPOINT_MINUTES" => l.audit_checkpoint_minutes = num(&v)?,
+        "DPO_EMAIL" => l.dpo_email = Some(v),
+        "BREAK_GLASS_MINUTES" => l.break_glass_minutes = num(&v)?,
         "TRUST_PROXY" => l.trust_proxy = Some(v.trim().parse().map_err(|_| ())?),
         "LOG_FORMAT" => {
             l.log_format = Some(match v.as_str() {

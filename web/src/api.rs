@@ -2,7 +2,7 @@
 //! carry the CSRF header the server requires; the session cookie travels on its own.
 
 use sealpost_domain::api::{ApiError, CSRF_HEADER, Info, LoginRequest, Me, SetupRequest};
-use sealpost_domain::api_audit::{AuditPage, AuditSearch, AuditVerification, MessageTimeline};
+use sealpost_domain::api_audit::{AuditPage, AuditSearch, AuditVerification, BreakGlassAccess, BreakGlassRequest, MessageTimeline};
 use sealpost_domain::api_messages::{
     ComposeInfo, LinkView, MessageDetail, MessageSummary, PortalItem, PortalState, RecipientStatus, RedeemRequest, RevokeRequest,
     VerifyRequest,
@@ -162,6 +162,22 @@ pub async fn audit_timeline(reference: &str) -> Result<MessageTimeline, Failure>
 pub fn audit_export_url(s: &AuditSearch) -> String {
     let whole = AuditSearch { before: None, ..s.clone() };
     format!("/api/v1/audit/export{}", audit_query(&whole))
+}
+
+/// `POST /api/v1/audit/break-glass/{reference}`.
+pub async fn break_glass(reference: &str, reason: String, password: String) -> Result<BreakGlassAccess, Failure> {
+    let reference = String::from(js_sys::encode_uri_component(reference));
+    call(
+        "POST",
+        &format!("/api/v1/audit/break-glass/{reference}"),
+        Some(&BreakGlassRequest { reason, password }),
+    )
+    .await
+}
+
+/// The URL that downloads a file within a break-glass grant (`reference` in place of the id).
+pub fn break_glass_file_url(reference: &str, attachment: &str) -> String {
+    format!("/api/v1/audit/break-glass/{reference}/attachments/{attachment}")
 }
 
 /// `POST /api/v1/audit/verify`.

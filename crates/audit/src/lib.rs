@@ -68,6 +68,8 @@ pub enum Action {
     AuditVerify,
     /// Audit events were exported (by an IG officer, or by `sealpost audit export`).
     AuditExport,
+    /// An IG officer opened a message's content by break-glass (SECURITY C3).
+    BreakGlass,
 }
 
 /// What it happened to. Everything about a message names the message first
@@ -196,11 +198,12 @@ impl Action {
             Action::AccountSetup => "auth.account_setup",
             Action::AuditVerify => "audit.verify",
             Action::AuditExport => "audit.export",
+            Action::BreakGlass => "audit.break_glass",
         }
     }
 
     /// Every action, for tests that must cover each one.
-    pub const ALL: [Action; 19] = [
+    pub const ALL: [Action; 20] = [
         Action::MessageSend,
         Action::MailboxList,
         Action::MessageRead,
@@ -220,6 +223,7 @@ impl Action {
         Action::AccountSetup,
         Action::AuditVerify,
         Action::AuditExport,
+        Action::BreakGlass,
     ];
 }
 

@@ -40,6 +40,7 @@ pub const ACTIONS: &[(&str, &str)] = &[
     ("auth.account_setup", "Set up their account"),
     ("audit.verify", "Verified the audit log"),
     ("audit.export", "Exported audit events"),
+    ("audit.break_glass", "Opened the content by break-glass"),
 ];
 
 /// The console's words for `action` (the stored name itself if it is not known).
@@ -160,6 +161,36 @@ pub struct MessageTimeline {
     pub events: Vec<AuditEventView>,
     /// More events exist than are shown (search by reference to page through them all).
     pub truncated: bool,
+}
+
+/// `POST /api/v1/audit/break-glass/{reference}`: why, and the officer's password again.
+/// `Debug` redacts the password.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct BreakGlassRequest {
+    /// Why the content must be seen, in words the DPO will read.
+    pub reason: String,
+    /// The officer's own password, entered again.
+    pub password: String,
+}
+
+impl std::fmt::Debug for BreakGlassRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BreakGlassRequest")
+            .field("reason", &self.reason)
+            .field("password", &"[redacted]")
+            .finish()
+    }
+}
+
+/// A message opened by break-glass, and until when the access lasts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BreakGlassAccess {
+    /// The message as its sender sees it: body, files and every reply.
+    pub detail: crate::api_messages::MessageDetail,
+    /// The access ends then (Unix ms); each read until then is recorded too.
+    pub until_ms: i64,
+    /// The reason given.
+    pub reason: String,
 }
 
 #[cfg(test)]

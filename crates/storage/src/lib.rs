@@ -8,6 +8,7 @@
 mod audit;
 mod audit_search;
 mod blobs;
+mod break_glass;
 mod checkpoints;
 mod connect;
 mod error;
@@ -27,6 +28,7 @@ mod users;
 
 pub use audit_search::{AuditQuery, MessageFacts};
 pub use blobs::{BlobReader, BlobStore, BlobWriter};
+pub use break_glass::BreakGlassGrant;
 pub use connect::SqliteSettings;
 pub use error::StorageError;
 pub use login_failures::LoginAttempt;

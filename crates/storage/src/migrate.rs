@@ -42,6 +42,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../../../migrations/sqlite/0006_audit_governance.sql"),
         include_str!("../../../migrations/postgres/0006_audit_governance.sql"),
     ),
+    (
+        7,
+        "break_glass",
+        include_str!("../../../migrations/sqlite/0007_break_glass.sql"),
+        include_str!("../../../migrations/postgres/0007_break_glass.sql"),
+    ),
 ];
 
 const CREATE_LEDGER: &str =

@@ -81,6 +81,32 @@ pub async fn login(
     })
 }
 
+/// Asks a signed-in account for its password again before a sensitive step (break-glass).
+/// A wrong password counts as a failed sign-in for the account's hourly limit (SECURITY A3),
+/// so re-authentication cannot be used to guess it faster.
+pub async fn reauthenticate(state: &AppState, user: &UserRecord, password: SecretString) -> Result<(), AppError> {
+    let now = state.now_ms();
+    let attempt = state.store.record_login_attempt(&user.email, now).await?;
+    let recent = state.store.count_login_failures(&user.email, now - HOUR_MS).await?;
+    if recent > i64::from(state.settings.login_account_failures_per_hour) {
+        state.store.forget_login_attempt(attempt).await?;
+        return Err(AppError::TooManyRequests {
+            retry_after_secs: 3600,
+            message: "Too many wrong passwords for this account. Try again in an hour.",
+        });
+    }
+    match verify_password(state, password, user.password_hash.clone()).await? {
+        Verification::Match { .. } => {
+            state.store.forget_login_attempt(attempt).await?;
+            Ok(())
+        }
+        Verification::Mismatch => Err(AppError::bad(
+            "password_incorrect",
+            "That is not your password. Enter the password you sign in with.",
+        )),
+    }
+}
+
 /// Sets the first password of an account through its one-time set-up link, and signs in,
 /// ending any session the browser presented (SECURITY A8).
 pub async fn complete_setup(

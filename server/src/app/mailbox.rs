@@ -86,32 +86,45 @@ pub async fn reveal(
     viewer: Viewer,
     meta: &RequestMeta,
 ) -> Result<MessageDetail, AppError> {
-    let id = m.id;
     let key = unwrap_key(state, &m)?;
-    audit::record(state, meta, actor, Action::MessageRead, Some(Object::Message(id)), Outcome::Success).await?;
+    audit::record(
+        state,
+        meta,
+        actor,
+        Action::MessageRead,
+        Some(Object::Message(m.id)),
+        Outcome::Success,
+    )
+    .await?;
+    detail(state, &key, m, viewer).await
+}
+
+/// The message as `viewer` may see it, marked read for them; the caller has recorded the read.
+pub async fn detail(state: &AppState, key: &MessageKey, m: StoredMessage, viewer: Viewer) -> Result<MessageDetail, AppError> {
+    let id = m.id;
     if let Some((row, false)) = m.my_row {
         state.store.mark_read(row, state.now_ms()).await?;
     }
     let files = state.store.attachments_of(id).await?;
-    let replies = thread::replies(state, &key, &m, viewer, &files).await?;
+    let replies = thread::replies(state, key, &m, viewer, &files).await?;
     if viewer == Viewer::Sender
         && let Some(newest) = replies.last()
     {
         state.store.mark_replies_read(id, newest.sent_at, state.now_ms()).await?;
     }
-    let attachments = thread::files_of(&key, &files, None)?;
-    let recipients = if viewer == Viewer::Sender {
+    let attachments = thread::files_of(key, &files, None)?;
+    let recipients = if matches!(viewer, Viewer::Sender | Viewer::BreakGlass) {
         recipient_statuses(state, id).await?
     } else {
         vec![]
     };
-    let mut summary = summary(&key, &m, recipients.clone(), None)?;
+    let mut summary = summary(key, &m, recipients.clone(), None)?;
     summary.replies = u32::try_from(replies.len()).unwrap_or(u32::MAX);
     summary.last_activity = replies.last().map_or(m.created_at_ms, |r| r.sent_at);
     Ok(MessageDetail {
         summary,
         sender_email: EmailAddress::parse(&m.sender_email).map_err(|_| AppError::Internal(anyhow::anyhow!("corrupt sender email")))?,
-        body: open_text(&key, Binding::new(ObjectKind::Body, id.0), &m.body)?,
+        body: open_text(key, Binding::new(ObjectKind::Body, id.0), &m.body)?,
         attachments,
         expires_at: m.expires_at_ms,
         recipients,

@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod break_glass;
 pub mod checkpoints;
 pub mod governance;
 pub mod mailbox;

@@ -1,6 +1,8 @@
 //! `/api/v1/audit/*`: the IG console's API, for information governance officers only (others
 //! get 403). Searching and timelines show metadata; an export is recorded before its first
 //! byte is sent; verifying is a POST, as it walks the whole chain and is itself recorded.
+//! Break-glass is the one route to content, with a reason, the password again and the DPO
+//! told (SECURITY C3).
 
 use axum::body::Body;
 use axum::extract::{Path, Query, State};
@@ -8,12 +10,13 @@ use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use sealpost_domain::api_audit::{AuditPage, AuditSearch, AuditVerification, MessageTimeline};
+use sealpost_domain::api_audit::{AuditPage, AuditSearch, AuditVerification, BreakGlassAccess, BreakGlassRequest, MessageTimeline};
 use tokio_util::io::ReaderStream;
 
 use super::client::Meta;
 use super::cookie::SignedIn;
-use crate::app::{audit, governance};
+use super::messages::{attachment_response, parse_id};
+use crate::app::{audit, break_glass, governance};
 use crate::error::AppError;
 use crate::state::AppState;
 
@@ -23,6 +26,8 @@ pub fn router() -> Router<AppState> {
         .route("/audit/export", get(export))
         .route("/audit/messages/{reference}", get(timeline))
         .route("/audit/verify", post(verify))
+        .route("/audit/break-glass/{reference}", post(break_glass).get(break_glass_read))
+        .route("/audit/break-glass/{reference}/attachments/{attachment}", get(break_glass_download))
 }
 
 async fn search(State(state): State<AppState>, signed_in: SignedIn, Query(s): Query<AuditSearch>) -> Result<Json<AuditPage>, AppError> {
@@ -64,6 +69,37 @@ async fn export(
         ),
     ];
     Ok((headers, Body::from_stream(ReaderStream::new(reader))).into_response())
+}
+
+async fn break_glass(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    Meta(meta): Meta,
+    Path(reference): Path<String>,
+    Json(request): Json<BreakGlassRequest>,
+) -> Result<Json<BreakGlassAccess>, AppError> {
+    break_glass::open(&state, &signed_in.user, &meta, &reference, request)
+        .await
+        .map(Json)
+}
+
+async fn break_glass_read(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    Meta(meta): Meta,
+    Path(reference): Path<String>,
+) -> Result<Json<BreakGlassAccess>, AppError> {
+    break_glass::read(&state, &signed_in.user, &meta, &reference).await.map(Json)
+}
+
+async fn break_glass_download(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    Meta(meta): Meta,
+    Path((reference, attachment)): Path<(String, String)>,
+) -> Result<Response, AppError> {
+    let d = break_glass::download(&state, &signed_in.user, &meta, &reference, parse_id(&attachment)?).await?;
+    Ok(attachment_response(d))
 }
 
 async fn verify(State(state): State<AppState>, signed_in: SignedIn, Meta(meta): Meta) -> Result<Json<AuditVerification>, AppError> {

@@ -5,6 +5,7 @@
 
 mod audit_chain;
 mod auth;
+mod break_glass;
 mod cli;
 mod csrf;
 mod governance;

@@ -9,12 +9,14 @@ use leptos::task::spawn_local;
 use leptos_router::NavigateOptions;
 use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
 use sealpost_domain::Role;
-use sealpost_domain::api_audit::{ACTIONS, AuditEventView, AuditSearch, AuditVerification, MessageTimeline, RecipientTrail};
+use sealpost_domain::api_audit::{
+    ACTIONS, AuditEventView, AuditSearch, AuditVerification, BreakGlassAccess, MessageTimeline, RecipientTrail,
+};
 
 use crate::api;
 use crate::auth::{Auth, Session};
 use crate::components::{ErrorSummary, format_time, set_title};
-use crate::pages::EmptyState;
+use crate::pages::{EmptyState, MessageArticle, Replies};
 
 /// Shows `page` to IG officers, and an explanation to everyone else.
 fn ig_only(page: impl Fn() -> AnyView + Send + Sync + 'static) -> impl IntoView {
@@ -342,6 +344,7 @@ fn TimelineView(t: MessageTimeline) -> impl IntoView {
                 </table>
             </div>
         </section>
+        <BreakGlass reference=t.reference.clone()/>
         <section class="timeline" aria-labelledby="events-title">
             <h2 id="events-title">"Everything that happened, oldest first"</h2>
             {t.truncated.then(|| view! { <p class="warning notice">"Only the first 2,000 events are shown. Search by this reference, or export it, for the rest."</p> })}
@@ -371,5 +374,77 @@ fn TrailRow(r: RecipientTrail) -> impl IntoView {
             <td class=attempts_class>{r.failed_attempts}</td>
             <td>{when(r.revoked_at_ms, "No")}</td>
         </tr>
+    }
+}
+
+/// Break-glass: a reason and the password again open the content for a limited time. The
+/// DPO is emailed first and the access is recorded (SECURITY C3).
+#[component]
+fn BreakGlass(reference: String) -> impl IntoView {
+    let reason = RwSignal::new(String::new());
+    let password = RwSignal::new(String::new());
+    let busy = RwSignal::new(false);
+    let (problem, set_problem) = signal(None::<String>);
+    let opened = RwSignal::new(None::<BreakGlassAccess>);
+    let wanted = reference.clone();
+    let submit = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        let reference = wanted.clone();
+        busy.set(true);
+        spawn_local(async move {
+            match api::break_glass(&reference, reason.get_untracked(), password.get_untracked()).await {
+                Ok(access) => {
+                    set_problem.set(None);
+                    password.set(String::new());
+                    opened.set(Some(access));
+                }
+                Err(f) => set_problem.set(Some(f.message)),
+            }
+            busy.set(false);
+        });
+    };
+    move || {
+        match opened.get() {
+        Some(access) => {
+            let urls = access
+                .detail
+                .attachments
+                .iter()
+                .map(|a| api::break_glass_file_url(&reference, &a.id.to_string()))
+                .collect();
+            view! {
+                <div class="notice warning" role="status">
+                    <strong>"Break-glass access until "{format_time(access.until_ms)}"."</strong>
+                    " This access is recorded and the data protection officer has been told. Reason: "{access.reason.clone()}
+                </div>
+                <MessageArticle detail=access.detail.clone() attachment_urls=urls expiry_label="Links expire"/>
+                <Replies message_id=reference.clone() replies=access.detail.replies.clone() file_url=api::break_glass_file_url/>
+            }
+            .into_any()
+        }
+        None => view! {
+            <section class="card break-glass" aria-labelledby="bg-title">
+                <h2 id="bg-title">"Break glass: open the content"</h2>
+                <p>"Only when you must see what was sent, for example for a subject access request or an investigation. "
+                   "Your name and reason are emailed to the data protection officer straight away; the access is recorded and ends by itself."</p>
+                <ErrorSummary message=problem/>
+                <form class="form" on:submit=submit.clone()>
+                    <div class="field">
+                        <label for="bg-reason">"Why do you need to see the content?"</label>
+                        <p id="bg-reason-hint" class="field-hint">"At least 20 characters. The data protection officer will read this."</p>
+                        <textarea id="bg-reason" rows="3" aria-describedby="bg-reason-hint" bind:value=reason></textarea>
+                    </div>
+                    <div class="field">
+                        <label for="bg-password">"Your password"</label>
+                        <input id="bg-password" type="password" autocomplete="current-password" bind:value=password/>
+                    </div>
+                    <div><button type="submit" class="button danger" disabled=move || busy.get()>
+                        {move || if busy.get() { "Opening…" } else { "Open the content and tell the DPO" }}
+                    </button></div>
+                </form>
+            </section>
+        }
+        .into_any(),
+    }
     }
 }
