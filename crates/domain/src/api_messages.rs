@@ -117,6 +117,10 @@ pub struct RecipientStatus {
     pub status: DeliveryStatus,
     /// Why it failed, or when it was read, in words.
     pub detail: Option<String>,
+    /// What the audit log shows they did (on the message page only: opens, downloads,
+    /// failed attempts).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub activity: Option<crate::api_audit::RecipientTrail>,
 }
 
 /// A whole message.

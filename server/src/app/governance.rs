@@ -135,14 +135,7 @@ pub async fn timeline(state: &AppState, user: &UserRecord, reference: &str) -> R
     let truncated = events.len() > usize::try_from(TIMELINE_MAX).unwrap_or(usize::MAX);
     events.truncate(usize::try_from(TIMELINE_MAX).unwrap_or(usize::MAX));
     let recipients = state.store.recipients_of(facts.id).await?;
-    let mut colleagues = HashMap::new();
-    for r in recipients.iter().filter(|r| r.internal) {
-        if let Ok(address) = EmailAddress::parse(&r.address)
-            && let Some(u) = state.store.user_by_email(&address).await?
-        {
-            colleagues.insert(r.address.clone(), u.id);
-        }
-    }
+    let colleagues = colleague_ids(&state.store, &recipients).await?;
     let sender = state.store.user_by_id(facts.sender).await?;
     Ok(MessageTimeline {
         reference: facts.reference.to_string(),
@@ -154,6 +147,33 @@ pub async fn timeline(state: &AppState, user: &UserRecord, reference: &str) -> R
         events: views(&state.store, &events).await?,
         truncated,
     })
+}
+
+/// The accounts of the recipients who are colleagues, by address (their reads are recorded
+/// under their account, not their address).
+async fn colleague_ids(store: &Store, recipients: &[StoredRecipient]) -> Result<HashMap<String, UserId>, AppError> {
+    let mut colleagues = HashMap::new();
+    for r in recipients.iter().filter(|r| r.internal) {
+        if let Ok(address) = EmailAddress::parse(&r.address)
+            && let Some(u) = store.user_by_email(&address).await?
+        {
+            colleagues.insert(r.address.clone(), u.id);
+        }
+    }
+    Ok(colleagues)
+}
+
+/// Each recipient's trail for the sender's own view of their message (the events about it,
+/// up to the timeline's limit).
+pub async fn trails_for_sender(store: &Store, message: MessageId, recipients: &[StoredRecipient]) -> Result<Vec<RecipientTrail>, AppError> {
+    let query = AuditQuery {
+        message: Some(message),
+        oldest_first: true,
+        limit: TIMELINE_MAX,
+        ..AuditQuery::default()
+    };
+    let events = store.search_audit(&query).await?;
+    Ok(trails(message, recipients, &colleague_ids(store, recipients).await?, &events))
 }
 
 /// What happened for each recipient, read off the message's events.

@@ -114,7 +114,7 @@ pub async fn detail(state: &AppState, key: &MessageKey, m: StoredMessage, viewer
     }
     let attachments = thread::files_of(key, &files, None)?;
     let recipients = if matches!(viewer, Viewer::Sender | Viewer::BreakGlass) {
-        recipient_statuses(state, id).await?
+        recipients_with_activity(state, id).await?
     } else {
         vec![]
     };
@@ -230,7 +230,7 @@ pub async fn revoke(
         meta.clone(),
     );
     state.store.revoke(m.id, address.as_ref(), state.now_ms(), &audit).await?;
-    recipient_statuses(state, id).await
+    recipients_with_activity(state, id).await
 }
 
 /// Limits and known addresses for the compose page.
@@ -248,10 +248,23 @@ pub async fn compose_info(state: &AppState, user: &UserRecord) -> Result<Compose
     })
 }
 
-async fn recipient_statuses(state: &AppState, id: MessageId) -> Result<Vec<RecipientStatus>, AppError> {
+/// Each recipient's status and, from the audit log, what they did: for the message page.
+async fn recipients_with_activity(state: &AppState, id: MessageId) -> Result<Vec<RecipientStatus>, AppError> {
     let rows = state.store.recipients_of(id).await?;
-    Ok(rows
-        .into_iter()
+    let trails = crate::app::governance::trails_for_sender(&state.store, id, &rows).await?;
+    let mut statuses = statuses_of(rows);
+    for s in &mut statuses {
+        s.activity = trails.iter().find(|t| t.address == s.address.as_str()).cloned();
+    }
+    Ok(statuses)
+}
+
+async fn recipient_statuses(state: &AppState, id: MessageId) -> Result<Vec<RecipientStatus>, AppError> {
+    Ok(statuses_of(state.store.recipients_of(id).await?))
+}
+
+fn statuses_of(rows: Vec<sealpost_storage::StoredRecipient>) -> Vec<RecipientStatus> {
+    rows.into_iter()
         .filter_map(|r| {
             let status = match r.status.as_str() {
                 "delivered" => DeliveryStatus::Delivered,
@@ -266,9 +279,10 @@ async fn recipient_statuses(state: &AppState, id: MessageId) -> Result<Vec<Recip
                 internal: r.internal,
                 status,
                 detail: r.detail,
+                activity: None,
             })
         })
-        .collect())
+        .collect()
 }
 
 fn summary(

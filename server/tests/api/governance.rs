@@ -248,3 +248,40 @@ async fn sealpost_audit_export_writes_the_days_asked_for_and_records_itself() {
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("write the date as YYYY-MM-DD"));
 }
+
+#[tokio::test]
+async fn the_sender_sees_from_the_log_when_a_partner_opened_what_they_downloaded_and_failed_attempts() {
+    let (app, sink) = spawn_app_with_smtp(&[]).await;
+    let (ann, _) = ann_and_ida(&app).await;
+    let (id, token) = app.send_file_to_partner(&sink, PARTNER, b"%PDF").await;
+    let before = body(app.read(&ann, &id).await).await;
+    let activity = &before["recipients"][0]["activity"];
+    assert_eq!(
+        (activity["opens"].as_i64(), activity["first_opened_at_ms"].as_i64()),
+        (Some(0), None)
+    );
+
+    let guessing = app.portal_redeem(&token).await;
+    let wrong = app
+        .post("/api/v1/portal/verify")
+        .header("cookie", &guessing)
+        .json(&json!({ "code": "000000" }))
+        .send()
+        .await
+        .unwrap();
+    assert!(wrong.status().is_client_error());
+    let partner = app.portal_sign_in(&sink, &token, None).await;
+    let detail = body(app.portal_message(&partner, &id).await).await;
+    let aid = detail["attachments"][0]["id"].as_str().unwrap().to_owned();
+    for _ in 0..2 {
+        assert_eq!(app.portal_download(&partner, &id, &aid).await.status(), StatusCode::OK);
+    }
+    let after = body(app.read(&ann, &id).await).await;
+    let activity = &after["recipients"][0]["activity"];
+    assert_eq!(activity["opens"], 1);
+    assert_eq!(activity["downloads"], 2);
+    assert_eq!(activity["failed_attempts"], 1);
+    assert!(activity["first_opened_at_ms"].is_i64() && activity["notified_at_ms"].is_i64());
+    let listed = body(app.list(&ann, "sent").await).await;
+    assert!(listed[0]["recipients"][0].get("activity").is_none(), "the list stays light");
+}

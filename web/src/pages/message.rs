@@ -4,6 +4,7 @@
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::hooks::{use_params_map, use_query_map};
+use sealpost_domain::api_audit::RecipientTrail;
 use sealpost_domain::api_messages::{DeliveryStatus, MessageDetail, RecipientStatus};
 
 use crate::api;
@@ -109,7 +110,7 @@ fn Delivery(id: String, recipients: RwSignal<Vec<RecipientStatus>>) -> impl Into
             <ErrorSummary message=error/>
             <table class="table">
                 <caption class="visually-hidden">"Who this message went to, and where delivery stands"</caption>
-                <thead><tr><th scope="col">"Recipient"</th><th scope="col">"Status"</th><th scope="col"><span class="visually-hidden">"Actions"</span></th></tr></thead>
+                <thead><tr><th scope="col">"Recipient"</th><th scope="col">"Status"</th><th scope="col">"Activity"</th><th scope="col"><span class="visually-hidden">"Actions"</span></th></tr></thead>
                 <tbody>
                     {move || recipients.get().into_iter().map(|r| {
                         let address = r.address.to_string();
@@ -120,6 +121,7 @@ fn Delivery(id: String, recipients: RwSignal<Vec<RecipientStatus>>) -> impl Into
                                 <td>{address}<span class="muted">{if r.internal { " (colleague)" } else { " (external)" }}</span></td>
                                 <td><span class=format!("status {}", status_class(r.status))>{status_text(r.status)}</span>
                                     {r.detail.map(|d| view! { <span class="muted">" – "{d}</span> })}</td>
+                                <td>{r.activity.map(|a| activity_view(&a))}</td>
                                 <td>{(r.status != DeliveryStatus::Revoked).then(|| view! {
                                     <button type="button" class="button quiet small" aria-label=label on:click=move |_| revoke(id.clone(), Some(who.clone()))>"Withdraw"</button>
                                 })}</td>
@@ -132,6 +134,24 @@ fn Delivery(id: String, recipients: RwSignal<Vec<RecipientStatus>>) -> impl Into
                 <button type="button" class="button danger" on:click=move |_| revoke(id.clone(), None)>"Withdraw access for everyone"</button>
             }})}
         </section>
+    }
+}
+
+/// What a recipient did, from the audit log: opened when (and how often), downloads, and
+/// failed attempts to prove who they are.
+fn activity_view(a: &RecipientTrail) -> impl IntoView + use<> {
+    let plural = |n: u32, one: &str, many: &str| if n == 1 { format!("1 {one}") } else { format!("{n} {many}") };
+    let opened = match a.first_opened_at_ms {
+        Some(at) if a.opens > 1 => format!("Opened {} ({} times)", format_time(at), a.opens),
+        Some(at) => format!("Opened {}", format_time(at)),
+        None => "Not opened yet".to_owned(),
+    };
+    let downloads = (a.downloads > 0).then(|| plural(a.downloads, "file downloaded", "downloads"));
+    let failed = (a.failed_attempts > 0).then(|| plural(a.failed_attempts, "failed attempt", "failed attempts"));
+    view! {
+        <span>{opened}</span>
+        {downloads.map(|d| view! { <br/><span>{d}</span> })}
+        {failed.map(|f| view! { <br/><span class="status bad">{f}</span> })}
     }
 }
 
