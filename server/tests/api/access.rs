@@ -1,0 +1,167 @@
+//! SECURITY C1: every route that takes an id, against every kind of principal. A route that
+//! names an object answers 404 (as for a missing one) to anyone signed in but not entitled,
+//! 401 to anyone not signed in the right way, and the audit routes answer 403 to every role
+//! but IG whatever the id, so neither reveals whether the object exists. The test fails when
+//! the API documents a route with an id that is not in the table.
+
+use reqwest::StatusCode;
+use sealpost_domain::Role;
+use serde_json::{Value, json};
+
+use crate::staff::{message, people, send_ok};
+use crate::test_app::{PASSWORD, TestApp, body, multipart, spawn_app_with_smtp};
+
+/// Who asks: staff sender A, staff B (not addressed), colleague addressee, partner X (an
+/// addressee), partner Y (of another message), IG, admin, anonymous.
+const WHO: [&str; 8] = ["A", "B", "colleague", "X", "Y", "IG", "admin", "anon"];
+
+enum Call {
+    Get,
+    Post(Value),
+    Reply,
+}
+
+/// (route template, concrete path, call, expected status for each of [`WHO`]).
+type Row = (&'static str, String, Call, [u16; 8]);
+
+#[tokio::test]
+async fn every_route_with_an_id_answers_each_principal_as_the_table_says() {
+    let (app, sink) = spawn_app_with_smtp(&[]).await;
+    let p = people(&app).await;
+    let x = "pc.jones@police.example.uk";
+    let y = "gp@nhs.example.uk";
+    let m = message(&["bob@testshire.gov.uk", x], "Shared", "text");
+    let sent = send_ok(&app, &p.ann, m, &[("f.txt", b"file".to_vec())]).await;
+    let id = sent["id"].as_str().unwrap().to_owned();
+    let reference = sent["reference"].as_str().unwrap().to_owned();
+    let aid = body(app.read(&p.ann, &id).await).await["attachments"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.deliver_due().await;
+    let token_x = app.link_sent_to(&sink, x);
+    let other = send_ok(&app, &p.ann, message(&[y], "Other", "text"), &[]).await;
+    app.deliver_due().await;
+    let token_y = app.link_sent_to(&sink, y);
+    assert_ne!(other["id"], sent["id"]);
+    let portal_x = app.portal_sign_in(&sink, &token_x, None).await;
+    let portal_y = app.portal_sign_in(&sink, &token_y, None).await;
+    app.create_user("ida@testshire.gov.uk", PASSWORD, Role::Ig).await;
+    app.create_user("ad@testshire.gov.uk", PASSWORD, Role::Admin).await;
+    let cookies: [Option<String>; 8] = [
+        Some(p.ann.clone()),
+        Some(p.cat.clone()),
+        Some(p.bob.clone()),
+        Some(portal_x),
+        Some(portal_y),
+        Some(app.sign_in("ida@testshire.gov.uk", PASSWORD).await),
+        Some(app.sign_in("ad@testshire.gov.uk", PASSWORD).await),
+        None,
+    ];
+
+    let table: Vec<Row> = vec![
+        (
+            "/api/v1/messages/{id}",
+            format!("/api/v1/messages/{id}"),
+            Call::Get,
+            [200, 404, 200, 401, 401, 404, 404, 401],
+        ),
+        (
+            "/api/v1/messages/{id}/attachments/{attachment}",
+            format!("/api/v1/messages/{id}/attachments/{aid}"),
+            Call::Get,
+            [200, 404, 200, 401, 401, 404, 404, 401],
+        ),
+        (
+            // Withdrawing from someone who is not a recipient changes nothing: the sender is
+            // told so (400); nobody else learns the message exists.
+            "/api/v1/messages/{id}/revoke",
+            format!("/api/v1/messages/{id}/revoke"),
+            Call::Post(json!({ "recipient": "nobody@example.org" })),
+            [400, 404, 404, 401, 401, 404, 404, 401],
+        ),
+        (
+            "/api/v1/portal/messages/{id}",
+            format!("/api/v1/portal/messages/{id}"),
+            Call::Get,
+            [401, 401, 401, 200, 404, 401, 401, 401],
+        ),
+        (
+            "/api/v1/portal/messages/{id}/attachments/{attachment}",
+            format!("/api/v1/portal/messages/{id}/attachments/{aid}"),
+            Call::Get,
+            [401, 401, 401, 200, 404, 401, 401, 401],
+        ),
+        (
+            // An empty reply is refused (400) after the access check, so nothing is stored.
+            "/api/v1/portal/messages/{id}/reply",
+            format!("/api/v1/portal/messages/{id}/reply"),
+            Call::Reply,
+            [401, 401, 401, 400, 404, 401, 401, 401],
+        ),
+        (
+            "/api/v1/audit/messages/{reference}",
+            format!("/api/v1/audit/messages/{reference}"),
+            Call::Get,
+            [403, 403, 403, 401, 401, 200, 403, 401],
+        ),
+        (
+            "/api/v1/audit/break-glass/{reference}",
+            format!("/api/v1/audit/break-glass/{reference}"),
+            Call::Get,
+            [403, 403, 403, 401, 401, 404, 403, 401],
+        ),
+        (
+            // A reason too short is refused before anything else: nothing opens, nobody is told.
+            "/api/v1/audit/break-glass/{reference}",
+            format!("/api/v1/audit/break-glass/{reference}"),
+            Call::Post(json!({ "reason": "x", "password": PASSWORD })),
+            [403, 403, 403, 401, 401, 400, 403, 401],
+        ),
+        (
+            "/api/v1/audit/break-glass/{reference}/attachments/{attachment}",
+            format!("/api/v1/audit/break-glass/{reference}/attachments/{aid}"),
+            Call::Get,
+            [403, 403, 403, 401, 401, 404, 403, 401],
+        ),
+        (
+            // The token is the credential: anyone holding it sees the same non-secret page.
+            "/api/v1/portal/links/{token}",
+            format!("/api/v1/portal/links/{token_x}"),
+            Call::Get,
+            [200, 200, 200, 200, 200, 200, 200, 200],
+        ),
+    ];
+
+    let mut wrong = Vec::new();
+    for (template, path, call, expected) in &table {
+        for (i, cookie) in cookies.iter().enumerate() {
+            let status = ask(&app, path, call, cookie.as_deref()).await;
+            if status.as_u16() != expected[i] {
+                wrong.push(format!("{template} as {}: {} (want {})", WHO[i], status.as_u16(), expected[i]));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+
+    // Every documented route with an id is in the table.
+    let doc: Value = app.get("/api/v1/openapi.json").send().await.unwrap().json().await.unwrap();
+    for path in doc["paths"].as_object().unwrap().keys().filter(|p| p.contains('{')) {
+        assert!(
+            table.iter().any(|(t, ..)| t == path),
+            "{path} takes an id but is not in the access table"
+        );
+    }
+}
+
+async fn ask(app: &TestApp, path: &str, call: &Call, cookie: Option<&str>) -> StatusCode {
+    let mut request = match call {
+        Call::Get => app.get(path),
+        Call::Post(json) => app.post(path).json(json),
+        Call::Reply => app.post(path).multipart(multipart("reply", &json!({ "body": "" }), &[])),
+    };
+    if let Some(c) = cookie {
+        request = request.header("cookie", c);
+    }
+    request.send().await.unwrap().status()
+}
