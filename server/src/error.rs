@@ -52,6 +52,9 @@ pub enum AppError {
     /// The database is unreachable (SECURITY G5).
     #[error("service unavailable")]
     Unavailable(#[source] StorageError),
+    /// The audit log could not be written, so nothing is revealed (SECURITY F1).
+    #[error("audit log unavailable")]
+    AuditUnavailable,
     /// A service other than the database is down (the mail relay); the sentence says what to
     /// do. Nothing was changed.
     #[error("dependency unavailable")]
@@ -116,6 +119,12 @@ impl IntoResponse for AppError {
                     Some(5),
                 )
             }
+            AppError::AuditUnavailable => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "Sealpost is temporarily unavailable. Try again in a moment.".into(),
+                Some(5),
+            ),
             AppError::DependencyDown(message) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable", (*message).into(), Some(60)),
             AppError::Internal(cause) => {
                 tracing::error!(error = format!("{cause:#}"), "internal error");

@@ -9,6 +9,7 @@ use sealpost_mail::Mailer;
 use sealpost_storage::{BlobStore, Store};
 use tokio::sync::{Notify, Semaphore};
 
+use crate::app::audit_writer::AuditWriter;
 use crate::app::rate_limit::IpLimiter;
 use crate::clock::Clock;
 use crate::settings::Settings;
@@ -35,6 +36,8 @@ pub struct AppState(Arc<Inner>);
 pub struct Inner {
     /// The database.
     pub store: Store,
+    /// Appends audit events in group commits.
+    pub audit: AuditWriter,
     /// Sealed attachment bytes.
     pub blobs: BlobStore,
     /// Outgoing notifications.
@@ -79,6 +82,7 @@ impl AppState {
             allowed_origins.push(format!("http://localhost:{}", bound.port()));
         }
         Ok(Self(Arc::new(Inner {
+            audit: AuditWriter::start(store.clone()),
             store,
             blobs,
             mailer,

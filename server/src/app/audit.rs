@@ -16,7 +16,8 @@ use crate::state::AppState;
 /// Where a request came from, for the audit log (SECURITY F2).
 pub type RequestMeta = Origin;
 
-/// Appends one event and waits for it to be committed.
+/// Appends one event and waits for it to be committed (in a group commit with whatever else
+/// is being recorded at that moment).
 pub async fn record(
     state: &AppState,
     origin: &Origin,
@@ -26,9 +27,9 @@ pub async fn record(
     outcome: Outcome,
 ) -> Result<(), AppError> {
     let event = AuditEvent::new(state.now_ms(), actor, action, object, outcome, origin.clone());
-    state.store.append_audit(&event).await.map_err(|e| {
+    state.audit.append(event).await.map_err(|e| {
         tracing::error!(error = %e, action = action.as_str(), "audit write failed: refusing the request");
-        AppError::Unavailable(e)
+        AppError::AuditUnavailable
     })?;
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! Use cases: what the product does, independent of HTTP. Handlers call exactly one of these.
 
 pub mod audit;
+pub mod audit_writer;
 pub mod auth;
 pub mod break_glass;
 pub mod checkpoints;

@@ -236,3 +236,50 @@ async fn the_server_signs_checkpoints_as_events_accrue_and_refuses_a_forged_one(
         })
     );
 }
+
+#[tokio::test]
+async fn concurrent_records_share_group_commits_and_each_caller_learns_its_own_outcome() {
+    let app = spawn_app().await;
+    let event = |i: i64| sealpost_audit::AuditEvent {
+        at_ms: i,
+        actor: format!("user:caller-{i}"),
+        action: "message.read".into(),
+        object: None,
+        outcome: "success".into(),
+        origin: Default::default(),
+    };
+    let callers: Vec<_> = (0..300)
+        .map(|i| {
+            let writer = app.state.audit.clone();
+            tokio::spawn(async move { writer.append(event(i)).await })
+        })
+        .collect();
+    let mut seqs = Vec::new();
+    for c in callers {
+        seqs.push(c.await.unwrap().expect("committed"));
+    }
+    seqs.sort_unstable();
+    assert_eq!(seqs, (1..=300).collect::<Vec<i64>>(), "each caller got its own place in the chain");
+    let chain = app.state.store.audit_chain_page(0, 1000).await.unwrap();
+    sealpost_audit::chain::verify(&chain, None).unwrap();
+    for (i, e) in chain.iter().enumerate() {
+        assert_eq!(e.seq, seqs[i]);
+    }
+
+    // When the table cannot be written, every waiting caller is told, and nothing is stored.
+    let rename = "ALTER TABLE audit_events RENAME TO audit_events_gone";
+    match &app.state.store {
+        Store::Sqlite(pool) => sqlx::raw_sql(rename).execute(pool).await.map(|_| ()),
+        Store::Postgres(pool) => sqlx::raw_sql(rename).execute(pool).await.map(|_| ()),
+    }
+    .unwrap();
+    let failing: Vec<_> = (0..20)
+        .map(|i| {
+            let writer = app.state.audit.clone();
+            tokio::spawn(async move { writer.append(event(1000 + i)).await })
+        })
+        .collect();
+    for f in failing {
+        assert!(f.await.unwrap().is_err());
+    }
+}
