@@ -287,8 +287,13 @@ async fn disable_user(settings: &Settings, email: &str) -> anyhow::Result<()> {
 }
 
 async fn verify_audit(settings: &Settings, checkpoint: Option<&str>, files: &[PathBuf]) -> anyhow::Result<()> {
-    let key = keyfiles::load_audit_key(&settings.key_dir)?.verify_key();
-    let mut exported: Vec<Head> = Vec::new();
+    let key = keyfiles::load_audit_verify_key(&settings.key_dir)?;
+    // The last checkpoint this installation signed must still be on the chain too.
+    let mut exported: Vec<Head> = keyfiles::last_signed(&settings.key_dir)?
+        .map(|c| c.checkpoint.head)
+        .into_iter()
+        .collect();
+    let local = exported.len();
     if let Some(text) = checkpoint {
         exported.push(text.parse().map_err(|e: &str| anyhow::anyhow!("--checkpoint: {e}"))?);
     }
@@ -311,7 +316,7 @@ async fn verify_audit(settings: &Settings, checkpoint: Option<&str>, files: &[Pa
                 v.head.seq,
                 v.head,
                 v.checkpoints,
-                if exported.is_empty() { "" } else { " and the ones given" }
+                if exported.len() > local { " and the ones given" } else { "" }
             );
             Ok(())
         }
@@ -343,7 +348,7 @@ async fn export_audit(settings: &Settings, from: Option<&str>, to: Option<&str>,
 async fn export_checkpoint(settings: &Settings, out: Option<&std::path::Path>) -> anyhow::Result<()> {
     let key = keyfiles::load_audit_key(&settings.key_dir)?;
     let store = startup::open_store(settings, SystemClock.now_ms()).await?;
-    let Some(signed) = checkpoints::sign_head(&store, &key, SystemClock.now_ms()).await? else {
+    let Some(signed) = checkpoints::sign_and_remember(&store, &key, &settings.key_dir, SystemClock.now_ms()).await? else {
         bail!("the audit log is empty: there is nothing to checkpoint yet");
     };
     let text = signed.to_string();

@@ -10,12 +10,15 @@ use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
-use sealpost_crypto::{AuditSigningKey, EscrowRecipient, ExposeSecret, Keyring, SecretString, generate_key_pair};
+use sealpost_audit::checkpoint::SignedCheckpoint;
+use sealpost_crypto::{AuditSigningKey, EscrowRecipient, ExposeSecret, Keyring, SecretString, VerifyKey, generate_key_pair};
 
 const MASTER: &str = "master.key";
 const ESCROW_PUB: &str = "escrow.pub";
 const AUDIT_KEY: &str = "audit-signing.key";
 const AUDIT_PUB: &str = "audit-signing.pub";
+/// The last checkpoint this installation signed, kept beside the key and outside the database.
+const LAST_SIGNED: &str = "audit-last-checkpoint.txt";
 /// Written only when Sealpost generates the escrow pair itself; must be moved offline.
 pub const ESCROW_SECRET: &str = "escrow-identity-MOVE-OFFLINE.txt";
 
@@ -122,6 +125,38 @@ fn read_private(path: &Path) -> anyhow::Result<SecretString> {
         );
     }
     Ok(SecretString::from(fs::read_to_string(path)?))
+}
+
+/// The public half of the audit signing key, for verifying: from the environment's key, or
+/// `audit-signing.pub`. Never creates a key (a missing one is an incident, not a first start).
+pub fn load_audit_verify_key(dir: &Path) -> anyhow::Result<VerifyKey> {
+    if let Ok(v) = std::env::var("SEALPOST_AUDIT_SIGNING_KEY") {
+        return Ok(AuditSigningKey::parse(&SecretString::from(v))
+            .context("SEALPOST_AUDIT_SIGNING_KEY")?
+            .verify_key());
+    }
+    let path = dir.join(AUDIT_PUB);
+    let text = fs::read_to_string(&path).with_context(|| format!("reading {} (the audit log's public key)", path.display()))?;
+    text.parse().with_context(|| path.display().to_string())
+}
+
+/// The last checkpoint this installation signed, if it has signed one.
+pub fn last_signed(dir: &Path) -> anyhow::Result<Option<SignedCheckpoint>> {
+    match fs::read_to_string(dir.join(LAST_SIGNED)) {
+        Ok(text) => Ok(Some(text.parse().with_context(|| dir.join(LAST_SIGNED).display().to_string())?)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e).with_context(|| format!("reading {}", dir.join(LAST_SIGNED).display())),
+    }
+}
+
+/// Records `c` as the last checkpoint signed (written whole, then renamed into place).
+pub fn remember_signed(dir: &Path, c: &SignedCheckpoint) -> anyhow::Result<()> {
+    let path = dir.join(LAST_SIGNED);
+    let tmp = dir.join(format!("{LAST_SIGNED}.tmp"));
+    let _ = fs::remove_file(&tmp);
+    write_private(&tmp, &c.to_string())?;
+    fs::rename(&tmp, &path).with_context(|| format!("writing {}", path.display()))?;
+    Ok(())
 }
 
 /// True when keys are configured (files or environment).

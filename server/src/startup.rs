@@ -75,18 +75,22 @@ impl Application {
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         let store = self.state.store.clone();
         let (stop, stopped) = tokio::sync::watch::channel(false);
+        // The signer stops after the outbox worker, so its last checkpoint covers the
+        // worker's last events.
+        let (stop_signer, signer_stopped) = tokio::sync::watch::channel(false);
         let worker = self
             .state
             .settings
             .outbox_worker
             .then(|| tokio::spawn(outbox::run(self.state.clone(), stopped)));
-        let signer = tokio::spawn(checkpoints::run(self.state.clone(), stop.subscribe()));
+        let signer = tokio::spawn(checkpoints::run(self.state.clone(), signer_stopped));
         let app = routes::router(self.state).into_make_service_with_connect_info::<SocketAddr>();
         axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await?;
         let _ = stop.send(true);
         if let Some(worker) = worker {
             let _ = worker.await;
         }
+        let _ = stop_signer.send(true);
         let _ = signer.await;
         store.close().await;
         Ok(())

@@ -175,6 +175,12 @@ pub async fn break_glass(reference: &str, reason: String, password: String) -> R
     .await
 }
 
+/// `GET /api/v1/audit/break-glass/{reference}`: the content again, while a grant is in force.
+pub async fn break_glass_current(reference: &str) -> Result<BreakGlassAccess, Failure> {
+    let reference = String::from(js_sys::encode_uri_component(reference));
+    call("GET", &format!("/api/v1/audit/break-glass/{reference}"), None::<&()>).await
+}
+
 /// The URL that downloads a file within a break-glass grant (`reference` in place of the id).
 pub fn break_glass_file_url(reference: &str, attachment: &str) -> String {
     format!("/api/v1/audit/break-glass/{reference}/attachments/{attachment}")

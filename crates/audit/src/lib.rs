@@ -82,6 +82,8 @@ pub enum Object {
     Attachment(MessageId, AttachmentId),
     /// A message as it concerns one recipient (their notification email, their revocation).
     Recipient(MessageId, EmailAddress),
+    /// A person, by address: whose activity an export covered.
+    Person(EmailAddress),
 }
 
 /// How it ended.
@@ -152,6 +154,7 @@ impl std::fmt::Display for Object {
             Object::Message(id) => write!(f, "message:{id}"),
             Object::Attachment(message, id) => write!(f, "message:{message}/attachment:{id}"),
             Object::Recipient(message, to) => write!(f, "message:{message}/to:{to}"),
+            Object::Person(address) => write!(f, "person:{address}"),
         }
     }
 }
@@ -161,6 +164,9 @@ impl std::str::FromStr for Object {
     type Err = ();
 
     fn from_str(text: &str) -> Result<Self, ()> {
+        if let Some(address) = text.strip_prefix("person:") {
+            return EmailAddress::parse(address).map(Object::Person).map_err(|_| ());
+        }
         let rest = text.strip_prefix("message:").ok_or(())?;
         let (message, tail) = rest.split_once('/').map_or((rest, None), |(m, t)| (m, Some(t)));
         let message: MessageId = message.parse().map_err(|_| ())?;
@@ -257,7 +263,12 @@ mod tests {
         let m = MessageId("6f1b2c9e-0000-4000-8000-000000000001".parse().unwrap());
         let a = AttachmentId("6f1b2c9e-0000-4000-8000-000000000002".parse().unwrap());
         let to = EmailAddress::parse("pc@police.example.uk").unwrap();
-        for o in [Object::Message(m), Object::Attachment(m, a), Object::Recipient(m, to)] {
+        for o in [
+            Object::Message(m),
+            Object::Attachment(m, a),
+            Object::Recipient(m, to.clone()),
+            Object::Person(to),
+        ] {
             assert_eq!(o.to_string().parse::<Object>(), Ok(o));
         }
         for bad in [

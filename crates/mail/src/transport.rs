@@ -69,6 +69,11 @@ impl Mailer {
         }
     }
 
+    /// True when mail really leaves this server (a relay), rather than landing in a folder.
+    pub fn is_relay(&self) -> bool {
+        matches!(self, Mailer::Smtp { .. })
+    }
+
     /// Says where mail goes, for the start-up message.
     pub fn describe(&self) -> String {
         match self {

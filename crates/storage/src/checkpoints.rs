@@ -51,6 +51,18 @@ impl Store {
         rows.into_iter().map(checkpoint_of).collect()
     }
 
+    /// The newest checkpoint claiming to be signed by `key`, if any (the caller checks the
+    /// signature: a forged row with a bigger position must not hide the real ones).
+    pub async fn latest_audit_checkpoint_by(&self, key: &[u8; 32]) -> Result<Option<SignedCheckpoint>, StorageError> {
+        let row: Option<Row> = with_pool!(self, |pool| sqlx::query_as(
+            "SELECT seq, hash, at, key, signature FROM audit_checkpoints WHERE key = $1 ORDER BY seq DESC LIMIT 1"
+        )
+        .bind(key.as_slice())
+        .fetch_optional(pool)
+        .await)?;
+        row.map(checkpoint_of).transpose()
+    }
+
     /// The newest checkpoint, if any.
     pub async fn latest_audit_checkpoint(&self) -> Result<Option<SignedCheckpoint>, StorageError> {
         let row: Option<Row> = with_pool!(self, |pool| sqlx::query_as(

@@ -87,7 +87,11 @@ pub(crate) async fn walk(store: &Store, mut verifier: Verifier, mut after: i64) 
 /// Verifies the chain for an IG officer (anyone else: 403), and records that they did.
 pub async fn verify_for(state: &AppState, user: &UserRecord, meta: &Origin) -> Result<AuditVerification, AppError> {
     crate::app::governance::require_ig(user)?;
-    let result = verify_chain(&state.store, &state.audit_key.verify_key(), &[])
+    // The last checkpoint this installation signed, kept outside the database, must be on it.
+    let mine = crate::keyfiles::last_signed(&state.settings.key_dir)
+        .map_err(AppError::Internal)?
+        .map(|c| c.checkpoint.head);
+    let result = verify_chain(&state.store, &state.audit_key.verify_key(), mine.as_slice())
         .await
         .map_err(AppError::Unavailable)?;
     let outcome = if result.is_ok() { Outcome::Success } else { Outcome::Failure };

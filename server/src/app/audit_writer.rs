@@ -2,7 +2,8 @@
 //! `record` is asked to append, gathers those waiting into one transaction, and acknowledges
 //! each caller once it has committed. Under load many reads share one commit (one fsync on
 //! SQLite) instead of queueing for the write lock one by one; alone, an event commits at once.
-//! If a batch fails, every caller in it fails, and none reveals content (SECURITY F1).
+//! If a batch fails, each of its events is tried again on its own; a caller whose event still
+//! cannot be written fails, and reveals no content (SECURITY F1).
 
 use sealpost_audit::AuditEvent;
 use sealpost_storage::Store;
@@ -58,10 +59,16 @@ async fn run(store: Store, mut incoming: mpsc::Receiver<(AuditEvent, Ack)>) {
                     let _ = ack.send(Ok(seq));
                 }
             }
+            // One bad event must not fail its neighbours: retry each on its own, so only the
+            // callers whose own event cannot be written are refused.
+            Err(_) if events.len() > 1 => {
+                for (event, ack) in events.iter().zip(acks) {
+                    let _ = ack.send(store.append_audit(event).await.map_err(|e| e.to_string()));
+                }
+            }
             Err(e) => {
-                let reason = e.to_string();
                 for ack in acks {
-                    let _ = ack.send(Err(reason.clone()));
+                    let _ = ack.send(Err(e.to_string()));
                 }
             }
         }

@@ -48,6 +48,12 @@ pub async fn open(
             "Break-glass is switched off: no data protection officer's address is set (SEALPOST_DPO_EMAIL). Ask IT to set it.",
         ));
     };
+    if !state.mailer.is_relay() {
+        return Err(AppError::bad(
+            "no_relay",
+            "Break-glass is switched off: with no mail relay (SEALPOST_SMTP_URL) the data protection officer cannot be emailed. Ask IT to set it.",
+        ));
+    }
     let facts = match Reference::parse_typed(reference) {
         Some(r) => state.store.message_facts(&r).await?,
         None => None,

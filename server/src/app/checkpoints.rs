@@ -1,8 +1,11 @@
 //! Signed checkpoints of the audit chain (SECURITY F6). A worker signs the head every
 //! `audit_checkpoint_events` events or `audit_checkpoint_minutes` minutes, and once more on
 //! shutdown. Before signing, it verifies the events since the last checkpoint, so it never
-//! vouches for a chain that is already broken.
+//! vouches for a chain that is already broken, and it keeps the last head it signed in the key
+//! directory, so deleting the stored checkpoints cannot make it start again from a forged
+//! genesis.
 
+use std::path::Path;
 use std::time::Duration;
 
 use sealpost_audit::chain::{Break, Head, Verifier};
@@ -12,6 +15,7 @@ use sealpost_storage::{StorageError, Store};
 use tokio::sync::watch;
 
 use crate::app::audit::{signed_by, walk};
+use crate::keyfiles;
 use crate::state::AppState;
 
 /// How often the worker looks at the head (two indexed lookups).
@@ -23,16 +27,39 @@ pub enum CheckpointError {
     /// The database failed.
     #[error(transparent)]
     Storage(#[from] StorageError),
-    /// The events since the last checkpoint do not verify.
+    /// The events since the last checkpoint do not verify, or the stored checkpoints no
+    /// longer reach the last one this installation signed.
     #[error("the audit log is not intact ({0}); no checkpoint was signed")]
     Broken(Break),
+    /// The record of the last checkpoint signed, in the key directory, could not be used.
+    #[error("the record of the last signed checkpoint: {0:#}")]
+    Record(anyhow::Error),
 }
 
 /// Signs the head reached after verifying every event since the newest checkpoint this key
 /// signed (all of them, the first time), and stores the checkpoint. Returns the newest
 /// checkpoint: the new one, or the old one if nothing happened since.
-pub async fn sign_head(store: &Store, key: &AuditSigningKey, now_ms: i64) -> Result<Option<SignedCheckpoint>, CheckpointError> {
-    let latest = store.latest_audit_checkpoint().await?.filter(|c| signed_by(c, &key.verify_key()));
+///
+/// `last_signed` is the last checkpoint this installation signed, as kept beside the key,
+/// outside the database. If the stored checkpoints no longer reach it, someone has deleted
+/// them, most likely to rewrite the log behind them: the signer refuses, rather than vouch for
+/// a chain from genesis that may be forged.
+pub async fn sign_head(
+    store: &Store,
+    key: &AuditSigningKey,
+    now_ms: i64,
+    last_signed: Option<Head>,
+) -> Result<Option<SignedCheckpoint>, CheckpointError> {
+    let public = key.verify_key();
+    let latest = store
+        .latest_audit_checkpoint_by(&public.to_bytes())
+        .await?
+        .filter(|c| signed_by(c, &public));
+    if let Some(mine) = last_signed
+        && latest.is_none_or(|c| c.checkpoint.head.seq < mine.seq)
+    {
+        return Err(CheckpointError::Broken(Break::Checkpoint { seq: mine.seq }));
+    }
     let from = latest.map_or(Head { seq: 0, hash: [0; 32] }, |c| c.checkpoint.head);
     let head = walk(store, Verifier::resume(from), from.seq)
         .await?
@@ -43,12 +70,30 @@ pub async fn sign_head(store: &Store, key: &AuditSigningKey, now_ms: i64) -> Res
     let checkpoint = Checkpoint { head, at_ms: now_ms };
     let signed = SignedCheckpoint {
         checkpoint,
-        key: key.verify_key().to_bytes(),
+        key: public.to_bytes(),
         signature: key.sign(&checkpoint.signed_bytes()),
     };
     store.insert_audit_checkpoint(&signed).await?;
     tracing::info!(seq = head.seq, "audit checkpoint signed");
     Ok(Some(signed))
+}
+
+/// [`sign_head`] for this installation: reads and updates its record of the last checkpoint
+/// it signed, in the key directory.
+pub async fn sign_and_remember(
+    store: &Store,
+    key: &AuditSigningKey,
+    key_dir: &Path,
+    now_ms: i64,
+) -> Result<Option<SignedCheckpoint>, CheckpointError> {
+    let mine = keyfiles::last_signed(key_dir).map_err(CheckpointError::Record)?;
+    let signed = sign_head(store, key, now_ms, mine.map(|c| c.checkpoint.head)).await?;
+    if let Some(c) = &signed
+        && mine.is_none_or(|m| m.checkpoint.head.seq < c.checkpoint.head.seq)
+    {
+        keyfiles::remember_signed(key_dir, c).map_err(CheckpointError::Record)?;
+    }
+    Ok(signed)
 }
 
 /// True when the head has moved far enough, or long enough ago, to sign again.
@@ -60,10 +105,15 @@ fn due(state: &AppState, head: Head, latest: Option<&SignedCheckpoint>) -> bool 
 }
 
 async fn tick(state: &AppState, force: bool) -> Result<(), CheckpointError> {
-    let latest = state.store.latest_audit_checkpoint().await?;
+    let public = state.audit_key.verify_key();
+    let latest = state
+        .store
+        .latest_audit_checkpoint_by(&public.to_bytes())
+        .await?
+        .filter(|c| signed_by(c, &public));
     let head = state.store.audit_head().await?;
     if head.seq > 0 && (force || due(state, head, latest.as_ref())) {
-        sign_head(&state.store, &state.audit_key, state.now_ms()).await?;
+        sign_and_remember(&state.store, &state.audit_key, &state.settings.key_dir, state.now_ms()).await?;
     }
     Ok(())
 }

@@ -31,10 +31,12 @@ pub fn require_ig(user: &UserRecord) -> Result<(), AppError> {
     }
 }
 
-/// A search turned into a query, with who the person searched for turned out to be.
+/// A search turned into a query, with who the person searched for turned out to be, and
+/// what an export of it is about (the message or the person).
 struct Resolved {
     query: AuditQuery,
     person_label: Option<String>,
+    about: Option<Object>,
 }
 
 /// A filter's text, if one was given.
@@ -50,12 +52,14 @@ async fn resolve(store: &Store, s: &AuditSearch) -> Result<Resolved, AppError> {
         before_seq: s.before,
         ..AuditQuery::default()
     };
+    let mut about = None;
     if let Some(text) = given(&s.reference) {
         let reference = Reference::parse_typed(text)
             .ok_or_else(|| AppError::bad("invalid_reference", "A message reference looks like SP-7K3M-Q9XD."))?;
         let facts = store.message_facts(&reference).await?;
         let facts = facts.ok_or_else(|| AppError::bad("unknown_reference", format!("No message has the reference {reference}.")))?;
         query.message = Some(facts.id);
+        about = Some(Object::Message(facts.id));
     }
     let mut person_label = None;
     if let Some(text) = given(&s.person) {
@@ -64,6 +68,7 @@ async fn resolve(store: &Store, s: &AuditSearch) -> Result<Resolved, AppError> {
             Actor::Recipient(address.clone()).to_string(),
             Actor::SigningIn(address.clone()).to_string(),
         ];
+        about = about.or(Some(Object::Person(address.clone())));
         person_label = Some(match store.user_by_email(&address).await? {
             Some(u) => {
                 query.actors.push(Actor::User(u.id).to_string());
@@ -98,13 +103,19 @@ async fn resolve(store: &Store, s: &AuditSearch) -> Result<Resolved, AppError> {
     {
         return Err(AppError::bad("invalid_date", "The From date must not be after the To date."));
     }
-    Ok(Resolved { query, person_label })
+    Ok(Resolved {
+        query,
+        person_label,
+        about,
+    })
 }
 
 /// A page of events matching `s`, newest first.
 pub async fn search(state: &AppState, user: &UserRecord, s: &AuditSearch) -> Result<AuditPage, AppError> {
     require_ig(user)?;
-    let Resolved { mut query, person_label } = resolve(&state.store, s).await?;
+    let Resolved {
+        mut query, person_label, ..
+    } = resolve(&state.store, s).await?;
     query.limit = PAGE + 1;
     let mut found = state.store.search_audit(&query).await?;
     let more = found.len() > usize::try_from(PAGE).unwrap_or(usize::MAX);
@@ -245,7 +256,7 @@ async fn views(store: &Store, events: &[ChainedEvent]) -> Result<Vec<AuditEventV
     let message_ids: Vec<MessageId> = objects
         .iter()
         .flatten()
-        .map(message_of)
+        .filter_map(message_of)
         .collect::<HashSet<_>>()
         .into_iter()
         .collect();
@@ -272,7 +283,8 @@ async fn views(store: &Store, events: &[ChainedEvent]) -> Result<Vec<AuditEventV
                 action_label: action_label(&e.action).to_owned(),
                 reference: object
                     .as_ref()
-                    .and_then(|o| references.get(&message_of(o)))
+                    .and_then(message_of)
+                    .and_then(|m| references.get(&m))
                     .map(ToString::to_string),
                 detail: object.as_ref().and_then(detail_words),
                 object: e.object.clone(),
@@ -285,9 +297,10 @@ async fn views(store: &Store, events: &[ChainedEvent]) -> Result<Vec<AuditEventV
         .collect())
 }
 
-fn message_of(o: &Object) -> MessageId {
+fn message_of(o: &Object) -> Option<MessageId> {
     match o {
-        Object::Message(m) | Object::Attachment(m, _) | Object::Recipient(m, _) => *m,
+        Object::Message(m) | Object::Attachment(m, _) | Object::Recipient(m, _) => Some(*m),
+        Object::Person(_) => None,
     }
 }
 
@@ -296,6 +309,7 @@ fn detail_words(o: &Object) -> Option<String> {
         Object::Message(_) => None,
         Object::Attachment(_, a) => Some(format!("file {}", &a.to_string()[..8])),
         Object::Recipient(_, to) => Some(format!("for {to}")),
+        Object::Person(who) => Some(format!("activity of {who}")),
     }
 }
 
@@ -378,8 +392,8 @@ pub async fn write_csv(store: &Store, mut query: AuditQuery, out: &mut (impl Asy
 /// reveals who did what), then returned as a query for [`write_csv`] to stream.
 pub async fn start_export(state: &AppState, user: &UserRecord, meta: &Origin, s: &AuditSearch) -> Result<AuditQuery, AppError> {
     require_ig(user)?;
-    let Resolved { query, .. } = resolve(&state.store, s).await?;
-    audit::record(state, meta, &Actor::User(user.id), Action::AuditExport, None, Outcome::Success).await?;
+    let Resolved { query, about, .. } = resolve(&state.store, s).await?;
+    audit::record(state, meta, &Actor::User(user.id), Action::AuditExport, about, Outcome::Success).await?;
     Ok(query)
 }
 

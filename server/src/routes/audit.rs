@@ -10,6 +10,7 @@ use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use futures::StreamExt;
 use sealpost_domain::api_audit::{AuditPage, AuditSearch, AuditVerification, BreakGlassAccess, BreakGlassRequest, MessageTimeline};
 use tokio_util::io::ReaderStream;
 
@@ -42,7 +43,9 @@ async fn timeline(
     governance::timeline(&state, &signed_in.user, &reference).await.map(Json)
 }
 
-/// Streams the CSV: a task writes it page by page into a pipe the response reads from.
+/// Streams the CSV: a task writes it page by page into a pipe the response reads from. If the
+/// task stops part-way, the body ends in an error, so the download fails visibly instead of
+/// leaving a CSV that looks complete but is not.
 async fn export(
     State(state): State<AppState>,
     signed_in: SignedIn,
@@ -51,12 +54,23 @@ async fn export(
 ) -> Result<Response, AppError> {
     let query = governance::start_export(&state, &signed_in.user, &meta, &s).await?;
     let (mut writer, reader) = tokio::io::duplex(64 * 1024);
+    let (finished, outcome) = tokio::sync::oneshot::channel();
     let store = state.store.clone();
     tokio::spawn(async move {
-        if let Err(e) = governance::write_csv(&store, query, &mut writer).await {
+        let result = governance::write_csv(&store, query, &mut writer).await;
+        if let Err(e) = &result {
             tracing::error!(error = %e, "audit export stopped part-way");
         }
+        drop(writer);
+        let _ = finished.send(result.is_ok());
     });
+    let failure = futures::stream::once(async move {
+        match outcome.await {
+            Ok(true) => None,
+            _ => Some(Err(std::io::Error::other("the export stopped part-way"))),
+        }
+    })
+    .filter_map(std::future::ready);
     let name = format!(
         "attachment; filename=\"sealpost-audit-{}.csv\"",
         &sealpost_domain::time::rfc3339(state.now_ms())[..10]
@@ -68,7 +82,7 @@ async fn export(
             HeaderValue::from_str(&name).unwrap_or_else(|_| HeaderValue::from_static("attachment")),
         ),
     ];
-    Ok((headers, Body::from_stream(ReaderStream::new(reader))).into_response())
+    Ok((headers, Body::from_stream(ReaderStream::new(reader).chain(failure))).into_response())
 }
 
 async fn break_glass(

@@ -188,9 +188,22 @@ async fn a_whole_table_rewrite_is_caught_against_a_signed_exported_checkpoint() 
         "{}",
         text(&caught.stderr)
     );
-    // …and when the attacker deletes the checkpoints too, the chain is self-consistent again:
-    // only the checkpoint kept outside the database can tell.
+    // …and when the attacker deletes the checkpoints too, the record of the last checkpoint
+    // signed, kept in the key directory, still catches it, and the signer refuses to vouch for
+    // the rewritten chain.
     rewrite_whole_log(&app, |_| {}, true).await;
+    let caught = sealpost(&app, &["audit", "verify"], None);
+    assert!(text(&caught.stderr).contains(&format!("does not match the checkpoint at event {}", head.seq)));
+    let refused = sealpost(&app, &["audit", "checkpoint"], None);
+    assert!(!refused.status.success());
+    assert!(
+        text(&refused.stderr).contains("no checkpoint was signed"),
+        "{}",
+        text(&refused.stderr)
+    );
+    // Verified from elsewhere, with only the public key, the rewrite is self-consistent: only
+    // the checkpoint file kept outside can tell.
+    std::fs::remove_file(app.dir.path().join("keys/audit-last-checkpoint.txt")).unwrap();
     let fooled = sealpost(&app, &["audit", "verify"], None);
     assert!(fooled.status.success(), "a consistent rewrite verifies on its own");
     let caught = sealpost(&app, &["audit", "verify", "--checkpoint-file", file], None);

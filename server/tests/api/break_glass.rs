@@ -135,6 +135,24 @@ async fn ig_and_admins_get_404_for_content_and_break_glass_opens_it_once_recorde
         "still not an addressee"
     );
 
+    // The grant is Ida's alone: another IG officer still gets 404.
+    app.create_user("ian@testshire.gov.uk", PASSWORD, Role::Ig).await;
+    let ian = app.sign_in("ian@testshire.gov.uk", PASSWORD).await;
+    assert_eq!(
+        get_status(&app, &ian, &format!("/api/v1/audit/break-glass/{reference}")).await,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        get_status(&app, &ian, &format!("/api/v1/audit/break-glass/{reference}/attachments/{aid}")).await,
+        StatusCode::NOT_FOUND
+    );
+    let (status, e) = break_glass(&app, &ian, &reference, &"x".repeat(2001), PASSWORD).await;
+    assert_eq!(
+        (status, e["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("reason_required")),
+        "too long a reason"
+    );
+
     // The grant ends (as does her idle session: she signs in again).
     app.clock.advance_minutes(31);
     let ida = app.sign_in("ida@testshire.gov.uk", PASSWORD).await;
@@ -174,6 +192,12 @@ async fn without_a_dpo_address_or_with_the_relay_down_nothing_is_opened() {
     let (_, _, reference, ida, _) = scene(&app).await;
     let (status, e) = break_glass(&app, &ida, &reference, REASON, PASSWORD).await;
     assert_eq!((status, e["code"].as_str()), (StatusCode::BAD_REQUEST, Some("no_dpo")));
+
+    // With no relay, the "email" would only land in a folder on this server: refused too.
+    let app = crate::test_app::spawn_app_with(|s| s.dpo_email = Some(sealpost_domain::EmailAddress::parse(DPO).unwrap())).await;
+    let (_, _, reference, ida, _) = scene(&app).await;
+    let (status, e) = break_glass(&app, &ida, &reference, REASON, PASSWORD).await;
+    assert_eq!((status, e["code"].as_str()), (StatusCode::BAD_REQUEST, Some("no_relay")));
 
     // The relay refuses the DPO's email: 503, no grant, no content, no event.
     let (app, _sink) = app_with_dpo(&[554, 554, 554, 554, 554, 554, 554, 554], Some(DPO)).await;

@@ -90,6 +90,22 @@ async fn an_ig_officer_sees_a_messages_whole_history_by_reference_and_never_its_
     assert_eq!(page["next_before"], Value::Null);
     let (status, _) = get(&app, &ida, "/api/v1/audit/messages/SP-2222-2222").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // Exporting this message's events records what was exported, and carries no content.
+    let (status, csv) = get(&app, &ida, &format!("/api/v1/audit/export?reference={reference}")).await;
+    assert_eq!(status, StatusCode::OK);
+    let csv = csv.as_str().unwrap().to_owned();
+    for content in ["Referral", "Details inside", "referral.pdf", "canary-FILE"] {
+        assert!(!csv.contains(content), "{content} must not be exported");
+    }
+    let exported = app
+        .state
+        .store
+        .audit_chain_page(app.state.store.audit_head().await.unwrap().seq - 1, 1)
+        .await
+        .unwrap();
+    assert_eq!(exported[0].event.action, "audit.export");
+    assert_eq!(exported[0].event.object.as_deref(), Some(format!("message:{id}").as_str()));
 }
 
 #[tokio::test]

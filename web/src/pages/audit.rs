@@ -69,11 +69,19 @@ fn Console() -> impl IntoView {
     let next = RwSignal::new(None::<i64>);
     let person_label = RwSignal::new(None::<String>);
     let (problem, set_problem) = signal(None::<String>);
+    // Only the newest search may fill the page: an older answer arriving late is dropped.
+    let generation = StoredValue::new(0u64);
     Effect::new(move |_| {
         let s = search.get();
         events.set(None);
+        generation.update_value(|g| *g += 1);
+        let mine = generation.get_value();
         spawn_local(async move {
-            match api::audit_search(&s).await {
+            let answer = api::audit_search(&s).await;
+            if generation.get_value() != mine {
+                return;
+            }
+            match answer {
                 Ok(page) => {
                     set_problem.set(None);
                     next.set(page.next_before);
@@ -198,11 +206,12 @@ fn SearchForm(search: Memo<AuditSearch>) -> impl IntoView {
                 </div>
                 <div class="field">
                     <label for="f-from">"From"</label>
-                    <input id="f-from" type="date" bind:value=from/>
+                    <input id="f-from" type="date" aria-describedby="f-dates-hint" bind:value=from/>
                 </div>
                 <div class="field">
                     <label for="f-to">"To"</label>
-                    <input id="f-to" type="date" bind:value=to/>
+                    <input id="f-to" type="date" aria-describedby="f-dates-hint" bind:value=to/>
+                    <p id="f-dates-hint" class="field-hint">"Whole days, in UTC, both included."</p>
                 </div>
             </div>
             <div class="actions">
@@ -386,6 +395,27 @@ fn BreakGlass(reference: String) -> impl IntoView {
     let busy = RwSignal::new(false);
     let (problem, set_problem) = signal(None::<String>);
     let opened = RwSignal::new(None::<BreakGlassAccess>);
+    let ended = RwSignal::new(false);
+    // The access ends by itself: the content leaves the page when the grant does.
+    Effect::new(move |_| {
+        if let Some(until) = opened.with(|o| o.as_ref().map(|a| a.until_ms)) {
+            let left = (until as f64 - js_sys::Date::now()).max(0.0) as u64;
+            set_timeout(
+                move || {
+                    opened.set(None);
+                    ended.set(true);
+                },
+                std::time::Duration::from_millis(left),
+            );
+        }
+    });
+    // A grant still in force (after a reload, say) shows the content again, recorded as a read.
+    let current = reference.clone();
+    spawn_local(async move {
+        if let Ok(access) = api::break_glass_current(&current).await {
+            opened.set(Some(access));
+        }
+    });
     let wanted = reference.clone();
     let submit = move |ev: SubmitEvent| {
         ev.prevent_default();
@@ -425,6 +455,7 @@ fn BreakGlass(reference: String) -> impl IntoView {
         None => view! {
             <section class="card break-glass" aria-labelledby="bg-title">
                 <h2 id="bg-title">"Break glass: open the content"</h2>
+                {move || ended.get().then(|| view! { <p class="notice" role="status">"The break-glass access has ended. Open it again below if you still need to."</p> })}
                 <p>"Only when you must see what was sent, for example for a subject access request or an investigation. "
                    "Your name and reason are emailed to the data protection officer straight away; the access is recorded and ends by itself."</p>
                 <ErrorSummary message=problem/>
