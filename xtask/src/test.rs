@@ -80,8 +80,31 @@ fn static_checks(root: &Path) -> Result<(), String> {
             .map(str::trim)
             .collect::<Vec<_>>()
     );
-    Ok(())
+    dependency_checks(root)
 }
+
+/// `cargo audit` against the advisory database kept beside the project, offline, warnings
+/// denied (ignores live in `.cargo/audit.toml`, each with its reason), and `cargo deny`'s
+/// bans, licences and sources (`deny.toml`) (SECURITY I1, I2).
+fn dependency_checks(root: &Path) -> Result<(), String> {
+    step("dependencies: cargo audit (RustSec, offline) and cargo deny (bans, licences, sources)");
+    let audit = tools::cargo_plugin(root, "cargo-audit", CARGO_AUDIT)?;
+    match tools::advisory_db(root) {
+        Some(db) => {
+            let db = db.to_str().ok_or("advisory db path is not UTF-8")?.to_owned();
+            let audit = audit.to_str().ok_or("tools path is not UTF-8")?.to_owned();
+            process::run(root, &audit, &["audit", "--no-fetch", "--db", &db, "--deny", "warnings"], &[])?;
+        }
+        None => println!("xtask: WARNING no advisory database found (set SEALPOST_ADVISORY_DB); cargo audit skipped"),
+    }
+    let deny = tools::cargo_plugin(root, "cargo-deny", CARGO_DENY)?;
+    let deny = deny.to_str().ok_or("tools path is not UTF-8")?.to_owned();
+    process::run(root, &deny, &["--offline", "--locked", "check", "bans", "licenses", "sources"], &[])
+}
+
+/// The versions of the dependency checkers installed (pinned, so every machine checks alike).
+const CARGO_AUDIT: &str = "0.22.2";
+const CARGO_DENY: &str = "0.20.2";
 
 /// Unit, property, contract and integration tests; the API suite runs again on PostgreSQL.
 fn rust_tests(root: &Path, tally: &mut Tally) {

@@ -1,5 +1,6 @@
 //! Tools a fresh machine lacks, installed once and only when missing: the wasm target, the
-//! exact `wasm-bindgen` CLI that matches Cargo.lock, Chromium, and the e2e npm modules.
+//! exact `wasm-bindgen` CLI that matches Cargo.lock, `cargo-audit` and `cargo-deny`, Chromium,
+//! and the e2e npm modules.
 //! Tools go to `$SEALPOST_TOOLS_DIR` (default `~/.cache/sealpost/tools`) so clean clones
 //! on the same machine reuse them.
 
@@ -38,6 +39,43 @@ pub fn wasm_bindgen(root: &Path) -> Result<PathBuf, String> {
         &[],
     )?;
     Ok(binary)
+}
+
+/// The path of cargo plugin `name` (`cargo-audit`, `cargo-deny`) at `version`, installing it
+/// into the tools directory if needed (once per machine, several minutes on 2 cores).
+pub fn cargo_plugin(root: &Path, name: &str, version: &str) -> Result<PathBuf, String> {
+    let dir = tools_dir();
+    let binary = dir.join("bin").join(name);
+    let have = process::output(
+        binary.to_str().unwrap_or_default(),
+        &[name.trim_start_matches("cargo-"), "--version"],
+    )
+    .unwrap_or_default();
+    if have.split_whitespace().nth(1) == Some(version) {
+        return Ok(binary);
+    }
+    println!(
+        "xtask: installing {name} {version} into {} (once per machine, ~5 min)",
+        dir.display()
+    );
+    let root_arg = dir.to_str().ok_or("tools dir is not UTF-8")?;
+    process::cargo(
+        root,
+        &["install", name, "--version", version, "--locked", "--root", root_arg, "--quiet"],
+        &[],
+    )?;
+    Ok(binary)
+}
+
+/// The RustSec advisory database kept beside the project (`../shared/advisory-db`), or
+/// where `SEALPOST_ADVISORY_DB` says; `None` if there is none on this machine.
+pub fn advisory_db(root: &Path) -> Option<PathBuf> {
+    let candidates = [
+        std::env::var_os("SEALPOST_ADVISORY_DB").map(PathBuf::from),
+        Some(root.join("../shared/advisory-db")),
+        Some(PathBuf::from("/work/shared/advisory-db")),
+    ];
+    candidates.into_iter().flatten().find(|p| p.join("crates").is_dir())
 }
 
 /// Installs Debian's Chromium when `/usr/bin/chromium` is missing.

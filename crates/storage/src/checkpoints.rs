@@ -62,14 +62,4 @@ impl Store {
         .await)?;
         row.map(checkpoint_of).transpose()
     }
-
-    /// The newest checkpoint, if any.
-    pub async fn latest_audit_checkpoint(&self) -> Result<Option<SignedCheckpoint>, StorageError> {
-        let row: Option<Row> = with_pool!(self, |pool| sqlx::query_as(
-            "SELECT seq, hash, at, key, signature FROM audit_checkpoints ORDER BY seq DESC LIMIT 1"
-        )
-        .fetch_optional(pool)
-        .await)?;
-        row.map(checkpoint_of).transpose()
-    }
 }

@@ -156,14 +156,14 @@ contract!(
             key: [1; 32],
             signature: [2; 64],
         };
-        assert_eq!(store.latest_audit_checkpoint().await.unwrap(), None);
+        assert_eq!(store.latest_audit_checkpoint_by(&[1; 32]).await.unwrap(), None);
         assert!(store.insert_audit_checkpoint(&at(5)).await.unwrap());
         assert!(store.insert_audit_checkpoint(&at(2)).await.unwrap());
         let mut again = at(5);
         again.checkpoint.at_ms = 999;
         assert!(!store.insert_audit_checkpoint(&again).await.unwrap(), "one per position");
         assert_eq!(store.audit_checkpoints().await.unwrap(), vec![at(2), at(5)]);
-        assert_eq!(store.latest_audit_checkpoint().await.unwrap(), Some(at(5)));
+        assert_eq!(store.latest_audit_checkpoint_by(&[1; 32]).await.unwrap(), Some(at(5)));
         assert!(!raw(&store, "UPDATE audit_checkpoints SET at = 0").await);
         assert!(!raw(&store, "DELETE FROM audit_checkpoints").await);
         if matches!(store, Store::Postgres(_)) {

@@ -188,7 +188,7 @@ pub async fn trails_for_sender(store: &Store, message: MessageId, recipients: &[
 }
 
 /// What happened for each recipient, read off the message's events.
-pub fn trails(
+fn trails(
     message: MessageId,
     recipients: &[StoredRecipient],
     colleagues: &HashMap<String, UserId>,
