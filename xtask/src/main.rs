@@ -4,7 +4,8 @@
 //! - `cargo xtask test`: format, lints, every Rust test on SQLite and PostgreSQL, and the
 //!   browser journeys in Chromium. Installs what a fresh machine lacks, once.
 //!
-//! Also `cargo xtask web` (just the web app) and `cargo xtask bench` when benchmarks exist.
+//! Also `cargo xtask web` (just the web app) and `cargo xtask bench` (the load figures, in
+//! release mode; they print a table and assert nothing).
 //! Uses only the standard library, so it builds in seconds.
 
 #![allow(clippy::print_stdout, clippy::print_stderr)]
@@ -24,8 +25,11 @@ fn main() -> ExitCode {
         Some("web") => web::build(&root),
         Some("run") => run(&root, &args[1..]),
         Some("test") => test::all(&root),
+        Some("bench") => {
+            web::build(&root).and_then(|()| process::cargo(&root, &["bench", "--locked", "-p", "sealpost-server", "--bench", "load"], &[]))
+        }
         _ => {
-            eprintln!("usage: cargo xtask <run [sealpost args…] | test | web>");
+            eprintln!("usage: cargo xtask <run [sealpost args…] | test | web | bench>");
             return ExitCode::from(2);
         }
     };

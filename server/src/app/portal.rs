@@ -62,7 +62,10 @@ pub async fn resolve(state: &AppState, session: &TokenHash) -> Result<Portal, Ap
         .await?
         .ok_or(AppError::NotFound)?;
     check_live(state, &link)?;
-    state.store.touch_portal_session(session, now, false).await?;
+    // Like staff sessions: at most one write a minute, not one per request.
+    if now - record.last_seen_at_ms >= crate::app::sessions::TOUCH_EVERY_MS {
+        state.store.touch_portal_session(session, now, false).await?;
+    }
     Ok(Portal {
         link,
         session: *session,

@@ -10,7 +10,7 @@ use crate::error::AppError;
 use crate::state::AppState;
 
 /// Write `last_seen_at` at most this often, to spare the database a write per request.
-const TOUCH_EVERY_MS: i64 = 60_000;
+pub(crate) const TOUCH_EVERY_MS: i64 = 60_000;
 
 /// Starts a session for `user`, ending `previous` if the browser presented one (A8: a new id at
 /// every sign-in). Returns the token to set as the cookie.
