@@ -256,7 +256,7 @@ async fn idle_rss() -> f64 {
 }
 
 fn row(name: &str, f: &Figures, reference: Option<&Figures>) {
-    let ratio = reference.map_or(String::from("–"), |r| format!("{:.0} %", 100.0 * f.per_second() / r.per_second()));
+    let ratio = reference.map_or(String::from("–"), |r| format!("{:.1} %", 100.0 * f.per_second() / r.per_second()));
     println!(
         "| {name} | {:.0} /s | {:.2} ms | {:.2} ms | {} | {ratio} |",
         f.per_second(),
