@@ -10,6 +10,7 @@ use sealpost_storage::{BlobStore, Store};
 use tokio::sync::{Notify, Semaphore};
 
 use crate::app::audit_writer::AuditWriter;
+use crate::app::key_cache::KeyCache;
 use crate::app::rate_limit::IpLimiter;
 use crate::clock::Clock;
 use crate::settings::Settings;
@@ -48,6 +49,8 @@ pub struct Inner {
     pub limits: Limits,
     /// The master keyring (used by content features).
     pub keyring: Keyring,
+    /// Message keys unwrapped in the last minute.
+    pub message_keys: KeyCache,
     /// Signs audit checkpoints (SECURITY F6).
     pub audit_key: AuditSigningKey,
     /// Password hashing.
@@ -89,6 +92,7 @@ impl AppState {
             outbox_wake: Notify::new(),
             limits: settings.limits(),
             keyring,
+            message_keys: KeyCache::default(),
             audit_key,
             hasher: PasswordHasher::new()?,
             hashing_permits: Semaphore::new(cores),

@@ -307,8 +307,11 @@ fn summary(
     })
 }
 
-pub(crate) fn unwrap_key(state: &AppState, m: &StoredMessage) -> Result<MessageKey, AppError> {
-    Ok(state.keyring.unwrap(&m.key, m.id.0)?)
+/// The message's key, unwrapped with the master key or taken from the short-lived cache.
+pub(crate) fn unwrap_key(state: &AppState, m: &StoredMessage) -> Result<std::sync::Arc<MessageKey>, AppError> {
+    Ok(state
+        .message_keys
+        .get_or(m.id, state.now_ms(), || state.keyring.unwrap(&m.key, m.id.0))?)
 }
 
 pub(crate) fn open_text(key: &MessageKey, binding: Binding, sealed: &sealpost_crypto::Sealed) -> Result<String, AppError> {

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod break_glass;
 pub mod checkpoints;
 pub mod governance;
+pub mod key_cache;
 pub mod mailbox;
 pub mod notices;
 pub mod outbox;
