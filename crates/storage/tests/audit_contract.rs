@@ -172,3 +172,48 @@ contract!(
         assert_eq!(store.audit_checkpoints().await.unwrap().len(), 2);
     }
 );
+
+contract!(
+    a_break_glass_grant_is_the_officers_own_ends_on_time_and_never_changes,
+    |store: Store| async move {
+        use sealpost_domain::{DisplayName, EmailAddress, MessageId, Role};
+        use sealpost_storage::NewUser;
+        let officer = |who: &str| NewUser {
+            email: EmailAddress::parse(&format!("{who}@testshire.gov.uk")).unwrap(),
+            display_name: DisplayName::parse(who).unwrap(),
+            role: Role::Ig,
+            password_hash: None,
+        };
+        let ida = store.create_user(&officer("ida"), 0).await.unwrap();
+        let ian = store.create_user(&officer("ian"), 0).await.unwrap();
+        let message = MessageId(uuid::Uuid::new_v4());
+        let before = store.audit_head().await.unwrap().seq;
+        let grant = store
+            .grant_break_glass(ida, message, "Subject access request 1", 1_000, 61_000, &event(0, 0))
+            .await
+            .unwrap();
+        assert_eq!(
+            store.audit_head().await.unwrap().seq,
+            before + 1,
+            "the grant's event commits with it"
+        );
+        assert_eq!(store.active_break_glass(ida, message, 60_999).await.unwrap(), Some(grant.clone()));
+        assert_eq!(store.active_break_glass(ida, message, 61_000).await.unwrap(), None, "ended");
+        assert_eq!(store.active_break_glass(ian, message, 2_000).await.unwrap(), None, "not his");
+        let other = MessageId(uuid::Uuid::new_v4());
+        assert_eq!(store.active_break_glass(ida, other, 2_000).await.unwrap(), None, "not that message");
+        assert!(!raw(&store, "UPDATE break_glass_grants SET expires_at = 999999999").await);
+        assert!(!raw(&store, "DELETE FROM break_glass_grants").await);
+        if matches!(store, Store::Postgres(_)) {
+            assert!(!raw(&store, "TRUNCATE break_glass_grants").await);
+        }
+        assert_eq!(
+            store
+                .active_break_glass(ida, message, 60_999)
+                .await
+                .unwrap()
+                .map(|g| g.expires_at_ms),
+            Some(61_000)
+        );
+    }
+);

@@ -212,3 +212,31 @@ async fn without_a_dpo_address_or_with_the_relay_down_nothing_is_opened() {
         StatusCode::NOT_FOUND
     );
 }
+
+#[tokio::test]
+async fn wrong_break_glass_passwords_count_towards_the_accounts_sign_in_limit() {
+    let sink = SmtpSink::start(&[]).await.unwrap();
+    let url = sink.url.clone();
+    let app = spawn_app_with(move |s| {
+        s.smtp_url = Some(sealpost_crypto::SecretString::from(url));
+        s.dpo_email = Some(sealpost_domain::EmailAddress::parse(DPO).unwrap());
+        s.login_account_failures_per_hour = 2;
+    })
+    .await;
+    let (_, _, reference, ida, _) = scene(&app).await;
+    for _ in 0..2 {
+        let (status, e) = break_glass(&app, &ida, &reference, REASON, "guess guess guess").await;
+        assert_eq!((status, e["code"].as_str()), (StatusCode::BAD_REQUEST, Some("password_incorrect")));
+    }
+    let (status, _) = break_glass(&app, &ida, &reference, REASON, PASSWORD).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "even the right password waits out the hour");
+    assert_eq!(
+        app.login("ida@testshire.gov.uk", PASSWORD).await.status(),
+        StatusCode::TOO_MANY_REQUESTS,
+        "and so does sign-in"
+    );
+    assert!(
+        sink.received().iter().all(|m| !m.contains(&format!("To: {DPO}"))),
+        "nothing was opened"
+    );
+}
