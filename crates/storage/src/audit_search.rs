@@ -18,8 +18,10 @@ use crate::{StorageError, Store, UserRecord, with_pool};
 pub struct AuditQuery {
     /// Events about this message (its downloads and notifications included).
     pub message: Option<MessageId>,
-    /// Events by any of these actors, in their stored form (`user:<id>`, `recipient:<addr>`…).
+    /// Events by any of these actors, in their stored form (`user:<id>`, `recipient:<addr>`…)…
     pub actors: Vec<String>,
+    /// …or concerning this address (a notification to them, their access withdrawn).
+    pub concerning: Option<String>,
     /// This action (`message.read`…).
     pub action: Option<String>,
     /// `success` or `failure`.
@@ -69,7 +71,14 @@ impl AuditQuery {
         }
         if !self.actors.is_empty() {
             let marks: Vec<String> = self.actors.iter().map(|a| w.arg(Arg::Text(a.clone()))).collect();
-            w.clauses.push(format!("actor IN ({})", marks.join(", ")));
+            let by = format!("actor IN ({})", marks.join(", "));
+            match &self.concerning {
+                Some(address) => {
+                    let mark = w.arg(Arg::Text(address.clone()));
+                    w.clauses.push(format!("({by} OR concerns = {mark})"));
+                }
+                None => w.clauses.push(by),
+            }
         }
         if let Some(a) = &self.action {
             w.add("action = ?", Arg::Text(a.clone()));

@@ -48,6 +48,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../../../migrations/sqlite/0007_break_glass.sql"),
         include_str!("../../../migrations/postgres/0007_break_glass.sql"),
     ),
+    (
+        8,
+        "audit_concerns",
+        include_str!("../../../migrations/sqlite/0008_audit_concerns.sql"),
+        include_str!("../../../migrations/postgres/0008_audit_concerns.sql"),
+    ),
 ];
 
 const CREATE_LEDGER: &str =

@@ -68,6 +68,7 @@ async fn resolve(store: &Store, s: &AuditSearch) -> Result<Resolved, AppError> {
             Actor::Recipient(address.clone()).to_string(),
             Actor::SigningIn(address.clone()).to_string(),
         ];
+        query.concerning = Some(address.to_string());
         about = about.or(Some(Object::Person(address.clone())));
         person_label = Some(match store.user_by_email(&address).await? {
             Some(u) => {

@@ -91,6 +91,13 @@ async fn an_ig_officer_sees_a_messages_whole_history_by_reference_and_never_its_
     let (status, _) = get(&app, &ida, "/api/v1/audit/messages/SP-2222-2222").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 
+    // The partner's own view holds what they did and what concerned them: their notification.
+    let (_, person) = get(&app, &ida, &format!("/api/v1/audit/events?person={PARTNER}")).await;
+    let theirs = actions(&person["events"]);
+    assert_eq!(theirs.iter().filter(|a| *a == "notification.sent").count(), 1, "{theirs:?}");
+    assert!(theirs.contains(&"attachment.download".to_owned()) && !theirs.contains(&"message.send".to_owned()));
+    assert_eq!(person["person_label"], format!("{PARTNER}, external recipient"));
+
     // Exporting this message's events records what was exported, and carries no content.
     let (status, csv) = get(&app, &ida, &format!("/api/v1/audit/export?reference={reference}")).await;
     assert_eq!(status, StatusCode::OK);
