@@ -59,6 +59,9 @@ pub enum AppError {
     /// do. Nothing was changed.
     #[error("dependency unavailable")]
     DependencyDown(&'static str),
+    /// The disk is (nearly) full, so nothing was saved (SECURITY G6). Reads go on working.
+    #[error("insufficient storage")]
+    DiskFull,
     /// Anything else: logged, never shown.
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
@@ -78,6 +81,7 @@ impl From<StorageError> for AppError {
     fn from(e: StorageError) -> Self {
         match e {
             StorageError::Unavailable(_) => AppError::Unavailable(e),
+            StorageError::Full => AppError::DiskFull,
             other => AppError::Internal(other.into()),
         }
     }
@@ -126,6 +130,15 @@ impl IntoResponse for AppError {
                 Some(5),
             ),
             AppError::DependencyDown(message) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable", (*message).into(), Some(60)),
+            AppError::DiskFull => {
+                tracing::error!("refused a write: the disk is full or below SEALPOST_MIN_FREE_MIB");
+                (
+                    StatusCode::INSUFFICIENT_STORAGE,
+                    "insufficient_storage",
+                    "The server has run out of storage space, so nothing was saved. Try again later; if it keeps happening, tell your IT service desk.".into(),
+                    Some(300),
+                )
+            }
             AppError::Internal(cause) => {
                 tracing::error!(error = format!("{cause:#}"), "internal error");
                 (

@@ -65,6 +65,15 @@ pub struct Settings {
     pub dpo_email: Option<EmailAddress>,
     /// How long a break-glass access lasts, in minutes (`SEALPOST_BREAK_GLASS_MINUTES`, default 30).
     pub break_glass_minutes: u32,
+    /// Sends and replies are refused (507) while the data or blob directory has less than this
+    /// many MiB free, so reads, which must write their audit event first, go on working when the
+    /// disk fills (`SEALPOST_MIN_FREE_MIB`, default 256; SECURITY G6).
+    pub min_free_mib: u32,
+    /// Sealed files that no attachment names and that have not changed for this many minutes
+    /// are removed, at start and hourly (`SEALPOST_ORPHAN_BLOB_MINUTES`, default 60; SECURITY G2).
+    /// On SQLite, whose file only one server opens, every orphan older than the process goes at
+    /// start.
+    pub orphan_blob_minutes: u32,
     /// `text` (default) or `json` log lines.
     pub log_format: LogFormat,
 }
@@ -107,6 +116,8 @@ struct Layer {
     max_message_mib: Option<u32>,
     max_expiry_days: Option<u32>,
     max_body_kib: Option<u32>,
+    min_free_mib: Option<u32>,
+    orphan_blob_minutes: Option<u32>,
     log_format: Option<LogFormat>,
 }
 
@@ -200,6 +211,8 @@ impl Settings {
             max_message_mib: l.max_message_mib.unwrap_or(100),
             max_expiry_days: l.max_expiry_days.unwrap_or(90),
             max_body_kib: l.max_body_kib.unwrap_or(256),
+            min_free_mib: l.min_free_mib.unwrap_or(256),
+            orphan_blob_minutes: l.orphan_blob_minutes.unwrap_or(60),
             log_format: l.log_format.unwrap_or(LogFormat::Text),
         })
     }
@@ -258,6 +271,8 @@ fn apply_env(l: &mut Layer, name: &str, v: String) -> Result<(), ()> {
         "MAX_MESSAGE_MIB" => l.max_message_mib = num(&v)?,
         "MAX_EXPIRY_DAYS" => l.max_expiry_days = num(&v)?,
         "MAX_BODY_KIB" => l.max_body_kib = num(&v)?,
+        "MIN_FREE_MIB" => l.min_free_mib = num(&v)?,
+        "ORPHAN_BLOB_MINUTES" => l.orphan_blob_minutes = num(&v)?,
         "OUTBOX_WORKER" => l.outbox_worker = Some(v.trim().parse().map_err(|_| ())?),
         "AUDIT_CHECKPOINT_EVENTS" => l.audit_checkpoint_events = num(&v)?,
         "AUDIT_CHECKPOINT_MINUTES" => l.audit_checkpoint_minutes = num(&v)?,

@@ -11,7 +11,7 @@ use sealpost_mail::Mailer;
 use sealpost_storage::{BlobStore, Store};
 use tokio::net::TcpListener;
 
-use crate::app::{checkpoints, outbox};
+use crate::app::{blob_sweep, checkpoints, outbox};
 use crate::clock::Clock;
 use crate::keyfiles;
 use crate::routes;
@@ -22,11 +22,13 @@ use crate::state::{AppState, Parts};
 pub struct Application {
     listener: TcpListener,
     state: AppState,
+    started: std::time::SystemTime,
 }
 
 impl Application {
     /// Connects to the database, migrates it, loads keys and binds the listener.
     pub async fn build(settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
+        let started = std::time::SystemTime::now();
         let store = open_store(&settings, clock.now_ms()).await?;
         let keyring = keyfiles::load(&settings.key_dir).context("loading the master key")?;
         let audit_key = keyfiles::load_audit_key(&settings.key_dir).context("loading the audit signing key")?;
@@ -57,7 +59,7 @@ impl Application {
             clock,
             listener.local_addr()?,
         )?;
-        Ok(Self { listener, state })
+        Ok(Self { listener, state, started })
     }
 
     /// The address actually bound (its port is real even when 0 was asked for).
@@ -82,14 +84,16 @@ impl Application {
             .state
             .settings
             .outbox_worker
-            .then(|| tokio::spawn(outbox::run(self.state.clone(), stopped)));
+            .then(|| tokio::spawn(outbox::run(self.state.clone(), stopped.clone())));
         let signer = tokio::spawn(checkpoints::run(self.state.clone(), signer_stopped));
+        let sweeper = tokio::spawn(blob_sweep::run(self.state.clone(), self.started, stopped.clone()));
         let app = routes::router(self.state).into_make_service_with_connect_info::<SocketAddr>();
         axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await?;
         let _ = stop.send(true);
         if let Some(worker) = worker {
             let _ = worker.await;
         }
+        let _ = sweeper.await;
         let _ = stop_signer.send(true);
         let _ = signer.await;
         store.close().await;

@@ -1,10 +1,14 @@
 //! The blob store for sealed attachments, built on `object_store`: a local directory by default
 //! (`file://…`), so S3-compatible storage can follow by URL. It only ever sees ciphertext.
+//!
+//! For the local directory it also answers how much room is left (SECURITY G6) and lists the
+//! files on disk, unfinished uploads included, for the orphan sweep (G2).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::SystemTime;
 
 use object_store::buffered::{BufReader, BufWriter};
 use object_store::local::LocalFileSystem;
@@ -21,6 +25,18 @@ const PART_BYTES: usize = 1024 * 1024;
 #[derive(Clone, Debug)]
 pub struct BlobStore {
     store: Arc<dyn ObjectStore>,
+    /// The directory, for a local store.
+    root: Option<PathBuf>,
+}
+
+/// One file of the local blob store, as found on disk.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlobFile {
+    /// The object key it holds or was being written as (`attachments/<message>/<id>`).
+    pub key: String,
+    /// An upload that never completed (a staging file): never referenced by a row.
+    pub partial: bool,
+    path: PathBuf,
 }
 
 /// A buffered reader of one stored object.
@@ -34,7 +50,10 @@ impl BlobStore {
     pub fn local(dir: &Path) -> Result<Self, StorageError> {
         std::fs::create_dir_all(dir).map_err(|e| StorageError::Blob(e.to_string()))?;
         let fs = LocalFileSystem::new_with_prefix(dir).map_err(|e| StorageError::Blob(e.to_string()))?;
-        Ok(Self { store: Arc::new(fs) })
+        Ok(Self {
+            store: Arc::new(fs),
+            root: Some(dir.to_path_buf()),
+        })
     }
 
     /// A store from a URL. Only `file:///absolute/path` is supported for now.
@@ -64,6 +83,90 @@ impl BlobStore {
             Err(e) => Err(StorageError::Blob(e.to_string())),
         }
     }
+}
+
+impl BlobStore {
+    /// Bytes free to unprivileged writers on the file system holding a local store (`None` for
+    /// other stores).
+    pub fn free_bytes(&self) -> Option<u64> {
+        self.root.as_deref().and_then(free_bytes)
+    }
+
+    /// Every file under `prefix` last modified before `cutoff`, finished or not (local stores;
+    /// empty for others). Staging files of unfinished uploads are named `<key>#<n>`.
+    pub async fn files_modified_before(&self, prefix: &str, cutoff: SystemTime) -> Result<Vec<BlobFile>, StorageError> {
+        let Some(root) = self.root.clone() else { return Ok(vec![]) };
+        let prefix = prefix.to_owned();
+        tokio::task::spawn_blocking(move || {
+            let mut found = vec![];
+            walk(&root, &root.join(&prefix), cutoff, &mut found)?;
+            Ok(found)
+        })
+        .await
+        .map_err(|e| StorageError::Blob(e.to_string()))?
+        .map_err(|e: std::io::Error| StorageError::Blob(e.to_string()))
+    }
+
+    /// Removes one file found by [`BlobStore::files_modified_before`] (missing is fine).
+    pub async fn remove_file(&self, file: &BlobFile) -> Result<(), StorageError> {
+        match tokio::fs::remove_file(&file.path).await {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(StorageError::Blob(e.to_string())),
+        }
+    }
+}
+
+/// Bytes available to unprivileged writers on the file system holding `path`.
+pub fn free_bytes(path: &Path) -> Option<u64> {
+    let stat = rustix::fs::statvfs(path).ok()?;
+    Some(stat.f_bavail.saturating_mul(stat.f_frsize))
+}
+
+/// Is this I/O error, or anything it wraps, a full disk (`ENOSPC`, `EDQUOT`)?
+pub fn is_disk_full(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut next = Some(error);
+    while let Some(e) = next {
+        if let Some(io) = e.downcast_ref::<std::io::Error>() {
+            // ENOSPC is 28 and EDQUOT 122 on Linux.
+            if io.kind() == std::io::ErrorKind::StorageFull || matches!(io.raw_os_error(), Some(28 | 122)) {
+                return true;
+            }
+            // object_store wraps the file system's error inside its own, inside an io::Error.
+            if let Some(inner) = io.get_ref()
+                && is_disk_full(inner)
+            {
+                return true;
+            }
+        }
+        next = e.source();
+    }
+    false
+}
+
+fn walk(root: &Path, dir: &Path, cutoff: SystemTime, found: &mut Vec<BlobFile>) -> std::io::Result<()> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    for entry in entries {
+        let entry = entry?;
+        let meta = entry.metadata()?;
+        let path = entry.path();
+        if meta.is_dir() {
+            walk(root, &path, cutoff, found)?;
+        } else if meta.modified()? < cutoff {
+            let relative = path.strip_prefix(root).map_err(std::io::Error::other)?;
+            let Some(relative) = relative.to_str() else { continue };
+            let (key, partial) = match relative.split_once('#') {
+                Some((key, _)) => (key.to_owned(), true),
+                None => (relative.to_owned(), false),
+            };
+            found.push(BlobFile { key, partial, path });
+        }
+    }
+    Ok(())
 }
 
 impl AsyncWrite for BlobWriter {

@@ -100,3 +100,24 @@ impl Store {
         }))
     }
 }
+
+impl Store {
+    /// What SQLite's `integrity_check` and `foreign_key_check` find wrong, after a crash for
+    /// instance (SECURITY G2); empty when all is well. PostgreSQL keeps its own integrity
+    /// through its WAL and constraints, so there it checks nothing and answers empty.
+    pub async fn integrity_problems(&self) -> Result<Vec<String>, StorageError> {
+        let Store::Sqlite(pool) = self else { return Ok(vec![]) };
+        let mut conn = pool.acquire().await?;
+        let integrity: Vec<(String,)> = sqlx::query_as("PRAGMA integrity_check").fetch_all(&mut *conn).await?;
+        let mut problems: Vec<String> = integrity.into_iter().map(|r| r.0).filter(|r| r != "ok").collect();
+        let orphans: Vec<(String, Option<i64>)> = sqlx::query_as("SELECT \"table\", rowid FROM pragma_foreign_key_check")
+            .fetch_all(&mut *conn)
+            .await?;
+        problems.extend(
+            orphans
+                .into_iter()
+                .map(|(table, row)| format!("{table} row {} breaks a foreign key", row.unwrap_or_default())),
+        );
+        Ok(problems)
+    }
+}

@@ -6,6 +6,9 @@ pub enum StorageError {
     /// The database cannot be reached right now (the server answers 503 and retries later).
     #[error("database unavailable: {0}")]
     Unavailable(#[source] sqlx::Error),
+    /// The disk (or the database's tablespace) is full: nothing was written (SECURITY G6).
+    #[error("no space left to store this")]
+    Full,
     /// A uniqueness rule was broken (for example, an email address already has an account).
     #[error("already exists")]
     Duplicate,
@@ -31,7 +34,25 @@ impl From<sqlx::Error> for StorageError {
         match &e {
             sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => StorageError::Unavailable(e),
             sqlx::Error::Database(db) if db.is_unique_violation() => StorageError::Duplicate,
+            sqlx::Error::Database(db) if db.code().as_deref().is_some_and(is_disk_full_code) => StorageError::Full,
             _ => StorageError::Database(e),
         }
+    }
+}
+
+/// SQLite's `SQLITE_FULL` (13, or an extended code built on it) and PostgreSQL's `disk_full`
+/// (53100).
+fn is_disk_full_code(code: &str) -> bool {
+    code == "53100" || code.parse::<i64>().is_ok_and(|c| c & 0xff == 13)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn disk_full_codes_are_recognised_on_both_backends() {
+        assert!(super::is_disk_full_code("13"));
+        assert!(super::is_disk_full_code("53100"));
+        assert!(!super::is_disk_full_code("19"), "a constraint failure is not a full disk");
+        assert!(!super::is_disk_full_code("23505"));
     }
 }

@@ -279,4 +279,16 @@ impl Store {
             Ok::<(), StorageError>(())
         })
     }
+
+    /// Does an attachment row (of a message or a reply) name the blob `key`? The orphan sweep
+    /// removes only files for which this is false (SECURITY G2).
+    pub async fn blob_is_referenced(&self, key: &str) -> Result<bool, StorageError> {
+        let found: Option<(i64,)> = with_pool!(self, |pool| sqlx::query_as(
+            "SELECT CAST(1 AS BIGINT) FROM attachments WHERE blob_key = $1 LIMIT 1"
+        )
+        .bind(key)
+        .fetch_optional(pool)
+        .await)?;
+        Ok(found.is_some())
+    }
 }

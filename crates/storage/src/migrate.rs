@@ -54,6 +54,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../../../migrations/sqlite/0008_audit_concerns.sql"),
         include_str!("../../../migrations/postgres/0008_audit_concerns.sql"),
     ),
+    (
+        9,
+        "blob_index",
+        include_str!("../../../migrations/sqlite/0009_blob_index.sql"),
+        include_str!("../../../migrations/postgres/0009_blob_index.sql"),
+    ),
 ];
 
 const CREATE_LEDGER: &str =

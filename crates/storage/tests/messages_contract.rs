@@ -345,3 +345,45 @@ async fn blobs_round_trip_and_deleting_a_missing_blob_is_fine() {
     assert!(blobs.reader("a/b").await.is_err());
     assert!(BlobStore::from_url("s3://bucket").is_err());
 }
+
+contract!(
+    a_blob_is_referenced_only_while_an_attachment_row_names_it_and_a_sound_database_has_no_problems,
+    |store: Store| async move {
+        let (ann, bob) = (user(&store, "ann").await, user(&store, "bob").await);
+        assert!(!store.blob_is_referenced("attachments/x/y").await.unwrap());
+        store
+            .create_message(&message(ann, bob, "SP-BLOB-REFS", 100), &audit())
+            .await
+            .unwrap();
+        assert!(store.blob_is_referenced("attachments/x/y").await.unwrap());
+        assert!(!store.blob_is_referenced("attachments/x/z").await.unwrap());
+        assert!(!store.blob_is_referenced("attachments/x").await.unwrap(), "a prefix is not a name");
+        assert_eq!(store.integrity_problems().await.unwrap(), Vec::<String>::new());
+    }
+);
+
+#[tokio::test]
+async fn the_blob_store_lists_old_files_and_unfinished_uploads_and_removes_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let blobs = BlobStore::local(&dir.path().join("blobs")).unwrap();
+    let mut w = blobs.writer("attachments/m/done");
+    w.write_all(b"sealed").await.unwrap();
+    w.shutdown().await.unwrap();
+    std::fs::write(dir.path().join("blobs/attachments/m/cut-off#3"), b"part").unwrap();
+    let before = std::time::SystemTime::now() - std::time::Duration::from_secs(60);
+    assert!(
+        blobs.files_modified_before("attachments", before).await.unwrap().is_empty(),
+        "new files are left alone"
+    );
+    let after = std::time::SystemTime::now() + std::time::Duration::from_secs(1);
+    let mut found = blobs.files_modified_before("attachments", after).await.unwrap();
+    found.sort_by(|a, b| a.key.cmp(&b.key));
+    let summary: Vec<(&str, bool)> = found.iter().map(|f| (f.key.as_str(), f.partial)).collect();
+    assert_eq!(summary, [("attachments/m/cut-off", true), ("attachments/m/done", false)]);
+    for f in &found {
+        blobs.remove_file(f).await.unwrap();
+        blobs.remove_file(f).await.unwrap();
+    }
+    assert!(blobs.files_modified_before("attachments", after).await.unwrap().is_empty());
+    assert!(blobs.free_bytes().is_some_and(|b| b > 0));
+}

@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod audit_writer;
 pub mod auth;
+pub mod blob_sweep;
 pub mod break_glass;
 pub mod checkpoints;
 pub mod governance;

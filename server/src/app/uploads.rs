@@ -3,6 +3,10 @@
 //! into the blob store, counted against the D5 limits as it arrives and never held whole in
 //! memory. Until the caller commits, dropping [`Uploads`] removes every blob it wrote, so a
 //! refused or abandoned form leaves nothing behind.
+//!
+//! A form is also refused (507) while the disk is nearly full, before anything is written and
+//! again every few MiB, so the space that is left keeps the audit log, and so reads, working
+//! (SECURITY G6). A disk that fills up anyway gives the same clean refusal.
 
 use axum::extract::Multipart;
 use axum::extract::multipart::{Field, MultipartError};
@@ -17,6 +21,29 @@ use crate::state::AppState;
 
 /// The JSON part may be at most this large.
 const MAX_JSON_PART: usize = 2 * 1024 * 1024;
+
+/// How often, in bytes streamed, an upload looks at the free space again.
+const ROOM_CHECK_BYTES: u64 = 4 * 1024 * 1024;
+
+/// Refuses a write while the data or blob directory has less free space than the reserve.
+pub fn ensure_room(state: &AppState) -> Result<(), AppError> {
+    let reserve = u64::from(state.settings.min_free_mib) * 1024 * 1024;
+    let free = [sealpost_storage::free_bytes(&state.settings.data_dir), state.blobs.free_bytes()];
+    if free.into_iter().flatten().any(|bytes| bytes < reserve) {
+        return Err(AppError::DiskFull);
+    }
+    Ok(())
+}
+
+/// A failed write of sealed bytes: a full disk is the person's clean refusal, anything else is
+/// ours.
+fn write_error(e: std::io::Error) -> AppError {
+    if sealpost_storage::is_disk_full(&e) {
+        AppError::DiskFull
+    } else {
+        AppError::Internal(e.into())
+    }
+}
 
 /// Reads the form's first part, which must be named `name`, as JSON.
 pub async fn json_part<T: DeserializeOwned>(form: &mut Multipart, name: &'static str) -> Result<T, AppError> {
@@ -47,6 +74,7 @@ impl Uploads {
     /// Streams every remaining `attachment` part of `form` through `key` into the blob store,
     /// under `message`, enforcing the per-file, per-form and count limits.
     pub async fn receive(&mut self, key: &MessageKey, message: MessageId, form: &mut Multipart) -> Result<Vec<NewAttachment>, AppError> {
+        ensure_room(&self.state)?;
         let limits = self.state.limits;
         let mut done = vec![];
         let mut total = 0u64;
@@ -99,10 +127,13 @@ impl Uploads {
                     "The attachments add up to more than the {mb} MB limit for one message."
                 )));
             }
-            sealer.write(&chunk).await.map_err(|e| AppError::Internal(e.into()))?;
+            if (sealer.written() + chunk.len() as u64) / ROOM_CHECK_BYTES > sealer.written() / ROOM_CHECK_BYTES {
+                ensure_room(&self.state)?;
+            }
+            sealer.write(&chunk).await.map_err(write_error)?;
         }
         let size = sealer.written();
-        sealer.finish().await.map_err(|e| AppError::Internal(e.into()))?;
+        sealer.finish().await.map_err(write_error)?;
         Ok(NewAttachment {
             id,
             name: key.seal(Binding::new(ObjectKind::AttachmentName, id.0), name.as_bytes())?,

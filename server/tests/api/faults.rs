@@ -1,0 +1,266 @@
+//! Crashes and stops of the real binary (SECURITY G2, G7). `SEALPOST_KILL_ROUNDS` sets how many
+//! times the kill test kills the server (10 here; the soak script runs 100).
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use sealpost_domain::MessageId;
+use serde_json::json;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::real_server::{Installation, Process};
+
+const ANN: &str = "ann@testshire.gov.uk";
+const BOB: &str = "bob@testshire.gov.uk";
+
+/// A message the server acknowledged (200 with its id): it must survive any crash after that.
+#[derive(Clone)]
+struct Acknowledged {
+    id: String,
+    subject: String,
+    seed: u64,
+    len: usize,
+}
+
+/// Repeatable pseudo-random numbers (xorshift), so a failing round can be replayed.
+struct Dice(u64);
+
+impl Dice {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    fn between(&mut self, low: u64, high: u64) -> u64 {
+        low + self.next() % (high - low)
+    }
+}
+
+/// The file content for `seed`: different for every message, the same every time it is made.
+fn file_bytes(seed: u64, len: usize) -> Vec<u8> {
+    let mut dice = Dice(seed | 1);
+    (0..len).map(|_| dice.next() as u8).collect()
+}
+
+/// Senders and a reader hammer `server` until `stop` is set.
+async fn mixed_load(
+    server: Arc<Process>,
+    ann: String,
+    bob: String,
+    acked: Arc<Mutex<Vec<Acknowledged>>>,
+    stop: Arc<AtomicBool>,
+    seed: u64,
+) {
+    let mut tasks = vec![];
+    for worker in 0..2u64 {
+        let (server, ann, acked, stop) = (server.clone(), ann.clone(), acked.clone(), stop.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut dice = Dice(seed.wrapping_mul(31).wrapping_add(worker) | 1);
+            while !stop.load(Ordering::Relaxed) {
+                let (file_seed, len) = (dice.next(), dice.between(10_000, 400_000) as usize);
+                let subject = format!("Case {file_seed:x}");
+                let message = json!({
+                    "recipients": [BOB, "pc.jones@police.example.uk"],
+                    "subject": subject,
+                    "body": format!("Body of {subject}"),
+                });
+                let files = [("case.bin", file_bytes(file_seed, len))];
+                match server.send(&ann, &message, &files).await {
+                    Some((StatusCode::OK, body)) => acked.lock().unwrap().push(Acknowledged {
+                        id: body["id"].as_str().unwrap().to_owned(),
+                        subject,
+                        seed: file_seed,
+                        len,
+                    }),
+                    Some((status, body)) => panic!("a send under load answered {status}: {body}"),
+                    None => {} // killed mid-request: not acknowledged, so nothing is promised
+                }
+            }
+        }));
+    }
+    let (reader, acked_for_reader) = (server.clone(), acked.clone());
+    tasks.push(tokio::spawn(async move {
+        while !stop.load(Ordering::Relaxed) {
+            let _ = reader.get(&bob, "/api/v1/messages?box=inbox").await;
+            let last = acked_for_reader.lock().unwrap().last().cloned();
+            if let Some(m) = last {
+                let _ = reader.get(&bob, &format!("/api/v1/messages/{}", m.id)).await;
+            }
+        }
+    }));
+    for task in tasks {
+        task.await.unwrap();
+    }
+}
+
+/// Every acknowledged message opens for its sender, with its subject and its file intact.
+async fn assert_all_decrypt(server: &Process, ann: &str, acked: &[Acknowledged]) {
+    let checks = acked.iter().map(|m| async move {
+        let response = server.get(ann, &format!("/api/v1/messages/{}", m.id)).await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "acknowledged message {} is gone", m.id);
+        let message: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(message["summary"]["subject"], m.subject);
+        let attachment = message["attachments"][0]["id"].as_str().unwrap();
+        let file = server
+            .get(ann, &format!("/api/v1/messages/{}/attachments/{attachment}", m.id))
+            .await
+            .unwrap();
+        assert_eq!(file.status(), StatusCode::OK);
+        assert!(file.bytes().await.unwrap() == file_bytes(m.seed, m.len), "file of {} differs", m.id);
+    });
+    futures::future::join_all(checks).await;
+}
+
+/// After a restart: the start-up sweep has left no orphan, SQLite's integrity checks pass, the
+/// audit chain verifies, and every message acknowledged since the last check opens intact.
+async fn assert_consistent(install: &Installation, server: &Process, ann: &str, acked: &[Acknowledged]) {
+    let mut orphans = install.orphan_blobs().await;
+    for _ in 0..100 {
+        if orphans.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        orphans = install.orphan_blobs().await;
+    }
+    assert_eq!(orphans, Vec::<String>::new(), "orphan blobs survived the restart");
+    assert_eq!(install.db.store.integrity_problems().await.unwrap(), Vec::<String>::new());
+    let verify = install.command(&["audit", "verify"]);
+    assert!(verify.status.success(), "audit verify: {}", String::from_utf8_lossy(&verify.stdout));
+    assert_all_decrypt(server, ann, acked).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killing_the_server_under_load_loses_no_acknowledged_message_and_leaves_it_consistent() {
+    let rounds: u64 = std::env::var("SEALPOST_KILL_ROUNDS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(10);
+    let mut install = Installation::new().await;
+    // Orphans of a killed upload go at the next start, on PostgreSQL too (one server here).
+    install.env.push(("SEALPOST_ORPHAN_BLOB_MINUTES".into(), "0".into()));
+    install.create_user(ANN).await;
+    install.create_user(BOB).await;
+    let mut server = Arc::new(install.start().await);
+    let (ann, bob) = (server.sign_in(ANN).await, server.sign_in(BOB).await);
+    let acked = Arc::new(Mutex::new(Vec::new()));
+    let (mut dice, mut checked) = (Dice(0x5ea1_9057), 0);
+    for round in 0..rounds {
+        let stop = Arc::new(AtomicBool::new(false));
+        let load = tokio::spawn(mixed_load(
+            server.clone(),
+            ann.clone(),
+            bob.clone(),
+            acked.clone(),
+            stop.clone(),
+            round + 1,
+        ));
+        tokio::time::sleep(Duration::from_millis(dice.between(300, 1500))).await;
+        server.kill();
+        stop.store(true, Ordering::Relaxed);
+        load.await.unwrap();
+        server = Arc::new(install.start().await);
+        let fresh: Vec<Acknowledged> = acked.lock().unwrap()[checked..].to_vec();
+        assert_consistent(&install, &server, &ann, &fresh).await;
+        checked += fresh.len();
+    }
+    // Each message was opened after the crash that followed it; later crashes must not have
+    // taken its rows or its sealed file either.
+    let acked = acked.lock().unwrap().clone();
+    assert!(acked.len() as u64 >= rounds, "the load acknowledged only {} sends", acked.len());
+    for m in &acked {
+        let files = install.db.store.attachments_of(MessageId(m.id.parse().unwrap())).await.unwrap();
+        assert_eq!(files.len(), 1, "message {} lost its file row", m.id);
+        assert!(install.data_dir().join("blobs").join(&files[0].blob_key).is_file());
+    }
+    drop(server);
+}
+
+/// A send whose upload is still arriving when SIGTERM comes: written by hand on a raw socket so
+/// the test controls when each half of the body leaves.
+struct SlowSend {
+    socket: tokio::net::TcpStream,
+    rest: Vec<u8>,
+}
+
+impl SlowSend {
+    /// Sends the headers and the first half of a form carrying `file`.
+    async fn start(server: &Process, cookie: &str, subject: &str, file: &[u8]) -> Self {
+        let boundary = "sealpost-slow-send";
+        let message = json!({ "recipients": [BOB], "subject": subject, "body": "Sent as the server stops." });
+        let mut body = format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"message\"\r\nContent-Type: application/json\r\n\r\n{message}\r\n\
+             --{boundary}\r\nContent-Disposition: form-data; name=\"attachment\"; filename=\"late.bin\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+        )
+        .into_bytes();
+        body.extend_from_slice(file);
+        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+        let host = server.address.trim_start_matches("http://");
+        let head = format!(
+            "POST /api/v1/messages HTTP/1.1\r\nHost: {host}\r\nContent-Type: multipart/form-data; boundary={boundary}\r\n\
+             Content-Length: {}\r\nCookie: {cookie}\r\nx-sealpost-csrf: 1\r\nConnection: close\r\n\r\n",
+            body.len()
+        );
+        let mut socket = tokio::net::TcpStream::connect(host).await.unwrap();
+        socket.write_all(head.as_bytes()).await.unwrap();
+        let rest = body.split_off(body.len() / 2);
+        socket.write_all(&body).await.unwrap();
+        Self { socket, rest }
+    }
+
+    /// Sends the rest and returns the status line of the answer.
+    async fn finish(mut self) -> String {
+        self.socket.write_all(&self.rest).await.unwrap();
+        let mut answer = String::new();
+        self.socket.read_to_string(&mut answer).await.unwrap();
+        answer.lines().next().unwrap_or_default().to_owned()
+    }
+}
+
+#[tokio::test]
+async fn sigterm_lets_an_upload_in_flight_finish_then_stops_cleanly() {
+    let install = Installation::new().await;
+    install.create_user(ANN).await;
+    install.create_user(BOB).await;
+    let server = install.start().await;
+    let ann = server.sign_in(ANN).await;
+    let file = file_bytes(7, 2 * 1024 * 1024);
+    let upload = SlowSend::start(&server, &ann, "Sent while stopping", &file).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    server.terminate();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let refused = reqwest::get(format!("{}/healthz", server.address)).await;
+    assert!(refused.is_err(), "a stopping server takes no new connections");
+    assert_eq!(upload.finish().await, "HTTP/1.1 200 OK", "the upload in flight completes");
+    assert!(server.exited().await.success(), "SIGTERM is a clean exit");
+
+    let restarted = install.start().await;
+    let bob = restarted.sign_in(BOB).await;
+    let inbox: serde_json::Value = restarted
+        .get(&bob, "/api/v1/messages?box=inbox")
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = inbox[0]["id"].as_str().expect("the message sent while stopping arrived");
+    let message: serde_json::Value = restarted
+        .get(&bob, &format!("/api/v1/messages/{id}"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(message["summary"]["subject"], "Sent while stopping");
+    let aid = message["attachments"][0]["id"].as_str().unwrap();
+    let download = restarted
+        .get(&bob, &format!("/api/v1/messages/{id}/attachments/{aid}"))
+        .await
+        .unwrap();
+    assert!(download.bytes().await.unwrap() == file);
+    let verify = install.command(&["audit", "verify"]);
+    assert!(verify.status.success(), "{}", String::from_utf8_lossy(&verify.stdout));
+}

@@ -1,0 +1,206 @@
+//! The `sealpost serve` binary as a real process, for the fault tests (SECURITY G2, G6, G7):
+//! killed with SIGKILL, stopped with SIGTERM, restarted on the same data, database and keys.
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use reqwest::StatusCode;
+use sealpost_crypto::{PasswordHasher, SecretString};
+use sealpost_domain::{DisplayName, EmailAddress, Role};
+use sealpost_storage::NewUser;
+use sealpost_storage::testing::TestDatabase;
+use serde_json::{Value, json};
+
+use crate::test_app::{PASSWORD, multipart, session_cookie};
+
+/// What a server process runs on: kept across restarts.
+pub struct Installation {
+    /// The database (a fresh one per test, on the backend under test).
+    pub db: TestDatabase,
+    /// Holds `data/` and `keys/`.
+    pub dir: tempfile::TempDir,
+    /// Extra `SEALPOST_…` settings.
+    pub env: Vec<(String, String)>,
+}
+
+/// A running `sealpost serve`.
+pub struct Process {
+    child: std::sync::Mutex<Child>,
+    /// `http://127.0.0.1:PORT`
+    pub address: String,
+    /// A client with no cookie jar.
+    pub client: reqwest::Client,
+}
+
+impl Installation {
+    /// A fresh database (backend as `SEALPOST_TEST_BACKEND` says), keys and data directory.
+    pub async fn new() -> Self {
+        let db = match std::env::var("SEALPOST_TEST_BACKEND").as_deref() {
+            Ok("postgres") => TestDatabase::postgres().await.unwrap().expect("SEALPOST_TEST_POSTGRES_URL"),
+            _ => TestDatabase::sqlite().await.unwrap(),
+        };
+        let dir = tempfile::tempdir().unwrap();
+        sealpost_server::keyfiles::init(&dir.path().join("keys"), None).unwrap();
+        Self { db, dir, env: vec![] }
+    }
+
+    /// The data directory (SQLite's file is elsewhere, in the test database's own directory).
+    pub fn data_dir(&self) -> std::path::PathBuf {
+        self.dir.path().join("data")
+    }
+
+    /// Creates a staff account straight in the database.
+    pub async fn create_user(&self, email: &str) {
+        let hash = PasswordHasher::new()
+            .unwrap()
+            .hash(&SecretString::from(PASSWORD.to_owned()))
+            .unwrap();
+        let user = NewUser {
+            email: EmailAddress::parse(email).unwrap(),
+            display_name: DisplayName::parse("Test Person").unwrap(),
+            role: Role::Staff,
+            password_hash: Some(hash),
+        };
+        self.db.store.create_user(&user, 0).await.unwrap();
+    }
+
+    /// Starts `sealpost serve` on a free port and waits until it is ready.
+    pub async fn start(&self) -> Process {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let child = Command::new(env!("CARGO_BIN_EXE_sealpost"))
+            .arg("serve")
+            .env("SEALPOST_LISTEN", format!("127.0.0.1:{port}"))
+            .env("SEALPOST_DATABASE_URL", &self.db.url)
+            .env("SEALPOST_DATA_DIR", self.data_dir())
+            .env("SEALPOST_KEY_DIR", self.dir.path().join("keys"))
+            .env("SEALPOST_MIN_FREE_MIB", "0")
+            .env("RUST_LOG", "warn")
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .env_remove("SEALPOST_CONFIG")
+            .current_dir(self.dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let process = Process {
+            child: std::sync::Mutex::new(child),
+            address: format!("http://127.0.0.1:{port}"),
+            client: reqwest::Client::new(),
+        };
+        process.wait_ready().await;
+        process
+    }
+
+    /// Runs another `sealpost` command (e.g. `audit verify`) on the same installation.
+    pub fn command(&self, args: &[&str]) -> std::process::Output {
+        Command::new(env!("CARGO_BIN_EXE_sealpost"))
+            .args(args)
+            .env("SEALPOST_DATABASE_URL", &self.db.url)
+            .env("SEALPOST_DATA_DIR", self.data_dir())
+            .env("SEALPOST_KEY_DIR", self.dir.path().join("keys"))
+            .env_remove("SEALPOST_CONFIG")
+            .current_dir(self.dir.path())
+            .output()
+            .unwrap()
+    }
+
+    /// Sealed files on disk that no attachment row names, and unfinished uploads.
+    pub async fn orphan_blobs(&self) -> Vec<String> {
+        let root = self.data_dir().join("blobs");
+        let mut orphans = vec![];
+        for path in crate::test_app::walk(&root.join("attachments")) {
+            let key = path.strip_prefix(&root).unwrap().to_str().unwrap().to_owned();
+            if key.contains('#') || !self.db.store.blob_is_referenced(&key).await.unwrap() {
+                orphans.push(key);
+            }
+        }
+        orphans
+    }
+}
+
+impl Process {
+    async fn wait_ready(&self) {
+        let started = Instant::now();
+        while started.elapsed() < Duration::from_secs(30) {
+            let ready = self.client.get(format!("{}/readyz", self.address)).send().await;
+            if ready.is_ok_and(|r| r.status() == StatusCode::OK) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("sealpost serve did not become ready within 30 s");
+    }
+
+    /// SIGKILL: no chance to finish anything.
+    pub fn kill(&self) {
+        let mut child = self.child.lock().unwrap();
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+
+    /// Sends SIGTERM and returns at once.
+    pub fn terminate(&self) {
+        let pid = self.child.lock().unwrap().id().to_string();
+        assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    }
+
+    /// The exit status once the process has stopped by itself (at most 30 s).
+    pub async fn exited(&self) -> std::process::ExitStatus {
+        let started = Instant::now();
+        loop {
+            if let Some(status) = self.child.lock().unwrap().try_wait().unwrap() {
+                return status;
+            }
+            assert!(started.elapsed() < Duration::from_secs(30), "no exit within 30 s");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Signs in and returns the session cookie pair.
+    pub async fn sign_in(&self, email: &str) -> String {
+        let response = self
+            .client
+            .post(format!("{}/api/v1/auth/login", self.address))
+            .header("x-sealpost-csrf", "1")
+            .json(&json!({ "email": email, "password": PASSWORD }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        session_cookie(&response).unwrap()
+    }
+
+    /// `POST /api/v1/messages`: the answer's status and body, or `None` if no answer came.
+    pub async fn send(&self, cookie: &str, message: &Value, files: &[(&str, Vec<u8>)]) -> Option<(StatusCode, Value)> {
+        let response = self
+            .client
+            .post(format!("{}/api/v1/messages", self.address))
+            .header("x-sealpost-csrf", "1")
+            .header("cookie", cookie)
+            .multipart(multipart("message", message, files))
+            .send()
+            .await
+            .ok()?;
+        let status = response.status();
+        Some((status, response.json().await.ok()?))
+    }
+
+    /// A GET with a cookie.
+    pub async fn get(&self, cookie: &str, path: &str) -> Option<reqwest::Response> {
+        self.client
+            .get(format!("{}{path}", self.address))
+            .header("cookie", cookie)
+            .send()
+            .await
+            .ok()
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        if let Ok(child) = self.child.get_mut() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
