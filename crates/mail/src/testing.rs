@@ -25,7 +25,12 @@ struct SinkState {
 impl SmtpSink {
     /// Starts a sink whose first replies to DATA follow `script`; later ones are 250.
     pub async fn start(script: &[u16]) -> std::io::Result<Self> {
-        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        Self::start_on("127.0.0.1:0", script).await
+    }
+
+    /// Starts a sink on `address` (a relay coming back up on the port it was configured on).
+    pub async fn start_on(address: &str, script: &[u16]) -> std::io::Result<Self> {
+        let listener = TcpListener::bind(address).await?;
         let url = format!("smtp://{}", listener.local_addr()?);
         let state = Arc::new(Mutex::new(SinkState {
             script: script.iter().copied().collect(),

@@ -4,6 +4,7 @@
 use std::str::FromStr;
 use std::time::Duration;
 
+use sqlx::Connection;
 use sqlx::postgres::PgPoolOptions;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
@@ -62,6 +63,12 @@ impl Store {
             let pool = SqlitePoolOptions::new()
                 .max_connections(8)
                 .acquire_timeout(Duration::from_secs(10))
+                // When a write fails with a full disk, SQLite may roll the transaction back by
+                // itself; sqlx's ROLLBACK then fails and the connection believes it is still in
+                // a transaction, refusing every later BEGIN. Such a connection is closed instead
+                // of being handed out again (SECURITY G6). The pool's ping runs first, after any
+                // queued rollback, so the count read here is settled.
+                .before_acquire(|conn, _| Box::pin(async move { Ok(!conn.is_in_transaction()) }))
                 .connect_with(options)
                 .await?;
             let store = Store::Sqlite(pool);

@@ -15,6 +15,7 @@ mod headers;
 mod limits;
 mod messages;
 mod notifications;
+mod outages;
 mod partner;
 mod portal;
 mod portal_read;

@@ -172,3 +172,42 @@ async fn without_a_relay_notifications_are_written_as_eml_files_in_the_data_dire
     assert!(found, "an .eml file in {}", outbox.display());
     assert_eq!(statuses(&app, &cookie, &id).await[0]["status"], "sent");
 }
+
+#[tokio::test]
+async fn notifications_queued_while_the_relay_is_down_each_arrive_exactly_once_when_it_returns() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let app = crate::test_app::spawn_app_with(move |s| s.smtp_url = Some(format!("smtp://127.0.0.1:{port}").into())).await;
+    let cookie = ann(&app).await;
+    let mut references = vec![];
+    for i in 0..5 {
+        let m = json!({
+            "recipients": ["pc.jones@police.example.uk", "gp@nhs.example.uk"],
+            "subject": format!("Referral {i}"), "body": "x"
+        });
+        let response = app.send(&cookie, m, &[]).await;
+        references.push(body(response).await["reference"].as_str().unwrap().to_owned());
+    }
+    for _ in 0..3 {
+        app.deliver_due().await;
+        app.clock.advance_minutes(10);
+    }
+    let sink = sealpost_mail::testing::SmtpSink::start_on(&format!("127.0.0.1:{port}"), &[])
+        .await
+        .unwrap();
+    deliver_until(&app, || sink.received().len() >= 10).await;
+    for _ in 0..3 {
+        app.clock.advance_minutes(120);
+        app.deliver_due().await;
+    }
+    let mail = sink.received();
+    assert_eq!(mail.len(), 10, "each notification exactly once");
+    for reference in &references {
+        for to in ["pc.jones@police.example.uk", "gp@nhs.example.uk"] {
+            let copies = mail
+                .iter()
+                .filter(|m| m.contains(reference.as_str()) && m.contains(&format!("To: {to}")))
+                .count();
+            assert_eq!(copies, 1, "{reference} to {to}");
+        }
+    }
+}
