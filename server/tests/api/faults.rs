@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use reqwest::StatusCode;
 use sealpost_domain::MessageId;
+use sealpost_mail::testing::SmtpSink;
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -19,6 +20,7 @@ const BOB: &str = "bob@testshire.gov.uk";
 #[derive(Clone)]
 struct Acknowledged {
     id: String,
+    reference: String,
     subject: String,
     seed: u64,
     len: usize,
@@ -72,6 +74,7 @@ async fn mixed_load(
                 match server.send(&ann, &message, &files).await {
                     Some((StatusCode::OK, body)) => acked.lock().unwrap().push(Acknowledged {
                         id: body["id"].as_str().unwrap().to_owned(),
+                        reference: body["reference"].as_str().unwrap().to_owned(),
                         subject,
                         seed: file_seed,
                         len,
@@ -142,6 +145,9 @@ async fn killing_the_server_under_load_loses_no_acknowledged_message_and_leaves_
     let mut install = Installation::new().await;
     // Orphans of a killed upload go at the next start, on PostgreSQL too (one server here).
     install.env.push(("SEALPOST_ORPHAN_BLOB_MINUTES".into(), "0".into()));
+    // The real outbox worker sends to a real SMTP listener, and is killed mid-delivery too.
+    let sink = SmtpSink::start(&[]).await.unwrap();
+    install.env.push(("SEALPOST_SMTP_URL".into(), sink.url.clone()));
     install.create_user(ANN).await;
     install.create_user(BOB).await;
     let mut server = Arc::new(install.start().await);
@@ -176,7 +182,49 @@ async fn killing_the_server_under_load_loses_no_acknowledged_message_and_leaves_
         assert_eq!(files.len(), 1, "message {} lost its file row", m.id);
         assert!(install.data_dir().join("blobs").join(&files[0].blob_key).is_file());
     }
+    assert_notified_at_most_twice(&server, &ann, &sink, &acked).await;
     drop(server);
+}
+
+/// A kill between the relay's acceptance and the database update may send one notification
+/// twice, never more, and both copies carry the same Message-ID so mail clients fold them
+/// (SECURITY G4). A notification not sent yet is still queued: claimed by a killed worker, it
+/// waits out its five-minute lease, then goes.
+async fn assert_notified_at_most_twice(server: &Process, ann: &str, sink: &SmtpSink, acked: &[Acknowledged]) {
+    let copies = |m: &Acknowledged| -> Vec<String> {
+        sink.received()
+            .iter()
+            .filter(|mail| mail.contains(&m.reference))
+            .filter_map(|mail| {
+                mail.lines()
+                    .find(|l| l.to_ascii_lowercase().starts_with("message-id:"))
+                    .map(str::to_owned)
+            })
+            .collect()
+    };
+    tokio::time::sleep(Duration::from_secs(2)).await; // the last worker's deliveries
+    for m in acked {
+        let ids = copies(m);
+        assert!(ids.len() <= 2, "{} was notified {} times", m.reference, ids.len());
+        assert!(ids.iter().all(|id| *id == ids[0]), "{} duplicates differ: {ids:?}", m.reference);
+        if ids.is_empty() {
+            let view: serde_json::Value = server
+                .get(ann, &format!("/api/v1/messages/{}", m.id))
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            let partner = view["recipients"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|r| r["internal"] == false)
+                .unwrap()
+                .clone();
+            assert_eq!(partner["status"], "queued", "{} was neither notified nor queued", m.reference);
+        }
+    }
 }
 
 /// A send whose upload is still arriving when SIGTERM comes: written by hand on a raw socket so
