@@ -80,28 +80,21 @@ pub fn MarkingBadge(marking: sealpost_domain::Marking) -> impl IntoView {
     view! { <span class=class>{marking.label()}</span> }
 }
 
-/// Plain text with http(s) links made clickable. Everything else is a text node, so nothing in
-/// the text can become markup.
+/// Plain text with http(s) links made clickable (`sealpost_domain::text`). Everything else is a
+/// text node, so nothing in the text can become markup.
 #[component]
 pub fn LinkedText(text: String) -> impl IntoView {
-    let mut parts = vec![];
-    for (i, line) in text.split('\n').enumerate() {
-        if i > 0 {
-            parts.push(view! { <br/> }.into_any());
-        }
-        for (j, word) in line.split(' ').enumerate() {
-            if j > 0 {
-                parts.push(" ".into_any());
+    use sealpost_domain::text::{Piece, pieces};
+    let parts: Vec<AnyView> = pieces(&text)
+        .into_iter()
+        .map(|piece| match piece {
+            Piece::Text(t) => t.to_owned().into_any(),
+            Piece::Link(href) => {
+                let (href, shown) = (href.to_owned(), href.to_owned());
+                view! { <a href=href rel="noopener noreferrer" target="_blank">{shown}</a> }.into_any()
             }
-            let trimmed = word.trim_end_matches(['.', ',', ')', ';', ':']);
-            if (trimmed.starts_with("https://") || trimmed.starts_with("http://")) && trimmed.len() > 8 {
-                let rest = word[trimmed.len()..].to_owned();
-                let (href, shown) = (trimmed.to_owned(), trimmed.to_owned());
-                parts.push(view! { <a href=href rel="noopener noreferrer" target="_blank">{shown}</a>{rest} }.into_any());
-            } else {
-                parts.push(word.to_owned().into_any());
-            }
-        }
-    }
+            Piece::LineBreak => view! { <br/> }.into_any(),
+        })
+        .collect();
     view! { <div class="message-body">{parts}</div> }
 }

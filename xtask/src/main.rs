@@ -4,13 +4,16 @@
 //! - `cargo xtask test`: format, lints, every Rust test on SQLite and PostgreSQL, and the
 //!   browser journeys in Chromium. Installs what a fresh machine lacks, once.
 //!
-//! Also `cargo xtask web` (just the web app) and `cargo xtask bench` (the load figures, in
-//! release mode; they print a table and assert nothing).
+//! Also `cargo xtask web` (just the web app), `cargo xtask bench` (the load figures, in
+//! release mode; they print a table and assert nothing), `cargo xtask fuzz [SECONDS]` (every
+//! fuzz target under libFuzzer) and `cargo xtask soak` (the crash and outage tests at length).
 //! Uses only the standard library, so it builds in seconds.
 
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod fuzz;
 mod process;
+mod soak;
 mod test;
 mod tools;
 mod web;
@@ -25,11 +28,13 @@ fn main() -> ExitCode {
         Some("web") => web::build(&root),
         Some("run") => run(&root, &args[1..]),
         Some("test") => test::all(&root),
+        Some("fuzz") => fuzz_soak(&root, args.get(1)),
+        Some("soak") => soak::run(&root),
         Some("bench") => {
             web::build(&root).and_then(|()| process::cargo(&root, &["bench", "--locked", "-p", "sealpost-server", "--bench", "load"], &[]))
         }
         _ => {
-            eprintln!("usage: cargo xtask <run [sealpost args…] | test | web | bench>");
+            eprintln!("usage: cargo xtask <run [sealpost args…] | test | web | bench | fuzz [SECONDS] | soak>");
             return ExitCode::from(2);
         }
     };
@@ -39,6 +44,26 @@ fn main() -> ExitCode {
             eprintln!("xtask: {e}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// `cargo xtask fuzz [SECONDS]`: every fuzz target for SECONDS (default 600) each.
+fn fuzz_soak(root: &std::path::Path, seconds: Option<&String>) -> Result<(), String> {
+    let seconds = seconds.map_or(Ok(600), |s| s.parse().map_err(|_| format!("not a number of seconds: {s}")))?;
+    if !fuzz::nightly_available() {
+        return Err("cargo-fuzz needs a nightly toolchain (rustup toolchain list shows none)".into());
+    }
+    let results = fuzz::run_all(root, seconds)?;
+    let failed: Vec<&str> = results.iter().filter(|(_, ok)| !ok).map(|(t, _)| t.as_str()).collect();
+    println!(
+        "fuzz: {} targets, {seconds} s each, {} failed {failed:?}",
+        results.len(),
+        failed.len()
+    );
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        Err("a fuzz target crashed".into())
     }
 }
 

@@ -7,7 +7,7 @@ use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
 use std::time::Duration;
 
-use crate::{process, tools, web};
+use crate::{fuzz, process, tools, web};
 
 const LOCAL_POSTGRES: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 
@@ -17,6 +17,7 @@ pub fn all(root: &Path) -> Result<(), String> {
     static_checks(root)?;
     let mut tally = Tally::default();
     rust_tests(root, &mut tally);
+    fuzz_briefly(root, &mut tally)?;
     browser_tests(root, &mut tally)?;
     println!("xtask: finished in {} s", started.elapsed().as_secs());
     println!("summary: {} passed, {} failed", tally.passed, tally.failed);
@@ -132,6 +133,29 @@ fn rust_tests(root: &Path, tally: &mut Tally) {
             &env,
         );
     }
+}
+
+/// Seconds each fuzz target runs under libFuzzer in the test command (the soak runs longer).
+const FUZZ_SECONDS: u64 = 10;
+
+/// Every fuzz target briefly under libFuzzer, each counted as one test. The same targets
+/// already ran on stable with random inputs among the Rust tests; without a nightly toolchain
+/// that is all (SECURITY D7).
+fn fuzz_briefly(root: &Path, tally: &mut Tally) -> Result<(), String> {
+    step("fuzz targets under libFuzzer (nightly, cargo-fuzz)");
+    if !fuzz::nightly_available() {
+        println!("xtask: WARNING no nightly toolchain; the fuzz targets ran on stable only");
+        return Ok(());
+    }
+    for (target, clean) in fuzz::run_all(root, FUZZ_SECONDS)? {
+        if clean {
+            tally.passed += 1;
+        } else {
+            println!("xtask: fuzz target {target} crashed");
+            tally.failed += 1;
+        }
+    }
+    Ok(())
 }
 
 /// The Playwright journeys in Debian's Chromium against the debug binary.

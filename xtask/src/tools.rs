@@ -144,7 +144,9 @@ pub fn aiosmtpd_python() -> Result<PathBuf, String> {
     Ok(python)
 }
 
-fn tools_dir() -> PathBuf {
+/// Where tools, caches and fuzz corpora live (`$SEALPOST_TOOLS_DIR`, default
+/// `~/.cache/sealpost/tools`).
+pub fn tools_dir() -> PathBuf {
     if let Some(dir) = std::env::var_os("SEALPOST_TOOLS_DIR") {
         return PathBuf::from(dir);
     }

@@ -7,15 +7,18 @@ pub mod api;
 pub mod api_audit;
 pub mod api_messages;
 mod email;
+mod file_name;
 pub mod hex;
 mod ids;
 mod message;
 mod names;
 mod password_policy;
 mod role;
+pub mod text;
 pub mod time;
 
 pub use email::{EmailAddress, EmailError};
+pub use file_name::sanitise_file_name;
 pub use ids::UserId;
 pub use message::{AttachmentId, Limits, Marking, MessageId, REFERENCE_ALPHABET, RecipientId, Reference, ReplyId};
 pub use names::{DisplayName, DisplayNameError};

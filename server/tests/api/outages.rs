@@ -284,3 +284,48 @@ async fn a_disk_that_fills_up_mid_upload_refuses_cleanly_and_corrupts_nothing() 
     assert_eq!(again.status(), StatusCode::OK);
     assert_sound(&app).await;
 }
+
+/// The soak's version of the outage above with the real server: PostgreSQL itself is stopped
+/// and started (`cargo xtask soak` runs it; it stops the machine's PostgreSQL for a while).
+#[tokio::test]
+#[ignore = "stops the machine's PostgreSQL; run by cargo xtask soak"]
+async fn soak_the_real_postgresql_stopped_and_started_gives_503_then_recovers_without_a_restart() {
+    assert_eq!(std::env::var("SEALPOST_TEST_BACKEND").as_deref(), Ok("postgres"));
+    let cluster = |action: &str| {
+        let version = std::fs::read_dir("/etc/postgresql").unwrap().flatten().next().unwrap().file_name();
+        let status = std::process::Command::new("pg_ctlcluster")
+            .args(["--skip-systemctl-redirect", version.to_str().unwrap(), "main", action])
+            .status()
+            .unwrap();
+        assert!(status.success(), "pg_ctlcluster {action}");
+    };
+    let app = spawn_app_with(|_| {}).await;
+    let ann = signed_in(&app, "ann@testshire.gov.uk").await;
+    let bob = signed_in(&app, "bob@testshire.gov.uk").await;
+    let sent = app
+        .send(
+            &ann,
+            json!({ "recipients": ["bob@testshire.gov.uk"], "subject": "Before", "body": "x" }),
+            &[],
+        )
+        .await;
+    assert_eq!(sent.status(), StatusCode::OK);
+    for round in 0..5 {
+        cluster("stop");
+        let inbox = app.list(&bob, "inbox").await;
+        let refused = (inbox.status(), inbox.headers().contains_key("retry-after"));
+        cluster("start");
+        assert_eq!(refused, (StatusCode::SERVICE_UNAVAILABLE, true), "round {round}");
+        let started = Instant::now();
+        loop {
+            let inbox = app.list(&bob, "inbox").await;
+            if inbox.status() == StatusCode::OK {
+                assert_eq!(body(inbox).await[0]["subject"], "Before");
+                break;
+            }
+            assert!(started.elapsed() < Duration::from_secs(30), "no recovery in round {round}");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        eprintln!("round {round}: recovered {:?} after the restart", started.elapsed());
+    }
+}
