@@ -65,14 +65,19 @@ pub struct Settings {
     pub dpo_email: Option<EmailAddress>,
     /// How long a break-glass access lasts, in minutes (`SEALPOST_BREAK_GLASS_MINUTES`, default 30).
     pub break_glass_minutes: u32,
+    /// How long a worker's claim on a batch of notifications lasts before another worker may
+    /// send them (`SEALPOST_OUTBOX_LEASE_SECONDS`, default 300; SECURITY G4). It must outlast a
+    /// batch (5 notifications, 30 s SMTP timeout each); after a crash, the claimed ones go out
+    /// again this long later.
+    pub outbox_lease_seconds: u32,
     /// Sends and replies are refused (507) while the data or blob directory has less than this
     /// many MiB free, so reads, which must write their audit event first, go on working when the
     /// disk fills (`SEALPOST_MIN_FREE_MIB`, default 256; SECURITY G6).
     pub min_free_mib: u32,
     /// Sealed files that no attachment names and that have not changed for this many minutes
-    /// are removed, at start and hourly (`SEALPOST_ORPHAN_BLOB_MINUTES`, default 60; SECURITY G2).
-    /// On SQLite, whose file only one server opens, every orphan older than the process goes at
-    /// start.
+    /// are removed, at start and hourly (`SEALPOST_ORPHAN_BLOB_MINUTES`, default 1440; SECURITY
+    /// G2): long enough that another server's slowest upload is never taken. A SQLite server
+    /// alone with its data directory removes every orphan older than itself at start.
     pub orphan_blob_minutes: u32,
     /// `text` (default) or `json` log lines.
     pub log_format: LogFormat,
@@ -117,6 +122,7 @@ struct Layer {
     max_expiry_days: Option<u32>,
     max_body_kib: Option<u32>,
     min_free_mib: Option<u32>,
+    outbox_lease_seconds: Option<u32>,
     orphan_blob_minutes: Option<u32>,
     log_format: Option<LogFormat>,
 }
@@ -212,7 +218,8 @@ impl Settings {
             max_expiry_days: l.max_expiry_days.unwrap_or(90),
             max_body_kib: l.max_body_kib.unwrap_or(256),
             min_free_mib: l.min_free_mib.unwrap_or(256),
-            orphan_blob_minutes: l.orphan_blob_minutes.unwrap_or(60),
+            outbox_lease_seconds: l.outbox_lease_seconds.unwrap_or(300).max(1),
+            orphan_blob_minutes: l.orphan_blob_minutes.unwrap_or(1440),
             log_format: l.log_format.unwrap_or(LogFormat::Text),
         })
     }
@@ -235,6 +242,14 @@ fn default_mail_from(public_url: &str) -> String {
 }
 
 impl Settings {
+    /// The SQLite database file, if that is the database.
+    pub fn sqlite_file(&self) -> Option<PathBuf> {
+        use secrecy::ExposeSecret;
+        let url = self.database_url.expose_secret();
+        let path = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+        Some(PathBuf::from(path.split('?').next().unwrap_or(path)))
+    }
+
     /// The content limits these settings give.
     pub fn limits(&self) -> sealpost_domain::Limits {
         let mib = |n: u32| u64::from(n) * 1024 * 1024;
@@ -272,6 +287,7 @@ fn apply_env(l: &mut Layer, name: &str, v: String) -> Result<(), ()> {
         "MAX_EXPIRY_DAYS" => l.max_expiry_days = num(&v)?,
         "MAX_BODY_KIB" => l.max_body_kib = num(&v)?,
         "MIN_FREE_MIB" => l.min_free_mib = num(&v)?,
+        "OUTBOX_LEASE_SECONDS" => l.outbox_lease_seconds = num(&v)?,
         "ORPHAN_BLOB_MINUTES" => l.orphan_blob_minutes = num(&v)?,
         "OUTBOX_WORKER" => l.outbox_worker = Some(v.trim().parse().map_err(|_| ())?),
         "AUDIT_CHECKPOINT_EVENTS" => l.audit_checkpoint_events = num(&v)?,

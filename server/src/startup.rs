@@ -8,7 +8,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use sealpost_crypto::ExposeSecret;
 use sealpost_mail::Mailer;
-use sealpost_storage::{BlobStore, Store};
+use sealpost_storage::{BlobStore, DirectoryLock, Store};
 use tokio::net::TcpListener;
 
 use crate::app::{blob_sweep, checkpoints, outbox};
@@ -23,6 +23,8 @@ pub struct Application {
     listener: TcpListener,
     state: AppState,
     started: std::time::SystemTime,
+    /// Held while serving: no other server is using this data directory.
+    data_lock: Option<DirectoryLock>,
 }
 
 impl Application {
@@ -59,7 +61,13 @@ impl Application {
             clock,
             listener.local_addr()?,
         )?;
-        Ok(Self { listener, state, started })
+        let data_lock = DirectoryLock::try_take(&state.settings.data_dir.join("sealpost.lock")).context("locking the data directory")?;
+        Ok(Self {
+            listener,
+            state,
+            started,
+            data_lock,
+        })
     }
 
     /// The address actually bound (its port is real even when 0 was asked for).
@@ -86,7 +94,9 @@ impl Application {
             .outbox_worker
             .then(|| tokio::spawn(outbox::run(self.state.clone(), stopped.clone())));
         let signer = tokio::spawn(checkpoints::run(self.state.clone(), signer_stopped));
-        let sweeper = tokio::spawn(blob_sweep::run(self.state.clone(), self.started, stopped.clone()));
+        // Alone with its files: SQLite (one database file) and nobody else holding the lock.
+        let alone = self.data_lock.is_some() && self.state.store.backend() == "sqlite";
+        let sweeper = tokio::spawn(blob_sweep::run(self.state.clone(), self.started, alone, stopped.clone()));
         let app = routes::router(self.state).into_make_service_with_connect_info::<SocketAddr>();
         axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await?;
         let _ = stop.send(true);

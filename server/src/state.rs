@@ -43,6 +43,9 @@ pub struct Inner {
     pub blobs: BlobStore,
     /// Outgoing notifications.
     pub mailer: Mailer,
+    /// Blob keys of uploads whose message or reply has not committed yet: the orphan sweep
+    /// leaves them alone.
+    pub uploads_in_flight: std::sync::Mutex<std::collections::HashSet<String>>,
     /// Wakes the outbox worker when a message is queued.
     pub outbox_wake: Notify,
     /// Content limits.
@@ -89,6 +92,7 @@ impl AppState {
             store,
             blobs,
             mailer,
+            uploads_in_flight: std::sync::Mutex::default(),
             outbox_wake: Notify::new(),
             limits: settings.limits(),
             keyring,

@@ -32,10 +32,12 @@ impl EmailAddress {
         if trimmed.is_empty() {
             return Err(EmailError::Empty);
         }
-        if trimmed.len() > MAX_EMAIL_LEN {
+        // Measured after lowering: some letters ('İ') grow when lowered, and what is stored
+        // must parse again.
+        let lowered = trimmed.to_lowercase();
+        if lowered.len() > MAX_EMAIL_LEN {
             return Err(EmailError::TooLong);
         }
-        let lowered = trimmed.to_lowercase();
         let (local, domain) = lowered.split_once('@').ok_or(EmailError::Invalid)?;
         let bad_char = |c: char| c.is_control() || c.is_whitespace() || "<>()[]\\,;:\"@".contains(c);
         let domain_ok = domain.contains('.')
@@ -103,6 +105,10 @@ mod tests {
         assert_eq!(EmailAddress::parse("  "), Err(EmailError::Empty));
         let long = format!("{}@example.com", "a".repeat(250));
         assert_eq!(EmailAddress::parse(&long), Err(EmailError::TooLong));
+        // Found reviewing the fuzz targets: 'İ' is two bytes but lowers to three, so this fitted before
+        // lowering and not after, and the stored form would not have parsed again.
+        let grows = format!("{}@{}.uk", "İ".repeat(20), "a".repeat(200));
+        assert_eq!(EmailAddress::parse(&grows), Err(EmailError::TooLong));
     }
 
     proptest! {

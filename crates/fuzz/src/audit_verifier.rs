@@ -34,8 +34,8 @@ fn event(b: &mut Bytes<'_>) -> AuditEvent {
         outcome: b.text(),
         origin: sealpost_audit::Origin {
             ip: b.byte().is_multiple_of(2).then(|| b.text()),
-            user_agent: None,
-            request_id: None,
+            user_agent: b.byte().is_multiple_of(2).then(|| b.text()),
+            request_id: b.byte().is_multiple_of(2).then(|| b.text()),
         },
     }
 }
@@ -63,10 +63,14 @@ pub fn audit_verifier(data: &[u8]) {
         0 => return stored_garbage(&mut b),
         1 => {
             let e = &mut edited[i].event;
-            match b.byte() % 4 {
+            match b.byte() % 8 {
                 0 => e.at_ms += 1,
                 1 => e.actor.push('x'),
-                2 => e.object = if e.object.is_some() { None } else { Some(String::new()) },
+                2 => e.action.push('.'),
+                3 => e.object = if e.object.is_some() { None } else { Some(String::new()) },
+                4 => e.origin.ip = if e.origin.ip.is_some() { None } else { Some(String::new()) },
+                5 => e.origin.user_agent.get_or_insert_default().push('/'),
+                6 => e.origin.request_id = if e.origin.request_id.is_some() { None } else { Some("r".into()) },
                 _ => e.outcome.push('!'),
             }
             None

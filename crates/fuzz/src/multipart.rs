@@ -42,7 +42,7 @@ fn check_file_name(name: &str) {
             "{c:?} in {name:?}"
         );
         assert!(
-            !matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}'),
+            !matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}'),
             "a direction override in {name:?}"
         );
     }

@@ -1,5 +1,5 @@
-//! Everything read from a cookie, a link, a form field or a file that has a printed form: what
-//! parses must print back to something that parses to the same value.
+//! Everything read from a cookie, a link, a form field, a query or a file that has a printed
+//! form: what parses must print back to something that parses to the same value.
 
 use std::str::FromStr;
 
@@ -28,6 +28,15 @@ pub fn tokens(data: &[u8]) {
     }
     if let Ok(name) = DisplayName::parse(text) {
         assert_eq!(DisplayName::parse(name.as_str()).as_ref(), Ok(&name));
+    }
+    if let Some(ms) = sealpost_domain::time::parse_date(text) {
+        assert!(ms % 86_400_000 == 0, "{text:?} is not midnight UTC");
+        let printed = sealpost_domain::time::rfc3339(ms);
+        assert_eq!(
+            sealpost_domain::time::parse_date(&printed[..10]),
+            Some(ms),
+            "{text:?} printed as {printed:?}"
+        );
     }
     round_trips::<Object>(text);
     round_trips::<Head>(text);

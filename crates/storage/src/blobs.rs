@@ -152,7 +152,12 @@ fn walk(root: &Path, dir: &Path, cutoff: SystemTime, found: &mut Vec<BlobFile>) 
     };
     for entry in entries {
         let entry = entry?;
-        let meta = entry.metadata()?;
+        // An upload finishing (renamed) or abandoned (removed) mid-walk is simply not found.
+        let meta = match entry.metadata() {
+            Ok(meta) => meta,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(e),
+        };
         let path = entry.path();
         if meta.is_dir() {
             walk(root, &path, cutoff, found)?;
@@ -180,5 +185,22 @@ impl AsyncWrite for BlobWriter {
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
         Pin::new(&mut self.0).poll_shutdown(cx)
+    }
+}
+
+/// An exclusive lock on a file, held until dropped: `sealpost serve` takes one on its data
+/// directory, so it knows whether another server shares its files.
+#[derive(Debug)]
+pub struct DirectoryLock(#[allow(dead_code)] std::fs::File);
+
+impl DirectoryLock {
+    /// Takes the lock on `path` (created if missing), or `None` if another process holds it.
+    pub fn try_take(path: &Path) -> std::io::Result<Option<Self>> {
+        let file = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(path)?;
+        match rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive) {
+            Ok(()) => Ok(Some(Self(file))),
+            Err(e) if e == rustix::io::Errno::WOULDBLOCK => Ok(None),
+            Err(e) => Err(e.into()),
+        }
     }
 }

@@ -27,7 +27,7 @@ pub mod testing;
 mod users;
 
 pub use audit_search::{AuditQuery, MessageFacts};
-pub use blobs::{BlobFile, BlobReader, BlobStore, BlobWriter, free_bytes, is_disk_full};
+pub use blobs::{BlobFile, BlobReader, BlobStore, BlobWriter, DirectoryLock, free_bytes, is_disk_full};
 pub use break_glass::BreakGlassGrant;
 pub use connect::SqliteSettings;
 pub use error::StorageError;

@@ -2,9 +2,10 @@
 //! a crash, a `kill -9` or a lost connection in between leaves a file that no attachment row
 //! names, or an unfinished upload's staging file. Neither can ever be read: both are removed.
 //!
-//! A file is only removed once it has not changed for `SEALPOST_ORPHAN_BLOB_MINUTES`, so an
-//! upload still streaming on another instance is never touched. On SQLite only one server opens
-//! the database, so at start every orphan older than the process goes at once.
+//! Files of this process's uploads still in flight are never touched. Another process's are
+//! protected by age: a file goes only once it has not changed for `SEALPOST_ORPHAN_BLOB_MINUTES`
+//! (a day by default). At the start of a server that holds the data directory's lock (SQLite,
+//! no other server running), every orphan older than the process goes at once.
 
 use std::time::{Duration, SystemTime};
 
@@ -18,12 +19,14 @@ const PREFIX: &str = "attachments";
 /// How often the sweep runs after the first pass.
 const EVERY: Duration = Duration::from_secs(3600);
 
-/// Sweeps at start, then hourly, until `stop` turns true.
-pub async fn run(state: AppState, started: SystemTime, mut stop: watch::Receiver<bool>) {
+/// Sweeps at start, then hourly, until `stop` turns true. `alone` says no other server can be
+/// writing to this blob store (the data directory's lock is held and the database is SQLite).
+pub async fn run(state: AppState, started: SystemTime, alone: bool, mut stop: watch::Receiver<bool>) {
     let grace = Duration::from_secs(u64::from(state.settings.orphan_blob_minutes) * 60);
-    let mut cutoff = match state.store.backend() {
-        "sqlite" => started,
-        _ => started.checked_sub(grace).unwrap_or(SystemTime::UNIX_EPOCH),
+    let mut cutoff = if alone {
+        started
+    } else {
+        started.checked_sub(grace).unwrap_or(SystemTime::UNIX_EPOCH)
     };
     loop {
         match sweep(&state, cutoff).await {
@@ -39,14 +42,22 @@ pub async fn run(state: AppState, started: SystemTime, mut stop: watch::Receiver
     }
 }
 
-/// Removes every sealed file last changed before `cutoff` that no attachment row names, and
-/// every unfinished upload older than that. Returns how many files went.
+/// Removes every sealed file last changed before `cutoff` that no attachment row names and no
+/// upload of this process is writing, and every unfinished upload older than that. A file that
+/// cannot be judged or removed is left for the next pass. Returns how many files went.
 pub async fn sweep(state: &AppState, cutoff: SystemTime) -> Result<usize, AppError> {
     let mut removed = 0;
     for file in state.blobs.files_modified_before(PREFIX, cutoff).await? {
-        if file.partial || !state.store.blob_is_referenced(&file.key).await? {
-            state.blobs.remove_file(&file).await?;
-            removed += 1;
+        let in_flight = state.uploads_in_flight.lock().map_or(true, |keys| keys.contains(&file.key));
+        if in_flight {
+            continue;
+        }
+        let orphan = file.partial || !state.store.blob_is_referenced(&file.key).await?;
+        if orphan {
+            match state.blobs.remove_file(&file).await {
+                Ok(()) => removed += 1,
+                Err(e) => tracing::warn!(error = %e, "could not remove an orphan sealed file"),
+            }
         }
     }
     Ok(removed)

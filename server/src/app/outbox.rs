@@ -15,8 +15,7 @@ use crate::app::audit::{self, Action, Actor, Object, Origin, Outcome};
 use crate::error::AppError;
 use crate::state::AppState;
 
-const LEASE_MS: i64 = 5 * 60_000;
-/// Small batches: with the 30 s SMTP timeout a batch ends well inside its 5-minute lease.
+/// Small batches: with the 30 s SMTP timeout a batch ends well inside the default 5-minute lease.
 const BATCH: i64 = 5;
 const GIVE_UP_MS: i64 = 72 * 3_600_000;
 const IDLE_POLL: Duration = Duration::from_secs(30);
@@ -44,7 +43,8 @@ pub async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
 
 /// Sends every notification due now; returns how many were handled.
 pub async fn deliver_due(state: &AppState) -> Result<usize, AppError> {
-    let due = state.store.claim_due_notifications(state.now_ms(), LEASE_MS, BATCH).await?;
+    let lease_ms = i64::from(state.settings.outbox_lease_seconds) * 1000;
+    let due = state.store.claim_due_notifications(state.now_ms(), lease_ms, BATCH).await?;
     let count = due.len();
     for n in due {
         // One bad row must not hold up the rest: mark it failed and go on.

@@ -75,8 +75,9 @@ pub async fn reply(
         Outcome::Success,
         meta.clone(),
     );
-    if !state.store.create_reply(&reply, &audit).await? {
-        // Revoked while the files were uploading: the guard removes them.
+    let created = state.store.create_reply(&reply, &audit).await.map_err(AppError::from);
+    if !uploads.settle(created, |created| *created)? {
+        // Revoked while the files were uploading: `settle` removed them.
         return Err(AppError::Gone {
             code: "link_revoked",
             message: format!(
@@ -85,7 +86,6 @@ pub async fn reply(
             ),
         });
     }
-    uploads.keep();
     // The notice must not hold up the answer (a slow relay would invite a duplicate retry).
     let (state, link) = (state.clone(), link.clone());
     tokio::spawn(async move { tell_sender(&state, &link).await });

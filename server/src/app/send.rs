@@ -47,8 +47,8 @@ pub async fn send(state: &AppState, sender: &UserRecord, meta: &RequestMeta, mut
         Outcome::Success,
         meta.clone(),
     );
-    let reference = store(state, sender, id, &key, draft, attachments, &audit).await?;
-    uploads.keep();
+    let stored = store(state, sender, id, &key, draft, attachments, &audit).await;
+    let reference = uploads.settle(stored, |_| true)?;
     state.outbox_wake.notify_one();
     Ok(Sent { id, reference })
 }

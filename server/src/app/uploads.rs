@@ -2,7 +2,8 @@
 //! reply. The JSON part comes first and is small; each file streams through age STREAM straight
 //! into the blob store, counted against the D5 limits as it arrives and never held whole in
 //! memory. Until the caller commits, dropping [`Uploads`] removes every blob it wrote, so a
-//! refused or abandoned form leaves nothing behind.
+//! refused or abandoned form leaves nothing behind. Its blobs are marked in flight meanwhile, so
+//! the orphan sweep never takes a file a message is still being written for.
 //!
 //! A form is also refused (507) while the disk is nearly full, before anything is written and
 //! again every few MiB, so the space that is left keeps the audit log, and so reads, working
@@ -25,10 +26,19 @@ const MAX_JSON_PART: usize = 2 * 1024 * 1024;
 /// How often, in bytes streamed, an upload looks at the free space again.
 const ROOM_CHECK_BYTES: u64 = 4 * 1024 * 1024;
 
-/// Refuses a write while the data or blob directory has less free space than the reserve.
+/// Refuses a write while the data directory, the SQLite database's directory or the blob store
+/// has less free space than the reserve.
 pub fn ensure_room(state: &AppState) -> Result<(), AppError> {
     let reserve = u64::from(state.settings.min_free_mib) * 1024 * 1024;
-    let free = [sealpost_storage::free_bytes(&state.settings.data_dir), state.blobs.free_bytes()];
+    let database_dir = state
+        .settings
+        .sqlite_file()
+        .and_then(|f| f.parent().map(std::path::Path::to_path_buf));
+    let free = [
+        sealpost_storage::free_bytes(&state.settings.data_dir),
+        database_dir.and_then(|d| sealpost_storage::free_bytes(&d)),
+        state.blobs.free_bytes(),
+    ];
     if free.into_iter().flatten().any(|bytes| bytes < reserve) {
         return Err(AppError::DiskFull);
     }
@@ -91,6 +101,9 @@ impl Uploads {
             let id = AttachmentId(Uuid::new_v4());
             let blob_key = format!("attachments/{message}/{id}");
             self.started.push(blob_key.clone());
+            if let Ok(mut in_flight) = self.state.uploads_in_flight.lock() {
+                in_flight.insert(blob_key.clone());
+            }
             done.push(self.receive_one(key, id, blob_key, field, &mut total).await?);
         }
         Ok(done)
@@ -98,7 +111,28 @@ impl Uploads {
 
     /// The form's rows are committed: its blobs stay.
     pub fn keep(mut self) {
+        self.forget_in_flight();
         self.started.clear();
+    }
+
+    /// Settles the blobs after the commit that needed them. Committed (as `committed` judges
+    /// the result): they stay. The database gone mid-commit: the rows may exist after all, so
+    /// the blobs stay and the orphan sweep judges them later. Anything else: they go.
+    pub fn settle<T>(self, result: Result<T, AppError>, committed: impl Fn(&T) -> bool) -> Result<T, AppError> {
+        match &result {
+            Ok(value) if committed(value) => self.keep(),
+            Err(AppError::Unavailable(_)) => self.keep(),
+            _ => drop(self),
+        }
+        result
+    }
+
+    fn forget_in_flight(&self) {
+        if let Ok(mut in_flight) = self.state.uploads_in_flight.lock() {
+            for key in &self.started {
+                in_flight.remove(key);
+            }
+        }
     }
 
     async fn receive_one(
@@ -148,6 +182,7 @@ impl Drop for Uploads {
         if self.started.is_empty() {
             return;
         }
+        self.forget_in_flight();
         let (state, keys) = (self.state.clone(), std::mem::take(&mut self.started));
         tokio::spawn(async move {
             for key in keys {

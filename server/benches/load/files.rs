@@ -1,0 +1,144 @@
+//! Scenario 4: one large file up and down through the server, against age's STREAM alone
+//! (`crates/crypto`, sealing to and opening from a file on the same disk) in the same run, and
+//! how far the server's peak memory rose while it streamed.
+
+use std::time::Instant;
+
+use sealpost_crypto::{Binding, MessageKey, ObjectKind};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::setup::Server;
+
+pub struct FileFigures {
+    pub mib: u64,
+    pub upload_mib_s: f64,
+    pub download_mib_s: f64,
+    pub seal_mib_s: f64,
+    pub open_mib_s: f64,
+    pub peak_growth_mib: f64,
+}
+
+const CHUNK: usize = 1024 * 1024;
+
+fn chunk_of(i: u64) -> Vec<u8> {
+    (0..CHUNK).map(|b| (b as u64 ^ i) as u8).collect()
+}
+
+/// `VmRSS` or `VmHWM` of this process, in MiB.
+fn memory_mib(field: &str) -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field))
+        .and_then(|v| v.split_whitespace().next()?.parse::<f64>().ok())
+        .unwrap_or(0.0)
+        / 1024.0
+}
+
+/// Uploads and downloads `mib` MiB as `cookie`, then seals and opens as much with age alone.
+pub async fn big_file(s: &Server, cookie: &str, mib: u64) -> FileFigures {
+    let _ = std::fs::write("/proc/self/clear_refs", "5"); // resets VmHWM to now
+    let before = memory_mib("VmRSS:");
+    let t = Instant::now();
+    let id = upload(s, cookie, mib).await;
+    let upload_mib_s = mib as f64 / t.elapsed().as_secs_f64();
+    let detail: serde_json::Value = s
+        .client
+        .get(format!("{}/api/v1/messages/{id}", s.base))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let aid = detail["attachments"][0]["id"].as_str().unwrap();
+    let t = Instant::now();
+    let mut response = s
+        .client
+        .get(format!("{}/api/v1/messages/{id}/attachments/{aid}", s.base))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap();
+    let mut got = 0u64;
+    while let Some(bytes) = response.chunk().await.unwrap() {
+        got += bytes.len() as u64;
+    }
+    assert_eq!(got, mib * CHUNK as u64, "the whole file came back");
+    let download_mib_s = mib as f64 / t.elapsed().as_secs_f64();
+    let peak_growth_mib = memory_mib("VmHWM:") - before;
+    let (seal_mib_s, open_mib_s) = age_alone(mib).await;
+    FileFigures {
+        mib,
+        upload_mib_s,
+        download_mib_s,
+        seal_mib_s,
+        open_mib_s,
+        peak_growth_mib,
+    }
+}
+
+/// A send with one `mib` MiB file, written to the socket a MiB at a time; returns its id.
+async fn upload(s: &Server, cookie: &str, mib: u64) -> String {
+    let boundary = "sealpost-bench-boundary";
+    let message = serde_json::json!({ "recipients": ["bench.reader@testshire.gov.uk"], "subject": "Large file", "body": "x" });
+    let head_part = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"message\"\r\nContent-Type: application/json\r\n\r\n{message}\r\n\
+         --{boundary}\r\nContent-Disposition: form-data; name=\"attachment\"; filename=\"large.bin\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+    );
+    let tail = format!("\r\n--{boundary}--\r\n");
+    let length = head_part.len() as u64 + mib * CHUNK as u64 + tail.len() as u64;
+    let host = s.base.trim_start_matches("http://");
+    let head = format!(
+        "POST /api/v1/messages HTTP/1.1\r\nHost: {host}\r\nContent-Type: multipart/form-data; boundary={boundary}\r\n\
+         Content-Length: {length}\r\nCookie: {cookie}\r\nx-sealpost-csrf: 1\r\nConnection: close\r\n\r\n"
+    );
+    let mut socket = tokio::net::TcpStream::connect(host).await.unwrap();
+    socket.write_all(head.as_bytes()).await.unwrap();
+    socket.write_all(head_part.as_bytes()).await.unwrap();
+    for i in 0..mib {
+        socket.write_all(&chunk_of(i)).await.unwrap();
+    }
+    socket.write_all(tail.as_bytes()).await.unwrap();
+    let mut answer = String::new();
+    socket.read_to_string(&mut answer).await.unwrap();
+    assert!(
+        answer.starts_with("HTTP/1.1 200"),
+        "upload refused: {}",
+        answer.lines().next().unwrap_or_default()
+    );
+    let json = answer.split("\r\n\r\n").nth(1).unwrap();
+    let body: serde_json::Value = serde_json::from_str(json).unwrap();
+    body["id"].as_str().unwrap().to_owned()
+}
+
+/// MiB/s sealing `mib` MiB into a file and opening it again, with nothing else in the way.
+async fn age_alone(mib: u64) -> (f64, f64) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sealed");
+    let key = MessageKey::generate();
+    let binding = || Binding::new(ObjectKind::Attachment, uuid::Uuid::nil());
+    let t = Instant::now();
+    let file = tokio::io::BufWriter::new(tokio::fs::File::create(&path).await.unwrap());
+    let mut sealer = key.seal_stream(binding(), file).await.unwrap();
+    for i in 0..mib {
+        sealer.write(&chunk_of(i)).await.unwrap();
+    }
+    sealer.finish().await.unwrap();
+    let seal = mib as f64 / t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    let file = tokio::io::BufReader::with_capacity(64 * 1024, tokio::fs::File::open(&path).await.unwrap());
+    let mut opened = key.open_stream(binding(), file).await.unwrap();
+    let mut buf = vec![0u8; CHUNK];
+    let mut total = 0u64;
+    loop {
+        let n = opened.read(&mut buf).await.unwrap();
+        if n == 0 {
+            break;
+        }
+        total += n as u64;
+    }
+    assert_eq!(total, mib * CHUNK as u64);
+    (seal, mib as f64 / t.elapsed().as_secs_f64())
+}

@@ -1,0 +1,248 @@
+//! `cargo xtask bench`: Sealpost's own figures, measured on loopback by a bounded tokio client
+//! in the same process as the server, each against a reference measured in the same run
+//! (issue 6; SECURITY H1–H3). Prints one report; asserts nothing about speed.
+//!
+//! On SQLite, and on PostgreSQL when `SEALPOST_TEST_POSTGRES_URL` names a server:
+//! 1. a verified partner opening a 10 KiB message (its audit event committed before the
+//!    answer), against a plain axum handler returning 10 KiB (the HTTP ceiling);
+//! 2. a member of staff listing an inbox of 50 messages, against the same ceiling;
+//! 3. sends of a 10 KiB message to three partners (sealing, outbox rows, audit event);
+//! 5. the notifications those sends queued, delivered to a local SMTP server.
+//!
+//! Then 4. one large file up and down, against age's STREAM alone, with the peak memory growth;
+//! 6. the IG console's searches by message and by person over a 10-million-event log; 7. `audit
+//! verify` over that log; 8. the idle memory of a freshly started `sealpost serve`.
+//!
+//! `SEALPOST_BENCH_SECONDS` (10), `SEALPOST_BENCH_CONNECTIONS` (64), `SEALPOST_BENCH_FILE_MIB`
+//! (1024) and `SEALPOST_BENCH_AUDIT_EVENTS` (10,000,000) change the defaults.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+mod audit_search;
+mod client;
+mod files;
+mod setup;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use sealpost_storage::testing::TestDatabase;
+
+use crate::client::{Figures, load, row};
+use crate::setup::{PARTNER, Server, send_request};
+
+fn setting(name: &str, default: u64) -> u64 {
+    std::env::var(name).ok().and_then(|s| s.parse().ok()).unwrap_or(default)
+}
+
+/// The HTTP ceiling: a plain axum handler returning 10 KiB, on loopback like the real server.
+async fn ceiling() -> String {
+    let body = Arc::new(vec![b'x'; 10 * 1024]);
+    let app = axum::Router::new().route(
+        "/ten-kib",
+        axum::routing::get(move || {
+            let body = body.clone();
+            async move { (*body).clone() }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/ten-kib", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    url
+}
+
+/// Scenarios 1, 2, 3 and 5 on one backend.
+async fn web_scenarios(name: &str, s: &Server, top: &Figures, connections: usize, length: Duration) {
+    let ann = s.account("ann@testshire.gov.uk").await;
+    let bob = s.account("bob@testshire.gov.uk").await;
+    let ten_kib = "Referral details. ".repeat(10 * 1024 / 18);
+    let sent = s.send(&ann, &[PARTNER], "Case 1 referral", &ten_kib).await;
+    let id = sent["id"].as_str().unwrap().to_owned();
+    let partner = s.partner_session().await;
+    for i in 0..50 {
+        s.send(&ann, &["bob@testshire.gov.uk"], &format!("Inbox item {i}"), "A short note.")
+            .await;
+    }
+    let open = client::get(&s.client, format!("{}/api/v1/portal/messages/{id}", s.base), Some(partner));
+    row(
+        &format!("1. portal open, 10 KiB, audited ({name})"),
+        &load(connections, length, open).await,
+        Some(top),
+    );
+    let inbox = client::get(&s.client, format!("{}/api/v1/messages?box=inbox", s.base), Some(bob));
+    row(
+        &format!("2. staff inbox, 50 items, 32 conns ({name})"),
+        &load(32, length, inbox).await,
+        Some(top),
+    );
+
+    let (http, base) = (s.client.clone(), s.base.clone());
+    let send: client::Request = Arc::new(move || {
+        let request = send_request(
+            &http,
+            &base,
+            &ann,
+            &[PARTNER, "gp@nhs.example.uk", "head@school.example.uk"],
+            "Referral",
+            &ten_kib,
+        );
+        Box::pin(async move { request.send().await.is_ok_and(|r| r.status().is_success()) })
+    });
+    let sends = load(32, length, send).await;
+    row(&format!("3. send to 3 partners, 32 conns ({name})"), &sends, Some(top));
+
+    let (before, started) = (s.sink.received().len(), Instant::now());
+    while started.elapsed() < Duration::from_secs(30) {
+        if sealpost_server::app::outbox::deliver_due(&s.state).await.unwrap() == 0 {
+            break;
+        }
+    }
+    let delivered = s.sink.received().len() - before;
+    let seconds = started.elapsed().as_secs_f64();
+    println!(
+        "| 5. notifications to a local SMTP server ({name}) | {:.0} /s | – | – | 0 | {delivered} sent in {seconds:.1} s |",
+        delivered as f64 / seconds
+    );
+}
+
+/// Resident memory of a process, from /proc.
+fn rss_mib(pid: u32) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let kib: f64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0.0);
+    kib / 1024.0
+}
+
+/// Starts the real binary on an empty data directory and reads its memory once it is idle.
+async fn idle_rss() -> f64 {
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_sealpost"))
+        .arg("serve")
+        .env("SEALPOST_LISTEN", format!("127.0.0.1:{port}"))
+        .env("SEALPOST_DATA_DIR", dir.path().join("data"))
+        .env_remove("SEALPOST_DATABASE_URL")
+        .current_dir(dir.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let ready = format!("http://127.0.0.1:{port}/readyz");
+    for _ in 0..300 {
+        if reqwest::get(&ready).await.is_ok_and(|r| r.status().is_success()) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let mib = rss_mib(child.id());
+    let _ = child.kill();
+    let _ = child.wait();
+    mib
+}
+
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let model = cpu
+        .lines()
+        .find_map(|l| l.strip_prefix("model name"))
+        .map_or("unknown CPU", |m| m.trim_start_matches([' ', '\t', ':']));
+    let memory = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
+    let gib = memory
+        .lines()
+        .find_map(|l| l.strip_prefix("MemTotal:"))
+        .and_then(|v| v.split_whitespace().next()?.parse::<f64>().ok())
+        .map_or(0.0, |kib| kib / 1024.0 / 1024.0);
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    format!("{cores} cores ({model}), {gib:.0} GiB")
+}
+
+#[tokio::main]
+async fn main() {
+    let seconds = setting("SEALPOST_BENCH_SECONDS", 10);
+    let connections = setting("SEALPOST_BENCH_CONNECTIONS", 64) as usize;
+    let file_mib = setting("SEALPOST_BENCH_FILE_MIB", 1024);
+    let audit_events = setting("SEALPOST_BENCH_AUDIT_EVENTS", 10_000_000);
+    let length = Duration::from_secs(seconds);
+    println!(
+        "Sealpost benchmarks on {}: loopback, client and server sharing the machine",
+        machine()
+    );
+    println!("{connections} connections unless stated, {seconds} s a load\n");
+
+    println!("| Scenario | Throughput | p50 | p99 | Errors | Ratio to ceiling |");
+    println!("|---|---|---|---|---|---|");
+    let ceiling_url = ceiling().await;
+    let http = reqwest::Client::builder().pool_max_idle_per_host(256).build().unwrap();
+    let top = load(connections, length, client::get(&http, ceiling_url, None)).await;
+    row("HTTP ceiling: plain axum, 10 KiB", &top, None);
+    let max_file = u32::try_from(file_mib + 16).unwrap_or(u32::MAX);
+    let sqlite = Server::start(TestDatabase::sqlite().await.unwrap(), max_file).await;
+    web_scenarios("SQLite", &sqlite, &top, connections, length).await;
+    match TestDatabase::postgres().await.unwrap() {
+        Some(db) => {
+            let postgres = Server::start(db, max_file).await;
+            web_scenarios("PostgreSQL", &postgres, &top, connections, length).await;
+        }
+        None => println!("(PostgreSQL skipped: set SEALPOST_TEST_POSTGRES_URL)"),
+    }
+
+    let reader = sqlite.account("bench.reader@testshire.gov.uk").await;
+    let _ = reader;
+    let ann = setup::cookie(
+        &sqlite
+            .post(
+                "/api/v1/auth/login",
+                serde_json::json!({ "email": "ann@testshire.gov.uk", "password": "correct horse battery staple" }),
+            )
+            .await,
+    );
+    let f = files::big_file(&sqlite, &ann, file_mib).await;
+    println!(
+        "\n4. One {} MiB file through the server (SQLite), against age's STREAM alone on the same disk:",
+        f.mib
+    );
+    println!(
+        "   upload {:.0} MiB/s ({:.0} % of sealing alone, {:.0} MiB/s); download {:.0} MiB/s ({:.0} % of opening alone, {:.0} MiB/s); peak memory growth {:.1} MiB",
+        f.upload_mib_s,
+        100.0 * f.upload_mib_s / f.seal_mib_s,
+        f.seal_mib_s,
+        f.download_mib_s,
+        100.0 * f.download_mib_s / f.open_mib_s,
+        f.open_mib_s,
+        f.peak_growth_mib
+    );
+
+    println!("\n6. IG console searches (newest 50), {audit_events} events, 200 random targets each:");
+    let key = sqlite.state.audit_key.verify_key();
+    let big_sqlite = TestDatabase::sqlite().await.unwrap();
+    let s = audit_search::audit_search(&big_sqlite.store, audit_events).await;
+    search_row("SQLite", &s);
+    if let Some(db) = TestDatabase::postgres().await.unwrap() {
+        search_row("PostgreSQL", &audit_search::audit_search(&db.store, audit_events).await);
+    }
+
+    let t = Instant::now();
+    let verified = sealpost_server::app::audit::verify_chain(&big_sqlite.store, &key, &[])
+        .await
+        .unwrap()
+        .unwrap();
+    let per_minute = verified.head.seq as f64 / t.elapsed().as_secs_f64() * 60.0;
+    println!(
+        "\n7. audit verify (SQLite): {} events in {:.1} s = {:.1} M events/min",
+        verified.head.seq,
+        t.elapsed().as_secs_f64(),
+        per_minute / 1e6
+    );
+    println!("8. idle RSS of `sealpost serve`: {:.1} MiB", idle_rss().await);
+}
+
+fn search_row(name: &str, s: &audit_search::SearchFigures) {
+    println!(
+        "   {name}: loaded {} events in {:.0} s; by message p50 {:.2} ms, p95 {:.2} ms; by person p50 {:.2} ms, p95 {:.2} ms",
+        s.events, s.load_seconds, s.by_message.p50_ms, s.by_message.p95_ms, s.by_person.p50_ms, s.by_person.p95_ms
+    );
+}
