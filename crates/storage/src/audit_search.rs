@@ -63,22 +63,14 @@ enum Arg {
 }
 
 impl AuditQuery {
-    /// The WHERE clause and its arguments, numbered from `$1`.
+    /// The whole statement and its arguments, numbered from `$1`. A person's events are what
+    /// they did or what concerned them: two indexed halves joined with UNION ALL (the second
+    /// without the first's rows), because one `OR` over two indexes led PostgreSQL to walk the
+    /// whole log backwards by position looking for a rare person.
     fn to_sql(&self) -> (String, Vec<Arg>) {
         let mut w = Where::default();
         if let Some(m) = self.message {
             w.add("message_id = ?", Arg::Text(m.to_string()));
-        }
-        if !self.actors.is_empty() {
-            let marks: Vec<String> = self.actors.iter().map(|a| w.arg(Arg::Text(a.clone()))).collect();
-            let by = format!("actor IN ({})", marks.join(", "));
-            match &self.concerning {
-                Some(address) => {
-                    let mark = w.arg(Arg::Text(address.clone()));
-                    w.clauses.push(format!("({by} OR concerns = {mark})"));
-                }
-                None => w.clauses.push(by),
-            }
         }
         if let Some(a) = &self.action {
             w.add("action = ?", Arg::Text(a.clone()));
@@ -96,14 +88,33 @@ impl AuditQuery {
                 w.add(clause, Arg::Int(v));
             }
         }
-        let filter = if w.clauses.is_empty() {
-            String::new()
-        } else {
-            format!("WHERE {}", w.clauses.join(" AND "))
+        let mut halves: Vec<String> = vec![];
+        if !self.actors.is_empty() {
+            let marks: Vec<String> = self.actors.iter().map(|a| w.arg(Arg::Text(a.clone()))).collect();
+            let by = format!("actor IN ({})", marks.join(", "));
+            if let Some(address) = &self.concerning {
+                let mark = w.arg(Arg::Text(address.clone()));
+                halves.push(format!("concerns = {mark} AND NOT {by}"));
+            }
+            halves.insert(0, by);
+        }
+        let select = |half: Option<&String>| {
+            let clauses: Vec<&str> = w.clauses.iter().map(String::as_str).chain(half.map(String::as_str)).collect();
+            let filter = if clauses.is_empty() {
+                String::new()
+            } else {
+                format!(" WHERE {}", clauses.join(" AND "))
+            };
+            format!("SELECT {EVENT_COLUMNS} FROM audit_events{filter}")
+        };
+        let body = match halves.as_slice() {
+            [] => select(None),
+            [one] => select(Some(one)),
+            [first, second, ..] => format!("{} UNION ALL {}", select(Some(first)), select(Some(second))),
         };
         let limit = w.arg(Arg::Int(self.limit.clamp(0, 100_000)));
         let order = if self.oldest_first { "ASC" } else { "DESC" };
-        (format!("{filter} ORDER BY seq {order} LIMIT {limit}"), w.args)
+        (format!("{body} ORDER BY seq {order} LIMIT {limit}"), w.args)
     }
 }
 
@@ -131,8 +142,7 @@ impl Where {
 impl Store {
     /// The events matching `q`, in the order it asks for.
     pub async fn search_audit(&self, q: &AuditQuery) -> Result<Vec<ChainedEvent>, StorageError> {
-        let (clause, args) = q.to_sql();
-        let sql = format!("SELECT {EVENT_COLUMNS} FROM audit_events {clause}");
+        let (sql, args) = q.to_sql();
         let rows: Vec<Row> = with_pool!(self, |pool| {
             let mut query = sqlx::query_as(&sql);
             for arg in args {

@@ -74,6 +74,10 @@ impl Store {
         const ROWS: usize = 1_000;
         crate::with_pool!(self, |pool| {
             let mut tx = crate::audit::begin_write!(self, pool).await?;
+            if matches!(self, Store::Sqlite(_)) {
+                // Seven indexes take random keys: give this connection room to keep them cached.
+                sqlx::query("PRAGMA cache_size = -1048576").execute(&mut *tx).await?;
+            }
             let head: Option<(i64, Option<Vec<u8>>)> = sqlx::query_as("SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1")
                 .fetch_optional(&mut *tx)
                 .await?;

@@ -202,7 +202,7 @@ async fn main() {
     );
     let f = files::big_file(&sqlite, &ann, file_mib).await;
     println!(
-        "\n4. One {} MiB file through the server (SQLite), against age's STREAM alone on the same disk:",
+        "\n4. One {} MiB file through the server (SQLite), against age's STREAM alone in memory:",
         f.mib
     );
     println!(

@@ -15,8 +15,11 @@ use crate::app::audit::{self, Action, Actor, Object, Origin, Outcome};
 use crate::error::AppError;
 use crate::state::AppState;
 
-/// Small batches: with the 30 s SMTP timeout a batch ends well inside the default 5-minute lease.
-const BATCH: i64 = 5;
+/// A batch is sent concurrently, one pooled SMTP connection each (lettre keeps up to 10): a
+/// relay's delayed ACKs cost each message about 40 ms, so one at a time tops out near 25 a
+/// second (measured by the benchmark). With the 30 s SMTP timeout a batch still ends well
+/// inside the default 5-minute lease.
+const BATCH: i64 = 10;
 const GIVE_UP_MS: i64 = 72 * 3_600_000;
 const IDLE_POLL: Duration = Duration::from_secs(30);
 
@@ -46,17 +49,21 @@ pub async fn deliver_due(state: &AppState) -> Result<usize, AppError> {
     let lease_ms = i64::from(state.settings.outbox_lease_seconds) * 1000;
     let due = state.store.claim_due_notifications(state.now_ms(), lease_ms, BATCH).await?;
     let count = due.len();
-    for n in due {
-        // One bad row must not hold up the rest: mark it failed and go on.
-        if let Err(e) = deliver(state, &n).await {
-            tracing::error!(error = %e, "notification could not be prepared");
-            state
-                .store
-                .mark_notification_failed(&n, "Sealpost could not prepare the notification; ask IT to check the server log")
-                .await?;
-        }
-    }
+    let sent = futures::future::join_all(due.iter().map(|n| deliver_or_mark_failed(state, n))).await;
+    sent.into_iter().collect::<Result<Vec<()>, AppError>>()?;
     Ok(count)
+}
+
+/// One bad row must not hold up the rest: it is marked failed and the batch goes on.
+async fn deliver_or_mark_failed(state: &AppState, n: &DueNotification) -> Result<(), AppError> {
+    if let Err(e) = deliver(state, n).await {
+        tracing::error!(error = %e, "notification could not be prepared");
+        state
+            .store
+            .mark_notification_failed(n, "Sealpost could not prepare the notification; ask IT to check the server log")
+            .await?;
+    }
+    Ok(())
 }
 
 async fn deliver(state: &AppState, n: &DueNotification) -> Result<(), AppError> {
