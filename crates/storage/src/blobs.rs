@@ -73,7 +73,8 @@ impl BlobStore {
     pub async fn reader(&self, key: &str) -> Result<BlobReader, StorageError> {
         let path = ObjectPath::from(key);
         let meta = self.store.head(&path).await.map_err(|e| StorageError::Blob(e.to_string()))?;
-        Ok(BufReader::with_capacity(self.store.clone(), &meta, 64 * 1024))
+        // Each refill is one ranged read of the object: a MiB at a time, not 64 KiB.
+        Ok(BufReader::with_capacity(self.store.clone(), &meta, PART_BYTES))
     }
 
     /// Deletes the object `key` (missing is fine).

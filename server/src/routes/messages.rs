@@ -94,6 +94,9 @@ async fn compose(State(state): State<AppState>, signed_in: SignedIn) -> Result<J
     mailbox::compose_info(&state, &signed_in.user).await.map(Json)
 }
 
+/// Bytes per body frame of a download.
+const DOWNLOAD_FRAME: usize = 256 * 1024;
+
 /// A streamed download: always `attachment`, never rendered by the browser (SECURITY D5).
 pub(super) fn attachment_response(d: mailbox::Download) -> Response {
     let headers = [
@@ -101,7 +104,8 @@ pub(super) fn attachment_response(d: mailbox::Download) -> Response {
         (header::CONTENT_DISPOSITION, content_disposition(&d.name)),
         (header::CONTENT_LENGTH, HeaderValue::from(d.size)),
     ];
-    (headers, Body::from_stream(ReaderStream::new(d.reader))).into_response()
+    // Large frames: at the default 4 KiB a 1 GiB file is a quarter of a million writes.
+    (headers, Body::from_stream(ReaderStream::with_capacity(d.reader, DOWNLOAD_FRAME))).into_response()
 }
 
 /// A malformed id is indistinguishable from a missing one (SECURITY C1).
