@@ -184,14 +184,16 @@ async fn killing_the_server_under_load_loses_no_acknowledged_message_and_leaves_
         assert_eq!(files.len(), 1, "message {} lost its file row", m.id);
         assert!(install.data_dir().join("blobs").join(&files[0].blob_key).is_file());
     }
-    assert_notified_at_most_twice(&sink, &acked).await;
+    assert_duplicates_bounded_by_kills(&sink, &acked, rounds).await;
     drop(server);
 }
 
 /// Every acknowledged message's partner is notified. A kill between the relay's acceptance and
-/// the database update sends that notification again once the dead worker's claim lapses: at
-/// most twice, and both copies carry the same Message-ID so mail clients fold them (SECURITY G4).
-async fn assert_notified_at_most_twice(sink: &SmtpSink, acked: &[Acknowledged]) {
+/// the database update sends the notifications of the batch in flight again once the dead
+/// worker's claim lapses: each kill duplicates at most one batch (10), once, and every copy of a
+/// notification carries the same Message-ID so mail clients fold them (SECURITY G4). A
+/// notification caught by two kills in a row may go out three times; the bound is per kill.
+async fn assert_duplicates_bounded_by_kills(sink: &SmtpSink, acked: &[Acknowledged], kills: u64) {
     let copies = |m: &Acknowledged| -> Vec<String> {
         sink.received()
             .iter()
@@ -207,15 +209,15 @@ async fn assert_notified_at_most_twice(sink: &SmtpSink, acked: &[Acknowledged]) 
     while acked.iter().any(|m| copies(m).is_empty()) && started.elapsed() < Duration::from_secs(60) {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let mut twice = 0;
+    let mut extra = 0;
     for m in acked {
         let ids = copies(m);
         assert!(!ids.is_empty(), "{} was never notified", m.reference);
-        assert!(ids.len() <= 2, "{} was notified {} times", m.reference, ids.len());
         assert!(ids.iter().all(|id| *id == ids[0]), "{} duplicates differ: {ids:?}", m.reference);
-        twice += usize::from(ids.len() == 2);
+        extra += ids.len() as u64 - 1;
     }
-    eprintln!("{} messages notified, {twice} of them twice after a kill", acked.len());
+    eprintln!("{} messages notified, {extra} extra copies after {kills} kills", acked.len());
+    assert!(extra <= kills * 10, "{extra} duplicates from {kills} kills");
 }
 
 /// A send whose upload is still arriving when SIGTERM comes: written by hand on a raw socket so

@@ -64,6 +64,35 @@ async fn signed_in(app: &TestApp, email: &str) -> String {
     app.sign_in(email, PASSWORD).await
 }
 
+/// Ann and Bob signed in, and Bob's inbox holding "Before" from Ann; their cookies.
+async fn ann_sends_bob_a_message(app: &TestApp) -> (String, String) {
+    let ann = signed_in(app, "ann@testshire.gov.uk").await;
+    let bob = signed_in(app, "bob@testshire.gov.uk").await;
+    let sent = app
+        .send(
+            &ann,
+            json!({ "recipients": ["bob@testshire.gov.uk"], "subject": "Before", "body": "x" }),
+            &[],
+        )
+        .await;
+    assert_eq!(sent.status(), StatusCode::OK);
+    (ann, bob)
+}
+
+/// Bob's inbox answers again, with "Before" in it, within 30 s; how long that took.
+async fn inbox_recovers(app: &TestApp, bob: &str) -> Duration {
+    let started = Instant::now();
+    loop {
+        let inbox = app.list(bob, "inbox").await;
+        if inbox.status() == StatusCode::OK {
+            assert_eq!(body(inbox).await[0]["subject"], "Before");
+            return started.elapsed();
+        }
+        assert!(started.elapsed() < Duration::from_secs(30), "no recovery within 30 s");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
 #[tokio::test]
 async fn when_postgresql_goes_away_requests_get_503_with_retry_after_and_it_recovers_without_a_restart() {
     if std::env::var("SEALPOST_TEST_BACKEND").as_deref() != Ok("postgres") {
@@ -79,16 +108,7 @@ async fn when_postgresql_goes_away_requests_get_503_with_retry_after_and_it_reco
         s.database_url = SecretString::from(url);
     })
     .await;
-    let ann = signed_in(&app, "ann@testshire.gov.uk").await;
-    let bob = signed_in(&app, "bob@testshire.gov.uk").await;
-    let sent = app
-        .send(
-            &ann,
-            json!({ "recipients": ["bob@testshire.gov.uk"], "subject": "Before", "body": "x" }),
-            &[],
-        )
-        .await;
-    assert_eq!(sent.status(), StatusCode::OK);
+    let (ann, bob) = ann_sends_bob_a_message(&app).await;
 
     proxy.cut();
     let started = Instant::now();
@@ -100,16 +120,7 @@ async fn when_postgresql_goes_away_requests_get_503_with_retry_after_and_it_reco
     assert_eq!(app.get("/readyz").send().await.unwrap().status(), StatusCode::SERVICE_UNAVAILABLE);
 
     proxy.restore();
-    let started = Instant::now();
-    let recovered = loop {
-        let inbox = app.list(&bob, "inbox").await;
-        if inbox.status() == StatusCode::OK || started.elapsed() > Duration::from_secs(30) {
-            break inbox;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
-    assert_eq!(recovered.status(), StatusCode::OK, "no recovery within 30 s");
-    assert_eq!(body(recovered).await[0]["subject"], "Before");
+    inbox_recovers(&app, &bob).await;
     let after = app
         .send(
             &ann,
@@ -303,32 +314,14 @@ async fn soak_the_real_postgresql_stopped_and_started_gives_503_then_recovers_wi
         assert!(status.success(), "pg_ctlcluster {action}");
     };
     let app = spawn_app_with(|_| {}).await;
-    let ann = signed_in(&app, "ann@testshire.gov.uk").await;
-    let bob = signed_in(&app, "bob@testshire.gov.uk").await;
-    let sent = app
-        .send(
-            &ann,
-            json!({ "recipients": ["bob@testshire.gov.uk"], "subject": "Before", "body": "x" }),
-            &[],
-        )
-        .await;
-    assert_eq!(sent.status(), StatusCode::OK);
+    let (_ann, bob) = ann_sends_bob_a_message(&app).await;
     for round in 0..5 {
         cluster("stop");
         let inbox = app.list(&bob, "inbox").await;
         let refused = (inbox.status(), inbox.headers().contains_key("retry-after"));
         cluster("start");
         assert_eq!(refused, (StatusCode::SERVICE_UNAVAILABLE, true), "round {round}");
-        let started = Instant::now();
-        loop {
-            let inbox = app.list(&bob, "inbox").await;
-            if inbox.status() == StatusCode::OK {
-                assert_eq!(body(inbox).await[0]["subject"], "Before");
-                break;
-            }
-            assert!(started.elapsed() < Duration::from_secs(30), "no recovery in round {round}");
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
-        eprintln!("round {round}: recovered {:?} after the restart", started.elapsed());
+        let took = inbox_recovers(&app, &bob).await;
+        eprintln!("round {round}: recovered {took:?} after the restart");
     }
 }
