@@ -68,15 +68,14 @@ async fn signed_in(app: &TestApp, email: &str) -> String {
 async fn ann_sends_bob_a_message(app: &TestApp) -> (String, String) {
     let ann = signed_in(app, "ann@testshire.gov.uk").await;
     let bob = signed_in(app, "bob@testshire.gov.uk").await;
-    let sent = app
-        .send(
-            &ann,
-            json!({ "recipients": ["bob@testshire.gov.uk"], "subject": "Before", "body": "x" }),
-            &[],
-        )
-        .await;
-    assert_eq!(sent.status(), StatusCode::OK);
+    assert_eq!(send_to_bob(app, &ann, "Before").await, StatusCode::OK);
     (ann, bob)
+}
+
+/// Ann's one-line message with `subject` to Bob; the answer's status.
+async fn send_to_bob(app: &TestApp, ann: &str, subject: &str) -> StatusCode {
+    let message = json!({ "recipients": ["bob@testshire.gov.uk"], "subject": subject, "body": "x" });
+    app.send(ann, message, &[]).await.status()
 }
 
 /// Bob's inbox answers again, with "Before" in it, within 30 s; how long that took.
@@ -121,14 +120,7 @@ async fn when_postgresql_goes_away_requests_get_503_with_retry_after_and_it_reco
 
     proxy.restore();
     inbox_recovers(&app, &bob).await;
-    let after = app
-        .send(
-            &ann,
-            json!({ "recipients": ["bob@testshire.gov.uk"], "subject": "After", "body": "x" }),
-            &[],
-        )
-        .await;
-    assert_eq!(after.status(), StatusCode::OK);
+    assert_eq!(send_to_bob(&app, &ann, "After").await, StatusCode::OK);
 }
 
 /// A tmpfs of `mib` MiB, unmounted on drop; `None` where mounting is not allowed (not root),
