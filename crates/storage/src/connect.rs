@@ -63,10 +63,14 @@ impl Store {
             let pool = SqlitePoolOptions::new()
                 .max_connections(8)
                 .acquire_timeout(Duration::from_secs(10))
+                // An embedded database has no connection to lose, and sqlx pings every
+                // connection when it is released anyway: a second ping on acquire would only
+                // add a round trip to the connection's thread to every query.
+                .test_before_acquire(false)
                 // When a write fails with a full disk, SQLite may roll the transaction back by
                 // itself; sqlx's ROLLBACK then fails and the connection believes it is still in
                 // a transaction, refusing every later BEGIN. Such a connection is closed instead
-                // of being handed out again (SECURITY G6). The pool's ping runs first, after any
+                // of being handed out again (SECURITY G6). The ping on release runs after any
                 // queued rollback, so the count read here is settled.
                 .before_acquire(|conn, _| Box::pin(async move { Ok(!conn.is_in_transaction()) }))
                 .connect_with(options)

@@ -32,9 +32,20 @@ pub struct LinkRecord {
     pub passphrase_required: bool,
     /// The recipient's address.
     pub address: String,
+    /// Until when the recipient is locked out after too many attempts (SECURITY B3), if they
+    /// ever were: a time in the past means the lock has ended.
+    pub locked_until_ms: Option<i64>,
 }
 
-type Row = (
+impl LinkRecord {
+    /// The recipient is locked out at `now_ms`.
+    pub fn is_locked(&self, now_ms: i64) -> bool {
+        self.locked_until_ms.is_some_and(|until| until > now_ms)
+    }
+}
+
+/// A link's columns, in [`LINK_COLUMNS`] order.
+pub(crate) type LinkRow = (
     Vec<u8>,
     String,
     String,
@@ -46,16 +57,21 @@ type Row = (
     bool,
     String,
     String,
+    Option<i64>,
 );
 
-const LINK_SELECT: &str = "SELECT r.link_hash, r.id, m.id, u.display_name, m.marking, m.reference, m.expires_at, r.revoked_at, \
-     r.passphrase_hash IS NOT NULL, r.address, u.email FROM recipients r JOIN messages m ON m.id = r.message_id JOIN users u ON u.id = m.sender_id";
+/// What a [`LinkRecord`] is read from, out of [`LINK_TABLES`].
+pub(crate) const LINK_COLUMNS: &str = "r.link_hash, r.id, m.id, u.display_name, m.marking, m.reference, m.expires_at, r.revoked_at, \
+     r.passphrase_hash IS NOT NULL, r.address, u.email, l.until_at";
+/// A recipient row with its message, sender and lockout.
+pub(crate) const LINK_TABLES: &str = "recipients r JOIN messages m ON m.id = r.message_id JOIN users u ON u.id = m.sender_id \
+     LEFT JOIN portal_locks l ON l.recipient_id = r.id";
 
 impl Store {
     /// Finds the link whose token hashes to `hash`. Read-only.
     pub async fn link(&self, hash: &TokenHash) -> Result<Option<LinkRecord>, StorageError> {
-        let sql = format!("{LINK_SELECT} WHERE r.link_hash = $1");
-        let row: Option<Row> = with_pool!(self, |pool| sqlx::query_as(&sql)
+        let sql = format!("SELECT {LINK_COLUMNS} FROM {LINK_TABLES} WHERE r.link_hash = $1");
+        let row: Option<LinkRow> = with_pool!(self, |pool| sqlx::query_as(&sql)
             .bind(hash.as_bytes().as_slice())
             .fetch_optional(pool)
             .await)?;
@@ -66,10 +82,10 @@ impl Store {
     /// newest message first: a verified recipient's list of messages.
     pub async fn live_links_for_address(&self, address: &str, now_ms: i64, limit: i64) -> Result<Vec<LinkRecord>, StorageError> {
         let sql = format!(
-            "{LINK_SELECT} WHERE r.address = $1 AND r.link_hash IS NOT NULL AND r.revoked_at IS NULL AND m.expires_at > $2 \
+            "SELECT {LINK_COLUMNS} FROM {LINK_TABLES} WHERE r.address = $1 AND r.link_hash IS NOT NULL AND r.revoked_at IS NULL AND m.expires_at > $2 \
              ORDER BY m.created_at DESC, m.id LIMIT $3"
         );
-        let rows: Vec<Row> = with_pool!(self, |pool| sqlx::query_as(&sql)
+        let rows: Vec<LinkRow> = with_pool!(self, |pool| sqlx::query_as(&sql)
             .bind(address)
             .bind(now_ms)
             .bind(limit)
@@ -80,20 +96,10 @@ impl Store {
 
     /// The link by which `address` received `message`, whatever its state.
     pub async fn link_for_address(&self, address: &str, message: MessageId) -> Result<Option<LinkRecord>, StorageError> {
-        let sql = format!("{LINK_SELECT} WHERE r.address = $1 AND m.id = $2 AND r.link_hash IS NOT NULL");
-        let row: Option<Row> = with_pool!(self, |pool| sqlx::query_as(&sql)
+        let sql = format!("SELECT {LINK_COLUMNS} FROM {LINK_TABLES} WHERE r.address = $1 AND m.id = $2 AND r.link_hash IS NOT NULL");
+        let row: Option<LinkRow> = with_pool!(self, |pool| sqlx::query_as(&sql)
             .bind(address)
             .bind(message.to_string())
-            .fetch_optional(pool)
-            .await)?;
-        row.map(link_from_row).transpose()
-    }
-
-    /// The link of an external recipient, by recipient id (portal sessions re-check it).
-    pub async fn link_of_recipient(&self, recipient: RecipientId) -> Result<Option<LinkRecord>, StorageError> {
-        let sql = format!("{LINK_SELECT} WHERE r.id = $1 AND r.link_hash IS NOT NULL");
-        let row: Option<Row> = with_pool!(self, |pool| sqlx::query_as(&sql)
-            .bind(recipient.to_string())
             .fetch_optional(pool)
             .await)?;
         row.map(link_from_row).transpose()
@@ -124,8 +130,8 @@ impl Store {
     }
 }
 
-fn link_from_row(row: Row) -> Result<LinkRecord, StorageError> {
-    let (stored, rid, mid, sender_name, marking, reference, expires, revoked_at, passphrase, address, sender_email) = row;
+pub(crate) fn link_from_row(row: LinkRow) -> Result<LinkRecord, StorageError> {
+    let (stored, rid, mid, sender_name, marking, reference, expires, revoked_at, passphrase, address, sender_email, locked_until) = row;
     let stored: [u8; 32] = stored.try_into().map_err(|_| StorageError::Corrupt("recipients.link_hash"))?;
     let id = |t: &str, what| Uuid::parse_str(t).map_err(|_| StorageError::Corrupt(what));
     Ok(LinkRecord {
@@ -140,5 +146,6 @@ fn link_from_row(row: Row) -> Result<LinkRecord, StorageError> {
         revoked: revoked_at.is_some(),
         passphrase_required: passphrase,
         address,
+        locked_until_ms: locked_until,
     })
 }

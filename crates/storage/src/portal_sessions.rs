@@ -3,15 +3,15 @@
 
 use sealpost_crypto::TokenHash;
 use sealpost_domain::RecipientId;
-use uuid::Uuid;
 
-use crate::{StorageError, Store, with_pool};
+use crate::portal::{LINK_COLUMNS, LINK_TABLES, link_from_row};
+use crate::{LinkRecord, StorageError, Store, with_pool};
 
 /// A portal session as stored.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct PortalSessionRecord {
-    /// The recipient (link) it was opened for.
-    pub recipient_id: RecipientId,
+    /// The link it was opened for.
+    pub link: LinkRecord,
     /// When it began.
     pub created_at_ms: i64,
     /// When it was last used.
@@ -64,18 +64,37 @@ impl Store {
         Ok(())
     }
 
-    /// Finds a portal session by token hash.
+    /// Finds a portal session by token hash, with the link it was opened for as it stands now
+    /// (one query: every portal request starts here).
     pub async fn portal_session(&self, hash: &TokenHash) -> Result<Option<PortalSessionRecord>, StorageError> {
-        let row: Option<(String, i64, i64, Option<i64>)> = with_pool!(self, |pool| {
-            sqlx::query_as("SELECT recipient_id, created_at, last_seen_at, verified_at FROM portal_sessions WHERE token_hash = $1")
-                .bind(hash.as_bytes().as_slice())
-                .fetch_optional(pool)
-                .await
-        })?;
-        row.map(|(rid, created, seen, verified)| {
-            let id = Uuid::parse_str(&rid).map_err(|_| StorageError::Corrupt("portal_sessions.recipient_id"))?;
+        type Row = (
+            i64,
+            i64,
+            Option<i64>,
+            Vec<u8>,
+            String,
+            String,
+            String,
+            String,
+            String,
+            i64,
+            Option<i64>,
+            bool,
+            String,
+            String,
+            Option<i64>,
+        );
+        let sql = format!(
+            "SELECT s.created_at, s.last_seen_at, s.verified_at, {LINK_COLUMNS} FROM {LINK_TABLES} \
+             JOIN portal_sessions s ON s.recipient_id = r.id WHERE s.token_hash = $1 AND r.link_hash IS NOT NULL"
+        );
+        let row: Option<Row> = with_pool!(self, |pool| sqlx::query_as(&sql)
+            .bind(hash.as_bytes().as_slice())
+            .fetch_optional(pool)
+            .await)?;
+        row.map(|(created, seen, verified, a, b, c, d, e, f, g, h, i, j, k, l)| {
             Ok(PortalSessionRecord {
-                recipient_id: RecipientId(id),
+                link: link_from_row((a, b, c, d, e, f, g, h, i, j, k, l))?,
                 created_at_ms: created,
                 last_seen_at_ms: seen,
                 verified_at_ms: verified,
@@ -205,17 +224,5 @@ impl Store {
                 .map(|r| r.rows_affected())
         })?;
         Ok(())
-    }
-
-    /// Until when `recipient` is locked out, if they are.
-    pub async fn recipient_locked_until(&self, recipient: RecipientId, now_ms: i64) -> Result<Option<i64>, StorageError> {
-        let row: Option<(i64,)> = with_pool!(self, |pool| {
-            sqlx::query_as("SELECT until_at FROM portal_locks WHERE recipient_id = $1 AND until_at > $2")
-                .bind(recipient.to_string())
-                .bind(now_ms)
-                .fetch_optional(pool)
-                .await
-        })?;
-        Ok(row.map(|(u,)| u))
     }
 }

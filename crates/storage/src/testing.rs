@@ -74,10 +74,6 @@ impl Store {
         const ROWS: usize = 1_000;
         crate::with_pool!(self, |pool| {
             let mut tx = crate::audit::begin_write!(self, pool).await?;
-            if matches!(self, Store::Sqlite(_)) {
-                // Seven indexes take random keys: give this connection room to keep them cached.
-                sqlx::query("PRAGMA cache_size = -1048576").execute(&mut *tx).await?;
-            }
             let head: Option<(i64, Option<Vec<u8>>)> = sqlx::query_as("SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1")
                 .fetch_optional(&mut *tx)
                 .await?;
@@ -121,6 +117,49 @@ impl Store {
                 query.execute(&mut *tx).await?;
             }
             tx.commit().await?;
+            Ok(())
+        })
+    }
+}
+
+/// The audit log's secondary indexes as dropped by [`Store::drop_audit_indexes`]: the statements
+/// that build them again.
+#[must_use = "the indexes are gone until these are run with Store::restore_audit_indexes"]
+pub struct DroppedIndexes(Vec<String>);
+
+impl Store {
+    /// Drops the audit log's secondary indexes, so a bulk load appends to the table alone: a
+    /// benchmark filling ten million events would otherwise spend hours on random index
+    /// inserts. Run [`Store::restore_audit_indexes`] after the load.
+    pub async fn drop_audit_indexes(&self) -> Result<DroppedIndexes, StorageError> {
+        let catalog = match self {
+            Store::Sqlite(_) => {
+                "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'audit_events' AND sql IS NOT NULL"
+            }
+            Store::Postgres(_) => {
+                "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'audit_events' AND indexdef NOT LIKE 'CREATE UNIQUE%'"
+            }
+        };
+        crate::with_pool!(self, |pool| {
+            let indexes: Vec<(String, String)> = sqlx::query_as(catalog).fetch_all(pool).await?;
+            for (name, _) in &indexes {
+                sqlx::query(&format!("DROP INDEX {name}")).execute(pool).await?;
+            }
+            Ok(DroppedIndexes(indexes.into_iter().map(|(_, ddl)| ddl).collect()))
+        })
+    }
+
+    /// Builds again the indexes [`Store::drop_audit_indexes`] dropped (each in one sort).
+    pub async fn restore_audit_indexes(&self, dropped: DroppedIndexes) -> Result<(), StorageError> {
+        crate::with_pool!(self, |pool| {
+            let mut conn = pool.acquire().await?;
+            if matches!(self, Store::Sqlite(_)) {
+                // Room for each index's sort in memory.
+                sqlx::query("PRAGMA cache_size = -1048576").execute(&mut *conn).await?;
+            }
+            for ddl in &dropped.0 {
+                sqlx::query(ddl).execute(&mut *conn).await?;
+            }
             Ok(())
         })
     }

@@ -217,3 +217,46 @@ contract!(
         );
     }
 );
+
+/// The audit log's secondary index names, sorted.
+async fn audit_indexes(store: &Store) -> Vec<String> {
+    let sql = match store {
+        Store::Sqlite(_) => {
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'audit_events' AND sql IS NOT NULL ORDER BY name"
+        }
+        Store::Postgres(_) => {
+            "SELECT indexname::text FROM pg_indexes WHERE tablename = 'audit_events' AND indexname <> 'audit_events_pkey' ORDER BY indexname"
+        }
+    };
+    match store {
+        Store::Sqlite(pool) => sqlx::query_scalar(sql).fetch_all(pool).await.unwrap(),
+        Store::Postgres(pool) => sqlx::query_scalar(sql).fetch_all(pool).await.unwrap(),
+    }
+}
+
+contract!(
+    a_bulk_load_without_the_indexes_leaves_one_verifying_chain_and_every_index_back,
+    |store: Store| async move {
+        use sealpost_storage::AuditQuery;
+        store.append_audit(&event(0, 0)).await.unwrap();
+        let indexes = audit_indexes(&store).await;
+        assert!(indexes.len() >= 5, "{indexes:?}");
+        let dropped = store.drop_audit_indexes().await.unwrap();
+        assert_eq!(audit_indexes(&store).await, Vec::<String>::new());
+        let events: Vec<AuditEvent> = (0..2500).map(|i| event(1 + i % 3, i)).collect();
+        store.bulk_append_audit(&events).await.unwrap();
+        store.restore_audit_indexes(dropped).await.unwrap();
+        assert_eq!(audit_indexes(&store).await, indexes);
+        let chain = whole_chain(&store).await;
+        assert_eq!(chain.len(), 2501);
+        assert_eq!(verify(&chain, None).unwrap(), store.audit_head().await.unwrap());
+        let by_writer_two = AuditQuery {
+            actors: vec!["user:writer-2".into()],
+            limit: 1000,
+            ..AuditQuery::default()
+        };
+        let found = store.search_audit(&by_writer_two).await.unwrap();
+        assert_eq!(found.len(), 833);
+        assert!(found.windows(2).all(|p| p[0].seq > p[1].seq), "newest first");
+    }
+);

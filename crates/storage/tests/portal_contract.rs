@@ -66,10 +66,7 @@ contract!(a_link_is_found_by_token_hash_and_by_recipient, |store: Store| async m
         ),
         (rid, "pc@police.example.uk", true, false)
     );
-    assert_eq!(
-        store.link_of_recipient(rid).await.unwrap().unwrap().reference.as_str(),
-        "SP-PORT-AL01"
-    );
+    assert_eq!(by_token.reference.as_str(), "SP-PORT-AL01");
     assert!(store.link(&Token::generate().unwrap().hash()).await.unwrap().is_none());
     let live = store.live_links_for_address("pc@police.example.uk", 0, 10).await.unwrap();
     assert_eq!(live.iter().map(|l| l.recipient_id).collect::<Vec<_>>(), [rid]);
@@ -108,7 +105,8 @@ contract!(portal_sessions_and_codes_live_and_die_together, |store: Store| async 
     let session = Token::generate().unwrap().hash();
     store.create_portal_session(&session, rid, 10).await.unwrap();
     let s = store.portal_session(&session).await.unwrap().unwrap();
-    assert_eq!((s.recipient_id, s.created_at_ms, s.verified_at_ms), (rid, 10, None));
+    assert_eq!((s.link.recipient_id, s.created_at_ms, s.verified_at_ms), (rid, 10, None));
+    assert_eq!(s.link.reference.as_str(), "SP-PORT-AL01", "with the link it was opened for");
     store.put_portal_code(&session, &[1; 32], 500).await.unwrap();
     store.put_portal_code(&session, &[2; 32], 600).await.unwrap();
     let code = store.portal_code(&session).await.unwrap().unwrap();
@@ -129,16 +127,18 @@ contract!(portal_sessions_and_codes_live_and_die_together, |store: Store| async 
 });
 
 contract!(attempts_are_counted_in_a_window_and_locks_expire, |store: Store| async move {
-    let (rid, _) = external(&store).await;
+    let (rid, token) = external(&store).await;
     for at in [10, 20, 30] {
         store.record_portal_attempt(rid, AttemptKind::CodeSent, at).await.unwrap();
     }
     store.record_portal_attempt(rid, AttemptKind::PassphraseFailed, 30).await.unwrap();
     assert_eq!(store.count_portal_attempts(rid, AttemptKind::CodeSent, 15).await.unwrap(), 2);
     assert_eq!(store.count_portal_attempts(rid, AttemptKind::PassphraseFailed, 0).await.unwrap(), 1);
-    assert_eq!(store.recipient_locked_until(rid, 0).await.unwrap(), None);
+    let link = async || store.link(&token.hash()).await.unwrap().unwrap();
+    assert_eq!(link().await.locked_until_ms, None);
     store.lock_recipient(rid, 100).await.unwrap();
     store.lock_recipient(rid, 200).await.unwrap();
-    assert_eq!(store.recipient_locked_until(rid, 150).await.unwrap(), Some(200));
-    assert_eq!(store.recipient_locked_until(rid, 200).await.unwrap(), None, "a lock ends on time");
+    assert_eq!(link().await.locked_until_ms, Some(200), "the link carries its lock");
+    assert!(link().await.is_locked(199));
+    assert!(!link().await.is_locked(200), "a lock ends on time");
 });

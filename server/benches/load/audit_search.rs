@@ -74,11 +74,13 @@ pub async fn audit_search(store: &Store, events: u64) -> SearchFigures {
     let messages = (events / PER_MESSAGE).max(1);
     let t = Instant::now();
     let mut k = store.audit_head().await.unwrap().seq as u64;
+    let indexes = store.drop_audit_indexes().await.unwrap();
     while k < events {
         let batch: Vec<AuditEvent> = (k..(k + BATCH).min(events)).map(|i| event(i, messages)).collect();
         store.bulk_append_audit(&batch).await.unwrap();
         k += batch.len() as u64;
     }
+    store.restore_audit_indexes(indexes).await.unwrap();
     let load_seconds = t.elapsed().as_secs_f64();
     let by_message = timed(
         QUERIES,

@@ -69,17 +69,22 @@ pub fn signed_by(c: &SignedCheckpoint, key: &VerifyKey) -> bool {
     c.key == key.to_bytes() && key.verifies(&c.checkpoint.signed_bytes(), &c.signature)
 }
 
-/// Feeds `verifier` every event after `after`, to the end of the log.
-pub(crate) async fn walk(store: &Store, mut verifier: Verifier, mut after: i64) -> Result<Result<Head, Break>, StorageError> {
-    loop {
-        let page = store.audit_chain_page(after, VERIFY_PAGE).await?;
-        let Some(last) = page.last() else { break };
-        after = last.seq;
+/// Feeds `verifier` every event after `after`, to the end of the log. Each page is read from
+/// the database while the one before it is hashed.
+pub(crate) async fn walk(store: &Store, mut verifier: Verifier, after: i64) -> Result<Result<Head, Break>, StorageError> {
+    let mut page = store.audit_chain_page(after, VERIFY_PAGE).await?;
+    while let Some(last) = page.last() {
+        let next = tokio::spawn({
+            let (store, after) = (store.clone(), last.seq);
+            async move { store.audit_chain_page(after, VERIFY_PAGE).await }
+        });
         for e in &page {
             if let Err(broken) = verifier.push(e) {
+                next.abort();
                 return Ok(Err(broken));
             }
         }
+        page = next.await.map_err(|_| StorageError::Corrupt("the audit page reader stopped"))??;
     }
     Ok(verifier.finish())
 }

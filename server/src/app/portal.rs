@@ -56,11 +56,7 @@ pub async fn resolve(state: &AppState, session: &TokenHash) -> Result<Portal, Ap
         state.store.delete_portal_session(session).await?;
         return Err(AppError::Unauthenticated);
     }
-    let link = state
-        .store
-        .link_of_recipient(record.recipient_id)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let link = record.link;
     check_live(state, &link)?;
     // Like staff sessions: at most one write a minute, not one per request.
     if now - record.last_seen_at_ms >= crate::app::sessions::TOUCH_EVERY_MS {

@@ -77,13 +77,18 @@ pub async fn open(state: &AppState, portal: &Portal, id: MessageId) -> Result<(S
     if !portal.verified {
         return Err(AppError::Forbidden("Enter the code from your email first."));
     }
-    let link = state
-        .store
-        .link_for_address(&portal.link.address, id)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    // The session's own link was read with the session, a moment ago.
+    let link = if id == portal.link.message_id {
+        portal.link.clone()
+    } else {
+        state
+            .store
+            .link_for_address(&portal.link.address, id)
+            .await?
+            .ok_or(AppError::NotFound)?
+    };
     check_live(state, &link)?;
-    portal_verify::ensure_not_locked(state, &link).await?;
+    portal_verify::ensure_not_locked(state, &link)?;
     if !openable(portal, &link) {
         return Err(AppError::Forbidden(
             "This message needs the passphrase its sender gave you. Open the link in its own email to read it.",

@@ -37,24 +37,24 @@ pub fn code_minutes() -> u32 {
 }
 
 /// Refuses a locked-out recipient.
-pub async fn ensure_not_locked(state: &AppState, link: &LinkRecord) -> Result<(), AppError> {
-    if state
-        .store
-        .recipient_locked_until(link.recipient_id, state.now_ms())
-        .await?
-        .is_some()
-    {
-        return Err(AppError::TooManyRequests {
-            retry_after_secs: 3600,
-            message: "Too many attempts: this link is locked for an hour. The sender has been told; you can also contact them.",
-        });
+pub fn ensure_not_locked(state: &AppState, link: &LinkRecord) -> Result<(), AppError> {
+    if link.is_locked(state.now_ms()) {
+        Err(locked_out())
+    } else {
+        Ok(())
     }
-    Ok(())
+}
+
+fn locked_out() -> AppError {
+    AppError::TooManyRequests {
+        retry_after_secs: 3600,
+        message: "Too many attempts: this link is locked for an hour. The sender has been told; you can also contact them.",
+    }
 }
 
 /// Opens a portal session for a live link and emails the first code. Returns the session token.
 pub async fn redeem(state: &AppState, link: &LinkRecord, meta: &RequestMeta) -> Result<Token, AppError> {
-    ensure_not_locked(state, link).await?;
+    ensure_not_locked(state, link)?;
     let session = Token::generate()?;
     state
         .store
@@ -75,7 +75,7 @@ pub async fn redeem(state: &AppState, link: &LinkRecord, meta: &RequestMeta) -> 
 
 /// Emails a fresh code for `session`, replacing any earlier one, within the hourly limit.
 pub async fn send_code(state: &AppState, link: &LinkRecord, session: &TokenHash, meta: &RequestMeta) -> Result<(), AppError> {
-    ensure_not_locked(state, link).await?;
+    ensure_not_locked(state, link)?;
     let now = state.now_ms();
     if state
         .store
@@ -137,7 +137,7 @@ pub async fn verify(
     passphrase: Option<String>,
     meta: &RequestMeta,
 ) -> Result<(), AppError> {
-    ensure_not_locked(state, link).await?;
+    ensure_not_locked(state, link)?;
     let now = state.now_ms();
     let object = Some(Object::Message(link.message_id));
     let live = state
@@ -229,7 +229,7 @@ async fn lock_out(state: &AppState, link: &LinkRecord, meta: &RequestMeta) -> Re
     )
     .await?;
     tell_sender_of_lockout(state, link).await;
-    ensure_not_locked(state, link).await
+    Err(locked_out())
 }
 
 /// Emails the sender that a recipient was locked out (SECURITY B3). Best effort: the lockout
