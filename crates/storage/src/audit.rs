@@ -40,36 +40,56 @@ macro_rules! chain_audit {
                 .fetch_optional(&mut *$tx)
                 .await?;
             let (mut seq, mut hash) = $crate::audit::head_of(head)?;
-            let mut seqs = Vec::new();
+            let mut chained = Vec::new();
             for e in $events {
                 let e: &sealpost_audit::AuditEvent = e;
                 let c = sealpost_audit::chain::ChainedEvent::link(e.clone(), seq, hash);
-                sqlx::query(
-                    "INSERT INTO audit_events (seq, at, actor, action, object, outcome, ip, user_agent, request_id, prev_hash, hash) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-                )
-                .bind(c.seq)
-                .bind(e.at_ms)
-                .bind(&e.actor)
-                .bind(&e.action)
-                .bind(&e.object)
-                .bind(&e.outcome)
-                .bind(&e.origin.ip)
-                .bind(&e.origin.user_agent)
-                .bind(&e.origin.request_id)
-                .bind(c.prev_hash.as_slice())
-                .bind(c.hash.as_slice())
-                .execute(&mut *$tx)
-                .await?;
                 (seq, hash) = (c.seq, c.hash);
-                seqs.push(seq);
+                chained.push(c);
             }
+            // One statement for many rows: on SQLite each statement is a trip to the
+            // connection's thread, and a group commit may carry hundreds of events.
+            for rows in chained.chunks($crate::audit::ROWS_PER_INSERT) {
+                let sql = $crate::audit::insert_sql(rows.len());
+                let mut insert = sqlx::query(&sql);
+                for c in rows {
+                    let e = &c.event;
+                    insert = insert
+                        .bind(c.seq)
+                        .bind(e.at_ms)
+                        .bind(&e.actor)
+                        .bind(&e.action)
+                        .bind(&e.object)
+                        .bind(&e.outcome)
+                        .bind(&e.origin.ip)
+                        .bind(&e.origin.user_agent)
+                        .bind(&e.origin.request_id)
+                        .bind(c.prev_hash.as_slice())
+                        .bind(c.hash.as_slice());
+                }
+                insert.execute(&mut *$tx).await?;
+            }
+            let seqs: Vec<i64> = chained.iter().map(|c| c.seq).collect();
             Ok::<Vec<i64>, $crate::StorageError>(seqs)
         }
         .await
     };
 }
 pub(crate) use chain_audit;
+
+/// Rows in one `INSERT` (11 parameters each: within SQLite's and PostgreSQL's limits).
+pub(crate) const ROWS_PER_INSERT: usize = 500;
+
+/// `INSERT INTO audit_events … VALUES (…), (…)` for `rows` rows.
+pub(crate) fn insert_sql(rows: usize) -> String {
+    let values: Vec<String> = (0..rows)
+        .map(|r| {
+            let marks: Vec<String> = (1..=11).map(|c| format!("${}", r * 11 + c)).collect();
+            format!("({})", marks.join(", "))
+        })
+        .collect();
+    format!("INSERT INTO audit_events ({EVENT_COLUMNS}) VALUES {}", values.join(", "))
+}
 
 /// The chain's head from the newest row, if any.
 pub(crate) fn head_of(row: Option<(i64, Option<Vec<u8>>)>) -> Result<(i64, Hash), StorageError> {

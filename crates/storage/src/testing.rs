@@ -65,63 +65,6 @@ fn with_database(url: &str, name: &str) -> String {
     }
 }
 
-impl Store {
-    /// Appends `events` to the chain in multi-row INSERTs of up to 1,000, for loading millions
-    /// of events into a benchmark's database quickly. Same chain, same rows as
-    /// [`Store::append_audit_batch`], without its one-statement-per-event cost.
-    pub async fn bulk_append_audit(&self, events: &[sealpost_audit::AuditEvent]) -> Result<(), StorageError> {
-        use sealpost_audit::chain::ChainedEvent;
-        const ROWS: usize = 1_000;
-        crate::with_pool!(self, |pool| {
-            let mut tx = crate::audit::begin_write!(self, pool).await?;
-            let head: Option<(i64, Option<Vec<u8>>)> = sqlx::query_as("SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1")
-                .fetch_optional(&mut *tx)
-                .await?;
-            let (mut seq, mut hash) = crate::audit::head_of(head)?;
-            for chunk in events.chunks(ROWS) {
-                let rows: Vec<ChainedEvent> = chunk
-                    .iter()
-                    .map(|e| {
-                        let c = ChainedEvent::link(e.clone(), seq, hash);
-                        (seq, hash) = (c.seq, c.hash);
-                        c
-                    })
-                    .collect();
-                let marks: Vec<String> = (0..rows.len())
-                    .map(|r| {
-                        let n: Vec<String> = (1..=11).map(|c| format!("${}", r * 11 + c)).collect();
-                        format!("({})", n.join(", "))
-                    })
-                    .collect();
-                let sql = format!(
-                    "INSERT INTO audit_events ({}) VALUES {}",
-                    crate::audit::EVENT_COLUMNS,
-                    marks.join(", ")
-                );
-                let mut query = sqlx::query(&sql);
-                for c in &rows {
-                    let e = &c.event;
-                    query = query
-                        .bind(c.seq)
-                        .bind(e.at_ms)
-                        .bind(e.actor.clone())
-                        .bind(e.action.clone())
-                        .bind(e.object.clone())
-                        .bind(e.outcome.clone())
-                        .bind(e.origin.ip.clone())
-                        .bind(e.origin.user_agent.clone())
-                        .bind(e.origin.request_id.clone())
-                        .bind(c.prev_hash.to_vec())
-                        .bind(c.hash.to_vec());
-                }
-                query.execute(&mut *tx).await?;
-            }
-            tx.commit().await?;
-            Ok(())
-        })
-    }
-}
-
 /// The audit log's secondary indexes as dropped by [`Store::drop_audit_indexes`]: the statements
 /// that build them again.
 #[must_use = "the indexes are gone until these are run with Store::restore_audit_indexes"]

@@ -244,7 +244,7 @@ contract!(
         let dropped = store.drop_audit_indexes().await.unwrap();
         assert_eq!(audit_indexes(&store).await, Vec::<String>::new());
         let events: Vec<AuditEvent> = (0..2500).map(|i| event(1 + i % 3, i)).collect();
-        store.bulk_append_audit(&events).await.unwrap();
+        store.append_audit_batch(&events).await.unwrap();
         store.restore_audit_indexes(dropped).await.unwrap();
         assert_eq!(audit_indexes(&store).await, indexes);
         let chain = whole_chain(&store).await;

@@ -77,7 +77,7 @@ pub async fn audit_search(store: &Store, events: u64) -> SearchFigures {
     let indexes = store.drop_audit_indexes().await.unwrap();
     while k < events {
         let batch: Vec<AuditEvent> = (k..(k + BATCH).min(events)).map(|i| event(i, messages)).collect();
-        store.bulk_append_audit(&batch).await.unwrap();
+        store.append_audit_batch(&batch).await.unwrap();
         k += batch.len() as u64;
     }
     store.restore_audit_indexes(indexes).await.unwrap();
