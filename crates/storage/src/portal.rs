@@ -60,6 +60,9 @@ pub(crate) type LinkRow = (
     Option<i64>,
 );
 
+/// How many columns [`LINK_COLUMNS`] names.
+pub(crate) const LINK_FIELDS: usize = 12;
+
 /// What a [`LinkRecord`] is read from, out of [`LINK_TABLES`].
 pub(crate) const LINK_COLUMNS: &str = "r.link_hash, r.id, m.id, u.display_name, m.marking, m.reference, m.expires_at, r.revoked_at, \
      r.passphrase_hash IS NOT NULL, r.address, u.email, l.until_at";

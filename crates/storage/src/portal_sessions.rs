@@ -3,8 +3,9 @@
 
 use sealpost_crypto::TokenHash;
 use sealpost_domain::RecipientId;
+use sqlx::{FromRow, Row};
 
-use crate::portal::{LINK_COLUMNS, LINK_TABLES, link_from_row};
+use crate::portal::{LINK_COLUMNS, LINK_FIELDS, LINK_TABLES, LinkRow, link_from_row};
 use crate::{LinkRecord, StorageError, Store, with_pool};
 
 /// A portal session as stored.
@@ -67,34 +68,27 @@ impl Store {
     /// Finds a portal session by token hash, with the link it was opened for as it stands now
     /// (one query: every portal request starts here).
     pub async fn portal_session(&self, hash: &TokenHash) -> Result<Option<PortalSessionRecord>, StorageError> {
-        type Row = (
-            i64,
-            i64,
-            Option<i64>,
-            Vec<u8>,
-            String,
-            String,
-            String,
-            String,
-            String,
-            i64,
-            Option<i64>,
-            bool,
-            String,
-            String,
-            Option<i64>,
-        );
         let sql = format!(
-            "SELECT s.created_at, s.last_seen_at, s.verified_at, {LINK_COLUMNS} FROM {LINK_TABLES} \
+            "SELECT {LINK_COLUMNS}, s.created_at, s.last_seen_at, s.verified_at FROM {LINK_TABLES} \
              JOIN portal_sessions s ON s.recipient_id = r.id WHERE s.token_hash = $1 AND r.link_hash IS NOT NULL"
         );
-        let row: Option<Row> = with_pool!(self, |pool| sqlx::query_as(&sql)
-            .bind(hash.as_bytes().as_slice())
-            .fetch_optional(pool)
-            .await)?;
-        row.map(|(created, seen, verified, a, b, c, d, e, f, g, h, i, j, k, l)| {
+        let row: Option<(LinkRow, i64, i64, Option<i64>)> = with_pool!(self, |pool| {
+            let row = sqlx::query(&sql).bind(hash.as_bytes().as_slice()).fetch_optional(pool).await?;
+            // The link's columns come first, then the session's.
+            let after = LINK_FIELDS;
+            row.map(|r| {
+                Ok::<_, sqlx::Error>((
+                    LinkRow::from_row(&r)?,
+                    r.try_get(after)?,
+                    r.try_get(after + 1)?,
+                    r.try_get(after + 2)?,
+                ))
+            })
+            .transpose()
+        })?;
+        row.map(|(link, created, seen, verified)| {
             Ok(PortalSessionRecord {
-                link: link_from_row((a, b, c, d, e, f, g, h, i, j, k, l))?,
+                link: link_from_row(link)?,
                 created_at_ms: created,
                 last_seen_at_ms: seen,
                 verified_at_ms: verified,
