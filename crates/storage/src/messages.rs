@@ -105,6 +105,8 @@ pub struct StoredMessage {
     pub expires_at_ms: i64,
     /// How many files the message itself has (not counting replies').
     pub attachment_count: i64,
+    /// How many secure replies the thread has, from anyone.
+    pub reply_count: i64,
     /// For an inbox row: the reader's recipient row and whether they have opened it.
     pub my_row: Option<(RecipientId, bool)>,
 }
@@ -154,19 +156,21 @@ pub(crate) type MessageRow = (
     i64,
     i64,
     i64,
+    i64,
     Option<String>,
     Option<String>,
 );
 
 pub(crate) const MESSAGE_SELECT: &str = "SELECT m.id, m.reference, m.sender_id, u.display_name, u.email, m.marking, m.subject, m.body, k.wrapped, m.created_at, m.expires_at, \
-     (SELECT COUNT(*) FROM attachments a WHERE a.message_id = m.id AND a.reply_id IS NULL)";
+     (SELECT COUNT(*) FROM attachments a WHERE a.message_id = m.id AND a.reply_id IS NULL), \
+     (SELECT COUNT(*) FROM replies p WHERE p.message_id = m.id)";
 
 pub(crate) fn parse_id(text: &str, what: &'static str) -> Result<Uuid, StorageError> {
     Uuid::parse_str(text).map_err(|_| StorageError::Corrupt(what))
 }
 
 pub(crate) fn message_from_row(r: MessageRow) -> Result<StoredMessage, StorageError> {
-    let (id, reference, sender, name, email, marking, subject, body, key, created, expires, count, my_id, my_status) = r;
+    let (id, reference, sender, name, email, marking, subject, body, key, created, expires, count, replies, my_id, my_status) = r;
     let my_row = match my_id {
         Some(rid) => Some((RecipientId(parse_id(&rid, "recipients.id")?), my_status.as_deref() == Some("read"))),
         None => None,
@@ -184,6 +188,7 @@ pub(crate) fn message_from_row(r: MessageRow) -> Result<StoredMessage, StorageEr
         created_at_ms: created,
         expires_at_ms: expires,
         attachment_count: count,
+        reply_count: replies,
         my_row,
     })
 }

@@ -94,6 +94,7 @@ contract!(
             (m.id, 1, "ann")
         );
         assert!(matches!(inbox[0].my_row, Some((_, false))));
+        assert_eq!(inbox[0].reply_count, 0);
         assert_eq!(inbox[0].subject, sealed("subject"));
         assert_eq!(store.sent(ann, 50).await.unwrap().len(), 1);
         assert!(store.message_for(ann, m.id).await.unwrap().is_some());
@@ -263,11 +264,10 @@ contract!(
         assert!(store.replies_to(m.id, Some(RecipientId(Uuid::new_v4()))).await.unwrap().is_empty());
         let files = store.attachments_of(m.id).await.unwrap();
         assert_eq!(files.iter().map(|a| a.reply).collect::<Vec<_>>(), [None, Some(first.id)]);
-        assert_eq!(
-            store.inbox(bob, 50).await.unwrap()[0].attachment_count,
-            1,
-            "a reply's file is not the message's"
-        );
+        let listed = &store.inbox(bob, 50).await.unwrap()[0];
+        assert_eq!(listed.attachment_count, 1, "a reply's file is not the message's");
+        assert_eq!(listed.reply_count, 2, "the thread's replies are counted with it");
+        assert_eq!(store.sent(ann, 50).await.unwrap()[0].reply_count, 2);
 
         let activity = store.reply_activity(ann, 50).await.unwrap();
         assert_eq!(

@@ -105,7 +105,12 @@ pub async fn detail(state: &AppState, key: &MessageKey, m: StoredMessage, viewer
     if let Some((row, false)) = m.my_row {
         state.store.mark_read(row, state.now_ms()).await?;
     }
-    let files = state.store.attachments_of(id).await?;
+    // Files belong to the message or to its replies: with neither, there is nothing to read.
+    let files = if m.attachment_count > 0 || m.reply_count > 0 {
+        state.store.attachments_of(id).await?
+    } else {
+        vec![]
+    };
     let replies = thread::replies(state, key, &m, viewer, &files).await?;
     if viewer == Viewer::Sender
         && let Some(newest) = replies.last()

@@ -34,6 +34,9 @@ impl Viewer {
 }
 
 async fn visible(state: &AppState, m: &StoredMessage, viewer: Viewer) -> Result<Vec<StoredReply>, AppError> {
+    if m.reply_count == 0 {
+        return Ok(vec![]);
+    }
     Ok(match viewer {
         Viewer::Sender | Viewer::BreakGlass => state.store.replies_to(m.id, None).await?,
         Viewer::Partner(row) => state.store.replies_to(m.id, Some(row)).await?,
