@@ -202,3 +202,19 @@ async fn portal_tokens_and_codes_are_stored_only_as_hashes() {
     assert_ne!(code_hash.as_slice(), code.as_bytes());
     assert_eq!(code_hash.len(), 32);
 }
+
+#[tokio::test]
+async fn a_lockout_also_stops_a_browser_that_was_already_verified() {
+    let (app, sink) = spawn_app_with_smtp(&[]).await;
+    let (id, token) = partner_link(&app, &sink, "official", None).await;
+    let verified = app.portal_sign_in(&sink, &token, None).await;
+    assert_eq!(app.portal_message(&verified, &id).await.status(), StatusCode::OK);
+    // Someone else with the link asks for codes until the recipient is locked out.
+    for _ in 0..4 {
+        assert_eq!(redeem(&app, &token).await.status(), StatusCode::OK);
+    }
+    assert_eq!(redeem(&app, &token).await.status(), StatusCode::TOO_MANY_REQUESTS);
+    let blocked = app.portal_message(&verified, &id).await;
+    assert_eq!(blocked.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(body(blocked).await["message"].as_str().unwrap().contains("locked for an hour"));
+}
