@@ -197,10 +197,11 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     }
     let app = Application::build(settings.clone(), Arc::new(SystemClock)).await?;
     let state = app.state();
+    // The address comes from the state: with port 0 the default public URL names the port bound.
     println!(
         "Sealpost ({}) is running at {}  (database: {})",
         settings.org_name,
-        settings.public_url,
+        state.settings.public_url,
         state.store.backend()
     );
     println!("Notification emails are sent {}.", state.mailer.describe());

@@ -169,10 +169,15 @@ async fn killing_the_server_under_load_loses_no_acknowledged_message_and_leaves_
         tokio::time::sleep(Duration::from_millis(dice.between(300, 1500))).await;
         server.kill();
         stop.store(true, Ordering::Relaxed);
-        load.await.unwrap();
-        server = Arc::new(install.start().await);
+        within("the load to stop after the kill", 30, load).await.unwrap();
+        server = Arc::new(within("the restart", 90, install.start()).await);
         let fresh: Vec<Acknowledged> = acked.lock().unwrap()[checked..].to_vec();
-        assert_consistent(&install, &server, &ann, &fresh).await;
+        within(
+            "the checks after the restart",
+            300,
+            assert_consistent(&install, &server, &ann, &fresh),
+        )
+        .await;
         checked += fresh.len();
     }
     // Each message was opened after the crash that followed it; later crashes must not have
@@ -258,6 +263,15 @@ impl SlowSend {
         let mut answer = String::new();
         self.socket.read_to_string(&mut answer).await.unwrap();
         answer.lines().next().unwrap_or_default().to_owned()
+    }
+}
+
+/// Awaits `work`, failing the test with `what` if it takes longer than `seconds`: a stuck round
+/// fails where it stuck instead of holding CI until its time runs out.
+async fn within<T>(what: &str, seconds: u64, work: impl std::future::Future<Output = T>) -> T {
+    match tokio::time::timeout(Duration::from_secs(seconds), work).await {
+        Ok(done) => done,
+        Err(_) => panic!("waited {seconds} s for {what}"),
     }
 }
 

@@ -64,12 +64,14 @@ impl Installation {
         self.db.store.create_user(&user, 0).await.unwrap();
     }
 
-    /// Starts `sealpost serve` on a free port and waits until it is ready.
+    /// Starts `sealpost serve` on a port of its own choosing and waits until it is ready. The
+    /// server binds port 0 and the test reads the port from its start-up line: a port picked by
+    /// the test and released before the server binds it could be taken in between (by another
+    /// test's listener, or as a connection's own port), and the test would then wait on a stranger.
     pub async fn start(&self) -> Process {
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let child = Command::new(env!("CARGO_BIN_EXE_sealpost"))
+        let mut child = Command::new(env!("CARGO_BIN_EXE_sealpost"))
             .arg("serve")
-            .env("SEALPOST_LISTEN", format!("127.0.0.1:{port}"))
+            .env("SEALPOST_LISTEN", "127.0.0.1:0")
             .env("SEALPOST_DATABASE_URL", &self.db.url)
             .env("SEALPOST_DATA_DIR", self.data_dir())
             .env("SEALPOST_KEY_DIR", self.dir.path().join("keys"))
@@ -77,31 +79,60 @@ impl Installation {
             .env("RUST_LOG", "warn")
             .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .env_remove("SEALPOST_CONFIG")
+            .env_remove("SEALPOST_PUBLIC_URL")
             .current_dir(self.dir.path())
-            .stdout(Stdio::null())
+            .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
             .unwrap();
+        let found = bound_address(child.stdout.take().unwrap());
+        let started = Instant::now();
+        let address = loop {
+            match found.try_recv() {
+                Ok(address) => break address,
+                Err(std::sync::mpsc::TryRecvError::Empty) => {}
+                Err(std::sync::mpsc::TryRecvError::Disconnected) => {
+                    panic!("sealpost serve stopped before it listened: {:?}", child.wait())
+                }
+            }
+            if started.elapsed() > START_DEADLINE {
+                let _ = child.kill();
+                panic!("sealpost serve did not listen within {START_DEADLINE:?}");
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        };
         let process = Process {
             child: std::sync::Mutex::new(child),
-            address: format!("http://127.0.0.1:{port}"),
-            client: reqwest::Client::new(),
+            address,
+            client: reqwest::Client::builder().timeout(REQUEST_DEADLINE).build().unwrap(),
         };
         process.wait_ready().await;
         process
     }
 
-    /// Runs another `sealpost` command (e.g. `audit verify`) on the same installation.
+    /// Runs another `sealpost` command (e.g. `audit verify`) on the same installation; one that
+    /// runs past 120 s is killed and fails the test.
     pub fn command(&self, args: &[&str]) -> std::process::Output {
-        Command::new(env!("CARGO_BIN_EXE_sealpost"))
+        let mut child = Command::new(env!("CARGO_BIN_EXE_sealpost"))
             .args(args)
             .env("SEALPOST_DATABASE_URL", &self.db.url)
             .env("SEALPOST_DATA_DIR", self.data_dir())
             .env("SEALPOST_KEY_DIR", self.dir.path().join("keys"))
             .env_remove("SEALPOST_CONFIG")
             .current_dir(self.dir.path())
-            .output()
-            .unwrap()
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let started = Instant::now();
+        while child.try_wait().unwrap().is_none() {
+            if started.elapsed() > Duration::from_secs(120) {
+                let _ = child.kill();
+                panic!("sealpost {} ran past 120 s", args.join(" "));
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        child.wait_with_output().unwrap()
     }
 
     /// Sealed files on disk that no attachment row names, and unfinished uploads.
@@ -121,14 +152,22 @@ impl Installation {
 impl Process {
     async fn wait_ready(&self) {
         let started = Instant::now();
-        while started.elapsed() < Duration::from_secs(30) {
+        while started.elapsed() < START_DEADLINE {
             let ready = self.client.get(format!("{}/readyz", self.address)).send().await;
             if ready.is_ok_and(|r| r.status() == StatusCode::OK) {
                 return;
             }
+            if let Some(status) = self.status() {
+                panic!("sealpost serve exited before it was ready: {status}");
+            }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         panic!("sealpost serve did not become ready within 30 s");
+    }
+
+    /// The exit status if the process has stopped.
+    fn status(&self) -> Option<std::process::ExitStatus> {
+        self.child.lock().unwrap().try_wait().unwrap()
     }
 
     /// SIGKILL: no chance to finish anything.
@@ -148,7 +187,7 @@ impl Process {
     pub async fn exited(&self) -> std::process::ExitStatus {
         let started = Instant::now();
         loop {
-            if let Some(status) = self.child.lock().unwrap().try_wait().unwrap() {
+            if let Some(status) = self.status() {
                 return status;
             }
             assert!(started.elapsed() < Duration::from_secs(30), "no exit within 30 s");
@@ -180,9 +219,10 @@ impl Process {
             .multipart(multipart("message", message, files))
             .send()
             .await
+            .map_err(no_hang)
             .ok()?;
         let status = response.status();
-        Some((status, response.json().await.ok()?))
+        Some((status, response.json().await.map_err(no_hang).ok()?))
     }
 
     /// A GET with a cookie.
@@ -192,8 +232,37 @@ impl Process {
             .header("cookie", cookie)
             .send()
             .await
+            .map_err(no_hang)
             .ok()
     }
+}
+
+/// How long any one request may take. A killed server refuses or resets at once; a live one
+/// answers well within this, so a request that runs out of time is a hang and fails the test.
+pub const REQUEST_DEADLINE: Duration = Duration::from_secs(60);
+
+/// How long a server may take to listen, and then to be ready.
+const START_DEADLINE: Duration = Duration::from_secs(30);
+
+/// Passes on a failed request (the server was killed), but fails the test on a hung one.
+fn no_hang(error: reqwest::Error) -> reqwest::Error {
+    assert!(!error.is_timeout(), "a request hung for {REQUEST_DEADLINE:?}: {error}");
+    error
+}
+
+/// Reads the server's standard output on a thread of its own, to the end so the pipe never fills,
+/// and hands over the address from the start-up line (`… is running at http://127.0.0.1:PORT …`).
+fn bound_address(stdout: std::process::ChildStdout) -> std::sync::mpsc::Receiver<String> {
+    let (found, address) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some((_, rest)) = line.split_once(" is running at ") {
+                let _ = found.send(rest.split_whitespace().next().unwrap_or_default().to_owned());
+            }
+        }
+    });
+    address
 }
 
 impl Drop for Process {
