@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
 import { axeViolations, launchBrowser, newPage, screenshot } from '../support/browser.mjs';
+import { partnerOpens } from '../support/partner.mjs';
 import { PASSWORD } from '../support/people.mjs';
 import { startSealpost } from '../support/sealpost.mjs';
 import { startSmtpSink } from '../support/smtp-sink.mjs';
@@ -205,6 +206,33 @@ describe('the recipient portal', () => {
     await partner.getByRole('button', { name: 'Send reply securely' }).click();
     await partner.getByRole('region', { name: '1 secure reply' }).getByText('Figures confirmed.').waitFor();
     assert.deepEqual(partner.errors, []);
+  });
+
+  test('a partner locked out while reading is told why on the next load, and shown nothing of the message', async () => {
+    const partnerAddress = 'safeguarding@trust.example.org';
+    const ann = await newPage(browser);
+    await signIn(ann, sealpost.base, ANN);
+    const { link } = await sendToPartner(ann, partnerAddress, 'Strategy meeting notes', file('notes.txt', 'notes\n'));
+    const partner = await newPage(browser);
+    await partnerOpens(partner, sink, { link, address: partnerAddress, subject: 'Strategy meeting notes' });
+    // Someone else holding the link keeps asking for codes until the recipient is locked out.
+    const token = link.split('/s/')[1];
+    const redeem = () => fetch(`${sealpost.base}/api/v1/portal/redeem`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-sealpost-csrf': '1' },
+      body: JSON.stringify({ token }),
+    });
+    const statuses = [];
+    for (let i = 0; i < 5; i += 1) statuses.push((await redeem()).status);
+    assert.deepEqual(statuses, [200, 200, 200, 200, 429]);
+    await partner.reload();
+    await partner.getByRole('heading', { level: 1, name: 'The message could not be opened' }).waitFor();
+    const text = await partner.locator('main').innerText();
+    assert.match(text, /locked for an hour/);
+    assert.ok(!text.includes('Strategy meeting notes') && !text.includes('notes.txt'), 'nothing of the message');
+    assert.deepEqual(await axeViolations(partner), [], 'locked-out portal page');
+    await screenshot(partner, '25-portal-locked');
+    assert.deepEqual(partner.errors.filter((e) => !/status of 429/.test(e)), []);
   });
 
   test('expired and unknown links each say plainly what happened, and show nothing of the message', async () => {

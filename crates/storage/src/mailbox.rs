@@ -54,6 +54,24 @@ impl Store {
         row.map(message_from_row).transpose()
     }
 
+    /// The live messages sent to an external `address` through a link, newest first: what a
+    /// verified portal session lists, in one query (the same rows as
+    /// [`Store::live_links_for_address`]).
+    pub async fn messages_to_address(&self, address: &str, now_ms: i64, limit: i64) -> Result<Vec<StoredMessage>, StorageError> {
+        let sql = format!(
+            "{MESSAGE_SELECT}, r.id, r.status FROM recipients r JOIN messages m ON m.id = r.message_id JOIN users u ON u.id = m.sender_id \
+             JOIN message_keys k ON k.message_id = m.id WHERE r.address = $1 AND r.link_hash IS NOT NULL AND r.revoked_at IS NULL \
+             AND m.expires_at > $2 ORDER BY m.created_at DESC, m.id LIMIT $3"
+        );
+        let rows: Vec<MessageRow> = with_pool!(self, |pool| sqlx::query_as(&sql)
+            .bind(address)
+            .bind(now_ms)
+            .bind(limit)
+            .fetch_all(pool)
+            .await)?;
+        rows.into_iter().map(message_from_row).collect()
+    }
+
     /// The message if `user` may read it: its sender, or an internal recipient not revoked.
     /// Anyone else gets `None`, exactly as for a message that does not exist (SECURITY C1).
     pub async fn message_for(&self, user: UserId, id: MessageId) -> Result<Option<StoredMessage>, StorageError> {

@@ -21,17 +21,24 @@ use crate::state::AppState;
 const LIST_LIMIT: i64 = 100;
 
 /// The live messages to the recipient's address, newest first; the listing (subjects are
-/// content) is on record before it is returned.
+/// content) is on record before it is returned. A locked-out session lists nothing (429), and
+/// another message's subject is left out while its own link is locked, as opening it would be
+/// refused.
 pub async fn list(state: &AppState, portal: &Portal, meta: &RequestMeta) -> Result<Vec<PortalItem>, AppError> {
     let links = live_links(state, portal).await?;
+    portal_verify::ensure_not_locked(state, &portal.link)?;
+    let messages = state
+        .store
+        .messages_to_address(&portal.link.address, state.now_ms(), LIST_LIMIT)
+        .await?;
     audit::record(state, meta, &recipient(portal), Action::MailboxList, None, Outcome::Success).await?;
     let mut out = vec![];
     for link in links {
-        let Some(m) = state.store.message_for_recipient(link.recipient_id).await? else {
-            continue;
+        let Some(m) = messages.iter().find(|m| m.my_row.is_some_and(|(r, _)| r == link.recipient_id)) else {
+            continue; // revoked between the two reads
         };
-        let subject = if openable(portal, &link) {
-            let key = unwrap_key(state, &m)?;
+        let subject = if openable(portal, &link) && !link.is_locked(state.now_ms()) {
+            let key = unwrap_key(state, m)?;
             Some(open_text(&key, Binding::new(ObjectKind::Subject, m.id.0), &m.subject)?)
         } else {
             None

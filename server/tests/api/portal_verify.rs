@@ -217,4 +217,42 @@ async fn a_lockout_also_stops_a_browser_that_was_already_verified() {
     let blocked = app.portal_message(&verified, &id).await;
     assert_eq!(blocked.status(), StatusCode::TOO_MANY_REQUESTS);
     assert!(body(blocked).await["message"].as_str().unwrap().contains("locked for an hour"));
+    let list = app.portal_list(&verified).await;
+    assert_eq!(list.status(), StatusCode::TOO_MANY_REQUESTS, "nor does it list the subjects");
+}
+
+#[tokio::test]
+async fn another_message_whose_link_is_locked_out_is_listed_without_its_subject() {
+    let (app, sink) = spawn_app_with_smtp(&[]).await;
+    let (first, first_token) = partner_link(&app, &sink, "official", None).await;
+    let ann = app.sign_in("ann@testshire.gov.uk", PASSWORD).await;
+    app.clock.advance_minutes(1); // the second message is the newer
+    let m =
+        json!({"recipients": ["pc.jones@police.example.uk"], "subject": "Second subject", "body": "Second body", "marking": "official"});
+    let second = body(app.send(&ann, m, &[]).await).await["id"].as_str().unwrap().to_owned();
+    app.deliver_due().await;
+    let second_token = app.link_sent_to(&sink, "pc.jones@police.example.uk");
+    let verified = app.portal_sign_in(&sink, &first_token, None).await;
+    let subjects = |list: Value| -> Vec<(String, Value)> {
+        list.as_array()
+            .unwrap()
+            .iter()
+            .map(|i| (i["id"].as_str().unwrap().to_owned(), i["subject"].clone()))
+            .collect()
+    };
+    assert_eq!(
+        subjects(body(app.portal_list(&verified).await).await),
+        [(second.clone(), json!("Second subject")), (first.clone(), json!("SECRET subject"))]
+    );
+    // Someone with the second link asks for codes until that recipient row is locked out.
+    for _ in 0..5 {
+        assert_eq!(redeem(&app, &second_token).await.status(), StatusCode::OK);
+    }
+    assert_eq!(redeem(&app, &second_token).await.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(
+        subjects(body(app.portal_list(&verified).await).await),
+        [(second.clone(), Value::Null), (first, json!("SECRET subject"))],
+        "the locked message stays listed, without its subject"
+    );
+    assert_eq!(app.portal_message(&verified, &second).await.status(), StatusCode::TOO_MANY_REQUESTS);
 }

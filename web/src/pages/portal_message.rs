@@ -27,7 +27,11 @@ pub fn Verified(state: PortalState) -> impl IntoView {
     Effect::new(move |_| {
         let wanted = params.with(|p| p.get("id"));
         spawn_local(async move {
-            let list = api::portal_messages().await.unwrap_or_default();
+            // A refused list (locked out, session ended) says why, in place of the message.
+            let list = match api::portal_messages().await {
+                Ok(list) => list,
+                Err(failure) => return detail.set(Some(Err(failure))),
+            };
             let id = wanted.or_else(|| list.iter().find(|i| i.current).map(|i| i.id.to_string()));
             items.set(list);
             open.set(id.clone());
