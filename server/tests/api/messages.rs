@@ -60,6 +60,41 @@ async fn a_colleague_reads_a_message_and_downloads_its_attachment_and_the_sender
 }
 
 #[tokio::test]
+async fn a_file_damaged_on_disk_is_cut_off_where_the_damage_is_and_never_served_whole() {
+    let app = spawn_app().await;
+    let p = people(&app).await;
+    let report: Vec<u8> = (0..3_000_000u32).map(|i| (i % 251) as u8).collect();
+    let m = message(&["bob@testshire.gov.uk"], "Damaged on disk", "See the file.");
+    let sent = send_ok(&app, &p.ann, m, &[("scan.bin", report.clone())]).await;
+    let id = sent["id"].as_str().unwrap();
+    let [blob] = app.blob_files().try_into().expect("one sealed file");
+    let mut sealed = std::fs::read(&blob).unwrap();
+    sealed[2_000_000] ^= 1; // a bit flipped two thirds of the way in
+    std::fs::write(&blob, sealed).unwrap();
+    let aid = body(app.read(&p.bob, id).await).await["attachments"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut download = app.download(&p.bob, id, &aid).await;
+    assert_eq!(download.status(), StatusCode::OK, "the damage is further in than the first frames");
+    let mut received = vec![];
+    let ended = loop {
+        match download.chunk().await {
+            Ok(Some(frame)) => received.extend_from_slice(&frame),
+            Ok(None) => break "cleanly",
+            Err(_) => break "with an error",
+        }
+    };
+    assert_eq!(ended, "with an error", "a damaged file must not look complete");
+    assert!(
+        received.len() < 2_000_000,
+        "only what came before the damage: {} bytes",
+        received.len()
+    );
+    assert!(report.starts_with(&received), "and that part unaltered");
+}
+
+#[tokio::test]
 async fn anyone_else_gets_404_for_messages_and_attachments_not_addressed_to_them() {
     let app = spawn_app().await;
     let p = people(&app).await;
