@@ -8,12 +8,12 @@ use sealpost_domain::{AttachmentId, EmailAddress, MessageId, RecipientId, ReplyI
 use sealpost_audit::AuditEvent;
 
 use crate::audit::{begin_write, chain_audit};
-use crate::messages::{MESSAGE_SELECT, MessageRow, message_from_row, parse_id};
-use crate::{StorageError, Store, StoredAttachment, StoredMessage, StoredRecipient, with_pool};
+use crate::messages::{MESSAGE_SELECT, MessageBodyRow, MessageRow, message_from_row, message_with_body, parse_id};
+use crate::{MessageHeader, StorageError, Store, StoredAttachment, StoredMessage, StoredRecipient, with_pool};
 
 impl Store {
     /// Messages addressed to `user` and not revoked for them, newest first.
-    pub async fn inbox(&self, user: UserId, limit: i64) -> Result<Vec<StoredMessage>, StorageError> {
+    pub async fn inbox(&self, user: UserId, limit: i64) -> Result<Vec<MessageHeader>, StorageError> {
         let sql = format!(
             "{MESSAGE_SELECT}, r.id, r.status FROM recipients r JOIN messages m ON m.id = r.message_id JOIN users u ON u.id = m.sender_id \
              JOIN message_keys k ON k.message_id = m.id WHERE r.user_id = $1 AND r.revoked_at IS NULL ORDER BY m.created_at DESC LIMIT $2"
@@ -27,7 +27,7 @@ impl Store {
     }
 
     /// Messages `user` sent, newest first.
-    pub async fn sent(&self, user: UserId, limit: i64) -> Result<Vec<StoredMessage>, StorageError> {
+    pub async fn sent(&self, user: UserId, limit: i64) -> Result<Vec<MessageHeader>, StorageError> {
         let sql = format!(
             "{MESSAGE_SELECT}, NULL, NULL FROM messages m JOIN users u ON u.id = m.sender_id JOIN message_keys k ON k.message_id = m.id \
              WHERE m.sender_id = $1 ORDER BY m.created_at DESC LIMIT $2"
@@ -44,20 +44,20 @@ impl Store {
     /// revoked.
     pub async fn message_for_recipient(&self, recipient: RecipientId) -> Result<Option<StoredMessage>, StorageError> {
         let sql = format!(
-            "{MESSAGE_SELECT}, r.id, r.status FROM recipients r JOIN messages m ON m.id = r.message_id JOIN users u ON u.id = m.sender_id \
+            "{MESSAGE_SELECT}, r.id, r.status, m.body FROM recipients r JOIN messages m ON m.id = r.message_id JOIN users u ON u.id = m.sender_id \
              JOIN message_keys k ON k.message_id = m.id WHERE r.id = $1 AND r.revoked_at IS NULL"
         );
-        let row: Option<MessageRow> = with_pool!(self, |pool| sqlx::query_as(&sql)
+        let row: Option<MessageBodyRow> = with_pool!(self, |pool| sqlx::query_as(&sql)
             .bind(recipient.to_string())
             .fetch_optional(pool)
             .await)?;
-        row.map(message_from_row).transpose()
+        row.map(message_with_body).transpose()
     }
 
     /// The live messages sent to an external `address` through a link, newest first: what a
     /// verified portal session lists, in one query (the same rows as
     /// [`Store::live_links_for_address`]).
-    pub async fn messages_to_address(&self, address: &str, now_ms: i64, limit: i64) -> Result<Vec<StoredMessage>, StorageError> {
+    pub async fn messages_to_address(&self, address: &str, now_ms: i64, limit: i64) -> Result<Vec<MessageHeader>, StorageError> {
         let sql = format!(
             "{MESSAGE_SELECT}, r.id, r.status FROM recipients r JOIN messages m ON m.id = r.message_id JOIN users u ON u.id = m.sender_id \
              JOIN message_keys k ON k.message_id = m.id WHERE r.address = $1 AND r.link_hash IS NOT NULL AND r.revoked_at IS NULL \
@@ -76,16 +76,16 @@ impl Store {
     /// Anyone else gets `None`, exactly as for a message that does not exist (SECURITY C1).
     pub async fn message_for(&self, user: UserId, id: MessageId) -> Result<Option<StoredMessage>, StorageError> {
         let sql = format!(
-            "{MESSAGE_SELECT}, r.id, r.status FROM messages m JOIN users u ON u.id = m.sender_id JOIN message_keys k ON k.message_id = m.id \
+            "{MESSAGE_SELECT}, r.id, r.status, m.body FROM messages m JOIN users u ON u.id = m.sender_id JOIN message_keys k ON k.message_id = m.id \
              LEFT JOIN recipients r ON r.message_id = m.id AND r.user_id = $1 AND r.revoked_at IS NULL \
              WHERE m.id = $2 AND (m.sender_id = $1 OR r.id IS NOT NULL) LIMIT 1"
         );
-        let row: Option<MessageRow> = with_pool!(self, |pool| sqlx::query_as(&sql)
+        let row: Option<MessageBodyRow> = with_pool!(self, |pool| sqlx::query_as(&sql)
             .bind(user.to_string())
             .bind(id.to_string())
             .fetch_optional(pool)
             .await)?;
-        row.map(message_from_row).transpose()
+        row.map(message_with_body).transpose()
     }
 
     /// The recipients of a message, in the order they were given.

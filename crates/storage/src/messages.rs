@@ -78,9 +78,10 @@ pub struct NewAttachment {
     pub blob_key: String,
 }
 
-/// A stored message, still sealed.
+/// A stored message, still sealed. A list reads messages without their bodies (`B` is `()`,
+/// [`MessageHeader`]): a body may be 256 KiB, and a list of fifty shows none of them.
 #[derive(Debug, Clone)]
-pub struct StoredMessage {
+pub struct StoredMessage<B = Sealed> {
     /// Its id.
     pub id: MessageId,
     /// Its reference.
@@ -95,8 +96,8 @@ pub struct StoredMessage {
     pub marking: Marking,
     /// Sealed subject.
     pub subject: Sealed,
-    /// Sealed body.
-    pub body: Sealed,
+    /// Sealed body (`()` in a list).
+    pub body: B,
     /// Wrapped key.
     pub key: WrappedKey,
     /// Sent at (ms).
@@ -109,6 +110,48 @@ pub struct StoredMessage {
     pub reply_count: i64,
     /// For an inbox row: the reader's recipient row and whether they have opened it.
     pub my_row: Option<(RecipientId, bool)>,
+}
+
+/// A message as a list reads it: everything but the body.
+pub type MessageHeader = StoredMessage<()>;
+
+impl<B> StoredMessage<B> {
+    /// The same message with its body replaced by `f(body)`: a list row from a full read
+    /// (`map_body(drop)`), or a full message from a list row and its body.
+    pub fn map_body<C>(self, f: impl FnOnce(B) -> C) -> StoredMessage<C> {
+        let Self {
+            id,
+            reference,
+            sender,
+            sender_name,
+            sender_email,
+            marking,
+            subject,
+            body,
+            key,
+            created_at_ms,
+            expires_at_ms,
+            attachment_count,
+            reply_count,
+            my_row,
+        } = self;
+        StoredMessage {
+            id,
+            reference,
+            sender,
+            sender_name,
+            sender_email,
+            marking,
+            subject,
+            body: f(body),
+            key,
+            created_at_ms,
+            expires_at_ms,
+            attachment_count,
+            reply_count,
+            my_row,
+        }
+    }
 }
 
 /// One recipient as stored.
@@ -152,7 +195,6 @@ pub(crate) type MessageRow = (
     String,
     Vec<u8>,
     Vec<u8>,
-    Vec<u8>,
     i64,
     i64,
     i64,
@@ -161,7 +203,26 @@ pub(crate) type MessageRow = (
     Option<String>,
 );
 
-pub(crate) const MESSAGE_SELECT: &str = "SELECT m.id, m.reference, m.sender_id, u.display_name, u.email, m.marking, m.subject, m.body, k.wrapped, m.created_at, m.expires_at, \
+/// A [`MessageRow`] followed by the sealed body (`{MESSAGE_SELECT}, …, …, m.body`).
+pub(crate) type MessageBodyRow = (
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    Vec<u8>,
+    Vec<u8>,
+    i64,
+    i64,
+    i64,
+    i64,
+    Option<String>,
+    Option<String>,
+    Vec<u8>,
+);
+
+pub(crate) const MESSAGE_SELECT: &str = "SELECT m.id, m.reference, m.sender_id, u.display_name, u.email, m.marking, m.subject, k.wrapped, m.created_at, m.expires_at, \
      (SELECT COUNT(*) FROM attachments a WHERE a.message_id = m.id AND a.reply_id IS NULL), \
      (SELECT COUNT(*) FROM replies p WHERE p.message_id = m.id)";
 
@@ -169,8 +230,8 @@ pub(crate) fn parse_id(text: &str, what: &'static str) -> Result<Uuid, StorageEr
     Uuid::parse_str(text).map_err(|_| StorageError::Corrupt(what))
 }
 
-pub(crate) fn message_from_row(r: MessageRow) -> Result<StoredMessage, StorageError> {
-    let (id, reference, sender, name, email, marking, subject, body, key, created, expires, count, replies, my_id, my_status) = r;
+pub(crate) fn message_from_row(r: MessageRow) -> Result<MessageHeader, StorageError> {
+    let (id, reference, sender, name, email, marking, subject, key, created, expires, count, replies, my_id, my_status) = r;
     let my_row = match my_id {
         Some(rid) => Some((RecipientId(parse_id(&rid, "recipients.id")?), my_status.as_deref() == Some("read"))),
         None => None,
@@ -183,7 +244,7 @@ pub(crate) fn message_from_row(r: MessageRow) -> Result<StoredMessage, StorageEr
         sender_email: email,
         marking: Marking::parse(&marking).ok_or(StorageError::Corrupt("messages.marking"))?,
         subject: Sealed::from_stored(subject),
-        body: Sealed::from_stored(body),
+        body: (),
         key: WrappedKey::from_stored(key),
         created_at_ms: created,
         expires_at_ms: expires,
@@ -191,6 +252,14 @@ pub(crate) fn message_from_row(r: MessageRow) -> Result<StoredMessage, StorageEr
         reply_count: replies,
         my_row,
     })
+}
+
+pub(crate) fn message_with_body(r: MessageBodyRow) -> Result<StoredMessage, StorageError> {
+    let (id, reference, sender, name, email, marking, subject, key, created, expires, count, replies, my_id, my_status, body) = r;
+    let head = message_from_row((
+        id, reference, sender, name, email, marking, subject, key, created, expires, count, replies, my_id, my_status,
+    ))?;
+    Ok(head.map_body(|()| Sealed::from_stored(body)))
 }
 
 /// Inserts attachment row `a` of message `message` (and of reply `reply`, if any) at

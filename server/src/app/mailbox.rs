@@ -43,7 +43,7 @@ pub async fn list(state: &AppState, user: &UserRecord, mailbox: MailBox, meta: &
             if !rows.iter().any(|m| m.id == t.message)
                 && let Some(m) = state.store.message_for(user.id, t.message).await?
             {
-                rows.push(m);
+                rows.push(m.map_body(drop));
             }
         }
     }
@@ -290,9 +290,9 @@ fn statuses_of(rows: Vec<sealpost_storage::StoredRecipient>) -> Vec<RecipientSta
         .collect()
 }
 
-fn summary(
+fn summary<B>(
     key: &MessageKey,
-    m: &StoredMessage,
+    m: &StoredMessage<B>,
     recipients: Vec<RecipientStatus>,
     thread: Option<&ThreadActivity>,
 ) -> Result<MessageSummary, AppError> {
@@ -313,7 +313,7 @@ fn summary(
 }
 
 /// The message's key, unwrapped with the master key or taken from the short-lived cache.
-pub(crate) fn unwrap_key(state: &AppState, m: &StoredMessage) -> Result<std::sync::Arc<MessageKey>, AppError> {
+pub(crate) fn unwrap_key<B>(state: &AppState, m: &StoredMessage<B>) -> Result<std::sync::Arc<MessageKey>, AppError> {
     Ok(state
         .message_keys
         .get_or(m.id, state.now_ms(), || state.keyring.unwrap(&m.key, m.id.0))?)
