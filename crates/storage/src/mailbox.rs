@@ -30,7 +30,7 @@ impl Store {
     pub async fn sent(&self, user: UserId, limit: i64) -> Result<Vec<MessageHeader>, StorageError> {
         let sql = format!(
             "{MESSAGE_SELECT}, NULL, NULL FROM messages m JOIN users u ON u.id = m.sender_id JOIN message_keys k ON k.message_id = m.id \
-             WHERE m.sender_id = $1 ORDER BY m.created_at DESC LIMIT $2"
+             WHERE m.sender_id = $1 ORDER BY m.created_at DESC, m.id LIMIT $2"
         );
         let rows: Vec<MessageRow> = with_pool!(self, |pool| sqlx::query_as(&sql)
             .bind(user.to_string())
@@ -90,27 +90,31 @@ impl Store {
 
     /// The recipients of a message, in the order they were given.
     pub async fn recipients_of(&self, id: MessageId) -> Result<Vec<StoredRecipient>, StorageError> {
-        type Row = (String, String, Option<String>, String, Option<String>, Option<i64>);
-        let rows: Vec<Row> = with_pool!(self, |pool| {
+        let rows: Vec<RecipientRow> = with_pool!(self, |pool| {
             sqlx::query_as(
-                "SELECT id, address, user_id, status, status_detail, read_at FROM recipients WHERE message_id = $1 ORDER BY position",
+                "SELECT message_id, id, address, user_id, status, status_detail, read_at FROM recipients WHERE message_id = $1 ORDER BY position",
             )
             .bind(id.to_string())
             .fetch_all(pool)
             .await
         })?;
-        rows.into_iter()
-            .map(|(rid, address, user, status, detail, read_at)| {
-                Ok(StoredRecipient {
-                    id: RecipientId(parse_id(&rid, "recipients.id")?),
-                    address,
-                    internal: user.is_some(),
-                    status,
-                    detail,
-                    read_at_ms: read_at,
-                })
-            })
-            .collect()
+        rows.into_iter().map(|r| recipient_from_row(r).map(|(_, r)| r)).collect()
+    }
+
+    /// The recipients of each message [`Store::sent`] lists for the same `user` and `limit`, in
+    /// one query: each with its message, in the order they were given.
+    pub async fn recipients_of_sent(&self, user: UserId, limit: i64) -> Result<Vec<(MessageId, StoredRecipient)>, StorageError> {
+        let rows: Vec<RecipientRow> = with_pool!(self, |pool| {
+            sqlx::query_as(
+                "SELECT message_id, id, address, user_id, status, status_detail, read_at FROM recipients WHERE message_id IN \
+                 (SELECT id FROM messages WHERE sender_id = $1 ORDER BY created_at DESC, id LIMIT $2) ORDER BY message_id, position",
+            )
+            .bind(user.to_string())
+            .bind(limit)
+            .fetch_all(pool)
+            .await
+        })?;
+        rows.into_iter().map(recipient_from_row).collect()
     }
 
     /// The attachments of a message, in order, then those of its replies.
@@ -197,4 +201,22 @@ impl Store {
         })?;
         Ok(rows.into_iter().map(|(a,)| a).collect())
     }
+}
+
+type RecipientRow = (String, String, String, Option<String>, String, Option<String>, Option<i64>);
+
+fn recipient_from_row(
+    (message, id, address, user, status, detail, read_at): RecipientRow,
+) -> Result<(MessageId, StoredRecipient), StorageError> {
+    Ok((
+        MessageId(parse_id(&message, "recipients.message_id")?),
+        StoredRecipient {
+            id: RecipientId(parse_id(&id, "recipients.id")?),
+            address,
+            internal: user.is_some(),
+            status,
+            detail,
+            read_at_ms: read_at,
+        },
+    ))
 }

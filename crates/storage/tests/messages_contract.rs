@@ -97,7 +97,7 @@ contract!(
         assert_eq!(inbox[0].reply_count, 0);
         assert_eq!(inbox[0].subject, sealed("subject"));
         assert_eq!(store.sent(ann, 50).await.unwrap().len(), 1);
-        assert!(store.message_for(ann, m.id).await.unwrap().is_some());
+        assert_eq!(store.message_for(ann, m.id).await.unwrap().unwrap().body, sealed("body"));
         assert!(store.message_for(bob, m.id).await.unwrap().is_some());
         assert!(store.message_for(cat, m.id).await.unwrap().is_none());
         assert!(store.inbox(cat, 50).await.unwrap().is_empty());
@@ -126,6 +126,39 @@ contract!(
             store.recipients_of(m.id).await.unwrap()[0].read_at_ms,
             Some(200),
             "the first read counts"
+        );
+    }
+);
+
+contract!(
+    the_sent_list_and_its_recipients_are_the_same_messages_read_in_two_queries,
+    |store: Store| async move {
+        let (ann, bob) = (user(&store, "ann").await, user(&store, "bob").await);
+        let mut refs = vec![];
+        for (i, at) in [300, 100, 200].into_iter().enumerate() {
+            let m = message(ann, bob, &format!("SP-SENT-000{i}"), at);
+            store.create_message(&m, &audit()).await.unwrap();
+            refs.push(m.id);
+        }
+        // Bob's own message is not Ann's to list.
+        store
+            .create_message(&message(bob, ann, "SP-BOBS-0001", 400), &audit())
+            .await
+            .unwrap();
+        let sent: Vec<_> = store.sent(ann, 2).await.unwrap().iter().map(|m| m.id).collect();
+        assert_eq!(sent, [refs[0], refs[2]], "the two newest");
+        let recipients = store.recipients_of_sent(ann, 2).await.unwrap();
+        let mut listed: Vec<_> = recipients.iter().map(|(m, r)| (*m, r.address.as_str())).collect();
+        listed.sort_by_key(|(m, _)| sent.iter().position(|s| s == m));
+        assert_eq!(
+            listed,
+            [
+                (refs[0], "bob@testshire.gov.uk"),
+                (refs[0], "pc@police.example.uk"),
+                (refs[2], "bob@testshire.gov.uk"),
+                (refs[2], "pc@police.example.uk"),
+            ],
+            "each listed message's recipients, in the order given, and no others"
         );
     }
 );

@@ -47,13 +47,16 @@ pub async fn list(state: &AppState, user: &UserRecord, mailbox: MailBox, meta: &
             }
         }
     }
+    let mut recipients_of = std::collections::HashMap::<MessageId, Vec<_>>::new();
+    if mailbox == MailBox::Sent {
+        for (message, r) in state.store.recipients_of_sent(user.id, LIST_LIMIT).await? {
+            recipients_of.entry(message).or_default().push(r);
+        }
+    }
     let mut out = Vec::with_capacity(rows.len());
     for m in rows {
         let key = unwrap_key(state, &m)?;
-        let recipients = match mailbox {
-            MailBox::Sent => recipient_statuses(state, m.id).await?,
-            MailBox::Inbox => vec![],
-        };
+        let recipients = statuses_of(recipients_of.remove(&m.id).unwrap_or_default());
         let thread = activity.iter().find(|t| t.message == m.id && m.sender == user.id);
         let mut row = summary(&key, &m, recipients, thread)?;
         if mailbox == MailBox::Sent {
@@ -262,10 +265,6 @@ async fn recipients_with_activity(state: &AppState, id: MessageId) -> Result<Vec
         s.activity = trails.iter().find(|t| t.address == s.address.as_str()).cloned();
     }
     Ok(statuses)
-}
-
-async fn recipient_statuses(state: &AppState, id: MessageId) -> Result<Vec<RecipientStatus>, AppError> {
-    Ok(statuses_of(state.store.recipients_of(id).await?))
 }
 
 fn statuses_of(rows: Vec<sealpost_storage::StoredRecipient>) -> Vec<RecipientStatus> {

@@ -55,6 +55,9 @@ async fn a_colleague_reads_a_message_and_downloads_its_attachment_and_the_sender
     assert_eq!(body(app.list(&p.bob, "inbox").await).await[0]["unread"], false);
     let sent_view = body(app.read(&p.ann, id).await).await;
     assert_eq!(sent_view["recipients"][0]["status"], "read");
+    let sent_list = body(app.list(&p.ann, "sent").await).await;
+    assert_eq!(sent_list[0]["recipients"][0]["address"], "bob@testshire.gov.uk");
+    assert_eq!(sent_list[0]["recipients"][0]["status"], "read", "the sent list shows it read too");
     let actions = app.audit_actions(id).await;
     assert_eq!(actions, ["message.send", "message.read", "attachment.download", "message.read"]);
 }
