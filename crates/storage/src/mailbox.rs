@@ -40,6 +40,22 @@ impl Store {
         rows.into_iter().map(message_from_row).collect()
     }
 
+    /// The messages `user` sent that have secure replies, as [`Store::reply_activity`] lists
+    /// them for the same `limit`: the inbox shows these threads too, read here in one query.
+    pub async fn answered_threads(&self, user: UserId, limit: i64) -> Result<Vec<MessageHeader>, StorageError> {
+        let sql = format!(
+            "{MESSAGE_SELECT}, NULL, NULL FROM messages m JOIN users u ON u.id = m.sender_id JOIN message_keys k ON k.message_id = m.id \
+             WHERE m.id IN (SELECT p.message_id FROM replies p JOIN messages s ON s.id = p.message_id WHERE s.sender_id = $1 \
+             GROUP BY p.message_id ORDER BY MAX(p.created_at) DESC, p.message_id LIMIT $2)"
+        );
+        let rows: Vec<MessageRow> = with_pool!(self, |pool| sqlx::query_as(&sql)
+            .bind(user.to_string())
+            .bind(limit)
+            .fetch_all(pool)
+            .await)?;
+        rows.into_iter().map(message_from_row).collect()
+    }
+
     /// The message an external recipient's (verified) portal session may read: theirs, unless
     /// revoked.
     pub async fn message_for_recipient(&self, recipient: RecipientId) -> Result<Option<StoredMessage>, StorageError> {

@@ -142,7 +142,7 @@ impl Store {
                  (SELECT r.address FROM replies q JOIN recipients r ON r.id = q.recipient_id WHERE q.message_id = p.message_id \
                   ORDER BY q.created_at DESC, q.id DESC LIMIT 1) \
                  FROM replies p JOIN messages m ON m.id = p.message_id WHERE m.sender_id = $1 \
-                 GROUP BY p.message_id ORDER BY MAX(p.created_at) DESC LIMIT $2",
+                 GROUP BY p.message_id ORDER BY MAX(p.created_at) DESC, p.message_id LIMIT $2",
             )
             .bind(sender.to_string())
             .bind(limit)

@@ -314,6 +314,13 @@ contract!(
             }]
         );
         assert!(store.reply_activity(bob, 50).await.unwrap().is_empty(), "only the sender's threads");
+        let answered = store.answered_threads(ann, 50).await.unwrap();
+        assert_eq!(
+            answered.iter().map(|t| (t.id, t.reply_count)).collect::<Vec<_>>(),
+            [(m.id, 2)],
+            "the same threads, read whole for the inbox"
+        );
+        assert!(store.answered_threads(bob, 50).await.unwrap().is_empty());
         store.mark_replies_read(m.id, 200, 400).await.unwrap();
         assert_eq!(
             store.reply_activity(ann, 50).await.unwrap()[0].unread,

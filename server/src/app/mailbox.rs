@@ -38,12 +38,10 @@ pub async fn list(state: &AppState, user: &UserRecord, mailbox: MailBox, meta: &
         MailBox::Inbox => state.store.inbox(user.id, LIST_LIMIT).await?,
         MailBox::Sent => state.store.sent(user.id, LIST_LIMIT).await?,
     };
-    if mailbox == MailBox::Inbox {
-        for t in &activity {
-            if !rows.iter().any(|m| m.id == t.message)
-                && let Some(m) = state.store.message_for(user.id, t.message).await?
-            {
-                rows.push(m.map_body(drop));
+    if mailbox == MailBox::Inbox && !activity.is_empty() {
+        for m in state.store.answered_threads(user.id, LIST_LIMIT).await? {
+            if !rows.iter().any(|r| r.id == m.id) {
+                rows.push(m);
             }
         }
     }
