@@ -18,12 +18,7 @@ impl Store {
             "{MESSAGE_SELECT}, r.id, r.status FROM recipients r JOIN messages m ON m.id = r.message_id JOIN users u ON u.id = m.sender_id \
              JOIN message_keys k ON k.message_id = m.id WHERE r.user_id = $1 AND r.revoked_at IS NULL ORDER BY m.created_at DESC LIMIT $2"
         );
-        let rows: Vec<MessageRow> = with_pool!(self, |pool| sqlx::query_as(&sql)
-            .bind(user.to_string())
-            .bind(limit)
-            .fetch_all(pool)
-            .await)?;
-        rows.into_iter().map(message_from_row).collect()
+        self.user_headers(&sql, user, limit).await
     }
 
     /// Messages `user` sent, newest first.
@@ -32,12 +27,7 @@ impl Store {
             "{MESSAGE_SELECT}, NULL, NULL FROM messages m JOIN users u ON u.id = m.sender_id JOIN message_keys k ON k.message_id = m.id \
              WHERE m.sender_id = $1 ORDER BY m.created_at DESC, m.id LIMIT $2"
         );
-        let rows: Vec<MessageRow> = with_pool!(self, |pool| sqlx::query_as(&sql)
-            .bind(user.to_string())
-            .bind(limit)
-            .fetch_all(pool)
-            .await)?;
-        rows.into_iter().map(message_from_row).collect()
+        self.user_headers(&sql, user, limit).await
     }
 
     /// The messages `user` sent that have secure replies, as [`Store::reply_activity`] lists
@@ -48,7 +38,12 @@ impl Store {
              WHERE m.id IN (SELECT p.message_id FROM replies p JOIN messages s ON s.id = p.message_id WHERE s.sender_id = $1 \
              GROUP BY p.message_id ORDER BY MAX(p.created_at) DESC, p.message_id LIMIT $2)"
         );
-        let rows: Vec<MessageRow> = with_pool!(self, |pool| sqlx::query_as(&sql)
+        self.user_headers(&sql, user, limit).await
+    }
+
+    /// The list rows `sql` selects with `$1` = `user` and `$2` = `limit`.
+    async fn user_headers(&self, sql: &str, user: UserId, limit: i64) -> Result<Vec<MessageHeader>, StorageError> {
+        let rows: Vec<MessageRow> = with_pool!(self, |pool| sqlx::query_as(sql)
             .bind(user.to_string())
             .bind(limit)
             .fetch_all(pool)
