@@ -115,45 +115,6 @@ pub struct StoredMessage<B = Sealed> {
 /// A message as a list reads it: everything but the body.
 pub type MessageHeader = StoredMessage<()>;
 
-impl<B> StoredMessage<B> {
-    /// The same message with its body replaced by `f(body)`: a list row from a full read
-    /// (`map_body(drop)`), or a full message from a list row and its body.
-    pub fn map_body<C>(self, f: impl FnOnce(B) -> C) -> StoredMessage<C> {
-        let Self {
-            id,
-            reference,
-            sender,
-            sender_name,
-            sender_email,
-            marking,
-            subject,
-            body,
-            key,
-            created_at_ms,
-            expires_at_ms,
-            attachment_count,
-            reply_count,
-            my_row,
-        } = self;
-        StoredMessage {
-            id,
-            reference,
-            sender,
-            sender_name,
-            sender_email,
-            marking,
-            subject,
-            body: f(body),
-            key,
-            created_at_ms,
-            expires_at_ms,
-            attachment_count,
-            reply_count,
-            my_row,
-        }
-    }
-}
-
 /// One recipient as stored.
 #[derive(Debug, Clone)]
 pub struct StoredRecipient {
@@ -231,6 +192,11 @@ pub(crate) fn parse_id(text: &str, what: &'static str) -> Result<Uuid, StorageEr
 }
 
 pub(crate) fn message_from_row(r: MessageRow) -> Result<MessageHeader, StorageError> {
+    message_of(r, ())
+}
+
+/// The message in `r`, carrying `body`.
+fn message_of<B>(r: MessageRow, body: B) -> Result<StoredMessage<B>, StorageError> {
     let (id, reference, sender, name, email, marking, subject, key, created, expires, count, replies, my_id, my_status) = r;
     let my_row = match my_id {
         Some(rid) => Some((RecipientId(parse_id(&rid, "recipients.id")?), my_status.as_deref() == Some("read"))),
@@ -244,7 +210,7 @@ pub(crate) fn message_from_row(r: MessageRow) -> Result<MessageHeader, StorageEr
         sender_email: email,
         marking: Marking::parse(&marking).ok_or(StorageError::Corrupt("messages.marking"))?,
         subject: Sealed::from_stored(subject),
-        body: (),
+        body,
         key: WrappedKey::from_stored(key),
         created_at_ms: created,
         expires_at_ms: expires,
@@ -256,10 +222,10 @@ pub(crate) fn message_from_row(r: MessageRow) -> Result<MessageHeader, StorageEr
 
 pub(crate) fn message_with_body(r: MessageBodyRow) -> Result<StoredMessage, StorageError> {
     let (id, reference, sender, name, email, marking, subject, key, created, expires, count, replies, my_id, my_status, body) = r;
-    let head = message_from_row((
+    let head = (
         id, reference, sender, name, email, marking, subject, key, created, expires, count, replies, my_id, my_status,
-    ))?;
-    Ok(head.map_body(|()| Sealed::from_stored(body)))
+    );
+    message_of(head, Sealed::from_stored(body))
 }
 
 /// Inserts attachment row `a` of message `message` (and of reply `reply`, if any) at
