@@ -113,7 +113,7 @@ impl Installation {
     /// Runs another `sealpost` command (e.g. `audit verify`) on the same installation; one that
     /// runs past 120 s is killed and fails the test.
     pub fn command(&self, args: &[&str]) -> std::process::Output {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_sealpost"))
+        let child = Command::new(env!("CARGO_BIN_EXE_sealpost"))
             .args(args)
             .env("SEALPOST_DATABASE_URL", &self.db.url)
             .env("SEALPOST_DATA_DIR", self.data_dir())
@@ -124,15 +124,17 @@ impl Installation {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        let started = Instant::now();
-        while child.try_wait().unwrap().is_none() {
-            if started.elapsed() > Duration::from_secs(120) {
-                let _ = child.kill();
+        // Collected on a thread of its own, so a long output cannot fill the pipe and stall it.
+        let pid = child.id().to_string();
+        let (done, output) = std::sync::mpsc::channel();
+        std::thread::spawn(move || done.send(child.wait_with_output()));
+        match output.recv_timeout(Duration::from_secs(120)) {
+            Ok(output) => output.unwrap(),
+            Err(_) => {
+                let _ = Command::new("kill").args(["-KILL", &pid]).status();
                 panic!("sealpost {} ran past 120 s", args.join(" "));
             }
-            std::thread::sleep(Duration::from_millis(20));
         }
-        child.wait_with_output().unwrap()
     }
 
     /// Sealed files on disk that no attachment row names, and unfinished uploads.
