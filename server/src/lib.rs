@@ -5,6 +5,7 @@ pub mod app;
 pub mod cli;
 pub mod clock;
 pub mod error;
+pub mod hashing;
 pub mod keyfiles;
 pub mod routes;
 pub mod settings;

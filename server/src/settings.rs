@@ -30,9 +30,9 @@ pub struct Settings {
     pub session_idle_minutes: u32,
     /// Staff session absolute lifetime in hours (SECURITY A9, default 12).
     pub session_absolute_hours: u32,
-    /// Sign-in attempts one IP may burst (SECURITY A3, default 10).
+    /// Failed sign-ins one IP may burst (SECURITY A3, default 30: a council office is one NAT address).
     pub login_ip_burst: u32,
-    /// Sign-in attempts an IP regains per minute (default 1).
+    /// Failed sign-ins an IP regains per minute (default 5).
     pub login_ip_per_minute: u32,
     /// Failed sign-ins per address per hour before it is refused (default 20).
     pub login_account_failures_per_hour: u32,
@@ -199,8 +199,8 @@ impl Settings {
             smtp_url: l.smtp_url.filter(|s| !s.is_empty()).map(SecretString::from),
             session_idle_minutes: l.session_idle_minutes.unwrap_or(30),
             session_absolute_hours: l.session_absolute_hours.unwrap_or(12),
-            login_ip_burst: l.login_ip_burst.unwrap_or(10),
-            login_ip_per_minute: l.login_ip_per_minute.unwrap_or(1),
+            login_ip_burst: l.login_ip_burst.unwrap_or(30),
+            login_ip_per_minute: l.login_ip_per_minute.unwrap_or(5),
             login_account_failures_per_hour: l.login_account_failures_per_hour.unwrap_or(20),
             trust_proxy: l.trust_proxy.unwrap_or(false),
             audit_checkpoint_events: l.audit_checkpoint_events.unwrap_or(1000).max(1),

@@ -7,12 +7,13 @@ use sealpost_crypto::{AuditSigningKey, Keyring, PasswordHasher};
 use sealpost_domain::Limits;
 use sealpost_mail::Mailer;
 use sealpost_storage::{BlobStore, Store};
-use tokio::sync::{Notify, Semaphore};
+use tokio::sync::Notify;
 
 use crate::app::audit_writer::AuditWriter;
 use crate::app::key_cache::KeyCache;
 use crate::app::rate_limit::IpLimiter;
 use crate::clock::Clock;
+use crate::hashing::HashingPool;
 use crate::settings::Settings;
 
 /// What start-up builds before the state: connections and keys.
@@ -56,10 +57,8 @@ pub struct Inner {
     pub message_keys: KeyCache,
     /// Signs audit checkpoints (SECURITY F6).
     pub audit_key: AuditSigningKey,
-    /// Password hashing.
-    pub hasher: PasswordHasher,
-    /// Bounds concurrent password hashing to the number of cores (SECURITY A4).
-    pub hashing_permits: Semaphore,
+    /// Password hashing: a few workers, each reusing its memory (SECURITY A4, A11).
+    pub hasher: HashingPool,
     /// The per-IP sign-in bucket (SECURITY A3).
     pub login_limiter: IpLimiter,
     /// Time.
@@ -98,8 +97,7 @@ impl AppState {
             keyring,
             message_keys: KeyCache::default(),
             audit_key,
-            hasher: PasswordHasher::new()?,
-            hashing_permits: Semaphore::new(cores),
+            hasher: HashingPool::start(PasswordHasher::new()?, cores)?,
             login_limiter,
             clock,
             allowed_origins,

@@ -17,7 +17,7 @@ mod token;
 
 pub use envelope::{Binding, ObjectKind, Sealed, WrappedKey};
 pub use keys::{EscrowIdentity, EscrowRecipient, Keyring, MessageKey, NewKeyPair, generate_key_pair};
-pub use password::{PasswordHash, PasswordHasher, Verification};
+pub use password::{HashMemory, PasswordHash, PasswordHasher, Verification};
 pub use random::random_bytes;
 pub use secrecy::{ExposeSecret, SecretString};
 pub use signing::{AuditSigningKey, VerifyKey};

@@ -1,11 +1,12 @@
 //! Password hashing with argon2id (SECURITY A1) and verification that takes the same time for
 //! unknown accounts (A5) by checking against a dummy hash.
 
-use argon2::password_hash::{self, PasswordHasher as _, PasswordVerifier as _, SaltString};
+use argon2::password_hash::{self, Output, ParamsString, SaltString};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use argon2::{Algorithm, Argon2, Params, Version};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 use secrecy::{ExposeSecret, SecretString};
+use subtle::ConstantTimeEq;
 
 use crate::{CryptoError, random::random_bytes};
 
@@ -48,6 +49,48 @@ pub enum Verification {
     Mismatch,
 }
 
+/// The 19 MiB of working memory one argon2id computation needs. A hashing worker keeps one and
+/// reuses it for every password, so a storm of sign-ins cannot strand a fresh block in every
+/// thread's allocator arena (SECURITY A11).
+pub struct HashMemory(Vec<Block>);
+
+impl HashMemory {
+    /// Memory for Sealpost's parameters.
+    pub fn new() -> Self {
+        Self(vec![Block::default(); M_COST as usize])
+    }
+
+    /// The blocks for `params`: these, or (for an old hash with more memory) a one-off buffer.
+    fn blocks_for(&mut self, params: &Params) -> BlocksFor<'_> {
+        let needed = params.block_count();
+        if needed <= self.0.len() {
+            BlocksFor::Reused(&mut self.0[..needed])
+        } else {
+            BlocksFor::OneOff(vec![Block::default(); needed])
+        }
+    }
+}
+
+impl Default for HashMemory {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+enum BlocksFor<'a> {
+    Reused(&'a mut [Block]),
+    OneOff(Vec<Block>),
+}
+
+impl AsMut<[Block]> for BlocksFor<'_> {
+    fn as_mut(&mut self) -> &mut [Block] {
+        match self {
+            BlocksFor::Reused(b) => b,
+            BlocksFor::OneOff(v) => v,
+        }
+    }
+}
+
 /// Hashes and verifies passwords with one fixed set of parameters.
 pub struct PasswordHasher {
     argon2: Argon2<'static>,
@@ -69,22 +112,54 @@ impl PasswordHasher {
         Ok(hasher)
     }
 
-    /// Hashes a password with a fresh 16-byte salt from the OS RNG.
+    /// Hashes a password with a fresh 16-byte salt from the OS RNG, in memory of its own.
     pub fn hash(&self, password: &SecretString) -> Result<PasswordHash, CryptoError> {
+        self.hash_in(&mut HashMemory::new(), password)
+    }
+
+    /// Hashes a password with a fresh 16-byte salt from the OS RNG, in `memory`.
+    pub fn hash_in(&self, memory: &mut HashMemory, password: &SecretString) -> Result<PasswordHash, CryptoError> {
         let salt = SaltString::encode_b64(&random_bytes::<16>()?).map_err(|_| CryptoError::Random)?;
-        let hash = self
-            .argon2
-            .hash_password(password.expose_secret().as_bytes(), &salt)
-            .map_err(|_| CryptoError::BadPasswordHash)?;
-        Ok(PasswordHash(hash.to_string()))
+        let params = self.argon2.params().clone();
+        let output = compute(&self.argon2, memory, &params, password, &salt)?;
+        let phc = password_hash::PasswordHash {
+            algorithm: Algorithm::Argon2id.ident(),
+            version: Some(Version::V0x13.into()),
+            params: ParamsString::try_from(&params).map_err(|_| CryptoError::BadPasswordHash)?,
+            salt: Some(salt.as_salt()),
+            hash: Some(output),
+        };
+        Ok(PasswordHash(phc.to_string()))
+    }
+
+    /// Verifies `password` against `stored` in memory of its own (see [`Self::verify_in`]).
+    pub fn verify(&self, password: &SecretString, stored: Option<&PasswordHash>) -> Result<Verification, CryptoError> {
+        self.verify_in(&mut HashMemory::new(), password, stored)
     }
 
     /// Verifies `password` against `stored`, or against a dummy hash when there is no account,
-    /// so both paths cost one argon2id computation.
-    pub fn verify(&self, password: &SecretString, stored: Option<&PasswordHash>) -> Result<Verification, CryptoError> {
+    /// so both paths cost one argon2id computation. The comparison is constant-time.
+    pub fn verify_in(
+        &self,
+        memory: &mut HashMemory,
+        password: &SecretString,
+        stored: Option<&PasswordHash>,
+    ) -> Result<Verification, CryptoError> {
         let phc = stored.unwrap_or(&self.dummy);
         let parsed = password_hash::PasswordHash::new(&phc.0).map_err(|_| CryptoError::BadPasswordHash)?;
-        let ok = self.argon2.verify_password(password.expose_secret().as_bytes(), &parsed).is_ok();
+        let (Some(salt), Some(expected)) = (parsed.salt, parsed.hash) else {
+            return Err(CryptoError::BadPasswordHash);
+        };
+        let algorithm = Algorithm::try_from(parsed.algorithm).map_err(|_| CryptoError::BadPasswordHash)?;
+        let version = parsed
+            .version
+            .map_or(Ok(Version::V0x13), Version::try_from)
+            .map_err(|_| CryptoError::BadPasswordHash)?;
+        let params = Params::try_from(&parsed).map_err(|_| CryptoError::BadPasswordHash)?;
+        let argon2 = Argon2::new(algorithm, version, params.clone());
+        let salt_string = SaltString::from_b64(salt.as_str()).map_err(|_| CryptoError::BadPasswordHash)?;
+        let got = compute_len(&argon2, memory, &params, password, &salt_string, expected.len())?;
+        let ok: bool = got.as_bytes().ct_eq(expected.as_bytes()).into();
         self.verifications.fetch_add(1, Ordering::Relaxed);
         if !ok || stored.is_none() {
             return Ok(Verification::Mismatch);
@@ -93,6 +168,43 @@ impl PasswordHasher {
             needs_rehash: is_weaker(&parsed),
         })
     }
+}
+
+/// One argon2 computation of the default output length, in `memory`.
+fn compute(
+    argon2: &Argon2<'_>,
+    memory: &mut HashMemory,
+    params: &Params,
+    password: &SecretString,
+    salt: &SaltString,
+) -> Result<Output, CryptoError> {
+    compute_len(
+        argon2,
+        memory,
+        params,
+        password,
+        salt,
+        params.output_len().unwrap_or(Params::DEFAULT_OUTPUT_LEN),
+    )
+}
+
+fn compute_len(
+    argon2: &Argon2<'_>,
+    memory: &mut HashMemory,
+    params: &Params,
+    password: &SecretString,
+    salt: &SaltString,
+    len: usize,
+) -> Result<Output, CryptoError> {
+    let mut salt_buf = [0u8; 64];
+    let salt = salt.as_salt().decode_b64(&mut salt_buf).map_err(|_| CryptoError::BadPasswordHash)?;
+    let blocks = memory.blocks_for(params);
+    Output::init_with(len, |out| {
+        argon2
+            .hash_password_into_with_memory(password.expose_secret().as_bytes(), salt, out, blocks)
+            .map_err(|_| password_hash::Error::Password)
+    })
+    .map_err(|_| CryptoError::BadPasswordHash)
 }
 
 impl PasswordHasher {
@@ -115,6 +227,30 @@ fn is_weaker(parsed: &password_hash::PasswordHash<'_>) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _};
+
+    #[test]
+    fn hashes_made_in_reused_memory_are_standard_phc_strings_both_ways() {
+        let hasher = PasswordHasher::new().unwrap();
+        let mut memory = HashMemory::new();
+        let ours = hasher.hash_in(&mut memory, &pw("correct horse battery")).unwrap();
+        let parsed = password_hash::PasswordHash::new(ours.as_phc()).unwrap();
+        assert!(Argon2::default().verify_password(b"correct horse battery", &parsed).is_ok());
+        let salt = SaltString::encode_b64(&[9u8; 16]).unwrap();
+        let theirs = hasher.argon2.hash_password(b"correct horse battery", &salt).unwrap().to_string();
+        let theirs = PasswordHash::from_phc(theirs);
+        for _ in 0..2 {
+            // The same memory, reused, gives the same answers.
+            assert_eq!(
+                hasher.verify_in(&mut memory, &pw("correct horse battery"), Some(&theirs)).unwrap(),
+                Verification::Match { needs_rehash: false }
+            );
+            assert_eq!(
+                hasher.verify_in(&mut memory, &pw("correct horse batterx"), Some(&theirs)).unwrap(),
+                Verification::Mismatch
+            );
+        }
+    }
 
     fn pw(s: &str) -> SecretString {
         SecretString::from(s)

@@ -35,7 +35,7 @@ pub use login_failures::LoginAttempt;
 pub use messages::{MessageHeader, NewAttachment, NewMessage, NewRecipient, StoredAttachment, StoredMessage, StoredRecipient};
 pub use outbox::DueNotification;
 pub use portal::LinkRecord;
-pub use portal_sessions::{AttemptKind, PortalCode, PortalSessionRecord};
+pub use portal_sessions::{AttemptKind, PortalAttempt, PortalCode, PortalSessionRecord};
 pub use replies::{NewReply, StoredReply, ThreadActivity};
 pub use sessions::SessionRecord;
 pub use users::{NewUser, UserRecord};

@@ -1,12 +1,13 @@
 //! Sign-in attempts per address, for the per-account limit (SECURITY A3). Kept by address, not
 //! account, so unknown and known addresses are throttled alike (A5).
 //!
-//! An attempt is recorded *before* the password is checked and forgotten if it succeeds, so
-//! parallel guesses cannot all slip under the limit between a count and a write.
+//! An attempt takes its place under the limit *before* the password is checked, in one atomic
+//! step, and is forgotten if it succeeds, so parallel guesses cannot slip past the limit.
 
 use sealpost_domain::EmailAddress;
 use uuid::Uuid;
 
+use crate::audit::begin_write;
 use crate::{StorageError, Store, with_pool};
 
 /// One recorded attempt, to forget if it succeeds.
@@ -14,19 +15,51 @@ use crate::{StorageError, Store, with_pool};
 pub struct LoginAttempt(Uuid);
 
 impl Store {
-    /// Records an attempt for `email`; it counts as a failure until forgotten.
-    pub async fn record_login_attempt(&self, email: &EmailAddress, now_ms: i64) -> Result<LoginAttempt, StorageError> {
+    /// Records an attempt for `email`, counted as a failure until forgotten, *only while*
+    /// fewer than `limit` unforgotten attempts are recorded at or after `since_ms`: one atomic
+    /// step, so N parallel guesses take at most `limit` places (SECURITY A3, A10). `None`
+    /// means the limit is reached.
+    pub async fn take_login_attempt(
+        &self,
+        email: &EmailAddress,
+        since_ms: i64,
+        limit: i64,
+        now_ms: i64,
+    ) -> Result<Option<LoginAttempt>, StorageError> {
         let id = Uuid::new_v4();
-        with_pool!(self, |pool| sqlx::query(
-            "INSERT INTO login_failures (id, email, at) VALUES ($1, $2, $3)"
-        )
-        .bind(id.to_string())
-        .bind(email.as_str())
-        .bind(now_ms)
-        .execute(pool)
-        .await
-        .map(|r| r.rows_affected()))?;
-        Ok(LoginAttempt(id))
+        let lock = format!("login_failures:{}", email.as_str());
+        let taken = with_pool!(self, |pool| {
+            let mut tx = begin_write!(self, pool).await?;
+            if matches!(self, Store::Postgres(_)) {
+                // SQLite's write lock already serialises the statement below.
+                sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+                    .bind(&lock)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            let done = sqlx::query(
+                "INSERT INTO login_failures (id, email, at) SELECT $1, $2, $3 \
+                 WHERE (SELECT COUNT(*) FROM login_failures WHERE email = $2 AND at >= $4) < $5",
+            )
+            .bind(id.to_string())
+            .bind(email.as_str())
+            .bind(now_ms)
+            .bind(since_ms)
+            .bind(limit)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            tx.commit().await?;
+            Ok::<_, sqlx::Error>(done)
+        })?;
+        Ok((taken == 1).then_some(LoginAttempt(id)))
+    }
+
+    /// Records an attempt for `email` whatever the count (tests).
+    pub async fn record_login_attempt(&self, email: &EmailAddress, now_ms: i64) -> Result<LoginAttempt, StorageError> {
+        self.take_login_attempt(email, now_ms, i64::MAX, now_ms)
+            .await?
+            .ok_or(StorageError::Corrupt("login_failures"))
     }
 
     /// Forgets an attempt (it succeeded, or was refused before being checked).

@@ -60,6 +60,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../../../migrations/sqlite/0009_blob_index.sql"),
         include_str!("../../../migrations/postgres/0009_blob_index.sql"),
     ),
+    (
+        10,
+        "portal_attempt_ids",
+        include_str!("../../../migrations/sqlite/0010_portal_attempt_ids.sql"),
+        include_str!("../../../migrations/postgres/0010_portal_attempt_ids.sql"),
+    ),
 ];
 
 const CREATE_LEDGER: &str =

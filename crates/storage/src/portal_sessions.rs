@@ -4,7 +4,9 @@
 use sealpost_crypto::TokenHash;
 use sealpost_domain::RecipientId;
 use sqlx::{FromRow, Row};
+use uuid::Uuid;
 
+use crate::audit::begin_write;
 use crate::portal::{LINK_COLUMNS, LINK_FIELDS, LINK_TABLES, LinkRow, link_from_row};
 use crate::{LinkRecord, StorageError, Store, with_pool};
 
@@ -48,6 +50,19 @@ impl AttemptKind {
             AttemptKind::PassphraseFailed => "passphrase_failed",
         }
     }
+}
+
+/// One recorded portal attempt, to forget if it turns out right.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PortalAttempt(Uuid);
+
+fn code_from_row((hash, expires, tries): (Vec<u8>, i64, i64)) -> Result<PortalCode, StorageError> {
+    let code_hash: [u8; 32] = hash.try_into().map_err(|_| StorageError::Corrupt("portal_codes.code_hash"))?;
+    Ok(PortalCode {
+        code_hash,
+        expires_at_ms: expires,
+        tries,
+    })
 }
 
 impl Store {
@@ -148,26 +163,20 @@ impl Store {
                 .fetch_optional(pool)
                 .await
         })?;
-        row.map(|(hash, expires, tries)| {
-            let code_hash: [u8; 32] = hash.try_into().map_err(|_| StorageError::Corrupt("portal_codes.code_hash"))?;
-            Ok(PortalCode {
-                code_hash,
-                expires_at_ms: expires,
-                tries,
-            })
-        })
-        .transpose()
+        row.map(code_from_row).transpose()
     }
 
-    /// Counts one wrong try of the session's code; returns the tries so far.
-    pub async fn add_portal_code_try(&self, session: &TokenHash) -> Result<i64, StorageError> {
-        let row: Option<(i64,)> = with_pool!(self, |pool| {
-            sqlx::query_as("UPDATE portal_codes SET tries = tries + 1 WHERE session_hash = $1 RETURNING tries")
+    /// Takes one try of the session's code *before* it is checked, and returns the code with
+    /// the tries taken so far, this one included (SECURITY B3, A10). One atomic statement: N
+    /// parallel tries get N different counts, so no more than the limit are ever evaluated.
+    pub async fn take_portal_code_try(&self, session: &TokenHash) -> Result<Option<PortalCode>, StorageError> {
+        let row: Option<(Vec<u8>, i64, i64)> = with_pool!(self, |pool| {
+            sqlx::query_as("UPDATE portal_codes SET tries = tries + 1 WHERE session_hash = $1 RETURNING code_hash, expires_at, tries")
                 .bind(session.as_bytes().as_slice())
                 .fetch_optional(pool)
                 .await
         })?;
-        Ok(row.map_or(0, |(t,)| t))
+        row.map(code_from_row).transpose()
     }
 
     /// Removes the session's code (used, or burned).
@@ -180,17 +189,67 @@ impl Store {
         Ok(())
     }
 
-    /// Records one counted event for `recipient`.
-    pub async fn record_portal_attempt(&self, recipient: RecipientId, kind: AttemptKind, now_ms: i64) -> Result<(), StorageError> {
-        with_pool!(self, |pool| sqlx::query(
-            "INSERT INTO portal_attempts (recipient_id, kind, at) VALUES ($1, $2, $3)"
-        )
-        .bind(recipient.to_string())
-        .bind(kind.as_str())
-        .bind(now_ms)
-        .execute(pool)
-        .await
-        .map(|r| r.rows_affected()))?;
+    /// Records one counted event for `recipient` unconditionally (tests and imports).
+    pub async fn record_portal_attempt(
+        &self,
+        recipient: RecipientId,
+        kind: AttemptKind,
+        now_ms: i64,
+    ) -> Result<PortalAttempt, StorageError> {
+        self.take_portal_attempt(recipient, kind, now_ms, i64::MAX, now_ms)
+            .await?
+            .ok_or(StorageError::Corrupt("portal_attempts"))
+    }
+
+    /// Records one `kind` event for `recipient` *only while* fewer than `limit` are recorded at
+    /// or after `since_ms`, in one atomic step (SECURITY A10): N parallel calls take at most
+    /// `limit` places, exactly. `None` means the limit is reached. Attempts are taken before
+    /// they are checked; one that turns out right is forgotten with the returned handle.
+    pub async fn take_portal_attempt(
+        &self,
+        recipient: RecipientId,
+        kind: AttemptKind,
+        since_ms: i64,
+        limit: i64,
+        now_ms: i64,
+    ) -> Result<Option<PortalAttempt>, StorageError> {
+        let id = Uuid::new_v4();
+        let lock = format!("portal_attempts:{recipient}:{}", kind.as_str());
+        let taken = with_pool!(self, |pool| {
+            let mut tx = begin_write!(self, pool).await?;
+            if matches!(self, Store::Postgres(_)) {
+                // SQLite's write lock already serialises the statement below.
+                sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+                    .bind(&lock)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            let done = sqlx::query(
+                "INSERT INTO portal_attempts (id, recipient_id, kind, at) SELECT $1, $2, $3, $4 \
+                 WHERE (SELECT COUNT(*) FROM portal_attempts WHERE recipient_id = $2 AND kind = $3 AND at >= $5) < $6",
+            )
+            .bind(id.to_string())
+            .bind(recipient.to_string())
+            .bind(kind.as_str())
+            .bind(now_ms)
+            .bind(since_ms)
+            .bind(limit)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            tx.commit().await?;
+            Ok::<_, sqlx::Error>(done)
+        })?;
+        Ok((taken == 1).then_some(PortalAttempt(id)))
+    }
+
+    /// Forgets an attempt that turned out right (a correct passphrase).
+    pub async fn forget_portal_attempt(&self, attempt: PortalAttempt) -> Result<(), StorageError> {
+        with_pool!(self, |pool| sqlx::query("DELETE FROM portal_attempts WHERE id = $1")
+            .bind(attempt.0.to_string())
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()))?;
         Ok(())
     }
 

@@ -115,8 +115,13 @@ contract!(portal_sessions_and_codes_live_and_die_together, |store: Store| async 
         ([2; 32], 600, 0),
         "a new code replaces the old"
     );
-    assert_eq!(store.add_portal_code_try(&session).await.unwrap(), 1);
-    assert_eq!(store.add_portal_code_try(&session).await.unwrap(), 2);
+    let first = store.take_portal_code_try(&session).await.unwrap().unwrap();
+    assert_eq!(
+        (first.code_hash, first.tries),
+        ([2; 32], 1),
+        "a try is taken before the code is seen"
+    );
+    assert_eq!(store.take_portal_code_try(&session).await.unwrap().unwrap().tries, 2);
     store.touch_portal_session(&session, 20, true).await.unwrap();
     assert_eq!(store.portal_session(&session).await.unwrap().unwrap().verified_at_ms, Some(20));
     store.delete_portal_session(&session).await.unwrap();
@@ -131,9 +136,16 @@ contract!(attempts_are_counted_in_a_window_and_locks_expire, |store: Store| asyn
     for at in [10, 20, 30] {
         store.record_portal_attempt(rid, AttemptKind::CodeSent, at).await.unwrap();
     }
+    let right = store.record_portal_attempt(rid, AttemptKind::PassphraseFailed, 30).await.unwrap();
     store.record_portal_attempt(rid, AttemptKind::PassphraseFailed, 30).await.unwrap();
     assert_eq!(store.count_portal_attempts(rid, AttemptKind::CodeSent, 15).await.unwrap(), 2);
-    assert_eq!(store.count_portal_attempts(rid, AttemptKind::PassphraseFailed, 0).await.unwrap(), 1);
+    assert_eq!(store.count_portal_attempts(rid, AttemptKind::PassphraseFailed, 0).await.unwrap(), 2);
+    store.forget_portal_attempt(right).await.unwrap();
+    assert_eq!(
+        store.count_portal_attempts(rid, AttemptKind::PassphraseFailed, 0).await.unwrap(),
+        1,
+        "forgetting one attempt leaves the other made at the same moment"
+    );
     let link = async || store.link(&token.hash()).await.unwrap().unwrap();
     assert_eq!(link().await.locked_until_ms, None);
     store.lock_recipient(rid, 100).await.unwrap();

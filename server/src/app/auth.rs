@@ -6,7 +6,7 @@
 
 use std::net::IpAddr;
 
-use sealpost_crypto::{CryptoError, PasswordHash, PasswordHasher, SecretString, Token, TokenHash, Verification};
+use sealpost_crypto::{CryptoError, HashMemory, PasswordHash, PasswordHasher, SecretString, Token, TokenHash, Verification};
 use sealpost_domain::api::Me;
 use sealpost_domain::{EmailAddress, check_password_policy};
 use sealpost_storage::UserRecord;
@@ -49,16 +49,10 @@ pub async fn login(
         code: "invalid_email",
         message: e.to_string(),
     })?;
-    // Record first, then count (this attempt included), so parallel guesses cannot all pass.
-    let attempt = state.store.record_login_attempt(&email, now).await?;
-    let recent = state.store.count_login_failures(&email, now - HOUR_MS).await?;
-    if recent > i64::from(state.settings.login_account_failures_per_hour) {
-        state.store.forget_login_attempt(attempt).await?;
-        return Err(AppError::TooManyRequests {
-            retry_after_secs: 3600,
-            message: "Too many failed sign-ins for this account. Try again in an hour, or ask IT to reset your password.",
-        });
-    }
+    let attempt = take_attempt(state, &email, now).await?.ok_or(AppError::TooManyRequests {
+        retry_after_secs: 3600,
+        message: "Too many failed sign-ins for this account. Try again in an hour, or ask IT to reset your password.",
+    })?;
     let user = state.store.user_by_email(&email).await?.filter(|u| !u.disabled);
     let stored = user.as_ref().and_then(|u| u.password_hash.clone());
     let verdict = verify_password(state, password.clone(), stored).await?;
@@ -68,6 +62,7 @@ pub async fn login(
         return Err(AppError::InvalidCredentials);
     };
     state.store.forget_login_attempt(attempt).await?;
+    state.login_limiter.refund(ip);
     if needs_rehash {
         let hash = hash_password(state, password).await?;
         state.store.upgrade_password_hash(user.id, &hash).await?;
@@ -86,15 +81,10 @@ pub async fn login(
 /// so re-authentication cannot be used to guess it faster.
 pub async fn reauthenticate(state: &AppState, user: &UserRecord, password: SecretString) -> Result<(), AppError> {
     let now = state.now_ms();
-    let attempt = state.store.record_login_attempt(&user.email, now).await?;
-    let recent = state.store.count_login_failures(&user.email, now - HOUR_MS).await?;
-    if recent > i64::from(state.settings.login_account_failures_per_hour) {
-        state.store.forget_login_attempt(attempt).await?;
-        return Err(AppError::TooManyRequests {
-            retry_after_secs: 3600,
-            message: "Too many wrong passwords for this account. Try again in an hour.",
-        });
-    }
+    let attempt = take_attempt(state, &user.email, now).await?.ok_or(AppError::TooManyRequests {
+        retry_after_secs: 3600,
+        message: "Too many wrong passwords for this account. Try again in an hour.",
+    })?;
     match verify_password(state, password, user.password_hash.clone()).await? {
         Verification::Match { .. } => {
             state.store.forget_login_attempt(attempt).await?;
@@ -105,6 +95,13 @@ pub async fn reauthenticate(state: &AppState, user: &UserRecord, password: Secre
             "That is not your password. Enter the password you sign in with.",
         )),
     }
+}
+
+/// Takes a place under the account's hourly failure limit before any hashing (SECURITY A3,
+/// A10), or `None` when the limit is reached. The place is given back if the password is right.
+async fn take_attempt(state: &AppState, email: &EmailAddress, now: i64) -> Result<Option<sealpost_storage::LoginAttempt>, AppError> {
+    let limit = i64::from(state.settings.login_account_failures_per_hour);
+    Ok(state.store.take_login_attempt(email, now - HOUR_MS, limit, now).await?)
 }
 
 /// Sets the first password of an account through its one-time set-up link, and signs in,
@@ -154,29 +151,28 @@ pub fn me(state: &AppState, user: UserRecord) -> Me {
     }
 }
 
-/// Hashes a password on the blocking pool, at most one per core at a time (SECURITY A4).
+/// Hashes a password on one of the hashing workers (SECURITY A4, A11).
 pub async fn hash_password(state: &AppState, password: SecretString) -> Result<PasswordHash, AppError> {
-    on_hashing_pool(state, move |hasher| hasher.hash(&password)).await
+    on_hashing_pool(state, move |hasher, memory| hasher.hash_in(memory, &password)).await
 }
 
-/// Checks a message passphrase against its argon2id hash, on the bounded hashing pool.
+/// Checks a message passphrase against its argon2id hash, on the hashing workers.
 pub async fn verify_passphrase(state: &AppState, given: SecretString, stored: PasswordHash) -> Result<Verification, AppError> {
     verify_password(state, given, Some(stored)).await
 }
 
 async fn verify_password(state: &AppState, password: SecretString, stored: Option<PasswordHash>) -> Result<Verification, AppError> {
-    on_hashing_pool(state, move |hasher| hasher.verify(&password, stored.as_ref())).await
+    on_hashing_pool(state, move |hasher, memory| hasher.verify_in(memory, &password, stored.as_ref())).await
 }
 
-/// Runs `work` on the blocking pool behind the hashing semaphore, inside the caller's span.
+/// Runs `work` on a hashing worker, inside the caller's span.
 async fn on_hashing_pool<T: Send + 'static>(
     state: &AppState,
-    work: impl FnOnce(&PasswordHasher) -> Result<T, CryptoError> + Send + 'static,
+    work: impl FnOnce(&PasswordHasher, &mut HashMemory) -> Result<T, CryptoError> + Send + 'static,
 ) -> Result<T, AppError> {
-    let _permit = state.hashing_permits.acquire().await.map_err(|e| AppError::Internal(e.into()))?;
-    let worker = state.clone();
-    let span = tracing::Span::current();
-    tokio::task::spawn_blocking(move || span.in_scope(|| work(&worker.hasher)))
+    state
+        .hasher
+        .run(work)
         .await
         .map_err(|e| AppError::Internal(e.into()))?
         .map_err(AppError::from)

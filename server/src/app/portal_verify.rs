@@ -77,11 +77,13 @@ pub async fn redeem(state: &AppState, link: &LinkRecord, meta: &RequestMeta) -> 
 pub async fn send_code(state: &AppState, link: &LinkRecord, session: &TokenHash, meta: &RequestMeta) -> Result<(), AppError> {
     ensure_not_locked(state, link)?;
     let now = state.now_ms();
+    // A place under the hourly limit is taken atomically before anything is sent, so N
+    // parallel requests never send more than the limit (SECURITY A10).
     if state
         .store
-        .count_portal_attempts(link.recipient_id, AttemptKind::CodeSent, now - HOUR_MS)
+        .take_portal_attempt(link.recipient_id, AttemptKind::CodeSent, now - HOUR_MS, CODES_PER_HOUR, now)
         .await?
-        >= CODES_PER_HOUR
+        .is_none()
     {
         return lock_out(state, link, meta).await;
     }
@@ -93,10 +95,6 @@ pub async fn send_code(state: &AppState, link: &LinkRecord, session: &TokenHash,
             &code_hash(session, code.expose_secret()),
             now + i64::from(CODE_MINUTES) * 60_000,
         )
-        .await?;
-    state
-        .store
-        .record_portal_attempt(link.recipient_id, AttemptKind::CodeSent, now)
         .await?;
     let email = CodeEmail {
         to: EmailAddress::parse(&link.address).map_err(|e| AppError::Internal(e.into()))?,
@@ -129,6 +127,8 @@ pub async fn send_code(state: &AppState, link: &LinkRecord, session: &TokenHash,
 }
 
 /// Checks the code (and passphrase); on success the session is verified and the code used up.
+/// A malformed code or a missing passphrase is refused before a try is taken; every other try
+/// is counted before the code is compared, so parallel guesses cannot exceed the limit.
 pub async fn verify(
     state: &AppState,
     link: &LinkRecord,
@@ -138,76 +138,124 @@ pub async fn verify(
     meta: &RequestMeta,
 ) -> Result<(), AppError> {
     ensure_not_locked(state, link)?;
+    let code = normalise_code(code)?;
+    let stored_passphrase = state.store.recipient_passphrase(link.recipient_id).await?;
+    let passphrase = passphrase.map(|p| p.trim().to_owned()).filter(|p| !p.is_empty());
+    if stored_passphrase.is_some() && passphrase.is_none() {
+        return Err(bad("passphrase_required", "Enter the passphrase the sender gave you by phone."));
+    }
     let now = state.now_ms();
     let object = Some(Object::Message(link.message_id));
     let live = state
         .store
-        .portal_code(session)
+        .take_portal_code_try(session)
         .await?
         .ok_or_else(|| bad("no_code", "There is no code waiting for this browser. Ask for a new one."))?;
     if live.expires_at_ms <= now {
         state.store.delete_portal_code(session).await?;
         return Err(bad("code_expired", "That code has expired. Ask for a new one."));
     }
-    if !code_hashes_match(&code_hash(session, code.trim()), &live.code_hash) {
-        let tries = state.store.add_portal_code_try(session).await?;
+    if live.tries > TRIES_PER_CODE {
+        // Tries that raced past the last allowed one: refused unseen.
+        state.store.delete_portal_code(session).await?;
+        return Err(code_used_up());
+    }
+    if !code_hashes_match(&code_hash(session, &code), &live.code_hash) {
         audit::record(state, meta, &actor(link), Action::CodeFailed, object, Outcome::Failure).await?;
-        if tries >= TRIES_PER_CODE {
+        if live.tries >= TRIES_PER_CODE {
             state.store.delete_portal_code(session).await?;
-            return Err(bad(
-                "code_used_up",
-                "That code was entered wrongly 5 times and no longer works. Ask for a new one.",
-            ));
+            return Err(code_used_up());
         }
         return Err(bad(
             "code_wrong",
-            format!("That code is not right. You have {} more tries.", TRIES_PER_CODE - tries),
+            format!("That code is not right. {}", tries_left(TRIES_PER_CODE - live.tries, "")),
         ));
     }
-    if let Some(stored) = state.store.recipient_passphrase(link.recipient_id).await? {
-        check_passphrase(state, link, stored, passphrase, meta).await?;
+    if let (Some(stored), Some(given)) = (stored_passphrase, passphrase) {
+        check_passphrase(state, link, stored, given, meta).await?;
     }
     state.store.delete_portal_code(session).await?;
     state.store.touch_portal_session(session, now, true).await?;
     audit::record(state, meta, &actor(link), Action::PortalVerified, object, Outcome::Success).await
 }
 
+/// The code as typed, without spaces; anything but six digits is refused without using a try.
+fn normalise_code(code: &str) -> Result<String, AppError> {
+    let digits: String = code.chars().filter(|c| !c.is_whitespace() && *c != '-').collect();
+    if digits.len() == 6 && digits.chars().all(|c| c.is_ascii_digit()) {
+        Ok(digits)
+    } else {
+        Err(bad(
+            "code_format",
+            "The code is the 6 digits in the email we sent you. Type just those numbers.",
+        ))
+    }
+}
+
+fn code_used_up() -> AppError {
+    bad(
+        "code_used_up",
+        "That code was entered wrongly 5 times and no longer works. Ask for a new one.",
+    )
+}
+
+/// "You have 1 more try." / "You have 3 more tries today."
+fn tries_left(n: i64, when: &str) -> String {
+    let noun = if n == 1 { "try" } else { "tries" };
+    format!("You have {n} more {noun}{when}.")
+}
+
+/// Checks the passphrase. The attempt takes its place under the daily limit as a failure
+/// first and is forgotten if right, so at most the limit of guesses is ever evaluated, however
+/// many arrive at once (B4, A10).
 async fn check_passphrase(
     state: &AppState,
     link: &LinkRecord,
     stored: sealpost_crypto::PasswordHash,
-    given: Option<String>,
+    given: String,
     meta: &RequestMeta,
 ) -> Result<(), AppError> {
-    let given = given
-        .filter(|p| !p.trim().is_empty())
-        .ok_or_else(|| bad("passphrase_required", "Enter the passphrase the sender gave you by phone."))?;
     let now = state.now_ms();
-    if state
+    let day_ago = now - 24 * HOUR_MS;
+    let Some(attempt) = state
         .store
-        .count_portal_attempts(link.recipient_id, AttemptKind::PassphraseFailed, now - 24 * HOUR_MS)
+        .take_portal_attempt(
+            link.recipient_id,
+            AttemptKind::PassphraseFailed,
+            day_ago,
+            PASSPHRASE_FAILURES_PER_DAY,
+            now,
+        )
         .await?
-        >= PASSPHRASE_FAILURES_PER_DAY
-    {
+    else {
+        return lock_out(state, link, meta).await;
+    };
+    if let Verification::Match { .. } = auth::verify_passphrase(state, SecretString::from(given), stored).await? {
+        return Ok(state.store.forget_portal_attempt(attempt).await?);
+    }
+    audit::record(
+        state,
+        meta,
+        &actor(link),
+        Action::PassphraseFailed,
+        Some(Object::Message(link.message_id)),
+        Outcome::Failure,
+    )
+    .await?;
+    let failures = state
+        .store
+        .count_portal_attempts(link.recipient_id, AttemptKind::PassphraseFailed, day_ago)
+        .await?;
+    if failures >= PASSPHRASE_FAILURES_PER_DAY {
         return lock_out(state, link, meta).await;
     }
-    if auth::verify_passphrase(state, SecretString::from(given.trim().to_owned()), stored).await? == Verification::Mismatch {
-        state
-            .store
-            .record_portal_attempt(link.recipient_id, AttemptKind::PassphraseFailed, now)
-            .await?;
-        audit::record(
-            state,
-            meta,
-            &actor(link),
-            Action::PassphraseFailed,
-            Some(Object::Message(link.message_id)),
-            Outcome::Failure,
-        )
-        .await?;
-        return Err(bad("passphrase_wrong", "That passphrase is not right. Check it with the sender."));
-    }
-    Ok(())
+    Err(bad(
+        "passphrase_wrong",
+        format!(
+            "That passphrase is not right. Check it with the sender. {}",
+            tries_left(PASSPHRASE_FAILURES_PER_DAY - failures, " today")
+        ),
+    ))
 }
 
 async fn lock_out(state: &AppState, link: &LinkRecord, meta: &RequestMeta) -> Result<(), AppError> {

@@ -62,6 +62,18 @@ impl IpLimiter {
     }
 }
 
+impl IpLimiter {
+    /// Gives back the token an attempt took, when the attempt succeeded: the bucket counts
+    /// failures only, so a council office behind one address can sign everyone in at 9 am.
+    /// The token is taken first and given back after, so parallel guesses still each take one.
+    pub fn refund(&self, ip: IpAddr) {
+        let mut buckets = self.buckets.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some((tokens, _)) = buckets.by_ip.get_mut(&bucket_key(ip)) {
+            *tokens = (*tokens + 1.0).min(self.burst);
+        }
+    }
+}
+
 /// IPv4 addresses count alone; IPv6 addresses count per /64.
 fn bucket_key(ip: IpAddr) -> IpAddr {
     match ip {
@@ -94,6 +106,25 @@ mod tests {
         assert!(limiter.check([192, 0, 2, 1].into(), 0).is_ok());
         assert!(limiter.check([192, 0, 2, 2].into(), 0).is_ok());
         assert!(limiter.check([192, 0, 2, 1].into(), 0).is_err());
+    }
+}
+
+#[cfg(test)]
+mod refund_tests {
+    use super::*;
+
+    #[test]
+    fn a_refunded_attempt_does_not_count_and_a_refund_never_exceeds_the_burst() {
+        let limiter = IpLimiter::new(2, 1);
+        let ip: IpAddr = [192, 0, 2, 9].into();
+        for _ in 0..20 {
+            assert_eq!(limiter.check(ip, 0), Ok(()), "successes give their token back");
+            limiter.refund(ip);
+        }
+        limiter.refund(ip);
+        limiter.refund(ip);
+        assert!(limiter.check(ip, 0).is_ok() && limiter.check(ip, 0).is_ok());
+        assert!(limiter.check(ip, 0).is_err(), "two failures use the burst of two");
     }
 }
 

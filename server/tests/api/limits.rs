@@ -15,8 +15,8 @@ async fn failures(app: &crate::test_app::TestApp, email: &str) -> i64 {
 }
 
 #[tokio::test]
-async fn the_eleventh_attempt_from_one_address_is_refused_before_any_hashing() {
-    let app = spawn_app().await;
+async fn failures_past_the_burst_from_one_address_are_refused_before_any_hashing() {
+    let app = spawn_app_with(|s| s.login_ip_burst = 10).await;
     app.create_user("ann@testshire.gov.uk", PASSWORD, Role::Staff).await;
     for _ in 0..10 {
         assert_eq!(
@@ -38,9 +38,60 @@ async fn the_eleventh_attempt_from_one_address_is_refused_before_any_hashing() {
         StatusCode::TOO_MANY_REQUESTS,
         "even the right password"
     );
-    // A minute later one more attempt is allowed.
+    // A minute later (5 a minute by default) attempts are allowed again.
     app.clock.advance_minutes(1);
     assert_eq!(app.login("ann@testshire.gov.uk", PASSWORD).await.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn successful_sign_ins_from_a_shared_office_address_never_use_up_its_allowance() {
+    let app = spawn_app_with(|s| s.login_ip_burst = 3).await;
+    app.create_user("ann@testshire.gov.uk", PASSWORD, Role::Staff).await;
+    for _ in 0..13 {
+        assert_eq!(app.login("ann@testshire.gov.uk", PASSWORD).await.status(), StatusCode::OK);
+    }
+    for _ in 0..3 {
+        assert_eq!(
+            app.login("ann@testshire.gov.uk", "wrong password guess").await.status(),
+            StatusCode::UNAUTHORIZED,
+            "13 good sign-ins left the whole burst for failures"
+        );
+    }
+    assert_eq!(
+        app.login("ann@testshire.gov.uk", "wrong password guess").await.status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
+}
+
+/// Fires `n` wrong sign-ins at once (`email(i)` picks the address) and returns how many were
+/// answered 401 and 429, and how many passwords the server actually checked.
+async fn parallel_wrong_sign_ins(app: &crate::test_app::TestApp, n: usize, email: impl Fn(usize) -> String) -> (usize, usize, u64) {
+    let before = app.state.hasher.verification_count();
+    let statuses = futures::future::join_all((0..n).map(|i| {
+        let email = email(i);
+        async move { app.login(&email, "wrong password guess").await.status() }
+    }))
+    .await;
+    let count = |s| statuses.iter().filter(|&&x| x == s).count();
+    let checked = app.state.hasher.verification_count() - before;
+    (count(StatusCode::UNAUTHORIZED), count(StatusCode::TOO_MANY_REQUESTS), checked)
+}
+
+#[tokio::test]
+async fn forty_parallel_wrong_passwords_from_one_address_check_exactly_the_burst() {
+    let app = spawn_app().await;
+    let burst = app.state.settings.login_ip_burst as usize;
+    assert!(burst < 40, "the default burst ({burst}) is below the 40 fired");
+    let (wrong, refused, checked) = parallel_wrong_sign_ins(&app, 40, |i| format!("guess{i}@testshire.gov.uk")).await;
+    assert_eq!((wrong, refused, checked), (burst, 40 - burst, burst as u64));
+}
+
+#[tokio::test]
+async fn forty_parallel_wrong_passwords_for_one_account_check_exactly_its_hourly_limit() {
+    let app = spawn_app_with(|s| s.login_ip_burst = 1000).await;
+    app.create_user("ann@testshire.gov.uk", PASSWORD, Role::Staff).await;
+    let (wrong, refused, checked) = parallel_wrong_sign_ins(&app, 40, |_| "ann@testshire.gov.uk".into()).await;
+    assert_eq!((wrong, refused, checked), (20, 20, 20));
 }
 
 #[tokio::test]

@@ -18,6 +18,7 @@ mod notifications;
 mod outages;
 mod partner;
 mod portal;
+mod portal_races;
 mod portal_read;
 mod portal_reply;
 mod portal_verify;

@@ -10,7 +10,7 @@ use crate::partner::portal_cookie;
 use crate::portal::partner_link;
 use crate::test_app::{PASSWORD, TestApp, body, spawn_app_with_smtp};
 
-async fn redeem(app: &TestApp, token: &str) -> Response {
+pub(crate) async fn redeem(app: &TestApp, token: &str) -> Response {
     app.post("/api/v1/portal/redeem")
         .json(&json!({ "token": token }))
         .send()
@@ -18,7 +18,7 @@ async fn redeem(app: &TestApp, token: &str) -> Response {
         .unwrap()
 }
 
-async fn verify(app: &TestApp, cookie: &str, code: &str, passphrase: Option<&str>) -> Response {
+pub(crate) async fn verify(app: &TestApp, cookie: &str, code: &str, passphrase: Option<&str>) -> Response {
     app.post("/api/v1/portal/verify")
         .header("cookie", cookie)
         .json(&json!({ "code": code, "passphrase": passphrase }))
@@ -28,7 +28,7 @@ async fn verify(app: &TestApp, cookie: &str, code: &str, passphrase: Option<&str
 }
 
 /// The newest code emailed, and the whole email.
-fn last_code(sink: &SmtpSink) -> (String, String) {
+pub(crate) fn last_code(sink: &SmtpSink) -> (String, String) {
     let mail = sink
         .received()
         .into_iter()
