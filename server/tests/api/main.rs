@@ -13,6 +13,7 @@ mod faults;
 mod governance;
 mod headers;
 mod limits;
+mod memory;
 mod messages;
 mod notifications;
 mod outages;

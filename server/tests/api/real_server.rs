@@ -172,6 +172,19 @@ impl Process {
         self.child.lock().unwrap().try_wait().unwrap()
     }
 
+    /// The process's resident memory in MiB, from `/proc` (Linux).
+    pub fn rss_mib(&self) -> u64 {
+        let pid = self.child.lock().unwrap().id();
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+        let kib: u64 = status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.split_whitespace().next())
+            .and_then(|v| v.parse().ok())
+            .expect("VmRSS in /proc/PID/status");
+        kib / 1024
+    }
+
     /// SIGKILL: no chance to finish anything.
     pub fn kill(&self) {
         let mut child = self.child.lock().unwrap();
