@@ -41,6 +41,9 @@ pub enum AppError {
     /// An upload is over a size or count limit (SECURITY D5); the message says which.
     #[error("payload too large")]
     TooLarge(String),
+    /// The client sent its request body too slowly (SECURITY D8).
+    #[error("request timeout")]
+    SlowRequest,
     /// A limit was hit; try again after this many seconds.
     #[error("too many requests")]
     TooManyRequests {
@@ -108,6 +111,12 @@ impl IntoResponse for AppError {
             AppError::NotFound => (StatusCode::NOT_FOUND, "not_found", "Not found.".into(), None),
             AppError::Gone { code, message } => (StatusCode::GONE, *code, message.clone(), None),
             AppError::TooLarge(message) => (StatusCode::PAYLOAD_TOO_LARGE, "too_large", message.clone(), None),
+            AppError::SlowRequest => (
+                StatusCode::REQUEST_TIMEOUT,
+                "request_timeout",
+                "The request arrived too slowly and was stopped. Check your connection and try again.".into(),
+                None,
+            ),
             AppError::TooManyRequests { retry_after_secs, message } => (
                 StatusCode::TOO_MANY_REQUESTS,
                 "too_many_requests",

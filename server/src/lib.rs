@@ -8,6 +8,7 @@ pub mod error;
 pub mod hashing;
 pub mod keyfiles;
 pub mod routes;
+pub mod serve;
 pub mod settings;
 pub mod startup;
 pub mod state;

@@ -74,6 +74,9 @@ pub struct Settings {
     /// many MiB free, so reads, which must write their audit event first, go on working when the
     /// disk fills (`SEALPOST_MIN_FREE_MIB`, default 256; SECURITY G6).
     pub min_free_mib: u32,
+    /// How long a client may take to send a request's headers, and the window in which a body
+    /// must bring at least 8 KiB (SECURITY D8; `SEALPOST_REQUEST_READ_TIMEOUT_SECONDS`, 30).
+    pub request_read_timeout_secs: u32,
     /// Sealed files that no attachment names and that have not changed for this many minutes
     /// are removed, at start and hourly (`SEALPOST_ORPHAN_BLOB_MINUTES`, default 1440; SECURITY
     /// G2): long enough that another server's slowest upload is never taken. A SQLite server
@@ -122,6 +125,7 @@ struct Layer {
     max_expiry_days: Option<u32>,
     max_body_kib: Option<u32>,
     min_free_mib: Option<u32>,
+    request_read_timeout_seconds: Option<u32>,
     outbox_lease_seconds: Option<u32>,
     orphan_blob_minutes: Option<u32>,
     log_format: Option<LogFormat>,
@@ -218,6 +222,7 @@ impl Settings {
             max_expiry_days: l.max_expiry_days.unwrap_or(90),
             max_body_kib: l.max_body_kib.unwrap_or(256),
             min_free_mib: l.min_free_mib.unwrap_or(256),
+            request_read_timeout_secs: l.request_read_timeout_seconds.unwrap_or(30).max(1),
             outbox_lease_seconds: l.outbox_lease_seconds.unwrap_or(300).max(1),
             orphan_blob_minutes: l.orphan_blob_minutes.unwrap_or(1440),
             log_format: l.log_format.unwrap_or(LogFormat::Text),
@@ -287,6 +292,7 @@ fn apply_env(l: &mut Layer, name: &str, v: String) -> Result<(), ()> {
         "MAX_EXPIRY_DAYS" => l.max_expiry_days = num(&v)?,
         "MAX_BODY_KIB" => l.max_body_kib = num(&v)?,
         "MIN_FREE_MIB" => l.min_free_mib = num(&v)?,
+        "REQUEST_READ_TIMEOUT_SECONDS" => l.request_read_timeout_seconds = num(&v)?,
         "OUTBOX_LEASE_SECONDS" => l.outbox_lease_seconds = num(&v)?,
         "ORPHAN_BLOB_MINUTES" => l.orphan_blob_minutes = num(&v)?,
         "OUTBOX_WORKER" => l.outbox_worker = Some(v.trim().parse().map_err(|_| ())?),

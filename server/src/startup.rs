@@ -97,8 +97,8 @@ impl Application {
         // Alone with its files: SQLite (one database file) and nobody else holding the lock.
         let alone = self.data_lock.is_some() && self.state.store.backend() == "sqlite";
         let sweeper = tokio::spawn(blob_sweep::run(self.state.clone(), self.started, alone, stopped.clone()));
-        let app = routes::router(self.state).into_make_service_with_connect_info::<SocketAddr>();
-        axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await?;
+        let header_timeout = std::time::Duration::from_secs(self.state.settings.request_read_timeout_secs.into());
+        crate::serve::serve(self.listener, routes::router(self.state), header_timeout, shutdown).await;
         let _ = stop.send(true);
         if let Some(worker) = worker {
             let _ = worker.await;

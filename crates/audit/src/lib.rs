@@ -56,6 +56,8 @@ pub enum Action {
     PortalVerified,
     /// A recipient was locked out after too many attempts.
     PortalLockout,
+    /// A recipient signed out of the portal.
+    PortalSignOut,
     /// A recipient sent a secure reply.
     ReplySend,
     /// A member of staff signed in (or failed to).
@@ -198,6 +200,7 @@ impl Action {
             Action::PassphraseFailed => "portal.passphrase_failed",
             Action::PortalVerified => "portal.verified",
             Action::PortalLockout => "portal.lockout",
+            Action::PortalSignOut => "portal.sign_out",
             Action::ReplySend => "message.reply",
             Action::SignIn => "auth.sign_in",
             Action::SignOut => "auth.sign_out",
@@ -209,7 +212,7 @@ impl Action {
     }
 
     /// Every action, for tests that must cover each one.
-    pub const ALL: [Action; 20] = [
+    pub const ALL: [Action; 21] = [
         Action::MessageSend,
         Action::MailboxList,
         Action::MessageRead,
@@ -223,6 +226,7 @@ impl Action {
         Action::PassphraseFailed,
         Action::PortalVerified,
         Action::PortalLockout,
+        Action::PortalSignOut,
         Action::ReplySend,
         Action::SignIn,
         Action::SignOut,

@@ -30,6 +30,7 @@ pub const ACTIONS: &[(&str, &str)] = &[
     ("portal.passphrase_failed", "Entered a wrong passphrase"),
     ("portal.lockout", "Locked out after too many attempts"),
     ("portal.verified", "Proved who they are"),
+    ("portal.sign_out", "Signed out of the portal"),
     ("mailbox.list", "Viewed a list of messages"),
     ("message.read", "Opened a message"),
     ("attachment.download", "Downloaded a file"),

@@ -7,7 +7,7 @@ use sealpost_domain::EmailAddress;
 use sealpost_domain::api_messages::{LinkView, PortalState};
 use sealpost_storage::LinkRecord;
 
-use crate::app::audit::Actor;
+use crate::app::audit::{self, Action, Actor, Object, Outcome, RequestMeta};
 use crate::app::portal_verify;
 
 use crate::error::AppError;
@@ -67,6 +67,25 @@ pub async fn resolve(state: &AppState, session: &TokenHash) -> Result<Portal, Ap
         session: *session,
         verified: record.verified_at_ms.is_some(),
     })
+}
+
+/// Ends a portal session: the partner's "Sign out", for a shared computer. Audited when the
+/// session still existed; signing out twice, or after it ended, just clears the cookie.
+pub async fn sign_out(state: &AppState, session: &TokenHash, meta: &RequestMeta) -> Result<(), AppError> {
+    let Some(record) = state.store.portal_session(session).await? else {
+        return Ok(());
+    };
+    state.store.delete_portal_session(session).await?;
+    let object = Some(Object::Message(record.link.message_id));
+    audit::record(
+        state,
+        meta,
+        &portal_verify::actor(&record.link),
+        Action::PortalSignOut,
+        object,
+        Outcome::Success,
+    )
+    .await
 }
 
 /// Where the recipient stands, for the portal page.

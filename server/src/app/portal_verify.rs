@@ -27,7 +27,8 @@ fn bad(code: &'static str, message: impl Into<String>) -> AppError {
     }
 }
 
-fn actor(link: &LinkRecord) -> Actor {
+/// Who a portal step is recorded as: the recipient the link was sent to.
+pub fn actor(link: &LinkRecord) -> Actor {
     EmailAddress::parse(&link.address).map_or(Actor::System, Actor::Recipient)
 }
 

@@ -38,6 +38,11 @@ pub fn clear_session() -> HeaderValue {
     HeaderValue::from_static("__Host-sealpost_session=; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age=0")
 }
 
+/// The `Set-Cookie` value that removes the portal cookie.
+pub fn clear_portal() -> HeaderValue {
+    HeaderValue::from_static("__Host-sealpost_portal=; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age=0")
+}
+
 /// The hash of the session token the browser presented, if any well-formed one.
 pub fn presented(headers: &HeaderMap) -> Option<TokenHash> {
     presented_named(headers, SESSION_COOKIE)

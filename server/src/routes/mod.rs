@@ -4,6 +4,7 @@
 mod assets;
 mod audit;
 mod auth;
+mod body_rate;
 mod client;
 mod cookie;
 mod health;
@@ -31,6 +32,7 @@ pub fn router(state: AppState) -> Router {
         .merge(health::router())
         .merge(assets::router())
         .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::csrf))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), body_rate::min_rate))
         .layer(axum::middleware::from_fn(middleware::security_headers))
         .layer(axum::middleware::from_fn(middleware::trace_request))
         .with_state(state)

@@ -2,7 +2,7 @@
 //! that changes state is a POST (SECURITY B2).
 
 use axum::extract::{Multipart, Path, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -26,6 +26,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/portal/code", post(resend_code))
         .route("/portal/verify", post(verify))
         .route("/portal/session", get(session))
+        .route("/portal/signout", post(sign_out))
 }
 
 /// GET (and HEAD) only: nothing is written. The route template, not the token, is what the
@@ -60,6 +61,14 @@ async fn verify(
     portal_verify::verify(&state, &p.link, &p.session, &body.code, body.passphrase, &meta).await?;
     let now = portal::resolve(&state, &p.session).await?;
     Ok(Json(portal::portal_state(&state, now)))
+}
+
+/// Ends the portal session, if any, and clears its cookie: always 204.
+async fn sign_out(State(state): State<AppState>, Meta(meta): Meta, headers: HeaderMap) -> Result<Response, AppError> {
+    if let Some(session) = cookie::presented_portal(&headers) {
+        portal::sign_out(&state, &session, &meta).await?;
+    }
+    Ok((StatusCode::NO_CONTENT, [(header::SET_COOKIE, cookie::clear_portal())]).into_response())
 }
 
 async fn session(State(state): State<AppState>, InPortal(p): InPortal) -> Json<PortalState> {

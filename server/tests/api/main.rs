@@ -27,4 +27,5 @@ mod real_server;
 mod sessions;
 mod staff;
 mod test_app;
+mod timeouts;
 mod uploads;

@@ -256,3 +256,26 @@ async fn another_message_whose_link_is_locked_out_is_listed_without_its_subject(
     );
     assert_eq!(app.portal_message(&verified, &second).await.status(), StatusCode::TOO_MANY_REQUESTS);
 }
+
+#[tokio::test]
+async fn a_partner_signs_out_on_a_shared_computer_and_the_session_ends_on_the_server() {
+    let (app, sink) = spawn_app_with_smtp(&[]).await;
+    let (id, token) = partner_link(&app, &sink, "official", None).await;
+    let cookie = app.portal_sign_in(&sink, &token, None).await;
+    assert_eq!(app.portal_message(&cookie, &id).await.status(), StatusCode::OK);
+    let out = app.post("/api/v1/portal/signout").header("cookie", &cookie).send().await.unwrap();
+    assert_eq!(out.status(), StatusCode::NO_CONTENT);
+    let cleared = out.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(
+        cleared.starts_with("__Host-sealpost_portal=;") && cleared.contains("Max-Age=0"),
+        "{cleared}"
+    );
+    assert_eq!(
+        app.portal_message(&cookie, &id).await.status(),
+        StatusCode::UNAUTHORIZED,
+        "a copy of the old cookie no longer opens anything"
+    );
+    assert!(app.audit_actions(&id).await.iter().any(|a| a == "portal.sign_out"));
+    let again = app.post("/api/v1/portal/signout").header("cookie", &cookie).send().await.unwrap();
+    assert_eq!(again.status(), StatusCode::NO_CONTENT, "signing out twice is harmless");
+}
