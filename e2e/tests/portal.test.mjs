@@ -208,6 +208,23 @@ describe('the recipient portal', () => {
     assert.deepEqual(partner.errors, []);
   });
 
+  test('a partner on a shared computer signs out, and the message cannot be opened again without a new code', async () => {
+    const partnerAddress = 'library.desk@council.example.uk';
+    const ann = await newPage(browser);
+    await signIn(ann, sealpost.base, ANN);
+    const { link } = await sendToPartner(ann, partnerAddress, 'Shared desk notice', file('notice.txt', 'notice\n'));
+    const partner = await newPage(browser);
+    await partnerOpens(partner, sink, { link, address: partnerAddress, subject: 'Shared desk notice' });
+    await partner.getByRole('banner').getByRole('button', { name: 'Sign out' }).click();
+    await partner.getByRole('heading', { level: 1, name: 'You have signed out' }).waitFor();
+    assert.equal(await partner.getByText('Shared desk notice').count(), 0, 'nothing of the message is left on screen');
+    assert.deepEqual(await axeViolations(partner), [], 'signed-out portal page');
+    await screenshot(partner, '26-portal-signed-out');
+    await partner.reload();
+    await partner.getByRole('heading', { level: 1, name: 'Your session has ended' }).waitFor();
+    assert.deepEqual(partner.errors.filter((e) => !/status of 401/.test(e)), []);
+  });
+
   test('a partner locked out while reading is told why on the next load, and shown nothing of the message', async () => {
     const partnerAddress = 'safeguarding@trust.example.org';
     const ann = await newPage(browser);

@@ -199,11 +199,16 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     let state = app.state();
     // The address comes from the state: with port 0 the default public URL names the port bound.
     println!(
-        "Sealpost ({}) is running at {}  (database: {})",
-        settings.org_name,
+        "Sealpost is running at {} for {} (database: {})",
         state.settings.public_url,
+        settings.org_name,
         state.store.backend()
     );
+    if settings.org_name == "Sealpost" {
+        println!(
+            "Warning: SEALPOST_ORG_NAME is not set, so pages and notification emails name the organisation \"Sealpost\". Set it to the council's name."
+        );
+    }
     println!("Notification emails are sent {}.", state.mailer.describe());
     if state.store.count_users().await? == 0 {
         let exe = std::env::current_exe().map_or_else(|_| "sealpost".to_owned(), |p| p.display().to_string());
@@ -313,10 +318,12 @@ async fn verify_audit(settings: &Settings, checkpoint: Option<&str>, files: &[Pa
     match audit::verify_chain(&store, &key, &exported).await? {
         Ok(v) => {
             println!(
-                "The audit log is intact: {} events, head {}; checked against {} signed checkpoints{}.",
+                "The audit log is intact: {} {}, head {}; checked against {} signed {}{}.",
                 v.head.seq,
+                plural(v.head.seq, "event", "events"),
                 v.head,
                 v.checkpoints,
+                plural(v.checkpoints, "checkpoint", "checkpoints"),
                 if exported.len() > local { " and the ones given" } else { "" }
             );
             Ok(())
@@ -366,4 +373,9 @@ async fn export_checkpoint(settings: &Settings, out: Option<&std::path::Path>) -
         None => print!("{text}"),
     }
     Ok(())
+}
+
+/// "1 checkpoint", "2 checkpoints".
+fn plural<'a>(n: impl TryInto<i64>, one: &'a str, many: &'a str) -> &'a str {
+    if n.try_into().is_ok_and(|n| n == 1) { one } else { many }
 }

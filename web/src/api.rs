@@ -95,6 +95,11 @@ pub fn portal_attachment_url(id: &str, attachment: &str) -> String {
     format!("/api/v1/portal/messages/{id}/attachments/{attachment}")
 }
 
+/// `POST /api/v1/portal/signout`: ends the portal session.
+pub async fn portal_sign_out() -> Result<(), Failure> {
+    send("POST", "/api/v1/portal/signout", None::<&()>).await.map(|_| ())
+}
+
 /// `POST /api/v1/portal/code`: a new code.
 pub async fn portal_resend() -> Result<(), Failure> {
     send("POST", "/api/v1/portal/code", None::<&()>).await.map(|_| ())

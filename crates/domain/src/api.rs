@@ -7,6 +7,7 @@ use crate::{DisplayName, EmailAddress, Role, UserId};
 /// `POST /api/v1/auth/login` body. The password stays a plain string here because the web app
 /// builds this; the server moves it into a secret type at once. `Debug` redacts it.
 #[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct LoginRequest {
     /// The account's email address, as typed.
     pub email: String,
@@ -51,6 +52,7 @@ pub const CSRF_HEADER: &str = "x-sealpost-csrf";
 /// `POST /api/v1/auth/setup` body: the one-time set-up token and the chosen password.
 /// `Debug` redacts both.
 #[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct SetupRequest {
     /// The token from the set-up link.
     pub token: String,

@@ -167,6 +167,7 @@ pub struct MessageTimeline {
 /// `POST /api/v1/audit/break-glass/{reference}`: why, and the officer's password again.
 /// `Debug` redacts the password.
 #[derive(Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct BreakGlassRequest {
     /// Why the content must be seen, in words the DPO will read.
     pub reason: String,

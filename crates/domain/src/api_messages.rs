@@ -10,6 +10,7 @@ use crate::{AttachmentId, EmailAddress, Limits, Marking, MessageId, Reference, R
 
 /// The `message` part of a send.
 #[derive(Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct SendMessage {
     /// Addresses as typed. Those with a Sealpost account are internal; all others external.
     pub recipients: Vec<String>,
@@ -161,6 +162,7 @@ pub struct ReplyDetail {
 /// The `reply` part of `POST /api/v1/portal/reply` (multipart, like a send: this part first,
 /// then zero or more `attachment` parts).
 #[derive(Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct SendReply {
     /// Plain text (sealed at rest). May be empty when files are attached.
     #[serde(default)]
@@ -191,6 +193,7 @@ pub struct Sent {
 
 /// `POST /api/v1/messages/{id}/revoke`: one recipient, or everyone when `recipient` is absent.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct RevokeRequest {
     /// The address to revoke.
     #[serde(default)]
@@ -226,6 +229,7 @@ pub struct LinkView {
 
 /// `POST /api/v1/portal/redeem`: the link's token, from the address bar of `/s/{token}`.
 #[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct RedeemRequest {
     /// The token.
     pub token: String,
@@ -233,6 +237,7 @@ pub struct RedeemRequest {
 
 /// `POST /api/v1/portal/verify`: the emailed code, and the passphrase when the message needs one.
 #[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct VerifyRequest {
     /// Six digits.
     pub code: String,

@@ -63,7 +63,9 @@ pub async fn json_part<T: DeserializeOwned>(form: &mut Multipart, name: &'static
         return Err(missing());
     }
     let json = read_small(first, MAX_JSON_PART).await?;
-    serde_json::from_slice(&json).map_err(|_| AppError::bad("invalid_message", format!("The {name} part is not valid.")))
+    // serde's message names the field at fault, e.g. "unknown field `cc`": a client that sends
+    // a field we do not have must hear so, not have it silently dropped.
+    serde_json::from_slice(&json).map_err(|e| AppError::bad("invalid_message", format!("The {name} part is not valid: {e}.")))
 }
 
 /// The blobs written for one form. Dropped without [`Uploads::keep`], it deletes them.

@@ -16,6 +16,7 @@ use tokio_util::io::ReaderStream;
 
 use super::client::Meta;
 use super::cookie::SignedIn;
+use super::json::ApiJson;
 use super::messages::{attachment_response, parse_id};
 use crate::app::{audit, break_glass, governance};
 use crate::error::AppError;
@@ -90,7 +91,7 @@ async fn break_glass(
     signed_in: SignedIn,
     Meta(meta): Meta,
     Path(reference): Path<String>,
-    Json(request): Json<BreakGlassRequest>,
+    ApiJson(request): ApiJson<BreakGlassRequest>,
 ) -> Result<Json<BreakGlassAccess>, AppError> {
     break_glass::open(&state, &signed_in.user, &meta, &reference, request)
         .await

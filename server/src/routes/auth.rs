@@ -10,6 +10,7 @@ use sealpost_domain::api::{Info, LoginRequest, Me, SetupRequest};
 
 use super::client::{ClientIp, Meta};
 use super::cookie::{self, SignedIn};
+use super::json::ApiJson;
 use crate::app::auth;
 use crate::error::AppError;
 use crate::state::AppState;
@@ -28,7 +29,7 @@ async fn login(
     ClientIp(ip): ClientIp,
     Meta(meta): Meta,
     headers: HeaderMap,
-    Json(body): Json<LoginRequest>,
+    ApiJson(body): ApiJson<LoginRequest>,
 ) -> Result<Response, AppError> {
     let previous = cookie::presented(&headers);
     let signed_in = auth::login(&state, ip, &meta, &body.email, SecretString::from(body.password), previous.as_ref()).await?;
@@ -39,7 +40,7 @@ async fn setup(
     State(state): State<AppState>,
     Meta(meta): Meta,
     headers: HeaderMap,
-    Json(body): Json<SetupRequest>,
+    ApiJson(body): ApiJson<SetupRequest>,
 ) -> Result<Response, AppError> {
     let previous = cookie::presented(&headers);
     let signed_in = auth::complete_setup(&state, &meta, &body.token, SecretString::from(body.password), previous.as_ref()).await?;

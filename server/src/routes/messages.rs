@@ -13,6 +13,7 @@ use tokio_util::io::ReaderStream;
 
 use super::client::Meta;
 use super::cookie::SignedIn;
+use super::json::ApiJson;
 use crate::app::{mailbox, send};
 use crate::error::AppError;
 use crate::state::AppState;
@@ -83,7 +84,7 @@ async fn revoke(
     signed_in: SignedIn,
     Meta(meta): Meta,
     Path(id): Path<String>,
-    Json(body): Json<RevokeRequest>,
+    ApiJson(body): ApiJson<RevokeRequest>,
 ) -> Result<Json<Vec<RecipientStatus>>, AppError> {
     mailbox::revoke(&state, &signed_in.user, parse_id(&id)?, body.recipient.as_deref(), &meta)
         .await

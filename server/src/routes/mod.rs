@@ -8,6 +8,7 @@ mod body_rate;
 mod client;
 mod cookie;
 mod health;
+mod json;
 mod messages;
 mod middleware;
 mod portal;

@@ -10,6 +10,7 @@ use sealpost_domain::api_messages::{LinkView, MessageDetail, PortalItem, PortalS
 
 use super::client::Meta;
 use super::cookie::{self, InPortal};
+use super::json::ApiJson;
 use super::messages::parse_id;
 use crate::app::{portal, portal_mail, portal_verify, reply};
 use crate::error::AppError;
@@ -36,7 +37,7 @@ async fn link(State(state): State<AppState>, Path(token): Path<String>) -> Resul
 }
 
 /// "Send me a code": opens a portal session (cookie) and emails a code.
-async fn redeem(State(state): State<AppState>, Meta(meta): Meta, Json(body): Json<RedeemRequest>) -> Result<Response, AppError> {
+async fn redeem(State(state): State<AppState>, Meta(meta): Meta, ApiJson(body): ApiJson<RedeemRequest>) -> Result<Response, AppError> {
     let link = portal::live_link(&state, &body.token).await?;
     let session = portal_verify::redeem(&state, &link, &meta).await?;
     let now = portal::resolve(&state, &session.hash()).await?;
@@ -56,7 +57,7 @@ async fn verify(
     State(state): State<AppState>,
     Meta(meta): Meta,
     InPortal(p): InPortal,
-    Json(body): Json<VerifyRequest>,
+    ApiJson(body): ApiJson<VerifyRequest>,
 ) -> Result<Json<PortalState>, AppError> {
     portal_verify::verify(&state, &p.link, &p.session, &body.code, body.passphrase, &meta).await?;
     let now = portal::resolve(&state, &p.session).await?;

@@ -167,7 +167,7 @@ async fn a_whole_table_rewrite_is_caught_against_a_signed_exported_checkpoint() 
     send_file_to_bob(&app, &p, "Later", "Body", ("g.txt", b"more")).await;
     let ok = sealpost(&app, &["audit", "verify", "--checkpoint-file", file], None);
     assert!(ok.status.success(), "{}", text(&ok.stderr));
-    assert!(text(&ok.stdout).contains("checked against 1 signed checkpoints and the ones given"));
+    assert!(text(&ok.stdout).contains("checked against 1 signed checkpoint and the ones given"));
 
     // A file altered by hand, or signed by another key, proves nothing.
     let bent = app.dir.path().join("bent.txt");

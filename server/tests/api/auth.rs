@@ -194,7 +194,19 @@ async fn malformed_sign_in_bodies_get_a_clear_400_or_422() {
         .send()
         .await
         .unwrap();
-    assert!(not_json.status().is_client_error());
+    assert_eq!(not_json.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(body(not_json).await["code"], "invalid_json", "in the API's JSON error shape");
+    let no_type = app.post("/api/v1/auth/login").body("{}").send().await.unwrap();
+    assert_eq!(no_type.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(body(no_type).await["code"], "not_json");
+    let extra = app
+        .post("/api/v1/auth/login")
+        .json(&serde_json::json!({ "email": "ann@testshire.gov.uk", "password": PASSWORD, "remember": true }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(extra.status(), StatusCode::BAD_REQUEST);
+    assert!(body(extra).await["message"].as_str().unwrap().contains("unknown field `remember`"));
 }
 
 #[tokio::test]

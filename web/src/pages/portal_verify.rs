@@ -15,17 +15,51 @@ use crate::pages::portal_message::Verified;
 #[component]
 pub fn PortalPage() -> impl IntoView {
     let state = RwSignal::new(None::<Result<PortalState, Failure>>);
+    let signed_out = RwSignal::new(false);
     spawn_local(async move { state.set(Some(api::portal_session().await)) });
     view! {
-        <Banner/>
+        <Banner>
+            <Show when=move || matches!(state.get(), Some(Ok(_)))>
+                <PortalSignOut on_done=move || {
+                    signed_out.set(true);
+                    state.set(None);
+                }/>
+            </Show>
+        </Banner>
         <main id="main" class="page narrow">
-            {move || match state.get() {
+            {move || if signed_out.get() {
+                set_title("You have signed out");
+                view! {
+                    <h1>"You have signed out"</h1>
+                    <p>"Nobody using this computer after you can open the message. To read it again, open the link in the email and ask for a new code."</p>
+                }.into_any()
+            } else { match state.get() {
                 None => view! { <p class="loading" role="status">"Loading…"</p> }.into_any(),
                 Some(Ok(s)) if s.verified => view! { <Verified state=s/> }.into_any(),
                 Some(Ok(s)) => view! { <EnterCode state=s on_verified=move |s| state.set(Some(Ok(s)))/> }.into_any(),
                 Some(Err(f)) => view! { <Ended failure=f/> }.into_any(),
-            }}
+            }}}
         </main>
+    }
+}
+
+/// "Sign out" in the banner: ends the portal session on the server, for a shared computer.
+#[component]
+fn PortalSignOut(on_done: impl Fn() + Copy + Send + Sync + 'static) -> impl IntoView {
+    let (problem, set_problem) = signal(None::<String>);
+    let sign_out = move |_| {
+        spawn_local(async move {
+            match api::portal_sign_out().await {
+                Ok(()) => on_done(),
+                Err(f) => set_problem.set(Some(format!("You are still signed in: {} Try again.", f.message))),
+            }
+        });
+    };
+    view! {
+        <div class="account">
+            <span role="alert">{move || problem.get()}</span>
+            <button type="button" class="button secondary" on:click=sign_out>"Sign out"</button>
+        </div>
     }
 }
 
