@@ -1,5 +1,7 @@
-//! Embeds the built web app (`web/dist`, made by `cargo xtask web`) into the binary. When it
-//! has not been built, the list is empty and the server says how to build it.
+//! Embeds the built web app (`web/dist`, made by `cargo xtask web`) into the binary, each file
+//! with its brotli and gzip copies when the build made them, and an ETag (a hash of its bytes)
+//! so a returning browser revalidates with a 304 instead of downloading it again. When it has
+//! not been built, the list is empty and the server says how to build it.
 
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
@@ -12,14 +14,23 @@ fn main() {
     let mut files = vec![];
     collect(&dist, &dist, &mut files);
     files.sort();
-    let mut out =
-        String::from("/// (URL path, content type, bytes) of each embedded web file.\nstatic WEB_ASSETS: &[(&str, &str, &[u8])] = &[\n");
-    for (url, path) in files {
+    let mut out = String::from("static WEB_ASSETS: &[WebAsset] = &[\n");
+    for (url, path) in files.iter().filter(|(url, _)| !url.ends_with(".br") && !url.ends_with(".gz")) {
+        let bytes = std::fs::read(path).unwrap_or_default();
+        let variant = |suffix: &str| {
+            files.iter().find(|(u, _)| *u == format!("{url}{suffix}")).map_or_else(
+                || "None".to_owned(),
+                |(_, p)| format!("Some(include_bytes!({:?}))", p.display().to_string()),
+            )
+        };
         let _ = writeln!(
             out,
-            "    ({url:?}, {:?}, include_bytes!({:?})),",
-            content_type(&url),
-            path.display().to_string()
+            "    WebAsset {{ path: {url:?}, content_type: {:?}, etag: \"\\\"{:016x}\\\"\", bytes: include_bytes!({:?}), brotli: {}, gzip: {} }},",
+            content_type(url),
+            fnv1a(&bytes),
+            path.display().to_string(),
+            variant(".br"),
+            variant(".gz"),
         );
     }
     out.push_str("];\n");
@@ -40,6 +51,13 @@ fn collect(root: &Path, dir: &Path, files: &mut Vec<(String, PathBuf)>) {
             files.push((format!("/{}", rel.display()), canonical));
         }
     }
+}
+
+/// FNV-1a, 64 bits: an ETag only has to change when the bytes do.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes
+        .iter()
+        .fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3))
 }
 
 fn content_type(url: &str) -> &'static str {

@@ -115,6 +115,41 @@ pub fn ensure_node_modules(root: &Path) -> Result<(), String> {
     process::run(&e2e, "npm", &["ci", "--no-audit", "--no-fund", "--loglevel=error"], &[])
 }
 
+/// npm's `wasm-opt` (binaryen, pinned), installed into the tools directory the first time;
+/// `None` when npm is missing. Debian's binaryen (v108) silently breaks the wasm.
+pub fn wasm_opt() -> Option<PathBuf> {
+    const VERSION: &str = "132.0.0";
+    let dir = tools_dir().join("binaryen");
+    let binary = dir.join("node_modules/.bin/wasm-opt");
+    let installed = dir.join("node_modules/binaryen/package.json");
+    let current = std::fs::read_to_string(&installed).is_ok_and(|p| p.contains(&format!("\"version\": \"{VERSION}\"")));
+    if binary.exists() && current {
+        return Some(binary);
+    }
+    if !process::available("npm") {
+        return None;
+    }
+    println!(
+        "xtask: installing binaryen {VERSION} (wasm-opt) from npm into {} (once per machine)",
+        dir.display()
+    );
+    std::fs::create_dir_all(&dir).ok()?;
+    let prefix = dir.to_str()?;
+    let spec = format!("binaryen@{VERSION}");
+    let args = [
+        "install",
+        "--prefix",
+        prefix,
+        "--no-audit",
+        "--no-fund",
+        "--loglevel=error",
+        "--no-save",
+        &spec,
+    ];
+    process::run(&dir, "npm", &args, &[]).ok()?;
+    binary.exists().then_some(binary)
+}
+
 /// A Python with `aiosmtpd` (the e2e SMTP sink), in a venv under the tools dir.
 pub fn aiosmtpd_python() -> Result<PathBuf, String> {
     let venv = tools_dir().join("venv");
