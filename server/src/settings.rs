@@ -77,6 +77,10 @@ pub struct Settings {
     /// How long a client may take to send a request's headers, and the window in which a body
     /// must bring at least 8 KiB (SECURITY D8; `SEALPOST_REQUEST_READ_TIMEOUT_SECONDS`, 30).
     pub request_read_timeout_secs: u32,
+    /// File endings that may not be sent, lower case without the dot: programs and scripts
+    /// that run when opened (`SEALPOST_BLOCKED_FILE_TYPES`, comma-separated; see
+    /// [`DEFAULT_BLOCKED_FILE_TYPES`]; empty allows every type).
+    pub blocked_file_types: Vec<String>,
     /// Sealed files that no attachment names and that have not changed for this many minutes
     /// are removed, at start and hourly (`SEALPOST_ORPHAN_BLOB_MINUTES`, default 1440; SECURITY
     /// G2): long enough that another server's slowest upload is never taken. A SQLite server
@@ -126,6 +130,7 @@ struct Layer {
     max_body_kib: Option<u32>,
     min_free_mib: Option<u32>,
     request_read_timeout_seconds: Option<u32>,
+    blocked_file_types: Option<String>,
     outbox_lease_seconds: Option<u32>,
     orphan_blob_minutes: Option<u32>,
     log_format: Option<LogFormat>,
@@ -223,11 +228,24 @@ impl Settings {
             max_body_kib: l.max_body_kib.unwrap_or(256),
             min_free_mib: l.min_free_mib.unwrap_or(256),
             request_read_timeout_secs: l.request_read_timeout_seconds.unwrap_or(30).max(1),
+            blocked_file_types: file_types(l.blocked_file_types.as_deref().unwrap_or(DEFAULT_BLOCKED_FILE_TYPES)),
             outbox_lease_seconds: l.outbox_lease_seconds.unwrap_or(300).max(1),
             orphan_blob_minutes: l.orphan_blob_minutes.unwrap_or(1440),
             log_format: l.log_format.unwrap_or(LogFormat::Text),
         })
     }
+}
+
+/// Programs, scripts and pages that run when opened: what mail gateways block by default.
+pub const DEFAULT_BLOCKED_FILE_TYPES: &str =
+    "exe,com,scr,pif,bat,cmd,msi,msp,dll,cpl,jar,js,jse,vbs,vbe,wsf,wsh,ps1,psm1,hta,htm,html,xhtml,svg,lnk,reg,scf,url";
+
+/// `"EXE, .bat,,js"` → `["exe", "bat", "js"]`.
+fn file_types(list: &str) -> Vec<String> {
+    list.split(',')
+        .map(|t| t.trim().trim_start_matches('.').to_lowercase())
+        .filter(|t| !t.is_empty())
+        .collect()
 }
 
 /// `sealpost@<host of the public URL>`, or `sealpost@localhost` for an address without a name.
@@ -293,6 +311,7 @@ fn apply_env(l: &mut Layer, name: &str, v: String) -> Result<(), ()> {
         "MAX_BODY_KIB" => l.max_body_kib = num(&v)?,
         "MIN_FREE_MIB" => l.min_free_mib = num(&v)?,
         "REQUEST_READ_TIMEOUT_SECONDS" => l.request_read_timeout_seconds = num(&v)?,
+        "BLOCKED_FILE_TYPES" => l.blocked_file_types = Some(v),
         "OUTBOX_LEASE_SECONDS" => l.outbox_lease_seconds = num(&v)?,
         "ORPHAN_BLOB_MINUTES" => l.orphan_blob_minutes = num(&v)?,
         "OUTBOX_WORKER" => l.outbox_worker = Some(v.trim().parse().map_err(|_| ())?),

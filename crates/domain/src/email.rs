@@ -3,6 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::unicode::{is_bidi_control, is_invisible};
+
 /// Longest address accepted, in bytes (RFC 5321 forward-path limit).
 pub const MAX_EMAIL_LEN: usize = 254;
 
@@ -39,7 +41,10 @@ impl EmailAddress {
             return Err(EmailError::TooLong);
         }
         let (local, domain) = lowered.split_once('@').ok_or(EmailError::Invalid)?;
-        let bad_char = |c: char| c.is_control() || c.is_whitespace() || "<>()[]\\,;:\"@".contains(c);
+        // Direction controls and invisible characters are refused too (SECURITY D9): an
+        // address must read as what it is, and a mail relay would refuse it anyway.
+        let bad_char =
+            |c: char| c.is_control() || c.is_whitespace() || is_bidi_control(c) || is_invisible(c) || "<>()[]\\,;:\"@".contains(c);
         let domain_ok = domain.contains('.')
             && !domain.starts_with('.')
             && !domain.ends_with('.')
@@ -99,6 +104,9 @@ mod tests {
             "a@b..com",
             "a@@b.com",
             "a@b.com.",
+            "pc.jones\u{202E}ku.eciloP@police.example.uk",
+            "pc\u{200B}jones@police.example.uk",
+            "pc.jones@police\u{2066}.example.uk",
         ] {
             assert_eq!(EmailAddress::parse(bad), Err(EmailError::Invalid), "{bad:?}");
         }

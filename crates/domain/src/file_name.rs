@@ -2,22 +2,30 @@
 //! `Content-Disposition` header and to save on any file system. Pure, so it is fuzzed
 //! (SECURITY D7).
 
-/// Keeps the last path component, drops control and path characters, and limits the length,
-/// so a name is safe in a `Content-Disposition` header and on any file system.
+use crate::unicode::{is_bidi_control, is_invisible};
+
+/// Keeps the last path component, drops control, direction, invisible and path characters,
+/// folds runs of white space into one space (so `x.pdf<50 spaces>.exe` cannot push `.exe` out
+/// of sight), and limits the length, so a name is safe in a `Content-Disposition` header, on
+/// any file system, and honest on screen (SECURITY D9).
 pub fn sanitise_file_name(raw: &str) -> String {
     let base = raw.rsplit(['/', '\\']).next().unwrap_or_default();
-    let cleaned: String = base
+    let kept = base
         .chars()
-        .filter(|c| !c.is_control() && !is_bidi_control(*c) && !matches!(c, '"' | '<' | '>' | ':' | '|' | '?' | '*'))
-        .collect();
+        .filter(|c| !c.is_control() && !is_bidi_control(*c) && !is_invisible(*c) && !matches!(c, '"' | '<' | '>' | ':' | '|' | '?' | '*'));
+    let mut cleaned = String::with_capacity(base.len());
+    for c in kept {
+        if c.is_whitespace() {
+            if !cleaned.ends_with(' ') {
+                cleaned.push(' ');
+            }
+        } else {
+            cleaned.push(c);
+        }
+    }
     let trimmed = cleaned.trim().trim_start_matches('.');
     let limited: String = trimmed.chars().take(200).collect();
     if limited.is_empty() { "attachment".into() } else { limited }
-}
-
-/// Direction overrides and marks, which can make `invoice<U+202E>fdp.exe` display as `invoiceexe.pdf`.
-fn is_bidi_control(c: char) -> bool {
-    matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}')
 }
 
 #[cfg(test)]
@@ -36,5 +44,7 @@ mod tests {
             "no right-to-left override tricks"
         );
         assert_eq!(sanitise_file_name(&"é".repeat(300)).chars().count(), 200);
+        assert_eq!(sanitise_file_name(&format!("x.pdf{}.exe", " ".repeat(50))), "x.pdf .exe");
+        assert_eq!(sanitise_file_name("re\u{200B}port\u{2060}.pdf\t\u{00A0} "), "report.pdf");
     }
 }

@@ -16,6 +16,7 @@ mod password_policy;
 mod role;
 pub mod text;
 pub mod time;
+pub mod unicode;
 
 pub use email::{EmailAddress, EmailError};
 pub use file_name::sanitise_file_name;

@@ -32,7 +32,10 @@ impl DisplayName {
             Err(DisplayNameError::Empty)
         } else if name.chars().count() > MAX_DISPLAY_NAME_CHARS {
             Err(DisplayNameError::TooLong)
-        } else if name.chars().any(char::is_control) {
+        } else if name
+            .chars()
+            .any(|c| c.is_control() || (crate::unicode::is_bidi_control(c) && !matches!(c, '\u{200E}' | '\u{200F}' | '\u{061C}')))
+        {
             Err(DisplayNameError::Invalid)
         } else {
             Ok(Self(name.to_owned()))

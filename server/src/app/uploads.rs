@@ -146,6 +146,7 @@ impl Uploads {
         total: &mut u64,
     ) -> Result<NewAttachment, AppError> {
         let name = sanitise_file_name(field.file_name().unwrap_or("attachment"));
+        refuse_blocked_type(&self.state, &name)?;
         let limits = self.state.limits;
         let writer = self.state.blobs.writer(&blob_key);
         let mut sealer = key.seal_stream(Binding::new(ObjectKind::Attachment, id.0), writer).await?;
@@ -177,6 +178,22 @@ impl Uploads {
             blob_key,
         })
     }
+}
+
+/// Refuses a file whose ending is on the block list (programs and scripts), before any of it
+/// is stored: what comes after the last dot decides, so `report.pdf.exe` is an `.exe`.
+fn refuse_blocked_type(state: &AppState, name: &str) -> Result<(), AppError> {
+    let Some((_, ending)) = name.rsplit_once('.') else { return Ok(()) };
+    let ending = ending.trim().to_lowercase();
+    if state.settings.blocked_file_types.contains(&ending) {
+        return Err(AppError::bad(
+            "blocked_file_type",
+            format!(
+                "“{name}” can't be sent: .{ending} files can run programs when opened. If the recipient needs it, put it in a zip file or ask IT."
+            ),
+        ));
+    }
+    Ok(())
 }
 
 impl Drop for Uploads {

@@ -105,3 +105,54 @@ async fn twenty_files_fit_and_a_twenty_first_is_refused_as_is_a_total_one_byte_o
     let over = app.send(&p.ann, to, &[("a", vec![0u8; half]), ("b", vec![0u8; half + 1])]).await;
     assert_eq!(over.status(), StatusCode::PAYLOAD_TOO_LARGE);
 }
+
+#[tokio::test]
+async fn programs_and_scripts_are_refused_by_their_last_ending_with_a_clear_message() {
+    let app = spawn_app().await;
+    let p = people(&app).await;
+    let to = message(&["bob@testshire.gov.uk"], "Files", "");
+    for name in ["setup.exe", "Report.PDF.exe", "page.html", "run.js", "fix.bat", "screen.scr"] {
+        let refused = app.send(&p.ann, to.clone(), &[(name, b"MZ".to_vec())]).await;
+        assert_eq!(refused.status(), StatusCode::BAD_REQUEST, "{name}");
+        let why = body(refused).await;
+        assert_eq!(why["code"], "blocked_file_type", "{name}");
+        assert!(why["message"].as_str().unwrap().contains(name), "names the file: {why}");
+    }
+    let inbox = body(app.get("/api/v1/messages?box=inbox").header("cookie", &p.bob).send().await.unwrap()).await;
+    assert_eq!(inbox.as_array().unwrap().len(), 0, "nothing was sent");
+    send_ok(
+        &app,
+        &p.ann,
+        to.clone(),
+        &[("minutes.pdf", b"%PDF".to_vec()), ("exe-notes.txt", b"x".to_vec())],
+    )
+    .await;
+    let open = spawn_app_with(|s| s.blocked_file_types.clear()).await;
+    let q = people(&open).await;
+    send_ok(&open, &q.ann, to, &[("tool.exe", b"MZ".to_vec())]).await;
+}
+
+#[tokio::test]
+async fn file_names_lose_invisible_characters_and_padding_and_addresses_with_direction_controls_are_refused() {
+    let app = spawn_app().await;
+    let p = people(&app).await;
+    let to = message(&["bob@testshire.gov.uk"], "Files", "");
+    let padded = format!("x.pdf{}.txt", " ".repeat(50));
+    let sent = send_ok(&app, &p.ann, to, &[(&padded, b"x".to_vec()), ("re\u{200B}port.pdf", b"y".to_vec())]).await;
+    let id = sent["id"].as_str().unwrap();
+    let detail = body(app.read(&p.ann, id).await).await;
+    let names: Vec<&str> = detail["attachments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["x.pdf .txt", "report.pdf"]);
+    let spoof = message(&["pc.jones\u{202E}ku.eciloP@police.example.uk"], "Spoof", "");
+    let refused = app.send(&p.ann, spoof, &[]).await;
+    assert_eq!(
+        refused.status(),
+        StatusCode::BAD_REQUEST,
+        "refused at send, not after a failed notification"
+    );
+}
