@@ -98,14 +98,23 @@ impl Reference {
         Self(format!("SP-{}-{}", &s[..4], &s[4..]))
     }
 
-    /// A reference as a person types it: any case, spaces ignored, `SP-` optional. `None`
-    /// unless it has the shape `SP-XXXX-XXXX` in the reference alphabet.
+    /// A reference as a person types it: any case, spaces and dashes anywhere, `SP` optional
+    /// (`ykvg3tsb`, `SP YKVG 3TSB`, `sp-ykvg-3tsb`). `None` unless what is left is eight
+    /// characters of the reference alphabet, after an optional `SP`.
     pub fn parse_typed(text: &str) -> Option<Self> {
-        let upper: String = text.chars().filter(|c| !c.is_whitespace()).collect::<String>().to_ascii_uppercase();
-        let code = upper.strip_prefix("SP-").unwrap_or(&upper);
-        let (a, b) = code.split_once('-')?;
-        let ok = |part: &str| part.len() == 4 && part.bytes().all(|c| REFERENCE_ALPHABET.contains(&c));
-        (ok(a) && ok(b)).then(|| Self(format!("SP-{a}-{b}")))
+        let plain: String = text
+            .chars()
+            .filter(|c| !c.is_whitespace() && *c != '-')
+            .collect::<String>()
+            .to_ascii_uppercase();
+        let code = match plain.len() {
+            10 => plain.strip_prefix("SP")?,
+            8 => plain.as_str(),
+            _ => return None,
+        };
+        code.bytes()
+            .all(|c| REFERENCE_ALPHABET.contains(&c))
+            .then(|| Self(format!("SP-{}-{}", &code[..4], &code[4..])))
     }
 
     /// Wraps a stored reference.
@@ -177,7 +186,15 @@ mod tests {
     #[test]
     fn a_typed_reference_is_read_as_people_write_it() {
         let want = Some(Reference::from_stored("SP-7K3M-Q9XD".into()));
-        for typed in ["SP-7K3M-Q9XD", "sp-7k3m-q9xd", " 7K3M-Q9XD ", "SP-7K3M - Q9XD"] {
+        for typed in [
+            "SP-7K3M-Q9XD",
+            "sp-7k3m-q9xd",
+            " 7K3M-Q9XD ",
+            "SP-7K3M - Q9XD",
+            "7k3mq9xd",
+            "SP 7K3M Q9XD",
+            "sp7k3mq9xd",
+        ] {
             assert_eq!(Reference::parse_typed(typed), want, "{typed}");
         }
         for bad in [
@@ -188,6 +205,8 @@ mod tests {
             "SP-7K3M-Q9XO",
             "SP-7K3M-Q9XD-AAAA",
             "X-7K3M-Q9XD",
+            "XX7K3MQ9XD",
+            "SP-7K3M-Q9XD\u{00E9}",
         ] {
             assert_eq!(Reference::parse_typed(bad), None, "{bad}");
         }
