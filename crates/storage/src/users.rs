@@ -113,6 +113,33 @@ impl Store {
             .await
     }
 
+    /// Enables a disabled account. Returns false if no such account.
+    pub async fn enable_user(&self, id: UserId) -> Result<bool, StorageError> {
+        self.update_user_and_end_sessions(id, "UPDATE users SET disabled = FALSE WHERE id = $2 AND $1 IS NULL", None)
+            .await
+    }
+
+    /// Changes the account's role and ends its sessions, so the new role takes effect at the
+    /// next sign-in (SECURITY A8). Returns false if no such account.
+    pub async fn set_user_role(&self, id: UserId, role: Role) -> Result<bool, StorageError> {
+        self.update_user_and_end_sessions(id, "UPDATE users SET role = $1 WHERE id = $2", Some(role.as_str()))
+            .await
+    }
+
+    /// Removes the account's password and ends its sessions: it can sign in again only through
+    /// a new set-up link. Returns false if no such account.
+    pub async fn clear_password(&self, id: UserId) -> Result<bool, StorageError> {
+        self.update_user_and_end_sessions(id, "UPDATE users SET password_hash = $1 WHERE id = $2", None)
+            .await
+    }
+
+    /// Every account, by address.
+    pub async fn list_users(&self) -> Result<Vec<UserRecord>, StorageError> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM users u ORDER BY u.email");
+        let rows: Vec<UserRow> = with_pool!(self, |pool| sqlx::query_as(&sql).fetch_all(pool).await)?;
+        rows.into_iter().map(user_from_row).collect()
+    }
+
     async fn update_user_and_end_sessions(&self, id: UserId, sql: &'static str, value: Option<&str>) -> Result<bool, StorageError> {
         let id = id.0.to_string();
         with_pool!(self, |pool| {

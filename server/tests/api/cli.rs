@@ -58,7 +58,11 @@ async fn user_add_with_a_password_on_stdin_creates_an_account_that_signs_in() {
         Some(PASSWORD),
     );
     assert!(!again.status.success());
-    assert!(String::from_utf8_lossy(&again.stderr).contains("already exists"));
+    let said = String::from_utf8_lossy(&again.stderr).into_owned();
+    assert!(
+        said.contains("already exists") && said.contains("sealpost user reset-password"),
+        "says what to do: {said}"
+    );
 }
 
 #[tokio::test]
@@ -98,6 +102,15 @@ async fn user_add_without_a_password_prints_a_set_up_link_that_works_once() {
         StatusCode::UNAUTHORIZED,
         "no password yet"
     );
+    for _ in 0..2 {
+        let look = app.get(&format!("/api/v1/auth/setup/{token}")).send().await.unwrap();
+        assert_eq!(look.status(), StatusCode::OK, "looking leaves the link usable");
+        let who = body(look).await;
+        assert_eq!(
+            (who["email"].as_str(), who["display_name"].as_str()),
+            (Some("new@testshire.gov.uk"), Some("New Starter"))
+        );
+    }
     let weak = app.setup(token, "short").await;
     assert_eq!(weak.status(), StatusCode::BAD_REQUEST);
     let done = app.setup(token, PASSWORD).await;
@@ -108,6 +121,9 @@ async fn user_add_without_a_password_prints_a_set_up_link_that_works_once() {
         StatusCode::BAD_REQUEST,
         "the link works once"
     );
+    let used = app.get(&format!("/api/v1/auth/setup/{token}")).send().await.unwrap();
+    assert_eq!(used.status(), StatusCode::BAD_REQUEST, "a used link says so before any typing");
+    assert_eq!(body(used).await["code"], "setup_link_invalid");
     assert_eq!(app.login("new@testshire.gov.uk", PASSWORD).await.status(), StatusCode::OK);
 }
 
@@ -131,4 +147,86 @@ async fn user_disable_ends_sessions_at_once() {
     let out = sealpost(&app, &["user", "disable", "--email", "ann@testshire.gov.uk"], None);
     assert!(out.status.success());
     assert_eq!(app.me(&cookie).await.status(), StatusCode::UNAUTHORIZED);
+}
+
+fn text(out: &Output) -> String {
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[tokio::test]
+async fn it_lists_enables_changes_roles_and_resets_passwords_from_the_command_line() {
+    let app = spawn_app().await;
+    let ann = ["--email", "ann@testshire.gov.uk"];
+    let add = |who: &'static str, role: &'static str| {
+        let app = &app;
+        async move {
+            sealpost(
+                app,
+                &[
+                    "user",
+                    "add",
+                    "--email",
+                    who,
+                    "--name",
+                    "Ann Lee",
+                    "--role",
+                    role,
+                    "--password-stdin",
+                ],
+                Some(PASSWORD),
+            )
+        }
+    };
+    text(&add("ann@testshire.gov.uk", "staff").await);
+    sealpost(
+        &app,
+        &["user", "add", "--email", "new@testshire.gov.uk", "--name", "New Starter"],
+        None,
+    );
+    let listed = text(&sealpost(&app, &["user", "list"], None));
+    assert!(listed.contains("ann@testshire.gov.uk") && listed.contains("active"), "{listed}");
+    assert!(
+        listed.contains("new@testshire.gov.uk") && listed.contains("waiting for set-up"),
+        "{listed}"
+    );
+    assert!(listed.trim_end().ends_with("2 accounts"), "{listed}");
+
+    text(&sealpost(&app, &[&["user", "disable"][..], &ann].concat(), None));
+    assert!(text(&sealpost(&app, &["user", "list"], None)).contains("disabled"));
+    assert_eq!(app.login("ann@testshire.gov.uk", PASSWORD).await.status(), StatusCode::UNAUTHORIZED);
+    text(&sealpost(&app, &[&["user", "enable"][..], &ann].concat(), None));
+    let cookie = app.sign_in("ann@testshire.gov.uk", PASSWORD).await;
+
+    let promoted = text(&sealpost(
+        &app,
+        &[&["user", "set-role"][..], &ann, &["--role", "ig"]].concat(),
+        None,
+    ));
+    assert!(promoted.contains("now ig (was staff)"), "{promoted}");
+    assert_eq!(
+        app.me(&cookie).await.status(),
+        StatusCode::UNAUTHORIZED,
+        "a role change ends the sessions"
+    );
+    let me = body(app.login("ann@testshire.gov.uk", PASSWORD).await).await;
+    assert_eq!(me["role"], "ig");
+
+    let reset = text(&sealpost(&app, &[&["user", "reset-password"][..], &ann].concat(), None));
+    let link = reset.split_whitespace().find(|w| w.contains("/setup/")).expect("a set-up link");
+    assert_eq!(
+        app.login("ann@testshire.gov.uk", PASSWORD).await.status(),
+        StatusCode::UNAUTHORIZED,
+        "the old password no longer works"
+    );
+    let new_password = "a brand new passphrase here";
+    assert_eq!(
+        app.setup(link.rsplit('/').next().unwrap(), new_password).await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(app.login("ann@testshire.gov.uk", new_password).await.status(), StatusCode::OK);
+
+    let missing = sealpost(&app, &["user", "enable", "--email", "ghost@testshire.gov.uk"], None);
+    assert!(!missing.status.success());
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("sealpost user add"));
 }

@@ -1,0 +1,339 @@
+//! The command line: `serve`, `migrate`, `keys init`, `user add|list|disable|enable|set-role|
+//! reset-password`, `audit verify`, `audit checkpoint`, `audit export`. Commands
+//! print what an operator needs to act on; they never print secrets other than the one-time
+//! set-up link they were asked to create.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand};
+use sealpost_domain::Role;
+
+use sealpost_audit::chain::Head;
+use sealpost_audit::checkpoint::SignedCheckpoint;
+
+use crate::app::{audit, checkpoints, governance};
+use crate::clock::{Clock, SystemClock};
+use crate::settings::Settings;
+use crate::startup::{self, Application};
+use crate::{keyfiles, telemetry};
+
+mod users;
+
+/// Sealpost: secure webmail for councils.
+#[derive(Debug, Parser)]
+#[command(name = "sealpost", version, about)]
+pub struct Cli {
+    /// Settings file (default: ./sealpost.toml if present).
+    #[arg(long, global = true, env = "SEALPOST_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the web server (creates the database and keys on first start).
+    Serve,
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Manage master keys.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+    /// Manage accounts.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// The audit log.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AuditCommand {
+    /// Walk the hash chain from its first event: print the head (SEQ:HASH) it reaches, or the
+    /// first event that breaks it and exit 1.
+    Verify {
+        /// A head printed by an earlier verify (SEQ:HASH): the log must still reach it unchanged.
+        #[arg(long)]
+        checkpoint: Option<String>,
+        /// A file written by `sealpost audit checkpoint` and kept elsewhere: it must be signed
+        /// by this server's audit key, and the log must still pass through it. May be repeated.
+        #[arg(long)]
+        checkpoint_file: Vec<PathBuf>,
+    },
+    /// Write the events between two days (UTC, inclusive) as CSV, oldest first. The export is
+    /// itself recorded in the log.
+    Export {
+        /// The first day, YYYY-MM-DD (default: the first event).
+        #[arg(long)]
+        from: Option<String>,
+        /// The last day, YYYY-MM-DD (default: today).
+        #[arg(long)]
+        to: Option<String>,
+        /// Write the CSV here instead of to standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Sign the chain's head now (after verifying the events since the last checkpoint) and
+    /// write the newest signed checkpoint, to keep outside this server.
+    Checkpoint {
+        /// Write the checkpoint here instead of to standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum KeysCommand {
+    /// Create the master key (0600) and record the escrow recipient.
+    Init {
+        /// The council's escrow recipient (age1…), generated offline with age-keygen. Without
+        /// it, Sealpost generates an escrow pair and writes its secret half for you to move
+        /// offline.
+        #[arg(long)]
+        escrow_recipient: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum UserCommand {
+    /// Create an account. Prints a one-time set-up link unless --password-stdin is given.
+    Add {
+        /// The person's email address (their sign-in name).
+        #[arg(long)]
+        email: String,
+        /// The person's name as colleagues and recipients see it.
+        #[arg(long)]
+        name: String,
+        /// staff, ig or admin.
+        #[arg(long, default_value = "staff")]
+        role: Role,
+        /// Read the password from standard input instead of printing a set-up link.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Disable an account and end its sessions at once.
+    Disable {
+        /// The account's email address.
+        #[arg(long)]
+        email: String,
+    },
+    /// Enable a disabled account again.
+    Enable {
+        /// The account's email address.
+        #[arg(long)]
+        email: String,
+    },
+    /// Change an account's role; its sessions end, so the new role applies at the next sign-in.
+    SetRole {
+        /// The account's email address.
+        #[arg(long)]
+        email: String,
+        /// staff, ig or admin.
+        #[arg(long)]
+        role: Role,
+    },
+    /// Remove an account's password, end its sessions and print a new one-time set-up link.
+    ResetPassword {
+        /// The account's email address.
+        #[arg(long)]
+        email: String,
+    },
+    /// List every account: address, name, role and status.
+    List,
+}
+
+/// Runs the command; errors are printed once, plainly, and give exit code 1.
+pub fn main(cli: Cli) -> ExitCode {
+    let result = (|| {
+        let explicit = cli.config.is_some();
+        let path = cli.config.clone().unwrap_or_else(|| PathBuf::from("sealpost.toml"));
+        let settings = Settings::load(Some(&path), explicit, std::env::vars())?;
+        telemetry::init(settings.log_format);
+        let runtime = tokio::runtime::Runtime::new()?;
+        runtime.block_on(run(cli.command, settings))
+    })();
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
+    match command {
+        Command::Serve => serve(settings).await,
+        Command::Migrate => {
+            let store = startup::open_store(&settings, SystemClock.now_ms()).await?;
+            println!("Database ({}) is up to date.", store.backend());
+            Ok(())
+        }
+        Command::Keys {
+            command: KeysCommand::Init { escrow_recipient },
+        } => init_keys(&settings, escrow_recipient.as_deref()),
+        Command::Audit {
+            command: AuditCommand::Verify {
+                checkpoint,
+                checkpoint_file,
+            },
+        } => verify_audit(&settings, checkpoint.as_deref(), &checkpoint_file).await,
+        Command::Audit {
+            command: AuditCommand::Export { from, to, out },
+        } => export_audit(&settings, from.as_deref(), to.as_deref(), out.as_deref()).await,
+        Command::Audit {
+            command: AuditCommand::Checkpoint { out },
+        } => export_checkpoint(&settings, out.as_deref()).await,
+        Command::User { command } => users::run(&settings, command).await,
+    }
+}
+
+async fn serve(settings: Settings) -> anyhow::Result<()> {
+    startup::create_private_dir(&settings.data_dir)?;
+    if !keyfiles::exist(&settings.key_dir) {
+        eprintln!("No master key found: creating one now.");
+        init_keys(&settings, None)?;
+    }
+    let app = Application::build(settings.clone(), Arc::new(SystemClock)).await?;
+    let state = app.state();
+    // The address comes from the state: with port 0 the default public URL names the port bound.
+    println!(
+        "Sealpost is running at {} for {} (database: {})",
+        state.settings.public_url,
+        settings.org_name,
+        state.store.backend()
+    );
+    if settings.org_name == "Sealpost" {
+        println!(
+            "Warning: SEALPOST_ORG_NAME is not set, so pages and notification emails name the organisation \"Sealpost\". Set it to the council's name."
+        );
+    }
+    println!("Notification emails are sent {}.", state.mailer.describe());
+    if state.store.count_users().await? == 0 {
+        let exe = std::env::current_exe().map_or_else(|_| "sealpost".to_owned(), |p| p.display().to_string());
+        println!("There are no accounts yet. Create the first one (it prints a one-time set-up link):");
+        println!("  {exe} user add --email you@your-council.gov.uk --name \"Your Name\" --role admin");
+    }
+    app.run_until(startup::shutdown_signal()).await
+}
+
+fn init_keys(settings: &Settings, escrow: Option<&str>) -> anyhow::Result<()> {
+    let report = keyfiles::init(&settings.key_dir, escrow)?;
+    println!(
+        "Master key written to {} (mode 0600). Back it up: without it, no message can be read.",
+        report.master_path.display()
+    );
+    println!(
+        "Every message key is also wrapped to the escrow recipient {}.",
+        report.escrow_recipient
+    );
+    match report.escrow_secret_path {
+        Some(path) => {
+            eprintln!(
+                "WARNING: the escrow identity was generated on this machine and written to {}.",
+                path.display()
+            );
+            eprintln!("         It can decrypt every message. Move it OFFLINE (print it, keep it in a safe) and delete it here.");
+            eprintln!("         For production, generate the escrow pair offline and run: sealpost keys init --escrow-recipient age1…");
+        }
+        None => println!("The escrow identity stays with the council, offline; only its public key is stored here."),
+    }
+    Ok(())
+}
+
+async fn verify_audit(settings: &Settings, checkpoint: Option<&str>, files: &[PathBuf]) -> anyhow::Result<()> {
+    let key = keyfiles::load_audit_verify_key(&settings.key_dir)?;
+    // The last checkpoint this installation signed must still be on the chain too.
+    let mut exported: Vec<Head> = keyfiles::last_signed(&settings.key_dir)?
+        .map(|c| c.checkpoint.head)
+        .into_iter()
+        .collect();
+    let local = exported.len();
+    if let Some(text) = checkpoint {
+        exported.push(text.parse().map_err(|e: &str| anyhow::anyhow!("--checkpoint: {e}"))?);
+    }
+    for path in files {
+        let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        let file: SignedCheckpoint = text.parse().with_context(|| path.display().to_string())?;
+        if !audit::signed_by(&file, &key) {
+            bail!(
+                "{} is not signed by this server's audit key: it was altered, or comes from another server",
+                path.display()
+            );
+        }
+        exported.push(file.checkpoint.head);
+    }
+    let store = startup::open_store(settings, SystemClock.now_ms()).await?;
+    match audit::verify_chain(&store, &key, &exported).await? {
+        Ok(v) => {
+            println!(
+                "The audit log is intact: {} {}, head {}; checked against {} signed {}{}.",
+                v.head.seq,
+                plural(v.head.seq, "event", "events"),
+                v.head,
+                v.checkpoints,
+                plural(v.checkpoints, "checkpoint", "checkpoints"),
+                if exported.len() > local { " and the ones given" } else { "" }
+            );
+            Ok(())
+        }
+        Err(broken) => bail!("the audit log is NOT intact: {broken}"),
+    }
+}
+
+async fn export_audit(settings: &Settings, from: Option<&str>, to: Option<&str>, out: Option<&std::path::Path>) -> anyhow::Result<()> {
+    let store = startup::open_store(settings, SystemClock.now_ms()).await?;
+    let result = match out {
+        Some(path) => {
+            let mut file = tokio::fs::File::create(path)
+                .await
+                .with_context(|| format!("creating {}", path.display()))?;
+            governance::export_days(&store, SystemClock.now_ms(), from, to, &mut file).await
+        }
+        None => governance::export_days(&store, SystemClock.now_ms(), from, to, &mut tokio::io::stdout()).await,
+    };
+    let written = result.map_err(|e| match e {
+        crate::error::AppError::BadRequest { message, .. } => anyhow::anyhow!(message),
+        other => other.into(),
+    })?;
+    if let Some(path) = out {
+        println!("Wrote {written} events to {}.", path.display());
+    }
+    Ok(())
+}
+
+async fn export_checkpoint(settings: &Settings, out: Option<&std::path::Path>) -> anyhow::Result<()> {
+    let key = keyfiles::load_audit_key(&settings.key_dir)?;
+    let store = startup::open_store(settings, SystemClock.now_ms()).await?;
+    let Some(signed) = checkpoints::sign_and_remember(&store, &key, &settings.key_dir, SystemClock.now_ms()).await? else {
+        bail!("the audit log is empty: there is nothing to checkpoint yet");
+    };
+    let text = signed.to_string();
+    match out {
+        Some(path) => {
+            std::fs::write(path, &text).with_context(|| format!("writing {}", path.display()))?;
+            println!(
+                "Wrote the checkpoint of event {} to {}. Keep it outside this server; later run: sealpost audit verify --checkpoint-file {}",
+                signed.checkpoint.head.seq,
+                path.display(),
+                path.display()
+            );
+        }
+        None => print!("{text}"),
+    }
+    Ok(())
+}
+
+/// "1 checkpoint", "2 checkpoints".
+fn plural<'a>(n: impl TryInto<i64>, one: &'a str, many: &'a str) -> &'a str {
+    if n.try_into().is_ok_and(|n| n == 1) { one } else { many }
+}
