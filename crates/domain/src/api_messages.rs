@@ -215,6 +215,8 @@ pub struct ComposeInfo {
 pub struct LinkView {
     /// Who sent it.
     pub sender_name: String,
+    /// Their address: whom to contact about the message.
+    pub sender_email: String,
     /// Their council.
     pub organisation: String,
     /// The marking.

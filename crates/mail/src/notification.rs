@@ -13,6 +13,8 @@ pub struct Notification {
     pub to: EmailAddress,
     /// The sending staff member's name.
     pub sender_name: String,
+    /// Their address: whom the recipient contacts about the message.
+    pub sender_email: EmailAddress,
     /// The council.
     pub organisation: String,
     /// The message's marking.
@@ -58,9 +60,11 @@ impl Notification {
              Marking:   {marking}\nReference: {reference}\n\n\
              Open it here:\n{link}\n\n\
              To open it you will confirm your email address with a one-time code.{passphrase}\n\
-             The link works until {expires}. If you were not expecting this message, contact {org} and quote the reference.\n\
+             The link works until {expires}. If you were not expecting this message, or have a question about it, contact \
+             {sender} at {email} and quote the reference.\n\
              Sealpost will never ask for a password by email.\n",
             sender = self.sender_name,
+            email = self.sender_email,
             org = self.organisation,
             marking = self.marking.label(),
             reference = self.reference,
@@ -82,9 +86,11 @@ impl Notification {
              <p>Marking: <strong>{marking}</strong><br>Reference: <strong>{reference}</strong></p>\
              <p><a href=\"{link}\" style=\"display:inline-block;background:#0b4f6c;color:#ffffff;padding:10px 18px;text-decoration:none;border-radius:4px\">Open the secure message</a></p>\
              <p>To open it you will confirm your email address with a one-time code.</p>{passphrase}\
-             <p>The link works until {expires}. If you were not expecting this message, contact {org} and quote the reference.</p>\
+             <p>The link works until {expires}. If you were not expecting this message, or have a question about it, contact \
+             {sender} at {email} and quote the reference.</p>\
              <p>Sealpost will never ask for a password by email.</p></body></html>",
             sender = e(&self.sender_name),
+            email = e(self.sender_email.as_str()),
             org = e(&self.organisation),
             marking = self.marking.label(),
             reference = e(self.reference.as_str()),
@@ -93,9 +99,17 @@ impl Notification {
         )
     }
 
-    /// The whole email, from `from`.
+    /// The whole email, from `from`, shown as "Sam Sender via Testshire County Council" so
+    /// the recipient sees who it is from before opening it.
     pub fn build(&self, from: &str) -> Result<lettre::Message, MailError> {
         let from: Mailbox = from.parse().map_err(|_| MailError::Address("the From address"))?;
+        // Names come from validated types; control characters are dropped here all the same,
+        // since a display name is a header value.
+        let shown: String = format!("{} via {}", self.sender_name, self.organisation)
+            .chars()
+            .filter(|c| !c.is_control())
+            .collect();
+        let from = Mailbox::new(Some(shown), from.email);
         let to: Mailbox = self.to.as_str().parse().map_err(|_| MailError::Address("the recipient address"))?;
         lettre::Message::builder()
             .from(from)
@@ -140,6 +154,7 @@ mod tests {
         Notification {
             to: EmailAddress::parse("pc.smith@police.example.uk").unwrap(),
             sender_name: sender.into(),
+            sender_email: EmailAddress::parse("ann.lee@testshire.gov.uk").unwrap(),
             organisation: "Testshire <County> Council".into(),
             marking: Marking::OfficialSensitive,
             reference: Reference::from_stored("SP-ABCD-EFGH".into()),
@@ -160,6 +175,7 @@ mod tests {
                 "SP-ABCD-EFGH",
                 "https://mail.testshire.gov.uk/s/0123abcd",
                 "passphrase by phone",
+                "contact Ann Lee at ann.lee@testshire.gov.uk",
             ] {
                 assert!(part.contains(needle), "missing {needle}");
             }
@@ -167,6 +183,13 @@ mod tests {
         assert!(raw.contains("Subject: Secure message from Ann Lee"));
         assert!(raw.contains("Message-ID: <0000@sealpost>"));
         assert!(n.html().contains("Testshire &lt;County&gt; Council"), "HTML is escaped");
+        let mut plain = sample("Ann Lee");
+        plain.organisation = "Testshire County Council".into();
+        let raw = String::from_utf8(plain.build("sealpost@testshire.gov.uk").unwrap().formatted()).unwrap();
+        assert!(
+            raw.contains("From: \"Ann Lee via Testshire County Council\" <sealpost@testshire.gov.uk>"),
+            "{raw}"
+        );
     }
 
     #[test]

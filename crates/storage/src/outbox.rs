@@ -37,6 +37,8 @@ pub struct DueNotification {
     pub marking: Marking,
     /// The sender's name.
     pub sender_name: String,
+    /// The sender's address, for the recipient to contact them.
+    pub sender_email: String,
     /// When the link expires.
     pub expires_at_ms: i64,
 }
@@ -50,6 +52,7 @@ type Row = (
     Vec<u8>,
     i64,
     i64,
+    String,
     String,
     String,
     String,
@@ -70,7 +73,7 @@ impl Store {
             "UPDATE outbox SET next_attempt_at = $1, claim = $2 WHERE id IN \
              (SELECT id FROM outbox WHERE state = 'pending' AND next_attempt_at <= $3 AND sealed_link IS NOT NULL ORDER BY next_attempt_at LIMIT $4{lock})"
         );
-        let select = "SELECT o.id, r.id, m.id, r.address, o.sealed_link, k.wrapped, o.attempts, o.first_queued_at, m.reference, m.marking, u.display_name, m.expires_at \
+        let select = "SELECT o.id, r.id, m.id, r.address, o.sealed_link, k.wrapped, o.attempts, o.first_queued_at, m.reference, m.marking, u.display_name, u.email, m.expires_at \
              FROM outbox o JOIN recipients r ON r.id = o.recipient_id JOIN messages m ON m.id = r.message_id \
              JOIN message_keys k ON k.message_id = m.id JOIN users u ON u.id = m.sender_id \
              WHERE o.claim = $1 AND o.state = 'pending' AND o.sealed_link IS NOT NULL";
@@ -167,7 +170,7 @@ impl Store {
 }
 
 fn due_from_row(r: Row, claim: &str) -> Result<DueNotification, StorageError> {
-    let (oid, rid, mid, address, link, key, attempts, first, reference, marking, sender_name, expires) = r;
+    let (oid, rid, mid, address, link, key, attempts, first, reference, marking, sender_name, sender_email, expires) = r;
     let id = |t: &str, what| Uuid::parse_str(t).map_err(|_| StorageError::Corrupt(what));
     Ok(DueNotification {
         claim: claim.to_owned(),
@@ -182,6 +185,7 @@ fn due_from_row(r: Row, claim: &str) -> Result<DueNotification, StorageError> {
         reference: Reference::from_stored(reference),
         marking: Marking::parse(&marking).ok_or(StorageError::Corrupt("messages.marking"))?,
         sender_name,
+        sender_email,
         expires_at_ms: expires,
     })
 }

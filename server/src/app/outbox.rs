@@ -102,6 +102,7 @@ fn compose(state: &AppState, n: &DueNotification) -> Result<Notification, AppErr
     Ok(Notification {
         to: EmailAddress::parse(&n.address).map_err(|e| AppError::Internal(e.into()))?,
         sender_name: n.sender_name.clone(),
+        sender_email: EmailAddress::parse(&n.sender_email).map_err(|e| AppError::Internal(e.into()))?,
         organisation: state.settings.org_name.clone(),
         marking: n.marking,
         reference: n.reference.clone(),

@@ -104,8 +104,8 @@ pub fn check_live(state: &AppState, link: &LinkRecord) -> Result<(), AppError> {
         return Err(AppError::Gone {
             code: "link_revoked",
             message: format!(
-                "{} has withdrawn access to this message. If you still need it, contact them and quote reference {}.",
-                link.sender_name, link.reference
+                "{} has withdrawn access to this message. If you still need it, contact them at {} and quote reference {}.",
+                link.sender_name, link.sender_email, link.reference
             ),
         });
     }
@@ -113,8 +113,8 @@ pub fn check_live(state: &AppState, link: &LinkRecord) -> Result<(), AppError> {
         return Err(AppError::Gone {
             code: "link_expired",
             message: format!(
-                "This link has expired. If you still need the message, ask {} to send it again and quote reference {}.",
-                link.sender_name, link.reference
+                "This link has expired. If you still need the message, ask {} ({}) to send it again and quote reference {}.",
+                link.sender_name, link.sender_email, link.reference
             ),
         });
     }
@@ -124,6 +124,7 @@ pub fn check_live(state: &AppState, link: &LinkRecord) -> Result<(), AppError> {
 fn view(state: &AppState, link: LinkRecord) -> LinkView {
     LinkView {
         sender_name: link.sender_name,
+        sender_email: link.sender_email,
         organisation: state.settings.org_name.clone(),
         marking: link.marking,
         reference: link.reference,

@@ -12,7 +12,7 @@ use crate::auth::Auth;
 use leptos_router::NavigateOptions;
 use leptos_router::hooks::use_navigate;
 
-use crate::components::{Banner, ErrorSummary, MarkingBadge, format_time, set_title};
+use crate::components::{Banner, ErrorSummary, MarkingBadge, format_time, set_title, visible_text};
 
 /// The secure link page.
 #[component]
@@ -64,12 +64,13 @@ fn Waiting(token: String, link: LinkView) -> impl IntoView {
         });
     };
     view! {
-        <h1>"Secure message from "{link.sender_name.clone()}</h1>
-        <p class="lede">{format!("{} of {} has sent you a secure message.", link.sender_name, link.organisation)}</p>
+        <h1>"Secure message from "{visible_text(&link.sender_name)}</h1>
+        <p class="lede">{format!("{} of {} has sent you a secure message.", visible_text(&link.sender_name), link.organisation)}</p>
         <ErrorSummary message=error/>
         <section class="card" aria-labelledby="details-title">
             <h2 id="details-title" class="visually-hidden">"Message details"</h2>
             <dl class="meta">
+                <dt>"From"</dt><dd>{format!("{} ({})", visible_text(&link.sender_name), link.sender_email)}</dd>
                 <dt>"Marking"</dt><dd><MarkingBadge marking=link.marking/></dd>
                 <dt>"Reference"</dt><dd>{link.reference.to_string()}</dd>
                 <dt>"Link works until"</dt><dd>{format_time(link.expires_at)}</dd>
