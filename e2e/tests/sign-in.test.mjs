@@ -107,6 +107,7 @@ describe('staff sign-in', () => {
     const page = await newPage(browser);
     await page.goto(link);
     await page.getByRole('heading', { level: 1, name: 'Choose your password' }).waitFor();
+    await page.getByText('For New Starter (new.starter@testshire.gov.uk).').waitFor();
     assert.ok(!page.url().includes(link.split('/').pop()), 'the token leaves the address bar');
     assert.deepEqual(await axeViolations(page), []);
     await page.getByLabel('New password').fill('too short');
@@ -123,6 +124,13 @@ describe('staff sign-in', () => {
       headers: { 'x-sealpost-csrf': '1' }, data: { token: link.split('/').pop(), password: PASSWORD },
     });
     assert.equal(reuse.status(), 400);
+    // Opening the used link again says so at once, with no form to fill in.
+    const again = await newPage(browser);
+    await again.goto(link);
+    await again.getByRole('heading', { level: 1, name: 'This set-up link no longer works' }).waitFor();
+    assert.equal(await again.getByLabel('New password').count(), 0);
+    assert.deepEqual(await axeViolations(again), []);
+    await screenshot(again, '06b-setup-link-used');
   });
 
   test('an information governance officer also sees the Audit section, on a phone-sized screen', async () => {

@@ -1,7 +1,7 @@
 //! The app's typed API client: every call to `/api/v1` goes through here. State-changing calls
 //! carry the CSRF header the server requires; the session cookie travels on its own.
 
-use sealpost_domain::api::{ApiError, CSRF_HEADER, Info, LoginRequest, Me, SetupRequest};
+use sealpost_domain::api::{ApiError, CSRF_HEADER, Info, LoginRequest, Me, SetupLink, SetupRequest};
 use sealpost_domain::api_audit::{AuditPage, AuditSearch, AuditVerification, BreakGlassAccess, BreakGlassRequest, MessageTimeline};
 use sealpost_domain::api_messages::{
     ComposeInfo, LinkView, MessageDetail, MessageSummary, PortalItem, PortalState, RecipientStatus, RedeemRequest, RevokeRequest,
@@ -53,6 +53,11 @@ pub async fn login(email: String, password: String) -> Result<Me, Failure> {
 /// `POST /api/v1/auth/setup`.
 pub async fn setup(token: String, password: String) -> Result<Me, Failure> {
     call("POST", "/api/v1/auth/setup", Some(&SetupRequest { token, password })).await
+}
+
+/// `GET /api/v1/auth/setup/{token}`: whose account a set-up link is for.
+pub async fn setup_link(token: &str) -> Result<SetupLink, Failure> {
+    call("GET", &format!("/api/v1/auth/setup/{token}"), None::<&()>).await
 }
 
 /// `POST /api/v1/auth/logout`.

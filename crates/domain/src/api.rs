@@ -49,6 +49,16 @@ pub struct ApiError {
 /// The header every state-changing API request must carry (CSRF defence, SECURITY D4).
 pub const CSRF_HEADER: &str = "x-sealpost-csrf";
 
+/// `GET /api/v1/auth/setup/{token}`: whose account a set-up link is for, shown before the
+/// person types a password.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SetupLink {
+    /// The account's address (its sign-in name).
+    pub email: EmailAddress,
+    /// The holder's name.
+    pub display_name: DisplayName,
+}
+
 /// `POST /api/v1/auth/setup` body: the one-time set-up token and the chosen password.
 /// `Debug` redacts both.
 #[derive(Serialize, Deserialize)]

@@ -22,6 +22,24 @@ impl Store {
         Ok(())
     }
 
+    /// The account a set-up token is for, if it exists and has not expired: a look, which
+    /// leaves the token usable (the set-up page shows whose account it is before any typing).
+    pub async fn setup_token_user(&self, token: &TokenHash, now_ms: i64) -> Result<Option<UserId>, StorageError> {
+        let row: Option<(String,)> = with_pool!(self, |pool| {
+            sqlx::query_as("SELECT user_id FROM setup_tokens WHERE token_hash = $1 AND expires_at > $2")
+                .bind(token.as_bytes().as_slice())
+                .bind(now_ms)
+                .fetch_optional(pool)
+                .await
+        })?;
+        row.map(|(id,)| {
+            Uuid::parse_str(&id)
+                .map(UserId)
+                .map_err(|_| StorageError::Corrupt("setup_tokens.user_id"))
+        })
+        .transpose()
+    }
+
     /// Consumes a set-up token: returns its account if it existed and had not expired.
     pub async fn consume_setup_token(&self, token: &TokenHash, now_ms: i64) -> Result<Option<UserId>, StorageError> {
         let row: Option<(String, i64)> = with_pool!(self, |pool| {

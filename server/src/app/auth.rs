@@ -104,6 +104,34 @@ async fn take_attempt(state: &AppState, email: &EmailAddress, now: i64) -> Resul
     Ok(state.store.take_login_attempt(email, now - HOUR_MS, limit, now).await?)
 }
 
+/// What a set-up link's page says before any typing: whose account it is for, or (400) that
+/// the link has expired or was used. Only looks: the link stays usable.
+pub async fn setup_link(state: &AppState, setup_token: &str) -> Result<sealpost_domain::api::SetupLink, AppError> {
+    let token = Token::parse(setup_token).ok_or_else(setup_link_invalid)?;
+    let user_id = state
+        .store
+        .setup_token_user(&token.hash(), state.now_ms())
+        .await?
+        .ok_or_else(setup_link_invalid)?;
+    let user = state
+        .store
+        .user_by_id(user_id)
+        .await?
+        .filter(|u| !u.disabled)
+        .ok_or_else(setup_link_invalid)?;
+    Ok(sealpost_domain::api::SetupLink {
+        email: user.email,
+        display_name: user.display_name,
+    })
+}
+
+fn setup_link_invalid() -> AppError {
+    AppError::BadRequest {
+        code: "setup_link_invalid",
+        message: "This set-up link has expired or was already used. Ask IT for a new one.".into(),
+    }
+}
+
 /// Sets the first password of an account through its one-time set-up link, and signs in,
 /// ending any session the browser presented (SECURITY A8).
 pub async fn complete_setup(
@@ -118,10 +146,7 @@ pub async fn complete_setup(
         code: "weak_password",
         message: e.to_string(),
     })?;
-    let expired = || AppError::BadRequest {
-        code: "setup_link_invalid",
-        message: "This set-up link has expired or was already used. Ask IT for a new one.".into(),
-    };
+    let expired = setup_link_invalid;
     let token = Token::parse(setup_token).ok_or_else(expired)?;
     // Consuming the token first keeps hashing (the costly step) behind a valid link.
     let user_id = state

@@ -1,12 +1,12 @@
 //! `/api/v1/auth/*`: sign in, sign out, who am I, set a first password, and public info.
 
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use sealpost_crypto::SecretString;
-use sealpost_domain::api::{Info, LoginRequest, Me, SetupRequest};
+use sealpost_domain::api::{Info, LoginRequest, Me, SetupLink, SetupRequest};
 
 use super::client::{ClientIp, Meta};
 use super::cookie::{self, SignedIn};
@@ -21,6 +21,7 @@ pub fn router() -> Router<AppState> {
         .route("/auth/logout", post(logout))
         .route("/auth/me", get(me))
         .route("/auth/setup", post(setup))
+        .route("/auth/setup/{token}", get(setup_link))
         .route("/info", get(info))
 }
 
@@ -45,6 +46,11 @@ async fn setup(
     let previous = cookie::presented(&headers);
     let signed_in = auth::complete_setup(&state, &meta, &body.token, SecretString::from(body.password), previous.as_ref()).await?;
     Ok(([(header::SET_COOKIE, cookie::set_session(&signed_in.token))], Json(signed_in.me)).into_response())
+}
+
+/// GET: whose account a set-up link is for; changes nothing.
+async fn setup_link(State(state): State<AppState>, Path(token): Path<String>) -> Result<Json<SetupLink>, AppError> {
+    auth::setup_link(&state, &token).await.map(Json)
 }
 
 async fn logout(State(state): State<AppState>, Meta(meta): Meta, headers: HeaderMap) -> Result<Response, AppError> {

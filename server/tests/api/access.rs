@@ -48,6 +48,10 @@ async fn every_route_with_an_id_answers_each_principal_as_the_table_says() {
     let portal_y = app.portal_sign_in(&sink, &token_y, None).await;
     app.create_user("ida@testshire.gov.uk", PASSWORD, Role::Ig).await;
     app.create_user("ad@testshire.gov.uk", PASSWORD, Role::Admin).await;
+    let starter = app.create_user("new@testshire.gov.uk", PASSWORD, Role::Staff).await;
+    let setup = sealpost_crypto::Token::generate().unwrap();
+    app.state.store.create_setup_token(&setup.hash(), starter, i64::MAX).await.unwrap();
+    let setup = setup.expose_hex();
     let cookies: [Option<String>; 8] = [
         Some(p.ann.clone()),
         Some(p.cat.clone()),
@@ -128,6 +132,13 @@ async fn every_route_with_an_id_answers_each_principal_as_the_table_says() {
             // The token is the credential: anyone holding it sees the same non-secret page.
             "/api/v1/portal/links/{token}",
             format!("/api/v1/portal/links/{token_x}"),
+            Call::Get,
+            [200, 200, 200, 200, 200, 200, 200, 200],
+        ),
+        (
+            // Likewise a set-up link: it names whose account it is for, to whoever holds it.
+            "/api/v1/auth/setup/{token}",
+            format!("/api/v1/auth/setup/{setup}"),
             Call::Get,
             [200, 200, 200, 200, 200, 200, 200, 200],
         ),

@@ -92,6 +92,7 @@ async fn the_openapi_document_lists_every_api_route_and_each_listed_route_answer
         "/api/v1/auth/logout",
         "/api/v1/auth/me",
         "/api/v1/auth/setup",
+        "/api/v1/auth/setup/{token}",
         "/api/v1/compose",
         "/api/v1/info",
         "/api/v1/messages",
@@ -107,6 +108,7 @@ async fn the_openapi_document_lists_every_api_route_and_each_listed_route_answer
         "/api/v1/portal/messages/{id}/reply",
         "/api/v1/portal/redeem",
         "/api/v1/portal/session",
+        "/api/v1/portal/signout",
         "/api/v1/portal/verify",
     ];
     routes.sort_unstable();
