@@ -1,12 +1,14 @@
 // What staff do in the browser, shared by the journeys: sign in, and send a secure message.
 import { PASSWORD } from './people.mjs';
 
-export async function signIn(page, base, email) {
+// Signs in from the inbox's address and waits for the page the person starts on: the Inbox,
+// or the Audit log for an IG officer.
+export async function signIn(page, base, email, { lands = 'Inbox' } = {}) {
   await page.goto(`${base}/inbox`);
   await page.getByLabel('Email address').fill(email);
   await page.getByLabel('Password').fill(PASSWORD);
   await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByRole('heading', { level: 1, name: 'Inbox' }).waitFor();
+  await page.getByRole('heading', { level: 1, name: lands }).waitFor();
 }
 
 // Composes and sends from a signed-in page, confirming new addresses; returns the reference.

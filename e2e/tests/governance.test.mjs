@@ -54,9 +54,9 @@ describe('information governance', () => {
 
     // Ida searches by the reference as she heard it on the phone: lower case, no prefix.
     const ida = await newPage(browser);
-    await signIn(ida, sealpost.base, IDA);
-    await ida.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Audit' }).click();
-    await ida.getByRole('heading', { level: 1, name: 'Audit log' }).waitFor();
+    // An IG officer starts at the audit console, not an inbox.
+    await signIn(ida, sealpost.base, IDA, { lands: 'Audit log' });
+    assert.equal(new URL(ida.url()).pathname, '/audit');
     await ida.getByRole('heading', { level: 2, name: 'Latest events' }).waitFor();
     assert.deepEqual(await axeViolations(ida), [], 'console, latest events');
     await ida.getByLabel('Message reference').fill(reference.slice(3).toLowerCase());
@@ -118,7 +118,7 @@ describe('information governance', () => {
     await signIn(ann, sealpost.base, ANN);
     const reference = await sendMessage(ann, sealpost.base, { to: [PARTNER], subject: 'Statement 4410', body: 'The statement is attached.', files: [path] });
     const ida = await newPage(browser);
-    await signIn(ida, sealpost.base, IDA);
+    await signIn(ida, sealpost.base, IDA, { lands: 'Audit log' });
     await ida.goto(`${sealpost.base}/audit/messages/${reference}`);
     await ida.getByRole('heading', { level: 2, name: 'Break glass: open the content' }).waitFor();
     assert.ok(!(await ida.locator('main').innerText()).includes('Statement 4410'), 'no content before break-glass');
@@ -148,7 +148,7 @@ describe('information governance', () => {
 
   test('a search that cannot be run says how to fix it', async () => {
     const ida = await newPage(browser);
-    await signIn(ida, sealpost.base, IDA);
+    await signIn(ida, sealpost.base, IDA, { lands: 'Audit log' });
     await ida.goto(`${sealpost.base}/audit`);
     await ida.getByLabel('Message reference').fill('SP-2222-2222');
     await ida.getByRole('button', { name: 'Search' }).click();

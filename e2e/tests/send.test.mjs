@@ -144,6 +144,35 @@ describe('sending secure mail', () => {
     assert.deepEqual(bob.errors, []);
   });
 
+  test('at desktop size a problem is brought into view and focused, and goes once the field is fixed', async () => {
+    const page = await newPage(browser, { viewport: { width: 1280, height: 900 } });
+    await signIn(page, sealpost.base, 'ann@testshire.gov.uk');
+    await page.goto(`${sealpost.base}/compose`);
+    await page.getByLabel('To').fill('someone.new@charity.example.org');
+    await page.keyboard.press('Enter');
+    await page.getByLabel('Message').fill('A long message.\n'.repeat(40));
+    await page.getByRole('button', { name: 'Send securely' }).click();
+    // The missing subject is reported before the new-address question, at the focus.
+    const summary = page.locator('.error-summary');
+    await summary.getByText('Enter a subject.').waitFor();
+    await page.waitForFunction(() => document.activeElement?.classList.contains('error-summary'));
+    assert.ok(await summary.isVisible());
+    const box = await summary.boundingBox();
+    assert.ok(box && box.y >= 0 && box.y < 900, `the summary is on screen (${JSON.stringify(box)})`);
+    assert.equal(await page.getByLabel('Subject').getAttribute('aria-invalid'), 'true');
+    assert.equal(await page.getByRole('heading', { name: 'Check the address before you send' }).count(), 0);
+    assert.deepEqual(await axeViolations(page), [], 'compose with an error');
+    await screenshot(page, '11-compose-error-desktop');
+    await page.getByLabel('Subject').fill('Referral');
+    assert.equal(await summary.count(), 0, 'the error goes once the field is fixed');
+    assert.equal(await page.getByLabel('Subject').getAttribute('aria-invalid'), null);
+    // Now the new-address question, also brought into view with the focus on it.
+    await page.getByRole('button', { name: 'Send securely' }).click();
+    await page.getByRole('heading', { name: 'Check the address before you send' }).waitFor();
+    await page.waitForFunction(() => document.activeElement?.getAttribute('aria-labelledby') === 'check-title');
+    assert.deepEqual(page.errors, []);
+  });
+
   test('files can be dropped on the compose page, and a slow upload shows its progress', async () => {
     const page = await newPage(browser);
     await signIn(page, sealpost.base, 'ann@testshire.gov.uk');

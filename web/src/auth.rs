@@ -19,6 +19,12 @@ pub enum Session {
     SignedIn(Me),
 }
 
+/// Where a person starts: IG officers at the audit console (they see logs, not mail), everyone
+/// else at their inbox.
+pub fn home_for(me: &Me) -> &'static str {
+    if me.role == sealpost_domain::Role::Ig { "/audit" } else { "/inbox" }
+}
+
 /// The app-wide session state and the organisation's name.
 #[derive(Clone, Copy)]
 pub struct Auth {

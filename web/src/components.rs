@@ -33,19 +33,38 @@ pub fn Banner(#[prop(optional)] children: Option<Children>) -> impl IntoView {
     }
 }
 
-/// A list of problems at the top of a form, announced to screen readers and focusable.
+/// A list of problems at the top of a form, announced to screen readers. Each time a problem
+/// appears, focus moves to it and it scrolls into view: at the top of a long form it would
+/// otherwise be off-screen, and pressing the button would seem to do nothing.
 #[component]
 pub fn ErrorSummary(message: ReadSignal<Option<String>>) -> impl IntoView {
+    let summary = NodeRef::<leptos::html::Div>::new();
+    Effect::new(move |_| {
+        if message.get().is_some() {
+            bring_into_view(move || summary.get_untracked().map(Into::into));
+        }
+    });
     view! {
         <div role="alert" aria-live="assertive">
             {move || message.get().map(|m| view! {
-                <div class="error-summary" tabindex="-1">
+                <div class="error-summary" tabindex="-1" node_ref=summary>
                     <h2 class="error-summary-title">"There is a problem"</h2>
                     <p id="form-error">{m}</p>
                 </div>
             })}
         </div>
     }
+}
+
+/// Focuses what `find` returns and scrolls it into view, once it is on the page (after this
+/// render).
+pub fn bring_into_view(find: impl Fn() -> Option<web_sys::HtmlElement> + 'static) {
+    request_animation_frame(move || {
+        if let Some(element) = find() {
+            let _ = element.focus();
+            element.scroll_into_view();
+        }
+    });
 }
 
 /// A date and time as people in the UK read it, e.g. "22/11/2026, 14:05".
@@ -80,6 +99,13 @@ pub fn MarkingBadge(marking: sealpost_domain::Marking) -> impl IntoView {
     view! { <span class=class>{marking.label()}</span> }
 }
 
+/// Text a person wrote, ready to show: direction overrides made visible (SECURITY D9), so
+/// `invoice<U+202E>fdp.exe` cannot pass for `invoiceexe.pdf`. Every subject, name and file
+/// name goes through this before it is rendered.
+pub fn visible_text(text: &str) -> String {
+    sealpost_domain::unicode::show_direction_controls(text).into_owned()
+}
+
 /// Plain text with http(s) links made clickable (`sealpost_domain::text`). Everything else is a
 /// text node, so nothing in the text can become markup.
 #[component]
@@ -88,7 +114,7 @@ pub fn LinkedText(text: String) -> impl IntoView {
     let parts: Vec<AnyView> = pieces(&text)
         .into_iter()
         .map(|piece| match piece {
-            Piece::Text(t) => t.to_owned().into_any(),
+            Piece::Text(t) => visible_text(t).into_any(),
             Piece::Link(href) => {
                 let (href, shown) = (href.to_owned(), href.to_owned());
                 view! { <a href=href rel="noopener noreferrer" target="_blank">{shown}</a> }.into_any()

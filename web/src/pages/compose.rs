@@ -13,7 +13,11 @@ use sealpost_domain::{EmailAddress, Limits, Marking};
 use web_sys::File;
 
 use crate::api;
-use crate::components::{ErrorSummary, set_title};
+use crate::components::{ErrorSummary, bring_into_view, set_title};
+
+/// The longest subject the form takes: a subject is a line people scan, not a paragraph. The
+/// API still accepts up to 998 bytes (SECURITY D6), and long ones are shown smaller, wrapped.
+const SUBJECT_MAX_CHARS: u32 = 200;
 use crate::file_picker::{FilePicker, UploadProgress};
 use crate::upload;
 
@@ -38,6 +42,12 @@ pub fn Compose() -> impl IntoView {
     let passphrase = RwSignal::new(String::new());
     let files = RwSignal::new_local(Vec::<File>::new());
     let (error, set_error) = signal(None::<String>);
+    // Which field the problem is in: marked aria-invalid, and cleared as soon as it is edited.
+    let invalid = RwSignal::new(None::<&'static str>);
+    let fail = move |field: Option<&'static str>, message: String| {
+        invalid.set(field);
+        set_error.set(Some(message));
+    };
     let progress = RwSignal::new(None::<f64>);
     let unconfirmed = RwSignal::new(Vec::<String>::new());
     let navigate = use_navigate();
@@ -52,7 +62,7 @@ pub fn Compose() -> impl IntoView {
                     }
                 }),
                 Err(e) => {
-                    set_error.set(Some(format!("“{}”: {e}", raw.trim())));
+                    fail(Some("to"), format!("“{}”: {e}", raw.trim()));
                     return false;
                 }
             }
@@ -65,8 +75,10 @@ pub fn Compose() -> impl IntoView {
             return;
         }
         let to = recipients.get_untracked();
-        if to.is_empty() {
-            set_error.set(Some("Add at least one recipient.".into()));
+        // Everything the page can check is checked before the new-address question, so that
+        // question is never answered only to be told the subject is missing.
+        if let Some((field, problem)) = first_problem(&to, &subject.get_untracked(), &passphrase.get_untracked()) {
+            fail(Some(field), problem.into());
             return;
         }
         let new: Vec<String> = known.with_untracked(|k| to.iter().filter(|a| !k.contains(a)).cloned().collect());
@@ -75,6 +87,7 @@ pub fn Compose() -> impl IntoView {
             return;
         }
         unconfirmed.set(vec![]);
+        invalid.set(None);
         set_error.set(None);
         let message = SendMessage {
             recipients: to,
@@ -92,7 +105,7 @@ pub fn Compose() -> impl IntoView {
                 Ok(sent) => navigate(&format!("/messages/{}?sent=1", sent.id), NavigateOptions::default()),
                 Err(f) => {
                     progress.set(None);
-                    set_error.set(Some(f.message));
+                    fail(field_of(&f.code), f.message);
                 }
             }
         });
@@ -103,6 +116,21 @@ pub fn Compose() -> impl IntoView {
         send(false);
     };
     let sending = move || progress.get().is_some();
+    let marked = move |field: &'static str| move || (invalid.get() == Some(field)).then_some("true");
+    let edited = move |field: &'static str| {
+        move |_| {
+            if invalid.get_untracked() == Some(field) {
+                invalid.set(None);
+                set_error.set(None);
+            }
+        }
+    };
+    let check = NodeRef::<leptos::html::Section>::new();
+    Effect::new(move |_| {
+        if !unconfirmed.get().is_empty() {
+            bring_into_view(move || check.get_untracked());
+        }
+    });
 
     view! {
         <h1>"Write a secure message"</h1>
@@ -110,7 +138,7 @@ pub fn Compose() -> impl IntoView {
         {move || (!unconfirmed.get().is_empty()).then(|| {
             let send_again = send_again.clone();
             view! {
-                <section class="card warning" role="alert" aria-labelledby="check-title">
+                <section class="card warning" role="alert" aria-labelledby="check-title" tabindex="-1" node_ref=check>
                     <h2 id="check-title">"Check the address before you send"</h2>
                     <p>"You have not sent a secure message to these addresses before:"</p>
                     <ul>{unconfirmed.get().into_iter().map(|a| view! { <li><strong>{a}</strong></li> }).collect_view()}</ul>
@@ -135,6 +163,7 @@ pub fn Compose() -> impl IntoView {
                 </ul>
                 <div class="inline">
                     <input id="to" type="email" list="known-recipients" autocomplete="off" aria-describedby="to-hint" bind:value=to_input
+                        aria-invalid=marked("to") on:input=edited("to")
                         on:keydown=move |ev| if ev.key() == "Enter" { ev.prevent_default(); add_recipients(); }/>
                     <button type="button" class="button quiet" on:click=move |_| { add_recipients(); }>"Add"</button>
                 </div>
@@ -142,11 +171,12 @@ pub fn Compose() -> impl IntoView {
             </div>
             <div class="field">
                 <label for="subject">"Subject"</label>
-                <input id="subject" type="text" maxlength="998" bind:value=subject/>
+                <input id="subject" type="text" maxlength=SUBJECT_MAX_CHARS bind:value=subject
+                    aria-invalid=marked("subject") on:input=edited("subject")/>
             </div>
             <div class="field">
                 <label for="body">"Message"</label>
-                <textarea id="body" rows="10" bind:value=body></textarea>
+                <textarea id="body" rows="10" bind:value=body aria-invalid=marked("body") on:input=edited("body")></textarea>
             </div>
             <FilePicker files=files limits=limits error=set_error/>
             <fieldset class="field">
@@ -159,7 +189,8 @@ pub fn Compose() -> impl IntoView {
             <div class="field">
                 <label for="passphrase">"Passphrase for people outside the council"</label>
                 <p class="field-hint" id="passphrase-hint">"Needed for OFFICIAL-SENSITIVE messages to external recipients: at least 12 characters or 4 words. Give it to them by phone, never by email."</p>
-                <input id="passphrase" type="text" autocomplete="off" spellcheck="false" aria-describedby="passphrase-hint" bind:value=passphrase/>
+                <input id="passphrase" type="text" autocomplete="off" spellcheck="false" aria-describedby="passphrase-hint" bind:value=passphrase
+                    aria-invalid=marked("passphrase") on:input=edited("passphrase")/>
             </div>
             <div class="field narrow-field">
                 <label for="expiry">"Links work for (days)"</label>
@@ -168,5 +199,31 @@ pub fn Compose() -> impl IntoView {
             <UploadProgress progress=progress/>
             <button type="submit" class="button" disabled=sending>{move || if sending() { "Sending…" } else { "Send securely" }}</button>
         </form>
+    }
+}
+
+/// The first problem the page can see for itself, and the field it is in.
+fn first_problem(to: &[String], subject: &str, passphrase: &str) -> Option<(&'static str, &'static str)> {
+    if to.is_empty() {
+        return Some(("to", "Add at least one recipient."));
+    }
+    if subject.trim().is_empty() {
+        return Some(("subject", "Enter a subject."));
+    }
+    let p = passphrase.trim();
+    if !p.is_empty() && p.chars().count() < 12 && p.split_whitespace().count() < 4 {
+        return Some(("passphrase", "The passphrase must be at least 12 characters, or 4 words."));
+    }
+    None
+}
+
+/// The field a server error code is about.
+fn field_of(code: &str) -> Option<&'static str> {
+    match code {
+        "invalid_recipient" | "no_recipients" | "too_many_recipients" | "disabled_recipient" => Some("to"),
+        "no_subject" | "subject_too_long" => Some("subject"),
+        "body_too_long" => Some("body"),
+        "weak_passphrase" | "passphrase_required" => Some("passphrase"),
+        _ => None,
     }
 }

@@ -5,7 +5,7 @@ use leptos::task::spawn_local;
 use sealpost_domain::api_messages::MessageSummary;
 
 use crate::api;
-use crate::components::{MarkingBadge, format_time, set_title};
+use crate::components::{MarkingBadge, format_time, set_title, visible_text};
 
 /// A friendly "nothing here yet" panel.
 #[component]
@@ -42,7 +42,7 @@ fn MessageList(mailbox: &'static str, empty: fn() -> AnyView) -> impl IntoView {
                         (_, true) => m.recipients.iter().map(|r| format!("{} ({})", r.address, status_word(r.status))).collect::<Vec<_>>().join(", "),
                         // A thread this person sent, listed for its reply.
                         (Some(from), false) => format!("{from} (reply)"),
-                        (None, false) => m.sender_name.clone(),
+                        (None, false) => visible_text(&m.sender_name),
                     };
                     let extras: Vec<String> = [(m.attachments, "file", "files"), (m.replies, "reply", "replies")]
                         .into_iter()
@@ -53,7 +53,7 @@ fn MessageList(mailbox: &'static str, empty: fn() -> AnyView) -> impl IntoView {
                     view! {
                         <tr class:unread=m.unread>
                             <td>{who}</td>
-                            <td><a href=format!("/messages/{}", m.id)>{m.subject.clone()}{m.unread.then(|| view! { <span class="visually-hidden">" (unread)"</span> })}</a>
+                            <td><a href=format!("/messages/{}", m.id)>{visible_text(&m.subject)}{m.unread.then(|| view! { <span class="visually-hidden">" (unread)"</span> })}</a>
                                 <span class="muted">{files}</span></td>
                             <td><MarkingBadge marking=m.marking/></td>
                             <td>{format_time(if sent { m.sent_at } else { m.last_activity })}</td>

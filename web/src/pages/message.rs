@@ -8,7 +8,7 @@ use sealpost_domain::api_audit::RecipientTrail;
 use sealpost_domain::api_messages::{DeliveryStatus, MessageDetail, RecipientStatus};
 
 use crate::api;
-use crate::components::{ErrorSummary, LinkedText, MarkingBadge, format_size, format_time, set_title};
+use crate::components::{ErrorSummary, LinkedText, MarkingBadge, format_size, format_time, set_title, visible_text};
 use crate::pages::Replies;
 
 /// The message page.
@@ -65,13 +65,14 @@ fn Message(id: String, detail: MessageDetail, just_sent: bool) -> impl IntoView 
 pub fn MessageArticle(detail: MessageDetail, attachment_urls: Vec<String>, expiry_label: &'static str) -> impl IntoView {
     let s = detail.summary.clone();
     let files: Vec<_> = detail.attachments.into_iter().zip(attachment_urls).collect();
+    let long_subject = s.subject.chars().count() > 120;
     view! {
         <article class="card message" aria-labelledby="message-subject">
             <header class="message-head">
-                <h1 id="message-subject">{s.subject.clone()}</h1>
+                <h1 id="message-subject" class:long-subject=long_subject>{visible_text(&s.subject)}</h1>
                 <MarkingBadge marking=s.marking/>
                 <dl class="meta">
-                    <dt>"From"</dt><dd>{format!("{} <{}>", s.sender_name, detail.sender_email)}</dd>
+                    <dt>"From"</dt><dd>{format!("{} <{}>", visible_text(&s.sender_name), detail.sender_email)}</dd>
                     <dt>"Sent"</dt><dd>{format_time(s.sent_at)}</dd>
                     <dt>"Reference"</dt><dd>{s.reference.to_string()}</dd>
                     <dt>{expiry_label}</dt><dd>{format_time(detail.expires_at)}</dd>
@@ -82,7 +83,7 @@ pub fn MessageArticle(detail: MessageDetail, attachment_urls: Vec<String>, expir
                 <section aria-labelledby="files-title" class="attachments">
                     <h2 id="files-title">"Attachments"</h2>
                     <ul>{files.into_iter().map(|(a, url)| view! {
-                        <li><a href=url download=a.name.clone()>{a.name.clone()}</a>
+                        <li><a href=url download=a.name.clone()>{visible_text(&a.name)}</a>
                             " "<span class="muted">"("{format_size(a.size)}")"</span></li>
                     }).collect_view()}</ul>
                 </section>

@@ -10,7 +10,7 @@ use sealpost_domain::api_messages::{MessageDetail, PortalItem, PortalState, Send
 use web_sys::File;
 
 use crate::api::{self, Failure};
-use crate::components::{ErrorSummary, MarkingBadge, format_time, set_title};
+use crate::components::{ErrorSummary, MarkingBadge, format_time, set_title, visible_text};
 use crate::file_picker::{FilePicker, UploadProgress};
 use crate::pages::{MessageArticle, Replies};
 use crate::upload;
@@ -106,13 +106,13 @@ fn YourMessages(items: RwSignal<Vec<PortalItem>>, open: RwSignal<Option<String>>
                         let id = i.id.to_string();
                         let here = id == shown;
                         let subject = match i.subject {
-                            Some(s) if here => view! { <span aria-current="page">{s}<span class="muted">" (open now)"</span></span> }.into_any(),
-                            Some(s) => view! { <a href=format!("/portal/messages/{id}")>{s}</a> }.into_any(),
+                            Some(s) if here => view! { <span aria-current="page">{visible_text(&s)}<span class="muted">" (open now)"</span></span> }.into_any(),
+                            Some(s) => view! { <a href=format!("/portal/messages/{id}")>{visible_text(&s)}</a> }.into_any(),
                             None => view! { <span class="muted">{format!("Reference {}: it needs its passphrase, so open the link in its own email.", i.reference)}</span> }.into_any(),
                         };
                         view! {
                             <tr class:unread=i.unread && !here>
-                                <td>{i.sender_name.clone()}</td>
+                                <td>{visible_text(&i.sender_name)}</td>
                                 <td>{subject}</td>
                                 <td><MarkingBadge marking=i.marking/></td>
                                 <td>{format_time(i.sent_at)}</td>

@@ -8,16 +8,23 @@ use leptos_router::NavigateOptions;
 use leptos_router::hooks::{use_location, use_navigate};
 
 use crate::api;
-use crate::auth::{Auth, Session};
+use crate::auth::{Auth, Session, home_for};
 use crate::components::{Banner, ErrorSummary, set_title};
 
-/// `/`: sends people to their inbox (which asks them to sign in first if needed).
+/// `/`: sends people to where they start (their inbox, or the audit console for IG), which
+/// asks them to sign in first if needed.
 #[component]
 pub fn Home() -> impl IntoView {
+    let auth = Auth::get();
     let navigate = use_navigate();
     Effect::new(move |_| {
+        let to = match auth.session.get() {
+            Session::Checking => return,
+            Session::SignedIn(me) => home_for(&me),
+            Session::SignedOut => "/inbox",
+        };
         navigate(
-            "/inbox",
+            to,
             NavigateOptions {
                 replace: true,
                 ..Default::default()
@@ -33,9 +40,9 @@ pub fn SignInPage() -> impl IntoView {
     let auth = Auth::get();
     let navigate = use_navigate();
     Effect::new(move |_| {
-        if matches!(auth.session.get(), Session::SignedIn(_)) {
+        if let Session::SignedIn(me) = auth.session.get() {
             navigate(
-                "/inbox",
+                home_for(&me),
                 NavigateOptions {
                     replace: true,
                     ..Default::default()
@@ -68,15 +75,18 @@ pub fn SignInForm() -> impl IntoView {
         }
         busy.set(true);
         let navigate = navigate.clone();
-        let on_signin_page = location.pathname.get_untracked() == "/signin";
+        // Signing in on /signin or on the inbox's stand-in form goes to the person's start page.
+        let path = location.pathname.get_untracked();
+        let go_home = path == "/signin" || path == "/inbox";
         spawn_local(async move {
             match api::login(email.get_untracked(), password.get_untracked()).await {
                 Ok(me) => {
                     password.set(String::new());
                     set_error.set(None);
+                    let home = home_for(&me);
                     auth.signed_in(me);
-                    if on_signin_page {
-                        navigate("/inbox", NavigateOptions::default());
+                    if go_home {
+                        navigate(home, NavigateOptions::default());
                     }
                 }
                 Err(failure) => {

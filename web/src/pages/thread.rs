@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 use sealpost_domain::api_messages::ReplyDetail;
 
-use crate::components::{LinkedText, format_size, format_time};
+use crate::components::{LinkedText, format_size, format_time, visible_text};
 
 /// The replies to message `message_id`; `file_url(message_id, attachment_id)` is where a
 /// reply's file downloads from for this viewer.
@@ -27,7 +27,7 @@ pub fn Replies(message_id: String, replies: Vec<ReplyDetail>, file_url: fn(&str,
                                 {(!files.is_empty()).then(|| view! {
                                     <ul class="reply-files" aria-label="Files in this reply">
                                         {files.into_iter().map(|(url, a)| view! {
-                                            <li><a href=url download=a.name.clone()>{a.name.clone()}</a>
+                                            <li><a href=url download=a.name.clone()>{visible_text(&a.name)}</a>
                                                 " "<span class="muted">"("{format_size(a.size)}")"</span></li>
                                         }).collect_view()}
                                     </ul>
