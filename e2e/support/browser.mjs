@@ -42,3 +42,24 @@ export async function axeViolations(page) {
   });
   return violations;
 }
+
+// Fails when the page is wider than its viewport, i.e. would scroll sideways (WCAG 1.4.10
+// reflow), naming the widest element that sticks out.
+export async function assertFitsWidth(page, label) {
+  const { width, viewport, culprit } = await page.evaluate(() => {
+    const viewport = document.documentElement.clientWidth;
+    let culprit = '';
+    let widest = viewport;
+    for (const el of document.querySelectorAll('body *')) {
+      const right = el.getBoundingClientRect().right;
+      if (right > widest + 0.5) {
+        widest = right;
+        culprit = `${el.tagName.toLowerCase()}${el.id ? `#${el.id}` : ''}.${[...el.classList].join('.')} (${Math.round(right)} px)`;
+      }
+    }
+    return { width: document.documentElement.scrollWidth, viewport, culprit };
+  });
+  if (width > viewport) {
+    throw new Error(`${label}: the page is ${width} px wide in a ${viewport} px viewport; widest: ${culprit}`);
+  }
+}

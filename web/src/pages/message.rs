@@ -109,7 +109,7 @@ fn Delivery(id: String, recipients: RwSignal<Vec<RecipientStatus>>) -> impl Into
         <section class="card" aria-labelledby="delivery-title">
             <h2 id="delivery-title">"Delivery"</h2>
             <ErrorSummary message=error/>
-            <table class="table">
+            <table class="table delivery">
                 <caption class="visually-hidden">"Who this message went to, and where delivery stands"</caption>
                 <thead><tr><th scope="col">"Recipient"</th><th scope="col">"Status"</th><th scope="col">"Activity"</th><th scope="col"><span class="visually-hidden">"Actions"</span></th></tr></thead>
                 <tbody>
@@ -119,10 +119,10 @@ fn Delivery(id: String, recipients: RwSignal<Vec<RecipientStatus>>) -> impl Into
                         let (id, who) = (id.clone(), address.clone());
                         view! {
                             <tr>
-                                <td>{address}<span class="muted">{if r.internal { " (colleague)" } else { " (external)" }}</span></td>
-                                <td><span class=format!("status {}", status_class(r.status))>{status_text(r.status)}</span>
+                                <td data-label="Recipient">{address}<span class="muted">{if r.internal { " (colleague)" } else { " (external)" }}</span></td>
+                                <td data-label="Status"><span class=format!("status {}", status_class(r.status))>{status_text(r.status)}</span>
                                     {r.detail.map(|d| view! { <span class="muted">" – "{d}</span> })}</td>
-                                <td>{r.activity.map(|a| activity_view(&a))}</td>
+                                <td data-label="Activity">{r.activity.map(|a| activity_view(&a))}</td>
                                 <td>{(r.status != DeliveryStatus::Revoked).then(|| view! {
                                     <button type="button" class="button quiet small" aria-label=label on:click=move |_| revoke(id.clone(), Some(who.clone()))>"Withdraw"</button>
                                 })}</td>
