@@ -130,7 +130,17 @@ describe('sending secure mail', () => {
     await delivery.getByRole('row', { name: /bob@testshire\.gov\.uk/ }).getByText('Read').waitFor();
     // The partner read it in the portal, so their row says so too.
     assert.match(await delivery.getByRole('row', { name: new RegExp(PARTNER.replace(/\./g, '\\.')) }).innerText(), /\(external\)\s+Read/);
+    // Withdrawing asks first; "No" changes nothing.
     await ann.getByRole('button', { name: `Withdraw access for ${PARTNER}` }).click();
+    const confirm = ann.getByRole('alertdialog', { name: `Withdraw access for ${PARTNER}?` });
+    await confirm.waitFor();
+    await ann.waitForFunction(() => document.activeElement?.getAttribute('role') === 'alertdialog');
+    assert.deepEqual(await axeViolations(ann), [], 'withdraw confirmation');
+    await screenshot(ann, '14a-withdraw-confirm');
+    await confirm.getByRole('button', { name: 'No, keep access' }).click();
+    assert.equal(await delivery.getByText('Access withdrawn').count(), 0);
+    await ann.getByRole('button', { name: `Withdraw access for ${PARTNER}` }).click();
+    await confirm.getByRole('button', { name: 'Yes, withdraw access' }).click();
     await delivery.getByText('Access withdrawn').waitFor();
     await screenshot(ann, '14-revoked');
     // The withdrawn link now says so, plainly.
@@ -139,7 +149,19 @@ describe('sending secure mail', () => {
     assert.match(await partner.locator('main').innerText(), new RegExp(`quote reference ${reference}`));
     assert.deepEqual(await axeViolations(partner), [], 'withdrawn link page');
     await screenshot(partner, '17-link-withdrawn');
-    assert.deepEqual(partner.errors, []);
+    // Ann gives access back: a new link arrives by email, and the old one stays dead.
+    await ann.getByRole('button', { name: `Give ${PARTNER} access again` }).click();
+    await ann.getByText('a new link is on its way to them by email').waitFor();
+    const links = () => sink.messages().filter((m) => m.toLowerCase().includes(`to: ${PARTNER}`))
+      .map((m) => m.match(new RegExp(`${sealpost.base}/s/[0-9a-f]{64}`))?.[0]).filter(Boolean);
+    for (let i = 0; i < 100 && !links().some((l) => l !== link); i += 1) await new Promise((r) => setTimeout(r, 200));
+    const fresh = links().find((l) => l !== link);
+    assert.ok(fresh, 'a new notification with a new link');
+    await partner.goto(fresh);
+    await partner.getByRole('button', { name: 'Send me a code' }).waitFor();
+    await partner.goto(link);
+    await partner.getByRole('heading', { level: 1 }).filter({ hasNotText: 'Secure message from' }).waitFor();
+    assert.deepEqual(partner.errors.filter((e) => !/status of 404/.test(e)), []);
     assert.deepEqual(ann.errors, []);
     assert.deepEqual(bob.errors, []);
   });

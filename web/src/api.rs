@@ -4,8 +4,8 @@
 use sealpost_domain::api::{ApiError, CSRF_HEADER, Info, LoginRequest, Me, SetupLink, SetupRequest};
 use sealpost_domain::api_audit::{AuditPage, AuditSearch, AuditVerification, BreakGlassAccess, BreakGlassRequest, MessageTimeline};
 use sealpost_domain::api_messages::{
-    ComposeInfo, LinkView, MessageDetail, MessageSummary, PortalItem, PortalState, RecipientStatus, RedeemRequest, RevokeRequest,
-    VerifyRequest,
+    ComposeInfo, LinkView, MessageDetail, MessageSummary, PortalItem, PortalState, RecipientStatus, RedeemRequest, RegrantRequest,
+    RevokeRequest, VerifyRequest,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -128,6 +128,16 @@ pub async fn message(id: &str) -> Result<MessageDetail, Failure> {
 /// `POST /api/v1/messages/{id}/revoke`.
 pub async fn revoke(id: &str, recipient: Option<String>) -> Result<Vec<RecipientStatus>, Failure> {
     call("POST", &format!("/api/v1/messages/{id}/revoke"), Some(&RevokeRequest { recipient })).await
+}
+
+/// `POST /api/v1/messages/{id}/regrant`: gives a withdrawn recipient access again.
+pub async fn regrant(id: &str, recipient: String) -> Result<Vec<RecipientStatus>, Failure> {
+    call(
+        "POST",
+        &format!("/api/v1/messages/{id}/regrant"),
+        Some(&RegrantRequest { recipient }),
+    )
+    .await
 }
 
 /// `?reference=…&person=…`: the filters of `s` given, URL-encoded (empty for none).

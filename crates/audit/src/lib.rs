@@ -40,6 +40,8 @@ pub enum Action {
     AttachmentDownload,
     /// Access was withdrawn.
     MessageRevoke,
+    /// Access was given back after a withdrawal (a partner gets a new link).
+    MessageRegrant,
     /// A notification email was accepted by the relay.
     NotificationSent,
     /// A notification email could not be delivered.
@@ -192,6 +194,7 @@ impl Action {
             Action::MessageRead => "message.read",
             Action::AttachmentDownload => "attachment.download",
             Action::MessageRevoke => "message.revoke",
+            Action::MessageRegrant => "message.regrant",
             Action::NotificationSent => "notification.sent",
             Action::NotificationFailed => "notification.failed",
             Action::LinkRedeem => "portal.redeem",
@@ -212,12 +215,13 @@ impl Action {
     }
 
     /// Every action, for tests that must cover each one.
-    pub const ALL: [Action; 21] = [
+    pub const ALL: [Action; 22] = [
         Action::MessageSend,
         Action::MailboxList,
         Action::MessageRead,
         Action::AttachmentDownload,
         Action::MessageRevoke,
+        Action::MessageRegrant,
         Action::NotificationSent,
         Action::NotificationFailed,
         Action::LinkRedeem,

@@ -36,6 +36,7 @@ pub const ACTIONS: &[(&str, &str)] = &[
     ("attachment.download", "Downloaded a file"),
     ("message.reply", "Sent a secure reply"),
     ("message.revoke", "Withdrew access"),
+    ("message.regrant", "Gave access again"),
     ("auth.sign_in", "Signed in"),
     ("auth.sign_out", "Signed out"),
     ("auth.account_setup", "Set up their account"),

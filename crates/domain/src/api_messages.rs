@@ -229,6 +229,14 @@ pub struct LinkView {
     pub passphrase_required: bool,
 }
 
+/// `POST /api/v1/messages/{id}/regrant`: the withdrawn recipient to give access back to.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegrantRequest {
+    /// Their address.
+    pub recipient: String,
+}
+
 /// `POST /api/v1/portal/redeem`: the link's token, from the address bar of `/s/{token}`.
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

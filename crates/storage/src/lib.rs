@@ -32,6 +32,7 @@ pub use break_glass::BreakGlassGrant;
 pub use connect::SqliteSettings;
 pub use error::StorageError;
 pub use login_failures::LoginAttempt;
+pub use mailbox::Regrant;
 pub use messages::{MessageHeader, NewAttachment, NewMessage, NewRecipient, StoredAttachment, StoredMessage, StoredRecipient};
 pub use outbox::DueNotification;
 pub use portal::LinkRecord;

@@ -11,6 +11,19 @@ use crate::audit::{begin_write, chain_audit};
 use crate::messages::{MESSAGE_SELECT, MessageBodyRow, MessageRow, message_from_row, message_with_body, parse_id};
 use crate::{MessageHeader, StorageError, Store, StoredAttachment, StoredMessage, StoredRecipient, with_pool};
 
+/// How a withdrawn recipient gets access back.
+pub enum Regrant {
+    /// A colleague: the message is back in their inbox.
+    Colleague,
+    /// A partner: a fresh link (its token's hash, and the token sealed for the email).
+    Partner {
+        /// The new token's hash.
+        link: sealpost_crypto::TokenHash,
+        /// The new token, sealed with the message key, for the notification.
+        sealed_link: Sealed,
+    },
+}
+
 impl Store {
     /// Messages addressed to `user` and not revoked for them, newest first.
     pub async fn inbox(&self, user: UserId, limit: i64) -> Result<Vec<MessageHeader>, StorageError> {
@@ -199,6 +212,72 @@ impl Store {
             chain_audit!(self, tx, [audit])?;
             tx.commit().await?;
             Ok::<u64, StorageError>(n)
+        })
+    }
+
+    /// Gives a withdrawn recipient access again, with its audit event, in one transaction. A
+    /// partner gets a fresh link and a new notification; the old token stays dead and their
+    /// old portal sessions end. Returns false (changing nothing) unless the recipient belongs
+    /// to `message` and is withdrawn.
+    pub async fn regrant(
+        &self,
+        message: MessageId,
+        recipient: RecipientId,
+        grant: &Regrant,
+        now_ms: i64,
+        audit: &AuditEvent,
+    ) -> Result<bool, StorageError> {
+        let (id, rid) = (message.to_string(), recipient.to_string());
+        with_pool!(self, |pool| {
+            let mut tx = begin_write!(self, pool).await?;
+            let changed = match grant {
+                Regrant::Colleague => sqlx::query(
+                    "UPDATE recipients SET revoked_at = NULL, status_detail = NULL, \
+                     status = CASE WHEN read_at IS NULL THEN 'delivered' ELSE 'read' END \
+                     WHERE id = $1 AND message_id = $2 AND revoked_at IS NOT NULL AND user_id IS NOT NULL",
+                )
+                .bind(&rid)
+                .bind(&id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected(),
+                Regrant::Partner { link, sealed_link } => {
+                    let changed = sqlx::query(
+                        "UPDATE recipients SET revoked_at = NULL, status_detail = NULL, status = 'queued', link_hash = $3 \
+                         WHERE id = $1 AND message_id = $2 AND revoked_at IS NOT NULL AND link_hash IS NOT NULL",
+                    )
+                    .bind(&rid)
+                    .bind(&id)
+                    .bind(link.as_bytes().as_slice())
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                    if changed == 1 {
+                        sqlx::query("DELETE FROM portal_sessions WHERE recipient_id = $1")
+                            .bind(&rid)
+                            .execute(&mut *tx)
+                            .await?;
+                        sqlx::query(
+                            "INSERT INTO outbox (id, recipient_id, sealed_link, state, attempts, next_attempt_at, first_queued_at) \
+                             VALUES ($1, $2, $3, 'pending', 0, $4, $4)",
+                        )
+                        .bind(uuid::Uuid::new_v4().to_string())
+                        .bind(&rid)
+                        .bind(sealed_link.as_bytes())
+                        .bind(now_ms)
+                        .execute(&mut *tx)
+                        .await?;
+                    }
+                    changed
+                }
+            };
+            if changed != 1 {
+                tx.rollback().await?;
+                return Ok(false);
+            }
+            chain_audit!(self, tx, [audit])?;
+            tx.commit().await?;
+            Ok::<bool, StorageError>(true)
         })
     }
 

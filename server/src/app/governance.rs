@@ -229,6 +229,7 @@ fn trails(
                     "message.revoke" if for_them || e.object.as_deref() == Some(&format!("message:{message}")) => {
                         t.revoked_at_ms = t.revoked_at_ms.or(Some(e.at_ms));
                     }
+                    "message.regrant" if for_them => t.revoked_at_ms = None,
                     _ => {}
                 }
             }

@@ -1,4 +1,4 @@
-//! Reading mail: inbox and sent lists, a message, an attachment, revoking, and what the compose
+//! Reading mail: inbox and sent lists, a message, an attachment, and what the compose
 //! page needs. Access is decided in storage by one rule (sender or addressee); everyone else
 //! gets 404, the same as for a message that does not exist (SECURITY C1). Each read and download
 //! is on the audit log before any content is returned (F1).
@@ -7,8 +7,6 @@ use sealpost_crypto::{Binding, ExposeSecret, MessageKey, ObjectKind, OpenedReade
 use sealpost_domain::api_messages::{ComposeInfo, DeliveryStatus, MailBox, MessageDetail, MessageSummary, RecipientStatus};
 use sealpost_domain::{AttachmentId, EmailAddress, MessageId};
 use sealpost_storage::{BlobReader, StoredMessage, ThreadActivity, UserRecord};
-
-use sealpost_audit::AuditEvent;
 
 use crate::app::audit::{self, Action, Actor, Object, Outcome, RequestMeta};
 use crate::app::thread;
@@ -193,52 +191,6 @@ pub async fn open_attachment(
     })
 }
 
-/// Withdraws access for one recipient or all. Only the sender may; others get 404.
-pub async fn revoke(
-    state: &AppState,
-    user: &UserRecord,
-    id: MessageId,
-    recipient: Option<&str>,
-    meta: &RequestMeta,
-) -> Result<Vec<RecipientStatus>, AppError> {
-    let m = state
-        .store
-        .message_for(user.id, id)
-        .await?
-        .filter(|m| m.sender == user.id)
-        .ok_or(AppError::NotFound)?;
-    let address = match recipient {
-        Some(raw) => {
-            let a = EmailAddress::parse(raw).map_err(|e| AppError::BadRequest {
-                code: "invalid_recipient",
-                message: e.to_string(),
-            })?;
-            if !state.store.recipients_of(m.id).await?.iter().any(|r| r.address == a.as_str()) {
-                return Err(AppError::BadRequest {
-                    code: "not_a_recipient",
-                    message: format!("{a} is not a recipient of this message."),
-                });
-            }
-            Some(a)
-        }
-        None => None,
-    };
-    let object = match &address {
-        Some(a) => Object::Recipient(id, a.clone()),
-        None => Object::Message(id),
-    };
-    let audit = AuditEvent::new(
-        state.now_ms(),
-        &Actor::User(user.id),
-        Action::MessageRevoke,
-        Some(object),
-        Outcome::Success,
-        meta.clone(),
-    );
-    state.store.revoke(m.id, address.as_ref(), state.now_ms(), &audit).await?;
-    recipients_with_activity(state, id).await
-}
-
 /// Limits and known addresses for the compose page.
 pub async fn compose_info(state: &AppState, user: &UserRecord) -> Result<ComposeInfo, AppError> {
     let known = state
@@ -255,7 +207,7 @@ pub async fn compose_info(state: &AppState, user: &UserRecord) -> Result<Compose
 }
 
 /// Each recipient's status and, from the audit log, what they did: for the message page.
-async fn recipients_with_activity(state: &AppState, id: MessageId) -> Result<Vec<RecipientStatus>, AppError> {
+pub(crate) async fn recipients_with_activity(state: &AppState, id: MessageId) -> Result<Vec<RecipientStatus>, AppError> {
     let rows = state.store.recipients_of(id).await?;
     let trails = crate::app::governance::trails_for_sender(&state.store, id, &rows).await?;
     let mut statuses = statuses_of(rows);

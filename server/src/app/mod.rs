@@ -1,5 +1,6 @@
 //! Use cases: what the product does, independent of HTTP. Handlers call exactly one of these.
 
+pub mod access;
 pub mod audit;
 pub mod audit_writer;
 pub mod auth;

@@ -7,14 +7,16 @@ use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use sealpost_domain::api_messages::{ComposeInfo, MailBox, MessageDetail, MessageSummary, RecipientStatus, RevokeRequest, Sent};
+use sealpost_domain::api_messages::{
+    ComposeInfo, MailBox, MessageDetail, MessageSummary, RecipientStatus, RegrantRequest, RevokeRequest, Sent,
+};
 use serde::Deserialize;
 use tokio_util::io::ReaderStream;
 
 use super::client::Meta;
 use super::cookie::SignedIn;
 use super::json::ApiJson;
-use crate::app::{mailbox, send};
+use crate::app::{access, mailbox, send};
 use crate::error::AppError;
 use crate::state::AppState;
 
@@ -24,6 +26,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/messages/{id}", get(read))
         .route("/messages/{id}/attachments/{attachment}", get(download))
         .route("/messages/{id}/revoke", post(revoke))
+        .route("/messages/{id}/regrant", post(regrant))
         .route("/compose", get(compose))
 }
 
@@ -86,7 +89,20 @@ async fn revoke(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<RevokeRequest>,
 ) -> Result<Json<Vec<RecipientStatus>>, AppError> {
-    mailbox::revoke(&state, &signed_in.user, parse_id(&id)?, body.recipient.as_deref(), &meta)
+    access::revoke(&state, &signed_in.user, parse_id(&id)?, body.recipient.as_deref(), &meta)
+        .await
+        .map(Json)
+}
+
+/// Gives a withdrawn recipient access again (a partner gets a new link).
+async fn regrant(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    Meta(meta): Meta,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<RegrantRequest>,
+) -> Result<Json<Vec<RecipientStatus>>, AppError> {
+    access::regrant(&state, &signed_in.user, parse_id(&id)?, &body.recipient, &meta)
         .await
         .map(Json)
 }

@@ -85,6 +85,13 @@ async fn every_route_with_an_id_answers_each_principal_as_the_table_says() {
             [400, 404, 404, 401, 401, 404, 404, 401],
         ),
         (
+            // Likewise giving access back.
+            "/api/v1/messages/{id}/regrant",
+            format!("/api/v1/messages/{id}/regrant"),
+            Call::Post(json!({ "recipient": "nobody@example.org" })),
+            [400, 404, 404, 401, 401, 404, 404, 401],
+        ),
+        (
             "/api/v1/portal/messages/{id}",
             format!("/api/v1/portal/messages/{id}"),
             Call::Get,

@@ -301,3 +301,81 @@ async fn a_send_with_fields_we_do_not_have_is_refused_naming_them_and_nobody_is_
     let inbox = body(app.get("/api/v1/messages?box=inbox").header("cookie", &p.bob).send().await.unwrap()).await;
     assert_eq!(inbox.as_array().unwrap().len(), 0, "nothing was sent to Bob either");
 }
+
+#[tokio::test]
+async fn a_sender_gives_access_back_and_a_partner_gets_a_new_link_while_the_old_one_stays_dead() {
+    let (app, sink) = spawn_app_with_smtp(&[]).await;
+    let p = people(&app).await;
+    let partner = "pc.jones@police.example.uk";
+    let sent = send_ok(&app, &p.ann, message(&["bob@testshire.gov.uk", partner], "Regrant", "Body"), &[]).await;
+    let id = sent["id"].as_str().unwrap().to_owned();
+    app.deliver_due().await;
+    let old_token = app.link_sent_to(&sink, partner);
+    let old_session = app.portal_sign_in(&sink, &old_token, None).await;
+    for who in [partner, "bob@testshire.gov.uk"] {
+        assert_eq!(app.revoke(&p.ann, &id, Some(who)).await.status(), StatusCode::OK);
+    }
+    let regrant = |who: &'static str, cookie: String| {
+        let (app, id) = (&app, id.clone());
+        async move {
+            app.post(&format!("/api/v1/messages/{id}/regrant"))
+                .header("cookie", cookie)
+                .json(&json!({ "recipient": who }))
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(
+        regrant(partner, p.bob.clone()).await.status(),
+        StatusCode::NOT_FOUND,
+        "only the sender"
+    );
+    let back = regrant(partner, p.ann.clone()).await;
+    assert_eq!(back.status(), StatusCode::OK);
+    let statuses = body(back).await;
+    let row = statuses
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["address"] == partner)
+        .unwrap()
+        .clone();
+    assert_eq!(row["status"], "queued", "{statuses}");
+    app.deliver_due().await;
+    let new_token = app.link_sent_to(&sink, partner);
+    assert_ne!(new_token, old_token, "a fresh link");
+    assert_eq!(
+        app.get(&format!("/api/v1/portal/links/{old_token}")).send().await.unwrap().status(),
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        app.portal_message(&old_session, &id).await.status(),
+        StatusCode::UNAUTHORIZED,
+        "old sessions end"
+    );
+    let fresh = app.portal_sign_in(&sink, &new_token, None).await;
+    assert_eq!(app.portal_message(&fresh, &id).await.status(), StatusCode::OK);
+
+    assert_eq!(
+        app.read(&p.bob, &id).await.status(),
+        StatusCode::NOT_FOUND,
+        "Bob is still withdrawn"
+    );
+    assert_eq!(regrant("bob@testshire.gov.uk", p.ann.clone()).await.status(), StatusCode::OK);
+    assert_eq!(app.read(&p.bob, &id).await.status(), StatusCode::OK, "back in Bob's inbox");
+    let again = regrant("bob@testshire.gov.uk", p.ann.clone()).await;
+    assert_eq!(body(again).await["code"], "not_withdrawn");
+    let actions = app.audit_actions(&id).await;
+    assert_eq!(actions.iter().filter(|a| *a == "message.regrant").count(), 2, "{actions:?}");
+
+    assert_eq!(app.revoke(&p.ann, &id, Some(partner)).await.status(), StatusCode::OK);
+    app.clock.advance_minutes(31 * 24 * 60);
+    let ann = app.sign_in("ann@testshire.gov.uk", PASSWORD).await;
+    let late = regrant(partner, ann).await;
+    assert_eq!(
+        body(late).await["code"],
+        "message_expired",
+        "an expired message is sent again instead"
+    );
+}

@@ -5,10 +5,10 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::hooks::{use_params_map, use_query_map};
 use sealpost_domain::api_audit::RecipientTrail;
-use sealpost_domain::api_messages::{DeliveryStatus, MessageDetail, RecipientStatus};
+use sealpost_domain::api_messages::{DeliveryStatus, MessageDetail};
 
 use crate::api;
-use crate::components::{ErrorSummary, LinkedText, MarkingBadge, format_size, format_time, set_title, visible_text};
+use crate::components::{LinkedText, MarkingBadge, format_size, format_time, set_title, visible_text};
 use crate::pages::Replies;
 
 /// The message page.
@@ -55,7 +55,7 @@ fn Message(id: String, detail: MessageDetail, just_sent: bool) -> impl IntoView 
         {just_sent.then(|| view! { <div class="notice" role="status"><strong>"Sent securely."</strong>" Reference "{reference}"."</div> })}
         <MessageArticle detail=detail attachment_urls=urls expiry_label="Links expire"/>
         <Replies message_id=id.clone() replies=replies file_url=api::attachment_url/>
-        {is_sender.then(|| view! { <Delivery id=id.clone() recipients=recipients/> })}
+        {is_sender.then(|| view! { <crate::pages::delivery::Delivery id=id.clone() recipients=recipients/> })}
     }
 }
 
@@ -92,55 +92,9 @@ pub fn MessageArticle(detail: MessageDetail, attachment_urls: Vec<String>, expir
     }
 }
 
-#[component]
-fn Delivery(id: String, recipients: RwSignal<Vec<RecipientStatus>>) -> impl IntoView {
-    let (error, set_error) = signal(None::<String>);
-    let revoke = move |id: String, who: Option<String>| {
-        spawn_local(async move {
-            match api::revoke(&id, who).await {
-                Ok(now) => recipients.set(now),
-                Err(f) => set_error.set(Some(f.message)),
-            }
-        });
-    };
-    let all_id = id.clone();
-    let any_live = move || recipients.get().iter().any(|r| r.status != DeliveryStatus::Revoked);
-    view! {
-        <section class="card" aria-labelledby="delivery-title">
-            <h2 id="delivery-title">"Delivery"</h2>
-            <ErrorSummary message=error/>
-            <table class="table delivery">
-                <caption class="visually-hidden">"Who this message went to, and where delivery stands"</caption>
-                <thead><tr><th scope="col">"Recipient"</th><th scope="col">"Status"</th><th scope="col">"Activity"</th><th scope="col"><span class="visually-hidden">"Actions"</span></th></tr></thead>
-                <tbody>
-                    {move || recipients.get().into_iter().map(|r| {
-                        let address = r.address.to_string();
-                        let label = format!("Withdraw access for {address}");
-                        let (id, who) = (id.clone(), address.clone());
-                        view! {
-                            <tr>
-                                <td data-label="Recipient">{address}<span class="muted">{if r.internal { " (colleague)" } else { " (external)" }}</span></td>
-                                <td data-label="Status"><span class=format!("status {}", status_class(r.status))>{status_text(r.status)}</span>
-                                    {r.detail.map(|d| view! { <span class="muted">" – "{d}</span> })}</td>
-                                <td data-label="Activity">{r.activity.map(|a| activity_view(&a))}</td>
-                                <td>{(r.status != DeliveryStatus::Revoked).then(|| view! {
-                                    <button type="button" class="button quiet small" aria-label=label on:click=move |_| revoke(id.clone(), Some(who.clone()))>"Withdraw"</button>
-                                })}</td>
-                            </tr>
-                        }
-                    }).collect_view()}
-                </tbody>
-            </table>
-            {move || any_live().then(|| { let id = all_id.clone(); view! {
-                <button type="button" class="button danger" on:click=move |_| revoke(id.clone(), None)>"Withdraw access for everyone"</button>
-            }})}
-        </section>
-    }
-}
-
 /// What a recipient did, from the audit log: opened when (and how often), downloads, and
 /// failed attempts to prove who they are.
-fn activity_view(a: &RecipientTrail) -> impl IntoView + use<> {
+pub(crate) fn activity_view(a: &RecipientTrail) -> impl IntoView + use<> {
     let plural = |n: u32, one: &str, many: &str| if n == 1 { format!("1 {one}") } else { format!("{n} {many}") };
     let opened = match a.first_opened_at_ms {
         Some(at) if a.opens > 1 => format!("Opened {} ({} times)", format_time(at), a.opens),
@@ -156,7 +110,7 @@ fn activity_view(a: &RecipientTrail) -> impl IntoView + use<> {
     }
 }
 
-fn status_text(s: DeliveryStatus) -> &'static str {
+pub(crate) fn status_text(s: DeliveryStatus) -> &'static str {
     match s {
         DeliveryStatus::Delivered => "Delivered",
         DeliveryStatus::Read => "Read",
@@ -167,7 +121,7 @@ fn status_text(s: DeliveryStatus) -> &'static str {
     }
 }
 
-fn status_class(s: DeliveryStatus) -> &'static str {
+pub(crate) fn status_class(s: DeliveryStatus) -> &'static str {
     match s {
         DeliveryStatus::Read | DeliveryStatus::Sent | DeliveryStatus::Delivered => "ok",
         DeliveryStatus::Queued => "pending",

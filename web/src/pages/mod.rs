@@ -2,6 +2,7 @@
 
 mod audit;
 mod compose;
+mod delivery;
 mod mailbox;
 mod message;
 mod not_found;

@@ -1,0 +1,109 @@
+//! Who may still open a sent message: withdrawing access from one recipient or all, and giving
+//! it back. Only the sender may do either (anyone else gets 404, SECURITY C1), and each change
+//! commits together with its audit event. Giving a partner access back sends a fresh link: the
+//! old one stays dead, and any portal session opened with it is ended.
+
+use sealpost_audit::AuditEvent;
+use sealpost_crypto::{Binding, ObjectKind, Token};
+use sealpost_domain::api_messages::RecipientStatus;
+use sealpost_domain::{EmailAddress, MessageId};
+use sealpost_storage::{Regrant, StoredMessage, StoredRecipient, UserRecord};
+
+use crate::app::audit::{Action, Actor, Object, Outcome, RequestMeta};
+use crate::app::mailbox::{recipients_with_activity, unwrap_key};
+use crate::error::AppError;
+use crate::state::AppState;
+
+/// Withdraws access for one recipient or all. Only the sender may; others get 404.
+pub async fn revoke(
+    state: &AppState,
+    user: &UserRecord,
+    id: MessageId,
+    recipient: Option<&str>,
+    meta: &RequestMeta,
+) -> Result<Vec<RecipientStatus>, AppError> {
+    let m = senders_message(state, user, id).await?;
+    let address = match recipient {
+        Some(raw) => Some(recipient_of(state, &m, raw).await?.0),
+        None => None,
+    };
+    let object = match &address {
+        Some(a) => Object::Recipient(id, a.clone()),
+        None => Object::Message(id),
+    };
+    let audit = AuditEvent::new(
+        state.now_ms(),
+        &Actor::User(user.id),
+        Action::MessageRevoke,
+        Some(object),
+        Outcome::Success,
+        meta.clone(),
+    );
+    state.store.revoke(m.id, address.as_ref(), state.now_ms(), &audit).await?;
+    recipients_with_activity(state, id).await
+}
+
+/// Gives a withdrawn recipient access again: a colleague finds the message in their inbox; a
+/// partner is emailed a new link (the same code and passphrase rules apply). Refused once the
+/// message's links have expired: then it must be sent again.
+pub async fn regrant(
+    state: &AppState,
+    user: &UserRecord,
+    id: MessageId,
+    recipient: &str,
+    meta: &RequestMeta,
+) -> Result<Vec<RecipientStatus>, AppError> {
+    let m = senders_message(state, user, id).await?;
+    let (address, row) = recipient_of(state, &m, recipient).await?;
+    let not_withdrawn = || AppError::bad("not_withdrawn", format!("{address} can still open this message."));
+    if row.status != "revoked" {
+        return Err(not_withdrawn());
+    }
+    if m.expires_at_ms <= state.now_ms() {
+        return Err(AppError::bad(
+            "message_expired",
+            "This message's links have expired, so access cannot be given back: send it again instead.",
+        ));
+    }
+    let grant = if row.internal {
+        Regrant::Colleague
+    } else {
+        let token = Token::generate()?;
+        let key = unwrap_key(state, &m)?;
+        Regrant::Partner {
+            link: token.hash(),
+            sealed_link: key.seal(Binding::new(ObjectKind::LinkToken, row.id.0), token.expose_hex().as_bytes())?,
+        }
+    };
+    let audit = AuditEvent::new(
+        state.now_ms(),
+        &Actor::User(user.id),
+        Action::MessageRegrant,
+        Some(Object::Recipient(id, address.clone())),
+        Outcome::Success,
+        meta.clone(),
+    );
+    if !state.store.regrant(m.id, row.id, &grant, state.now_ms(), &audit).await? {
+        return Err(not_withdrawn());
+    }
+    state.outbox_wake.notify_one();
+    recipients_with_activity(state, id).await
+}
+
+/// The message, if `user` sent it; 404 otherwise, as for one that does not exist.
+async fn senders_message(state: &AppState, user: &UserRecord, id: MessageId) -> Result<StoredMessage, AppError> {
+    state
+        .store
+        .message_for(user.id, id)
+        .await?
+        .filter(|m| m.sender == user.id)
+        .ok_or(AppError::NotFound)
+}
+
+/// The recipient row of `m` for the address typed, or a 400 that says why not.
+async fn recipient_of(state: &AppState, m: &StoredMessage, raw: &str) -> Result<(EmailAddress, StoredRecipient), AppError> {
+    let a = EmailAddress::parse(raw).map_err(|e| AppError::bad("invalid_recipient", e.to_string()))?;
+    let row = state.store.recipients_of(m.id).await?.into_iter().find(|r| r.address == a.as_str());
+    let row = row.ok_or_else(|| AppError::bad("not_a_recipient", format!("{a} is not a recipient of this message.")))?;
+    Ok((a, row))
+}
