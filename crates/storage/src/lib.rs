@@ -11,6 +11,7 @@ mod blobs;
 mod break_glass;
 mod checkpoints;
 mod connect;
+mod devices;
 mod error;
 mod login_failures;
 mod mailbox;

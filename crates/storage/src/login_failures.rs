@@ -4,6 +4,7 @@
 //! An attempt takes its place under the limit *before* the password is checked, in one atomic
 //! step, and is forgotten if it succeeds, so parallel guesses cannot slip past the limit.
 
+use sealpost_crypto::TokenHash;
 use sealpost_domain::EmailAddress;
 use uuid::Uuid;
 
@@ -26,8 +27,26 @@ impl Store {
         limit: i64,
         now_ms: i64,
     ) -> Result<Option<LoginAttempt>, StorageError> {
+        self.take_attempt(email.as_str(), since_ms, limit, now_ms).await
+    }
+
+    /// The same for a known browser of an account (a device cookie): its failures are counted
+    /// apart from the address's, so strangers' guesses cannot lock it out (SECURITY A3).
+    pub async fn take_device_login_attempt(
+        &self,
+        device: &TokenHash,
+        since_ms: i64,
+        limit: i64,
+        now_ms: i64,
+    ) -> Result<Option<LoginAttempt>, StorageError> {
+        // Kept in the same table under a key that can never be an address (it has no '@').
+        let key = format!("device:{}", sealpost_domain::hex::encode(device.as_bytes()));
+        self.take_attempt(&key, since_ms, limit, now_ms).await
+    }
+
+    async fn take_attempt(&self, key: &str, since_ms: i64, limit: i64, now_ms: i64) -> Result<Option<LoginAttempt>, StorageError> {
         let id = Uuid::new_v4();
-        let lock = format!("login_failures:{}", email.as_str());
+        let lock = format!("login_failures:{key}");
         let taken = with_pool!(self, |pool| {
             let mut tx = begin_write!(self, pool).await?;
             if matches!(self, Store::Postgres(_)) {
@@ -42,7 +61,7 @@ impl Store {
                  WHERE (SELECT COUNT(*) FROM login_failures WHERE email = $2 AND at >= $4) < $5",
             )
             .bind(id.to_string())
-            .bind(email.as_str())
+            .bind(key)
             .bind(now_ms)
             .bind(since_ms)
             .bind(limit)

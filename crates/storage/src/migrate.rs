@@ -66,6 +66,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../../../migrations/sqlite/0010_portal_attempt_ids.sql"),
         include_str!("../../../migrations/postgres/0010_portal_attempt_ids.sql"),
     ),
+    (
+        11,
+        "known_devices",
+        include_str!("../../../migrations/sqlite/0011_known_devices.sql"),
+        include_str!("../../../migrations/postgres/0011_known_devices.sql"),
+    ),
 ];
 
 const CREATE_LEDGER: &str =

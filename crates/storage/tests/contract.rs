@@ -101,6 +101,33 @@ contract!(
     }
 );
 
+contract!(
+    a_known_device_belongs_to_one_address_and_has_its_own_failure_limit,
+    |store: Store| async move {
+        let ann = EmailAddress::parse("ann@example.gov.uk").unwrap();
+        let bob = EmailAddress::parse("bob@example.gov.uk").unwrap();
+        let device = Token::generate().unwrap().hash();
+        assert!(!store.known_device(&device, &ann, 0, 10).await.unwrap(), "unknown before");
+        store.remember_device(&device, &ann, 100).await.unwrap();
+        assert!(store.known_device(&device, &ann, 50, 200).await.unwrap());
+        assert!(!store.known_device(&device, &bob, 0, 200).await.unwrap(), "another address's");
+        assert!(!store.known_device(&device, &ann, 250, 300).await.unwrap(), "not used since");
+        for at in 0..3 {
+            assert!(store.take_device_login_attempt(&device, 0, 3, at).await.unwrap().is_some());
+        }
+        assert!(
+            store.take_device_login_attempt(&device, 0, 3, 4).await.unwrap().is_none(),
+            "its limit"
+        );
+        assert_eq!(
+            store.count_login_failures(&ann, 0).await.unwrap(),
+            0,
+            "kept apart from the address's"
+        );
+        assert!(store.take_login_attempt(&ann, 0, 3, 5).await.unwrap().is_some());
+    }
+);
+
 contract!(setup_tokens_work_once_and_not_after_expiry, |store: Store| async move {
     let user = store
         .create_user(

@@ -22,9 +22,28 @@ const HOUR_MS: i64 = 3_600_000;
 pub struct SignedIn {
     /// Goes into the session cookie.
     pub token: Token,
+    /// A new device cookie, when the browser was not yet known to this account.
+    pub device: Option<Token>,
     /// The account, as the API shows it.
     pub me: Me,
 }
+
+/// What the browser presented: its session (ended at sign-in, SECURITY A8) and its device
+/// cookie, if any.
+#[derive(Clone, Copy, Default)]
+pub struct Browser<'a> {
+    /// The session cookie's token hash.
+    pub session: Option<&'a TokenHash>,
+    /// The device cookie's token hash.
+    pub device: Option<&'a TokenHash>,
+}
+
+/// Failed passwords an hour from a browser known to the account, counted apart from the
+/// address's limit (which strangers can exhaust).
+const KNOWN_DEVICE_FAILURES_PER_HOUR: i64 = 10;
+
+/// How long a device cookie keeps a browser known without a sign-in.
+const DEVICE_DAYS: i64 = 180;
 
 /// Signs a staff member in. A sign-in that reaches the password check is audited, whether it
 /// succeeds or not (SECURITY F1); those refused earlier by a limit are only logged, so a flood
@@ -35,7 +54,7 @@ pub async fn login(
     meta: &RequestMeta,
     email: &str,
     password: SecretString,
-    previous: Option<&TokenHash>,
+    browser: Browser<'_>,
 ) -> Result<SignedIn, AppError> {
     let now = state.now_ms();
     state
@@ -49,7 +68,8 @@ pub async fn login(
         code: "invalid_email",
         message: e.to_string(),
     })?;
-    let attempt = take_attempt(state, &email, now).await?.ok_or(AppError::TooManyRequests {
+    let known = is_known_device(state, browser.device, &email).await?;
+    let attempt = take_attempt(state, &email, known, now).await?.ok_or(AppError::TooManyRequests {
         retry_after_secs: 3600,
         message: "Too many failed sign-ins for this account. Try again in an hour, or ask IT to reset your password.",
     })?;
@@ -67,24 +87,58 @@ pub async fn login(
         let hash = hash_password(state, password).await?;
         state.store.upgrade_password_hash(user.id, &hash).await?;
     }
-    let token = sessions::start(state, user.id, previous).await?;
+    let token = sessions::start(state, user.id, browser.session).await?;
+    let device = if known.is_some() {
+        None
+    } else {
+        Some(new_device(state, &user.email).await?)
+    };
     audit::record(state, meta, &Actor::User(user.id), Action::SignIn, None, Outcome::Success).await?;
     tracing::info!(user = %user.id, outcome = "success", "signed in");
     Ok(SignedIn {
         token,
+        device,
         me: me(state, user),
     })
 }
 
+/// The device cookie, if it marks a browser that has signed in as `email` in the last 180 days.
+async fn is_known_device<'a>(
+    state: &AppState,
+    device: Option<&'a TokenHash>,
+    email: &EmailAddress,
+) -> Result<Option<&'a TokenHash>, AppError> {
+    let Some(device) = device else { return Ok(None) };
+    let now = state.now_ms();
+    let since = now - DEVICE_DAYS * 24 * HOUR_MS;
+    Ok(state.store.known_device(device, email, since, now).await?.then_some(device))
+}
+
+/// Marks this browser as known to `email` from now on.
+async fn new_device(state: &AppState, email: &EmailAddress) -> Result<Token, AppError> {
+    let token = Token::generate()?;
+    state.store.remember_device(&token.hash(), email, state.now_ms()).await?;
+    Ok(token)
+}
+
 /// Asks a signed-in account for its password again before a sensitive step (break-glass).
 /// A wrong password counts as a failed sign-in for the account's hourly limit (SECURITY A3),
-/// so re-authentication cannot be used to guess it faster.
-pub async fn reauthenticate(state: &AppState, user: &UserRecord, password: SecretString) -> Result<(), AppError> {
+/// or for the browser's own when it is one the account signs in from, so re-authentication
+/// cannot be used to guess faster, nor blocked by strangers' guesses.
+pub async fn reauthenticate(
+    state: &AppState,
+    user: &UserRecord,
+    password: SecretString,
+    device: Option<&TokenHash>,
+) -> Result<(), AppError> {
     let now = state.now_ms();
-    let attempt = take_attempt(state, &user.email, now).await?.ok_or(AppError::TooManyRequests {
-        retry_after_secs: 3600,
-        message: "Too many wrong passwords for this account. Try again in an hour.",
-    })?;
+    let known = is_known_device(state, device, &user.email).await?;
+    let attempt = take_attempt(state, &user.email, known, now)
+        .await?
+        .ok_or(AppError::TooManyRequests {
+            retry_after_secs: 3600,
+            message: "Too many wrong passwords for this account. Try again in an hour.",
+        })?;
     match verify_password(state, password, user.password_hash.clone()).await? {
         Verification::Match { .. } => {
             state.store.forget_login_attempt(attempt).await?;
@@ -97,11 +151,28 @@ pub async fn reauthenticate(state: &AppState, user: &UserRecord, password: Secre
     }
 }
 
-/// Takes a place under the account's hourly failure limit before any hashing (SECURITY A3,
-/// A10), or `None` when the limit is reached. The place is given back if the password is right.
-async fn take_attempt(state: &AppState, email: &EmailAddress, now: i64) -> Result<Option<sealpost_storage::LoginAttempt>, AppError> {
-    let limit = i64::from(state.settings.login_account_failures_per_hour);
-    Ok(state.store.take_login_attempt(email, now - HOUR_MS, limit, now).await?)
+/// Takes a place under the failure limit before any hashing (SECURITY A3, A10), or `None` when
+/// the limit is reached: the browser's own limit if it is known to the account, otherwise the
+/// address's. The place is given back if the password is right.
+async fn take_attempt(
+    state: &AppState,
+    email: &EmailAddress,
+    known_device: Option<&TokenHash>,
+    now: i64,
+) -> Result<Option<sealpost_storage::LoginAttempt>, AppError> {
+    let since = now - HOUR_MS;
+    Ok(match known_device {
+        Some(device) => {
+            state
+                .store
+                .take_device_login_attempt(device, since, KNOWN_DEVICE_FAILURES_PER_HOUR, now)
+                .await?
+        }
+        None => {
+            let limit = i64::from(state.settings.login_account_failures_per_hour);
+            state.store.take_login_attempt(email, since, limit, now).await?
+        }
+    })
 }
 
 /// What a set-up link's page says before any typing: whose account it is for, or (400) that
@@ -139,7 +210,7 @@ pub async fn complete_setup(
     meta: &RequestMeta,
     setup_token: &str,
     password: SecretString,
-    previous: Option<&TokenHash>,
+    browser: Browser<'_>,
 ) -> Result<SignedIn, AppError> {
     use sealpost_crypto::ExposeSecret;
     check_password_policy(password.expose_secret()).map_err(|e| AppError::BadRequest {
@@ -157,10 +228,12 @@ pub async fn complete_setup(
     let user = state.store.user_by_id(user_id).await?.filter(|u| !u.disabled).ok_or_else(expired)?;
     let hash = hash_password(state, password).await?;
     state.store.set_password(user.id, &hash).await?;
-    let session = sessions::start(state, user.id, previous).await?;
+    let session = sessions::start(state, user.id, browser.session).await?;
+    let device = Some(new_device(state, &user.email).await?);
     audit::record(state, meta, &Actor::User(user.id), Action::AccountSetup, None, Outcome::Success).await?;
     Ok(SignedIn {
         token: session,
+        device,
         me: me(state, user),
     })
 }

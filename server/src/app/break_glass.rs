@@ -30,6 +30,7 @@ pub async fn open(
     meta: &RequestMeta,
     reference: &str,
     request: BreakGlassRequest,
+    device: Option<&sealpost_crypto::TokenHash>,
 ) -> Result<BreakGlassAccess, AppError> {
     governance::require_ig(user)?;
     let reason = request.reason.trim().to_owned();
@@ -59,7 +60,7 @@ pub async fn open(
         None => None,
     }
     .ok_or(AppError::NotFound)?;
-    if let Err(refused) = auth::reauthenticate(state, user, SecretString::from(request.password)).await {
+    if let Err(refused) = auth::reauthenticate(state, user, SecretString::from(request.password), device).await {
         record_refusal(state, user, meta, &facts.id).await;
         return Err(refused);
     }

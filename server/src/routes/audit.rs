@@ -91,9 +91,11 @@ async fn break_glass(
     signed_in: SignedIn,
     Meta(meta): Meta,
     Path(reference): Path<String>,
+    headers: axum::http::HeaderMap,
     ApiJson(request): ApiJson<BreakGlassRequest>,
 ) -> Result<Json<BreakGlassAccess>, AppError> {
-    break_glass::open(&state, &signed_in.user, &meta, &reference, request)
+    let device = super::cookie::presented_device(&headers);
+    break_glass::open(&state, &signed_in.user, &meta, &reference, request, device.as_ref())
         .await
         .map(Json)
 }

@@ -32,9 +32,13 @@ async fn login(
     headers: HeaderMap,
     ApiJson(body): ApiJson<LoginRequest>,
 ) -> Result<Response, AppError> {
-    let previous = cookie::presented(&headers);
-    let signed_in = auth::login(&state, ip, &meta, &body.email, SecretString::from(body.password), previous.as_ref()).await?;
-    Ok(([(header::SET_COOKIE, cookie::set_session(&signed_in.token))], Json(signed_in.me)).into_response())
+    let (session, device) = (cookie::presented(&headers), cookie::presented_device(&headers));
+    let browser = auth::Browser {
+        session: session.as_ref(),
+        device: device.as_ref(),
+    };
+    let signed_in = auth::login(&state, ip, &meta, &body.email, SecretString::from(body.password), browser).await?;
+    Ok(signed_in_response(signed_in))
 }
 
 async fn setup(
@@ -43,9 +47,22 @@ async fn setup(
     headers: HeaderMap,
     ApiJson(body): ApiJson<SetupRequest>,
 ) -> Result<Response, AppError> {
-    let previous = cookie::presented(&headers);
-    let signed_in = auth::complete_setup(&state, &meta, &body.token, SecretString::from(body.password), previous.as_ref()).await?;
-    Ok(([(header::SET_COOKIE, cookie::set_session(&signed_in.token))], Json(signed_in.me)).into_response())
+    let session = cookie::presented(&headers);
+    let browser = auth::Browser {
+        session: session.as_ref(),
+        device: None,
+    };
+    let signed_in = auth::complete_setup(&state, &meta, &body.token, SecretString::from(body.password), browser).await?;
+    Ok(signed_in_response(signed_in))
+}
+
+/// The session cookie, and the device cookie when the browser is newly known to the account.
+fn signed_in_response(signed_in: auth::SignedIn) -> Response {
+    let mut response = ([(header::SET_COOKIE, cookie::set_session(&signed_in.token))], Json(signed_in.me)).into_response();
+    if let Some(device) = &signed_in.device {
+        response.headers_mut().append(header::SET_COOKIE, cookie::set_device(device));
+    }
+    response
 }
 
 /// GET: whose account a set-up link is for; changes nothing.

@@ -18,6 +18,13 @@ pub const SESSION_COOKIE: &str = "__Host-sealpost_session";
 /// The recipient portal's session cookie, kept apart from staff sessions.
 pub const PORTAL_COOKIE: &str = "__Host-sealpost_portal";
 
+/// Marks a browser that has signed in to an account before (SECURITY A3): it outlives
+/// sessions, so a known browser is not locked out by strangers' guesses.
+pub const DEVICE_COOKIE: &str = "__Host-sealpost_device";
+
+/// How long a device cookie is kept: 180 days.
+const DEVICE_MAX_AGE_SECS: u32 = 180 * 24 * 3600;
+
 /// The `Set-Cookie` value that starts a session.
 pub fn set_session(token: &Token) -> HeaderValue {
     set_named(SESSION_COOKIE, token)
@@ -41,6 +48,20 @@ pub fn clear_session() -> HeaderValue {
 /// The `Set-Cookie` value that removes the portal cookie.
 pub fn clear_portal() -> HeaderValue {
     HeaderValue::from_static("__Host-sealpost_portal=; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age=0")
+}
+
+/// The `Set-Cookie` value that marks this browser as known to the account just signed in.
+pub fn set_device(token: &Token) -> HeaderValue {
+    let value = format!(
+        "{DEVICE_COOKIE}={}; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age={DEVICE_MAX_AGE_SECS}",
+        token.expose_hex()
+    );
+    HeaderValue::from_str(&value).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+/// The hash of the device token the browser presented.
+pub fn presented_device(headers: &HeaderMap) -> Option<TokenHash> {
+    presented_named(headers, DEVICE_COOKIE)
 }
 
 /// The hash of the session token the browser presented, if any well-formed one.

@@ -240,3 +240,23 @@ async fn wrong_break_glass_passwords_count_towards_the_accounts_sign_in_limit() 
         "nothing was opened"
     );
 }
+
+#[tokio::test]
+async fn an_officer_locked_out_by_strangers_can_still_break_glass_from_her_own_browser() {
+    let (app, _sink) = app_with_dpo(&[], Some(DPO)).await;
+    let (_, _, reference, _, _) = scene(&app).await;
+    let signed_in = app.login("ida@testshire.gov.uk", PASSWORD).await;
+    let session = crate::test_app::session_cookie(&signed_in).unwrap();
+    let device = crate::test_app::device_cookie(&signed_in).unwrap();
+    for _ in 0..20 {
+        app.login("ida@testshire.gov.uk", "wrong password guess").await;
+    }
+    let (refused, _) = break_glass(&app, &session, &reference, REASON, PASSWORD).await;
+    assert_eq!(
+        refused,
+        StatusCode::TOO_MANY_REQUESTS,
+        "without her browser's cookie the address's lock holds"
+    );
+    let (opened, access) = break_glass(&app, &format!("{session}; {device}"), &reference, REASON, PASSWORD).await;
+    assert_eq!(opened, StatusCode::OK, "{access}");
+}

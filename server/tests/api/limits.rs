@@ -4,7 +4,7 @@
 use reqwest::StatusCode;
 use sealpost_domain::{EmailAddress, Role};
 
-use crate::test_app::{PASSWORD, body, spawn_app, spawn_app_with};
+use crate::test_app::{PASSWORD, body, device_cookie, spawn_app, spawn_app_with};
 
 async fn failures(app: &crate::test_app::TestApp, email: &str) -> i64 {
     app.state
@@ -113,4 +113,58 @@ async fn twenty_failures_in_an_hour_lock_the_address_whether_or_not_it_has_an_ac
     }
     app.clock.advance_minutes(61);
     assert_eq!(app.login("ann@testshire.gov.uk", PASSWORD).await.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn strangers_guessing_cannot_lock_an_officer_out_of_a_browser_she_signs_in_from() {
+    let app = spawn_app_with(|s| s.login_ip_burst = 1000).await;
+    app.create_user("ida@testshire.gov.uk", PASSWORD, Role::Ig).await;
+    // Ida signs in from her own browser, which is then known to her account.
+    let first = app.login("ida@testshire.gov.uk", PASSWORD).await;
+    assert_eq!(first.status(), StatusCode::OK);
+    let device = device_cookie(&first).expect("a device cookie");
+    let set = first
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .collect::<Vec<_>>();
+    assert!(
+        set.iter()
+            .any(|c| c.starts_with("__Host-sealpost_device=") && c.contains("HttpOnly") && c.contains("SameSite=Strict")),
+        "{set:?}"
+    );
+    // Someone else makes 20 wrong guesses: the address is locked for any other browser...
+    for _ in 0..20 {
+        assert_eq!(
+            app.login("ida@testshire.gov.uk", "wrong password guess").await.status(),
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    assert_eq!(
+        app.login("ida@testshire.gov.uk", PASSWORD).await.status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    // ...but Ida's own browser signs in, and is not given a second device cookie.
+    let own = app.login_with_cookie("ida@testshire.gov.uk", PASSWORD, &device).await;
+    assert_eq!(own.status(), StatusCode::OK);
+    assert!(device_cookie(&own).is_none());
+    // A device cookie of one account does nothing for another.
+    app.create_user("ann@testshire.gov.uk", PASSWORD, Role::Staff).await;
+    for _ in 0..20 {
+        app.login("ann@testshire.gov.uk", "wrong password guess").await;
+    }
+    let borrowed = app.login_with_cookie("ann@testshire.gov.uk", PASSWORD, &device).await;
+    assert_eq!(borrowed.status(), StatusCode::TOO_MANY_REQUESTS);
+    // The known browser has a limit of its own: 10 failures an hour, counted exactly even in
+    // parallel, then it waits too.
+    let before = app.state.hasher.verification_count();
+    let tries =
+        futures::future::join_all((0..40).map(|_| app.login_with_cookie("ida@testshire.gov.uk", "wrong password guess", &device))).await;
+    let wrong = tries.iter().filter(|r| r.status() == StatusCode::UNAUTHORIZED).count();
+    assert_eq!((wrong, app.state.hasher.verification_count() - before), (10, 10));
+    assert_eq!(
+        app.login_with_cookie("ida@testshire.gov.uk", PASSWORD, &device).await.status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
 }

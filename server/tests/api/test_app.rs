@@ -275,6 +275,17 @@ pub fn session_cookie(response: &Response) -> Option<String> {
         .filter(|pair| !pair.ends_with('='))
 }
 
+/// The device cookie's `name=value` pair, when the response set one.
+pub fn device_cookie(response: &Response) -> Option<String> {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("__Host-sealpost_device="))
+        .and_then(|c| c.split(';').next().map(str::to_owned))
+}
+
 /// The whole session `Set-Cookie` header.
 pub fn set_cookie(response: &Response) -> Option<String> {
     response
