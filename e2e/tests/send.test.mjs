@@ -195,6 +195,38 @@ describe('sending secure mail', () => {
     assert.deepEqual(page.errors, []);
   });
 
+  test('a session that ends mid-message keeps the words in the tab: sign in again in place, and send', async () => {
+    const page = await newPage(browser);
+    await signIn(page, sealpost.base, 'ann@testshire.gov.uk');
+    await page.goto(`${sealpost.base}/compose`);
+    await page.getByLabel('To').fill('kept.partner@charity.example.org');
+    await page.keyboard.press('Enter');
+    await page.getByLabel('Subject').fill('Kept across a sign-in');
+    await page.getByLabel('Message').fill('Words that must not be lost.');
+    // The session ends on the server, as after 30 idle minutes; the browser still has its cookie.
+    const session = (await page.context().cookies()).find((c) => c.name === '__Host-sealpost_session');
+    await fetch(`${sealpost.base}/api/v1/auth/logout`, {
+      method: 'POST', headers: { cookie: `${session.name}=${session.value}`, 'x-sealpost-csrf': '1' },
+    });
+    await page.getByRole('button', { name: 'Send securely' }).click();
+    await page.getByRole('button', { name: 'Yes, send it' }).click();
+    await page.getByText('Your session ended. Sign in again and the message you were writing will be back').waitFor();
+    assert.equal(await page.getByRole('banner').getByText('Ann Lee').count(), 0, 'the header no longer names her');
+    assert.deepEqual(await axeViolations(page), [], 'sign-in after the session ended');
+    await page.getByLabel('Email address').fill('ann@testshire.gov.uk');
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByText('You were signed out, so your message was kept in this browser tab.').waitFor();
+    assert.equal(await page.getByLabel('Subject').inputValue(), 'Kept across a sign-in');
+    assert.equal(await page.getByLabel('Message').inputValue(), 'Words that must not be lost.');
+    assert.match(await page.getByRole('list', { name: 'Recipients' }).innerText(), /kept\.partner@charity\.example\.org/);
+    await screenshot(page, '15b-compose-restored');
+    await page.getByRole('button', { name: 'Send securely' }).click();
+    await page.getByRole('button', { name: 'Yes, send it' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Kept across a sign-in' }).waitFor();
+    assert.deepEqual(page.errors, []);
+  });
+
   test('files can be dropped on the compose page, and a slow upload shows its progress', async () => {
     const page = await newPage(browser);
     await signIn(page, sealpost.base, 'ann@testshire.gov.uk');

@@ -46,8 +46,8 @@ describe('staff sign-in', () => {
     assert.equal(await nav.getByRole('link', { name: 'Inbox' }).getAttribute('aria-current'), 'page');
     assert.match(await page.locator('main').innerText(), /No messages yet/);
     assert.match(await page.locator('header').innerText(), /Ann Lee/);
-    const [cookie] = await page.context().cookies();
-    assert.equal(cookie.name, '__Host-sealpost_session');
+    const cookie = (await page.context().cookies()).find((c) => c.name === '__Host-sealpost_session');
+    assert.ok(cookie, 'a session cookie');
     assert.ok(cookie.httpOnly && cookie.secure && cookie.sameSite === 'Strict');
     assert.deepEqual(await axeViolations(page), []);
     await screenshot(page, '02-inbox');
@@ -62,10 +62,11 @@ describe('staff sign-in', () => {
     await page.reload();
     await page.getByRole('heading', { level: 1, name: 'Sent' }).waitFor();
 
-    const [session] = await page.context().cookies();
+    const session = (await page.context().cookies()).find((c) => c.name === '__Host-sealpost_session');
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.getByRole('heading', { level: 1, name: 'Sign in' }).waitFor();
-    assert.deepEqual(await page.context().cookies(), [], 'the browser forgot the cookie');
+    // The session cookie goes; only the device cookie stays, which opens nothing by itself.
+    assert.deepEqual((await page.context().cookies()).map((c) => c.name), ['__Host-sealpost_device'], 'the browser forgot the session');
     // Replaying the old cookie proves the session ended on the server, not just in the browser.
     const replay = await fetch(`${sealpost.base}/api/v1/auth/me`, { headers: { cookie: `${session.name}=${session.value}` } });
     assert.equal(replay.status, 401, 'the session is gone on the server');
@@ -146,6 +147,23 @@ describe('staff sign-in', () => {
     await page.getByRole('region', { name: 'Audit events, newest first' }).getByRole('row', { name: /Signed in/ }).first().waitFor();
     assert.deepEqual(await axeViolations(page), []);
     await screenshot(page, '07-audit-phone');
+  });
+
+  test('a disabled account is told so plainly, but only after the right password', async () => {
+    sealpost.cli(['user', 'add', '--email', 'leaver@testshire.gov.uk', '--name', 'Lee Leaver', '--password-stdin'], PASSWORD);
+    sealpost.cli(['user', 'disable', '--email', 'leaver@testshire.gov.uk']);
+    const page = await newPage(browser);
+    await page.goto(`${sealpost.base}/signin`);
+    await page.getByLabel('Email address').fill('leaver@testshire.gov.uk');
+    await page.getByLabel('Password').fill('not the password at all');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('alert').getByText('email address or password is incorrect').waitFor();
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Your account is disabled' }).waitFor();
+    assert.match(await page.locator('main').innerText(), /contact your IT service desk/);
+    assert.deepEqual(await axeViolations(page), []);
+    await screenshot(page, '09-account-disabled');
   });
 
   test('an unknown address and the Audit page for staff explain themselves', async () => {

@@ -24,6 +24,9 @@ pub enum AppError {
     /// Wrong email or password (the same answer for unknown accounts, SECURITY A5).
     #[error("invalid credentials")]
     InvalidCredentials,
+    /// The right password for an account that IT has disabled.
+    #[error("account disabled")]
+    AccountDisabled,
     /// A cross-site or header-less state change (SECURITY D4).
     #[error("forbidden: {0}")]
     Forbidden(&'static str),
@@ -105,6 +108,12 @@ impl IntoResponse for AppError {
                 StatusCode::UNAUTHORIZED,
                 "invalid_credentials",
                 "The email address or password is incorrect.".into(),
+                None,
+            ),
+            AppError::AccountDisabled => (
+                StatusCode::FORBIDDEN,
+                "account_disabled",
+                "Your Sealpost account has been disabled, so you cannot sign in. If you think this is a mistake, contact your IT service desk.".into(),
                 None,
             ),
             AppError::Forbidden(why) => (StatusCode::FORBIDDEN, "forbidden", (*why).into(), None),

@@ -273,5 +273,25 @@ async fn send<B: Serialize>(method: &str, path: &str, body: Option<&B>) -> Resul
     if response.ok() {
         return Ok(text);
     }
+    if response.status() == 401 && is_staff_call(path) {
+        announce_session_ended();
+    }
     Err(failure_from(response.status(), &text))
+}
+
+/// The name of the window event that says the staff session has ended on the server.
+pub const SESSION_ENDED: &str = "sealpost-session-ended";
+
+/// A staff API call (not sign-in itself, not the partner portal), where a 401 means the
+/// session ended while the page was open.
+fn is_staff_call(path: &str) -> bool {
+    path.starts_with("/api/v1/") && !path.starts_with("/api/v1/auth/") && !path.starts_with("/api/v1/portal/")
+}
+
+/// Tells the app the session has ended, so it shows the sign-in form in place of the page (and
+/// the header stops naming someone who is no longer signed in).
+pub fn announce_session_ended() {
+    if let (Some(window), Ok(event)) = (web_sys::window(), web_sys::Event::new(SESSION_ENDED)) {
+        let _ = window.dispatch_event(&event);
+    }
 }

@@ -42,6 +42,14 @@ impl Auth {
             organisation: RwSignal::new(String::new()),
         };
         provide_context(auth);
+        // Any staff call answered 401 means the session ended on the server (idle, disabled,
+        // signed out elsewhere): show the sign-in form instead of a page that no longer works.
+        let ended = window_event_listener_untyped(api::SESSION_ENDED, move |_| {
+            if matches!(auth.session.get_untracked(), Session::SignedIn(_)) {
+                auth.session.set(Session::SignedOut);
+            }
+        });
+        std::mem::forget(ended);
         auth
     }
 

@@ -5,6 +5,7 @@
 mod api;
 mod auth;
 mod components;
+mod draft;
 mod file_picker;
 mod pages;
 mod upload;

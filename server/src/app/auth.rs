@@ -73,7 +73,7 @@ pub async fn login(
         retry_after_secs: 3600,
         message: "Too many failed sign-ins for this account. Try again in an hour, or ask IT to reset your password.",
     })?;
-    let user = state.store.user_by_email(&email).await?.filter(|u| !u.disabled);
+    let user = state.store.user_by_email(&email).await?;
     let stored = user.as_ref().and_then(|u| u.password_hash.clone());
     let verdict = verify_password(state, password.clone(), stored).await?;
     let (Some(user), Verification::Match { needs_rehash }) = (user, verdict) else {
@@ -82,6 +82,11 @@ pub async fn login(
         return Err(AppError::InvalidCredentials);
     };
     state.store.forget_login_attempt(attempt).await?;
+    if user.disabled {
+        // Said only after the right password, so it reveals nothing to a guesser (A5).
+        audit::record(state, meta, &Actor::User(user.id), Action::SignIn, None, Outcome::Failure).await?;
+        return Err(AppError::AccountDisabled);
+    }
     state.login_limiter.refund(ip);
     if needs_rehash {
         let hash = hash_password(state, password).await?;

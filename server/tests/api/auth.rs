@@ -101,9 +101,14 @@ async fn a_disabled_account_cannot_sign_in_even_with_the_right_password() {
         StatusCode::UNAUTHORIZED,
         "disabling ends the session"
     );
+    let wrong = app.login("ann@testshire.gov.uk", "wrong password guess").await;
+    assert_eq!(body(wrong).await["code"], "invalid_credentials", "a wrong password learns nothing");
     let response = app.login("ann@testshire.gov.uk", PASSWORD).await;
-    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
-    assert_eq!(body(response).await["code"], "invalid_credentials");
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert!(session_cookie(&response).is_none());
+    let said = body(response).await;
+    assert_eq!(said["code"], "account_disabled", "the right password is told plainly: {said}");
+    assert!(said["message"].as_str().unwrap().contains("contact your IT service desk"));
 }
 
 #[tokio::test]

@@ -14,6 +14,7 @@ use web_sys::File;
 
 use crate::api;
 use crate::components::{ErrorSummary, bring_into_view, set_title};
+use crate::draft::{self, Draft};
 
 /// The longest subject the form takes: a subject is a line people scan, not a paragraph. The
 /// API still accepts up to 998 bytes (SECURITY D6), and long ones are shown smaller, wrapped.
@@ -41,6 +42,18 @@ pub fn Compose() -> impl IntoView {
     let expiry = RwSignal::new("30".to_owned());
     let passphrase = RwSignal::new(String::new());
     let files = RwSignal::new_local(Vec::<File>::new());
+    // Back from signing in again after the session ended mid-message: the text as it was.
+    let (restored, set_restored) = signal(None::<&'static str>);
+    if let Some(kept) = draft::take() {
+        recipients.set(kept.to);
+        subject.set(kept.subject);
+        body.set(kept.body);
+        marking.set(kept.marking);
+        expiry.set(kept.expiry);
+        set_restored.set(Some(
+            "You were signed out, so your message was kept in this browser tab. Check it, add the passphrase and any files again, and press Send securely.",
+        ));
+    }
     let (error, set_error) = signal(None::<String>);
     // Which field the problem is in: marked aria-invalid, and cleared as soon as it is edited.
     let invalid = RwSignal::new(None::<&'static str>);
@@ -99,10 +112,22 @@ pub fn Compose() -> impl IntoView {
         };
         let chosen = files.get_untracked();
         progress.set(Some(0.0));
+        set_restored.set(None);
         let navigate = navigate.clone();
         spawn_local(async move {
             match upload::send(&message, &chosen, move |p| progress.set(Some(p))).await {
                 Ok(sent) => navigate(&format!("/messages/{}?sent=1", sent.id), NavigateOptions::default()),
+                Err(f) if f.status == 401 => {
+                    // The session ended: keep the words in this tab, then sign in in place.
+                    draft::keep(&Draft {
+                        to: message.recipients.clone(),
+                        subject: message.subject.clone(),
+                        body: message.body.clone(),
+                        marking: message.marking,
+                        expiry: message.expires_in_days.map(|d| d.to_string()).unwrap_or_default(),
+                    });
+                    api::announce_session_ended();
+                }
                 Err(f) => {
                     progress.set(None);
                     fail(field_of(&f.code), f.message);
@@ -134,6 +159,7 @@ pub fn Compose() -> impl IntoView {
 
     view! {
         <h1>"Write a secure message"</h1>
+        {move || restored.get().map(|text| view! { <p class="notice" role="status">{text}</p> })}
         <ErrorSummary message=error/>
         {move || (!unconfirmed.get().is_empty()).then(|| {
             let send_again = send_again.clone();

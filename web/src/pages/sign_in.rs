@@ -63,6 +63,7 @@ pub fn SignInForm() -> impl IntoView {
     let email = RwSignal::new(String::new());
     let password = RwSignal::new(String::new());
     let (error, set_error) = signal(None::<String>);
+    let (disabled, set_disabled) = signal(None::<String>);
     let busy = RwSignal::new(false);
     let on_submit = move |ev: SubmitEvent| {
         ev.prevent_default();
@@ -89,6 +90,10 @@ pub fn SignInForm() -> impl IntoView {
                         navigate(home, NavigateOptions::default());
                     }
                 }
+                Err(failure) if failure.code == "account_disabled" => {
+                    password.set(String::new());
+                    set_disabled.set(Some(failure.message));
+                }
                 Err(failure) => {
                     password.set(String::new());
                     set_error.set(Some(failure.message));
@@ -99,28 +104,50 @@ pub fn SignInForm() -> impl IntoView {
     };
     let invalid = move || error.get().is_some().then_some("true");
     let described = move || error.get().is_some().then_some("form-error");
-    view! {
-        <Banner/>
-        <main id="main" class="page narrow">
-            <h1>"Sign in"</h1>
-            <p class="lede">"Sign in with your council email address to read and send secure mail."</p>
-            <ErrorSummary message=error/>
-            <form class="card form" on:submit=on_submit novalidate=true>
-                <div class="field">
-                    <label for="email">"Email address"</label>
-                    <input id="email" name="email" type="email" autocomplete="username" spellcheck="false"
-                        aria-invalid=invalid aria-describedby=described bind:value=email/>
-                </div>
-                <div class="field">
-                    <label for="password">"Password"</label>
-                    <input id="password" name="password" type="password" autocomplete="current-password"
-                        aria-invalid=invalid aria-describedby=described bind:value=password/>
-                </div>
-                <button type="submit" class="button" disabled=move || busy.get()>
-                    {move || if busy.get() { "Signing in…" } else { "Sign in" }}
-                </button>
-            </form>
-            <p class="hint">"Forgotten your password or locked out? Contact your IT service desk."</p>
-        </main>
+    let kept = crate::draft::waiting();
+    let lede = if kept {
+        "Your session ended. Sign in again and the message you were writing will be back as you left it."
+    } else {
+        "Sign in with your council email address to read and send secure mail."
+    };
+    move || {
+        if let Some(why) = disabled.get() {
+            set_title("Your account is disabled");
+            view! {
+                <Banner/>
+                <main id="main" class="page narrow">
+                    <h1>"Your account is disabled"</h1>
+                    <p>{why}</p>
+                </main>
+            }
+            .into_any()
+        } else {
+            let on_submit = on_submit.clone();
+            view! {
+                <Banner/>
+                <main id="main" class="page narrow">
+                    <h1>"Sign in"</h1>
+                    <p class="lede">{lede}</p>
+                    <ErrorSummary message=error/>
+                    <form class="card form" on:submit=on_submit novalidate=true>
+                        <div class="field">
+                            <label for="email">"Email address"</label>
+                            <input id="email" name="email" type="email" autocomplete="username" spellcheck="false"
+                                aria-invalid=invalid aria-describedby=described bind:value=email/>
+                        </div>
+                        <div class="field">
+                            <label for="password">"Password"</label>
+                            <input id="password" name="password" type="password" autocomplete="current-password"
+                                aria-invalid=invalid aria-describedby=described bind:value=password/>
+                        </div>
+                        <button type="submit" class="button" disabled=move || busy.get()>
+                            {move || if busy.get() { "Signing in…" } else { "Sign in" }}
+                        </button>
+                    </form>
+                    <p class="hint">"Forgotten your password or locked out? Contact your IT service desk."</p>
+                </main>
+            }
+            .into_any()
+        }
     }
 }
