@@ -249,6 +249,11 @@ describe('the recipient portal', () => {
     assert.ok(!text.includes('Strategy meeting notes') && !text.includes('notes.txt'), 'nothing of the message');
     assert.deepEqual(await axeViolations(partner), [], 'locked-out portal page');
     await screenshot(partner, '25-portal-locked');
+    // The link page says so too, and offers no "Send me a code" that could only fail.
+    await partner.goto(link);
+    await partner.getByText(/so the link is locked until/).waitFor();
+    assert.equal(await partner.getByRole('button', { name: 'Send me a code' }).count(), 0);
+    assert.deepEqual(await axeViolations(partner), [], 'locked link page');
     assert.deepEqual(partner.errors.filter((e) => !/status of 429/.test(e)), []);
   });
 

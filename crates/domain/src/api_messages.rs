@@ -227,6 +227,9 @@ pub struct LinkView {
     pub expires_at: i64,
     /// The recipient will also need the passphrase the sender gives by phone.
     pub passphrase_required: bool,
+    /// Set while the recipient is locked out after too many attempts: until when (Unix ms).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub locked_until: Option<i64>,
 }
 
 /// `POST /api/v1/messages/{id}/regrant`: the withdrawn recipient to give access back to.

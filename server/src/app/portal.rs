@@ -122,7 +122,9 @@ pub fn check_live(state: &AppState, link: &LinkRecord) -> Result<(), AppError> {
 }
 
 fn view(state: &AppState, link: LinkRecord) -> LinkView {
+    let locked_until = link.locked_until_ms.filter(|_| link.is_locked(state.now_ms()));
     LinkView {
+        locked_until,
         sender_name: link.sender_name,
         sender_email: link.sender_email,
         organisation: state.settings.org_name.clone(),

@@ -128,7 +128,14 @@ async fn a_sixth_code_within_the_hour_locks_the_recipient_and_the_sender_sees_it
         .expect("a lockout email to the sender");
     assert!(notice.contains("pc.jones@police.example.uk") && notice.contains(detail["summary"]["reference"].as_str().unwrap()));
     assert!(!notice.contains("SECRET"));
+    let page = |app: &TestApp| app.get(&format!("/api/v1/portal/links/{token}")).send();
+    let locked = body(page(&app).await.unwrap()).await;
+    assert!(
+        locked["locked_until"].as_i64().is_some(),
+        "the link page knows, so it offers no code: {locked}"
+    );
     app.clock.advance_minutes(61);
+    assert!(body(page(&app).await.unwrap()).await.get("locked_until").is_none());
     assert_eq!(
         redeem(&app, &token).await.status(),
         StatusCode::OK,

@@ -75,8 +75,19 @@ fn Waiting(token: String, link: LinkView) -> impl IntoView {
                 <dt>"Reference"</dt><dd>{link.reference.to_string()}</dd>
                 <dt>"Link works until"</dt><dd>{format_time(link.expires_at)}</dd>
             </dl>
-            <p>{steps}</p>
-            <button type="button" class="button" disabled=move || busy.get() on:click=request_code>"Send me a code"</button>
+            {match link.locked_until {
+                // Locked out: no button that can only fail.
+                Some(until) => view! {
+                    <p class="notice warning">{format!(
+                        "Too many attempts were made to open this message, so the link is locked until {}. {} has been told. If that was not you, contact them at {}.",
+                        format_time(until), visible_text(&link.sender_name), link.sender_email
+                    )}</p>
+                }.into_any(),
+                None => view! {
+                    <p>{steps}</p>
+                    <button type="button" class="button" disabled=move || busy.get() on:click=request_code>"Send me a code"</button>
+                }.into_any(),
+            }}
         </section>
     }
 }
