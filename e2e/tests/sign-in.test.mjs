@@ -51,6 +51,14 @@ describe('staff sign-in', () => {
     assert.ok(cookie.httpOnly && cookie.secure && cookie.sameSite === 'Strict');
     assert.deepEqual(await axeViolations(page), []);
     await screenshot(page, '02-inbox');
+    // Email notices of new mail are on by default; she turns them off, and it sticks.
+    const notices = page.getByLabel(/Email me when secure mail arrives/);
+    assert.equal(await notices.isChecked(), true);
+    await notices.uncheck();
+    await page.getByText('Saved: no more emails').waitFor();
+    await page.reload();
+    await page.getByRole('heading', { level: 1, name: 'Inbox' }).waitFor();
+    await page.waitForFunction(() => document.querySelector('input[type=checkbox]') && !document.querySelector('input[type=checkbox]').checked);
 
     for (const [link, heading, shot] of [['Compose', 'Write a secure message', '03-compose'], ['Sent', 'Sent', '04-sent']]) {
       await nav.getByRole('link', { name: link }).click();

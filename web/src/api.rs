@@ -1,7 +1,7 @@
 //! The app's typed API client: every call to `/api/v1` goes through here. State-changing calls
 //! carry the CSRF header the server requires; the session cookie travels on its own.
 
-use sealpost_domain::api::{ApiError, CSRF_HEADER, Info, LoginRequest, Me, SetupLink, SetupRequest};
+use sealpost_domain::api::{ApiError, CSRF_HEADER, Info, LoginRequest, Me, Preferences, SetupLink, SetupRequest};
 use sealpost_domain::api_audit::{AuditPage, AuditSearch, AuditVerification, BreakGlassAccess, BreakGlassRequest, MessageTimeline};
 use sealpost_domain::api_messages::{
     ComposeInfo, LinkView, MessageDetail, MessageSummary, PortalItem, PortalState, RecipientStatus, RedeemRequest, RegrantRequest,
@@ -33,6 +33,11 @@ impl Failure {
             message: "Sealpost could not be reached. Check your connection and try again.".into(),
         }
     }
+}
+
+/// `PUT /api/v1/auth/preferences`.
+pub async fn set_preferences(notify_by_email: bool) -> Result<Me, Failure> {
+    call("PUT", "/api/v1/auth/preferences", Some(&Preferences { notify_by_email })).await
 }
 
 /// `GET /api/v1/auth/me`.

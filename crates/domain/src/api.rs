@@ -28,6 +28,16 @@ pub struct Me {
     pub role: Role,
     /// The council running this Sealpost.
     pub organisation: String,
+    /// Emailed a notice (no content) when secure mail arrives.
+    pub notify_by_email: bool,
+}
+
+/// `PUT /api/v1/auth/preferences`: the signed-in person's own choices.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Preferences {
+    /// Email me a notice (no content) when secure mail arrives.
+    pub notify_by_email: bool,
 }
 
 /// `GET /api/v1/info`: what the sign-in page shows before anyone is signed in.

@@ -49,6 +49,8 @@ pub enum NewRecipient {
         address: EmailAddress,
         /// Their account.
         user: UserId,
+        /// Email them a notice (no content) that it is waiting: their own choice.
+        notify: bool,
     },
     /// Anyone else: notified by email with a link.
     External {
@@ -275,7 +277,12 @@ impl Store {
             for (position, r) in m.recipients.iter().enumerate() {
                 let position = position as i64;
                 match r {
-                    NewRecipient::Internal { id: rid, address, user } => {
+                    NewRecipient::Internal {
+                        id: rid,
+                        address,
+                        user,
+                        notify,
+                    } => {
                         sqlx::query("INSERT INTO recipients (id, message_id, position, address, user_id, status) VALUES ($1, $2, $3, $4, $5, 'delivered')")
                             .bind(rid.to_string())
                             .bind(&id)
@@ -284,6 +291,14 @@ impl Store {
                             .bind(user.to_string())
                             .execute(&mut *tx)
                             .await?;
+                        if *notify {
+                            sqlx::query("INSERT INTO outbox (id, recipient_id, kind, state, attempts, next_attempt_at, first_queued_at) VALUES ($1, $2, 'colleague', 'pending', 0, $3, $3)")
+                                .bind(Uuid::new_v4().to_string())
+                                .bind(rid.to_string())
+                                .bind(m.created_at_ms)
+                                .execute(&mut *tx)
+                                .await?;
+                        }
                     }
                     NewRecipient::External {
                         id: rid,

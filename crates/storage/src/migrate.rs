@@ -72,6 +72,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../../../migrations/sqlite/0011_known_devices.sql"),
         include_str!("../../../migrations/postgres/0011_known_devices.sql"),
     ),
+    (
+        12,
+        "colleague_notices",
+        include_str!("../../../migrations/sqlite/0012_colleague_notices.sql"),
+        include_str!("../../../migrations/postgres/0012_colleague_notices.sql"),
+    ),
 ];
 
 const CREATE_LEDGER: &str =

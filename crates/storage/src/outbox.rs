@@ -23,8 +23,9 @@ pub struct DueNotification {
     pub message_id: MessageId,
     /// Where to send.
     pub address: String,
-    /// The link token, sealed with the message key.
-    pub sealed_link: Sealed,
+    /// The link token, sealed with the message key, for a partner's notification; `None` for
+    /// a colleague's notice, which links to the message in Sealpost instead.
+    pub sealed_link: Option<Sealed>,
     /// The message key, wrapped.
     pub key: WrappedKey,
     /// Attempts before this one.
@@ -48,7 +49,7 @@ type Row = (
     String,
     String,
     String,
-    Vec<u8>,
+    Option<Vec<u8>>,
     Vec<u8>,
     i64,
     i64,
@@ -71,12 +72,12 @@ impl Store {
         let claim = Uuid::new_v4().to_string();
         let update = format!(
             "UPDATE outbox SET next_attempt_at = $1, claim = $2 WHERE id IN \
-             (SELECT id FROM outbox WHERE state = 'pending' AND next_attempt_at <= $3 AND sealed_link IS NOT NULL ORDER BY next_attempt_at LIMIT $4{lock})"
+             (SELECT id FROM outbox WHERE state = 'pending' AND next_attempt_at <= $3 AND (sealed_link IS NOT NULL OR kind = 'colleague') ORDER BY next_attempt_at LIMIT $4{lock})"
         );
         let select = "SELECT o.id, r.id, m.id, r.address, o.sealed_link, k.wrapped, o.attempts, o.first_queued_at, m.reference, m.marking, u.display_name, u.email, m.expires_at \
              FROM outbox o JOIN recipients r ON r.id = o.recipient_id JOIN messages m ON m.id = r.message_id \
              JOIN message_keys k ON k.message_id = m.id JOIN users u ON u.id = m.sender_id \
-             WHERE o.claim = $1 AND o.state = 'pending' AND o.sealed_link IS NOT NULL";
+             WHERE o.claim = $1 AND o.state = 'pending' AND (o.sealed_link IS NOT NULL OR o.kind = 'colleague')";
         let rows: Vec<Row> = with_pool!(self, |pool| {
             sqlx::query(&update)
                 .bind(now_ms + lease_ms)
@@ -178,7 +179,7 @@ fn due_from_row(r: Row, claim: &str) -> Result<DueNotification, StorageError> {
         recipient_id: RecipientId(id(&rid, "recipients.id")?),
         message_id: MessageId(id(&mid, "messages.id")?),
         address,
-        sealed_link: Sealed::from_stored(link),
+        sealed_link: link.map(Sealed::from_stored),
         key: WrappedKey::from_stored(key),
         attempts,
         first_queued_at_ms: first,

@@ -21,6 +21,8 @@ pub struct UserRecord {
     pub password_hash: Option<PasswordHash>,
     /// A disabled account cannot sign in and has no sessions.
     pub disabled: bool,
+    /// Emailed a notice (no content) when secure mail arrives for them.
+    pub notify_by_email: bool,
 }
 
 /// What it takes to create an account.
@@ -36,11 +38,11 @@ pub struct NewUser {
     pub password_hash: Option<PasswordHash>,
 }
 
-pub(crate) type UserRow = (String, String, String, String, Option<String>, bool);
-pub(crate) const USER_COLUMNS: &str = "u.id, u.email, u.display_name, u.role, u.password_hash, u.disabled";
+pub(crate) type UserRow = (String, String, String, String, Option<String>, bool, bool);
+pub(crate) const USER_COLUMNS: &str = "u.id, u.email, u.display_name, u.role, u.password_hash, u.disabled, u.notify_by_email";
 
 pub(crate) fn user_from_row(row: UserRow) -> Result<UserRecord, StorageError> {
-    let (id, email, name, role, hash, disabled) = row;
+    let (id, email, name, role, hash, disabled, notify_by_email) = row;
     Ok(UserRecord {
         id: UserId(Uuid::parse_str(&id).map_err(|_| StorageError::Corrupt("users.id"))?),
         email: EmailAddress::parse(&email).map_err(|_| StorageError::Corrupt("users.email"))?,
@@ -48,6 +50,7 @@ pub(crate) fn user_from_row(row: UserRow) -> Result<UserRecord, StorageError> {
         role: role.parse().map_err(|_| StorageError::Corrupt("users.role"))?,
         password_hash: hash.map(PasswordHash::from_phc),
         disabled,
+        notify_by_email,
     })
 }
 
@@ -131,6 +134,17 @@ impl Store {
     pub async fn clear_password(&self, id: UserId) -> Result<bool, StorageError> {
         self.update_user_and_end_sessions(id, "UPDATE users SET password_hash = $1 WHERE id = $2", None)
             .await
+    }
+
+    /// Whether the account is emailed a notice when secure mail arrives.
+    pub async fn set_notify_by_email(&self, id: UserId, notify: bool) -> Result<(), StorageError> {
+        with_pool!(self, |pool| sqlx::query("UPDATE users SET notify_by_email = $1 WHERE id = $2")
+            .bind(notify)
+            .bind(id.0.to_string())
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()))?;
+        Ok(())
     }
 
     /// Every account, by address.

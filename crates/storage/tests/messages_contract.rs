@@ -63,6 +63,7 @@ fn message(from: UserId, to: UserId, reference: &str, at: i64) -> NewMessage {
                 id: RecipientId(Uuid::new_v4()),
                 address: email("bob@testshire.gov.uk"),
                 user: to,
+                notify: false,
             },
             NewRecipient::External {
                 id: RecipientId(Uuid::new_v4()),
@@ -199,7 +200,7 @@ contract!(
         store.create_message(&failed, &audit()).await.unwrap();
         let stale = store.claim_due_notifications(10, 1000, 10).await.unwrap();
         assert_eq!(stale.len(), 2);
-        assert_eq!(stale[0].sealed_link, sealed("link"));
+        assert_eq!(stale[0].sealed_link, Some(sealed("link")));
         assert!(store.claim_due_notifications(10, 1000, 10).await.unwrap().is_empty(), "leased");
         let claimed = store.claim_due_notifications(1010, 1000, 10).await.unwrap();
         assert_eq!(claimed.len(), 2, "a lapsed lease is due again");
@@ -231,6 +232,28 @@ contract!(
         assert_eq!(store.recipients_of(sent.id).await.unwrap()[1].status, "sent");
         let f = &store.recipients_of(failed.id).await.unwrap()[1];
         assert_eq!((f.status.as_str(), f.detail.as_deref()), ("failed", Some("the relay answered 550")));
+    }
+);
+
+contract!(
+    a_colleague_who_wants_notices_gets_an_outbox_row_that_never_touches_their_status,
+    |store: Store| async move {
+        let (ann, bob) = (user(&store, "ann").await, user(&store, "bob").await);
+        let mut m = message(ann, bob, "SP-COLL-0001", 0);
+        if let NewRecipient::Internal { notify, .. } = &mut m.recipients[0] {
+            *notify = true;
+        }
+        store.create_message(&m, &audit()).await.unwrap();
+        let due = store.claim_due_notifications(10, 1000, 10).await.unwrap();
+        assert_eq!(due.len(), 2, "the partner's notification and the colleague's notice");
+        let notice = due.iter().find(|n| n.sealed_link.is_none()).expect("a notice with no link");
+        assert_eq!(notice.address, "bob@testshire.gov.uk");
+        store.mark_notification_failed(notice, "the relay answered 550").await.unwrap();
+        assert_eq!(
+            store.recipients_of(m.id).await.unwrap()[0].status,
+            "delivered",
+            "a failed notice does not make the delivery fail: it is in the inbox"
+        );
     }
 );
 

@@ -243,6 +243,16 @@ pub async fn complete_setup(
     })
 }
 
+/// Saves the signed-in person's own choices and returns their account as it now stands.
+pub async fn set_preferences(state: &AppState, user: UserRecord, p: sealpost_domain::api::Preferences) -> Result<Me, AppError> {
+    state.store.set_notify_by_email(user.id, p.notify_by_email).await?;
+    let user = UserRecord {
+        notify_by_email: p.notify_by_email,
+        ..user
+    };
+    Ok(me(state, user))
+}
+
 /// The API view of an account.
 pub fn me(state: &AppState, user: UserRecord) -> Me {
     Me {
@@ -251,6 +261,7 @@ pub fn me(state: &AppState, user: UserRecord) -> Me {
         display_name: user.display_name,
         role: user.role,
         organisation: state.settings.org_name.clone(),
+        notify_by_email: user.notify_by_email,
     }
 }
 

@@ -1,5 +1,6 @@
-//! The notification worker (SECURITY G3, G4). It claims due outbox rows, opens each sealed link
-//! token with the message key, and sends the notification. Transient failures (4xx, relay
+//! The notification worker (SECURITY G3, G4). It claims due outbox rows: for a partner it opens
+//! the sealed link token with the message key and sends the notification; for a colleague it
+//! sends a notice that mail is waiting (no content). Transient failures (4xx, relay
 //! unreachable) are retried with exponential backoff from 30 s to 1 h, for up to 72 hours;
 //! permanent ones (5xx) are marked failed with the reason, which the sender sees.
 
@@ -7,7 +8,7 @@ use std::time::Duration;
 
 use sealpost_crypto::{Binding, ExposeSecret, ObjectKind};
 use sealpost_domain::EmailAddress;
-use sealpost_mail::{Notification, SendError};
+use sealpost_mail::{Notification, SendError, StaffNotice};
 use sealpost_storage::DueNotification;
 use tokio::sync::watch;
 
@@ -67,11 +68,14 @@ async fn deliver_or_mark_failed(state: &AppState, n: &DueNotification) -> Result
 }
 
 async fn deliver(state: &AppState, n: &DueNotification) -> Result<(), AppError> {
-    let notification = compose(state, n)?;
+    let email = compose(state, n)?;
     if !state.store.notification_still_live(n).await? {
         return Ok(()); // revoked (or taken over) since it was claimed
     }
-    let outcome = state.mailer.send(&notification).await;
+    let outcome = match &email {
+        Outgoing::Partner(notification) => state.mailer.send(notification).await,
+        Outgoing::Colleague(notice) => state.mailer.send_notice(notice).await,
+    };
     let object = Some(EmailAddress::parse(&n.address).map_or(Object::Message(n.message_id), |to| Object::Recipient(n.message_id, to)));
     let origin = Origin::default();
     match outcome {
@@ -95,21 +99,55 @@ async fn deliver(state: &AppState, n: &DueNotification) -> Result<(), AppError> 
     }
 }
 
-fn compose(state: &AppState, n: &DueNotification) -> Result<Notification, AppError> {
+/// What an outbox row sends.
+enum Outgoing {
+    /// A partner's notification, with their secure link.
+    Partner(Notification),
+    /// A colleague's notice that secure mail is waiting in Sealpost.
+    Colleague(StaffNotice),
+}
+
+fn compose(state: &AppState, n: &DueNotification) -> Result<Outgoing, AppError> {
+    let internal = |e: sealpost_domain::EmailError| AppError::Internal(e.into());
+    let to = EmailAddress::parse(&n.address).map_err(internal)?;
+    let message_id = format!("<{}@sealpost>", n.outbox_id);
+    let Some(sealed_link) = &n.sealed_link else {
+        return Ok(Outgoing::Colleague(colleague_notice(state, n, to, message_id)));
+    };
     let key = state.keyring.unwrap(&n.key, n.message_id.0)?;
-    let token = key.open(Binding::new(ObjectKind::LinkToken, n.recipient_id.0), &n.sealed_link)?;
+    let token = key.open(Binding::new(ObjectKind::LinkToken, n.recipient_id.0), sealed_link)?;
     let token = std::str::from_utf8(token.expose_secret()).map_err(|e| AppError::Internal(e.into()))?;
-    Ok(Notification {
-        to: EmailAddress::parse(&n.address).map_err(|e| AppError::Internal(e.into()))?,
+    Ok(Outgoing::Partner(Notification {
+        to,
         sender_name: n.sender_name.clone(),
-        sender_email: EmailAddress::parse(&n.sender_email).map_err(|e| AppError::Internal(e.into()))?,
+        sender_email: EmailAddress::parse(&n.sender_email).map_err(internal)?,
         organisation: state.settings.org_name.clone(),
         marking: n.marking,
         reference: n.reference.clone(),
         link: format!("{}/s/{token}", state.settings.public_url),
         expires: sealpost_domain::time::format_date(n.expires_at_ms),
-        message_id: format!("<{}@sealpost>", n.outbox_id),
-    })
+        message_id,
+    }))
+}
+
+/// A colleague's notice: who, the marking, the reference and where to read it; never the
+/// subject, body or files (SECURITY B5 holds for colleagues too).
+fn colleague_notice(state: &AppState, n: &DueNotification, to: EmailAddress, message_id: String) -> StaffNotice {
+    let link = format!("{}/messages/{}", state.settings.public_url, n.message_id);
+    StaffNotice {
+        to,
+        subject: format!("Secure message from {} [{}] {}", n.sender_name, n.marking.label(), n.reference),
+        text: format!(
+            "{sender} has sent you a secure message in Sealpost.\n\n\
+             Marking:   {marking}\nReference: {reference}\n\n\
+             Read it here (you may need to sign in):\n{link}\n\n\
+             The message itself stays in Sealpost. To stop these emails, untick \"Email me when secure mail arrives\" on your Inbox page.\n",
+            sender = n.sender_name,
+            marking = n.marking.label(),
+            reference = n.reference,
+        ),
+        message_id,
+    }
 }
 
 /// 30 s, 1 min, 2 min, … capped at 1 hour.

@@ -22,7 +22,7 @@ const DAY_MS: i64 = 86_400_000;
 
 /// A validated message, before sealing.
 struct Draft {
-    recipients: Vec<(EmailAddress, Option<UserId>)>,
+    recipients: Vec<(EmailAddress, Option<(UserId, bool)>)>,
     subject: String,
     body: String,
     marking: Marking,
@@ -72,7 +72,8 @@ async fn validate(state: &AppState, m: SendMessage) -> Result<Draft, AppError> {
     if addresses.is_empty() {
         return Err(AppError::bad("no_recipients", "Add at least one recipient."));
     }
-    let mut recipients: Vec<(EmailAddress, Option<UserId>)> = Vec::with_capacity(addresses.len());
+    // Colleagues come with their choice of an email notice.
+    let mut recipients: Vec<(EmailAddress, Option<(UserId, bool)>)> = Vec::with_capacity(addresses.len());
     for address in addresses {
         let user = match state.store.user_by_email(&address).await? {
             Some(u) if u.disabled => {
@@ -81,7 +82,7 @@ async fn validate(state: &AppState, m: SendMessage) -> Result<Draft, AppError> {
                     format!("{address} belongs to a Sealpost account that has been disabled. Check who should receive this instead."),
                 ));
             }
-            other => other.map(|u| u.id),
+            other => other.map(|u| (u.id, u.notify_by_email)),
         };
         recipients.push((address, user));
     }
@@ -151,7 +152,12 @@ async fn store(
     for (address, user) in d.recipients {
         let rid = RecipientId(Uuid::new_v4());
         recipients.push(match user {
-            Some(user) => NewRecipient::Internal { id: rid, address, user },
+            Some((user, notify)) => NewRecipient::Internal {
+                id: rid,
+                address,
+                user,
+                notify,
+            },
             None => {
                 let token = Token::generate()?;
                 let sealed_link = key.seal(Binding::new(ObjectKind::LinkToken, rid.0), token.expose_hex().as_bytes())?;

@@ -6,7 +6,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use sealpost_crypto::SecretString;
-use sealpost_domain::api::{Info, LoginRequest, Me, SetupLink, SetupRequest};
+use sealpost_domain::api::{Info, LoginRequest, Me, Preferences, SetupLink, SetupRequest};
 
 use super::client::{ClientIp, Meta};
 use super::cookie::{self, SignedIn};
@@ -20,6 +20,7 @@ pub fn router() -> Router<AppState> {
         .route("/auth/login", post(login))
         .route("/auth/logout", post(logout))
         .route("/auth/me", get(me))
+        .route("/auth/preferences", axum::routing::put(preferences))
         .route("/auth/setup", post(setup))
         .route("/auth/setup/{token}", get(setup_link))
         .route("/info", get(info))
@@ -79,6 +80,10 @@ async fn logout(State(state): State<AppState>, Meta(meta): Meta, headers: Header
 
 async fn me(State(state): State<AppState>, signed_in: SignedIn) -> Json<Me> {
     Json(auth::me(&state, signed_in.user))
+}
+
+async fn preferences(State(state): State<AppState>, signed_in: SignedIn, ApiJson(p): ApiJson<Preferences>) -> Result<Json<Me>, AppError> {
+    auth::set_preferences(&state, signed_in.user, p).await.map(Json)
 }
 
 async fn info(State(state): State<AppState>) -> Json<Info> {

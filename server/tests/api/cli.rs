@@ -194,7 +194,11 @@ async fn it_lists_enables_changes_roles_and_resets_passwords_from_the_command_li
 
     text(&sealpost(&app, &[&["user", "disable"][..], &ann].concat(), None));
     assert!(text(&sealpost(&app, &["user", "list"], None)).contains("disabled"));
-    assert_eq!(app.login("ann@testshire.gov.uk", PASSWORD).await.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        app.login("ann@testshire.gov.uk", PASSWORD).await.status(),
+        StatusCode::FORBIDDEN,
+        "disabled"
+    );
     text(&sealpost(&app, &[&["user", "enable"][..], &ann].concat(), None));
     let cookie = app.sign_in("ann@testshire.gov.uk", PASSWORD).await;
 

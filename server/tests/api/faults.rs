@@ -202,7 +202,8 @@ async fn assert_duplicates_bounded_by_kills(sink: &SmtpSink, acked: &[Acknowledg
     let copies = |m: &Acknowledged| -> Vec<String> {
         sink.received()
             .iter()
-            .filter(|mail| mail.contains(&m.reference))
+            // The partner's notification (it carries the secure link), not a colleague's notice.
+            .filter(|mail| mail.contains(&m.reference) && mail.contains("/s/"))
             .filter_map(|mail| {
                 mail.lines()
                     .find(|l| l.to_ascii_lowercase().starts_with("message-id:"))

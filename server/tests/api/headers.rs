@@ -91,6 +91,7 @@ async fn the_openapi_document_lists_every_api_route_and_each_listed_route_answer
         "/api/v1/auth/login",
         "/api/v1/auth/logout",
         "/api/v1/auth/me",
+        "/api/v1/auth/preferences",
         "/api/v1/auth/setup",
         "/api/v1/auth/setup/{token}",
         "/api/v1/compose",

@@ -211,3 +211,53 @@ async fn notifications_queued_while_the_relay_is_down_each_arrive_exactly_once_w
         }
     }
 }
+
+#[tokio::test]
+async fn a_colleague_is_emailed_that_mail_is_waiting_with_no_content_unless_they_turn_it_off() {
+    let (app, sink) = spawn_app_with_smtp(&[]).await;
+    let ann = ann(&app).await;
+    app.create_user("bob@testshire.gov.uk", PASSWORD, Role::Staff).await;
+    let bob = app.sign_in("bob@testshire.gov.uk", PASSWORD).await;
+    let me = body(app.me(&bob).await).await;
+    assert_eq!(me["notify_by_email"], true, "on by default");
+    let send = |subject: &'static str| {
+        let (app, ann) = (&app, ann.clone());
+        async move {
+            let m = json!({ "recipients": ["bob@testshire.gov.uk"], "subject": subject, "body": "BODY-canary", "marking": "official-sensitive" });
+            let r = app.send(&ann, m, &[("FILENAME-canary.pdf", b"%PDF".to_vec())]).await;
+            assert_eq!(r.status(), StatusCode::OK);
+            let b = body(r).await;
+            (b["id"].as_str().unwrap().to_owned(), b["reference"].as_str().unwrap().to_owned())
+        }
+    };
+    let (id, reference) = send("SUBJECT-canary").await;
+    app.deliver_due().await;
+    let notice = sink
+        .received()
+        .into_iter()
+        .find(|m| m.contains("To: bob@testshire.gov.uk"))
+        .expect("a notice to Bob");
+    assert!(notice.contains(&reference) && notice.contains("OFFICIAL-SENSITIVE"), "{notice}");
+    assert!(notice.contains(&format!("/messages/{id}")), "a link to the message in Sealpost");
+    for canary in ["SUBJECT-canary", "BODY-canary", "FILENAME-canary"] {
+        assert!(!notice.contains(canary), "{canary} leaked into the notice");
+    }
+    // Bob turns the notices off; the next message arrives without one.
+    let off = app
+        .client
+        .put(format!("{}/api/v1/auth/preferences", app.address))
+        .header("x-sealpost-csrf", "1")
+        .header("cookie", &bob)
+        .json(&json!({ "notify_by_email": false }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(off.status(), StatusCode::OK);
+    assert_eq!(body(off).await["notify_by_email"], false);
+    let before = sink.received().len();
+    let (_, second) = send("Second").await;
+    app.deliver_due().await;
+    assert_eq!(sink.received().len(), before, "no notice once turned off");
+    let inbox = body(app.get("/api/v1/messages?box=inbox").header("cookie", &bob).send().await.unwrap()).await;
+    assert!(inbox.to_string().contains(&second), "the message itself still arrives");
+}

@@ -76,6 +76,43 @@ pub fn Inbox() -> impl IntoView {
         <MessageList mailbox="inbox" empty=|| view! {
             <EmptyState title="No messages yet" text="Secure messages from colleagues, and secure replies from partners, will appear here."/>
         }.into_any()/>
+        <EmailNotices/>
+    }
+}
+
+/// "Email me when secure mail arrives": the person's own choice, saved as it is ticked.
+#[component]
+fn EmailNotices() -> impl IntoView {
+    let auth = crate::auth::Auth::get();
+    let on = match auth.session.get_untracked() {
+        crate::auth::Session::SignedIn(me) => me.notify_by_email,
+        _ => true,
+    };
+    let (said, set_said) = signal(None::<String>);
+    let toggle = move |ev: leptos::ev::Event| {
+        let notify_by_email = event_target_checked(&ev);
+        spawn_local(async move {
+            match api::set_preferences(notify_by_email).await {
+                Ok(me) => {
+                    // Updated quietly: re-rendering the whole signed-in shell for one tick box
+                    // would lose the confirmation below.
+                    auth.session.update_untracked(|s| *s = crate::auth::Session::SignedIn(me));
+                    set_said.set(Some(if notify_by_email {
+                        "Saved: you will get an email (with no content) when secure mail arrives.".into()
+                    } else {
+                        "Saved: no more emails; check your Inbox here.".into()
+                    }));
+                }
+                Err(f) => set_said.set(Some(format!("Not saved: {}", f.message))),
+            }
+        });
+    };
+    view! {
+        <div class="preference">
+            <label class="checkbox"><input type="checkbox" prop:checked=on on:change=toggle/>
+                "Email me when secure mail arrives (the email says who it is from, never what it says)"</label>
+            <p class="field-hint" aria-live="polite">{move || said.get()}</p>
+        </div>
     }
 }
 
