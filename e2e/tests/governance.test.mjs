@@ -103,6 +103,10 @@ describe('information governance', () => {
     await ida.getByText('The audit log is intact.').waitFor();
     assert.deepEqual(await axeViolations(ida), [], 'verified');
     await screenshot(ida, '32-audit-verified');
+    // The signed checkpoint, as a file to keep away from the server.
+    const [kept] = await Promise.all([ida.waitForEvent('download'), ida.getByRole('link', { name: 'Download the signed checkpoint' }).click()]);
+    assert.match(kept.suggestedFilename(), /^sealpost-checkpoint-\d+\.txt$/);
+    assert.ok(readFileSync(await kept.path(), 'utf8').length > 0);
     await ida.getByRole('link', { name: 'Clear filters' }).click();
     await ida.getByRole('heading', { level: 2, name: 'Latest events' }).waitFor();
     const latest = await ida.getByRole('region', { name: 'Audit events, newest first' }).innerText();

@@ -125,7 +125,7 @@ describe('the recipient portal', () => {
     const [reply] = await Promise.all([ann.waitForEvent('download'), annThread.getByRole('link', { name: 'practice statement.txt' }).click()]);
     assert.equal(readFileSync(await reply.path(), 'utf8'), readFileSync(statement, 'utf8'));
     const delivery = ann.getByRole('region', { name: 'Delivery' }).getByRole('row', { name: new RegExp(partnerAddress) });
-    assert.match(await delivery.innerText(), /Opened \d[\s\S]*1 file downloaded/, 'the sender sees, from the audit log, the open and the download');
+    assert.match(await delivery.innerText(), /Opened \d[\s\S]*Downloaded referral 5120\.txt/, 'the sender sees, from the audit log, the open and which of her files was downloaded');
     assert.deepEqual(await axeViolations(ann), [], 'message thread (sender)');
     await screenshot(ann, '21-thread-sender');
     assert.deepEqual(partner.errors, []);

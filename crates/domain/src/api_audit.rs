@@ -138,6 +138,10 @@ pub struct RecipientTrail {
     pub opens: u32,
     /// How many files they downloaded (counting repeats).
     pub downloads: u32,
+    /// Which files, by attachment id, first download first: the sender's page shows their
+    /// names (the sender's own files); the IG console shows only the count.
+    #[serde(default)]
+    pub downloaded: Vec<String>,
     /// Wrong codes, wrong passphrases and lockouts.
     pub failed_attempts: u32,
     /// When their access was withdrawn.

@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 
 use sealpost_audit::chain::ChainedEvent;
-use sealpost_domain::{Marking, MessageId, Reference, UserId};
+use sealpost_domain::{AttachmentId, Marking, MessageId, Reference, UserId};
 
 use crate::audit::{EVENT_COLUMNS, Row, chained_of};
 use crate::messages::parse_id;
@@ -194,6 +194,26 @@ impl Store {
         })?;
         rows.into_iter()
             .map(|(id, reference)| Ok((MessageId(parse_id(&id, "messages.id")?), Reference::from_stored(reference))))
+            .collect()
+    }
+
+    /// The plaintext sizes of the attachments among `ids` (clear metadata, for the IG console,
+    /// which names a file by its size and never by its sealed name).
+    pub async fn attachment_sizes(&self, ids: &[AttachmentId]) -> Result<HashMap<AttachmentId, u64>, StorageError> {
+        if ids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let marks: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
+        let sql = format!("SELECT id, size FROM attachments WHERE id IN ({})", marks.join(", "));
+        let rows: Vec<(String, i64)> = with_pool!(self, |pool| {
+            let mut query = sqlx::query_as(&sql);
+            for id in ids {
+                query = query.bind(id.to_string());
+            }
+            query.fetch_all(pool).await
+        })?;
+        rows.into_iter()
+            .map(|(id, size)| Ok((AttachmentId(parse_id(&id, "attachments.id")?), u64::try_from(size).unwrap_or(0))))
             .collect()
     }
 

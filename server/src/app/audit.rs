@@ -118,3 +118,24 @@ pub async fn verify_for(state: &AppState, user: &UserRecord, meta: &Origin) -> R
         },
     })
 }
+
+/// A checkpoint of the head as it is now (signed now, after verifying the events since the
+/// last one, as `sealpost audit checkpoint` does), as a file an IG officer keeps away from the
+/// server: `sealpost audit verify --checkpoint-file` later proves nothing before it changed.
+/// IG only; recorded as an export. `None` while the log is empty.
+pub async fn checkpoint_for(state: &AppState, user: &UserRecord, meta: &Origin) -> Result<Option<(i64, String)>, AppError> {
+    use crate::app::checkpoints::{CheckpointError, sign_and_remember};
+    crate::app::governance::require_ig(user)?;
+    record(state, meta, &Actor::User(user.id), Action::AuditExport, None, Outcome::Success).await?;
+    let signed = sign_and_remember(&state.store, &state.audit_key, &state.settings.key_dir, state.now_ms())
+        .await
+        .map_err(|e| match e {
+            CheckpointError::Storage(e) => AppError::from(e),
+            CheckpointError::Broken(b) => AppError::bad(
+                "log_not_intact",
+                format!("The audit log is not intact ({b}), so no checkpoint can be signed. Tell your data protection officer."),
+            ),
+            CheckpointError::Record(e) => AppError::Internal(e),
+        })?;
+    Ok(signed.map(|c| (c.checkpoint.head.seq, c.to_string())))
+}

@@ -7,7 +7,7 @@ use std::collections::{HashMap, HashSet};
 use sealpost_audit::chain::ChainedEvent;
 use sealpost_audit::{AuditEvent, csv};
 use sealpost_domain::api_audit::{ACTIONS, AuditEventView, AuditPage, AuditSearch, MessageTimeline, RecipientTrail, action_label};
-use sealpost_domain::{EmailAddress, MessageId, Reference, Role, UserId, time};
+use sealpost_domain::{AttachmentId, EmailAddress, MessageId, Reference, Role, UserId, time};
 use sealpost_storage::{AuditQuery, Store, StoredRecipient, UserRecord};
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 
@@ -206,6 +206,7 @@ fn trails(
                 first_opened_at_ms: None,
                 opens: 0,
                 downloads: 0,
+                downloaded: vec![],
                 failed_attempts: 0,
                 revoked_at_ms: None,
             };
@@ -224,7 +225,17 @@ fn trails(
                         t.opens += 1;
                         t.first_opened_at_ms = t.first_opened_at_ms.or(Some(e.at_ms));
                     }
-                    "attachment.download" if by_them => t.downloads += 1,
+                    "attachment.download" if by_them => {
+                        t.downloads += 1;
+                        let file = e
+                            .object
+                            .as_deref()
+                            .and_then(|o| o.rsplit_once("/attachment:"))
+                            .map(|(_, a)| a.to_owned());
+                        if let Some(file) = file.filter(|f| !t.downloaded.contains(f)) {
+                            t.downloaded.push(file);
+                        }
+                    }
                     "portal.code_failed" | "portal.passphrase_failed" | "portal.lockout" if by_them => t.failed_attempts += 1,
                     "message.revoke" if for_them || e.object.as_deref() == Some(&format!("message:{message}")) => {
                         t.revoked_at_ms = t.revoked_at_ms.or(Some(e.at_ms));
@@ -269,6 +280,17 @@ async fn views(store: &Store, events: &[ChainedEvent]) -> Result<Vec<AuditEventV
         .map(|u| (Actor::User(u.id).to_string(), u))
         .collect();
     let references = store.references_of(&message_ids).await?;
+    let attachment_ids: Vec<AttachmentId> = objects
+        .iter()
+        .flatten()
+        .filter_map(|o| match o {
+            Object::Attachment(_, a) => Some(*a),
+            _ => None,
+        })
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
+    let sizes = store.attachment_sizes(&attachment_ids).await?;
     Ok(events
         .iter()
         .zip(objects)
@@ -288,7 +310,7 @@ async fn views(store: &Store, events: &[ChainedEvent]) -> Result<Vec<AuditEventV
                     .and_then(message_of)
                     .and_then(|m| references.get(&m))
                     .map(ToString::to_string),
-                detail: object.as_ref().and_then(detail_words),
+                detail: object.as_ref().and_then(|o| detail_words(o, &sizes)),
                 object: e.object.clone(),
                 outcome: e.outcome.clone(),
                 ip: e.origin.ip.clone(),
@@ -306,12 +328,29 @@ fn message_of(o: &Object) -> Option<MessageId> {
     }
 }
 
-fn detail_words(o: &Object) -> Option<String> {
+/// What an event was about, in words. A file is named by its size and a short id, never by
+/// its (sealed) name: IG sees logs, not content.
+fn detail_words(o: &Object, sizes: &HashMap<AttachmentId, u64>) -> Option<String> {
     match o {
         Object::Message(_) => None,
-        Object::Attachment(_, a) => Some(format!("file {}", &a.to_string()[..8])),
+        Object::Attachment(_, a) => Some(match sizes.get(a) {
+            Some(size) => format!("a file of {} (id {})", size_words(*size), &a.to_string()[..8]),
+            None => format!("file {}", &a.to_string()[..8]),
+        }),
         Object::Recipient(_, to) => Some(format!("for {to}")),
         Object::Person(who) => Some(format!("activity of {who}")),
+    }
+}
+
+/// "512 bytes", "44 KB", "2.1 MB".
+fn size_words(bytes: u64) -> String {
+    const KB: u64 = 1024;
+    const MB: u64 = 1024 * 1024;
+    match bytes {
+        1 => "1 byte".to_owned(),
+        0..KB => format!("{bytes} bytes"),
+        KB..MB => format!("{} KB", bytes.div_ceil(KB)),
+        _ => format!("{:.1} MB", bytes as f64 / MB as f64),
     }
 }
 

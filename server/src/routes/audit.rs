@@ -28,6 +28,7 @@ pub fn router() -> Router<AppState> {
         .route("/audit/export", get(export))
         .route("/audit/messages/{reference}", get(timeline))
         .route("/audit/verify", post(verify))
+        .route("/audit/checkpoint", get(checkpoint))
         .route("/audit/break-glass/{reference}", post(break_glass).get(break_glass_read))
         .route("/audit/break-glass/{reference}/attachments/{attachment}", get(break_glass_download))
 }
@@ -117,6 +118,22 @@ async fn break_glass_download(
 ) -> Result<Response, AppError> {
     let d = break_glass::download(&state, &signed_in.user, &meta, &reference, parse_id(&attachment)?).await?;
     Ok(attachment_response(d))
+}
+
+/// A signed checkpoint of the head as a file to keep elsewhere (404 while the log is empty).
+async fn checkpoint(State(state): State<AppState>, signed_in: SignedIn, Meta(meta): Meta) -> Result<Response, AppError> {
+    let (seq, text) = audit::checkpoint_for(&state, &signed_in.user, &meta)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let disposition = format!("attachment; filename=\"sealpost-checkpoint-{seq}.txt\"");
+    let headers = [
+        (header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8")),
+        (
+            header::CONTENT_DISPOSITION,
+            HeaderValue::from_str(&disposition).map_err(|e| AppError::Internal(e.into()))?,
+        ),
+    ];
+    Ok((headers, text).into_response())
 }
 
 async fn verify(State(state): State<AppState>, signed_in: SignedIn, Meta(meta): Meta) -> Result<Json<AuditVerification>, AppError> {

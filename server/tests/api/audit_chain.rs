@@ -301,3 +301,31 @@ async fn concurrent_records_share_group_commits_and_each_caller_learns_its_own_o
         assert!(f.await.unwrap().is_err());
     }
 }
+
+#[tokio::test]
+async fn an_ig_officer_downloads_the_newest_signed_checkpoint_and_it_verifies_from_a_file() {
+    let app = spawn_app().await;
+    let p = people(&app).await;
+    app.create_user("ida@testshire.gov.uk", PASSWORD, Role::Ig).await;
+    let ida = app.sign_in("ida@testshire.gov.uk", PASSWORD).await;
+    let fetch = |cookie: String| {
+        let app = &app;
+        async move { app.get("/api/v1/audit/checkpoint").header("cookie", cookie).send().await.unwrap() }
+    };
+    assert_eq!(fetch(p.ann.clone()).await.status(), StatusCode::FORBIDDEN, "IG only");
+    let file = fetch(ida).await;
+    assert_eq!(file.status(), StatusCode::OK, "signed on the spot, as the CLI does");
+    let head = app.state.store.audit_head().await.unwrap();
+    let disposition = file.headers()["content-disposition"].to_str().unwrap().to_owned();
+    // The download's own audit event is written first, so the checkpoint covers it too.
+    assert_eq!(
+        disposition,
+        format!("attachment; filename=\"sealpost-checkpoint-{}.txt\"", head.seq)
+    );
+    let path = app.dir.path().join("kept-elsewhere.txt");
+    std::fs::write(&path, file.text().await.unwrap()).unwrap();
+    let verified = crate::cli::sealpost(&app, &["audit", "verify", "--checkpoint-file", path.to_str().unwrap()], None);
+    assert!(verified.status.success(), "{}", String::from_utf8_lossy(&verified.stderr));
+    let actions = app.state.store.audit_chain_page(0, 1000).await.unwrap();
+    assert!(actions.iter().any(|e| e.event.action == "audit.export"), "the download is recorded");
+}

@@ -77,7 +77,11 @@ async fn an_ig_officer_sees_a_messages_whole_history_by_reference_and_never_its_
     assert_eq!(download["actor_label"], PARTNER);
     assert_eq!(download["action_label"], "Downloaded a file");
     assert_eq!(download["reference"], reference.as_str());
-    assert!(download["detail"].as_str().unwrap().starts_with("file "));
+    let detail = download["detail"].as_str().unwrap();
+    assert!(
+        detail.starts_with("a file of ") && detail.contains("bytes (id "),
+        "its size, never its name: {detail}"
+    );
     assert!(download["ip"].is_string() && download["request_id"].is_string());
     let text = t.to_string();
     for content in ["Referral", "Details inside", "referral.pdf", "canary-FILE"] {
@@ -305,6 +309,7 @@ async fn the_sender_sees_from_the_log_when_a_partner_opened_what_they_downloaded
     let activity = &after["recipients"][0]["activity"];
     assert_eq!(activity["opens"], 1);
     assert_eq!(activity["downloads"], 2);
+    assert_eq!(activity["downloaded"], serde_json::json!([aid]), "which file, once, by id");
     assert_eq!(activity["failed_attempts"], 1);
     assert!(activity["first_opened_at_ms"].is_i64() && activity["notified_at_ms"].is_i64());
     let listed = body(app.list(&ann, "sent").await).await;

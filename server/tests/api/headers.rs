@@ -84,6 +84,7 @@ async fn the_openapi_document_lists_every_api_route_and_each_listed_route_answer
     let mut routes = vec![
         "/api/v1/audit/break-glass/{reference}",
         "/api/v1/audit/break-glass/{reference}/attachments/{attachment}",
+        "/api/v1/audit/checkpoint",
         "/api/v1/audit/events",
         "/api/v1/audit/export",
         "/api/v1/audit/messages/{reference}",

@@ -15,7 +15,12 @@ type Withdrawing = Option<Option<String>>;
 
 /// The delivery card on the sender's message page.
 #[component]
-pub fn Delivery(id: String, recipients: RwSignal<Vec<RecipientStatus>>) -> impl IntoView {
+pub fn Delivery(
+    id: String,
+    recipients: RwSignal<Vec<RecipientStatus>>,
+    /// The message's files (id, name), to name the ones each recipient downloaded.
+    files: Vec<(String, String)>,
+) -> impl IntoView {
     let (error, set_error) = signal(None::<String>);
     let (notice, set_notice) = signal(None::<String>);
     let confirming = RwSignal::new(None::<Option<String>>);
@@ -80,7 +85,7 @@ pub fn Delivery(id: String, recipients: RwSignal<Vec<RecipientStatus>>) -> impl 
                                 <td data-label="Recipient">{address}<span class="muted">{if r.internal { " (colleague)" } else { " (external)" }}</span></td>
                                 <td data-label="Status"><span class=format!("status {}", status_class(r.status))>{status_text(r.status)}</span>
                                     {r.detail.map(|d| view! { <span class="muted">" – "{d}</span> })}</td>
-                                <td data-label="Activity">{r.activity.map(|a| activity_view(&a))}</td>
+                                <td data-label="Activity">{r.activity.map(|a| activity_view(&a, &files))}</td>
                                 <td>{action}</td>
                             </tr>
                         }

@@ -46,6 +46,8 @@ fn Message(id: String, detail: MessageDetail, just_sent: bool) -> impl IntoView 
     let recipients = RwSignal::new(detail.recipients.clone());
     let is_sender = !detail.recipients.is_empty();
     let replies = detail.replies.clone();
+    // The sender's own file names, to say which ones each recipient downloaded.
+    let files: Vec<(String, String)> = detail.attachments.iter().map(|a| (a.id.to_string(), a.name.clone())).collect();
     let urls = detail
         .attachments
         .iter()
@@ -55,7 +57,7 @@ fn Message(id: String, detail: MessageDetail, just_sent: bool) -> impl IntoView 
         {just_sent.then(|| view! { <div class="notice" role="status"><strong>"Sent securely."</strong>" Reference "{reference}"."</div> })}
         <MessageArticle detail=detail attachment_urls=urls expiry_label="Links expire"/>
         <Replies message_id=id.clone() replies=replies file_url=api::attachment_url/>
-        {is_sender.then(|| view! { <crate::pages::delivery::Delivery id=id.clone() recipients=recipients/> })}
+        {is_sender.then(|| view! { <crate::pages::delivery::Delivery id=id.clone() recipients=recipients files=files/> })}
     }
 }
 
@@ -94,14 +96,25 @@ pub fn MessageArticle(detail: MessageDetail, attachment_urls: Vec<String>, expir
 
 /// What a recipient did, from the audit log: opened when (and how often), downloads, and
 /// failed attempts to prove who they are.
-pub(crate) fn activity_view(a: &RecipientTrail) -> impl IntoView + use<> {
+pub(crate) fn activity_view(a: &RecipientTrail, files: &[(String, String)]) -> impl IntoView + use<> {
     let plural = |n: u32, one: &str, many: &str| if n == 1 { format!("1 {one}") } else { format!("{n} {many}") };
     let opened = match a.first_opened_at_ms {
         Some(at) if a.opens > 1 => format!("Opened {} ({} times)", format_time(at), a.opens),
         Some(at) => format!("Opened {}", format_time(at)),
         None => "Not opened yet".to_owned(),
     };
-    let downloads = (a.downloads > 0).then(|| plural(a.downloads, "file downloaded", "downloads"));
+    let names: Vec<String> = a
+        .downloaded
+        .iter()
+        .filter_map(|id| files.iter().find(|(f, _)| f == id).map(|(_, name)| visible_text(name)))
+        .collect();
+    let downloads = (a.downloads > 0).then(|| {
+        if names.is_empty() {
+            plural(a.downloads, "file downloaded", "downloads")
+        } else {
+            format!("Downloaded {}", names.join(", "))
+        }
+    });
     let failed = (a.failed_attempts > 0).then(|| plural(a.failed_attempts, "failed attempt", "failed attempts"));
     view! {
         <span>{opened}</span>
