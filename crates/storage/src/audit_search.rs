@@ -20,8 +20,8 @@ pub struct AuditQuery {
     pub message: Option<MessageId>,
     /// Events by any of these actors, in their stored form (`user:<id>`, `recipient:<addr>`…)…
     pub actors: Vec<String>,
-    /// …or concerning this address (a notification to them, their access withdrawn).
-    pub concerning: Option<String>,
+    /// …or concerning any of these addresses (a notification to them, their access withdrawn).
+    pub concerning: Vec<String>,
     /// This action (`message.read`…).
     pub action: Option<String>,
     /// `success` or `failure`.
@@ -92,9 +92,9 @@ impl AuditQuery {
         if !self.actors.is_empty() {
             let marks: Vec<String> = self.actors.iter().map(|a| w.arg(Arg::Text(a.clone()))).collect();
             let by = format!("actor IN ({})", marks.join(", "));
-            if let Some(address) = &self.concerning {
-                let mark = w.arg(Arg::Text(address.clone()));
-                halves.push(format!("concerns = {mark} AND NOT {by}"));
+            if !self.concerning.is_empty() {
+                let marks: Vec<String> = self.concerning.iter().map(|a| w.arg(Arg::Text(a.clone()))).collect();
+                halves.push(format!("concerns IN ({}) AND NOT {by}", marks.join(", ")));
             }
             halves.insert(0, by);
         }
@@ -195,6 +195,28 @@ impl Store {
         rows.into_iter()
             .map(|(id, reference)| Ok((MessageId(parse_id(&id, "messages.id")?), Reference::from_stored(reference))))
             .collect()
+    }
+
+    /// Addresses that have used Sealpost (accounts and recipients) containing `fragment`, in
+    /// order, at most `limit`: how the IG console finds people by a domain or part of an address.
+    pub async fn known_addresses_like(&self, fragment: &str, limit: i64) -> Result<Vec<String>, StorageError> {
+        let escaped: String = fragment
+            .to_lowercase()
+            .chars()
+            .flat_map(|c| if matches!(c, '%' | '_' | '\\') { vec!['\\', c] } else { vec![c] })
+            .collect();
+        let pattern = format!("%{escaped}%");
+        let rows: Vec<(String,)> = with_pool!(self, |pool| {
+            sqlx::query_as(
+                "SELECT address FROM (SELECT email AS address FROM users UNION SELECT address FROM recipients) known \
+                 WHERE address LIKE $1 ESCAPE '\\' ORDER BY address LIMIT $2",
+            )
+            .bind(&pattern)
+            .bind(limit)
+            .fetch_all(pool)
+            .await
+        })?;
+        Ok(rows.into_iter().map(|(a,)| a).collect())
     }
 
     /// The plaintext sizes of the attachments among `ids` (clear metadata, for the IG console,

@@ -98,7 +98,7 @@ pub async fn audit_search(store: &Store, events: u64) -> SearchFigures {
             let p = partner(mix(q + 11) % PARTNERS);
             AuditQuery {
                 actors: vec![format!("recipient:{p}"), format!("signin:{p}")],
-                concerning: Some(p),
+                concerning: vec![p],
                 limit: 50,
                 ..AuditQuery::default()
             }

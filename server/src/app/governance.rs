@@ -63,20 +63,30 @@ async fn resolve(store: &Store, s: &AuditSearch) -> Result<Resolved, AppError> {
     }
     let mut person_label = None;
     if let Some(text) = given(&s.person) {
-        let address = EmailAddress::parse(text).map_err(|e| AppError::bad("invalid_person", format!("Person: {e}")))?;
-        query.actors = vec![
-            Actor::Recipient(address.clone()).to_string(),
-            Actor::SigningIn(address.clone()).to_string(),
-        ];
-        query.concerning = Some(address.to_string());
-        about = about.or(Some(Object::Person(address.clone())));
-        person_label = Some(match store.user_by_email(&address).await? {
-            Some(u) => {
-                query.actors.push(Actor::User(u.id).to_string());
-                format!("{} ({address}), {}", u.display_name.as_str(), u.role)
-            }
-            None => format!("{address}, external recipient"),
-        });
+        let people = people_matching(store, text).await?;
+        let mut labels = vec![];
+        for address in &people {
+            query.actors.push(Actor::Recipient(address.clone()).to_string());
+            query.actors.push(Actor::SigningIn(address.clone()).to_string());
+            query.concerning.push(address.to_string());
+            labels.push(match store.user_by_email(address).await? {
+                Some(u) => {
+                    query.actors.push(Actor::User(u.id).to_string());
+                    format!("{} ({address}), {}", u.display_name.as_str(), u.role)
+                }
+                None => format!("{address}, external recipient"),
+            });
+        }
+        if let [one] = people.as_slice() {
+            about = about.or(Some(Object::Person(one.clone())));
+            person_label = labels.pop();
+        } else {
+            person_label = Some(format!(
+                "{} people whose address contains “{text}”: {}",
+                people.len(),
+                labels.join("; ")
+            ));
+        }
     }
     if let Some(action) = given(&s.action) {
         if !ACTIONS.iter().any(|(a, _)| *a == action) {
@@ -109,6 +119,44 @@ async fn resolve(store: &Store, s: &AuditSearch) -> Result<Resolved, AppError> {
         person_label,
         about,
     })
+}
+
+/// Most people one search may cover: a domain that matches more asks for more of the address.
+const MAX_PEOPLE: usize = 20;
+
+/// Who a person filter means: a whole address as it is; otherwise everyone who has used
+/// Sealpost with an address containing the text (a domain, part of a name), up to
+/// [`MAX_PEOPLE`]. Too little, too much or nobody is a 400 that says what to type.
+async fn people_matching(store: &Store, text: &str) -> Result<Vec<EmailAddress>, AppError> {
+    if text.contains('@')
+        && let Ok(address) = EmailAddress::parse(text)
+    {
+        return Ok(vec![address]);
+    }
+    let fragment = text.trim().trim_start_matches('@');
+    if fragment.chars().count() < 3 {
+        return Err(AppError::bad(
+            "invalid_person",
+            "Person: type a whole address, or at least 3 characters of one (a domain such as nhs.net works).",
+        ));
+    }
+    let found = store.known_addresses_like(fragment, MAX_PEOPLE as i64 + 1).await?;
+    if found.is_empty() {
+        return Err(AppError::bad(
+            "unknown_person",
+            format!("Person: nobody whose address contains “{fragment}” has used Sealpost."),
+        ));
+    }
+    if found.len() > MAX_PEOPLE {
+        return Err(AppError::bad(
+            "too_many_people",
+            format!("Person: more than {MAX_PEOPLE} people have an address containing “{fragment}”. Type more of the address."),
+        ));
+    }
+    found
+        .iter()
+        .map(|a| EmailAddress::parse(a).map_err(|e| AppError::Internal(e.into())))
+        .collect()
 }
 
 /// A page of events matching `s`, newest first.

@@ -103,6 +103,21 @@ async fn an_ig_officer_sees_a_messages_whole_history_by_reference_and_never_its_
     assert_eq!(theirs.iter().filter(|a| *a == "notification.sent").count(), 1, "{theirs:?}");
     assert!(theirs.contains(&"attachment.download".to_owned()) && !theirs.contains(&"message.send".to_owned()));
     assert_eq!(person["person_label"], format!("{PARTNER}, external recipient"));
+    // Part of an address, a domain for instance, finds the same person...
+    let (_, by_domain) = get(&app, &ida, "/api/v1/audit/events?person=POLICE.example").await;
+    assert_eq!(actions(&by_domain["events"]), theirs);
+    assert_eq!(by_domain["person_label"], format!("{PARTNER}, external recipient"));
+    // ...or everyone who matches, named in the label.
+    let (_, council) = get(&app, &ida, "/api/v1/audit/events?person=testshire.gov").await;
+    let label = council["person_label"].as_str().unwrap();
+    assert!(
+        label.contains("people whose address contains “testshire.gov”") && label.contains("ann@testshire.gov.uk"),
+        "{label}"
+    );
+    assert!(
+        actions(&council["events"]).contains(&"message.send".to_owned()),
+        "Ann's send is among them"
+    );
 
     // Exporting this message's events records what was exported, and carries no content.
     let (status, csv) = get(&app, &ida, &format!("/api/v1/audit/export?reference={reference}")).await;
@@ -177,7 +192,8 @@ async fn searches_filter_by_person_action_outcome_and_date_and_page_newest_first
     for (query, code) in [
         ("reference=nonsense", "invalid_reference"),
         ("reference=SP-2222-2222", "unknown_reference"),
-        ("person=not-an-address", "invalid_person"),
+        ("person=ab", "invalid_person"),
+        ("person=nobody-like-this", "unknown_person"),
         ("action=message.delete", "invalid_action"),
         ("outcome=maybe", "invalid_outcome"),
         ("from=01/12/2026", "invalid_date"),

@@ -186,8 +186,8 @@ fn SearchForm(search: Memo<AuditSearch>) -> impl IntoView {
                 </div>
                 <div class="field">
                     <label for="f-person">"Person"</label>
-                    <input id="f-person" type="email" autocomplete="off" aria-describedby="f-person-hint" bind:value=person/>
-                    <p id="f-person-hint" class="field-hint">"A member of staff or an external recipient, by email address."</p>
+                    <input id="f-person" type="text" autocomplete="off" spellcheck="false" aria-describedby="f-person-hint" bind:value=person/>
+                    <p id="f-person-hint" class="field-hint">"A member of staff or an external recipient: their email address, or part of it such as a domain (nhs.net)."</p>
                 </div>
                 <div class="field">
                     <label for="f-action">"Action"</label>
