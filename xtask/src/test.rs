@@ -18,6 +18,7 @@ pub fn all(root: &Path) -> Result<(), String> {
     let mut tally = Tally::default();
     rust_tests(root, &mut tally);
     fuzz_briefly(root, &mut tally);
+    api_conformance(root, &mut tally);
     browser_tests(root, &mut tally)?;
     println!("xtask: finished in {} s", started.elapsed().as_secs());
     println!("summary: {} passed, {} failed", tally.passed, tally.failed);
@@ -165,6 +166,34 @@ fn fuzz_briefly(root: &Path, tally: &mut Tally) {
             println!("xtask: fuzzing could not start: {e}");
             tally.failed += 1;
         }
+    }
+}
+
+/// The API against its own OpenAPI document, with Schemathesis, against the debug binary: no
+/// 5xx, every status, content type and body as documented (`e2e/conformance/run.py`).
+fn api_conformance(root: &Path, tally: &mut Tally) {
+    step("API conformance (Schemathesis against the OpenAPI document)");
+    let st = match tools::schemathesis() {
+        Ok(st) => st,
+        Err(e) => {
+            println!("xtask: Schemathesis could not be installed: {e}");
+            tally.failed += 1;
+            return;
+        }
+    };
+    let binary = root.join("target/debug/sealpost");
+    let args = [
+        "e2e/conformance/run.py",
+        binary.to_str().unwrap_or_default(),
+        st.to_str().unwrap_or_default(),
+    ];
+    let (_, lines) = process::run_capturing(root, "python3", &args, &[]);
+    match lines.iter().rev().find(|l| l.starts_with("conformance: ")) {
+        Some(summary) => {
+            tally.passed += count(summary, "passed");
+            tally.failed += count(summary, "failed");
+        }
+        None => tally.failed += 1,
     }
 }
 

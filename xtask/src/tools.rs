@@ -179,6 +179,27 @@ pub fn aiosmtpd_python() -> Result<PathBuf, String> {
     Ok(python)
 }
 
+/// The Schemathesis CLI (pinned), in a venv under the tools dir, installed the first time.
+pub fn schemathesis() -> Result<PathBuf, String> {
+    const VERSION: &str = "4.32.5";
+    let venv = tools_dir().join("schemathesis-venv");
+    let st = venv.join("bin/st");
+    let have = process::output(st.to_str().unwrap_or_default(), &["--version"]).unwrap_or_default();
+    if have.contains(VERSION) {
+        return Ok(st);
+    }
+    println!(
+        "xtask: installing Schemathesis {VERSION} into {} (once per machine)",
+        venv.display()
+    );
+    let venv_arg = venv.to_str().ok_or("tools dir is not UTF-8")?;
+    process::run(Path::new("."), "python3", &["-m", "venv", venv_arg], &[])?;
+    let pip = venv.join("bin/pip");
+    let spec = format!("schemathesis=={VERSION}");
+    process::run(Path::new("."), pip.to_str().unwrap_or("pip"), &["install", "--quiet", &spec], &[])?;
+    Ok(st)
+}
+
 /// Where tools, caches and fuzz corpora live (`$SEALPOST_TOOLS_DIR`, default
 /// `~/.cache/sealpost/tools`).
 pub fn tools_dir() -> PathBuf {

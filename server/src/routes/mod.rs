@@ -1,6 +1,7 @@
 //! The HTTP surface: one router per resource, merged here, wrapped in the middleware that every
 //! response passes through (security headers even on errors, CSRF checks, request tracing).
 
+mod api_errors;
 mod assets;
 mod audit;
 mod auth;
@@ -34,6 +35,7 @@ pub fn router(state: AppState) -> Router {
         .merge(assets::router())
         .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::csrf))
         .layer(axum::middleware::from_fn_with_state(state.clone(), body_rate::min_rate))
+        .layer(axum::middleware::from_fn(api_errors::json_errors))
         .layer(axum::middleware::from_fn(middleware::security_headers))
         .layer(axum::middleware::from_fn(middleware::trace_request))
         .with_state(state)

@@ -130,3 +130,38 @@ async fn the_openapi_document_lists_every_api_route_and_each_listed_route_answer
         );
     }
 }
+
+#[tokio::test]
+async fn every_api_refusal_has_the_json_error_shape_even_axums_own() {
+    let app = spawn_app().await;
+    app.create_user("ann@testshire.gov.uk", crate::test_app::PASSWORD, sealpost_domain::Role::Ig)
+        .await;
+    let ann = app.sign_in("ann@testshire.gov.uk", crate::test_app::PASSWORD).await;
+    let not_a_form = app
+        .post("/api/v1/messages")
+        .header("cookie", &ann)
+        .body("hello")
+        .send()
+        .await
+        .unwrap();
+    let wrong_method = app.get("/api/v1/portal/signout").send().await.unwrap();
+    let bad_query = app
+        .get("/api/v1/audit/events?before=yesterday")
+        .header("cookie", &ann)
+        .send()
+        .await
+        .unwrap();
+    for (what, response, status) in [
+        ("a send that is not a form", not_a_form, StatusCode::BAD_REQUEST),
+        ("GET on a POST route", wrong_method, StatusCode::METHOD_NOT_ALLOWED),
+        ("a query that does not parse", bad_query, StatusCode::BAD_REQUEST),
+    ] {
+        assert_eq!(response.status(), status, "{what}");
+        assert_eq!(response.headers()["content-type"], "application/json", "{what}");
+        let error: serde_json::Value = response.json().await.unwrap();
+        assert!(
+            error["code"].is_string() && error["message"].as_str().is_some_and(|m| !m.is_empty()),
+            "{what}: {error}"
+        );
+    }
+}
