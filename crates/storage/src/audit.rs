@@ -25,6 +25,28 @@ macro_rules! begin_write {
 }
 pub(crate) use begin_write;
 
+/// Runs the conditional insert `$sql` with `$binds` in a write transaction that also holds the
+/// PostgreSQL advisory lock named by `$lock` (SQLite's write lock already serialises writers),
+/// and commits; evaluates to the rows inserted. How an attempt takes its place under a limit in
+/// one atomic step, so N parallel attempts are never N evaluations (SECURITY A10).
+macro_rules! insert_under_limit {
+    ($store:expr, $lock:expr, $sql:expr, [$($bind:expr),* $(,)?]) => {
+        $crate::with_pool!($store, |pool| {
+            let mut tx = $crate::audit::begin_write!($store, pool).await?;
+            if matches!($store, $crate::Store::Postgres(_)) {
+                sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+                    .bind($lock)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            let done = sqlx::query($sql)$(.bind($bind))*.execute(&mut *tx).await?.rows_affected();
+            tx.commit().await?;
+            Ok::<_, sqlx::Error>(done)
+        })
+    };
+}
+pub(crate) use insert_under_limit;
+
 /// Appends `$events` (`&AuditEvent`s) to the chain inside `$tx`, a transaction from
 /// [`begin_write!`] that the caller commits. Evaluates to their sequence numbers.
 macro_rules! chain_audit {

@@ -8,7 +8,7 @@ use sealpost_crypto::TokenHash;
 use sealpost_domain::EmailAddress;
 use uuid::Uuid;
 
-use crate::audit::begin_write;
+use crate::audit::insert_under_limit;
 use crate::{StorageError, Store, with_pool};
 
 /// One recorded attempt, to forget if it succeeds.
@@ -47,30 +47,13 @@ impl Store {
     async fn take_attempt(&self, key: &str, since_ms: i64, limit: i64, now_ms: i64) -> Result<Option<LoginAttempt>, StorageError> {
         let id = Uuid::new_v4();
         let lock = format!("login_failures:{key}");
-        let taken = with_pool!(self, |pool| {
-            let mut tx = begin_write!(self, pool).await?;
-            if matches!(self, Store::Postgres(_)) {
-                // SQLite's write lock already serialises the statement below.
-                sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
-                    .bind(&lock)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            let done = sqlx::query(
-                "INSERT INTO login_failures (id, email, at) SELECT $1, $2, $3 \
-                 WHERE (SELECT COUNT(*) FROM login_failures WHERE email = $2 AND at >= $4) < $5",
-            )
-            .bind(id.to_string())
-            .bind(key)
-            .bind(now_ms)
-            .bind(since_ms)
-            .bind(limit)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-            tx.commit().await?;
-            Ok::<_, sqlx::Error>(done)
-        })?;
+        let taken = insert_under_limit!(
+            self,
+            &lock,
+            "INSERT INTO login_failures (id, email, at) SELECT $1, $2, $3 \
+             WHERE (SELECT COUNT(*) FROM login_failures WHERE email = $2 AND at >= $4) < $5",
+            [id.to_string(), key, now_ms, since_ms, limit]
+        )?;
         Ok((taken == 1).then_some(LoginAttempt(id)))
     }
 

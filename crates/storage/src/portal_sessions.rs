@@ -6,7 +6,7 @@ use sealpost_domain::RecipientId;
 use sqlx::{FromRow, Row};
 use uuid::Uuid;
 
-use crate::audit::begin_write;
+use crate::audit::insert_under_limit;
 use crate::portal::{LINK_COLUMNS, LINK_FIELDS, LINK_TABLES, LinkRow, link_from_row};
 use crate::{LinkRecord, StorageError, Store, with_pool};
 
@@ -215,31 +215,13 @@ impl Store {
     ) -> Result<Option<PortalAttempt>, StorageError> {
         let id = Uuid::new_v4();
         let lock = format!("portal_attempts:{recipient}:{}", kind.as_str());
-        let taken = with_pool!(self, |pool| {
-            let mut tx = begin_write!(self, pool).await?;
-            if matches!(self, Store::Postgres(_)) {
-                // SQLite's write lock already serialises the statement below.
-                sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
-                    .bind(&lock)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            let done = sqlx::query(
-                "INSERT INTO portal_attempts (id, recipient_id, kind, at) SELECT $1, $2, $3, $4 \
-                 WHERE (SELECT COUNT(*) FROM portal_attempts WHERE recipient_id = $2 AND kind = $3 AND at >= $5) < $6",
-            )
-            .bind(id.to_string())
-            .bind(recipient.to_string())
-            .bind(kind.as_str())
-            .bind(now_ms)
-            .bind(since_ms)
-            .bind(limit)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-            tx.commit().await?;
-            Ok::<_, sqlx::Error>(done)
-        })?;
+        let taken = insert_under_limit!(
+            self,
+            &lock,
+            "INSERT INTO portal_attempts (id, recipient_id, kind, at) SELECT $1, $2, $3, $4 \
+             WHERE (SELECT COUNT(*) FROM portal_attempts WHERE recipient_id = $2 AND kind = $3 AND at >= $5) < $6",
+            [id.to_string(), recipient.to_string(), kind.as_str(), now_ms, since_ms, limit]
+        )?;
         Ok((taken == 1).then_some(PortalAttempt(id)))
     }
 
