@@ -217,6 +217,9 @@ pub struct LinkView {
     pub sender_name: String,
     /// Their address: whom to contact about the message.
     pub sender_email: String,
+    /// Their telephone number, if IT has set one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sender_phone: Option<String>,
     /// Their council.
     pub organisation: String,
     /// The marking.

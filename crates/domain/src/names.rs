@@ -74,3 +74,66 @@ mod tests {
         assert_eq!(DisplayName::parse(&"é".repeat(101)), Err(DisplayNameError::TooLong));
     }
 }
+
+/// A telephone number as people write it: digits with spaces, `+`, `-`, `(` and `)`, 6 to 20
+/// digits. Shown to partners as a way to reach the sender; safe in a mail body and a header.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct PhoneNumber(String);
+
+/// Why a telephone number was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("Enter a telephone number of 6 to 20 digits, like 01632 960123 or +44 1632 960123.")]
+pub struct PhoneNumberError;
+
+impl PhoneNumber {
+    /// Parses a number, trimming and folding runs of spaces.
+    pub fn parse(input: &str) -> Result<Self, PhoneNumberError> {
+        let folded = input.split_whitespace().collect::<Vec<_>>().join(" ");
+        let digits = folded.chars().filter(char::is_ascii_digit).count();
+        let allowed = folded.chars().all(|c| c.is_ascii_digit() || " +-()".contains(c));
+        if allowed && (6..=20).contains(&digits) {
+            Ok(Self(folded))
+        } else {
+            Err(PhoneNumberError)
+        }
+    }
+
+    /// The number as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for PhoneNumber {
+    type Error = PhoneNumberError;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Self::parse(&value)
+    }
+}
+
+impl From<PhoneNumber> for String {
+    fn from(value: PhoneNumber) -> Self {
+        value.0
+    }
+}
+
+impl std::fmt::Display for PhoneNumber {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod phone_tests {
+    use super::PhoneNumber;
+
+    #[test]
+    fn telephone_numbers_are_read_as_people_write_them_and_nothing_else_passes() {
+        assert_eq!(PhoneNumber::parse("  01632   960123 ").unwrap().as_str(), "01632 960123");
+        assert!(PhoneNumber::parse("+44 (0)1632 960-123").is_ok());
+        for bad in ["", "12345", "call me", "01632 960123\r\nBcc: x", "1".repeat(21).as_str()] {
+            assert!(PhoneNumber::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+}

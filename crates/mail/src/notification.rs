@@ -1,7 +1,7 @@
 //! The notification email: plain text and HTML, with nothing from the message itself.
 
 use lettre::message::{Mailbox, MultiPart, header::ContentType};
-use sealpost_domain::{EmailAddress, Marking, Reference};
+use sealpost_domain::{EmailAddress, Marking, PhoneNumber, Reference};
 
 use crate::MailError;
 
@@ -15,6 +15,8 @@ pub struct Notification {
     pub sender_name: String,
     /// Their address: whom the recipient contacts about the message.
     pub sender_email: EmailAddress,
+    /// Their telephone number, if they have one on record.
+    pub sender_phone: Option<PhoneNumber>,
     /// The council.
     pub organisation: String,
     /// The message's marking.
@@ -61,10 +63,11 @@ impl Notification {
              Open it here:\n{link}\n\n\
              To open it you will confirm your email address with a one-time code.{passphrase}\n\
              The link works until {expires}. If you were not expecting this message, or have a question about it, contact \
-             {sender} at {email} and quote the reference.\n\
+             {sender} at {email}{phone} and quote the reference.\n\
              Sealpost will never ask for a password by email.\n",
             sender = self.sender_name,
             email = self.sender_email,
+            phone = self.sender_phone.as_ref().map(|p| format!(" or on {p}")).unwrap_or_default(),
             org = self.organisation,
             marking = self.marking.label(),
             reference = self.reference,
@@ -87,10 +90,15 @@ impl Notification {
              <p><a href=\"{link}\" style=\"display:inline-block;background:#0b4f6c;color:#ffffff;padding:10px 18px;text-decoration:none;border-radius:4px\">Open the secure message</a></p>\
              <p>To open it you will confirm your email address with a one-time code.</p>{passphrase}\
              <p>The link works until {expires}. If you were not expecting this message, or have a question about it, contact \
-             {sender} at {email} and quote the reference.</p>\
+             {sender} at {email}{phone} and quote the reference.</p>\
              <p>Sealpost will never ask for a password by email.</p></body></html>",
             sender = e(&self.sender_name),
             email = e(self.sender_email.as_str()),
+            phone = self
+                .sender_phone
+                .as_ref()
+                .map(|p| format!(" or on {}", e(p.as_str())))
+                .unwrap_or_default(),
             org = e(&self.organisation),
             marking = self.marking.label(),
             reference = e(self.reference.as_str()),
@@ -155,6 +163,7 @@ mod tests {
             to: EmailAddress::parse("pc.smith@police.example.uk").unwrap(),
             sender_name: sender.into(),
             sender_email: EmailAddress::parse("ann.lee@testshire.gov.uk").unwrap(),
+            sender_phone: Some(PhoneNumber::parse("01632 960123").unwrap()),
             organisation: "Testshire <County> Council".into(),
             marking: Marking::OfficialSensitive,
             reference: Reference::from_stored("SP-ABCD-EFGH".into()),
@@ -175,7 +184,7 @@ mod tests {
                 "SP-ABCD-EFGH",
                 "https://mail.testshire.gov.uk/s/0123abcd",
                 "passphrase by phone",
-                "contact Ann Lee at ann.lee@testshire.gov.uk",
+                "contact Ann Lee at ann.lee@testshire.gov.uk or on 01632 960123",
             ] {
                 assert!(part.contains(needle), "missing {needle}");
             }

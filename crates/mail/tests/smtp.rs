@@ -11,6 +11,7 @@ fn notification() -> Notification {
         to: EmailAddress::parse("head@school.example.uk").unwrap(),
         sender_name: "Ann Lee".into(),
         sender_email: EmailAddress::parse("ann.lee@testshire.gov.uk").unwrap(),
+        sender_phone: None,
         organisation: "Testshire County Council".into(),
         marking: Marking::Official,
         reference: Reference::from_stored("SP-ABCD-EFGH".into()),

@@ -78,6 +78,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../../../migrations/sqlite/0012_colleague_notices.sql"),
         include_str!("../../../migrations/postgres/0012_colleague_notices.sql"),
     ),
+    (
+        13,
+        "staff_phone",
+        include_str!("../../../migrations/sqlite/0013_staff_phone.sql"),
+        include_str!("../../../migrations/postgres/0013_staff_phone.sql"),
+    ),
 ];
 
 const CREATE_LEDGER: &str =

@@ -38,15 +38,15 @@ impl Store {
         let sql = format!(
             "SELECT {USER_COLUMNS}, s.created_at, s.last_seen_at FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1 AND u.disabled = FALSE"
         );
-        type Row = (String, String, String, String, Option<String>, bool, bool, i64, i64);
+        type Row = (String, String, String, String, Option<String>, bool, bool, Option<String>, i64, i64);
         let row: Option<Row> = with_pool!(self, |pool| sqlx::query_as(&sql)
             .bind(token.as_bytes().as_slice())
             .fetch_optional(pool)
             .await)?;
-        let Some((id, email, name, role, hash, disabled, notify, created, seen)) = row else {
+        let Some((id, email, name, role, hash, disabled, notify, phone, created, seen)) = row else {
             return Ok(None);
         };
-        let user_row: UserRow = (id, email, name, role, hash, disabled, notify);
+        let user_row: UserRow = (id, email, name, role, hash, disabled, notify, phone);
         Ok(Some(SessionRecord {
             user: user_from_row(user_row)?,
             created_at_ms: created,

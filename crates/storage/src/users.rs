@@ -1,7 +1,7 @@
 //! Accounts. Disabling an account or changing its password ends its sessions (SECURITY A8).
 
 use sealpost_crypto::PasswordHash;
-use sealpost_domain::{DisplayName, EmailAddress, Role, UserId};
+use sealpost_domain::{DisplayName, EmailAddress, PhoneNumber, Role, UserId};
 use uuid::Uuid;
 
 use crate::{StorageError, Store, with_pool};
@@ -23,6 +23,8 @@ pub struct UserRecord {
     pub disabled: bool,
     /// Emailed a notice (no content) when secure mail arrives for them.
     pub notify_by_email: bool,
+    /// A telephone number partners may call about a message, if IT has set one.
+    pub phone: Option<PhoneNumber>,
 }
 
 /// What it takes to create an account.
@@ -38,11 +40,11 @@ pub struct NewUser {
     pub password_hash: Option<PasswordHash>,
 }
 
-pub(crate) type UserRow = (String, String, String, String, Option<String>, bool, bool);
-pub(crate) const USER_COLUMNS: &str = "u.id, u.email, u.display_name, u.role, u.password_hash, u.disabled, u.notify_by_email";
+pub(crate) type UserRow = (String, String, String, String, Option<String>, bool, bool, Option<String>);
+pub(crate) const USER_COLUMNS: &str = "u.id, u.email, u.display_name, u.role, u.password_hash, u.disabled, u.notify_by_email, u.phone";
 
 pub(crate) fn user_from_row(row: UserRow) -> Result<UserRecord, StorageError> {
-    let (id, email, name, role, hash, disabled, notify_by_email) = row;
+    let (id, email, name, role, hash, disabled, notify_by_email, phone) = row;
     Ok(UserRecord {
         id: UserId(Uuid::parse_str(&id).map_err(|_| StorageError::Corrupt("users.id"))?),
         email: EmailAddress::parse(&email).map_err(|_| StorageError::Corrupt("users.email"))?,
@@ -51,6 +53,9 @@ pub(crate) fn user_from_row(row: UserRow) -> Result<UserRecord, StorageError> {
         password_hash: hash.map(PasswordHash::from_phc),
         disabled,
         notify_by_email,
+        phone: phone
+            .map(|p| PhoneNumber::parse(&p).map_err(|_| StorageError::Corrupt("users.phone")))
+            .transpose()?,
     })
 }
 
@@ -145,6 +150,17 @@ impl Store {
             .await
             .map(|r| r.rows_affected()))?;
         Ok(())
+    }
+
+    /// Sets (or with `None` clears) the telephone number partners may call.
+    pub async fn set_phone(&self, id: UserId, phone: Option<&PhoneNumber>) -> Result<bool, StorageError> {
+        let done = with_pool!(self, |pool| sqlx::query("UPDATE users SET phone = $1 WHERE id = $2")
+            .bind(phone.map(PhoneNumber::as_str))
+            .bind(id.0.to_string())
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()))?;
+        Ok(done == 1)
     }
 
     /// Every account, by address.

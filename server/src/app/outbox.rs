@@ -68,7 +68,11 @@ async fn deliver_or_mark_failed(state: &AppState, n: &DueNotification) -> Result
 }
 
 async fn deliver(state: &AppState, n: &DueNotification) -> Result<(), AppError> {
-    let email = compose(state, n)?;
+    let phone = match EmailAddress::parse(&n.sender_email) {
+        Ok(sender) if n.sealed_link.is_some() => state.store.user_by_email(&sender).await?.and_then(|u| u.phone),
+        _ => None,
+    };
+    let email = compose(state, n, phone)?;
     if !state.store.notification_still_live(n).await? {
         return Ok(()); // revoked (or taken over) since it was claimed
     }
@@ -107,7 +111,7 @@ enum Outgoing {
     Colleague(StaffNotice),
 }
 
-fn compose(state: &AppState, n: &DueNotification) -> Result<Outgoing, AppError> {
+fn compose(state: &AppState, n: &DueNotification, sender_phone: Option<sealpost_domain::PhoneNumber>) -> Result<Outgoing, AppError> {
     let internal = |e: sealpost_domain::EmailError| AppError::Internal(e.into());
     let to = EmailAddress::parse(&n.address).map_err(internal)?;
     let message_id = format!("<{}@sealpost>", n.outbox_id);
@@ -121,6 +125,7 @@ fn compose(state: &AppState, n: &DueNotification) -> Result<Outgoing, AppError> 
         to,
         sender_name: n.sender_name.clone(),
         sender_email: EmailAddress::parse(&n.sender_email).map_err(internal)?,
+        sender_phone,
         organisation: state.settings.org_name.clone(),
         marking: n.marking,
         reference: n.reference.clone(),

@@ -19,7 +19,18 @@ const PORTAL_ABSOLUTE_MS: i64 = 60 * 60_000;
 /// The link page's content, or why the link no longer works.
 pub async fn link(state: &AppState, token: &str) -> Result<LinkView, AppError> {
     let link = live_link(state, token).await?;
-    Ok(view(state, link))
+    let phone = sender_phone(state, &link.sender_email).await;
+    Ok(LinkView {
+        sender_phone: phone.map(|p| p.to_string()),
+        ..view(state, link)
+    })
+}
+
+/// The sender's telephone number, if IT has set one: only where a partner is told whom to
+/// contact (the link page, dead ends), so the hot portal path never looks it up. Best effort.
+async fn sender_phone(state: &AppState, email: &str) -> Option<sealpost_domain::PhoneNumber> {
+    let email = EmailAddress::parse(email).ok()?;
+    state.store.user_by_email(&email).await.ok().flatten()?.phone
 }
 
 /// The link a token names, if it still works; otherwise why not.
@@ -33,7 +44,7 @@ pub async fn live_link(state: &AppState, token: &str) -> Result<LinkRecord, AppE
         .await?
         .filter(|l| l.stored_hash.ct_eq(&hash))
         .ok_or(AppError::NotFound)?;
-    check_live(state, &link)?;
+    check_live(state, &link).await?;
     Ok(link)
 }
 
@@ -57,7 +68,7 @@ pub async fn resolve(state: &AppState, session: &TokenHash) -> Result<Portal, Ap
         return Err(AppError::Unauthenticated);
     }
     let link = record.link;
-    check_live(state, &link)?;
+    check_live(state, &link).await?;
     // Like staff sessions: at most one write a minute, not one per request.
     if now - record.last_seen_at_ms >= crate::app::sessions::TOUCH_EVERY_MS {
         state.store.touch_portal_session(session, now, false).await?;
@@ -99,26 +110,32 @@ pub fn portal_state(state: &AppState, portal: Portal) -> PortalState {
 }
 
 /// Refuses a revoked or expired link with a page that says whom to contact.
-pub fn check_live(state: &AppState, link: &LinkRecord) -> Result<(), AppError> {
-    if link.revoked {
-        return Err(AppError::Gone {
+pub async fn check_live(state: &AppState, link: &LinkRecord) -> Result<(), AppError> {
+    let (revoked, expired) = (link.revoked, link.expires_at_ms <= state.now_ms());
+    if !revoked && !expired {
+        return Ok(());
+    }
+    let contact = match sender_phone(state, &link.sender_email).await {
+        Some(phone) => format!("{} or on {phone}", link.sender_email),
+        None => link.sender_email.clone(),
+    };
+    Err(if revoked {
+        AppError::Gone {
             code: "link_revoked",
             message: format!(
-                "{} has withdrawn access to this message. If you still need it, contact them at {} and quote reference {}.",
-                link.sender_name, link.sender_email, link.reference
+                "{} has withdrawn access to this message. If you still need it, contact them at {contact} and quote reference {}.",
+                link.sender_name, link.reference
             ),
-        });
-    }
-    if link.expires_at_ms <= state.now_ms() {
-        return Err(AppError::Gone {
+        }
+    } else {
+        AppError::Gone {
             code: "link_expired",
             message: format!(
-                "This link has expired. If you still need the message, ask {} ({}) to send it again and quote reference {}.",
-                link.sender_name, link.sender_email, link.reference
+                "This link has expired. If you still need the message, ask {} ({contact}) to send it again and quote reference {}.",
+                link.sender_name, link.reference
             ),
-        });
-    }
-    Ok(())
+        }
+    })
 }
 
 fn view(state: &AppState, link: LinkRecord) -> LinkView {
@@ -127,6 +144,7 @@ fn view(state: &AppState, link: LinkRecord) -> LinkView {
         locked_until,
         sender_name: link.sender_name,
         sender_email: link.sender_email,
+        sender_phone: None,
         organisation: state.settings.org_name.clone(),
         marking: link.marking,
         reference: link.reference,

@@ -94,7 +94,7 @@ pub async fn open(state: &AppState, portal: &Portal, id: MessageId) -> Result<(S
             .await?
             .ok_or(AppError::NotFound)?
     };
-    check_live(state, &link)?;
+    check_live(state, &link).await?;
     portal_verify::ensure_not_locked(state, &link)?;
     if !openable(portal, &link) {
         return Err(AppError::Forbidden(

@@ -147,6 +147,15 @@ pub(crate) enum UserCommand {
         #[arg(long)]
         email: String,
     },
+    /// Set the telephone number partners see as a way to reach this person (empty clears it).
+    SetPhone {
+        /// The account's email address.
+        #[arg(long)]
+        email: String,
+        /// The number, e.g. "01632 960123"; "" to remove it.
+        #[arg(long)]
+        phone: String,
+    },
     /// List every account: address, name, role and status.
     List,
 }

@@ -6,7 +6,7 @@ use std::io::Read;
 
 use anyhow::{Context, bail};
 use sealpost_crypto::{ExposeSecret, SecretString, Token};
-use sealpost_domain::{DisplayName, EmailAddress, Role, UserId, check_password_policy};
+use sealpost_domain::{DisplayName, EmailAddress, PhoneNumber, Role, UserId, check_password_policy};
 use sealpost_storage::{NewUser, StorageError, Store, UserRecord};
 
 use super::UserCommand;
@@ -85,6 +85,19 @@ pub async fn run(settings: &Settings, command: UserCommand) -> anyhow::Result<()
                 "{} is now {role} (was {}). Its sessions have ended; the new role applies when it signs in again.",
                 user.email, user.role
             );
+            Ok(())
+        }
+        UserCommand::SetPhone { email, phone } => {
+            let number = match phone.trim() {
+                "" => None,
+                text => Some(PhoneNumber::parse(text).context("--phone")?),
+            };
+            let (store, user) = account(open().await?, &email).await?;
+            store.set_phone(user.id, number.as_ref()).await?;
+            match number {
+                Some(n) => println!("Partners will see {n} as a way to reach {}.", user.email),
+                None => println!("Removed the telephone number of {}.", user.email),
+            }
             Ok(())
         }
         UserCommand::ResetPassword { email } => {

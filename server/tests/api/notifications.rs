@@ -261,3 +261,32 @@ async fn a_colleague_is_emailed_that_mail_is_waiting_with_no_content_unless_they
     let inbox = body(app.get("/api/v1/messages?box=inbox").header("cookie", &bob).send().await.unwrap()).await;
     assert!(inbox.to_string().contains(&second), "the message itself still arrives");
 }
+
+#[tokio::test]
+async fn a_senders_telephone_number_set_by_it_reaches_the_partner_where_they_are_told_whom_to_contact() {
+    let (app, sink) = spawn_app_with_smtp(&[]).await;
+    let ann = ann(&app).await;
+    let bad = crate::cli::sealpost(
+        &app,
+        &["user", "set-phone", "--email", "ann@testshire.gov.uk", "--phone", "call me"],
+        None,
+    );
+    assert!(!bad.status.success() && String::from_utf8_lossy(&bad.stderr).contains("telephone number"));
+    let set = crate::cli::sealpost(
+        &app,
+        &["user", "set-phone", "--email", "ann@testshire.gov.uk", "--phone", "01632  960123"],
+        None,
+    );
+    assert!(set.status.success(), "{}", String::from_utf8_lossy(&set.stderr));
+    let (id, _) = send_external(&app, &ann).await;
+    app.deliver_due().await;
+    let mail = sink.received().pop().unwrap();
+    assert!(mail.contains("contact Ann") || mail.contains("contact Test Person"), "{mail}");
+    assert!(mail.contains("or on 01632 960123"), "{mail}");
+    let token = app.link_sent_to(&sink, "pc.jones@police.example.uk");
+    let page = body(app.get(&format!("/api/v1/portal/links/{token}")).send().await.unwrap()).await;
+    assert_eq!(page["sender_phone"], "01632 960123");
+    app.revoke(&ann, &id, None).await;
+    let gone = body(app.get(&format!("/api/v1/portal/links/{token}")).send().await.unwrap()).await;
+    assert!(gone["message"].as_str().unwrap().contains("01632 960123"), "{gone}");
+}

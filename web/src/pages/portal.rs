@@ -70,7 +70,10 @@ fn Waiting(token: String, link: LinkView) -> impl IntoView {
         <section class="card" aria-labelledby="details-title">
             <h2 id="details-title" class="visually-hidden">"Message details"</h2>
             <dl class="meta">
-                <dt>"From"</dt><dd>{format!("{} ({})", visible_text(&link.sender_name), link.sender_email)}</dd>
+                <dt>"From"</dt><dd>{match &link.sender_phone {
+                    Some(phone) => format!("{} ({}, {phone})", visible_text(&link.sender_name), link.sender_email),
+                    None => format!("{} ({})", visible_text(&link.sender_name), link.sender_email),
+                }}</dd>
                 <dt>"Marking"</dt><dd><MarkingBadge marking=link.marking/></dd>
                 <dt>"Reference"</dt><dd>{link.reference.to_string()}</dd>
                 <dt>"Link works until"</dt><dd>{format_time(link.expires_at)}</dd>
