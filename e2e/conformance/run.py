@@ -64,7 +64,7 @@ def sign_in(base):
     sys.exit("signing in gave no session cookie")
 
 
-def schemathesis(st, base, headers):
+def schemathesis(st, base, headers, work):
     args = [st, "run", f"{base}/api/v1/openapi.json", "--checks", CHECKS, "--max-examples", EXAMPLES,
             "--seed", SEED, "--phases", "coverage,fuzzing", "--workers", "1", "--no-color",
             # Signing out would end the account's session half-way through the run.
@@ -72,7 +72,8 @@ def schemathesis(st, base, headers):
             "--warnings", "off"]
     for h in headers:
         args += ["-H", h]
-    return subprocess.run(args, check=False).returncode == 0
+    # Run from the scratch directory: Schemathesis keeps a cache where it runs.
+    return subprocess.run(args, check=False, cwd=work).returncode == 0
 
 
 def main():
@@ -91,8 +92,8 @@ def main():
                        input=PASSWORD, text=True, env=env, cwd=work, check=True, stdout=subprocess.DEVNULL)
         cookie = sign_in(base)
         runs = {
-            "signed in as staff": schemathesis(st, base, ["x-sealpost-csrf: 1", f"Cookie: {cookie}"]),
-            "not signed in": schemathesis(st, base, ["x-sealpost-csrf: 1"]),
+            "signed in as staff": schemathesis(st, base, ["x-sealpost-csrf: 1", f"Cookie: {cookie}"], work),
+            "not signed in": schemathesis(st, base, ["x-sealpost-csrf: 1"], work),
         }
     finally:
         server.terminate()
