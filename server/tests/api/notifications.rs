@@ -124,7 +124,11 @@ async fn a_relay_that_stays_down_is_retried_for_72_hours_then_reported() {
     let cookie = ann(&app).await;
     let (id, _) = send_external(&app, &cookie).await;
     app.deliver_due().await;
-    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    // The relay was tried, and the try is counted: the row waits for its retry (30 s later)
+    // with one attempt on it, and the recipient stays queued.
+    app.clock.advance_minutes(1);
+    let due = app.state.store.claim_due_notifications(app.state.now_ms(), 1, 10).await.unwrap();
+    assert_eq!(due.iter().map(|n| n.attempts).collect::<Vec<_>>(), [1], "one attempt, counted");
     assert_eq!(
         statuses(&app, &cookie, &id).await[0]["status"],
         "queued",

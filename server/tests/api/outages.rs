@@ -95,7 +95,9 @@ async fn inbox_recovers(app: &TestApp, bob: &str) -> Duration {
 #[tokio::test]
 async fn when_postgresql_goes_away_requests_get_503_with_retry_after_and_it_recovers_without_a_restart() {
     if std::env::var("SEALPOST_TEST_BACKEND").as_deref() != Ok("postgres") {
-        eprintln!("skipped on SQLite: the database is a file, there is no server to lose");
+        // Not a failure: SQLite has no server to lose. Said loudly, so a run that never
+        // reaches PostgreSQL cannot pass for one that tested this.
+        eprintln!("SKIPPED on SQLite (it runs on PostgreSQL): the database is a file, there is no server to lose");
         return;
     }
     let admin = std::env::var("SEALPOST_TEST_POSTGRES_URL").unwrap();
@@ -137,7 +139,7 @@ impl Tmpfs {
             .is_ok_and(|o| o.status.success());
         if !mounted {
             assert!(std::env::var("CI").is_err(), "CI runs as root and must be able to mount a tmpfs");
-            eprintln!("skipped: cannot mount a tmpfs here (not root)");
+            eprintln!("SKIPPED: cannot mount a tmpfs here (not root), so the full-disk case was not tested");
             return None;
         }
         Some(Self(dir))
