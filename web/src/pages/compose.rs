@@ -28,12 +28,6 @@ pub fn Compose() -> impl IntoView {
     set_title("Write a secure message");
     let limits = RwSignal::new(Limits::default());
     let known = RwSignal::new(Vec::<String>::new());
-    spawn_local(async move {
-        if let Ok(info) = api::compose_info().await {
-            limits.set(info.limits);
-            known.set(info.known_recipients.into_iter().map(String::from).collect());
-        }
-    });
     let recipients = RwSignal::new(Vec::<String>::new());
     let to_input = RwSignal::new(String::new());
     let subject = RwSignal::new(String::new());
@@ -55,6 +49,21 @@ pub fn Compose() -> impl IntoView {
         ));
     }
     let (error, set_error) = signal(None::<String>);
+    spawn_local(async move {
+        match api::compose_info().await {
+            Ok(info) => {
+                limits.set(info.limits);
+                known.set(info.known_recipients.into_iter().map(String::from).collect());
+            }
+            // Said, not swallowed: without it the size limits shown are the defaults and every
+            // address looks new.
+            Err(f) if f.status != 401 => set_error.set(Some(format!(
+                "Sealpost could not load your limits and past recipients ({}). You can still write; reload the page to try again.",
+                f.message
+            ))),
+            Err(_) => {}
+        }
+    });
     // Which field the problem is in: marked aria-invalid, and cleared as soon as it is edited.
     let invalid = RwSignal::new(None::<&'static str>);
     let fail = move |field: Option<&'static str>, message: String| {
