@@ -66,6 +66,10 @@ describe('at a phone width', () => {
       files: [path],
     });
     await check(ann, 'message-sender');
+    await ann.getByRole('button', { name: `Withdraw access for ${PARTNER}` }).click();
+    await ann.getByRole('alertdialog').waitFor();
+    await check(ann, 'withdraw-confirm');
+    await ann.getByRole('button', { name: 'No, keep access' }).click();
     await ann.goto(`${sealpost.base}/sent`);
     await ann.getByRole('heading', { level: 1, name: 'Sent' }).waitFor();
     await check(ann, 'sent');
@@ -86,6 +90,9 @@ describe('at a phone width', () => {
     await check(partner, 'portal-link');
     await partnerOpens(partner, sink, { link, address: PARTNER, subject });
     await check(partner, 'portal-message');
+    await partner.getByRole('banner').getByRole('button', { name: 'Sign out' }).click();
+    await partner.getByRole('heading', { level: 1, name: 'You have signed out' }).waitFor();
+    await check(partner, 'portal-signed-out');
 
     const ida = await newPage(browser, PHONE);
     await signIn(ida, sealpost.base, 'ida@testshire.gov.uk', { lands: 'Audit log' });
@@ -96,6 +103,10 @@ describe('at a phone width', () => {
     await check(ida, 'audit-timeline');
 
     const stranger = await newPage(browser, PHONE);
+    const setup = sealpost.cli(['user', 'add', '--email', 'new.starter@testshire.gov.uk', '--name', 'New Starter']);
+    await stranger.goto(setup.split(/\s+/).find((w) => w.includes('/setup/')));
+    await stranger.getByRole('heading', { level: 1, name: 'Choose your password' }).waitFor();
+    await check(stranger, 'setup');
     await stranger.goto(`${sealpost.base}/no-such-page`);
     await stranger.getByRole('heading', { level: 1, name: 'Page not found' }).waitFor();
     await check(stranger, 'not-found');

@@ -18,7 +18,7 @@ pub mod text;
 pub mod time;
 pub mod unicode;
 
-pub use email::{EmailAddress, EmailError};
+pub use email::{EmailAddress, EmailError, MAX_EMAIL_LEN};
 pub use file_name::sanitise_file_name;
 pub use ids::UserId;
 pub use message::{AttachmentId, Limits, Marking, MessageId, REFERENCE_ALPHABET, RecipientId, Reference, ReplyId};

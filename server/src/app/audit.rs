@@ -101,6 +101,11 @@ pub async fn verify_for(state: &AppState, user: &UserRecord, meta: &Origin) -> R
         .map_err(AppError::Unavailable)?;
     let outcome = if result.is_ok() { Outcome::Success } else { Outcome::Failure };
     record(state, meta, &Actor::User(user.id), Action::AuditVerify, None, outcome).await?;
+    if result.is_ok() {
+        // An intact chain is signed as it stands, so the console can offer the checkpoint
+        // as a file to keep elsewhere (a POST, like `sealpost audit checkpoint`).
+        sign_now(state).await?;
+    }
     Ok(match result {
         Ok(v) => AuditVerification {
             intact: true,
@@ -119,16 +124,12 @@ pub async fn verify_for(state: &AppState, user: &UserRecord, meta: &Origin) -> R
     })
 }
 
-/// A checkpoint of the head as it is now (signed now, after verifying the events since the
-/// last one, as `sealpost audit checkpoint` does), as a file an IG officer keeps away from the
-/// server: `sealpost audit verify --checkpoint-file` later proves nothing before it changed.
-/// IG only; recorded as an export. `None` while the log is empty.
-pub async fn checkpoint_for(state: &AppState, user: &UserRecord, meta: &Origin) -> Result<Option<(i64, String)>, AppError> {
+/// Signs a checkpoint of the head now, after verifying the events since the last one.
+async fn sign_now(state: &AppState) -> Result<(), AppError> {
     use crate::app::checkpoints::{CheckpointError, sign_and_remember};
-    crate::app::governance::require_ig(user)?;
-    record(state, meta, &Actor::User(user.id), Action::AuditExport, None, Outcome::Success).await?;
-    let signed = sign_and_remember(&state.store, &state.audit_key, &state.settings.key_dir, state.now_ms())
+    sign_and_remember(&state.store, &state.audit_key, &state.settings.key_dir, state.now_ms())
         .await
+        .map(|_| ())
         .map_err(|e| match e {
             CheckpointError::Storage(e) => AppError::from(e),
             CheckpointError::Broken(b) => AppError::bad(
@@ -136,6 +137,21 @@ pub async fn checkpoint_for(state: &AppState, user: &UserRecord, meta: &Origin) 
                 format!("The audit log is not intact ({b}), so no checkpoint can be signed. Tell your data protection officer."),
             ),
             CheckpointError::Record(e) => AppError::Internal(e),
-        })?;
-    Ok(signed.map(|c| (c.checkpoint.head.seq, c.to_string())))
+        })
+}
+
+/// The newest checkpoint this server has signed (verifying signs one), as a file an IG officer
+/// keeps away from the server: `sealpost audit verify --checkpoint-file` later proves nothing
+/// before it changed. IG only; read-only but for its own audit event, as every read is.
+/// `None` before the first checkpoint.
+pub async fn checkpoint_for(state: &AppState, user: &UserRecord, meta: &Origin) -> Result<Option<(i64, String)>, AppError> {
+    crate::app::governance::require_ig(user)?;
+    record(state, meta, &Actor::User(user.id), Action::AuditExport, None, Outcome::Success).await?;
+    let public = state.audit_key.verify_key();
+    let latest = state
+        .store
+        .latest_audit_checkpoint_by(&public.to_bytes())
+        .await?
+        .filter(|c| signed_by(c, &public));
+    Ok(latest.map(|c| (c.checkpoint.head.seq, c.to_string())))
 }

@@ -134,10 +134,10 @@ async fn people_matching(store: &Store, text: &str) -> Result<Vec<EmailAddress>,
         return Ok(vec![address]);
     }
     let fragment = text.trim().trim_start_matches('@');
-    if fragment.chars().count() < 3 {
+    if !(3..=sealpost_domain::MAX_EMAIL_LEN).contains(&fragment.chars().count()) {
         return Err(AppError::bad(
             "invalid_person",
-            "Person: type a whole address, or at least 3 characters of one (a domain such as nhs.net works).",
+            "Person: type a whole address, or 3 to 254 characters of one (a domain such as nhs.net works).",
         ));
     }
     let found = store.known_addresses_like(fragment, MAX_PEOPLE as i64 + 1).await?;

@@ -120,7 +120,7 @@ async fn break_glass_download(
     Ok(attachment_response(d))
 }
 
-/// A signed checkpoint of the head as a file to keep elsewhere (404 while the log is empty).
+/// The newest signed checkpoint as a file to keep elsewhere (404 before the first one).
 async fn checkpoint(State(state): State<AppState>, signed_in: SignedIn, Meta(meta): Meta) -> Result<Response, AppError> {
     let (seq, text) = audit::checkpoint_for(&state, &signed_in.user, &meta)
         .await?

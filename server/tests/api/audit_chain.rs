@@ -313,11 +313,18 @@ async fn an_ig_officer_downloads_the_newest_signed_checkpoint_and_it_verifies_fr
         async move { app.get("/api/v1/audit/checkpoint").header("cookie", cookie).send().await.unwrap() }
     };
     assert_eq!(fetch(p.ann.clone()).await.status(), StatusCode::FORBIDDEN, "IG only");
-    let file = fetch(ida).await;
-    assert_eq!(file.status(), StatusCode::OK, "signed on the spot, as the CLI does");
+    assert_eq!(fetch(ida.clone()).await.status(), StatusCode::NOT_FOUND, "none signed yet");
+    let before = app.state.store.audit_head().await.unwrap();
+    let again = fetch(ida.clone()).await;
+    assert_eq!(again.status(), StatusCode::NOT_FOUND, "the GET signs nothing itself");
+    // Verifying (a POST) signs the intact chain as it stands, its own event included.
+    let verified = app.post("/api/v1/audit/verify").header("cookie", &ida).send().await.unwrap();
+    assert_eq!(body(verified).await["intact"], true);
     let head = app.state.store.audit_head().await.unwrap();
+    assert!(head.seq > before.seq);
+    let file = fetch(ida).await;
+    assert_eq!(file.status(), StatusCode::OK);
     let disposition = file.headers()["content-disposition"].to_str().unwrap().to_owned();
-    // The download's own audit event is written first, so the checkpoint covers it too.
     assert_eq!(
         disposition,
         format!("attachment; filename=\"sealpost-checkpoint-{}.txt\"", head.seq)
