@@ -1,15 +1,18 @@
-//! The Sealpost server: settings, the HTTP API and web app, use cases, and the command line.
+//! The Sealpost server: settings, the HTTP API and web app, use cases, background workers,
+//! and the command line.
 //! `main.rs` only parses the command and hands over to [`cli::run`].
 
 pub mod app;
 pub mod cli;
 pub mod clock;
 pub mod error;
-pub mod hashing;
+pub mod key_cache;
 pub mod keyfiles;
+pub mod rate_limit;
 pub mod routes;
 pub mod serve;
 pub mod settings;
 pub mod startup;
 pub mod state;
 pub mod telemetry;
+pub mod workers;

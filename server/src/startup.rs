@@ -11,12 +11,12 @@ use sealpost_mail::Mailer;
 use sealpost_storage::{BlobStore, DirectoryLock, Store};
 use tokio::net::TcpListener;
 
-use crate::app::{blob_sweep, checkpoints, outbox};
 use crate::clock::Clock;
 use crate::keyfiles;
 use crate::routes;
 use crate::settings::Settings;
 use crate::state::{AppState, Parts};
+use crate::workers::{blob_sweep, checkpoints, outbox};
 
 /// A bound, ready-to-run server.
 pub struct Application {

@@ -9,12 +9,12 @@ use sealpost_mail::Mailer;
 use sealpost_storage::{BlobStore, Store};
 use tokio::sync::Notify;
 
-use crate::app::audit_writer::AuditWriter;
-use crate::app::key_cache::KeyCache;
-use crate::app::rate_limit::IpLimiter;
 use crate::clock::Clock;
-use crate::hashing::HashingPool;
+use crate::key_cache::KeyCache;
+use crate::rate_limit::IpLimiter;
 use crate::settings::Settings;
+use crate::workers::audit_writer::AuditWriter;
+use crate::workers::hashing::HashingPool;
 
 /// What start-up builds before the state: connections and keys.
 pub struct Parts {

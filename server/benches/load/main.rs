@@ -93,7 +93,7 @@ async fn web_scenarios(name: &str, s: &Server, top: &Figures, connections: usize
 
     let (before, started) = (s.sink.received().len(), Instant::now());
     while started.elapsed() < Duration::from_secs(30) {
-        if sealpost_server::app::outbox::deliver_due(&s.state).await.unwrap() == 0 {
+        if sealpost_server::workers::outbox::deliver_due(&s.state).await.unwrap() == 0 {
             break;
         }
     }

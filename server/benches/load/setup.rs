@@ -95,7 +95,7 @@ impl Server {
 
     /// The partner's verified portal cookie, through the emailed link and code.
     pub async fn partner_session(&self) -> String {
-        sealpost_server::app::outbox::deliver_due(&self.state).await.unwrap();
+        sealpost_server::workers::outbox::deliver_due(&self.state).await.unwrap();
         let mail = self.sink.received().into_iter().rev().find(|m| m.contains("/s/")).unwrap();
         let token: String = mail.split("/s/").nth(1).unwrap().chars().take(64).collect();
         let redeemed = self.post("/api/v1/portal/redeem", json!({ "token": token })).await;

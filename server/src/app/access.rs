@@ -10,7 +10,7 @@ use sealpost_domain::{EmailAddress, MessageId};
 use sealpost_storage::{Regrant, StoredMessage, StoredRecipient, UserRecord};
 
 use crate::app::audit::{Action, Actor, Object, Outcome, RequestMeta};
-use crate::app::mailbox::{recipients_with_activity, unwrap_key};
+use crate::app::disclosure::{message_key, recipients_with_activity};
 use crate::error::AppError;
 use crate::state::AppState;
 
@@ -69,7 +69,7 @@ pub async fn regrant(
         Regrant::Colleague
     } else {
         let token = Token::generate()?;
-        let key = unwrap_key(state, &m)?;
+        let key = message_key(state, &m)?;
         Regrant::Partner {
             link: token.hash(),
             sealed_link: key.seal(Binding::new(ObjectKind::LinkToken, row.id.0), token.expose_hex().as_bytes())?,

@@ -7,8 +7,7 @@ use sealpost_audit::chain::{Break, Head, Verifier};
 use sealpost_audit::checkpoint::SignedCheckpoint;
 pub use sealpost_audit::{Action, Actor, Object, Origin, Outcome};
 use sealpost_crypto::VerifyKey;
-use sealpost_domain::api_audit::AuditVerification;
-use sealpost_storage::{StorageError, Store, UserRecord};
+use sealpost_storage::{StorageError, Store};
 
 use crate::error::AppError;
 use crate::state::AppState;
@@ -87,71 +86,4 @@ pub(crate) async fn walk(store: &Store, mut verifier: Verifier, after: i64) -> R
         page = next.await.map_err(|_| StorageError::Corrupt("the audit page reader stopped"))??;
     }
     Ok(verifier.finish())
-}
-
-/// Verifies the chain for an IG officer (anyone else: 403), and records that they did.
-pub async fn verify_for(state: &AppState, user: &UserRecord, meta: &Origin) -> Result<AuditVerification, AppError> {
-    crate::app::governance::require_ig(user)?;
-    // The last checkpoint this installation signed, kept outside the database, must be on it.
-    let mine = crate::keyfiles::last_signed(&state.settings.key_dir)
-        .map_err(AppError::Internal)?
-        .map(|c| c.checkpoint.head);
-    let result = verify_chain(&state.store, &state.audit_key.verify_key(), mine.as_slice())
-        .await
-        .map_err(AppError::Unavailable)?;
-    let outcome = if result.is_ok() { Outcome::Success } else { Outcome::Failure };
-    record(state, meta, &Actor::User(user.id), Action::AuditVerify, None, outcome).await?;
-    if result.is_ok() {
-        // An intact chain is signed as it stands, so the console can offer the checkpoint
-        // as a file to keep elsewhere (a POST, like `sealpost audit checkpoint`).
-        sign_now(state).await?;
-    }
-    Ok(match result {
-        Ok(v) => AuditVerification {
-            intact: true,
-            events: v.head.seq,
-            head: Some(v.head.to_string()),
-            checkpoints: v.checkpoints,
-            problem: None,
-        },
-        Err(broken) => AuditVerification {
-            intact: false,
-            events: broken.seq() - 1,
-            head: None,
-            checkpoints: 0,
-            problem: Some(format!("The audit log is not intact: {broken}.")),
-        },
-    })
-}
-
-/// Signs a checkpoint of the head now, after verifying the events since the last one.
-async fn sign_now(state: &AppState) -> Result<(), AppError> {
-    use crate::app::checkpoints::{CheckpointError, sign_and_remember};
-    sign_and_remember(&state.store, &state.audit_key, &state.settings.key_dir, state.now_ms())
-        .await
-        .map(|_| ())
-        .map_err(|e| match e {
-            CheckpointError::Storage(e) => AppError::from(e),
-            CheckpointError::Broken(b) => AppError::bad(
-                "log_not_intact",
-                format!("The audit log is not intact ({b}), so no checkpoint can be signed. Tell your data protection officer."),
-            ),
-            CheckpointError::Record(e) => AppError::Internal(e),
-        })
-}
-
-/// The newest checkpoint this server has signed (verifying signs one), as a file an IG officer
-/// keeps away from the server: `sealpost audit verify --checkpoint-file` later proves nothing
-/// before it changed. IG only; read-only but for its own audit event, as every read is.
-/// `None` before the first checkpoint.
-pub async fn checkpoint_for(state: &AppState, user: &UserRecord, meta: &Origin) -> Result<Option<(i64, String)>, AppError> {
-    crate::app::governance::require_ig(user)?;
-    record(state, meta, &Actor::User(user.id), Action::AuditExport, None, Outcome::Success).await?;
-    let public = state.audit_key.verify_key();
-    let latest = state
-        .store
-        .latest_audit_checkpoint_by(&public.to_bytes())
-        .await?
-        .filter(|c| signed_by(c, &public));
-    Ok(latest.map(|c| (c.checkpoint.head.seq, c.to_string())))
 }

@@ -291,3 +291,12 @@ async fn on_hashing_pool<T: Send + 'static>(
         .map_err(|e| AppError::Internal(e.into()))?
         .map_err(AppError::from)
 }
+
+/// Refuses anyone but an IG officer.
+pub fn require_ig(user: &UserRecord) -> Result<(), AppError> {
+    if user.role == sealpost_domain::Role::Ig {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden("The audit log is for information governance officers."))
+    }
+}

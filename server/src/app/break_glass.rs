@@ -13,8 +13,8 @@ use sealpost_storage::{BreakGlassGrant, UserRecord};
 use sealpost_audit::AuditEvent;
 
 use crate::app::audit::{self, Action, Actor, Object, Outcome, RequestMeta};
-use crate::app::mailbox::{self, Download, Viewer, unwrap_key};
-use crate::app::{auth, governance};
+use crate::app::auth;
+use crate::app::disclosure::{self, Download, Viewer};
 use crate::error::AppError;
 use crate::state::AppState;
 
@@ -32,7 +32,7 @@ pub async fn open(
     request: BreakGlassRequest,
     device: Option<&sealpost_crypto::TokenHash>,
 ) -> Result<BreakGlassAccess, AppError> {
-    governance::require_ig(user)?;
+    auth::require_ig(user)?;
     let reason = request.reason.trim().to_owned();
     let chars = reason.chars().count();
     if !(MIN_REASON_CHARS..=MAX_REASON_CHARS).contains(&chars) {
@@ -100,9 +100,8 @@ pub async fn open(
         .map_err(AppError::Unavailable)?;
     tracing::warn!(user = %user.id, message = %facts.id, "break-glass access granted");
     let m = state.store.message_under_grant(&grant).await?.ok_or(AppError::NotFound)?;
-    let key = unwrap_key(state, &m)?;
     Ok(BreakGlassAccess {
-        detail: mailbox::detail(state, &key, m, Viewer::BreakGlass).await?,
+        detail: disclosure::reveal_granted(state, m).await?,
         until_ms: grant.expires_at_ms,
         reason: grant.reason,
     })
@@ -111,7 +110,7 @@ pub async fn open(
 /// The officer's grant for `reference` still in force, or 404 (as for any message that is not
 /// theirs to read, SECURITY C1).
 async fn grant_for(state: &AppState, user: &UserRecord, reference: &str) -> Result<BreakGlassGrant, AppError> {
-    governance::require_ig(user)?;
+    auth::require_ig(user)?;
     let facts = match Reference::parse_typed(reference) {
         Some(r) => state.store.message_facts(&r).await?,
         None => None,
@@ -129,7 +128,7 @@ pub async fn read(state: &AppState, user: &UserRecord, meta: &RequestMeta, refer
     let grant = grant_for(state, user, reference).await?;
     let m = state.store.message_under_grant(&grant).await?.ok_or(AppError::NotFound)?;
     Ok(BreakGlassAccess {
-        detail: mailbox::reveal(state, m, &Actor::User(user.id), Viewer::BreakGlass, meta).await?,
+        detail: disclosure::reveal(state, m, &Actor::User(user.id), Viewer::BreakGlass, meta).await?,
         until_ms: grant.expires_at_ms,
         reason: grant.reason,
     })
@@ -145,7 +144,7 @@ pub async fn download(
 ) -> Result<Download, AppError> {
     let grant = grant_for(state, user, reference).await?;
     let m = state.store.message_under_grant(&grant).await?.ok_or(AppError::NotFound)?;
-    mailbox::open_attachment(state, &m, attachment, Viewer::BreakGlass, &Actor::User(user.id), meta).await
+    disclosure::open_attachment(state, &m, attachment, Viewer::BreakGlass, &Actor::User(user.id), meta).await
 }
 
 /// Records a refused break-glass (wrong password), so attempts are on the log too.

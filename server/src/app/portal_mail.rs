@@ -5,13 +5,12 @@
 //! passphrase) opens; the others are listed without their subjects and open from their own
 //! links (SECURITY B4). Everything else answers 404 (C1), and every read is audited first (F1).
 
-use sealpost_crypto::{Binding, ObjectKind};
 use sealpost_domain::api_messages::{MessageDetail, PortalItem};
 use sealpost_domain::{AttachmentId, MessageId};
 use sealpost_storage::{LinkRecord, StoredMessage};
 
 use crate::app::audit::{self, Action, Outcome, RequestMeta};
-use crate::app::mailbox::{self, Viewer, open_text, unwrap_key};
+use crate::app::disclosure::{self, Download, Viewer};
 use crate::app::portal::{Portal, check_live, recipient};
 use crate::app::portal_verify;
 use crate::error::AppError;
@@ -38,8 +37,7 @@ pub async fn list(state: &AppState, portal: &Portal, meta: &RequestMeta) -> Resu
             continue; // revoked between the two reads
         };
         let subject = if openable(portal, &link) && !link.is_locked(state.now_ms()) {
-            let key = unwrap_key(state, m)?;
-            Some(open_text(&key, Binding::new(ObjectKind::Subject, m.id.0), &m.subject)?)
+            Some(disclosure::subject(state, m)?)
         } else {
             None
         };
@@ -61,7 +59,7 @@ pub async fn list(state: &AppState, portal: &Portal, meta: &RequestMeta) -> Resu
 /// One message, recorded as read before it is returned.
 pub async fn read(state: &AppState, portal: &Portal, id: MessageId, meta: &RequestMeta) -> Result<MessageDetail, AppError> {
     let (m, link) = open(state, portal, id).await?;
-    mailbox::reveal(state, m, &recipient(portal), Viewer::Partner(link.recipient_id), meta).await
+    disclosure::reveal(state, m, &recipient(portal), Viewer::Partner(link.recipient_id), meta).await
 }
 
 /// One attachment of a message (or of the recipient's own reply); recorded before the first byte.
@@ -71,10 +69,10 @@ pub async fn download(
     id: MessageId,
     attachment: AttachmentId,
     meta: &RequestMeta,
-) -> Result<mailbox::Download, AppError> {
+) -> Result<Download, AppError> {
     let (m, link) = open(state, portal, id).await?;
     let viewer = Viewer::Partner(link.recipient_id);
-    mailbox::open_attachment(state, &m, attachment, viewer, &recipient(portal), meta).await
+    disclosure::open_attachment(state, &m, attachment, viewer, &recipient(portal), meta).await
 }
 
 /// Message `id` with the recipient row through which this session reaches it: 403 before the

@@ -12,7 +12,7 @@ use sealpost_storage::{LinkRecord, NewReply};
 use uuid::Uuid;
 
 use crate::app::audit::{Action, Object, Outcome, RequestMeta};
-use crate::app::mailbox::unwrap_key;
+use crate::app::disclosure::message_key;
 use crate::app::notices;
 use crate::app::portal::{Portal, recipient};
 use crate::app::portal_mail;
@@ -51,7 +51,7 @@ pub async fn reply(
             format!("The reply is too long: at most {} KiB of text.", state.limits.max_body_bytes / 1024),
         ));
     }
-    let key = unwrap_key(state, &m)?;
+    let key = message_key(state, &m)?;
     let mut uploads = Uploads::new(state);
     let attachments = uploads.receive(&key, m.id, &mut form).await?;
     if body.trim().is_empty() && attachments.is_empty() {

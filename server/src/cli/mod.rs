@@ -14,10 +14,11 @@ use sealpost_domain::Role;
 use sealpost_audit::chain::Head;
 use sealpost_audit::checkpoint::SignedCheckpoint;
 
-use crate::app::{audit, checkpoints, governance};
+use crate::app::{audit, governance};
 use crate::clock::{Clock, SystemClock};
 use crate::settings::Settings;
 use crate::startup::{self, Application};
+use crate::workers::checkpoints;
 use crate::{keyfiles, telemetry};
 
 mod users;

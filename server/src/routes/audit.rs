@@ -18,7 +18,7 @@ use super::client::Meta;
 use super::cookie::SignedIn;
 use super::json::ApiJson;
 use super::messages::{attachment_response, parse_id};
-use crate::app::{audit, break_glass, governance};
+use crate::app::{break_glass, governance};
 use crate::error::AppError;
 use crate::state::AppState;
 
@@ -122,7 +122,7 @@ async fn break_glass_download(
 
 /// The newest signed checkpoint as a file to keep elsewhere (404 before the first one).
 async fn checkpoint(State(state): State<AppState>, signed_in: SignedIn, Meta(meta): Meta) -> Result<Response, AppError> {
-    let (seq, text) = audit::checkpoint_for(&state, &signed_in.user, &meta)
+    let (seq, text) = governance::checkpoint_for(&state, &signed_in.user, &meta)
         .await?
         .ok_or(AppError::NotFound)?;
     let disposition = format!("attachment; filename=\"sealpost-checkpoint-{seq}.txt\"");
@@ -137,5 +137,5 @@ async fn checkpoint(State(state): State<AppState>, signed_in: SignedIn, Meta(met
 }
 
 async fn verify(State(state): State<AppState>, signed_in: SignedIn, Meta(meta): Meta) -> Result<Json<AuditVerification>, AppError> {
-    audit::verify_for(&state, &signed_in.user, &meta).await.map(Json)
+    governance::verify_for(&state, &signed_in.user, &meta).await.map(Json)
 }

@@ -16,7 +16,7 @@ use tokio_util::io::ReaderStream;
 use super::client::Meta;
 use super::cookie::SignedIn;
 use super::json::ApiJson;
-use crate::app::{access, mailbox, send};
+use crate::app::{access, disclosure, mailbox, send};
 use crate::error::AppError;
 use crate::state::AppState;
 
@@ -115,7 +115,7 @@ async fn compose(State(state): State<AppState>, signed_in: SignedIn) -> Result<J
 const DOWNLOAD_FRAME: usize = 256 * 1024;
 
 /// A streamed download: always `attachment`, never rendered by the browser (SECURITY D5).
-pub(super) fn attachment_response(d: mailbox::Download) -> Response {
+pub(super) fn attachment_response(d: disclosure::Download) -> Response {
     let headers = [
         (header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream")),
         (header::CONTENT_DISPOSITION, content_disposition(&d.name)),

@@ -192,7 +192,7 @@ impl TestApp {
 
     /// Runs the outbox worker's pass now (the background worker may also be running).
     pub async fn deliver_due(&self) -> usize {
-        sealpost_server::app::outbox::deliver_due(&self.state).await.unwrap()
+        sealpost_server::workers::outbox::deliver_due(&self.state).await.unwrap()
     }
 
     /// `POST /api/v1/auth/setup`.

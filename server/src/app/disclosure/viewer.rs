@@ -1,14 +1,14 @@
-//! Which replies of a thread a viewer may see, and opening them. A reply is addressed to the
-//! member of staff who sent the message: the sender sees every reply, an external recipient
-//! sees only their own (partners never see each other's answers), and colleagues the message
-//! was copied to see none. A reply's files follow the reply (SECURITY C1).
+//! Which replies of a thread a viewer may see. A reply is addressed to the member of staff who
+//! sent the message: the sender sees every reply, an external recipient sees only their own
+//! (partners never see each other's answers), and colleagues the message was copied to see
+//! none. A reply's files follow the reply (SECURITY C1).
 
 use sealpost_crypto::{Binding, MessageKey, ObjectKind};
-use sealpost_domain::api_messages::{AttachmentInfo, ReplyDetail};
+use sealpost_domain::api_messages::ReplyDetail;
 use sealpost_domain::{EmailAddress, RecipientId, ReplyId};
 use sealpost_storage::{StoredAttachment, StoredMessage, StoredReply, UserRecord};
 
-use crate::app::mailbox::open_text;
+use super::keys::{files_of, open_text};
 use crate::error::AppError;
 use crate::state::AppState;
 
@@ -45,13 +45,13 @@ async fn visible(state: &AppState, m: &StoredMessage, viewer: Viewer) -> Result<
 }
 
 /// Whether `viewer` may see `reply` of `m`.
-pub async fn may_see(state: &AppState, m: &StoredMessage, viewer: Viewer, reply: ReplyId) -> Result<bool, AppError> {
+pub(super) async fn may_see(state: &AppState, m: &StoredMessage, viewer: Viewer, reply: ReplyId) -> Result<bool, AppError> {
     Ok(visible(state, m, viewer).await?.iter().any(|r| r.id == reply))
 }
 
 /// The replies `viewer` may see, opened, with their files out of `files` (the message's
 /// attachment rows). The caller has recorded the read.
-pub async fn replies(
+pub(super) async fn replies(
     state: &AppState,
     key: &MessageKey,
     m: &StoredMessage,
@@ -69,19 +69,4 @@ pub async fn replies(
         });
     }
     Ok(out)
-}
-
-/// The files among `files` that belong to `reply` (`None`: the message's own), names opened.
-pub fn files_of(key: &MessageKey, files: &[StoredAttachment], reply: Option<ReplyId>) -> Result<Vec<AttachmentInfo>, AppError> {
-    files
-        .iter()
-        .filter(|a| a.reply == reply)
-        .map(|a| {
-            Ok(AttachmentInfo {
-                id: a.id,
-                name: open_text(key, Binding::new(ObjectKind::AttachmentName, a.id.0), &a.name)?,
-                size: a.size,
-            })
-        })
-        .collect()
 }

@@ -1,17 +1,16 @@
-//! The IG console (PRODUCT journey 6): search the audit log, a message's timeline at a glance,
-//! and CSV exports. For role `ig` only. It shows metadata (who, what, when, from where),
-//! never content: subjects, bodies and file names stay sealed.
+//! Searching the audit log and a message's timeline: filters checked and resolved to a query,
+//! and each recipient's trail read off the message's events.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use sealpost_audit::chain::ChainedEvent;
-use sealpost_audit::{AuditEvent, csv};
-use sealpost_domain::api_audit::{ACTIONS, AuditEventView, AuditPage, AuditSearch, MessageTimeline, RecipientTrail, action_label};
-use sealpost_domain::{AttachmentId, EmailAddress, MessageId, Reference, Role, UserId, time};
+use sealpost_domain::api_audit::{ACTIONS, AuditPage, AuditSearch, MessageTimeline, RecipientTrail};
+use sealpost_domain::{EmailAddress, MessageId, Reference, UserId, time};
 use sealpost_storage::{AuditQuery, Store, StoredRecipient, UserRecord};
-use tokio::io::{AsyncWrite, AsyncWriteExt};
 
-use crate::app::audit::{self, Action, Actor, Object, Origin, Outcome};
+use super::views::{person_words, views};
+use crate::app::audit::{Actor, Object, Outcome};
+use crate::app::auth::require_ig;
 use crate::error::AppError;
 use crate::state::AppState;
 
@@ -20,23 +19,12 @@ pub const PAGE: i64 = 50;
 /// Events shown on a message's timeline before it says "search for the rest".
 const TIMELINE_MAX: i64 = 2_000;
 /// Events read per round trip while exporting.
-const EXPORT_PAGE: i64 = 5_000;
-
-/// Refuses anyone but an IG officer.
-pub fn require_ig(user: &UserRecord) -> Result<(), AppError> {
-    if user.role == Role::Ig {
-        Ok(())
-    } else {
-        Err(AppError::Forbidden("The audit log is for information governance officers."))
-    }
-}
-
 /// A search turned into a query, with who the person searched for turned out to be, and
 /// what an export of it is about (the message or the person).
-struct Resolved {
-    query: AuditQuery,
-    person_label: Option<String>,
-    about: Option<Object>,
+pub(super) struct Resolved {
+    pub(super) query: AuditQuery,
+    pub(super) person_label: Option<String>,
+    pub(super) about: Option<Object>,
 }
 
 /// A filter's text, if one was given.
@@ -46,7 +34,7 @@ fn given(v: &Option<String>) -> Option<&str> {
 
 /// Checks and resolves the filters: a reference to its message, an address to the actors it
 /// may appear as, dates to times. Bad input is a 400 that says how to fix it.
-async fn resolve(store: &Store, s: &AuditSearch) -> Result<Resolved, AppError> {
+pub(super) async fn resolve(store: &Store, s: &AuditSearch) -> Result<Resolved, AppError> {
     let mut query = AuditQuery {
         limit: PAGE,
         before_seq: s.before,
@@ -295,220 +283,4 @@ fn trails(
             t
         })
         .collect()
-}
-
-/// "Ann Example (ann@testshire.gov.uk)".
-fn person_words(u: &UserRecord) -> String {
-    format!("{} ({})", u.display_name.as_str(), u.email)
-}
-
-/// The events as the console shows them: accounts by name, messages by reference.
-async fn views(store: &Store, events: &[ChainedEvent]) -> Result<Vec<AuditEventView>, AppError> {
-    let objects: Vec<Option<Object>> = events
-        .iter()
-        .map(|e| e.event.object.as_deref().and_then(|o| o.parse().ok()))
-        .collect();
-    let user_ids: Vec<UserId> = events
-        .iter()
-        .filter_map(|e| e.event.actor.strip_prefix("user:")?.parse().ok().map(UserId))
-        .collect::<HashSet<_>>()
-        .into_iter()
-        .collect();
-    let message_ids: Vec<MessageId> = objects
-        .iter()
-        .flatten()
-        .filter_map(message_of)
-        .collect::<HashSet<_>>()
-        .into_iter()
-        .collect();
-    let users: HashMap<String, UserRecord> = store
-        .users_by_ids(&user_ids)
-        .await?
-        .into_iter()
-        .map(|u| (Actor::User(u.id).to_string(), u))
-        .collect();
-    let references = store.references_of(&message_ids).await?;
-    let attachment_ids: Vec<AttachmentId> = objects
-        .iter()
-        .flatten()
-        .filter_map(|o| match o {
-            Object::Attachment(_, a) => Some(*a),
-            _ => None,
-        })
-        .collect::<HashSet<_>>()
-        .into_iter()
-        .collect();
-    let sizes = store.attachment_sizes(&attachment_ids).await?;
-    Ok(events
-        .iter()
-        .zip(objects)
-        .map(|(c, object)| {
-            let e = &c.event;
-            let (actor_label, person) = actor_words(&e.actor, &users);
-            AuditEventView {
-                seq: c.seq,
-                at_ms: e.at_ms,
-                actor: e.actor.clone(),
-                actor_label,
-                person,
-                action: e.action.clone(),
-                action_label: action_label(&e.action).to_owned(),
-                reference: object
-                    .as_ref()
-                    .and_then(message_of)
-                    .and_then(|m| references.get(&m))
-                    .map(ToString::to_string),
-                detail: object.as_ref().and_then(|o| detail_words(o, &sizes)),
-                object: e.object.clone(),
-                outcome: e.outcome.clone(),
-                ip: e.origin.ip.clone(),
-                user_agent: e.origin.user_agent.clone(),
-                request_id: e.origin.request_id.clone(),
-            }
-        })
-        .collect())
-}
-
-fn message_of(o: &Object) -> Option<MessageId> {
-    match o {
-        Object::Message(m) | Object::Attachment(m, _) | Object::Recipient(m, _) => Some(*m),
-        Object::Person(_) => None,
-    }
-}
-
-/// What an event was about, in words. A file is named by its size and a short id, never by
-/// its (sealed) name: IG sees logs, not content.
-fn detail_words(o: &Object, sizes: &HashMap<AttachmentId, u64>) -> Option<String> {
-    match o {
-        Object::Message(_) => None,
-        Object::Attachment(_, a) => Some(match sizes.get(a) {
-            Some(size) => format!("a file of {} (id {})", size_words(*size), &a.to_string()[..8]),
-            None => format!("file {}", &a.to_string()[..8]),
-        }),
-        Object::Recipient(_, to) => Some(format!("for {to}")),
-        Object::Person(who) => Some(format!("activity of {who}")),
-    }
-}
-
-/// "512 bytes", "44 KB", "2.1 MB".
-fn size_words(bytes: u64) -> String {
-    const KB: u64 = 1024;
-    const MB: u64 = 1024 * 1024;
-    match bytes {
-        1 => "1 byte".to_owned(),
-        0..KB => format!("{bytes} bytes"),
-        KB..MB => format!("{} KB", bytes.div_ceil(KB)),
-        _ => format!("{:.1} MB", bytes as f64 / MB as f64),
-    }
-}
-
-/// The actor in words, and their address for the per-person view.
-fn actor_words(actor: &str, users: &HashMap<String, UserRecord>) -> (String, Option<String>) {
-    if let Some(u) = users.get(actor) {
-        return (person_words(u), Some(u.email.to_string()));
-    }
-    if let Some(address) = actor.strip_prefix("recipient:") {
-        return (address.to_owned(), Some(address.to_owned()));
-    }
-    if let Some(address) = actor.strip_prefix("signin:") {
-        return (format!("someone signing in as {address}"), Some(address.to_owned()));
-    }
-    match actor {
-        "system" => ("Sealpost".to_owned(), None),
-        other => (other.to_owned(), None),
-    }
-}
-
-/// The CSV columns of an export.
-const CSV_HEADER: [&str; 13] = [
-    "seq",
-    "time_utc",
-    "actor",
-    "actor_name",
-    "action",
-    "action_words",
-    "reference",
-    "detail",
-    "outcome",
-    "ip",
-    "user_agent",
-    "request_id",
-    "hash",
-];
-
-/// Writes every event matching `query` (oldest first) as CSV into `out`, a page at a time,
-/// so an export of millions of events never sits in memory. Returns how many it wrote.
-pub async fn write_csv(store: &Store, mut query: AuditQuery, out: &mut (impl AsyncWrite + Unpin + Send)) -> Result<u64, AppError> {
-    let io = |e: std::io::Error| AppError::Internal(e.into());
-    out.write_all(csv::line(CSV_HEADER.map(Some)).as_bytes()).await.map_err(io)?;
-    query.oldest_first = true;
-    query.before_seq = None;
-    query.limit = EXPORT_PAGE;
-    let mut written = 0;
-    loop {
-        let page = store.search_audit(&query).await?;
-        let Some(last) = page.last() else { break };
-        query.after_seq = Some(last.seq);
-        let mut text = String::new();
-        for (c, v) in page.iter().zip(views(store, &page).await?) {
-            let seq = c.seq.to_string();
-            let at = time::rfc3339(c.event.at_ms);
-            let hash = sealpost_domain::hex::encode(&c.hash);
-            text += &csv::line([
-                Some(seq.as_str()),
-                Some(at.as_str()),
-                Some(v.actor.as_str()),
-                Some(v.actor_label.as_str()),
-                Some(v.action.as_str()),
-                Some(v.action_label.as_str()),
-                v.reference.as_deref(),
-                v.detail.as_deref(),
-                Some(v.outcome.as_str()),
-                v.ip.as_deref(),
-                v.user_agent.as_deref(),
-                v.request_id.as_deref(),
-                Some(hash.as_str()),
-            ]);
-            written += 1;
-        }
-        out.write_all(text.as_bytes()).await.map_err(io)?;
-    }
-    out.flush().await.map_err(io)?;
-    Ok(written)
-}
-
-/// An IG officer's export of the events matching `s`: checked, then recorded (the export
-/// reveals who did what), then returned as a query for [`write_csv`] to stream.
-pub async fn start_export(state: &AppState, user: &UserRecord, meta: &Origin, s: &AuditSearch) -> Result<AuditQuery, AppError> {
-    require_ig(user)?;
-    let Resolved { query, about, .. } = resolve(&state.store, s).await?;
-    audit::record(state, meta, &Actor::User(user.id), Action::AuditExport, about, Outcome::Success).await?;
-    Ok(query)
-}
-
-/// `sealpost audit export`: the events between two days (inclusive, UTC), recorded as an
-/// export by Sealpost itself before any is written.
-pub async fn export_days(
-    store: &Store,
-    now_ms: i64,
-    from: Option<&str>,
-    to: Option<&str>,
-    out: &mut (impl AsyncWrite + Unpin + Send),
-) -> Result<u64, AppError> {
-    let s = AuditSearch {
-        from: from.map(str::to_owned),
-        to: to.map(str::to_owned),
-        ..AuditSearch::default()
-    };
-    let Resolved { query, .. } = resolve(store, &s).await?;
-    let event = AuditEvent::new(
-        now_ms,
-        &Actor::System,
-        Action::AuditExport,
-        None,
-        Outcome::Success,
-        Origin::default(),
-    );
-    store.append_audit(&event).await.map_err(AppError::Unavailable)?;
-    write_csv(store, query, out).await
 }

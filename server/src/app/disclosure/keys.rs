@@ -1,0 +1,40 @@
+//! The only code in `app/` that unwraps a message key or opens a sealed value. Everything it
+//! opens goes back through [`super`], after the read is on the audit log (SECURITY F1).
+
+use std::sync::Arc;
+
+use sealpost_crypto::{Binding, ExposeSecret, MessageKey, ObjectKind, Sealed};
+use sealpost_domain::ReplyId;
+use sealpost_domain::api_messages::AttachmentInfo;
+use sealpost_storage::{StoredAttachment, StoredMessage};
+
+use crate::error::AppError;
+use crate::state::AppState;
+
+/// The message's key, unwrapped with the master key or taken from the short-lived cache.
+pub(crate) fn message_key<B>(state: &AppState, m: &StoredMessage<B>) -> Result<Arc<MessageKey>, AppError> {
+    Ok(state
+        .message_keys
+        .get_or(m.id, state.now_ms(), || state.keyring.unwrap(&m.key, m.id.0))?)
+}
+
+/// A sealed text field, opened (its binding checked) as UTF-8.
+pub(super) fn open_text(key: &MessageKey, binding: Binding, sealed: &Sealed) -> Result<String, AppError> {
+    let plain = key.open(binding, sealed)?;
+    Ok(String::from_utf8_lossy(plain.expose_secret()).into_owned())
+}
+
+/// The files among `files` that belong to `reply` (`None`: the message's own), names opened.
+pub(super) fn files_of(key: &MessageKey, files: &[StoredAttachment], reply: Option<ReplyId>) -> Result<Vec<AttachmentInfo>, AppError> {
+    files
+        .iter()
+        .filter(|a| a.reply == reply)
+        .map(|a| {
+            Ok(AttachmentInfo {
+                id: a.id,
+                name: open_text(key, Binding::new(ObjectKind::AttachmentName, a.id.0), &a.name)?,
+                size: a.size,
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,205 @@
+//! Disclosure: the one path by which sealed content leaves the server, for staff, partners and
+//! IG officers under break-glass alike. It unwraps message keys, opens sealed fields, applies
+//! the [`Viewer`] rules for replies, and records each read or download on the audit log before
+//! anything opened is returned (SECURITY F1). Use cases decide *whether* someone may reach a
+//! message (storage's access rule, the portal's checks, a break-glass grant); this module
+//! decides *what* they see of it.
+
+mod keys;
+mod viewer;
+
+use sealpost_crypto::{Binding, ObjectKind, OpenedReader};
+use sealpost_domain::api_messages::{DeliveryStatus, MessageDetail, MessageSummary, RecipientStatus};
+use sealpost_domain::{AttachmentId, EmailAddress, MessageId};
+use sealpost_storage::{BlobReader, StoredMessage, StoredRecipient, ThreadActivity};
+
+pub(crate) use keys::message_key;
+use keys::{files_of, open_text};
+pub use viewer::Viewer;
+
+use crate::app::audit::{self, Action, Actor, Object, Outcome, RequestMeta};
+use crate::error::AppError;
+use crate::state::AppState;
+
+/// A download, ready to stream.
+pub struct Download {
+    /// The (sanitised) file name.
+    pub name: String,
+    /// Plaintext size.
+    pub size: u64,
+    /// The plaintext.
+    pub reader: OpenedReader<BlobReader>,
+}
+
+/// Records the read by `actor`, marks it read, then opens the body, file names and the replies
+/// `viewer` may see.
+pub async fn reveal(
+    state: &AppState,
+    m: StoredMessage,
+    actor: &Actor,
+    viewer: Viewer,
+    meta: &RequestMeta,
+) -> Result<MessageDetail, AppError> {
+    let key = message_key(state, &m)?;
+    audit::record(
+        state,
+        meta,
+        actor,
+        Action::MessageRead,
+        Some(Object::Message(m.id)),
+        Outcome::Success,
+    )
+    .await?;
+    detail(state, &key, m, viewer).await
+}
+
+/// The message as an IG officer sees it under a break-glass grant just made: the grant's own
+/// audit event, committed with it, is the record of this read (SECURITY C3).
+pub async fn reveal_granted(state: &AppState, m: StoredMessage) -> Result<MessageDetail, AppError> {
+    let key = message_key(state, &m)?;
+    detail(state, &key, m, Viewer::BreakGlass).await
+}
+
+/// The message as `viewer` may see it, marked read for them; the caller has recorded the read.
+async fn detail(state: &AppState, key: &sealpost_crypto::MessageKey, m: StoredMessage, viewer: Viewer) -> Result<MessageDetail, AppError> {
+    let id = m.id;
+    if let Some((row, false)) = m.my_row {
+        state.store.mark_read(row, state.now_ms()).await?;
+    }
+    // Files belong to the message or to its replies: with neither, there is nothing to read.
+    let files = if m.attachment_count > 0 || m.reply_count > 0 {
+        state.store.attachments_of(id).await?
+    } else {
+        vec![]
+    };
+    let replies = viewer::replies(state, key, &m, viewer, &files).await?;
+    if viewer == Viewer::Sender
+        && let Some(newest) = replies.last()
+    {
+        state.store.mark_replies_read(id, newest.sent_at, state.now_ms()).await?;
+    }
+    let attachments = files_of(key, &files, None)?;
+    let recipients = if matches!(viewer, Viewer::Sender | Viewer::BreakGlass) {
+        recipients_with_activity(state, id).await?
+    } else {
+        vec![]
+    };
+    let mut summary = summary(state, &m, recipients.clone(), None)?;
+    summary.replies = u32::try_from(replies.len()).unwrap_or(u32::MAX);
+    summary.last_activity = replies.last().map_or(m.created_at_ms, |r| r.sent_at);
+    Ok(MessageDetail {
+        summary,
+        sender_email: EmailAddress::parse(&m.sender_email).map_err(|_| AppError::Internal(anyhow::anyhow!("corrupt sender email")))?,
+        body: open_text(key, Binding::new(ObjectKind::Body, id.0), &m.body)?,
+        attachments,
+        expires_at: m.expires_at_ms,
+        recipients,
+        replies,
+    })
+}
+
+/// Opens one attachment of `m` (or of a reply `viewer` may see) for streaming; the download is
+/// on record before the first byte. Any other attachment is 404 (SECURITY C1).
+pub async fn open_attachment(
+    state: &AppState,
+    m: &StoredMessage,
+    attachment: AttachmentId,
+    viewer: Viewer,
+    actor: &Actor,
+    meta: &RequestMeta,
+) -> Result<Download, AppError> {
+    let a = state
+        .store
+        .attachments_of(m.id)
+        .await?
+        .into_iter()
+        .find(|a| a.id == attachment)
+        .ok_or(AppError::NotFound)?;
+    if let Some(reply) = a.reply
+        && !viewer::may_see(state, m, viewer, reply).await?
+    {
+        return Err(AppError::NotFound);
+    }
+    let key = message_key(state, m)?;
+    let name = open_text(&key, Binding::new(ObjectKind::AttachmentName, a.id.0), &a.name)?;
+    let blob = state.blobs.reader(&a.blob_key).await?;
+    let reader = key.open_stream(Binding::new(ObjectKind::Attachment, a.id.0), blob).await?;
+    audit::record(
+        state,
+        meta,
+        actor,
+        Action::AttachmentDownload,
+        Some(Object::Attachment(m.id, a.id)),
+        Outcome::Success,
+    )
+    .await?;
+    Ok(Download {
+        name,
+        size: a.size,
+        reader,
+    })
+}
+
+/// One row of a list, subject opened; the caller has recorded the listing (subjects are
+/// content).
+pub fn summary<B>(
+    state: &AppState,
+    m: &StoredMessage<B>,
+    recipients: Vec<RecipientStatus>,
+    thread: Option<&ThreadActivity>,
+) -> Result<MessageSummary, AppError> {
+    Ok(MessageSummary {
+        id: m.id,
+        reference: m.reference.clone(),
+        sender_name: m.sender_name.clone(),
+        subject: subject(state, m)?,
+        marking: m.marking,
+        sent_at: m.created_at_ms,
+        unread: matches!(m.my_row, Some((_, false))) || thread.is_some_and(|t| t.unread > 0),
+        attachments: u32::try_from(m.attachment_count).unwrap_or(u32::MAX),
+        recipients,
+        replies: thread.map_or(0, |t| u32::try_from(t.replies).unwrap_or(u32::MAX)),
+        last_reply_from: thread.and_then(|t| EmailAddress::parse(&t.last_from).ok()),
+        last_activity: thread.map_or(m.created_at_ms, |t| t.last_at_ms.max(m.created_at_ms)),
+    })
+}
+
+/// The message's subject, opened; the caller has recorded the listing it appears in.
+pub fn subject<B>(state: &AppState, m: &StoredMessage<B>) -> Result<String, AppError> {
+    let key = message_key(state, m)?;
+    open_text(&key, Binding::new(ObjectKind::Subject, m.id.0), &m.subject)
+}
+
+/// Each recipient's status and, from the audit log, what they did: for the sender's view.
+pub(crate) async fn recipients_with_activity(state: &AppState, id: MessageId) -> Result<Vec<RecipientStatus>, AppError> {
+    let rows = state.store.recipients_of(id).await?;
+    let trails = crate::app::governance::trails_for_sender(&state.store, id, &rows).await?;
+    let mut statuses = recipient_statuses(rows);
+    for s in &mut statuses {
+        s.activity = trails.iter().find(|t| t.address == s.address.as_str()).cloned();
+    }
+    Ok(statuses)
+}
+
+/// Recipient rows as the sender sees them.
+pub(crate) fn recipient_statuses(rows: Vec<StoredRecipient>) -> Vec<RecipientStatus> {
+    rows.into_iter()
+        .filter_map(|r| {
+            let status = match r.status.as_str() {
+                "delivered" => DeliveryStatus::Delivered,
+                "read" => DeliveryStatus::Read,
+                "queued" => DeliveryStatus::Queued,
+                "sent" => DeliveryStatus::Sent,
+                "failed" => DeliveryStatus::Failed,
+                _ => DeliveryStatus::Revoked,
+            };
+            Some(RecipientStatus {
+                address: EmailAddress::parse(&r.address).ok()?,
+                internal: r.internal,
+                status,
+                detail: r.detail,
+                activity: None,
+            })
+        })
+        .collect()
+}
