@@ -71,13 +71,14 @@ macro_rules! ciphertext_type {
         pub struct $name(Vec<u8>);
 
         impl $name {
-            /// Wraps bytes read back from storage. Opening them checks they are genuine.
-            pub fn from_stored(bytes: Vec<u8>) -> Self {
-                Self(bytes)
-            }
-
             /// The ciphertext bytes, for storage.
             pub fn as_bytes(&self) -> &[u8] {
+                &self.0
+            }
+        }
+
+        impl AsRef<[u8]> for $name {
+            fn as_ref(&self) -> &[u8] {
                 &self.0
             }
         }
@@ -91,14 +92,48 @@ macro_rules! ciphertext_type {
 }
 
 ciphertext_type!(
-    /// age ciphertext of content (subject, body, file name...). The only form in which storage
-    /// accepts content, so storing plaintext does not compile.
+    /// age ciphertext of content (subject, body, file name...), fresh from [`MessageKey::seal`]:
+    /// the only form in which storage accepts content. Nothing outside this crate can make one
+    /// (there is no constructor from bytes), so storing plaintext does not compile. What
+    /// storage reads back is its own type, which cannot be written again as if new.
+    ///
+    /// ```compile_fail
+    /// // Plaintext cannot be passed off as sealed: there is no way to wrap bytes.
+    /// let sealed = sealpost_crypto::Sealed::from_stored(b"plain text".to_vec());
+    /// ```
+    ///
+    /// ```compile_fail
+    /// let sealed = sealpost_crypto::Sealed(b"plain text".to_vec());
+    /// ```
+    ///
+    /// ```
+    /// // The one way to make one: seal it.
+    /// use sealpost_crypto::{Binding, MessageKey, ObjectKind, Sealed};
+    /// let key = MessageKey::generate();
+    /// let sealed: Sealed = key.seal(Binding::new(ObjectKind::Body, uuid::Uuid::nil()), b"text").unwrap();
+    /// assert!(!sealed.as_bytes().windows(4).any(|w| w == b"text"));
+    /// ```
+    ///
+    /// [`MessageKey::seal`]: crate::MessageKey::seal
     Sealed
 );
 ciphertext_type!(
-    /// A per-message key, age-encrypted to the master and escrow recipients.
+    /// A per-message key, age-encrypted to the master and escrow recipients by
+    /// [`Keyring::wrap`](crate::Keyring::wrap); like [`Sealed`], only this crate makes one.
     WrappedKey
 );
+
+impl Sealed {
+    pub(crate) fn new(bytes: Vec<u8>) -> Self {
+        Self(bytes)
+    }
+}
+
+impl WrappedKey {
+    pub(crate) fn new(bytes: Vec<u8>) -> Self {
+        Self(bytes)
+    }
+}
 
 /// Encrypts `binding ‖ plaintext` to every recipient.
 pub(crate) fn seal_to(recipients: &[&dyn age::Recipient], binding: Binding, plaintext: &[u8]) -> Result<Vec<u8>, CryptoError> {

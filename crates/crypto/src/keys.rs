@@ -50,8 +50,8 @@ impl EscrowIdentity {
     }
 
     /// Unwraps a message key without the master keyring.
-    pub fn unwrap(&self, wrapped: &WrappedKey, message: uuid::Uuid) -> Result<MessageKey, CryptoError> {
-        let plain = open_one(&self.0, Binding::new(ObjectKind::MessageKey, message), wrapped.as_bytes())?;
+    pub fn unwrap(&self, wrapped: impl AsRef<[u8]>, message: uuid::Uuid) -> Result<MessageKey, CryptoError> {
+        let plain = open_one(&self.0, Binding::new(ObjectKind::MessageKey, message), wrapped.as_ref())?;
         MessageKey::from_plain(&plain)
     }
 }
@@ -95,13 +95,14 @@ impl Keyring {
             Binding::new(ObjectKind::MessageKey, message),
             text.expose_secret().as_bytes(),
         )
-        .map(WrappedKey::from_stored)
+        .map(WrappedKey::new)
     }
 
-    /// Unwraps the key of `message` with any master identity held.
-    pub fn unwrap(&self, wrapped: &WrappedKey, message: uuid::Uuid) -> Result<MessageKey, CryptoError> {
+    /// Unwraps the key of `message` (a [`WrappedKey`]'s bytes, as read back from storage)
+    /// with any master identity held.
+    pub fn unwrap(&self, wrapped: impl AsRef<[u8]>, message: uuid::Uuid) -> Result<MessageKey, CryptoError> {
         let ids: Vec<&dyn age::Identity> = self.identities.iter().map(|i| i as &dyn age::Identity).collect();
-        let plain = open_with(&ids, Binding::new(ObjectKind::MessageKey, message), wrapped.as_bytes())?;
+        let plain = open_with(&ids, Binding::new(ObjectKind::MessageKey, message), wrapped.as_ref())?;
         MessageKey::from_plain(&plain)
     }
 }
@@ -117,12 +118,13 @@ impl MessageKey {
 
     /// Seals `plaintext` as the object named by `binding`.
     pub fn seal(&self, binding: Binding, plaintext: &[u8]) -> Result<Sealed, CryptoError> {
-        seal_one(&self.0.to_public(), binding, plaintext).map(Sealed::from_stored)
+        seal_one(&self.0.to_public(), binding, plaintext).map(Sealed::new)
     }
 
-    /// Opens `sealed`, refusing it unless it was sealed as the object named by `binding`.
-    pub fn open(&self, binding: Binding, sealed: &Sealed) -> Result<SecretSlice<u8>, CryptoError> {
-        open_one(&self.0, binding, sealed.as_bytes())
+    /// Opens `sealed` (a [`Sealed`]'s bytes, as read back from storage), refusing it unless it
+    /// was sealed as the object named by `binding`. Bytes that are not genuine do not open.
+    pub fn open(&self, binding: Binding, sealed: impl AsRef<[u8]>) -> Result<SecretSlice<u8>, CryptoError> {
+        open_one(&self.0, binding, sealed.as_ref())
     }
 
     fn from_plain(plain: &SecretSlice<u8>) -> Result<Self, CryptoError> {

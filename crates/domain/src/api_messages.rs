@@ -107,6 +107,27 @@ pub enum DeliveryStatus {
     Revoked,
 }
 
+impl DeliveryStatus {
+    /// The word stored and sent for it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryStatus::Delivered => "delivered",
+            DeliveryStatus::Read => "read",
+            DeliveryStatus::Queued => "queued",
+            DeliveryStatus::Sent => "sent",
+            DeliveryStatus::Failed => "failed",
+            DeliveryStatus::Revoked => "revoked",
+        }
+    }
+
+    /// The status `text` names; `None` for anything else.
+    pub fn parse(text: &str) -> Option<Self> {
+        [Self::Delivered, Self::Read, Self::Queued, Self::Sent, Self::Failed, Self::Revoked]
+            .into_iter()
+            .find(|s| s.as_str() == text)
+    }
+}
+
 /// One recipient of a sent message, as the sender sees it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RecipientStatus {

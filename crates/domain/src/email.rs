@@ -27,6 +27,12 @@ pub enum EmailError {
     Invalid,
 }
 
+impl PartialEq<&str> for EmailAddress {
+    fn eq(&self, other: &&str) -> bool {
+        self.0 == *other
+    }
+}
+
 impl EmailAddress {
     /// Parses and normalises an address.
     pub fn parse(input: &str) -> Result<Self, EmailError> {

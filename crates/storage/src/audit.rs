@@ -17,9 +17,9 @@ pub(crate) const AUDIT_LOCK: i64 = 7_242_002;
 /// the head it reads cannot move before it commits).
 macro_rules! begin_write {
     ($store:expr, $pool:ident) => {
-        $pool.begin_with(match $store {
-            $crate::Store::Sqlite(_) => "BEGIN IMMEDIATE",
-            $crate::Store::Postgres(_) => "BEGIN",
+        $pool.begin_with(match $store.pool {
+            $crate::Pool::Sqlite(_) => "BEGIN IMMEDIATE",
+            $crate::Pool::Postgres(_) => "BEGIN",
         })
     };
 }
@@ -33,7 +33,7 @@ macro_rules! insert_under_limit {
     ($store:expr, $lock:expr, $sql:expr, [$($bind:expr),* $(,)?]) => {
         $crate::with_pool!($store, |pool| {
             let mut tx = $crate::audit::begin_write!($store, pool).await?;
-            if matches!($store, $crate::Store::Postgres(_)) {
+            if matches!($store.pool, $crate::Pool::Postgres(_)) {
                 sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
                     .bind($lock)
                     .execute(&mut *tx)
@@ -52,7 +52,7 @@ pub(crate) use insert_under_limit;
 macro_rules! chain_audit {
     ($store:expr, $tx:ident, $events:expr) => {
         async {
-            if matches!($store, $crate::Store::Postgres(_)) {
+            if matches!($store.pool, $crate::Pool::Postgres(_)) {
                 sqlx::query("SELECT pg_advisory_xact_lock($1)")
                     .bind($crate::audit::AUDIT_LOCK)
                     .execute(&mut *$tx)
@@ -219,7 +219,7 @@ impl Store {
         let sql = format!("SELECT {EVENT_COLUMNS} FROM audit_events WHERE hash IS NULL ORDER BY seq");
         with_pool!(self, |pool| {
             let mut tx = begin_write!(self, pool).await?;
-            if matches!(self, Store::Postgres(_)) {
+            if matches!(self.pool, crate::Pool::Postgres(_)) {
                 sqlx::query("SELECT pg_advisory_xact_lock($1)")
                     .bind(AUDIT_LOCK)
                     .execute(&mut *tx)

@@ -10,7 +10,7 @@ use sealpost_domain::{AttachmentId, Marking, MessageId, Reference, UserId};
 
 use crate::audit::{EVENT_COLUMNS, Row, chained_of};
 use crate::messages::parse_id;
-use crate::users::{USER_COLUMNS, UserRow, user_from_row};
+use crate::users::{USER_COLUMNS, UserRow};
 use crate::{StorageError, Store, UserRecord, with_pool};
 
 /// What to look for. Every filter given must match; an empty `actors` matches anyone.
@@ -253,6 +253,6 @@ impl Store {
             }
             query.fetch_all(pool).await
         })?;
-        rows.into_iter().map(user_from_row).collect()
+        rows.into_iter().map(UserRecord::try_from).collect()
     }
 }

@@ -16,6 +16,8 @@ use object_store::path::Path as ObjectPath;
 use object_store::{ObjectStore, ObjectStoreExt};
 use tokio::io::AsyncWrite;
 
+use sealpost_crypto::{Binding, MessageKey, SealingWriter};
+
 use crate::StorageError;
 
 /// Parts of a streamed upload are sent in pieces of this size, bounding memory per upload.
@@ -42,7 +44,7 @@ pub struct BlobFile {
 /// A buffered reader of one stored object.
 pub type BlobReader = BufReader;
 
-/// A streaming upload. Shut it down to complete the object.
+/// A streaming upload of ciphertext, only ever inside a [`SealingWriter`].
 pub struct BlobWriter(BufWriter);
 
 impl BlobStore {
@@ -64,9 +66,20 @@ impl BlobStore {
         }
     }
 
-    /// Starts writing the object `key`.
-    pub fn writer(&self, key: &str) -> BlobWriter {
-        BlobWriter(BufWriter::with_capacity(self.store.clone(), ObjectPath::from(key), PART_BYTES))
+    /// Starts writing the object `key`, sealed with `message_key` as `binding`: the store takes
+    /// nothing but ciphertext (there is no plain writer). Finish the writer to complete the
+    /// object; one never finished leaves only a staging file for the orphan sweep.
+    pub async fn sealed_writer(
+        &self,
+        key: &str,
+        message_key: &MessageKey,
+        binding: Binding,
+    ) -> Result<SealingWriter<BlobWriter>, StorageError> {
+        let out = BlobWriter(BufWriter::with_capacity(self.store.clone(), ObjectPath::from(key), PART_BYTES));
+        message_key
+            .seal_stream(binding, out)
+            .await
+            .map_err(|e| StorageError::Blob(e.to_string()))
     }
 
     /// Reads the object `key` as a buffered stream.

@@ -8,7 +8,7 @@ use sqlx::Connection;
 use sqlx::postgres::PgPoolOptions;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
-use crate::{StorageError, Store};
+use crate::{Pool, StorageError, Store};
 
 /// The SQLite settings as read back from a live connection.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -75,7 +75,7 @@ impl Store {
                 .before_acquire(|conn, _| Box::pin(async move { Ok(!conn.is_in_transaction()) }))
                 .connect_with(options)
                 .await?;
-            let store = Store::Sqlite(pool);
+            let store = Store { pool: Pool::Sqlite(pool) };
             let problems = store.sqlite_settings().await?.map(|s| s.problems()).unwrap_or_default();
             if !problems.is_empty() {
                 return Err(StorageError::UnsafeSqlite(problems.join("; ")));
@@ -87,7 +87,9 @@ impl Store {
                 .acquire_timeout(Duration::from_secs(5))
                 .connect(url)
                 .await?;
-            Ok(Store::Postgres(pool))
+            Ok(Store {
+                pool: Pool::Postgres(pool),
+            })
         } else {
             Err(StorageError::UnsupportedUrl)
         }
@@ -95,7 +97,7 @@ impl Store {
 
     /// Reads the live SQLite settings (`None` on PostgreSQL).
     pub async fn sqlite_settings(&self) -> Result<Option<SqliteSettings>, StorageError> {
-        let Store::Sqlite(pool) = self else { return Ok(None) };
+        let Pool::Sqlite(pool) = &self.pool else { return Ok(None) };
         let mut conn = pool.acquire().await?;
         let journal_mode: (String,) = sqlx::query_as("PRAGMA journal_mode").fetch_one(&mut *conn).await?;
         let synchronous: (i64,) = sqlx::query_as("PRAGMA synchronous").fetch_one(&mut *conn).await?;
@@ -117,7 +119,7 @@ impl Store {
     /// instance (SECURITY G2); empty when all is well. PostgreSQL keeps its own integrity
     /// through its WAL and constraints, so there it checks nothing and answers empty.
     pub async fn integrity_problems(&self) -> Result<Vec<String>, StorageError> {
-        let Store::Sqlite(pool) = self else { return Ok(vec![]) };
+        let Pool::Sqlite(pool) = &self.pool else { return Ok(vec![]) };
         let mut conn = pool.acquire().await?;
         let integrity: Vec<(String,)> = sqlx::query_as("PRAGMA integrity_check").fetch_all(&mut *conn).await?;
         let mut problems: Vec<String> = integrity.into_iter().map(|r| r.0).filter(|r| r != "ok").collect();

@@ -11,6 +11,7 @@ mod blobs;
 mod break_glass;
 mod checkpoints;
 mod connect;
+mod decode;
 mod devices;
 mod error;
 mod login_failures;
@@ -31,6 +32,7 @@ pub use audit_search::{AuditQuery, MessageFacts};
 pub use blobs::{BlobFile, BlobReader, BlobStore, BlobWriter, DirectoryLock, free_bytes, is_disk_full};
 pub use break_glass::BreakGlassGrant;
 pub use connect::SqliteSettings;
+pub use decode::Ciphertext;
 pub use error::StorageError;
 pub use login_failures::LoginAttempt;
 pub use mailbox::Regrant;
@@ -42,9 +44,15 @@ pub use replies::{NewReply, StoredReply, ThreadActivity};
 pub use sessions::SessionRecord;
 pub use users::{NewUser, UserRecord};
 
-/// A connection pool to one of the two supported databases.
+/// A connection pool to one of the two supported databases. Opaque: callers use its methods,
+/// and tests the probes in `testing` (feature `testing`), never the pool.
 #[derive(Clone, Debug)]
-pub enum Store {
+pub struct Store {
+    pool: Pool,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) enum Pool {
     /// The embedded default.
     Sqlite(sqlx::SqlitePool),
     /// The scale-out database.
@@ -55,9 +63,9 @@ pub enum Store {
 /// type-checked once per backend, so one SQL string serves both.
 macro_rules! with_pool {
     ($store:expr, |$pool:ident| $body:expr) => {
-        match $store {
-            $crate::Store::Sqlite($pool) => $body,
-            $crate::Store::Postgres($pool) => $body,
+        match &$store.pool {
+            $crate::Pool::Sqlite($pool) => $body,
+            $crate::Pool::Postgres($pool) => $body,
         }
     };
 }
@@ -66,9 +74,9 @@ pub(crate) use with_pool;
 impl Store {
     /// Which backend this is, for logs and health output.
     pub fn backend(&self) -> &'static str {
-        match self {
-            Store::Sqlite(_) => "sqlite",
-            Store::Postgres(_) => "postgres",
+        match self.pool {
+            Pool::Sqlite(_) => "sqlite",
+            Pool::Postgres(_) => "postgres",
         }
     }
 

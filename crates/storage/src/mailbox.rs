@@ -8,7 +8,8 @@ use sealpost_domain::{AttachmentId, EmailAddress, MessageId, RecipientId, ReplyI
 use sealpost_audit::AuditEvent;
 
 use crate::audit::{begin_write, chain_audit};
-use crate::messages::{MESSAGE_SELECT, MessageBodyRow, MessageRow, message_from_row, message_with_body, parse_id};
+use crate::decode::{self, Ciphertext};
+use crate::messages::{MESSAGE_MINE, MESSAGE_NOT_MINE, MESSAGE_SELECT, MessageBodyRow, MessageRow, parse_id};
 use crate::{MessageHeader, StorageError, Store, StoredAttachment, StoredMessage, StoredRecipient, with_pool};
 
 /// How a withdrawn recipient gets access back.
@@ -28,7 +29,7 @@ impl Store {
     /// Messages addressed to `user` and not revoked for them, newest first.
     pub async fn inbox(&self, user: UserId, limit: i64) -> Result<Vec<MessageHeader>, StorageError> {
         let sql = format!(
-            "{MESSAGE_SELECT}, r.id, r.status FROM recipients r JOIN messages m ON m.id = r.message_id JOIN users u ON u.id = m.sender_id \
+            "{MESSAGE_SELECT}, {MESSAGE_MINE} FROM recipients r JOIN messages m ON m.id = r.message_id JOIN users u ON u.id = m.sender_id \
              JOIN message_keys k ON k.message_id = m.id WHERE r.user_id = $1 AND r.revoked_at IS NULL ORDER BY m.created_at DESC LIMIT $2"
         );
         self.user_headers(&sql, user, limit).await
@@ -37,7 +38,7 @@ impl Store {
     /// Messages `user` sent, newest first.
     pub async fn sent(&self, user: UserId, limit: i64) -> Result<Vec<MessageHeader>, StorageError> {
         let sql = format!(
-            "{MESSAGE_SELECT}, NULL, NULL FROM messages m JOIN users u ON u.id = m.sender_id JOIN message_keys k ON k.message_id = m.id \
+            "{MESSAGE_SELECT}, {MESSAGE_NOT_MINE} FROM messages m JOIN users u ON u.id = m.sender_id JOIN message_keys k ON k.message_id = m.id \
              WHERE m.sender_id = $1 ORDER BY m.created_at DESC, m.id LIMIT $2"
         );
         self.user_headers(&sql, user, limit).await
@@ -47,7 +48,7 @@ impl Store {
     /// them for the same `limit`: the inbox shows these threads too, read here in one query.
     pub async fn answered_threads(&self, user: UserId, limit: i64) -> Result<Vec<MessageHeader>, StorageError> {
         let sql = format!(
-            "{MESSAGE_SELECT}, NULL, NULL FROM messages m JOIN users u ON u.id = m.sender_id JOIN message_keys k ON k.message_id = m.id \
+            "{MESSAGE_SELECT}, {MESSAGE_NOT_MINE} FROM messages m JOIN users u ON u.id = m.sender_id JOIN message_keys k ON k.message_id = m.id \
              WHERE m.id IN (SELECT p.message_id FROM replies p JOIN messages s ON s.id = p.message_id WHERE s.sender_id = $1 \
              GROUP BY p.message_id ORDER BY MAX(p.created_at) DESC, p.message_id LIMIT $2)"
         );
@@ -61,46 +62,46 @@ impl Store {
             .bind(limit)
             .fetch_all(pool)
             .await)?;
-        rows.into_iter().map(message_from_row).collect()
+        rows.into_iter().map(MessageHeader::try_from).collect()
     }
 
     /// The message an external recipient's (verified) portal session may read: theirs, unless
     /// revoked.
     pub async fn message_for_recipient(&self, recipient: RecipientId) -> Result<Option<StoredMessage>, StorageError> {
         let sql = format!(
-            "{MESSAGE_SELECT}, r.id, r.status, m.body FROM recipients r JOIN messages m ON m.id = r.message_id JOIN users u ON u.id = m.sender_id \
+            "{MESSAGE_SELECT}, {MESSAGE_MINE}, m.body FROM recipients r JOIN messages m ON m.id = r.message_id JOIN users u ON u.id = m.sender_id \
              JOIN message_keys k ON k.message_id = m.id WHERE r.id = $1 AND r.revoked_at IS NULL"
         );
         let row: Option<MessageBodyRow> = with_pool!(self, |pool| sqlx::query_as(&sql)
             .bind(recipient.to_string())
             .fetch_optional(pool)
             .await)?;
-        row.map(message_with_body).transpose()
+        row.map(StoredMessage::try_from).transpose()
     }
 
     /// The live messages sent to an external `address` through a link, newest first: what a
     /// verified portal session lists, in one query (the same rows as
     /// [`Store::live_links_for_address`]).
-    pub async fn messages_to_address(&self, address: &str, now_ms: i64, limit: i64) -> Result<Vec<MessageHeader>, StorageError> {
+    pub async fn messages_to_address(&self, address: &EmailAddress, now_ms: i64, limit: i64) -> Result<Vec<MessageHeader>, StorageError> {
         let sql = format!(
-            "{MESSAGE_SELECT}, r.id, r.status FROM recipients r JOIN messages m ON m.id = r.message_id JOIN users u ON u.id = m.sender_id \
+            "{MESSAGE_SELECT}, {MESSAGE_MINE} FROM recipients r JOIN messages m ON m.id = r.message_id JOIN users u ON u.id = m.sender_id \
              JOIN message_keys k ON k.message_id = m.id WHERE r.address = $1 AND r.link_hash IS NOT NULL AND r.revoked_at IS NULL \
              AND m.expires_at > $2 ORDER BY m.created_at DESC, m.id LIMIT $3"
         );
         let rows: Vec<MessageRow> = with_pool!(self, |pool| sqlx::query_as(&sql)
-            .bind(address)
+            .bind(address.as_str())
             .bind(now_ms)
             .bind(limit)
             .fetch_all(pool)
             .await)?;
-        rows.into_iter().map(message_from_row).collect()
+        rows.into_iter().map(MessageHeader::try_from).collect()
     }
 
     /// The message if `user` may read it: its sender, or an internal recipient not revoked.
     /// Anyone else gets `None`, exactly as for a message that does not exist (SECURITY C1).
     pub async fn message_for(&self, user: UserId, id: MessageId) -> Result<Option<StoredMessage>, StorageError> {
         let sql = format!(
-            "{MESSAGE_SELECT}, r.id, r.status, m.body FROM messages m JOIN users u ON u.id = m.sender_id JOIN message_keys k ON k.message_id = m.id \
+            "{MESSAGE_SELECT}, {MESSAGE_MINE}, m.body FROM messages m JOIN users u ON u.id = m.sender_id JOIN message_keys k ON k.message_id = m.id \
              LEFT JOIN recipients r ON r.message_id = m.id AND r.user_id = $1 AND r.revoked_at IS NULL \
              WHERE m.id = $2 AND (m.sender_id = $1 OR r.id IS NOT NULL) LIMIT 1"
         );
@@ -109,7 +110,7 @@ impl Store {
             .bind(id.to_string())
             .fetch_optional(pool)
             .await)?;
-        row.map(message_with_body).transpose()
+        row.map(StoredMessage::try_from).transpose()
     }
 
     /// The recipients of a message, in the order they were given.
@@ -143,21 +144,20 @@ impl Store {
 
     /// The attachments of a message, in order, then those of its replies.
     pub async fn attachments_of(&self, id: MessageId) -> Result<Vec<StoredAttachment>, StorageError> {
-        type Row = (String, Vec<u8>, i64, String, Option<String>);
-        let rows: Vec<Row> = with_pool!(self, |pool| {
+        let rows: Vec<AttachmentRow> = with_pool!(self, |pool| {
             sqlx::query_as("SELECT id, name, size, blob_key, reply_id FROM attachments WHERE message_id = $1 ORDER BY reply_id IS NOT NULL, position, id")
                 .bind(id.to_string())
                 .fetch_all(pool)
                 .await
         })?;
         rows.into_iter()
-            .map(|(aid, name, size, blob_key, reply)| {
+            .map(|a| {
                 Ok(StoredAttachment {
-                    id: AttachmentId(parse_id(&aid, "attachments.id")?),
-                    name: Sealed::from_stored(name),
-                    size: u64::try_from(size).unwrap_or(0),
-                    blob_key,
-                    reply: reply.map(|r| parse_id(&r, "attachments.reply_id").map(ReplyId)).transpose()?,
+                    id: AttachmentId(parse_id(&a.id, "attachments.id")?),
+                    name: Ciphertext::from_stored(a.name),
+                    size: u64::try_from(a.size).map_err(|_| StorageError::Corrupt("attachments.size"))?,
+                    blob_key: a.blob_key,
+                    reply: a.reply_id.map(|r| parse_id(&r, "attachments.reply_id").map(ReplyId)).transpose()?,
                 })
             })
             .collect()
@@ -282,31 +282,47 @@ impl Store {
     }
 
     /// Addresses `user` has sent to before, for autocomplete and the new-address warning.
-    pub async fn known_recipients(&self, user: UserId) -> Result<Vec<String>, StorageError> {
+    pub async fn known_recipients(&self, user: UserId) -> Result<Vec<EmailAddress>, StorageError> {
         let rows: Vec<(String,)> = with_pool!(self, |pool| {
             sqlx::query_as("SELECT DISTINCT r.address FROM recipients r JOIN messages m ON m.id = r.message_id WHERE m.sender_id = $1 ORDER BY r.address")
                 .bind(user.to_string())
                 .fetch_all(pool)
                 .await
         })?;
-        Ok(rows.into_iter().map(|(a,)| a).collect())
+        rows.into_iter().map(|(a,)| decode::address(&a, "recipients.address")).collect()
     }
 }
 
-type RecipientRow = (String, String, String, Option<String>, String, Option<String>, Option<i64>);
+#[derive(sqlx::FromRow)]
+struct AttachmentRow {
+    id: String,
+    name: Vec<u8>,
+    size: i64,
+    blob_key: String,
+    reply_id: Option<String>,
+}
 
-fn recipient_from_row(
-    (message, id, address, user, status, detail, read_at): RecipientRow,
-) -> Result<(MessageId, StoredRecipient), StorageError> {
+#[derive(sqlx::FromRow)]
+struct RecipientRow {
+    message_id: String,
+    id: String,
+    address: String,
+    user_id: Option<String>,
+    status: String,
+    status_detail: Option<String>,
+    read_at: Option<i64>,
+}
+
+fn recipient_from_row(r: RecipientRow) -> Result<(MessageId, StoredRecipient), StorageError> {
     Ok((
-        MessageId(parse_id(&message, "recipients.message_id")?),
+        MessageId(parse_id(&r.message_id, "recipients.message_id")?),
         StoredRecipient {
-            id: RecipientId(parse_id(&id, "recipients.id")?),
-            address,
-            internal: user.is_some(),
-            status,
-            detail,
-            read_at_ms: read_at,
+            id: RecipientId(parse_id(&r.id, "recipients.id")?),
+            address: decode::address(&r.address, "recipients.address")?,
+            internal: r.user_id.is_some(),
+            status: decode::status(&r.status)?,
+            detail: r.status_detail,
+            read_at_ms: r.read_at,
         },
     ))
 }

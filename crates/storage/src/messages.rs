@@ -1,14 +1,16 @@
-//! Messages, their recipients and attachments. Content arrives and leaves only as [`Sealed`]
-//! ciphertext. Creating a message writes the message, its wrapped key, recipients, attachments
+//! Messages, their recipients and attachments. Content arrives only as [`Sealed`] ciphertext and
+//! leaves as [`Ciphertext`]. Creating a message writes the message, its wrapped key, recipients, attachments
 //! and the outbox rows for external recipients in one transaction (SECURITY G3).
 
 use sealpost_crypto::{PasswordHash, Sealed, TokenHash, WrappedKey};
+use sealpost_domain::api_messages::DeliveryStatus;
 use sealpost_domain::{AttachmentId, EmailAddress, Marking, MessageId, RecipientId, Reference, ReplyId, UserId};
 use uuid::Uuid;
 
 use sealpost_audit::AuditEvent;
 
 use crate::audit::{begin_write, chain_audit};
+use crate::decode::{self, Ciphertext};
 use crate::{StorageError, Store, with_pool};
 
 /// A message ready to store.
@@ -83,7 +85,7 @@ pub struct NewAttachment {
 /// A stored message, still sealed. A list reads messages without their bodies (`B` is `()`,
 /// [`MessageHeader`]): a body may be 256 KiB, and a list of fifty shows none of them.
 #[derive(Debug, Clone)]
-pub struct StoredMessage<B = Sealed> {
+pub struct StoredMessage<B = Ciphertext> {
     /// Its id.
     pub id: MessageId,
     /// Its reference.
@@ -93,15 +95,15 @@ pub struct StoredMessage<B = Sealed> {
     /// Sender's name.
     pub sender_name: String,
     /// Sender's address.
-    pub sender_email: String,
+    pub sender_email: EmailAddress,
     /// Marking.
     pub marking: Marking,
     /// Sealed subject.
-    pub subject: Sealed,
+    pub subject: Ciphertext,
     /// Sealed body (`()` in a list).
     pub body: B,
     /// Wrapped key.
-    pub key: WrappedKey,
+    pub key: Ciphertext,
     /// Sent at (ms).
     pub created_at_ms: i64,
     /// Expires at (ms).
@@ -123,11 +125,11 @@ pub struct StoredRecipient {
     /// Row id.
     pub id: RecipientId,
     /// Address.
-    pub address: String,
+    pub address: EmailAddress,
     /// Set for colleagues.
     pub internal: bool,
-    /// `delivered`, `read`, `queued`, `sent`, `failed` or `revoked`.
-    pub status: String,
+    /// Where delivery stands.
+    pub status: DeliveryStatus,
     /// Failure reason.
     pub detail: Option<String>,
     /// When read (internal).
@@ -140,7 +142,7 @@ pub struct StoredAttachment {
     /// Row id.
     pub id: AttachmentId,
     /// Sealed name.
-    pub name: Sealed,
+    pub name: Ciphertext,
     /// Plaintext size.
     pub size: u64,
     /// Blob store key.
@@ -149,85 +151,89 @@ pub struct StoredAttachment {
     pub reply: Option<ReplyId>,
 }
 
-pub(crate) type MessageRow = (
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-    Vec<u8>,
-    Vec<u8>,
-    i64,
-    i64,
-    i64,
-    i64,
-    Option<String>,
-    Option<String>,
-);
-
-/// A [`MessageRow`] followed by the sealed body (`{MESSAGE_SELECT}, …, …, m.body`).
-pub(crate) type MessageBodyRow = (
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-    Vec<u8>,
-    Vec<u8>,
-    i64,
-    i64,
-    i64,
-    i64,
-    Option<String>,
-    Option<String>,
-    Vec<u8>,
-);
-
-pub(crate) const MESSAGE_SELECT: &str = "SELECT m.id, m.reference, m.sender_id, u.display_name, u.email, m.marking, m.subject, k.wrapped, m.created_at, m.expires_at, \
-     (SELECT COUNT(*) FROM attachments a WHERE a.message_id = m.id AND a.reply_id IS NULL), \
-     (SELECT COUNT(*) FROM replies p WHERE p.message_id = m.id)";
-
-pub(crate) fn parse_id(text: &str, what: &'static str) -> Result<Uuid, StorageError> {
-    Uuid::parse_str(text).map_err(|_| StorageError::Corrupt(what))
+/// A message's columns as [`MESSAGE_SELECT`] names them, followed by [`MESSAGE_MINE`] or
+/// [`MESSAGE_NOT_MINE`].
+#[derive(sqlx::FromRow)]
+pub(crate) struct MessageRow {
+    id: String,
+    reference: String,
+    sender_id: String,
+    sender_name: String,
+    sender_email: String,
+    marking: String,
+    subject: Vec<u8>,
+    wrapped: Vec<u8>,
+    created_at: i64,
+    expires_at: i64,
+    attachments: i64,
+    replies: i64,
+    my_id: Option<String>,
+    my_status: Option<String>,
 }
 
-pub(crate) fn message_from_row(r: MessageRow) -> Result<MessageHeader, StorageError> {
-    message_of(r, ())
+/// A [`MessageRow`] followed by the sealed body (`{MESSAGE_SELECT}, {MESSAGE_MINE}, m.body`).
+#[derive(sqlx::FromRow)]
+pub(crate) struct MessageBodyRow {
+    #[sqlx(flatten)]
+    head: MessageRow,
+    body: Vec<u8>,
+}
+
+pub(crate) const MESSAGE_SELECT: &str = "SELECT m.id, m.reference, m.sender_id, u.display_name AS sender_name, u.email AS sender_email, m.marking, \
+     m.subject, k.wrapped, m.created_at, m.expires_at, \
+     (SELECT COUNT(*) FROM attachments a WHERE a.message_id = m.id AND a.reply_id IS NULL) AS attachments, \
+     (SELECT COUNT(*) FROM replies p WHERE p.message_id = m.id) AS replies";
+/// The reader's own recipient row `r`, after [`MESSAGE_SELECT`].
+pub(crate) const MESSAGE_MINE: &str = "r.id AS my_id, r.status AS my_status";
+/// No recipient row of the reader's (the sender's own lists).
+pub(crate) const MESSAGE_NOT_MINE: &str = "NULL AS my_id, NULL AS my_status";
+
+pub(crate) fn parse_id(text: &str, what: &'static str) -> Result<Uuid, StorageError> {
+    decode::id(text, what)
+}
+
+impl TryFrom<MessageRow> for MessageHeader {
+    type Error = StorageError;
+
+    fn try_from(r: MessageRow) -> Result<Self, StorageError> {
+        message_of(r, ())
+    }
+}
+
+impl TryFrom<MessageBodyRow> for StoredMessage {
+    type Error = StorageError;
+
+    fn try_from(r: MessageBodyRow) -> Result<Self, StorageError> {
+        message_of(r.head, Ciphertext::from_stored(r.body))
+    }
 }
 
 /// The message in `r`, carrying `body`.
 fn message_of<B>(r: MessageRow, body: B) -> Result<StoredMessage<B>, StorageError> {
-    let (id, reference, sender, name, email, marking, subject, key, created, expires, count, replies, my_id, my_status) = r;
-    let my_row = match my_id {
-        Some(rid) => Some((RecipientId(parse_id(&rid, "recipients.id")?), my_status.as_deref() == Some("read"))),
-        None => None,
+    let my_row = match (r.my_id, r.my_status) {
+        (Some(rid), Some(status)) => Some((
+            RecipientId(parse_id(&rid, "recipients.id")?),
+            decode::status(&status)? == DeliveryStatus::Read,
+        )),
+        (None, None) => None,
+        _ => return Err(StorageError::Corrupt("recipients.status")),
     };
     Ok(StoredMessage {
-        id: MessageId(parse_id(&id, "messages.id")?),
-        reference: Reference::from_stored(reference),
-        sender: UserId(parse_id(&sender, "messages.sender_id")?),
-        sender_name: name,
-        sender_email: email,
-        marking: Marking::parse(&marking).ok_or(StorageError::Corrupt("messages.marking"))?,
-        subject: Sealed::from_stored(subject),
+        id: MessageId(parse_id(&r.id, "messages.id")?),
+        reference: Reference::from_stored(r.reference),
+        sender: UserId(parse_id(&r.sender_id, "messages.sender_id")?),
+        sender_name: r.sender_name,
+        sender_email: decode::address(&r.sender_email, "users.email")?,
+        marking: Marking::parse(&r.marking).ok_or(StorageError::Corrupt("messages.marking"))?,
+        subject: Ciphertext::from_stored(r.subject),
         body,
-        key: WrappedKey::from_stored(key),
-        created_at_ms: created,
-        expires_at_ms: expires,
-        attachment_count: count,
-        reply_count: replies,
+        key: Ciphertext::from_stored(r.wrapped),
+        created_at_ms: r.created_at,
+        expires_at_ms: r.expires_at,
+        attachment_count: r.attachments,
+        reply_count: r.replies,
         my_row,
     })
-}
-
-pub(crate) fn message_with_body(r: MessageBodyRow) -> Result<StoredMessage, StorageError> {
-    let (id, reference, sender, name, email, marking, subject, key, created, expires, count, replies, my_id, my_status, body) = r;
-    let head = (
-        id, reference, sender, name, email, marking, subject, key, created, expires, count, replies, my_id, my_status,
-    );
-    message_of(head, Sealed::from_stored(body))
 }
 
 /// Inserts attachment row `a` of message `message` (and of reply `reply`, if any) at

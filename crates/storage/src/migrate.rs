@@ -2,7 +2,7 @@
 //! Each runs once, in its own transaction, recorded in `schema_migrations`. Landed migrations
 //! are never edited; a change is a new file in both folders.
 
-use crate::{StorageError, Store, with_pool};
+use crate::{Pool, StorageError, Store, with_pool};
 
 /// (version, name, SQLite SQL, PostgreSQL SQL)
 const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
@@ -95,13 +95,13 @@ impl Store {
     pub async fn migrate(&self, now_ms: i64) -> Result<u32, StorageError> {
         let mut applied = 0;
         for &(version, name, sqlite_sql, postgres_sql) in MIGRATIONS {
-            let sql = match self {
-                Store::Sqlite(_) => sqlite_sql,
-                Store::Postgres(_) => postgres_sql,
+            let sql = match self.pool {
+                Pool::Sqlite(_) => sqlite_sql,
+                Pool::Postgres(_) => postgres_sql,
             };
             let ran = with_pool!(self, |pool| {
                 let mut tx = pool.begin().await?;
-                if matches!(self, Store::Postgres(_)) {
+                if matches!(self.pool, Pool::Postgres(_)) {
                     sqlx::query("SELECT pg_advisory_xact_lock(7242001)").execute(&mut *tx).await?;
                 }
                 sqlx::raw_sql(CREATE_LEDGER).execute(&mut *tx).await?;

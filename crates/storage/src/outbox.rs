@@ -3,11 +3,11 @@
 //! marks each row sent, due again later, or failed. A claimed row is leased: if the worker dies,
 //! it becomes due again when the lease ends.
 
-use sealpost_crypto::{Sealed, WrappedKey};
-use sealpost_domain::{Marking, MessageId, RecipientId, Reference};
+use sealpost_domain::{EmailAddress, Marking, MessageId, RecipientId, Reference};
 use uuid::Uuid;
 
-use crate::{StorageError, Store, with_pool};
+use crate::decode::{self, Ciphertext};
+use crate::{Pool, StorageError, Store, with_pool};
 
 /// A notification to send now.
 #[derive(Debug, Clone)]
@@ -22,12 +22,12 @@ pub struct DueNotification {
     /// The message.
     pub message_id: MessageId,
     /// Where to send.
-    pub address: String,
+    pub address: EmailAddress,
     /// The link token, sealed with the message key, for a partner's notification; `None` for
     /// a colleague's notice, which links to the message in Sealpost instead.
-    pub sealed_link: Option<Sealed>,
+    pub sealed_link: Option<Ciphertext>,
     /// The message key, wrapped.
-    pub key: WrappedKey,
+    pub key: Ciphertext,
     /// Attempts before this one.
     pub attempts: i64,
     /// When first queued (for the 72-hour give-up).
@@ -39,46 +39,48 @@ pub struct DueNotification {
     /// The sender's name.
     pub sender_name: String,
     /// The sender's address, for the recipient to contact them.
-    pub sender_email: String,
+    pub sender_email: EmailAddress,
     /// When the link expires.
     pub expires_at_ms: i64,
 }
 
-type Row = (
-    String,
-    String,
-    String,
-    String,
-    Option<Vec<u8>>,
-    Vec<u8>,
-    i64,
-    i64,
-    String,
-    String,
-    String,
-    String,
-    i64,
-);
+#[derive(sqlx::FromRow)]
+struct DueRow {
+    outbox_id: String,
+    recipient_id: String,
+    message_id: String,
+    address: String,
+    sealed_link: Option<Vec<u8>>,
+    wrapped: Vec<u8>,
+    attempts: i64,
+    first_queued_at: i64,
+    reference: String,
+    marking: String,
+    sender_name: String,
+    sender_email: String,
+    expires_at: i64,
+}
 
 impl Store {
     /// Claims up to `limit` due notifications, leasing them for `lease_ms`. One UPDATE takes
     /// the rows (SQLite never upgrades a read lock; PostgreSQL skips rows another instance
     /// holds), tagging them with a fresh claim id that the SELECT then reads back.
     pub async fn claim_due_notifications(&self, now_ms: i64, lease_ms: i64, limit: i64) -> Result<Vec<DueNotification>, StorageError> {
-        let lock = match self {
-            Store::Postgres(_) => " FOR UPDATE SKIP LOCKED",
-            Store::Sqlite(_) => "",
+        let lock = match self.pool {
+            Pool::Postgres(_) => " FOR UPDATE SKIP LOCKED",
+            Pool::Sqlite(_) => "",
         };
         let claim = Uuid::new_v4().to_string();
         let update = format!(
             "UPDATE outbox SET next_attempt_at = $1, claim = $2 WHERE id IN \
              (SELECT id FROM outbox WHERE state = 'pending' AND next_attempt_at <= $3 AND (sealed_link IS NOT NULL OR kind = 'colleague') ORDER BY next_attempt_at LIMIT $4{lock})"
         );
-        let select = "SELECT o.id, r.id, m.id, r.address, o.sealed_link, k.wrapped, o.attempts, o.first_queued_at, m.reference, m.marking, u.display_name, u.email, m.expires_at \
+        let select = "SELECT o.id AS outbox_id, r.id AS recipient_id, m.id AS message_id, r.address, o.sealed_link, k.wrapped, o.attempts, o.first_queued_at, \
+             m.reference, m.marking, u.display_name AS sender_name, u.email AS sender_email, m.expires_at \
              FROM outbox o JOIN recipients r ON r.id = o.recipient_id JOIN messages m ON m.id = r.message_id \
              JOIN message_keys k ON k.message_id = m.id JOIN users u ON u.id = m.sender_id \
              WHERE o.claim = $1 AND o.state = 'pending' AND (o.sealed_link IS NOT NULL OR o.kind = 'colleague')";
-        let rows: Vec<Row> = with_pool!(self, |pool| {
+        let rows: Vec<DueRow> = with_pool!(self, |pool| {
             sqlx::query(&update)
                 .bind(now_ms + lease_ms)
                 .bind(&claim)
@@ -170,23 +172,21 @@ impl Store {
     }
 }
 
-fn due_from_row(r: Row, claim: &str) -> Result<DueNotification, StorageError> {
-    let (oid, rid, mid, address, link, key, attempts, first, reference, marking, sender_name, sender_email, expires) = r;
-    let id = |t: &str, what| Uuid::parse_str(t).map_err(|_| StorageError::Corrupt(what));
+fn due_from_row(r: DueRow, claim: &str) -> Result<DueNotification, StorageError> {
     Ok(DueNotification {
         claim: claim.to_owned(),
-        outbox_id: id(&oid, "outbox.id")?,
-        recipient_id: RecipientId(id(&rid, "recipients.id")?),
-        message_id: MessageId(id(&mid, "messages.id")?),
-        address,
-        sealed_link: link.map(Sealed::from_stored),
-        key: WrappedKey::from_stored(key),
-        attempts,
-        first_queued_at_ms: first,
-        reference: Reference::from_stored(reference),
-        marking: Marking::parse(&marking).ok_or(StorageError::Corrupt("messages.marking"))?,
-        sender_name,
-        sender_email,
-        expires_at_ms: expires,
+        outbox_id: decode::id(&r.outbox_id, "outbox.id")?,
+        recipient_id: RecipientId(decode::id(&r.recipient_id, "recipients.id")?),
+        message_id: MessageId(decode::id(&r.message_id, "messages.id")?),
+        address: decode::address(&r.address, "recipients.address")?,
+        sealed_link: r.sealed_link.map(Ciphertext::from_stored),
+        key: Ciphertext::from_stored(r.wrapped),
+        attempts: r.attempts,
+        first_queued_at_ms: r.first_queued_at,
+        reference: Reference::from_stored(r.reference),
+        marking: Marking::parse(&r.marking).ok_or(StorageError::Corrupt("messages.marking"))?,
+        sender_name: r.sender_name,
+        sender_email: decode::address(&r.sender_email, "users.email")?,
+        expires_at_ms: r.expires_at,
     })
 }

@@ -2,9 +2,9 @@
 //! B1). Looking a link up never writes anything (B2: mail scanners open every link).
 
 use sealpost_crypto::{PasswordHash, TokenHash};
-use sealpost_domain::{Marking, MessageId, RecipientId, Reference};
-use uuid::Uuid;
+use sealpost_domain::{EmailAddress, Marking, MessageId, RecipientId, Reference};
 
+use crate::decode;
 use crate::{StorageError, Store, with_pool};
 
 /// What the link page may show, and the link's state.
@@ -19,7 +19,7 @@ pub struct LinkRecord {
     /// The sender's name.
     pub sender_name: String,
     /// The sender's address (for notices such as a lockout).
-    pub sender_email: String,
+    pub sender_email: EmailAddress,
     /// The message's marking.
     pub marking: Marking,
     /// The message's reference.
@@ -31,7 +31,7 @@ pub struct LinkRecord {
     /// The sender set a passphrase for this recipient.
     pub passphrase_required: bool,
     /// The recipient's address.
-    pub address: String,
+    pub address: EmailAddress,
     /// Until when the recipient is locked out after too many attempts (SECURITY B3), if they
     /// ever were: a time in the past means the lock has ended.
     pub locked_until_ms: Option<i64>,
@@ -44,28 +44,27 @@ impl LinkRecord {
     }
 }
 
-/// A link's columns, in [`LINK_COLUMNS`] order.
-pub(crate) type LinkRow = (
-    Vec<u8>,
-    String,
-    String,
-    String,
-    String,
-    String,
-    i64,
-    Option<i64>,
-    bool,
-    String,
-    String,
-    Option<i64>,
-);
-
-/// How many columns [`LINK_COLUMNS`] names.
-pub(crate) const LINK_FIELDS: usize = 12;
+/// A link's columns, as [`LINK_COLUMNS`] names them.
+#[derive(sqlx::FromRow)]
+pub(crate) struct LinkRow {
+    link_hash: Vec<u8>,
+    recipient_id: String,
+    message_id: String,
+    sender_name: String,
+    marking: String,
+    reference: String,
+    expires_at: i64,
+    revoked_at: Option<i64>,
+    passphrase_required: bool,
+    address: String,
+    sender_email: String,
+    locked_until: Option<i64>,
+}
 
 /// What a [`LinkRecord`] is read from, out of [`LINK_TABLES`].
-pub(crate) const LINK_COLUMNS: &str = "r.link_hash, r.id, m.id, u.display_name, m.marking, m.reference, m.expires_at, r.revoked_at, \
-     r.passphrase_hash IS NOT NULL, r.address, u.email, l.until_at";
+pub(crate) const LINK_COLUMNS: &str = "r.link_hash, r.id AS recipient_id, m.id AS message_id, u.display_name AS sender_name, m.marking, \
+     m.reference, m.expires_at, r.revoked_at, r.passphrase_hash IS NOT NULL AS passphrase_required, r.address, u.email AS sender_email, \
+     l.until_at AS locked_until";
 /// A recipient row with its message, sender and lockout.
 pub(crate) const LINK_TABLES: &str = "recipients r JOIN messages m ON m.id = r.message_id JOIN users u ON u.id = m.sender_id \
      LEFT JOIN portal_locks l ON l.recipient_id = r.id";
@@ -78,34 +77,34 @@ impl Store {
             .bind(hash.as_bytes().as_slice())
             .fetch_optional(pool)
             .await)?;
-        row.map(link_from_row).transpose()
+        row.map(LinkRecord::try_from).transpose()
     }
 
     /// The links sent to `address` that still work at `now_ms` (not revoked, not expired),
     /// newest message first: a verified recipient's list of messages.
-    pub async fn live_links_for_address(&self, address: &str, now_ms: i64, limit: i64) -> Result<Vec<LinkRecord>, StorageError> {
+    pub async fn live_links_for_address(&self, address: &EmailAddress, now_ms: i64, limit: i64) -> Result<Vec<LinkRecord>, StorageError> {
         let sql = format!(
             "SELECT {LINK_COLUMNS} FROM {LINK_TABLES} WHERE r.address = $1 AND r.link_hash IS NOT NULL AND r.revoked_at IS NULL AND m.expires_at > $2 \
              ORDER BY m.created_at DESC, m.id LIMIT $3"
         );
         let rows: Vec<LinkRow> = with_pool!(self, |pool| sqlx::query_as(&sql)
-            .bind(address)
+            .bind(address.as_str())
             .bind(now_ms)
             .bind(limit)
             .fetch_all(pool)
             .await)?;
-        rows.into_iter().map(link_from_row).collect()
+        rows.into_iter().map(LinkRecord::try_from).collect()
     }
 
     /// The link by which `address` received `message`, whatever its state.
-    pub async fn link_for_address(&self, address: &str, message: MessageId) -> Result<Option<LinkRecord>, StorageError> {
+    pub async fn link_for_address(&self, address: &EmailAddress, message: MessageId) -> Result<Option<LinkRecord>, StorageError> {
         let sql = format!("SELECT {LINK_COLUMNS} FROM {LINK_TABLES} WHERE r.address = $1 AND m.id = $2 AND r.link_hash IS NOT NULL");
         let row: Option<LinkRow> = with_pool!(self, |pool| sqlx::query_as(&sql)
-            .bind(address)
+            .bind(address.as_str())
             .bind(message.to_string())
             .fetch_optional(pool)
             .await)?;
-        row.map(link_from_row).transpose()
+        row.map(LinkRecord::try_from).transpose()
     }
 }
 
@@ -133,22 +132,24 @@ impl Store {
     }
 }
 
-pub(crate) fn link_from_row(row: LinkRow) -> Result<LinkRecord, StorageError> {
-    let (stored, rid, mid, sender_name, marking, reference, expires, revoked_at, passphrase, address, sender_email, locked_until) = row;
-    let stored: [u8; 32] = stored.try_into().map_err(|_| StorageError::Corrupt("recipients.link_hash"))?;
-    let id = |t: &str, what| Uuid::parse_str(t).map_err(|_| StorageError::Corrupt(what));
-    Ok(LinkRecord {
-        stored_hash: TokenHash::from_bytes(stored),
-        recipient_id: RecipientId(id(&rid, "recipients.id")?),
-        message_id: MessageId(id(&mid, "messages.id")?),
-        sender_name,
-        sender_email,
-        marking: Marking::parse(&marking).ok_or(StorageError::Corrupt("messages.marking"))?,
-        reference: Reference::from_stored(reference),
-        expires_at_ms: expires,
-        revoked: revoked_at.is_some(),
-        passphrase_required: passphrase,
-        address,
-        locked_until_ms: locked_until,
-    })
+impl TryFrom<LinkRow> for LinkRecord {
+    type Error = StorageError;
+
+    fn try_from(r: LinkRow) -> Result<Self, StorageError> {
+        let stored: [u8; 32] = r.link_hash.try_into().map_err(|_| StorageError::Corrupt("recipients.link_hash"))?;
+        Ok(LinkRecord {
+            stored_hash: TokenHash::from_bytes(stored),
+            recipient_id: RecipientId(decode::id(&r.recipient_id, "recipients.id")?),
+            message_id: MessageId(decode::id(&r.message_id, "messages.id")?),
+            sender_name: r.sender_name,
+            sender_email: decode::address(&r.sender_email, "users.email")?,
+            marking: Marking::parse(&r.marking).ok_or(StorageError::Corrupt("messages.marking"))?,
+            reference: Reference::from_stored(r.reference),
+            expires_at_ms: r.expires_at,
+            revoked: r.revoked_at.is_some(),
+            passphrase_required: r.passphrase_required,
+            address: decode::address(&r.address, "recipients.address")?,
+            locked_until_ms: r.locked_until,
+        })
+    }
 }

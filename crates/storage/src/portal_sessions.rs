@@ -3,11 +3,10 @@
 
 use sealpost_crypto::TokenHash;
 use sealpost_domain::RecipientId;
-use sqlx::{FromRow, Row};
 use uuid::Uuid;
 
 use crate::audit::insert_under_limit;
-use crate::portal::{LINK_COLUMNS, LINK_FIELDS, LINK_TABLES, LinkRow, link_from_row};
+use crate::portal::{LINK_COLUMNS, LINK_TABLES, LinkRow};
 use crate::{LinkRecord, StorageError, Store, with_pool};
 
 /// A portal session as stored.
@@ -87,26 +86,16 @@ impl Store {
             "SELECT {LINK_COLUMNS}, s.created_at, s.last_seen_at, s.verified_at FROM {LINK_TABLES} \
              JOIN portal_sessions s ON s.recipient_id = r.id WHERE s.token_hash = $1 AND r.link_hash IS NOT NULL"
         );
-        let row: Option<(LinkRow, i64, i64, Option<i64>)> = with_pool!(self, |pool| {
-            let row = sqlx::query(&sql).bind(hash.as_bytes().as_slice()).fetch_optional(pool).await?;
-            // The link's columns come first, then the session's.
-            let after = LINK_FIELDS;
-            row.map(|r| {
-                Ok::<_, sqlx::Error>((
-                    LinkRow::from_row(&r)?,
-                    r.try_get(after)?,
-                    r.try_get(after + 1)?,
-                    r.try_get(after + 2)?,
-                ))
-            })
-            .transpose()
-        })?;
-        row.map(|(link, created, seen, verified)| {
+        let row: Option<SessionRow> = with_pool!(self, |pool| sqlx::query_as(&sql)
+            .bind(hash.as_bytes().as_slice())
+            .fetch_optional(pool)
+            .await)?;
+        row.map(|r| {
             Ok(PortalSessionRecord {
-                link: link_from_row(link)?,
-                created_at_ms: created,
-                last_seen_at_ms: seen,
-                verified_at_ms: verified,
+                link: LinkRecord::try_from(r.link)?,
+                created_at_ms: r.created_at,
+                last_seen_at_ms: r.last_seen_at,
+                verified_at_ms: r.verified_at,
             })
         })
         .transpose()
@@ -260,4 +249,14 @@ impl Store {
         })?;
         Ok(())
     }
+}
+
+/// A portal session's columns after its link's.
+#[derive(sqlx::FromRow)]
+struct SessionRow {
+    #[sqlx(flatten)]
+    link: LinkRow,
+    created_at: i64,
+    last_seen_at: i64,
+    verified_at: Option<i64>,
 }

@@ -1,12 +1,13 @@
-//! Secure replies from external recipients. A reply's text arrives and leaves only as [`Sealed`]
-//! ciphertext; its files are attachment rows of the same message that name the reply. Storing a
+//! Secure replies from external recipients. A reply's text arrives only as [`Sealed`] ciphertext
+//! and leaves as [`Ciphertext`]; its files are attachment rows of the same message that name the reply. Storing a
 //! reply writes the reply, its attachments and the audit event in one transaction.
 
 use sealpost_audit::AuditEvent;
 use sealpost_crypto::Sealed;
-use sealpost_domain::{MessageId, RecipientId, ReplyId, UserId};
+use sealpost_domain::{EmailAddress, MessageId, RecipientId, ReplyId, UserId};
 
 use crate::audit::{begin_write, chain_audit};
+use crate::decode::{self, Ciphertext};
 use crate::messages::{insert_attachment, parse_id};
 use crate::{NewAttachment, StorageError, Store, with_pool};
 
@@ -35,9 +36,9 @@ pub struct StoredReply {
     /// The recipient row that wrote it.
     pub author: RecipientId,
     /// That recipient's address.
-    pub address: String,
+    pub address: EmailAddress,
     /// Sealed text.
-    pub body: Sealed,
+    pub body: Ciphertext,
     /// When written (ms).
     pub created_at_ms: i64,
     /// The sender has not opened the thread since it arrived.
@@ -56,7 +57,7 @@ pub struct ThreadActivity {
     /// When the newest arrived (ms).
     pub last_at_ms: i64,
     /// Who wrote the newest.
-    pub last_from: String,
+    pub last_from: EmailAddress,
 }
 
 impl Store {
@@ -93,8 +94,7 @@ impl Store {
 
     /// The replies to `message`, oldest first: all of them, or only those `author` wrote.
     pub async fn replies_to(&self, message: MessageId, author: Option<RecipientId>) -> Result<Vec<StoredReply>, StorageError> {
-        type Row = (String, String, String, Vec<u8>, i64, Option<i64>);
-        let rows: Vec<Row> = with_pool!(self, |pool| {
+        let rows: Vec<ReplyRow> = with_pool!(self, |pool| {
             sqlx::query_as(
                 "SELECT p.id, p.recipient_id, r.address, p.body, p.created_at, p.read_at FROM replies p JOIN recipients r ON r.id = p.recipient_id \
                  WHERE p.message_id = $1 AND ($2 = '' OR p.recipient_id = $2) ORDER BY p.created_at, p.id",
@@ -105,14 +105,14 @@ impl Store {
             .await
         })?;
         rows.into_iter()
-            .map(|(id, author, address, body, created, read_at)| {
+            .map(|r| {
                 Ok(StoredReply {
-                    id: ReplyId(parse_id(&id, "replies.id")?),
-                    author: RecipientId(parse_id(&author, "replies.recipient_id")?),
-                    address,
-                    body: Sealed::from_stored(body),
-                    created_at_ms: created,
-                    unread: read_at.is_none(),
+                    id: ReplyId(parse_id(&r.id, "replies.id")?),
+                    author: RecipientId(parse_id(&r.recipient_id, "replies.recipient_id")?),
+                    address: decode::address(&r.address, "recipients.address")?,
+                    body: Ciphertext::from_stored(r.body),
+                    created_at_ms: r.created_at,
+                    unread: r.read_at.is_none(),
                 })
             })
             .collect()
@@ -135,12 +135,11 @@ impl Store {
 
     /// The messages `sender` sent that have replies, newest reply first.
     pub async fn reply_activity(&self, sender: UserId, limit: i64) -> Result<Vec<ThreadActivity>, StorageError> {
-        type Row = (String, i64, i64, i64, Option<String>);
-        let rows: Vec<Row> = with_pool!(self, |pool| {
+        let rows: Vec<ActivityRow> = with_pool!(self, |pool| {
             sqlx::query_as(
-                "SELECT p.message_id, COUNT(*), COUNT(*) - COUNT(p.read_at), MAX(p.created_at), \
+                "SELECT p.message_id, COUNT(*) AS replies, COUNT(*) - COUNT(p.read_at) AS unread, MAX(p.created_at) AS last_at, \
                  (SELECT r.address FROM replies q JOIN recipients r ON r.id = q.recipient_id WHERE q.message_id = p.message_id \
-                  ORDER BY q.created_at DESC, q.id DESC LIMIT 1) \
+                  ORDER BY q.created_at DESC, q.id DESC LIMIT 1) AS last_from \
                  FROM replies p JOIN messages m ON m.id = p.message_id WHERE m.sender_id = $1 \
                  GROUP BY p.message_id ORDER BY MAX(p.created_at) DESC, p.message_id LIMIT $2",
             )
@@ -150,15 +149,34 @@ impl Store {
             .await
         })?;
         rows.into_iter()
-            .map(|(message, replies, unread, last_at_ms, last_from)| {
+            .map(|r| {
                 Ok(ThreadActivity {
-                    message: MessageId(parse_id(&message, "replies.message_id")?),
-                    replies,
-                    unread,
-                    last_at_ms,
-                    last_from: last_from.unwrap_or_default(),
+                    message: MessageId(parse_id(&r.message_id, "replies.message_id")?),
+                    replies: r.replies,
+                    unread: r.unread,
+                    last_at_ms: r.last_at,
+                    last_from: decode::address(r.last_from.as_deref().unwrap_or_default(), "recipients.address")?,
                 })
             })
             .collect()
     }
+}
+
+#[derive(sqlx::FromRow)]
+struct ReplyRow {
+    id: String,
+    recipient_id: String,
+    address: String,
+    body: Vec<u8>,
+    created_at: i64,
+    read_at: Option<i64>,
+}
+
+#[derive(sqlx::FromRow)]
+struct ActivityRow {
+    message_id: String,
+    replies: i64,
+    unread: i64,
+    last_at: i64,
+    last_from: Option<String>,
 }

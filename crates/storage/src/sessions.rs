@@ -4,7 +4,7 @@
 use sealpost_crypto::TokenHash;
 use sealpost_domain::UserId;
 
-use crate::users::{USER_COLUMNS, UserRecord, UserRow, user_from_row};
+use crate::users::{USER_COLUMNS, UserRecord, UserRow};
 use crate::{StorageError, Store, with_pool};
 
 /// A live session and its account.
@@ -38,20 +38,18 @@ impl Store {
         let sql = format!(
             "SELECT {USER_COLUMNS}, s.created_at, s.last_seen_at FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1 AND u.disabled = FALSE"
         );
-        type Row = (String, String, String, String, Option<String>, bool, bool, Option<String>, i64, i64);
-        let row: Option<Row> = with_pool!(self, |pool| sqlx::query_as(&sql)
+        let row: Option<SessionRow> = with_pool!(self, |pool| sqlx::query_as(&sql)
             .bind(token.as_bytes().as_slice())
             .fetch_optional(pool)
             .await)?;
-        let Some((id, email, name, role, hash, disabled, notify, phone, created, seen)) = row else {
-            return Ok(None);
-        };
-        let user_row: UserRow = (id, email, name, role, hash, disabled, notify, phone);
-        Ok(Some(SessionRecord {
-            user: user_from_row(user_row)?,
-            created_at_ms: created,
-            last_seen_at_ms: seen,
-        }))
+        row.map(|r| {
+            Ok(SessionRecord {
+                user: UserRecord::try_from(r.user)?,
+                created_at_ms: r.created_at,
+                last_seen_at_ms: r.last_seen_at,
+            })
+        })
+        .transpose()
     }
 
     /// Records use of a session (slides the idle timeout).
@@ -85,4 +83,13 @@ impl Store {
             .await)?;
         Ok(n)
     }
+}
+
+/// A session's columns after its account's.
+#[derive(sqlx::FromRow)]
+struct SessionRow {
+    #[sqlx(flatten)]
+    user: UserRow,
+    created_at: i64,
+    last_seen_at: i64,
 }

@@ -1,9 +1,13 @@
 //! Test support (feature `testing`): a fresh, empty, migrated database per test, on SQLite
 //! always and on PostgreSQL when `SEALPOST_TEST_POSTGRES_URL` names a server.
 
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use sealpost_crypto::{Binding, EscrowRecipient, Keyring, MessageKey, ObjectKind, Sealed, WrappedKey, generate_key_pair};
 use sqlx::Connection;
 
-use crate::{StorageError, Store};
+use crate::{Pool, StorageError, Store};
 
 /// A throw-away database. The SQLite file lives in a temp dir removed on drop; PostgreSQL
 /// databases are named `sealpost_test_…` (the test command drops leftovers before a run).
@@ -51,6 +55,35 @@ impl TestDatabase {
     }
 }
 
+/// `text`, really sealed (with a throw-away message key), for contract tests that store
+/// content. The same text gives the same value throughout a run, so what is read back can be
+/// compared with it.
+#[expect(clippy::expect_used, reason = "test support: sealing with a fresh key cannot fail")]
+pub fn sealed(text: &str) -> Sealed {
+    static SEALED: Mutex<Option<HashMap<String, Sealed>>> = Mutex::new(None);
+    let mut cache = SEALED.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    cache
+        .get_or_insert_with(HashMap::new)
+        .entry(text.to_owned())
+        .or_insert_with(|| {
+            let key = MessageKey::generate();
+            key.seal(Binding::new(ObjectKind::Body, uuid::Uuid::nil()), text.as_bytes())
+                .expect("sealing with a fresh key")
+        })
+        .clone()
+}
+
+/// A message key really wrapped to a throw-away master key, for contract tests.
+#[expect(clippy::expect_used, reason = "test support: fresh keys always parse and wrap")]
+pub fn wrapped_key() -> WrappedKey {
+    let (master, escrow) = (generate_key_pair(), generate_key_pair());
+    let escrow = EscrowRecipient::parse(&escrow.recipient).expect("a fresh recipient parses");
+    let keyring = Keyring::from_identity_file(&master.identity, escrow).expect("a fresh identity parses");
+    keyring
+        .wrap(&MessageKey::generate(), uuid::Uuid::nil())
+        .expect("wrapping with a fresh key")
+}
+
 /// Replaces the database name in a PostgreSQL URL, keeping any `?query`.
 fn with_database(url: &str, name: &str) -> String {
     let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
@@ -65,6 +98,27 @@ fn with_database(url: &str, name: &str) -> String {
     }
 }
 
+/// Probes for tests: what someone with direct database access would do, so a test can damage,
+/// age or read back what is stored without naming the database driver.
+impl Store {
+    /// Runs `sql` (one or more statements, as one script on one connection).
+    pub async fn execute_raw(&self, sql: &str) -> Result<(), StorageError> {
+        crate::with_pool!(self, |pool| sqlx::raw_sql(sql).execute(pool).await.map(|_| ()))?;
+        Ok(())
+    }
+
+    /// The first column, as text, of every row `sql` selects.
+    pub async fn fetch_texts(&self, sql: &str) -> Result<Vec<String>, StorageError> {
+        Ok(crate::with_pool!(self, |pool| sqlx::query_scalar(sql).fetch_all(pool).await)?)
+    }
+
+    /// The first column, as bytes, of every row `sql` selects (`NULL` left out).
+    pub async fn fetch_bytes(&self, sql: &str) -> Result<Vec<Vec<u8>>, StorageError> {
+        let rows: Vec<Option<Vec<u8>>> = crate::with_pool!(self, |pool| sqlx::query_scalar(sql).fetch_all(pool).await)?;
+        Ok(rows.into_iter().flatten().collect())
+    }
+}
+
 /// The audit log's secondary indexes as dropped by [`Store::drop_audit_indexes`]: the statements
 /// that build them again.
 #[must_use = "the indexes are gone until these are run with Store::restore_audit_indexes"]
@@ -75,11 +129,9 @@ impl Store {
     /// benchmark filling ten million events would otherwise spend hours on random index
     /// inserts. Run [`Store::restore_audit_indexes`] after the load.
     pub async fn drop_audit_indexes(&self) -> Result<DroppedIndexes, StorageError> {
-        let catalog = match self {
-            Store::Sqlite(_) => {
-                "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'audit_events' AND sql IS NOT NULL"
-            }
-            Store::Postgres(_) => {
+        let catalog = match self.pool {
+            Pool::Sqlite(_) => "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'audit_events' AND sql IS NOT NULL",
+            Pool::Postgres(_) => {
                 "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'audit_events' AND indexdef NOT LIKE 'CREATE UNIQUE%'"
             }
         };
@@ -97,14 +149,14 @@ impl Store {
     pub async fn restore_audit_indexes(&self, dropped: DroppedIndexes) -> Result<(), StorageError> {
         crate::with_pool!(self, |pool| {
             let mut conn = pool.acquire().await?;
-            if matches!(self, Store::Sqlite(_)) {
+            if matches!(self.pool, Pool::Sqlite(_)) {
                 // Room for each index's sort in memory.
                 sqlx::query("PRAGMA cache_size = -1048576").execute(&mut *conn).await?;
             }
             for ddl in &dropped.0 {
                 sqlx::query(ddl).execute(&mut *conn).await?;
             }
-            if matches!(self, Store::Postgres(_)) {
+            if matches!(self.pool, Pool::Postgres(_)) {
                 // What autovacuum would have done by now: without statistics, PostgreSQL
                 // guesses a person has 100,000 events and plans a parallel scan (70 ms
                 // instead of under 1 ms at ten million events).

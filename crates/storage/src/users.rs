@@ -4,6 +4,7 @@ use sealpost_crypto::PasswordHash;
 use sealpost_domain::{DisplayName, EmailAddress, PhoneNumber, Role, UserId};
 use uuid::Uuid;
 
+use crate::decode;
 use crate::{StorageError, Store, with_pool};
 
 /// An account as stored.
@@ -40,23 +41,38 @@ pub struct NewUser {
     pub password_hash: Option<PasswordHash>,
 }
 
-pub(crate) type UserRow = (String, String, String, String, Option<String>, bool, bool, Option<String>);
+/// An account's columns, as [`USER_COLUMNS`] names them.
+#[derive(sqlx::FromRow)]
+pub(crate) struct UserRow {
+    id: String,
+    email: String,
+    display_name: String,
+    role: String,
+    password_hash: Option<String>,
+    disabled: bool,
+    notify_by_email: bool,
+    phone: Option<String>,
+}
 pub(crate) const USER_COLUMNS: &str = "u.id, u.email, u.display_name, u.role, u.password_hash, u.disabled, u.notify_by_email, u.phone";
 
-pub(crate) fn user_from_row(row: UserRow) -> Result<UserRecord, StorageError> {
-    let (id, email, name, role, hash, disabled, notify_by_email, phone) = row;
-    Ok(UserRecord {
-        id: UserId(Uuid::parse_str(&id).map_err(|_| StorageError::Corrupt("users.id"))?),
-        email: EmailAddress::parse(&email).map_err(|_| StorageError::Corrupt("users.email"))?,
-        display_name: DisplayName::parse(&name).map_err(|_| StorageError::Corrupt("users.display_name"))?,
-        role: role.parse().map_err(|_| StorageError::Corrupt("users.role"))?,
-        password_hash: hash.map(PasswordHash::from_phc),
-        disabled,
-        notify_by_email,
-        phone: phone
-            .map(|p| PhoneNumber::parse(&p).map_err(|_| StorageError::Corrupt("users.phone")))
-            .transpose()?,
-    })
+impl TryFrom<UserRow> for UserRecord {
+    type Error = StorageError;
+
+    fn try_from(r: UserRow) -> Result<Self, StorageError> {
+        Ok(UserRecord {
+            id: UserId(decode::id(&r.id, "users.id")?),
+            email: decode::address(&r.email, "users.email")?,
+            display_name: DisplayName::parse(&r.display_name).map_err(|_| StorageError::Corrupt("users.display_name"))?,
+            role: r.role.parse().map_err(|_| StorageError::Corrupt("users.role"))?,
+            password_hash: r.password_hash.map(PasswordHash::from_phc),
+            disabled: r.disabled,
+            notify_by_email: r.notify_by_email,
+            phone: r
+                .phone
+                .map(|p| PhoneNumber::parse(&p).map_err(|_| StorageError::Corrupt("users.phone")))
+                .transpose()?,
+        })
+    }
 }
 
 impl Store {
@@ -81,14 +97,14 @@ impl Store {
     pub async fn user_by_email(&self, email: &EmailAddress) -> Result<Option<UserRecord>, StorageError> {
         let sql = format!("SELECT {USER_COLUMNS} FROM users u WHERE u.email = $1");
         let row: Option<UserRow> = with_pool!(self, |pool| sqlx::query_as(&sql).bind(email.as_str()).fetch_optional(pool).await)?;
-        row.map(user_from_row).transpose()
+        row.map(UserRecord::try_from).transpose()
     }
 
     /// Finds an account by id.
     pub async fn user_by_id(&self, id: UserId) -> Result<Option<UserRecord>, StorageError> {
         let sql = format!("SELECT {USER_COLUMNS} FROM users u WHERE u.id = $1");
         let row: Option<UserRow> = with_pool!(self, |pool| sqlx::query_as(&sql).bind(id.0.to_string()).fetch_optional(pool).await)?;
-        row.map(user_from_row).transpose()
+        row.map(UserRecord::try_from).transpose()
     }
 
     /// How many accounts exist (the first-run hint uses it).
@@ -167,7 +183,7 @@ impl Store {
     pub async fn list_users(&self) -> Result<Vec<UserRecord>, StorageError> {
         let sql = format!("SELECT {USER_COLUMNS} FROM users u ORDER BY u.email");
         let rows: Vec<UserRow> = with_pool!(self, |pool| sqlx::query_as(&sql).fetch_all(pool).await)?;
-        rows.into_iter().map(user_from_row).collect()
+        rows.into_iter().map(UserRecord::try_from).collect()
     }
 
     async fn update_user_and_end_sessions(&self, id: UserId, sql: &'static str, value: Option<&str>) -> Result<bool, StorageError> {

@@ -42,10 +42,7 @@ async fn whole_chain(store: &Store) -> Vec<ChainedEvent> {
 
 /// Runs `sql` directly, as someone with database access would; returns whether it succeeded.
 async fn raw(store: &Store, sql: &str) -> bool {
-    let result = match store {
-        Store::Sqlite(pool) => sqlx::raw_sql(sql).execute(pool).await.map(|_| ()),
-        Store::Postgres(pool) => sqlx::raw_sql(sql).execute(pool).await.map(|_| ()),
-    };
+    let result = store.execute_raw(sql).await;
     if let Err(e) = &result {
         eprintln!("{sql}: {e}");
     }
@@ -96,7 +93,7 @@ contract!(
         assert!(!raw(&store, "DELETE FROM audit_events").await);
         let unchained = "INSERT INTO audit_events (seq, at, actor, action, outcome) VALUES (3, 0, 'x', 'y', 'success')";
         assert!(!raw(&store, unchained).await);
-        if matches!(store, Store::Postgres(_)) {
+        if store.backend() == "postgres" {
             assert!(!raw(&store, "TRUNCATE audit_events").await);
         }
         let chain = whole_chain(&store).await;
@@ -108,13 +105,13 @@ contract!(
 
 contract!(events_from_before_the_chain_are_chained_once_at_start, |store: Store| async move {
     // Write two rows as the old schema did, with no hash, by lifting the guard for a moment.
-    let (off, on) = match store {
-        Store::Sqlite(_) => (
+    let (off, on) = match store.backend() {
+        "sqlite" => (
             "DROP TRIGGER audit_events_chained",
             "CREATE TRIGGER audit_events_chained BEFORE INSERT ON audit_events WHEN NEW.hash IS NULL OR NEW.prev_hash IS NULL \
                  BEGIN SELECT RAISE(ABORT, 'audit events must be chained'); END",
         ),
-        Store::Postgres(_) => (
+        _ => (
             "ALTER TABLE audit_events DISABLE TRIGGER audit_events_chained",
             "ALTER TABLE audit_events ENABLE TRIGGER audit_events_chained",
         ),
@@ -166,7 +163,7 @@ contract!(
         assert_eq!(store.latest_audit_checkpoint_by(&[1; 32]).await.unwrap(), Some(at(5)));
         assert!(!raw(&store, "UPDATE audit_checkpoints SET at = 0").await);
         assert!(!raw(&store, "DELETE FROM audit_checkpoints").await);
-        if matches!(store, Store::Postgres(_)) {
+        if store.backend() == "postgres" {
             assert!(!raw(&store, "TRUNCATE audit_checkpoints").await);
         }
         assert_eq!(store.audit_checkpoints().await.unwrap().len(), 2);
@@ -204,7 +201,7 @@ contract!(
         assert_eq!(store.active_break_glass(ida, other, 2_000).await.unwrap(), None, "not that message");
         assert!(!raw(&store, "UPDATE break_glass_grants SET expires_at = 999999999").await);
         assert!(!raw(&store, "DELETE FROM break_glass_grants").await);
-        if matches!(store, Store::Postgres(_)) {
+        if store.backend() == "postgres" {
             assert!(!raw(&store, "TRUNCATE break_glass_grants").await);
         }
         assert_eq!(
@@ -220,18 +217,13 @@ contract!(
 
 /// The audit log's secondary index names, sorted.
 async fn audit_indexes(store: &Store) -> Vec<String> {
-    let sql = match store {
-        Store::Sqlite(_) => {
-            "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'audit_events' AND sql IS NOT NULL ORDER BY name"
-        }
-        Store::Postgres(_) => {
+    let sql = match store.backend() {
+        "sqlite" => "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'audit_events' AND sql IS NOT NULL ORDER BY name",
+        _ => {
             "SELECT indexname::text FROM pg_indexes WHERE tablename = 'audit_events' AND indexname <> 'audit_events_pkey' ORDER BY indexname"
         }
     };
-    match store {
-        Store::Sqlite(pool) => sqlx::query_scalar(sql).fetch_all(pool).await.unwrap(),
-        Store::Postgres(pool) => sqlx::query_scalar(sql).fetch_all(pool).await.unwrap(),
-    }
+    store.fetch_texts(sql).await.unwrap()
 }
 
 contract!(

@@ -152,22 +152,11 @@ contract!(the_raw_session_token_is_never_stored, |store: Store| async move {
     let token = Token::generate().unwrap();
     store.create_session(&token.hash(), user, 0).await.unwrap();
     let raw = token.expose_hex();
-    let stored: Vec<Vec<u8>> = match &store {
-        Store::Sqlite(p) => sqlx_rows(p).await,
-        Store::Postgres(p) => sqlx_rows_pg(p).await,
-    };
+    let stored = store.fetch_bytes("SELECT token_hash FROM sessions").await.unwrap();
     assert_eq!(stored.len(), 1);
     assert_eq!(stored[0].as_slice(), token.hash().as_bytes().as_slice());
     assert_ne!(stored[0].as_slice(), raw.as_bytes());
 });
-
-async fn sqlx_rows(pool: &sqlx::SqlitePool) -> Vec<Vec<u8>> {
-    sqlx::query_scalar("SELECT token_hash FROM sessions").fetch_all(pool).await.unwrap()
-}
-
-async fn sqlx_rows_pg(pool: &sqlx::PgPool) -> Vec<Vec<u8>> {
-    sqlx::query_scalar("SELECT token_hash FROM sessions").fetch_all(pool).await.unwrap()
-}
 
 #[tokio::test]
 async fn sqlite_runs_with_wal_full_sync_busy_timeout_foreign_keys_and_secure_delete() {

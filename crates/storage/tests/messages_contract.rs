@@ -7,10 +7,11 @@
 mod backends;
 
 use sealpost_audit::{AuditEvent, Origin};
-use sealpost_crypto::{PasswordHash, Sealed, Token, WrappedKey};
+use sealpost_crypto::{Binding, MessageKey, ObjectKind, PasswordHash, Token};
+use sealpost_domain::api_messages::DeliveryStatus;
 use sealpost_domain::{AttachmentId, DisplayName, EmailAddress, Marking, MessageId, RecipientId, Reference, ReplyId, Role, UserId};
 use sealpost_storage::{BlobStore, NewAttachment, NewMessage, NewRecipient, NewReply, NewUser, StorageError, Store, ThreadActivity};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncReadExt;
 use uuid::Uuid;
 
 fn email(s: &str) -> EmailAddress {
@@ -42,9 +43,7 @@ async fn audit_count(store: &Store) -> usize {
     store.audit_events_for("contract").await.unwrap().len()
 }
 
-fn sealed(text: &str) -> Sealed {
-    Sealed::from_stored(format!("sealed:{text}").into_bytes())
-}
+use sealpost_storage::testing::{sealed, wrapped_key};
 
 /// A message from `from` to internal `to` and one external address, with one attachment.
 fn message(from: UserId, to: UserId, reference: &str, at: i64) -> NewMessage {
@@ -55,7 +54,7 @@ fn message(from: UserId, to: UserId, reference: &str, at: i64) -> NewMessage {
         marking: Marking::OfficialSensitive,
         subject: sealed("subject"),
         body: sealed("body"),
-        key: WrappedKey::from_stored(vec![1, 2, 3]),
+        key: wrapped_key(),
         created_at_ms: at,
         expires_at_ms: at + 1000,
         recipients: vec![
@@ -200,7 +199,7 @@ contract!(
         store.create_message(&failed, &audit()).await.unwrap();
         let stale = store.claim_due_notifications(10, 1000, 10).await.unwrap();
         assert_eq!(stale.len(), 2);
-        assert_eq!(stale[0].sealed_link, Some(sealed("link")));
+        assert_eq!(stale[0].sealed_link.as_ref().expect("a partner's link"), &sealed("link"));
         assert!(store.claim_due_notifications(10, 1000, 10).await.unwrap().is_empty(), "leased");
         let claimed = store.claim_due_notifications(1010, 1000, 10).await.unwrap();
         assert_eq!(claimed.len(), 2, "a lapsed lease is due again");
@@ -229,9 +228,12 @@ contract!(
         assert_eq!(store.next_notification_due().await.unwrap(), Some(5000), "the retry");
         store.mark_notification_sent(&by_ref("SP-SENT-0001")).await.unwrap();
         assert!(store.claim_due_notifications(i64::MAX / 2, 1000, 10).await.unwrap().is_empty());
-        assert_eq!(store.recipients_of(sent.id).await.unwrap()[1].status, "sent");
+        assert_eq!(store.recipients_of(sent.id).await.unwrap()[1].status, DeliveryStatus::Sent);
         let f = &store.recipients_of(failed.id).await.unwrap()[1];
-        assert_eq!((f.status.as_str(), f.detail.as_deref()), ("failed", Some("the relay answered 550")));
+        assert_eq!(
+            (f.status, f.detail.as_deref()),
+            (DeliveryStatus::Failed, Some("the relay answered 550"))
+        );
     }
 );
 
@@ -251,7 +253,7 @@ contract!(
         store.mark_notification_failed(notice, "the relay answered 550").await.unwrap();
         assert_eq!(
             store.recipients_of(m.id).await.unwrap()[0].status,
-            "delivered",
+            DeliveryStatus::Delivered,
             "a failed notice does not make the delivery fail: it is in the inbox"
         );
     }
@@ -333,7 +335,7 @@ contract!(
                 replies: 2,
                 unread: 2,
                 last_at_ms: 300,
-                last_from: "pc@police.example.uk".into()
+                last_from: EmailAddress::parse("pc@police.example.uk").unwrap()
             }]
         );
         assert!(store.reply_activity(bob, 50).await.unwrap().is_empty(), "only the sender's threads");
@@ -392,16 +394,75 @@ contract!(audit_events_append_in_order_and_are_found_by_object, |store: Store| a
     assert_eq!(found, ["message.send", "message.read"]);
 });
 
+contract!(
+    a_row_that_does_not_decode_is_an_error_never_another_truth,
+    |store: Store| async move {
+        let (ann, bob) = (user(&store, "ann").await, user(&store, "bob").await);
+        let m = message(ann, bob, "SP-ODDS-ROWS", 100);
+        store.create_message(&m, &audit()).await.unwrap();
+        let corrupt = |column| move |r: Result<_, StorageError>| matches!(r, Err(StorageError::Corrupt(c)) if c == column);
+
+        // A status this version does not know (the schema's check lifted, as a newer version or
+        // a hand edit might) is not "revoked", or anything else.
+        let lift = match store.backend() {
+            "sqlite" => "PRAGMA ignore_check_constraints = ON",
+            _ => "ALTER TABLE recipients DROP CONSTRAINT recipients_status_check",
+        };
+        store
+            .execute_raw(&format!("{lift}; UPDATE recipients SET status = 'misplaced' WHERE address = 'pc@police.example.uk'"))
+            .await
+            .unwrap();
+        assert!(corrupt("recipients.status")(store.recipients_of(m.id).await.map(|_| ())));
+        assert!(corrupt("recipients.status")(store.recipients_of_sent(ann, 50).await.map(|_| ())));
+        store
+            .execute_raw(&format!("{lift}; UPDATE recipients SET status = 'someday' WHERE address = 'bob@testshire.gov.uk'"))
+            .await
+            .unwrap();
+        assert!(
+            corrupt("recipients.status")(store.inbox(bob, 50).await.map(|_| ())),
+            "the reader's own row too"
+        );
+        assert!(corrupt("recipients.status")(store.message_for(bob, m.id).await.map(|_| ())));
+
+        // An address that does not parse is not dropped from the list.
+        store
+            .execute_raw("UPDATE recipients SET status = 'queued', address = 'not an address' WHERE address = 'pc@police.example.uk'")
+            .await
+            .unwrap();
+        store
+            .execute_raw("UPDATE recipients SET status = 'delivered' WHERE address = 'bob@testshire.gov.uk'")
+            .await
+            .unwrap();
+        assert!(corrupt("recipients.address")(store.recipients_of(m.id).await.map(|_| ())));
+        assert!(corrupt("recipients.address")(
+            store.claim_due_notifications(1_000, 1_000, 10).await.map(|_| ())
+        ));
+        assert_eq!(store.inbox(bob, 50).await.unwrap().len(), 1, "rows that decode still read");
+    }
+);
+
 #[tokio::test]
 async fn blobs_round_trip_and_deleting_a_missing_blob_is_fine() {
     let dir = tempfile::tempdir().unwrap();
     let blobs = BlobStore::local(&dir.path().join("blobs")).unwrap();
     let content: Vec<u8> = (0..3_000_000u32).map(|i| (i % 253) as u8).collect();
-    let mut w = blobs.writer("a/b");
-    w.write_all(&content).await.unwrap();
-    w.shutdown().await.unwrap();
+    let (key, binding) = (MessageKey::generate(), Binding::new(ObjectKind::Attachment, Uuid::new_v4()));
+    let mut w = blobs.sealed_writer("a/b", &key, binding).await.unwrap();
+    w.write(&content).await.unwrap();
+    w.finish().await.unwrap();
+    let mut stored = vec![];
+    blobs.reader("a/b").await.unwrap().read_to_end(&mut stored).await.unwrap();
+    assert!(
+        stored.len() > content.len() && !stored.windows(64).any(|w| w == &content[..64]),
+        "only ciphertext is stored"
+    );
     let mut back = vec![];
-    blobs.reader("a/b").await.unwrap().read_to_end(&mut back).await.unwrap();
+    key.open_stream(binding, blobs.reader("a/b").await.unwrap())
+        .await
+        .unwrap()
+        .read_to_end(&mut back)
+        .await
+        .unwrap();
     assert_eq!(back, content);
     blobs.delete("a/b").await.unwrap();
     blobs.delete("a/b").await.unwrap();
@@ -429,9 +490,11 @@ contract!(
 async fn the_blob_store_lists_old_files_and_unfinished_uploads_and_removes_them() {
     let dir = tempfile::tempdir().unwrap();
     let blobs = BlobStore::local(&dir.path().join("blobs")).unwrap();
-    let mut w = blobs.writer("attachments/m/done");
-    w.write_all(b"sealed").await.unwrap();
-    w.shutdown().await.unwrap();
+    let key = MessageKey::generate();
+    let binding = Binding::new(ObjectKind::Attachment, Uuid::new_v4());
+    let mut w = blobs.sealed_writer("attachments/m/done", &key, binding).await.unwrap();
+    w.write(b"file").await.unwrap();
+    w.finish().await.unwrap();
     std::fs::write(dir.path().join("blobs/attachments/m/cut-off#3"), b"part").unwrap();
     let before = std::time::SystemTime::now() - std::time::Duration::from_secs(60);
     assert!(

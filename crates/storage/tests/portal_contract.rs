@@ -7,8 +7,9 @@
 mod backends;
 
 use sealpost_audit::{AuditEvent, Origin};
-use sealpost_crypto::{PasswordHash, Sealed, Token, WrappedKey};
+use sealpost_crypto::{PasswordHash, Token};
 use sealpost_domain::{DisplayName, EmailAddress, Marking, MessageId, RecipientId, Reference, Role};
+use sealpost_storage::testing::{sealed, wrapped_key};
 use sealpost_storage::{AttemptKind, NewMessage, NewRecipient, NewUser, Store};
 use uuid::Uuid;
 
@@ -27,16 +28,16 @@ async fn external(store: &Store) -> (RecipientId, Token) {
         reference: Reference::from_stored("SP-PORT-AL01".into()),
         sender: ann,
         marking: Marking::OfficialSensitive,
-        subject: Sealed::from_stored(vec![1]),
-        body: Sealed::from_stored(vec![2]),
-        key: WrappedKey::from_stored(vec![3]),
+        subject: sealed("subject"),
+        body: sealed("body"),
+        key: wrapped_key(),
         created_at_ms: 0,
         expires_at_ms: 1_000_000,
         recipients: vec![NewRecipient::External {
             id: rid,
             address: EmailAddress::parse("pc@police.example.uk").unwrap(),
             link: token.hash(),
-            sealed_link: Sealed::from_stored(vec![4]),
+            sealed_link: sealed("link"),
             passphrase: Some(PasswordHash::from_phc("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into())),
         }],
         attachments: vec![],
@@ -68,11 +69,11 @@ contract!(a_link_is_found_by_token_hash_and_by_recipient, |store: Store| async m
     );
     assert_eq!(by_token.reference.as_str(), "SP-PORT-AL01");
     assert!(store.link(&Token::generate().unwrap().hash()).await.unwrap().is_none());
-    let live = store.live_links_for_address("pc@police.example.uk", 0, 10).await.unwrap();
+    let live = store.live_links_for_address(&addr("pc@police.example.uk"), 0, 10).await.unwrap();
     assert_eq!(live.iter().map(|l| l.recipient_id).collect::<Vec<_>>(), [rid]);
     assert!(
         store
-            .live_links_for_address("pc@police.example.uk", 1_000_000, 10)
+            .live_links_for_address(&addr("pc@police.example.uk"), 1_000_000, 10)
             .await
             .unwrap()
             .is_empty(),
@@ -80,7 +81,7 @@ contract!(a_link_is_found_by_token_hash_and_by_recipient, |store: Store| async m
     );
     assert!(
         store
-            .live_links_for_address("other@police.example.uk", 0, 10)
+            .live_links_for_address(&addr("other@police.example.uk"), 0, 10)
             .await
             .unwrap()
             .is_empty()
@@ -88,14 +89,14 @@ contract!(a_link_is_found_by_token_hash_and_by_recipient, |store: Store| async m
     let m = by_token.message_id;
     assert_eq!(
         store
-            .link_for_address("pc@police.example.uk", m)
+            .link_for_address(&addr("pc@police.example.uk"), m)
             .await
             .unwrap()
             .unwrap()
             .recipient_id,
         rid
     );
-    assert!(store.link_for_address("other@police.example.uk", m).await.unwrap().is_none());
+    assert!(store.link_for_address(&addr("other@police.example.uk"), m).await.unwrap().is_none());
     assert!(store.recipient_passphrase(rid).await.unwrap().is_some());
     store.note_on_recipient(rid, "Locked out").await.unwrap();
 });
@@ -154,3 +155,7 @@ contract!(attempts_are_counted_in_a_window_and_locks_expire, |store: Store| asyn
     assert!(link().await.is_locked(199));
     assert!(!link().await.is_locked(200), "a lock ends on time");
 });
+
+fn addr(text: &str) -> EmailAddress {
+    EmailAddress::parse(text).unwrap()
+}

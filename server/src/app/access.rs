@@ -5,7 +5,7 @@
 
 use sealpost_audit::AuditEvent;
 use sealpost_crypto::{Binding, ObjectKind, Token};
-use sealpost_domain::api_messages::RecipientStatus;
+use sealpost_domain::api_messages::{DeliveryStatus, RecipientStatus};
 use sealpost_domain::{EmailAddress, MessageId};
 use sealpost_storage::{Regrant, StoredMessage, StoredRecipient, UserRecord};
 
@@ -56,7 +56,7 @@ pub async fn regrant(
     let m = senders_message(state, user, id).await?;
     let (address, row) = recipient_of(state, &m, recipient).await?;
     let not_withdrawn = || AppError::bad("not_withdrawn", format!("{address} can still open this message."));
-    if row.status != "revoked" {
+    if row.status != DeliveryStatus::Revoked {
         return Err(not_withdrawn());
     }
     if m.expires_at_ms <= state.now_ms() {
@@ -103,7 +103,7 @@ async fn senders_message(state: &AppState, user: &UserRecord, id: MessageId) -> 
 /// The recipient row of `m` for the address typed, or a 400 that says why not.
 async fn recipient_of(state: &AppState, m: &StoredMessage, raw: &str) -> Result<(EmailAddress, StoredRecipient), AppError> {
     let a = EmailAddress::parse(raw).map_err(|e| AppError::bad("invalid_recipient", e.to_string()))?;
-    let row = state.store.recipients_of(m.id).await?.into_iter().find(|r| r.address == a.as_str());
+    let row = state.store.recipients_of(m.id).await?.into_iter().find(|r| r.address == a);
     let row = row.ok_or_else(|| AppError::bad("not_a_recipient", format!("{a} is not a recipient of this message.")))?;
     Ok((a, row))
 }

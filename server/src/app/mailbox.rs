@@ -4,7 +4,7 @@
 //! its audit record (F1), is [`disclosure`]'s.
 
 use sealpost_domain::api_messages::{ComposeInfo, MailBox, MessageDetail, MessageSummary};
-use sealpost_domain::{AttachmentId, EmailAddress, MessageId};
+use sealpost_domain::{AttachmentId, MessageId};
 use sealpost_storage::UserRecord;
 
 use crate::app::audit::{self, Action, Actor, Outcome, RequestMeta};
@@ -77,15 +77,8 @@ pub async fn download(
 
 /// Limits and known addresses for the compose page.
 pub async fn compose_info(state: &AppState, user: &UserRecord) -> Result<ComposeInfo, AppError> {
-    let known = state
-        .store
-        .known_recipients(user.id)
-        .await?
-        .iter()
-        .filter_map(|a| EmailAddress::parse(a).ok())
-        .collect();
     Ok(ComposeInfo {
         limits: state.limits,
-        known_recipients: known,
+        known_recipients: state.store.known_recipients(user.id).await?,
     })
 }

@@ -2,7 +2,6 @@
 //! secure reply. They name the reference and the recipient's address, never any content.
 //! Best effort: what they report stands, and shows in Sealpost, even if the email fails.
 
-use sealpost_domain::EmailAddress;
 use sealpost_mail::StaffNotice;
 use sealpost_storage::LinkRecord;
 
@@ -11,9 +10,8 @@ use crate::state::AppState;
 /// Emails the sender of `link`'s message; `kind` names the notice in its Message-ID and in a
 /// warning if it cannot be sent.
 pub async fn tell_sender(state: &AppState, link: &LinkRecord, kind: &'static str, subject: String, text: String) {
-    let Ok(to) = EmailAddress::parse(&link.sender_email) else { return };
     let notice = StaffNotice {
-        to,
+        to: link.sender_email.clone(),
         subject,
         text,
         message_id: format!("<{kind}-{}@sealpost>", uuid::Uuid::new_v4()),

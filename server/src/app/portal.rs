@@ -28,9 +28,8 @@ pub async fn link(state: &AppState, token: &str) -> Result<LinkView, AppError> {
 
 /// The sender's telephone number, if IT has set one: only where a partner is told whom to
 /// contact (the link page, dead ends), so the hot portal path never looks it up. Best effort.
-async fn sender_phone(state: &AppState, email: &str) -> Option<sealpost_domain::PhoneNumber> {
-    let email = EmailAddress::parse(email).ok()?;
-    state.store.user_by_email(&email).await.ok().flatten()?.phone
+async fn sender_phone(state: &AppState, email: &EmailAddress) -> Option<sealpost_domain::PhoneNumber> {
+    state.store.user_by_email(email).await.ok().flatten()?.phone
 }
 
 /// The link a token names, if it still works; otherwise why not.
@@ -117,7 +116,7 @@ pub async fn check_live(state: &AppState, link: &LinkRecord) -> Result<(), AppEr
     }
     let contact = match sender_phone(state, &link.sender_email).await {
         Some(phone) => format!("{} or on {phone}", link.sender_email),
-        None => link.sender_email.clone(),
+        None => link.sender_email.to_string(),
     };
     Err(if revoked {
         AppError::Gone {
@@ -143,7 +142,7 @@ fn view(state: &AppState, link: LinkRecord) -> LinkView {
     LinkView {
         locked_until,
         sender_name: link.sender_name,
-        sender_email: link.sender_email,
+        sender_email: link.sender_email.to_string(),
         sender_phone: None,
         organisation: state.settings.org_name.clone(),
         marking: link.marking,
@@ -155,5 +154,5 @@ fn view(state: &AppState, link: LinkRecord) -> LinkView {
 
 /// The recipient, as the audit log names them.
 pub fn recipient(portal: &Portal) -> Actor {
-    EmailAddress::parse(&portal.link.address).map_or(Actor::System, Actor::Recipient)
+    Actor::Recipient(portal.link.address.clone())
 }

@@ -4,7 +4,6 @@
 //! day. Past a limit the recipient is locked out for an hour and the sender sees it.
 
 use sealpost_crypto::{ExposeSecret, SecretString, Token, TokenHash, Verification, code_hash, code_hashes_match, six_digit_code};
-use sealpost_domain::EmailAddress;
 use sealpost_mail::{CodeEmail, SendError};
 use sealpost_storage::{AttemptKind, LinkRecord};
 
@@ -29,7 +28,7 @@ fn bad(code: &'static str, message: impl Into<String>) -> AppError {
 
 /// Who a portal step is recorded as: the recipient the link was sent to.
 pub fn actor(link: &LinkRecord) -> Actor {
-    EmailAddress::parse(&link.address).map_or(Actor::System, Actor::Recipient)
+    Actor::Recipient(link.address.clone())
 }
 
 /// Minutes a code works for (shown to the recipient).
@@ -98,7 +97,7 @@ pub async fn send_code(state: &AppState, link: &LinkRecord, session: &TokenHash,
         )
         .await?;
     let email = CodeEmail {
-        to: EmailAddress::parse(&link.address).map_err(|e| AppError::Internal(e.into()))?,
+        to: link.address.clone(),
         code: code.expose_secret().to_owned(),
         reference: link.reference.clone(),
         organisation: state.settings.org_name.clone(),

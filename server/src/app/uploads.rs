@@ -148,8 +148,8 @@ impl Uploads {
         let name = sanitise_file_name(field.file_name().unwrap_or("attachment"));
         refuse_blocked_type(&self.state, &name)?;
         let limits = self.state.limits;
-        let writer = self.state.blobs.writer(&blob_key);
-        let mut sealer = key.seal_stream(Binding::new(ObjectKind::Attachment, id.0), writer).await?;
+        let binding = Binding::new(ObjectKind::Attachment, id.0);
+        let mut sealer = self.state.blobs.sealed_writer(&blob_key, key, binding).await?;
         while let Some(chunk) = field.chunk().await.map_err(form_error)? {
             *total += chunk.len() as u64;
             if sealer.written() + chunk.len() as u64 > limits.max_attachment_bytes {

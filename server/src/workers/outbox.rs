@@ -68,9 +68,9 @@ async fn deliver_or_mark_failed(state: &AppState, n: &DueNotification) -> Result
 }
 
 async fn deliver(state: &AppState, n: &DueNotification) -> Result<(), AppError> {
-    let phone = match EmailAddress::parse(&n.sender_email) {
-        Ok(sender) if n.sealed_link.is_some() => state.store.user_by_email(&sender).await?.and_then(|u| u.phone),
-        _ => None,
+    let phone = match n.sealed_link {
+        Some(_) => state.store.user_by_email(&n.sender_email).await?.and_then(|u| u.phone),
+        None => None,
     };
     let email = compose(state, n, phone)?;
     if !state.store.notification_still_live(n).await? {
@@ -80,7 +80,7 @@ async fn deliver(state: &AppState, n: &DueNotification) -> Result<(), AppError> 
         Outgoing::Partner(notification) => state.mailer.send(notification).await,
         Outgoing::Colleague(notice) => state.mailer.send_notice(notice).await,
     };
-    let object = Some(EmailAddress::parse(&n.address).map_or(Object::Message(n.message_id), |to| Object::Recipient(n.message_id, to)));
+    let object = Some(Object::Recipient(n.message_id, n.address.clone()));
     let origin = Origin::default();
     match outcome {
         Ok(()) => {
@@ -112,8 +112,7 @@ enum Outgoing {
 }
 
 fn compose(state: &AppState, n: &DueNotification, sender_phone: Option<sealpost_domain::PhoneNumber>) -> Result<Outgoing, AppError> {
-    let internal = |e: sealpost_domain::EmailError| AppError::Internal(e.into());
-    let to = EmailAddress::parse(&n.address).map_err(internal)?;
+    let to = n.address.clone();
     let message_id = format!("<{}@sealpost>", n.outbox_id);
     let Some(sealed_link) = &n.sealed_link else {
         return Ok(Outgoing::Colleague(colleague_notice(state, n, to, message_id)));
@@ -124,7 +123,7 @@ fn compose(state: &AppState, n: &DueNotification, sender_phone: Option<sealpost_
     Ok(Outgoing::Partner(Notification {
         to,
         sender_name: n.sender_name.clone(),
-        sender_email: EmailAddress::parse(&n.sender_email).map_err(internal)?,
+        sender_email: n.sender_email.clone(),
         sender_phone,
         organisation: state.settings.org_name.clone(),
         marking: n.marking,

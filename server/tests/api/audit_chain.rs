@@ -4,7 +4,6 @@
 
 use reqwest::StatusCode;
 use sealpost_domain::Role;
-use sealpost_storage::Store;
 
 use crate::cli::sealpost;
 use crate::staff::{people, send_file_to_bob};
@@ -14,16 +13,11 @@ use crate::test_app::{PASSWORD, TestApp, body, spawn_app};
 /// the database's owner rights could.
 async fn tamper(app: &TestApp, seq: i64) {
     let edit = format!("UPDATE audit_events SET actor = 'user:someone-else' WHERE seq = {seq}");
-    match &app.state.store {
-        Store::Sqlite(pool) => {
-            sqlx::raw_sql("DROP TRIGGER audit_events_no_update").execute(pool).await.unwrap();
-            sqlx::raw_sql(&edit).execute(pool).await.unwrap();
-        }
-        Store::Postgres(pool) => {
-            let sql = format!("ALTER TABLE audit_events DISABLE TRIGGER audit_events_no_change; {edit}");
-            sqlx::raw_sql(&sql).execute(pool).await.unwrap();
-        }
-    }
+    let sql = match app.state.store.backend() {
+        "sqlite" => format!("DROP TRIGGER audit_events_no_update; {edit}"),
+        _ => format!("ALTER TABLE audit_events DISABLE TRIGGER audit_events_no_change; {edit}"),
+    };
+    app.state.store.execute_raw(&sql).await.unwrap();
 }
 
 fn text(bytes: &[u8]) -> String {
@@ -104,7 +98,7 @@ async fn rewrite_whole_log(app: &TestApp, edit: impl Fn(&mut sealpost_audit::Aud
     use sealpost_audit::chain::{ChainedEvent, GENESIS};
     let old = app.state.store.audit_chain_page(0, 100_000).await.unwrap();
     let (mut seq, mut hash) = (0, GENESIS);
-    let sqlite = matches!(app.state.store, Store::Sqlite(_));
+    let sqlite = app.state.store.backend() == "sqlite";
     let blob = |h: &[u8]| {
         let hex = sealpost_domain::hex::encode(h);
         if sqlite {
@@ -145,11 +139,7 @@ async fn rewrite_whole_log(app: &TestApp, edit: impl Fn(&mut sealpost_audit::Aud
     if drop_checkpoints {
         sql += "DELETE FROM audit_checkpoints;";
     }
-    match &app.state.store {
-        Store::Sqlite(pool) => sqlx::raw_sql(&sql).execute(pool).await.map(|_| ()),
-        Store::Postgres(pool) => sqlx::raw_sql(&sql).execute(pool).await.map(|_| ()),
-    }
-    .unwrap();
+    app.state.store.execute_raw(&sql).await.unwrap();
 }
 
 #[tokio::test]
@@ -286,11 +276,7 @@ async fn concurrent_records_share_group_commits_and_each_caller_learns_its_own_o
 
     // When the table cannot be written, every waiting caller is told, and nothing is stored.
     let rename = "ALTER TABLE audit_events RENAME TO audit_events_gone";
-    match &app.state.store {
-        Store::Sqlite(pool) => sqlx::raw_sql(rename).execute(pool).await.map(|_| ()),
-        Store::Postgres(pool) => sqlx::raw_sql(rename).execute(pool).await.map(|_| ()),
-    }
-    .unwrap();
+    app.state.store.execute_raw(rename).await.unwrap();
     let failing: Vec<_> = (0..20)
         .map(|i| {
             let writer = app.state.audit.clone();

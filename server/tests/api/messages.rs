@@ -3,7 +3,6 @@
 
 use reqwest::StatusCode;
 use sealpost_domain::Role;
-use sealpost_storage::Store;
 use serde_json::json;
 
 use crate::staff::{message, people, send_file_to_bob, send_ok};
@@ -234,7 +233,7 @@ async fn assert_no_canary(app: &TestApp, needle: &str) {
             f.display()
         );
     }
-    if let Store::Postgres(pool) = &app.state.store {
+    if app.state.store.backend() == "postgres" {
         for table in [
             "users",
             "sessions",
@@ -248,12 +247,14 @@ async fn assert_no_canary(app: &TestApp, needle: &str) {
         ] {
             // Row text shows BYTEA columns as hex, so look for the hex form too.
             let hex: String = needle.bytes().map(|b| format!("{b:02x}")).collect();
-            let rows: Vec<(String,)> = sqlx::query_as(&format!("SELECT t::text FROM {table} t"))
-                .fetch_all(pool)
+            let rows = app
+                .state
+                .store
+                .fetch_texts(&format!("SELECT t::text FROM {table} t"))
                 .await
                 .unwrap();
             assert!(
-                !rows.iter().any(|(r,)| r.contains(needle) || r.contains(&hex)),
+                !rows.iter().any(|r| r.contains(needle) || r.contains(&hex)),
                 "{needle} found in {table}"
             );
         }
@@ -267,20 +268,11 @@ async fn when_the_audit_log_cannot_be_written_the_reader_gets_503_and_no_content
     let (id, aid) = send_file_to_bob(&app, &p, "Audited subject", "Audited body", ("f.txt", b"file bytes")).await;
     let id = id.as_str();
     // Break the audit table on purpose.
-    match &app.state.store {
-        Store::Sqlite(pool) => drop(
-            sqlx::query("ALTER TABLE audit_events RENAME TO audit_events_gone")
-                .execute(pool)
-                .await
-                .unwrap(),
-        ),
-        Store::Postgres(pool) => drop(
-            sqlx::query("ALTER TABLE audit_events RENAME TO audit_events_gone")
-                .execute(pool)
-                .await
-                .unwrap(),
-        ),
-    }
+    app.state
+        .store
+        .execute_raw("ALTER TABLE audit_events RENAME TO audit_events_gone")
+        .await
+        .unwrap();
     for response in [app.read(&p.bob, id).await, app.download(&p.bob, id, &aid).await] {
         assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
         let text = response.text().await.unwrap();

@@ -2,7 +2,6 @@
 
 use reqwest::StatusCode;
 use sealpost_domain::Role;
-use sealpost_storage::Store;
 use serde_json::json;
 
 use crate::test_app::{PASSWORD, TestApp, body, link_token, spawn_app_with_smtp};
@@ -35,10 +34,7 @@ async fn snapshot(app: &TestApp) -> String {
     ];
     let mut out = String::new();
     for q in queries {
-        let (v,): (String,) = match &app.state.store {
-            Store::Sqlite(p) => sqlx::query_as(q).fetch_one(p).await.unwrap(),
-            Store::Postgres(p) => sqlx::query_as(q).fetch_one(p).await.unwrap(),
-        };
+        let v = app.state.store.fetch_texts(q).await.unwrap().remove(0);
         out.push_str(&v);
         out.push('|');
     }

@@ -151,10 +151,7 @@ async fn when_the_audit_log_cannot_be_written_a_recipient_gets_503_and_no_conten
         .to_owned();
     // Break the audit table on purpose.
     let rename = "ALTER TABLE audit_events RENAME TO audit_events_gone";
-    match &app.state.store {
-        sealpost_storage::Store::Sqlite(pool) => drop(sqlx::raw_sql(rename).execute(pool).await.unwrap()),
-        sealpost_storage::Store::Postgres(pool) => drop(sqlx::raw_sql(rename).execute(pool).await.unwrap()),
-    }
+    app.state.store.execute_raw(rename).await.unwrap();
     for response in [
         app.portal_list(&cookie).await,
         app.portal_message(&cookie, &id).await,

@@ -3,7 +3,6 @@
 
 use reqwest::{Response, StatusCode};
 use sealpost_mail::testing::SmtpSink;
-use sealpost_storage::Store;
 use serde_json::{Value, json};
 
 use crate::partner::portal_cookie;
@@ -186,20 +185,10 @@ async fn portal_tokens_and_codes_are_stored_only_as_hashes() {
     let cookie = portal_cookie(&redeem(&app, &token).await);
     let raw = cookie.split_once('=').unwrap().1.to_owned();
     let (code, _) = last_code(&sink);
-    let rows: Vec<(Vec<u8>, Vec<u8>)> = match &app.state.store {
-        Store::Sqlite(p) => {
-            sqlx::query_as("SELECT s.token_hash, c.code_hash FROM portal_sessions s JOIN portal_codes c ON c.session_hash = s.token_hash")
-                .fetch_all(p)
-                .await
-                .unwrap()
-        }
-        Store::Postgres(p) => {
-            sqlx::query_as("SELECT s.token_hash, c.code_hash FROM portal_sessions s JOIN portal_codes c ON c.session_hash = s.token_hash")
-                .fetch_all(p)
-                .await
-                .unwrap()
-        }
-    };
+    let joined = "FROM portal_sessions s JOIN portal_codes c ON c.session_hash = s.token_hash";
+    let sessions = app.state.store.fetch_bytes(&format!("SELECT s.token_hash {joined}")).await.unwrap();
+    let codes = app.state.store.fetch_bytes(&format!("SELECT c.code_hash {joined}")).await.unwrap();
+    let rows: Vec<(Vec<u8>, Vec<u8>)> = sessions.into_iter().zip(codes).collect();
     assert_eq!(rows.len(), 1);
     let (session_hash, code_hash) = &rows[0];
     assert_eq!(

@@ -3,10 +3,10 @@
 
 use std::sync::Arc;
 
-use sealpost_crypto::{Binding, ExposeSecret, MessageKey, ObjectKind, Sealed};
+use sealpost_crypto::{Binding, ExposeSecret, MessageKey, ObjectKind};
 use sealpost_domain::ReplyId;
 use sealpost_domain::api_messages::AttachmentInfo;
-use sealpost_storage::{StoredAttachment, StoredMessage};
+use sealpost_storage::{Ciphertext, StoredAttachment, StoredMessage};
 
 use crate::error::AppError;
 use crate::state::AppState;
@@ -19,7 +19,7 @@ pub(crate) fn message_key<B>(state: &AppState, m: &StoredMessage<B>) -> Result<A
 }
 
 /// A sealed text field, opened (its binding checked) as UTF-8.
-pub(super) fn open_text(key: &MessageKey, binding: Binding, sealed: &Sealed) -> Result<String, AppError> {
+pub(super) fn open_text(key: &MessageKey, binding: Binding, sealed: &Ciphertext) -> Result<String, AppError> {
     let plain = key.open(binding, sealed)?;
     Ok(String::from_utf8_lossy(plain.expose_secret()).into_owned())
 }

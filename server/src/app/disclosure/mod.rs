@@ -9,8 +9,8 @@ mod keys;
 mod viewer;
 
 use sealpost_crypto::{Binding, ObjectKind, OpenedReader};
-use sealpost_domain::api_messages::{DeliveryStatus, MessageDetail, MessageSummary, RecipientStatus};
-use sealpost_domain::{AttachmentId, EmailAddress, MessageId};
+use sealpost_domain::api_messages::{MessageDetail, MessageSummary, RecipientStatus};
+use sealpost_domain::{AttachmentId, MessageId};
 use sealpost_storage::{BlobReader, StoredMessage, StoredRecipient, ThreadActivity};
 
 pub(crate) use keys::message_key;
@@ -89,7 +89,7 @@ async fn detail(state: &AppState, key: &sealpost_crypto::MessageKey, m: StoredMe
     summary.last_activity = replies.last().map_or(m.created_at_ms, |r| r.sent_at);
     Ok(MessageDetail {
         summary,
-        sender_email: EmailAddress::parse(&m.sender_email).map_err(|_| AppError::Internal(anyhow::anyhow!("corrupt sender email")))?,
+        sender_email: m.sender_email.clone(),
         body: open_text(key, Binding::new(ObjectKind::Body, id.0), &m.body)?,
         attachments,
         expires_at: m.expires_at_ms,
@@ -159,7 +159,7 @@ pub fn summary<B>(
         attachments: u32::try_from(m.attachment_count).unwrap_or(u32::MAX),
         recipients,
         replies: thread.map_or(0, |t| u32::try_from(t.replies).unwrap_or(u32::MAX)),
-        last_reply_from: thread.and_then(|t| EmailAddress::parse(&t.last_from).ok()),
+        last_reply_from: thread.map(|t| t.last_from.clone()),
         last_activity: thread.map_or(m.created_at_ms, |t| t.last_at_ms.max(m.created_at_ms)),
     })
 }
@@ -184,22 +184,12 @@ pub(crate) async fn recipients_with_activity(state: &AppState, id: MessageId) ->
 /// Recipient rows as the sender sees them.
 pub(crate) fn recipient_statuses(rows: Vec<StoredRecipient>) -> Vec<RecipientStatus> {
     rows.into_iter()
-        .filter_map(|r| {
-            let status = match r.status.as_str() {
-                "delivered" => DeliveryStatus::Delivered,
-                "read" => DeliveryStatus::Read,
-                "queued" => DeliveryStatus::Queued,
-                "sent" => DeliveryStatus::Sent,
-                "failed" => DeliveryStatus::Failed,
-                _ => DeliveryStatus::Revoked,
-            };
-            Some(RecipientStatus {
-                address: EmailAddress::parse(&r.address).ok()?,
-                internal: r.internal,
-                status,
-                detail: r.detail,
-                activity: None,
-            })
+        .map(|r| RecipientStatus {
+            address: r.address,
+            internal: r.internal,
+            status: r.status,
+            detail: r.detail,
+            activity: None,
         })
         .collect()
 }

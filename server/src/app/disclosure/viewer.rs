@@ -5,7 +5,7 @@
 
 use sealpost_crypto::{Binding, MessageKey, ObjectKind};
 use sealpost_domain::api_messages::ReplyDetail;
-use sealpost_domain::{EmailAddress, RecipientId, ReplyId};
+use sealpost_domain::{RecipientId, ReplyId};
 use sealpost_storage::{StoredAttachment, StoredMessage, StoredReply, UserRecord};
 
 use super::keys::{files_of, open_text};
@@ -62,7 +62,7 @@ pub(super) async fn replies(
     for r in visible(state, m, viewer).await? {
         out.push(ReplyDetail {
             id: r.id,
-            from: EmailAddress::parse(&r.address).map_err(|_| AppError::Internal(anyhow::anyhow!("corrupt recipient address")))?,
+            from: r.address,
             sent_at: r.created_at_ms,
             body: open_text(key, Binding::new(ObjectKind::ReplyBody, r.id.0), &r.body)?,
             attachments: files_of(key, files, Some(r.id))?,

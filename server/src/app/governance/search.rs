@@ -199,12 +199,10 @@ pub async fn timeline(state: &AppState, user: &UserRecord, reference: &str) -> R
 
 /// The accounts of the recipients who are colleagues, by address (their reads are recorded
 /// under their account, not their address).
-async fn colleague_ids(store: &Store, recipients: &[StoredRecipient]) -> Result<HashMap<String, UserId>, AppError> {
+async fn colleague_ids(store: &Store, recipients: &[StoredRecipient]) -> Result<HashMap<EmailAddress, UserId>, AppError> {
     let mut colleagues = HashMap::new();
     for r in recipients.iter().filter(|r| r.internal) {
-        if let Ok(address) = EmailAddress::parse(&r.address)
-            && let Some(u) = store.user_by_email(&address).await?
-        {
+        if let Some(u) = store.user_by_email(&r.address).await? {
             colleagues.insert(r.address.clone(), u.id);
         }
     }
@@ -228,14 +226,14 @@ pub async fn trails_for_sender(store: &Store, message: MessageId, recipients: &[
 fn trails(
     message: MessageId,
     recipients: &[StoredRecipient],
-    colleagues: &HashMap<String, UserId>,
+    colleagues: &HashMap<EmailAddress, UserId>,
     events: &[ChainedEvent],
 ) -> Vec<RecipientTrail> {
     recipients
         .iter()
         .map(|r| {
             let mut t = RecipientTrail {
-                address: r.address.clone(),
+                address: r.address.to_string(),
                 internal: r.internal,
                 notified_at_ms: None,
                 notification_failed: false,
