@@ -191,4 +191,39 @@ describe('staff sign-in', () => {
     assert.deepEqual(await axeViolations(page), []);
     assert.deepEqual(page.errors, []);
   });
+  test('the inbox says it is loading, and says why when it cannot load, in words everyone gets', async () => {
+    sealpost.cli(['user', 'add', '--email', 'lou.wade@testshire.gov.uk', '--name', 'Lou Wade', '--password-stdin'], `${PASSWORD}\n`);
+    const inbox = /\/api\/v1\/messages\?box=inbox$/;
+    const page = await newPage(browser);
+    // The list is held back until the loading state has been seen and checked.
+    let release;
+    const held = new Promise((resolve) => { release = resolve; });
+    await page.route(inbox, async (route) => { await held; await route.continue(); });
+    await page.goto(`${sealpost.base}/inbox`);
+    await page.getByLabel('Email address').fill('lou.wade@testshire.gov.uk');
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('status').filter({ hasText: 'Loading your messages…' }).waitFor();
+    assert.deepEqual(await axeViolations(page), [], 'inbox loading');
+    release();
+    await page.getByRole('heading', { level: 2, name: 'No messages yet' }).waitFor();
+    assert.equal(await page.getByText('Loading your messages…').count(), 0);
+
+    // When the server cannot answer, the page says so in the server's words, and offers a retry.
+    await page.unroute(inbox);
+    await page.route(inbox, (route) => route.fulfill({
+      status: 503,
+      contentType: 'application/json',
+      body: JSON.stringify({ code: 'unavailable', message: 'Sealpost is busy. Try again in a minute.' }),
+    }));
+    await page.reload();
+    const alert = page.getByRole('alert').filter({ hasText: 'This could not be loaded' });
+    await alert.getByText('Sealpost is busy. Try again in a minute.').waitFor();
+    assert.deepEqual(await axeViolations(page), [], 'inbox that could not load');
+    await screenshot(page, '07-inbox-load-failed');
+    await page.unroute(inbox);
+    await alert.getByRole('button', { name: 'Try again' }).click();
+    await page.getByRole('heading', { level: 2, name: 'No messages yet' }).waitFor();
+    assert.deepEqual(page.errors, []);
+  });
 });

@@ -3,10 +3,12 @@
 
 use sealpost_domain::api::{ApiError, CSRF_HEADER, Info, LoginRequest, Me, Preferences, SetupLink, SetupRequest};
 use sealpost_domain::api_audit::{AuditPage, AuditSearch, AuditVerification, BreakGlassAccess, BreakGlassRequest, MessageTimeline};
+use sealpost_domain::api_messages::MailBox;
 use sealpost_domain::api_messages::{
     ComposeInfo, LinkView, MessageDetail, MessageSummary, PortalItem, PortalState, RecipientStatus, RedeemRequest, RegrantRequest,
     RevokeRequest, VerifyRequest,
 };
+use sealpost_domain::{AttachmentId, MessageId};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use wasm_bindgen::{JsCast, JsValue};
@@ -23,6 +25,15 @@ pub struct Failure {
     /// The server's explanation, or ours.
     pub message: String,
 }
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+/// So a load can fail inside an `ErrorBoundary`, which shows [`Failure::message`].
+impl std::error::Error for Failure {}
 
 impl Failure {
     /// The server could not be reached.
@@ -96,12 +107,12 @@ pub async fn portal_messages() -> Result<Vec<PortalItem>, Failure> {
 }
 
 /// `GET /api/v1/portal/messages/{id}`: one message, once verified.
-pub async fn portal_message(id: &str) -> Result<MessageDetail, Failure> {
+pub async fn portal_message(id: MessageId) -> Result<MessageDetail, Failure> {
     call("GET", &format!("/api/v1/portal/messages/{id}"), None::<&()>).await
 }
 
 /// The URL that downloads an attachment of message `id` in the portal.
-pub fn portal_attachment_url(id: &str, attachment: &str) -> String {
+pub fn portal_attachment_url(id: MessageId, attachment: AttachmentId) -> String {
     format!("/api/v1/portal/messages/{id}/attachments/{attachment}")
 }
 
@@ -121,22 +132,26 @@ pub async fn compose_info() -> Result<ComposeInfo, Failure> {
 }
 
 /// `GET /api/v1/messages?box=inbox|sent`.
-pub async fn list(mailbox: &str) -> Result<Vec<MessageSummary>, Failure> {
-    call("GET", &format!("/api/v1/messages?box={mailbox}"), None::<&()>).await
+pub async fn list(mailbox: MailBox) -> Result<Vec<MessageSummary>, Failure> {
+    let name = match mailbox {
+        MailBox::Inbox => "inbox",
+        MailBox::Sent => "sent",
+    };
+    call("GET", &format!("/api/v1/messages?box={name}"), None::<&()>).await
 }
 
 /// `GET /api/v1/messages/{id}`.
-pub async fn message(id: &str) -> Result<MessageDetail, Failure> {
+pub async fn message(id: MessageId) -> Result<MessageDetail, Failure> {
     call("GET", &format!("/api/v1/messages/{id}"), None::<&()>).await
 }
 
 /// `POST /api/v1/messages/{id}/revoke`.
-pub async fn revoke(id: &str, recipient: Option<String>) -> Result<Vec<RecipientStatus>, Failure> {
+pub async fn revoke(id: MessageId, recipient: Option<String>) -> Result<Vec<RecipientStatus>, Failure> {
     call("POST", &format!("/api/v1/messages/{id}/revoke"), Some(&RevokeRequest { recipient })).await
 }
 
 /// `POST /api/v1/messages/{id}/regrant`: gives a withdrawn recipient access again.
-pub async fn regrant(id: &str, recipient: String) -> Result<Vec<RecipientStatus>, Failure> {
+pub async fn regrant(id: MessageId, recipient: String) -> Result<Vec<RecipientStatus>, Failure> {
     call(
         "POST",
         &format!("/api/v1/messages/{id}/regrant"),
@@ -207,7 +222,7 @@ pub async fn break_glass_current(reference: &str) -> Result<BreakGlassAccess, Fa
 }
 
 /// The URL that downloads a file within a break-glass grant (`reference` in place of the id).
-pub fn break_glass_file_url(reference: &str, attachment: &str) -> String {
+pub fn break_glass_file_url(reference: &str, attachment: AttachmentId) -> String {
     format!("/api/v1/audit/break-glass/{reference}/attachments/{attachment}")
 }
 
@@ -217,7 +232,7 @@ pub async fn audit_verify() -> Result<AuditVerification, Failure> {
 }
 
 /// The URL that downloads an attachment.
-pub fn attachment_url(id: &str, attachment: &str) -> String {
+pub fn attachment_url(id: MessageId, attachment: AttachmentId) -> String {
     format!("/api/v1/messages/{id}/attachments/{attachment}")
 }
 

@@ -1,4 +1,5 @@
-//! Small shared pieces of page: the banner, the error summary, page titles.
+//! Small shared pieces of page: the banner, the error summary, loading and load-failed states,
+//! page titles.
 
 use leptos::prelude::*;
 
@@ -53,6 +54,37 @@ pub fn ErrorSummary(message: ReadSignal<Option<String>>) -> impl IntoView {
                 </div>
             })}
         </div>
+    }
+}
+
+/// What a part of a page shows while its data loads (a `Suspense` fallback), announced politely.
+#[component]
+pub fn Loading(#[prop(default = "Loading…")] text: &'static str) -> impl IntoView {
+    view! { <p class="loading" role="status">{text}</p> }
+}
+
+/// The one way a failed load is shown: what went wrong, in the words the server or the client
+/// gave, announced, with a way to try again. The fallback of every `ErrorBoundary` around a load.
+pub fn load_failed(errors: ArcRwSignal<Errors>) -> impl IntoView {
+    let said = move || {
+        errors
+            .get()
+            .into_iter()
+            .map(|(_, e)| view! { <p>{e.to_string()}</p> })
+            .collect_view()
+    };
+    view! {
+        <div class="error-summary load-failed" role="alert">
+            <h2 class="error-summary-title">"This could not be loaded"</h2>
+            {said}
+            <button type="button" class="button quiet" on:click=|_| reload()>"Try again"</button>
+        </div>
+    }
+}
+
+fn reload() {
+    if let Some(w) = web_sys::window() {
+        let _ = w.location().reload();
     }
 }
 

@@ -12,7 +12,11 @@ use crate::components::format_size;
 /// The drop zone, the hidden file input behind "choose files", and the list of chosen files,
 /// each with a remove button. A file over a limit is refused with `error`, never added.
 #[component]
-pub fn FilePicker(files: RwSignal<Vec<File>, LocalStorage>, limits: RwSignal<Limits>, error: WriteSignal<Option<String>>) -> impl IntoView {
+pub fn FilePicker(
+    files: RwSignal<Vec<File>, LocalStorage>,
+    #[prop(into)] limits: Signal<Limits>,
+    error: WriteSignal<Option<String>>,
+) -> impl IntoView {
     let add_files = move |list: Option<FileList>| {
         let Some(list) = list else { return };
         let l = limits.get_untracked();

@@ -19,7 +19,12 @@ pub async fn send(message: &SendMessage, files: &[File], progress: impl Fn(f64) 
 }
 
 /// Sends a secure reply to message `id` from the portal, with `files`.
-pub async fn reply(id: &str, reply: &SendReply, files: &[File], progress: impl Fn(f64) + 'static) -> Result<ReplySent, Failure> {
+pub async fn reply(
+    id: sealpost_domain::MessageId,
+    reply: &SendReply,
+    files: &[File],
+    progress: impl Fn(f64) + 'static,
+) -> Result<ReplySent, Failure> {
     post(&format!("/api/v1/portal/messages/{id}/reply"), "reply", reply, files, progress).await
 }
 

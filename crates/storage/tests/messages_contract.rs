@@ -409,13 +409,17 @@ contract!(
             _ => "ALTER TABLE recipients DROP CONSTRAINT recipients_status_check",
         };
         store
-            .execute_raw(&format!("{lift}; UPDATE recipients SET status = 'misplaced' WHERE address = 'pc@police.example.uk'"))
+            .execute_raw(&format!(
+                "{lift}; UPDATE recipients SET status = 'misplaced' WHERE address = 'pc@police.example.uk'"
+            ))
             .await
             .unwrap();
         assert!(corrupt("recipients.status")(store.recipients_of(m.id).await.map(|_| ())));
         assert!(corrupt("recipients.status")(store.recipients_of_sent(ann, 50).await.map(|_| ())));
         store
-            .execute_raw(&format!("{lift}; UPDATE recipients SET status = 'someday' WHERE address = 'bob@testshire.gov.uk'"))
+            .execute_raw(&format!(
+                "{lift}; UPDATE recipients SET status = 'someday' WHERE address = 'bob@testshire.gov.uk'"
+            ))
             .await
             .unwrap();
         assert!(

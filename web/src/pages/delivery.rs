@@ -4,6 +4,7 @@
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use sealpost_domain::MessageId;
 use sealpost_domain::api_messages::{DeliveryStatus, RecipientStatus};
 
 use crate::api;
@@ -16,7 +17,7 @@ type Withdrawing = Option<Option<String>>;
 /// The delivery card on the sender's message page.
 #[component]
 pub fn Delivery(
-    id: String,
+    id: MessageId,
     recipients: RwSignal<Vec<RecipientStatus>>,
     /// The message's files (id, name), to name the ones each recipient downloaded.
     files: Vec<(String, String)>,
@@ -32,28 +33,24 @@ pub fn Delivery(
         }
         Err(f) => set_error.set(Some(f.message)),
     };
-    let revoke_id = id.clone();
     let withdraw = move |who: Option<String>| {
-        let id = revoke_id.clone();
         confirming.set(None);
         spawn_local(async move {
             let said = match &who {
                 Some(a) => format!("{a} can no longer open this message."),
                 None => "Nobody can open this message now.".to_owned(),
             };
-            done(api::revoke(&id, who).await, said);
+            done(api::revoke(id, who).await, said);
         });
     };
-    let regrant_id = id.clone();
     let regrant = move |who: String, internal: bool| {
-        let id = regrant_id.clone();
         spawn_local(async move {
             let said = if internal {
                 format!("It is back in {who}'s inbox.")
             } else {
                 format!("{who} can open it again: a new link is on its way to them by email. The old link stays withdrawn.")
             };
-            done(api::regrant(&id, who.clone()).await, said);
+            done(api::regrant(id, who.clone()).await, said);
         });
     };
     let any_live = move || recipients.get().iter().any(|r| r.status != DeliveryStatus::Revoked);
@@ -62,7 +59,7 @@ pub fn Delivery(
             <h2 id="delivery-title">"Delivery"</h2>
             <ErrorSummary message=error/>
             <div aria-live="polite">{move || notice.get().map(|n| view! { <p class="notice">{n}</p> })}</div>
-            <ConfirmWithdraw confirming=confirming on_yes=withdraw.clone()/>
+            <ConfirmWithdraw confirming=confirming on_yes=withdraw/>
             <table class="table delivery">
                 <caption class="visually-hidden">"Who this message went to, and where delivery stands"</caption>
                 <thead><tr><th scope="col">"Recipient"</th><th scope="col">"Status"</th><th scope="col">"Activity"</th><th scope="col"><span class="visually-hidden">"Actions"</span></th></tr></thead>
@@ -72,7 +69,6 @@ pub fn Delivery(
                         let (who, internal) = (address.clone(), r.internal);
                         let action = if r.status == DeliveryStatus::Revoked {
                             let label = format!("Give {address} access again");
-                            let regrant = regrant.clone();
                             view! { <button type="button" class="button quiet small" aria-label=label
                                 on:click=move |_| regrant(who.clone(), internal)>"Give access again"</button> }.into_any()
                         } else {

@@ -2,10 +2,10 @@
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use sealpost_domain::api_messages::MessageSummary;
+use sealpost_domain::api_messages::{MailBox, MessageSummary};
 
 use crate::api;
-use crate::components::{MarkingBadge, format_time, set_title, visible_text};
+use crate::components::{Loading, MarkingBadge, format_time, load_failed, set_title, visible_text};
 
 /// A friendly "nothing here yet" panel.
 #[component]
@@ -19,51 +19,66 @@ pub fn EmptyState(title: &'static str, text: &'static str, #[prop(optional)] chi
     }
 }
 
-/// Loads `mailbox` and shows it as a table, or `empty` when there is nothing.
+/// Loads `mailbox` and shows it as a table, or `empty` when there is nothing; a loading state
+/// until it arrives, and the reason if it cannot be loaded.
 #[component]
-fn MessageList(mailbox: &'static str, empty: fn() -> AnyView) -> impl IntoView {
-    let rows = RwSignal::new(None::<Result<Vec<MessageSummary>, String>>);
-    spawn_local(async move { rows.set(Some(api::list(mailbox).await.map_err(|f| f.message))) });
-    let sent = mailbox == "sent";
-    move || {
-        match rows.get() {
-        None => view! { <p class="loading" role="status">"Loading…"</p> }.into_any(),
-        Some(Err(m)) => view! { <p class="error-text">{m}</p> }.into_any(),
-        Some(Ok(list)) if list.is_empty() => empty(),
-        Some(Ok(list)) => view! {
-            <table class="table messages">
-                <caption class="visually-hidden">{if sent { "Messages you have sent, newest first" } else { "Messages to you, newest first" }}</caption>
-                <thead><tr>
-                    <th scope="col">{if sent { "To" } else { "From" }}</th><th scope="col">"Subject"</th>
-                    <th scope="col">"Marking"</th><th scope="col">{if sent { "Sent" } else { "Received" }}</th>
-                </tr></thead>
-                <tbody>{list.into_iter().map(|m| {
-                    let who = match (&m.last_reply_from, sent) {
-                        (_, true) => m.recipients.iter().map(|r| format!("{} ({})", r.address, status_word(r.status))).collect::<Vec<_>>().join(", "),
-                        // A thread this person sent, listed for its reply.
-                        (Some(from), false) => format!("{from} (reply)"),
-                        (None, false) => visible_text(&m.sender_name),
-                    };
-                    let extras: Vec<String> = [(m.attachments, "file", "files"), (m.replies, "reply", "replies")]
-                        .into_iter()
-                        .filter(|(n, _, _)| *n > 0)
-                        .map(|(n, one, many)| format!("{n} {}", if n == 1 { one } else { many }))
-                        .collect();
-                    let files = (!extras.is_empty()).then(|| format!(" ({})", extras.join(", ")));
-                    view! {
-                        <tr class:unread=m.unread>
-                            <td>{who}</td>
-                            <td><a href=format!("/messages/{}", m.id)>{visible_text(&m.subject)}{m.unread.then(|| view! { <span class="visually-hidden">" (unread)"</span> })}</a>
-                                <span class="muted">{files}</span></td>
-                            <td><MarkingBadge marking=m.marking/></td>
-                            <td>{format_time(if sent { m.sent_at } else { m.last_activity })}</td>
-                        </tr>
-                    }
-                }).collect_view()}</tbody>
-            </table>
-        }
-        .into_any(),
+fn MessageList(mailbox: MailBox, empty: fn() -> AnyView) -> impl IntoView {
+    let rows = LocalResource::new(move || api::list(mailbox));
+    view! {
+        <Suspense fallback=|| view! { <Loading text="Loading your messages…"/> }>
+            <ErrorBoundary fallback=load_failed>
+                {move || Suspend::new(async move {
+                    rows.await.map(|list| if list.is_empty() { empty() } else { view! { <MessageTable mailbox list/> }.into_any() })
+                })}
+            </ErrorBoundary>
+        </Suspense>
     }
+}
+
+/// The messages of `mailbox`, newest first.
+#[component]
+fn MessageTable(mailbox: MailBox, list: Vec<MessageSummary>) -> impl IntoView {
+    let sent = mailbox == MailBox::Sent;
+    view! {
+        <table class="table messages">
+            <caption class="visually-hidden">{if sent { "Messages you have sent, newest first" } else { "Messages to you, newest first" }}</caption>
+            <thead><tr>
+                <th scope="col">{if sent { "To" } else { "From" }}</th><th scope="col">"Subject"</th>
+                <th scope="col">"Marking"</th><th scope="col">{if sent { "Sent" } else { "Received" }}</th>
+            </tr></thead>
+            <tbody>{list.into_iter().map(|m| view! { <MessageRow m sent/> }).collect_view()}</tbody>
+        </table>
+    }
+}
+
+/// One row of a list: who, what (with its files and replies), the marking and when.
+#[component]
+fn MessageRow(m: MessageSummary, sent: bool) -> impl IntoView {
+    let who = match (&m.last_reply_from, sent) {
+        (_, true) => m
+            .recipients
+            .iter()
+            .map(|r| format!("{} ({})", r.address, status_word(r.status)))
+            .collect::<Vec<_>>()
+            .join(", "),
+        // A thread this person sent, listed for its reply.
+        (Some(from), false) => format!("{from} (reply)"),
+        (None, false) => visible_text(&m.sender_name),
+    };
+    let extras: Vec<String> = [(m.attachments, "file", "files"), (m.replies, "reply", "replies")]
+        .into_iter()
+        .filter(|(n, _, _)| *n > 0)
+        .map(|(n, one, many)| format!("{n} {}", if n == 1 { one } else { many }))
+        .collect();
+    let files = (!extras.is_empty()).then(|| format!(" ({})", extras.join(", ")));
+    view! {
+        <tr class:unread=m.unread>
+            <td>{who}</td>
+            <td><a href=format!("/messages/{}", m.id)>{visible_text(&m.subject)}{m.unread.then(|| view! { <span class="visually-hidden">" (unread)"</span> })}</a>
+                <span class="muted">{files}</span></td>
+            <td><MarkingBadge marking=m.marking/></td>
+            <td>{format_time(if sent { m.sent_at } else { m.last_activity })}</td>
+        </tr>
     }
 }
 
@@ -73,7 +88,7 @@ pub fn Inbox() -> impl IntoView {
     set_title("Inbox");
     view! {
         <div class="page-head"><h1>"Inbox"</h1><a class="button" href="/compose">"Write a secure message"</a></div>
-        <MessageList mailbox="inbox" empty=|| view! {
+        <MessageList mailbox=MailBox::Inbox empty=|| view! {
             <EmptyState title="No messages yet" text="Secure messages from colleagues, and secure replies from partners, will appear here."/>
         }.into_any()/>
         <EmailNotices/>
@@ -122,7 +137,7 @@ pub fn Sent() -> impl IntoView {
     set_title("Sent");
     view! {
         <h1>"Sent"</h1>
-        <MessageList mailbox="sent" empty=|| view! {
+        <MessageList mailbox=MailBox::Sent empty=|| view! {
             <EmptyState title="You have not sent any secure messages"
                 text="Messages you send will appear here, with who has opened them and a button to withdraw access.">
                 <a class="button" href="/compose">"Write a secure message"</a>

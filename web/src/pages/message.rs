@@ -2,62 +2,69 @@
 //! secure replies, each recipient's delivery status, and can withdraw access for one or all.
 
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 use leptos_router::hooks::{use_params_map, use_query_map};
+use sealpost_domain::MessageId;
 use sealpost_domain::api_audit::RecipientTrail;
 use sealpost_domain::api_messages::{DeliveryStatus, MessageDetail};
 
 use crate::api;
-use crate::components::{LinkedText, MarkingBadge, format_size, format_time, set_title, visible_text};
+use crate::components::{LinkedText, Loading, MarkingBadge, format_size, format_time, load_failed, set_title, visible_text};
 use crate::pages::Replies;
 
-/// The message page.
+/// The message page: loading, then the message, "not available" (it does not exist or is not
+/// addressed to this person, SECURITY C1), or why it could not be loaded.
 #[component]
 pub fn MessagePage() -> impl IntoView {
-    let id = use_params_map().get_untracked().get("id").unwrap_or_default();
+    let id = use_params_map().get_untracked().get("id").and_then(|t| t.parse::<MessageId>().ok());
     let just_sent = use_query_map().get_untracked().get("sent").is_some();
-    let detail = RwSignal::new(None::<Result<MessageDetail, String>>);
-    let load_id = id.clone();
-    spawn_local(async move {
-        let result = api::message(&load_id).await.map_err(|f| {
-            if f.status == 404 {
-                "This message does not exist, or it is not addressed to you.".to_owned()
-            } else {
-                f.message
-            }
-        });
-        if let Ok(d) = &result {
-            set_title(&d.summary.subject);
-        }
-        detail.set(Some(result));
-    });
-    move || match detail.get() {
-        None => view! { <p class="loading" role="status">"Loading…"</p> }.into_any(),
-        Some(Err(message)) => {
-            view! { <h1>"Message not available"</h1><p>{message}</p><p><a href="/inbox">"Back to your inbox"</a></p> }.into_any()
-        }
-        Some(Ok(d)) => view! { <Message id=id.clone() detail=d just_sent=just_sent/> }.into_any(),
+    let Some(id) = id else {
+        return view! { <NotAvailable/> }.into_any();
+    };
+    let detail = LocalResource::new(move || api::message(id));
+    view! {
+        <Suspense fallback=|| view! { <Loading text="Opening the message…"/> }>
+            <ErrorBoundary fallback=load_failed>
+                {move || Suspend::new(async move {
+                    match detail.await {
+                        Ok(d) => {
+                            set_title(&d.summary.subject);
+                            Ok(view! { <Message id detail=d just_sent/> }.into_any())
+                        }
+                        Err(f) if f.status == 404 => Ok(view! { <NotAvailable/> }.into_any()),
+                        Err(f) => Err(f),
+                    }
+                })}
+            </ErrorBoundary>
+        </Suspense>
+    }
+    .into_any()
+}
+
+/// A message that does not exist, or is not this person's to read: the same words for both.
+#[component]
+fn NotAvailable() -> impl IntoView {
+    set_title("Message not available");
+    view! {
+        <h1>"Message not available"</h1>
+        <p>"This message does not exist, or it is not addressed to you."</p>
+        <p><a href="/inbox">"Back to your inbox"</a></p>
     }
 }
 
 #[component]
-fn Message(id: String, detail: MessageDetail, just_sent: bool) -> impl IntoView {
+fn Message(id: MessageId, detail: MessageDetail, just_sent: bool) -> impl IntoView {
     let reference = detail.summary.reference.to_string();
     let recipients = RwSignal::new(detail.recipients.clone());
     let is_sender = !detail.recipients.is_empty();
     let replies = detail.replies.clone();
     // The sender's own file names, to say which ones each recipient downloaded.
     let files: Vec<(String, String)> = detail.attachments.iter().map(|a| (a.id.to_string(), a.name.clone())).collect();
-    let urls = detail
-        .attachments
-        .iter()
-        .map(|a| api::attachment_url(&id, &a.id.to_string()))
-        .collect();
+    let urls = detail.attachments.iter().map(|a| api::attachment_url(id, a.id)).collect();
     view! {
         {just_sent.then(|| view! { <div class="notice" role="status"><strong>"Sent securely."</strong>" Reference "{reference}"."</div> })}
         <MessageArticle detail=detail attachment_urls=urls expiry_label="Links expire"/>
-        <Replies message_id=id.clone() replies=replies file_url=api::attachment_url/>
-        {is_sender.then(|| view! { <crate::pages::delivery::Delivery id=id.clone() recipients=recipients files=files/> })}
+        <Replies replies=replies file_url=move |a| api::attachment_url(id, a)/>
+        {is_sender.then(|| view! { <crate::pages::delivery::Delivery id recipients=recipients files=files/> })}
     }
 }
 

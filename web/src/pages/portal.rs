@@ -12,23 +12,31 @@ use crate::auth::Auth;
 use leptos_router::NavigateOptions;
 use leptos_router::hooks::use_navigate;
 
-use crate::components::{Banner, ErrorSummary, MarkingBadge, format_time, set_title, visible_text};
+use crate::components::{Banner, ErrorSummary, Loading, MarkingBadge, format_time, set_title, visible_text};
 
 /// The secure link page.
 #[component]
 pub fn PortalLink() -> impl IntoView {
     let token = use_params_map().get_untracked().get("token").unwrap_or_default();
-    let state = RwSignal::new(None::<Result<LinkView, Failure>>);
     let lookup = token.clone();
-    spawn_local(async move { state.set(Some(api::link(&lookup).await)) });
+    let link = LocalResource::new(move || {
+        let lookup = lookup.clone();
+        async move { api::link(&lookup).await }
+    });
     view! {
         <Banner/>
         <main id="main" class="page narrow">
-            {move || match state.get() {
-                None => view! { <p class="loading" role="status">"Loading…"</p> }.into_any(),
-                Some(Ok(link)) => view! { <Waiting token=token.clone() link=link/> }.into_any(),
-                Some(Err(f)) => view! { <DeadEnd failure=f/> }.into_any(),
-            }}
+            <Suspense fallback=|| view! { <Loading/> }>
+                {move || {
+                    let token = token.clone();
+                    Suspend::new(async move {
+                        match link.await {
+                            Ok(link) => view! { <Waiting token link/> }.into_any(),
+                            Err(f) => view! { <DeadEnd failure=f/> }.into_any(),
+                        }
+                    })
+                }}
+            </Suspense>
         </main>
     }
 }

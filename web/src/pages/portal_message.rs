@@ -6,68 +6,77 @@ use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::hooks::use_params_map;
+use sealpost_domain::MessageId;
 use sealpost_domain::api_messages::{MessageDetail, PortalItem, PortalState, SendReply};
 use web_sys::File;
 
 use crate::api::{self, Failure};
-use crate::components::{ErrorSummary, MarkingBadge, format_time, set_title, visible_text};
+use crate::components::{ErrorSummary, Loading, MarkingBadge, format_time, set_title, visible_text};
 use crate::file_picker::{FilePicker, UploadProgress};
 use crate::pages::{MessageArticle, Replies};
 use crate::upload;
 
 /// Loads the recipient's messages and opens one: the address's `id` (`/portal/messages/{id}`),
-/// else the message whose link opened the session.
+/// else the message whose link opened the session. A refused list (locked out, session ended)
+/// says why, in place of the message.
 #[component]
 pub fn Verified(state: PortalState) -> impl IntoView {
     let params = use_params_map();
-    let items = RwSignal::new(Vec::<PortalItem>::new());
-    let open = RwSignal::new(None::<String>);
-    let detail = RwSignal::new(None::<Result<MessageDetail, Failure>>);
-    let load = move |id: String| spawn_local(async move { detail.set(Some(api::portal_message(&id).await)) });
-    Effect::new(move |_| {
+    let items = LocalResource::new(api::portal_messages);
+    let detail = LocalResource::new(move || {
         let wanted = params.with(|p| p.get("id"));
-        spawn_local(async move {
-            // A refused list (locked out, session ended) says why, in place of the message.
-            let list = match api::portal_messages().await {
-                Ok(list) => list,
-                Err(failure) => return detail.set(Some(Err(failure))),
+        async move {
+            let list = items.await?;
+            let id = match wanted {
+                Some(text) => text.parse::<MessageId>().ok(),
+                None => list.iter().find(|i| i.current).map(|i| i.id),
             };
-            let id = wanted.or_else(|| list.iter().find(|i| i.current).map(|i| i.id.to_string()));
-            items.set(list);
-            open.set(id.clone());
             match id {
-                Some(id) => load(id),
-                None => detail.set(Some(Err(Failure {
-                    status: 404,
-                    code: String::new(),
-                    message: "This message is no longer available. Open the link in your email again.".into(),
-                }))),
+                Some(id) => api::portal_message(id).await,
+                None => Err(gone()),
             }
-        });
+        }
     });
     let reference = state.link.reference.to_string();
     let limits = RwSignal::new(state.limits);
     let (sent, set_sent) = signal(None::<String>);
     let on_sent = move || {
         set_sent.set(Some("Your reply has been sent securely.".into()));
-        if let Some(id) = open.get_untracked() {
-            load(id);
-        }
+        detail.refetch();
     };
     view! {
         <div role="status">{move || sent.get().map(|n| view! { <p class="notice">{n}</p> })}</div>
-        {move || match detail.get() {
-            None => view! { <p class="loading" role="status">"Opening the message…"</p> }.into_any(),
-            Some(Ok(d)) => {
-                let id = d.summary.id.to_string();
-                view! { <PortalMessage detail=d/><ReplyForm id=id limits=limits on_sent=on_sent/> }.into_any()
-            }
-            Some(Err(f)) => {
-                view! { <h1>"The message could not be opened"</h1><p>{f.message}</p><p>{format!("Reference {reference}.")}</p> }.into_any()
-            }
-        }}
-        <YourMessages items=items open=open/>
+        <Suspense fallback=|| view! { <Loading text="Opening the message…"/> }>
+            {move || {
+                let reference = reference.clone();
+                Suspend::new(async move {
+                    match detail.await {
+                        Ok(d) => {
+                            let id = d.summary.id;
+                            view! { <PortalMessage detail=d/><ReplyForm id limits on_sent/> }.into_any()
+                        }
+                        Err(f) => view! {
+                            <h1>"The message could not be opened"</h1><p>{f.message}</p><p>{format!("Reference {reference}.")}</p>
+                        }
+                        .into_any(),
+                    }
+                })
+            }}
+            {move || Suspend::new(async move {
+                let open = detail.await.ok().map(|d| d.summary.id);
+                view! { <YourMessages list=items.await.unwrap_or_default() open/> }
+            })}
+        </Suspense>
         <p class="hint">"Your secure session ends after 15 minutes without use. To read this again later, open the link in the email."</p>
+    }
+}
+
+/// The message asked for is not (or no longer) one this session can open.
+fn gone() -> Failure {
+    Failure {
+        status: 404,
+        code: String::new(),
+        message: "This message is no longer available. Open the link in your email again.".into(),
     }
 }
 
@@ -75,27 +84,20 @@ pub fn Verified(state: PortalState) -> impl IntoView {
 #[component]
 fn PortalMessage(detail: MessageDetail) -> impl IntoView {
     set_title(&detail.summary.subject);
-    let id = detail.summary.id.to_string();
-    let urls = detail
-        .attachments
-        .iter()
-        .map(|a| api::portal_attachment_url(&id, &a.id.to_string()))
-        .collect();
+    let id = detail.summary.id;
+    let urls = detail.attachments.iter().map(|a| api::portal_attachment_url(id, a.id)).collect();
     let replies = detail.replies.clone();
     view! {
         <MessageArticle detail=detail attachment_urls=urls expiry_label="Available until"/>
-        <Replies message_id=id replies=replies file_url=api::portal_attachment_url/>
+        <Replies replies=replies file_url=move |a| api::portal_attachment_url(id, a)/>
     }
 }
 
 /// Every live message to this address, when there is more than the one open: a returning
 /// partner finds all their secure mail here.
 #[component]
-fn YourMessages(items: RwSignal<Vec<PortalItem>>, open: RwSignal<Option<String>>) -> impl IntoView {
-    move || {
-        let list = items.get();
-        let shown = open.get().unwrap_or_default();
-        (list.len() > 1).then(|| view! {
+fn YourMessages(list: Vec<PortalItem>, open: Option<MessageId>) -> impl IntoView {
+    (list.len() > 1).then(|| view! {
             <section class="card" aria-labelledby="yours-title">
                 <h2 id="yours-title">"Your secure messages"</h2>
                 <p class="field-hint">"Every message sent to your address through Sealpost that you can still open."</p>
@@ -103,8 +105,8 @@ fn YourMessages(items: RwSignal<Vec<PortalItem>>, open: RwSignal<Option<String>>
                     <caption class="visually-hidden">"Secure messages to you, newest first"</caption>
                     <thead><tr><th scope="col">"From"</th><th scope="col">"Subject"</th><th scope="col">"Marking"</th><th scope="col">"Sent"</th></tr></thead>
                     <tbody>{list.into_iter().map(|i| {
-                        let id = i.id.to_string();
-                        let here = id == shown;
+                        let id = i.id;
+                        let here = Some(id) == open;
                         let subject = match i.subject {
                             Some(s) if here => view! { <span aria-current="page">{visible_text(&s)}<span class="muted">" (open now)"</span></span> }.into_any(),
                             Some(s) => view! { <a href=format!("/portal/messages/{id}")>{visible_text(&s)}</a> }.into_any(),
@@ -122,12 +124,11 @@ fn YourMessages(items: RwSignal<Vec<PortalItem>>, open: RwSignal<Option<String>>
                 </table>
             </section>
         })
-    }
 }
 
 /// Write back to the sender, with files; sealed like the message itself.
 #[component]
-fn ReplyForm(id: String, limits: RwSignal<sealpost_domain::Limits>, on_sent: impl Fn() + Copy + 'static) -> impl IntoView {
+fn ReplyForm(id: MessageId, limits: RwSignal<sealpost_domain::Limits>, on_sent: impl Fn() + Copy + 'static) -> impl IntoView {
     let text = RwSignal::new(String::new());
     let files = RwSignal::new_local(Vec::<File>::new());
     let (error, set_error) = signal(None::<String>);
@@ -144,9 +145,8 @@ fn ReplyForm(id: String, limits: RwSignal<sealpost_domain::Limits>, on_sent: imp
         }
         set_error.set(None);
         progress.set(Some(0.0));
-        let id = id.clone();
         spawn_local(async move {
-            let result = upload::reply(&id, &reply, &chosen, move |p| progress.set(Some(p))).await;
+            let result = upload::reply(id, &reply, &chosen, move |p| progress.set(Some(p))).await;
             progress.set(None);
             match result {
                 Ok(_) => {

@@ -102,52 +102,65 @@ pub fn SignInForm() -> impl IntoView {
             busy.set(false);
         });
     };
-    let invalid = move || error.get().is_some().then_some("true");
-    let described = move || error.get().is_some().then_some("form-error");
     let kept = crate::draft::waiting();
     let lede = if kept {
         "Your session ended. Sign in again and the message you were writing will be back as you left it."
     } else {
         "Sign in with your council email address to read and send secure mail."
     };
-    move || {
-        if let Some(why) = disabled.get() {
-            set_title("Your account is disabled");
-            view! {
-                <Banner/>
-                <main id="main" class="page narrow">
-                    <h1>"Your account is disabled"</h1>
-                    <p>{why}</p>
-                </main>
-            }
-            .into_any()
-        } else {
-            let on_submit = on_submit.clone();
-            view! {
-                <Banner/>
-                <main id="main" class="page narrow">
-                    <h1>"Sign in"</h1>
-                    <p class="lede">{lede}</p>
-                    <ErrorSummary message=error/>
-                    <form class="card form" on:submit=on_submit novalidate=true>
-                        <div class="field">
-                            <label for="email">"Email address"</label>
-                            <input id="email" name="email" type="email" autocomplete="username" spellcheck="false"
-                                aria-invalid=invalid aria-describedby=described bind:value=email/>
-                        </div>
-                        <div class="field">
-                            <label for="password">"Password"</label>
-                            <input id="password" name="password" type="password" autocomplete="current-password"
-                                aria-invalid=invalid aria-describedby=described bind:value=password/>
-                        </div>
-                        <button type="submit" class="button" disabled=move || busy.get()>
-                            {move || if busy.get() { "Signing in…" } else { "Sign in" }}
-                        </button>
-                    </form>
-                    <p class="hint">"Forgotten your password or locked out? Contact your IT service desk."</p>
-                </main>
-            }
-            .into_any()
-        }
+    move || match disabled.get() {
+        Some(why) => view! { <AccountDisabled why/> }.into_any(),
+        None => view! { <SignInCard lede error email password busy on_submit=on_submit.clone()/> }.into_any(),
+    }
+}
+
+/// Said in place of the form when the account is disabled: signing in again would not help.
+#[component]
+fn AccountDisabled(why: String) -> impl IntoView {
+    set_title("Your account is disabled");
+    view! {
+        <Banner/>
+        <main id="main" class="page narrow">
+            <h1>"Your account is disabled"</h1>
+            <p>{why}</p>
+        </main>
+    }
+}
+
+/// The address and password fields, marked invalid while the last try's problem stands.
+#[component]
+fn SignInCard(
+    lede: &'static str,
+    error: ReadSignal<Option<String>>,
+    email: RwSignal<String>,
+    password: RwSignal<String>,
+    busy: RwSignal<bool>,
+    on_submit: impl Fn(SubmitEvent) + 'static,
+) -> impl IntoView {
+    let invalid = move || error.get().is_some().then_some("true");
+    let described = move || error.get().is_some().then_some("form-error");
+    view! {
+        <Banner/>
+        <main id="main" class="page narrow">
+            <h1>"Sign in"</h1>
+            <p class="lede">{lede}</p>
+            <ErrorSummary message=error/>
+            <form class="card form" on:submit=on_submit novalidate=true>
+                <div class="field">
+                    <label for="email">"Email address"</label>
+                    <input id="email" name="email" type="email" autocomplete="username" spellcheck="false"
+                        aria-invalid=invalid aria-describedby=described bind:value=email/>
+                </div>
+                <div class="field">
+                    <label for="password">"Password"</label>
+                    <input id="password" name="password" type="password" autocomplete="current-password"
+                        aria-invalid=invalid aria-describedby=described bind:value=password/>
+                </div>
+                <button type="submit" class="button" disabled=move || busy.get()>
+                    {move || if busy.get() { "Signing in…" } else { "Sign in" }}
+                </button>
+            </form>
+            <p class="hint">"Forgotten your password or locked out? Contact your IT service desk."</p>
+        </main>
     }
 }

@@ -2,6 +2,7 @@
 //! on the message page and to a partner (their own replies) in the portal.
 
 use leptos::prelude::*;
+use sealpost_domain::AttachmentId;
 use sealpost_domain::api_messages::ReplyDetail;
 
 use crate::components::{LinkedText, format_size, format_time, visible_text};
@@ -9,7 +10,7 @@ use crate::components::{LinkedText, format_size, format_time, visible_text};
 /// The replies to message `message_id`; `file_url(message_id, attachment_id)` is where a
 /// reply's file downloads from for this viewer.
 #[component]
-pub fn Replies(message_id: String, replies: Vec<ReplyDetail>, file_url: fn(&str, &str) -> String) -> impl IntoView {
+pub fn Replies(replies: Vec<ReplyDetail>, file_url: impl Fn(AttachmentId) -> String + 'static) -> impl IntoView {
     let count = replies.len();
     (count > 0).then(|| {
         view! {
@@ -18,7 +19,7 @@ pub fn Replies(message_id: String, replies: Vec<ReplyDetail>, file_url: fn(&str,
                 <ol class="replies">
                     {replies.into_iter().map(|r| {
                         let heading = format!("Reply from {}", r.from);
-                        let files: Vec<_> = r.attachments.iter().map(|a| (file_url(&message_id, &a.id.to_string()), a.clone())).collect();
+                        let files: Vec<_> = r.attachments.iter().map(|a| (file_url(a.id), a.clone())).collect();
                         view! {
                             <li class="card reply">
                                 <h3>{heading}</h3>

@@ -1,0 +1,113 @@
+//! The parts of the compose form, each given the [`Fields`] it edits.
+
+use leptos::prelude::*;
+use sealpost_domain::{EmailAddress, Limits, Marking};
+
+use super::Fields;
+use crate::components::bring_into_view;
+
+/// The longest subject the form takes: a subject is a line people scan, not a paragraph. The
+/// API still accepts up to 998 bytes (SECURITY D6), and long ones are shown smaller, wrapped.
+const SUBJECT_MAX_CHARS: u32 = 200;
+
+/// "To": the recipients as chips (each removable), and the box to add more, with past
+/// recipients offered as autocomplete.
+#[component]
+pub(super) fn Recipients(f: Fields, known: Signal<Vec<EmailAddress>>) -> impl IntoView {
+    let chips = move || {
+        f.recipients
+            .get()
+            .into_iter()
+            .map(|a| {
+                let label = format!("Remove {a}");
+                let gone = a.clone();
+                view! { <li class="chip">{a}<button type="button" class="chip-remove" aria-label=label
+                on:click=move |_| f.recipients.update(|r| r.retain(|x| *x != gone))>"×"</button></li> }
+            })
+            .collect_view()
+    };
+    view! {
+        <div class="field">
+            <label for="to">"To"</label>
+            <p class="field-hint" id="to-hint">"Type an address and press Enter. Colleagues get it in Sealpost; anyone else gets an email with a secure link."</p>
+            <ul class="chips" aria-label="Recipients" aria-live="polite">{chips}</ul>
+            <div class="inline">
+                <input id="to" type="email" list="known-recipients" autocomplete="off" aria-describedby="to-hint" bind:value=f.to_input
+                    aria-invalid=f.marked("to") on:input=f.edited("to")
+                    on:keydown=move |ev| if ev.key() == "Enter" { ev.prevent_default(); f.add_recipients(); }/>
+                <button type="button" class="button quiet" on:click=move |_| { f.add_recipients(); }>"Add"</button>
+            </div>
+            <datalist id="known-recipients">{move || known.get().into_iter().map(|a| view! { <option value=a.to_string()/> }).collect_view()}</datalist>
+        </div>
+    }
+}
+
+/// The subject and the message text.
+#[component]
+pub(super) fn Words(f: Fields) -> impl IntoView {
+    view! {
+        <div class="field">
+            <label for="subject">"Subject"</label>
+            <input id="subject" type="text" maxlength=SUBJECT_MAX_CHARS bind:value=f.subject
+                aria-invalid=f.marked("subject") on:input=f.edited("subject")/>
+        </div>
+        <div class="field">
+            <label for="body">"Message"</label>
+            <textarea id="body" rows="10" bind:value=f.body aria-invalid=f.marked("body") on:input=f.edited("body")></textarea>
+        </div>
+    }
+}
+
+/// How the message is handled: its marking, the passphrase for people outside the council, and
+/// how long its links work.
+#[component]
+pub(super) fn Handling(f: Fields, limits: Signal<Limits>) -> impl IntoView {
+    let marking = f.marking;
+    view! {
+        <fieldset class="field">
+            <legend>"Marking"</legend>
+            <label class="radio"><input type="radio" name="marking" checked=move || marking.get() == Marking::Official
+                on:change=move |_| marking.set(Marking::Official)/>"OFFICIAL"</label>
+            <label class="radio"><input type="radio" name="marking" checked=move || marking.get() == Marking::OfficialSensitive
+                on:change=move |_| marking.set(Marking::OfficialSensitive)/>"OFFICIAL-SENSITIVE"</label>
+        </fieldset>
+        <div class="field">
+            <label for="passphrase">"Passphrase for people outside the council"</label>
+            <p class="field-hint" id="passphrase-hint">"Needed for OFFICIAL-SENSITIVE messages to external recipients: at least 12 characters or 4 words. Give it to them by phone, never by email."</p>
+            <input id="passphrase" type="text" autocomplete="off" spellcheck="false" aria-describedby="passphrase-hint" bind:value=f.passphrase
+                aria-invalid=f.marked("passphrase") on:input=f.edited("passphrase")/>
+        </div>
+        <div class="field narrow-field">
+            <label for="expiry">"Links work for (days)"</label>
+            <input id="expiry" type="number" min="1" max=move || limits.get().max_expiry_days.to_string() bind:value=f.expiry/>
+        </div>
+    }
+}
+
+/// "Check the address before you send": shown, and focused, while addresses never sent to
+/// before wait for a second look.
+#[component]
+pub(super) fn NewAddressCheck(unconfirmed: RwSignal<Vec<String>>, on_yes: impl Fn() + Clone + Send + Sync + 'static) -> impl IntoView {
+    let check = NodeRef::<leptos::html::Section>::new();
+    Effect::new(move |_| {
+        if !unconfirmed.get().is_empty() {
+            bring_into_view(move || check.get_untracked());
+        }
+    });
+    move || {
+        (!unconfirmed.get().is_empty()).then(|| {
+            let on_yes = on_yes.clone();
+            view! {
+                <section class="card warning" role="alert" aria-labelledby="check-title" tabindex="-1" node_ref=check>
+                    <h2 id="check-title">"Check the address before you send"</h2>
+                    <p>"You have not sent a secure message to these addresses before:"</p>
+                    <ul>{unconfirmed.get().into_iter().map(|a| view! { <li><strong>{a}</strong></li> }).collect_view()}</ul>
+                    <div class="actions">
+                        <button type="button" class="button" on:click=move |_| on_yes()>"Yes, send it"</button>
+                        <button type="button" class="button quiet" on:click=move |_| unconfirmed.set(vec![])>"Go back and check"</button>
+                    </div>
+                </section>
+            }
+        })
+    }
+}
