@@ -220,7 +220,7 @@ describe('staff sign-in', () => {
     const alert = page.getByRole('alert').filter({ hasText: 'This could not be loaded' });
     await alert.getByText('Sealpost is busy. Try again in a minute.').waitFor();
     assert.deepEqual(await axeViolations(page), [], 'inbox that could not load');
-    await screenshot(page, '07-inbox-load-failed');
+    await screenshot(page, '02b-inbox-load-failed');
     await page.unroute(inbox);
     await alert.getByRole('button', { name: 'Try again' }).click();
     await page.getByRole('heading', { level: 2, name: 'No messages yet' }).waitFor();

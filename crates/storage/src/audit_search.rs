@@ -235,7 +235,10 @@ impl Store {
             query.fetch_all(pool).await
         })?;
         rows.into_iter()
-            .map(|(id, size)| Ok((AttachmentId(parse_id(&id, "attachments.id")?), u64::try_from(size).unwrap_or(0))))
+            .map(|(id, size)| {
+                let size = u64::try_from(size).map_err(|_| StorageError::Corrupt("attachments.size"))?;
+                Ok((AttachmentId(parse_id(&id, "attachments.id")?), size))
+            })
             .collect()
     }
 

@@ -29,16 +29,24 @@ pub struct BreakGlassGrant {
     pub expires_at_ms: i64,
 }
 
-type GrantRow = (String, String, String, String, i64, i64);
+#[derive(sqlx::FromRow)]
+struct GrantRow {
+    id: String,
+    user_id: String,
+    message_id: String,
+    reason: String,
+    created_at: i64,
+    expires_at: i64,
+}
 
-fn grant_of((id, user, message, reason, granted_at_ms, expires_at_ms): GrantRow) -> Result<BreakGlassGrant, StorageError> {
+fn grant_of(r: GrantRow) -> Result<BreakGlassGrant, StorageError> {
     Ok(BreakGlassGrant {
-        id: parse_id(&id, "break_glass_grants.id")?,
-        user: UserId(parse_id(&user, "break_glass_grants.user_id")?),
-        message: MessageId(parse_id(&message, "break_glass_grants.message_id")?),
-        reason,
-        granted_at_ms,
-        expires_at_ms,
+        id: parse_id(&r.id, "break_glass_grants.id")?,
+        user: UserId(parse_id(&r.user_id, "break_glass_grants.user_id")?),
+        message: MessageId(parse_id(&r.message_id, "break_glass_grants.message_id")?),
+        reason: r.reason,
+        granted_at_ms: r.created_at,
+        expires_at_ms: r.expires_at,
     })
 }
 

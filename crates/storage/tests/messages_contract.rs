@@ -406,7 +406,7 @@ contract!(
         // a hand edit might) is not "revoked", or anything else.
         let lift = match store.backend() {
             "sqlite" => "PRAGMA ignore_check_constraints = ON",
-            _ => "ALTER TABLE recipients DROP CONSTRAINT recipients_status_check",
+            _ => "ALTER TABLE recipients DROP CONSTRAINT IF EXISTS recipients_status_check",
         };
         store
             .execute_raw(&format!(

@@ -3,7 +3,6 @@
 //! The reply lands in the sender's inbox as part of the thread; the sender also gets a short
 //! email naming the reference, never the content.
 
-use axum::extract::Multipart;
 use sealpost_audit::AuditEvent;
 use sealpost_crypto::{Binding, ObjectKind};
 use sealpost_domain::api_messages::{ReplySent, SendReply};
@@ -16,7 +15,7 @@ use crate::app::disclosure::message_key;
 use crate::app::notices;
 use crate::app::portal::{Portal, recipient};
 use crate::app::portal_mail;
-use crate::app::uploads::{self, Uploads};
+use crate::app::uploads::{self, Form, Uploads};
 use crate::error::AppError;
 use crate::state::AppState;
 
@@ -31,7 +30,7 @@ pub async fn reply(
     portal: &Portal,
     id: MessageId,
     meta: &RequestMeta,
-    mut form: Multipart,
+    mut form: impl Form,
 ) -> Result<ReplySent, AppError> {
     let (m, link) = portal_mail::open(state, portal, id).await?;
     if state.store.replies_to(m.id, Some(link.recipient_id)).await?.len() >= MAX_REPLIES {

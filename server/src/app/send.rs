@@ -3,7 +3,6 @@
 //! rows in one transaction. Nothing is written in the clear; a failure part-way leaves no blobs
 //! (see [`crate::app::uploads`]).
 
-use axum::extract::Multipart;
 use sealpost_crypto::{Binding, ExposeSecret, MessageKey, ObjectKind, SecretString, Token};
 use sealpost_domain::api_messages::{SendMessage, Sent};
 use sealpost_domain::{EmailAddress, Marking, MessageId, RecipientId, Reference, UserId};
@@ -14,7 +13,7 @@ use sealpost_audit::AuditEvent;
 
 use crate::app::audit::{Action, Actor, Object, Outcome, RequestMeta};
 use crate::app::auth::hash_password;
-use crate::app::uploads::{self, Uploads};
+use crate::app::uploads::{self, Form, Uploads};
 use crate::error::AppError;
 use crate::state::AppState;
 
@@ -31,7 +30,7 @@ struct Draft {
 }
 
 /// Sends the message in `form` from `sender`.
-pub async fn send(state: &AppState, sender: &UserRecord, meta: &RequestMeta, mut form: Multipart) -> Result<Sent, AppError> {
+pub async fn send(state: &AppState, sender: &UserRecord, meta: &RequestMeta, mut form: impl Form) -> Result<Sent, AppError> {
     let request: SendMessage = uploads::json_part(&mut form, "message").await?;
     let draft = validate(state, request).await?;
     let id = MessageId(Uuid::new_v4());

@@ -9,8 +9,9 @@
 //! again every few MiB, so the space that is left keeps the audit log, and so reads, working
 //! (SECURITY G6). A disk that fills up anyway gives the same clean refusal.
 
-use axum::extract::Multipart;
-use axum::extract::multipart::{Field, MultipartError};
+use std::future::Future;
+
+use bytes::Bytes;
 use sealpost_crypto::{Binding, MessageKey, ObjectKind};
 use sealpost_domain::{AttachmentId, MessageId, sanitise_file_name};
 use sealpost_storage::NewAttachment;
@@ -19,6 +20,28 @@ use uuid::Uuid;
 
 use crate::error::AppError;
 use crate::state::AppState;
+
+/// A form as it arrives, read a part at a time: what a send or a reply is given, whatever
+/// carried it (`routes/` adapts HTTP multipart to it). Errors are already the person's.
+pub trait Form: Send {
+    /// One part being read.
+    type Part<'a>: FormPart
+    where
+        Self: 'a;
+
+    /// The next part, or `None` at the end of the form.
+    fn next_part(&mut self) -> impl Future<Output = Result<Option<Self::Part<'_>>, AppError>> + Send;
+}
+
+/// One part of a [`Form`]: its name, the file name it came with, and its bytes a chunk at a time.
+pub trait FormPart: Send {
+    /// The part's name (`message`, `reply`, `attachment`).
+    fn name(&self) -> Option<&str>;
+    /// The file name the sender's browser gave, unsanitised.
+    fn file_name(&self) -> Option<&str>;
+    /// The next chunk of bytes, or `None` at the end of the part.
+    fn chunk(&mut self) -> impl Future<Output = Result<Option<Bytes>, AppError>> + Send;
+}
 
 /// The JSON part may be at most this large.
 const MAX_JSON_PART: usize = 2 * 1024 * 1024;
@@ -56,9 +79,9 @@ fn write_error(e: std::io::Error) -> AppError {
 }
 
 /// Reads the form's first part, which must be named `name`, as JSON.
-pub async fn json_part<T: DeserializeOwned>(form: &mut Multipart, name: &'static str) -> Result<T, AppError> {
+pub async fn json_part<T: DeserializeOwned>(form: &mut impl Form, name: &'static str) -> Result<T, AppError> {
     let missing = || AppError::bad("missing_message", format!("The first part of the form must be the {name}."));
-    let first = form.next_field().await.map_err(form_error)?.ok_or_else(missing)?;
+    let first = form.next_part().await?.ok_or_else(missing)?;
     if first.name() != Some(name) {
         return Err(missing());
     }
@@ -85,12 +108,12 @@ impl Uploads {
 
     /// Streams every remaining `attachment` part of `form` through `key` into the blob store,
     /// under `message`, enforcing the per-file, per-form and count limits.
-    pub async fn receive(&mut self, key: &MessageKey, message: MessageId, form: &mut Multipart) -> Result<Vec<NewAttachment>, AppError> {
+    pub async fn receive(&mut self, key: &MessageKey, message: MessageId, form: &mut impl Form) -> Result<Vec<NewAttachment>, AppError> {
         ensure_room(&self.state)?;
         let limits = self.state.limits;
         let mut done = vec![];
         let mut total = 0u64;
-        while let Some(field) = form.next_field().await.map_err(form_error)? {
+        while let Some(field) = form.next_part().await? {
             if field.name() != Some("attachment") {
                 return Err(AppError::bad("unexpected_part", "The form has a part this server does not accept."));
             }
@@ -142,7 +165,7 @@ impl Uploads {
         key: &MessageKey,
         id: AttachmentId,
         blob_key: String,
-        mut field: Field<'_>,
+        mut field: impl FormPart,
         total: &mut u64,
     ) -> Result<NewAttachment, AppError> {
         let name = sanitise_file_name(field.file_name().unwrap_or("attachment"));
@@ -150,7 +173,7 @@ impl Uploads {
         let limits = self.state.limits;
         let binding = Binding::new(ObjectKind::Attachment, id.0);
         let mut sealer = self.state.blobs.sealed_writer(&blob_key, key, binding).await?;
-        while let Some(chunk) = field.chunk().await.map_err(form_error)? {
+        while let Some(chunk) = field.chunk().await? {
             *total += chunk.len() as u64;
             if sealer.written() + chunk.len() as u64 > limits.max_attachment_bytes {
                 let mb = limits.max_attachment_bytes / (1024 * 1024);
@@ -213,21 +236,13 @@ impl Drop for Uploads {
     }
 }
 
-async fn read_small(mut field: Field<'_>, max: usize) -> Result<Vec<u8>, AppError> {
+async fn read_small(mut field: impl FormPart, max: usize) -> Result<Vec<u8>, AppError> {
     let mut out = vec![];
-    while let Some(chunk) = field.chunk().await.map_err(form_error)? {
+    while let Some(chunk) = field.chunk().await? {
         if out.len() + chunk.len() > max {
             return Err(AppError::TooLarge("The message text is too large.".into()));
         }
         out.extend_from_slice(&chunk);
     }
     Ok(out)
-}
-
-fn form_error(e: MultipartError) -> AppError {
-    if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-        AppError::TooLarge("The upload is larger than this server accepts.".into())
-    } else {
-        AppError::bad("invalid_form", "The upload was interrupted or is not a valid form. Try again.")
-    }
 }

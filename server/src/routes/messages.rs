@@ -15,6 +15,7 @@ use tokio_util::io::ReaderStream;
 
 use super::client::Meta;
 use super::cookie::SignedIn;
+use super::form::MultipartForm;
 use super::json::ApiJson;
 use crate::app::{access, disclosure, mailbox, send};
 use crate::error::AppError;
@@ -51,7 +52,7 @@ async fn send_message(
     Meta(meta): Meta,
     form: Multipart,
 ) -> Result<Json<Sent>, AppError> {
-    send::send(&state, &signed_in.user, &meta, form).await.map(Json)
+    send::send(&state, &signed_in.user, &meta, MultipartForm(form)).await.map(Json)
 }
 
 async fn list(

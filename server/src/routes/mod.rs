@@ -8,6 +8,7 @@ mod auth;
 mod body_rate;
 mod client;
 mod cookie;
+mod form;
 mod health;
 mod json;
 mod messages;

@@ -10,6 +10,7 @@ use sealpost_domain::api_messages::{LinkView, MessageDetail, PortalItem, PortalS
 
 use super::client::Meta;
 use super::cookie::{self, InPortal};
+use super::form::MultipartForm;
 use super::json::ApiJson;
 use super::messages::parse_id;
 use crate::app::{portal, portal_mail, portal_verify, reply};
@@ -97,7 +98,7 @@ async fn reply(
     Path(id): Path<String>,
     form: Multipart,
 ) -> Result<Json<ReplySent>, AppError> {
-    reply::reply(&state, &p, parse_id(&id)?, &meta, form).await.map(Json)
+    reply::reply(&state, &p, parse_id(&id)?, &meta, MultipartForm(form)).await.map(Json)
 }
 
 async fn download(

@@ -23,7 +23,11 @@ pub fn MessagePage() -> impl IntoView {
     let detail = LocalResource::new(move || api::message(id));
     view! {
         <Suspense fallback=|| view! { <Loading text="Opening the message…"/> }>
-            <ErrorBoundary fallback=load_failed>
+            <ErrorBoundary fallback=|errors| view! {
+                <h1>"Message not available"</h1>
+                {load_failed(errors)}
+                <p><a href="/inbox">"Back to your inbox"</a></p>
+            }>
                 {move || Suspend::new(async move {
                     match detail.await {
                         Ok(d) => {

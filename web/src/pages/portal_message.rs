@@ -22,19 +22,24 @@ use crate::upload;
 #[component]
 pub fn Verified(state: PortalState) -> impl IntoView {
     let params = use_params_map();
-    let items = LocalResource::new(api::portal_messages);
-    let detail = LocalResource::new(move || {
+    // One resource, read in one go: the list, then the message it names. (A message resource
+    // that awaited a list resource would load, and be recorded as read, twice.)
+    let opened = LocalResource::new(move || {
         let wanted = params.with(|p| p.get("id"));
         async move {
-            let list = items.await?;
+            let list = match api::portal_messages().await {
+                Ok(list) => list,
+                Err(failure) => return (vec![], Err(failure)),
+            };
             let id = match wanted {
                 Some(text) => text.parse::<MessageId>().ok(),
                 None => list.iter().find(|i| i.current).map(|i| i.id),
             };
-            match id {
+            let detail = match id {
                 Some(id) => api::portal_message(id).await,
                 None => Err(gone()),
-            }
+            };
+            (list, detail)
         }
     });
     let reference = state.link.reference.to_string();
@@ -42,15 +47,19 @@ pub fn Verified(state: PortalState) -> impl IntoView {
     let (sent, set_sent) = signal(None::<String>);
     let on_sent = move || {
         set_sent.set(Some("Your reply has been sent securely.".into()));
-        detail.refetch();
+        opened.refetch();
     };
     view! {
         <div role="status">{move || sent.get().map(|n| view! { <p class="notice">{n}</p> })}</div>
-        <Suspense fallback=|| view! { <Loading text="Opening the message…"/> }>
+        // A Transition, not a Suspense: after a reply the message stays on the page while it is
+        // read again, instead of giving way to "Opening the message…".
+        <Transition fallback=|| view! { <Loading text="Opening the message…"/> }>
             {move || {
                 let reference = reference.clone();
                 Suspend::new(async move {
-                    match detail.await {
+                    let (list, detail) = opened.await;
+                    let open = detail.as_ref().ok().map(|d| d.summary.id);
+                    let message = match detail {
                         Ok(d) => {
                             let id = d.summary.id;
                             view! { <PortalMessage detail=d/><ReplyForm id limits on_sent/> }.into_any()
@@ -59,14 +68,11 @@ pub fn Verified(state: PortalState) -> impl IntoView {
                             <h1>"The message could not be opened"</h1><p>{f.message}</p><p>{format!("Reference {reference}.")}</p>
                         }
                         .into_any(),
-                    }
+                    };
+                    view! { {message}<YourMessages list open/> }
                 })
             }}
-            {move || Suspend::new(async move {
-                let open = detail.await.ok().map(|d| d.summary.id);
-                view! { <YourMessages list=items.await.unwrap_or_default() open/> }
-            })}
-        </Suspense>
+        </Transition>
         <p class="hint">"Your secure session ends after 15 minutes without use. To read this again later, open the link in the email."</p>
     }
 }

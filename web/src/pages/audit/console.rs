@@ -135,7 +135,7 @@ fn Verify() -> impl IntoView {
                     <div class="error-summary"><h3 class="error-summary-title">"The audit log is not intact"</h3>
                         <p>{v.problem.unwrap_or_default()}" Tell your data protection officer and keep a copy of this page."</p></div>
                 }.into_any(),
-                Err(m) => view! { <div class="error-summary"><p>{m}</p></div> }.into_any(),
+                Err(m) => view! { <p class="error-text">{m}</p> }.into_any(),
             })}</div>
         </section>
     }

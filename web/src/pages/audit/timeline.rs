@@ -13,13 +13,18 @@ use crate::components::{Loading, format_time, load_failed};
 #[component]
 pub(super) fn Timeline(reference: String) -> impl IntoView {
     let wanted = reference.clone();
+    let heading = format!("Message {reference}");
     let timeline = LocalResource::new(move || {
         let wanted = wanted.clone();
         async move { api::audit_timeline(&wanted).await }
     });
     view! {
         <Suspense fallback=|| view! { <Loading text="Loading the history…"/> }>
-            <ErrorBoundary fallback=load_failed>
+            <ErrorBoundary fallback=move |errors| view! {
+                <h1>{heading.clone()}</h1>
+                {load_failed(errors)}
+                <p><a href="/audit">"Back to the audit log"</a></p>
+            }>
                 {move || {
                     let reference = reference.clone();
                     Suspend::new(async move {

@@ -18,7 +18,7 @@ use sealpost_domain::api_messages::{ComposeInfo, SendMessage};
 use sealpost_domain::{EmailAddress, Limits, Marking};
 use web_sys::File;
 
-use crate::api::{self, Failure};
+use crate::api;
 use crate::components::{ErrorSummary, set_title};
 use crate::draft::{self, Draft};
 use crate::file_picker::{FilePicker, UploadProgress};
@@ -134,16 +134,16 @@ pub fn Compose() -> impl IntoView {
     let loaded = move || info.get().and_then(Result::ok);
     let limits = Signal::derive(move || loaded().map_or_else(Limits::default, |i: ComposeInfo| i.limits));
     let known = Signal::derive(move || loaded().map(|i| i.known_recipients).unwrap_or_default());
-    let info_failed = move || {
-        info.get().and_then(Result::err).filter(|f: &Failure| f.status != 401).map(|f| {
-            view! {
-                <p class="notice warning" role="alert">{format!(
-                    "Sealpost could not load your limits and past recipients ({}). You can still write; reload the page to try again.",
-                    f.message
-                )}</p>
-            }
-        })
-    };
+    Effect::new(move |_| {
+        if let Some(Err(failure)) = info.get()
+            && failure.status != 401
+        {
+            f.error.set(Some(format!(
+                "Sealpost could not load your limits and past recipients ({}). You can still write; reload the page to try again.",
+                failure.message
+            )));
+        }
+    });
     let navigate = use_navigate();
     let go = move |confirmed: bool| send(f, known, confirmed, navigate.clone());
     let on_submit = {
@@ -157,7 +157,6 @@ pub fn Compose() -> impl IntoView {
     view! {
         <h1>"Write a secure message"</h1>
         {move || f.restored.get().map(|text| view! { <p class="notice" role="status">{text}</p> })}
-        {info_failed}
         <ErrorSummary message=f.error.read_only()/>
         <NewAddressCheck unconfirmed=f.unconfirmed on_yes=move || go(true)/>
         <form class="card form compose" on:submit=on_submit novalidate=true>
