@@ -163,6 +163,27 @@ pub struct MessageDetail {
     /// The secure replies the viewer may see, oldest first: all of them for the sender, their
     /// own for an external recipient.
     pub replies: Vec<ReplyDetail>,
+    /// The conversation this message is part of, oldest first, as far as this reader may see
+    /// it (the parts sent by them or to them; this one included). Metadata only: each part's
+    /// content opens, and is recorded, from its own page. Empty for a message that is neither
+    /// answered nor an answer, and in the portal.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub thread: Vec<ThreadPart>,
+}
+
+/// One part of a conversation, without its content.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ThreadPart {
+    /// The part.
+    pub id: MessageId,
+    /// Its reference.
+    pub reference: Reference,
+    /// Who sent it.
+    pub sender_name: String,
+    /// When (Unix ms).
+    pub sent_at: i64,
+    /// The part it answers.
+    pub in_reply_to: Option<MessageId>,
 }
 
 /// A secure reply from an external recipient.

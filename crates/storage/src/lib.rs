@@ -36,7 +36,9 @@ pub use decode::Ciphertext;
 pub use error::StorageError;
 pub use login_failures::LoginAttempt;
 pub use mailbox::Regrant;
-pub use messages::{MessageHeader, NewAttachment, NewMessage, NewRecipient, StoredAttachment, StoredMessage, StoredRecipient};
+pub use messages::{
+    MessageHeader, NewAttachment, NewMessage, NewRecipient, StoredAttachment, StoredMessage, StoredRecipient, ThreadEntry, ThreadLink,
+};
 pub use outbox::DueNotification;
 pub use portal::LinkRecord;
 pub use portal_sessions::{AttemptKind, PortalAttempt, PortalCode, PortalSessionRecord};

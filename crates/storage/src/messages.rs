@@ -34,10 +34,36 @@ pub struct NewMessage {
     pub created_at_ms: i64,
     /// When links stop working (ms).
     pub expires_at_ms: i64,
+    /// The conversation it answers, if it is an answer.
+    pub in_reply_to: Option<ThreadLink>,
     /// Who receives it.
     pub recipients: Vec<NewRecipient>,
     /// Files, already streamed into the blob store.
     pub attachments: Vec<NewAttachment>,
+}
+
+/// Where an answer sits in its conversation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ThreadLink {
+    /// The message that started the conversation.
+    pub thread: MessageId,
+    /// The message answered.
+    pub message: MessageId,
+}
+
+/// A part of a conversation, as a reader of it may list it: metadata only, no content.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ThreadEntry {
+    /// The part.
+    pub id: MessageId,
+    /// Its reference.
+    pub reference: Reference,
+    /// Who sent it.
+    pub sender_name: String,
+    /// When (ms).
+    pub created_at_ms: i64,
+    /// The part it answers.
+    pub in_reply_to: Option<MessageId>,
 }
 
 /// One recipient of a new message.
@@ -96,6 +122,8 @@ pub struct StoredMessage<B = Ciphertext> {
     pub sender_name: String,
     /// Sender's address.
     pub sender_email: EmailAddress,
+    /// The conversation it belongs to (its own id when it started one).
+    pub thread: MessageId,
     /// Marking.
     pub marking: Marking,
     /// Sealed subject.
@@ -167,6 +195,7 @@ pub(crate) struct MessageRow {
     expires_at: i64,
     attachments: i64,
     replies: i64,
+    thread_id: String,
     my_id: Option<String>,
     my_status: Option<String>,
 }
@@ -182,7 +211,7 @@ pub(crate) struct MessageBodyRow {
 pub(crate) const MESSAGE_SELECT: &str = "SELECT m.id, m.reference, m.sender_id, u.display_name AS sender_name, u.email AS sender_email, m.marking, \
      m.subject, k.wrapped, m.created_at, m.expires_at, \
      (SELECT COUNT(*) FROM attachments a WHERE a.message_id = m.id AND a.reply_id IS NULL) AS attachments, \
-     (SELECT COUNT(*) FROM replies p WHERE p.message_id = m.id) AS replies";
+     (SELECT COUNT(*) FROM replies p WHERE p.message_id = m.id) AS replies, COALESCE(m.thread_id, m.id) AS thread_id";
 /// The reader's own recipient row `r`, after [`MESSAGE_SELECT`].
 pub(crate) const MESSAGE_MINE: &str = "r.id AS my_id, r.status AS my_status";
 /// No recipient row of the reader's (the sender's own lists).
@@ -224,6 +253,7 @@ fn message_of<B>(r: MessageRow, body: B) -> Result<StoredMessage<B>, StorageErro
         sender: UserId(parse_id(&r.sender_id, "messages.sender_id")?),
         sender_name: r.sender_name,
         sender_email: decode::address(&r.sender_email, "users.email")?,
+        thread: MessageId(parse_id(&r.thread_id, "messages.thread_id")?),
         marking: Marking::parse(&r.marking).ok_or(StorageError::Corrupt("messages.marking"))?,
         subject: Ciphertext::from_stored(r.subject),
         body,
@@ -264,17 +294,22 @@ impl Store {
         let id = m.id.to_string();
         with_pool!(self, |pool| {
             let mut tx = begin_write!(self, pool).await?;
-            sqlx::query("INSERT INTO messages (id, reference, sender_id, marking, subject, body, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
-                .bind(&id)
-                .bind(m.reference.as_str())
-                .bind(m.sender.to_string())
-                .bind(m.marking.as_str())
-                .bind(m.subject.as_bytes())
-                .bind(m.body.as_bytes())
-                .bind(m.created_at_ms)
-                .bind(m.expires_at_ms)
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query(
+                "INSERT INTO messages (id, reference, sender_id, marking, subject, body, created_at, expires_at, thread_id, in_reply_to) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            )
+            .bind(&id)
+            .bind(m.reference.as_str())
+            .bind(m.sender.to_string())
+            .bind(m.marking.as_str())
+            .bind(m.subject.as_bytes())
+            .bind(m.body.as_bytes())
+            .bind(m.created_at_ms)
+            .bind(m.expires_at_ms)
+            .bind(m.in_reply_to.map_or_else(|| id.clone(), |l| l.thread.to_string()))
+            .bind(m.in_reply_to.map(|l| l.message.to_string()))
+            .execute(&mut *tx)
+            .await?;
             sqlx::query("INSERT INTO message_keys (message_id, wrapped) VALUES ($1, $2)")
                 .bind(&id)
                 .bind(m.key.as_bytes())
@@ -351,5 +386,45 @@ impl Store {
         .fetch_optional(pool)
         .await)?;
         Ok(found.is_some())
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct ThreadRow {
+    id: String,
+    reference: String,
+    sender_name: String,
+    created_at: i64,
+    in_reply_to: Option<String>,
+}
+
+impl Store {
+    /// The parts of conversation `thread` that `user` may read (sent by them, or addressed to
+    /// them and not withdrawn: the same rule as [`Store::message_for`]), oldest first.
+    pub async fn thread_for(&self, user: UserId, thread: MessageId) -> Result<Vec<ThreadEntry>, StorageError> {
+        let rows: Vec<ThreadRow> = with_pool!(self, |pool| sqlx::query_as(
+            "SELECT m.id, m.reference, u.display_name AS sender_name, m.created_at, m.in_reply_to FROM messages m \
+             JOIN users u ON u.id = m.sender_id WHERE m.thread_id = $1 AND (m.sender_id = $2 OR EXISTS \
+             (SELECT 1 FROM recipients r WHERE r.message_id = m.id AND r.user_id = $2 AND r.revoked_at IS NULL)) \
+             ORDER BY m.created_at, m.in_reply_to IS NOT NULL, m.id LIMIT 500"
+        )
+        .bind(thread.to_string())
+        .bind(user.to_string())
+        .fetch_all(pool)
+        .await)?;
+        rows.into_iter()
+            .map(|r| {
+                Ok(ThreadEntry {
+                    id: MessageId(parse_id(&r.id, "messages.id")?),
+                    reference: Reference::from_stored(r.reference),
+                    sender_name: r.sender_name,
+                    created_at_ms: r.created_at,
+                    in_reply_to: r
+                        .in_reply_to
+                        .map(|t| parse_id(&t, "messages.in_reply_to").map(MessageId))
+                        .transpose()?,
+                })
+            })
+            .collect()
     }
 }

@@ -84,6 +84,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../../../migrations/sqlite/0013_staff_phone.sql"),
         include_str!("../../../migrations/postgres/0013_staff_phone.sql"),
     ),
+    (
+        14,
+        "threads",
+        include_str!("../../../migrations/sqlite/0014_threads.sql"),
+        include_str!("../../../migrations/postgres/0014_threads.sql"),
+    ),
 ];
 
 const CREATE_LEDGER: &str =

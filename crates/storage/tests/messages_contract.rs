@@ -10,7 +10,9 @@ use sealpost_audit::{AuditEvent, Origin};
 use sealpost_crypto::{Binding, MessageKey, ObjectKind, PasswordHash, Token};
 use sealpost_domain::api_messages::DeliveryStatus;
 use sealpost_domain::{AttachmentId, DisplayName, EmailAddress, Marking, MessageId, RecipientId, Reference, ReplyId, Role, UserId};
-use sealpost_storage::{BlobStore, NewAttachment, NewMessage, NewRecipient, NewReply, NewUser, StorageError, Store, ThreadActivity};
+use sealpost_storage::{
+    BlobStore, NewAttachment, NewMessage, NewRecipient, NewReply, NewUser, StorageError, Store, ThreadActivity, ThreadLink,
+};
 use tokio::io::AsyncReadExt;
 use uuid::Uuid;
 
@@ -57,6 +59,7 @@ fn message(from: UserId, to: UserId, reference: &str, at: i64) -> NewMessage {
         key: wrapped_key(),
         created_at_ms: at,
         expires_at_ms: at + 1000,
+        in_reply_to: None,
         recipients: vec![
             NewRecipient::Internal {
                 id: RecipientId(Uuid::new_v4()),
@@ -442,6 +445,51 @@ contract!(
             store.claim_due_notifications(1_000, 1_000, 10).await.map(|_| ())
         ));
         assert_eq!(store.inbox(bob, 50).await.unwrap().len(), 1, "rows that decode still read");
+    }
+);
+
+contract!(
+    a_conversation_lists_to_each_reader_only_the_parts_sent_by_or_to_them,
+    |store: Store| async move {
+        let (ann, bob, cat) = (user(&store, "ann").await, user(&store, "bob").await, user(&store, "cat").await);
+        let first = message(ann, bob, "SP-THRD-0001", 100);
+        store.create_message(&first, &audit()).await.unwrap();
+        let mut answer = message(bob, ann, "SP-THRD-0002", 200);
+        if let NewRecipient::Internal { address, .. } = &mut answer.recipients[0] {
+            *address = email("ann@testshire.gov.uk");
+        }
+        answer.in_reply_to = Some(ThreadLink {
+            thread: first.id,
+            message: first.id,
+        });
+        store.create_message(&answer, &audit()).await.unwrap();
+        let parts = |who| {
+            let store = store.clone();
+            async move {
+                store
+                    .thread_for(who, first.id)
+                    .await
+                    .unwrap()
+                    .iter()
+                    .map(|p| (p.id, p.in_reply_to))
+                    .collect::<Vec<_>>()
+            }
+        };
+        let whole = vec![(first.id, None), (answer.id, Some(first.id))];
+        assert_eq!(parts(ann).await, whole);
+        assert_eq!(parts(bob).await, whole);
+        assert_eq!(parts(cat).await, vec![], "not a party to either part");
+        let stored = store.message_for(ann, answer.id).await.unwrap().unwrap();
+        assert_eq!(
+            (stored.thread, first.id),
+            (first.id, store.message_for(ann, first.id).await.unwrap().unwrap().thread)
+        );
+        // Withdrawn from the first part, Bob still sees his own answer, and only that.
+        store
+            .revoke(first.id, Some(&email("bob@testshire.gov.uk")), 300, &audit())
+            .await
+            .unwrap();
+        assert_eq!(parts(bob).await, vec![(answer.id, Some(first.id))]);
     }
 );
 

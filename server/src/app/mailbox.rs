@@ -3,7 +3,7 @@
 //! gets 404, the same as for a message that does not exist (SECURITY C1). What is shown, and
 //! its audit record (F1), is [`disclosure`]'s.
 
-use sealpost_domain::api_messages::{ComposeInfo, MailBox, MessageDetail, MessageSummary};
+use sealpost_domain::api_messages::{ComposeInfo, MailBox, MessageDetail, MessageSummary, ThreadPart};
 use sealpost_domain::{AttachmentId, MessageId};
 use sealpost_storage::UserRecord;
 
@@ -58,8 +58,28 @@ pub async fn list(state: &AppState, user: &UserRecord, mailbox: MailBox, meta: &
 /// One message, with its body and attachments; recorded as read before it is returned.
 pub async fn open(state: &AppState, user: &UserRecord, id: MessageId, meta: &RequestMeta) -> Result<MessageDetail, AppError> {
     let m = state.store.message_for(user.id, id).await?.ok_or(AppError::NotFound)?;
-    let viewer = Viewer::staff(&m, user);
-    disclosure::reveal(state, m, &Actor::User(user.id), viewer, meta).await
+    let (viewer, thread) = (Viewer::staff(&m, user), m.thread);
+    let mut detail = disclosure::reveal(state, m, &Actor::User(user.id), viewer, meta).await?;
+    detail.thread = conversation(state, user, thread).await?;
+    Ok(detail)
+}
+
+/// The parts of conversation `thread` that `user` may read, when there is more than one.
+async fn conversation(state: &AppState, user: &UserRecord, thread: MessageId) -> Result<Vec<ThreadPart>, AppError> {
+    let parts = state.store.thread_for(user.id, thread).await?;
+    if parts.len() < 2 {
+        return Ok(vec![]);
+    }
+    Ok(parts
+        .into_iter()
+        .map(|p| ThreadPart {
+            id: p.id,
+            reference: p.reference,
+            sender_name: p.sender_name,
+            sent_at: p.created_at_ms,
+            in_reply_to: p.in_reply_to,
+        })
+        .collect())
 }
 
 /// An attachment's plaintext stream; recorded as downloaded before the first byte.

@@ -6,7 +6,7 @@
 use sealpost_crypto::{Binding, ExposeSecret, MessageKey, ObjectKind, SecretString, Token};
 use sealpost_domain::api_messages::{SendMessage, Sent};
 use sealpost_domain::{EmailAddress, Marking, MessageId, RecipientId, Reference, UserId};
-use sealpost_storage::{NewAttachment, NewMessage, NewRecipient, UserRecord};
+use sealpost_storage::{NewAttachment, NewMessage, NewRecipient, ThreadLink, UserRecord};
 use uuid::Uuid;
 
 use sealpost_audit::AuditEvent;
@@ -30,7 +30,30 @@ struct Draft {
 }
 
 /// Sends the message in `form` from `sender`.
-pub async fn send(state: &AppState, sender: &UserRecord, meta: &RequestMeta, mut form: impl Form) -> Result<Sent, AppError> {
+pub async fn send(state: &AppState, sender: &UserRecord, meta: &RequestMeta, form: impl Form) -> Result<Sent, AppError> {
+    send_in(state, sender, meta, form, None).await
+}
+
+/// Sends the message in `form` from `sender` as an answer to message `id`, in its conversation.
+/// Only someone who may read `id` may answer it (anyone else: 404, as for a message that does
+/// not exist). The answer is a message like any other: its own key, recipients, links and
+/// notifications, with the same checks (a partner gets a new link, code and passphrase rules).
+pub async fn reply(state: &AppState, sender: &UserRecord, id: MessageId, meta: &RequestMeta, form: impl Form) -> Result<Sent, AppError> {
+    let answered = state.store.message_for(sender.id, id).await?.ok_or(AppError::NotFound)?;
+    let link = ThreadLink {
+        thread: answered.thread,
+        message: answered.id,
+    };
+    send_in(state, sender, meta, form, Some(link)).await
+}
+
+async fn send_in(
+    state: &AppState,
+    sender: &UserRecord,
+    meta: &RequestMeta,
+    mut form: impl Form,
+    in_reply_to: Option<ThreadLink>,
+) -> Result<Sent, AppError> {
     let request: SendMessage = uploads::json_part(&mut form, "message").await?;
     let draft = validate(state, request).await?;
     let id = MessageId(Uuid::new_v4());
@@ -46,7 +69,7 @@ pub async fn send(state: &AppState, sender: &UserRecord, meta: &RequestMeta, mut
         Outcome::Success,
         meta.clone(),
     );
-    let stored = store(state, sender, id, &key, draft, attachments, &audit).await;
+    let stored = store(state, sender, (id, in_reply_to), &key, draft, attachments, &audit).await;
     let reference = uploads.settle(stored, |_| true)?;
     state.outbox_wake.notify_one();
     Ok(Sent { id, reference })
@@ -137,7 +160,7 @@ async fn validate(state: &AppState, m: SendMessage) -> Result<Draft, AppError> {
 async fn store(
     state: &AppState,
     sender: &UserRecord,
-    id: MessageId,
+    (id, in_reply_to): (MessageId, Option<ThreadLink>),
     key: &MessageKey,
     d: Draft,
     attachments: Vec<NewAttachment>,
@@ -182,6 +205,7 @@ async fn store(
         key: state.keyring.wrap(key, id.0)?,
         created_at_ms: now,
         expires_at_ms: now + i64::from(d.expires_in_days) * DAY_MS,
+        in_reply_to,
         recipients,
         attachments,
     };

@@ -26,6 +26,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/messages", post(send_message).layer(upload_cap(state)).get(list))
         .route("/messages/{id}", get(read))
         .route("/messages/{id}/attachments/{attachment}", get(download))
+        .route("/messages/{id}/reply", post(reply).layer(upload_cap(state)))
         .route("/messages/{id}/revoke", post(revoke))
         .route("/messages/{id}/regrant", post(regrant))
         .route("/compose", get(compose))
@@ -53,6 +54,18 @@ async fn send_message(
     form: Multipart,
 ) -> Result<Json<Sent>, AppError> {
     send::send(&state, &signed_in.user, &meta, MultipartForm(form)).await.map(Json)
+}
+
+async fn reply(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    Meta(meta): Meta,
+    Path(id): Path<String>,
+    form: Multipart,
+) -> Result<Json<Sent>, AppError> {
+    send::reply(&state, &signed_in.user, parse_id(&id)?, &meta, MultipartForm(form))
+        .await
+        .map(Json)
 }
 
 async fn list(

@@ -19,6 +19,8 @@ enum Call {
     Get,
     Post(Value),
     Reply,
+    /// A staff answer (multipart) with no recipients: refused (400) after the access check.
+    Answer,
 }
 
 /// (route template, concrete path, call, expected status for each of [`WHO`]).
@@ -75,6 +77,14 @@ async fn every_route_with_an_id_answers_each_principal_as_the_table_says() {
             format!("/api/v1/messages/{id}/attachments/{aid}"),
             Call::Get,
             [200, 404, 200, 401, 401, 404, 404, 401],
+        ),
+        (
+            // Anyone who may read a message may answer it; an answer to no one is refused
+            // (400) after that check, so nothing is stored.
+            "/api/v1/messages/{id}/reply",
+            format!("/api/v1/messages/{id}/reply"),
+            Call::Answer,
+            [400, 404, 400, 401, 401, 404, 404, 401],
         ),
         (
             // Withdrawing from someone who is not a recipient changes nothing: the sender is
@@ -177,6 +187,7 @@ async fn ask(app: &TestApp, path: &str, call: &Call, cookie: Option<&str>) -> St
         Call::Get => app.get(path),
         Call::Post(json) => app.post(path).json(json),
         Call::Reply => app.post(path).multipart(multipart("reply", &json!({ "body": "" }), &[])),
+        Call::Answer => app.post(path).multipart(multipart("message", &message(&[], "Answer", "text"), &[])),
     };
     if let Some(c) = cookie {
         request = request.header("cookie", c);

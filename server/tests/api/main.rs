@@ -9,6 +9,7 @@ mod audit_chain;
 mod auth;
 mod break_glass;
 mod cli;
+mod conversations;
 mod csrf;
 mod faults;
 mod governance;

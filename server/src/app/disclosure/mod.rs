@@ -95,6 +95,7 @@ async fn detail(state: &AppState, key: &sealpost_crypto::MessageKey, m: StoredMe
         expires_at: m.expires_at_ms,
         recipients,
         replies,
+        thread: vec![],
     })
 }
 
