@@ -12,7 +12,7 @@ import { axeViolations, launchBrowser, newPage, screenshot } from '../support/br
 import { startSealpost } from '../support/sealpost.mjs';
 import { startSmtpSink } from '../support/smtp-sink.mjs';
 import { PARTNER, PASSWORD } from '../support/people.mjs';
-import { signIn } from '../support/staff.mjs';
+import { sendMessage, signIn } from '../support/staff.mjs';
 
 
 describe('sending secure mail', () => {
@@ -49,7 +49,7 @@ describe('sending secure mail', () => {
     await ann.keyboard.press('Enter');
     await ann.getByLabel('To').fill(PARTNER);
     await ann.keyboard.press('Enter');
-    const chips = await ann.getByRole('list', { name: 'Recipients' }).getByRole('listitem').allInnerTexts();
+    const chips = await ann.getByRole('list', { name: 'Recipients', exact: true }).getByRole('listitem').allInnerTexts();
     assert.deepEqual(chips.map((c) => c.replace(/\s*×$/, '')), ['bob@testshire.gov.uk', PARTNER]);
     await ann.getByRole('button', { name: `Remove ${PARTNER}` }).waitFor();
     await ann.getByLabel('Subject').fill('Case 4471 referral');
@@ -219,7 +219,7 @@ describe('sending secure mail', () => {
     await page.getByText('You were signed out, so your message was kept in this browser tab.').waitFor();
     assert.equal(await page.getByLabel('Subject').inputValue(), 'Kept across a sign-in');
     assert.equal(await page.getByLabel('Message').inputValue(), 'Words that must not be lost.');
-    assert.match(await page.getByRole('list', { name: 'Recipients' }).innerText(), /kept\.partner@charity\.example\.org/);
+    assert.match(await page.getByRole('list', { name: 'Recipients', exact: true }).innerText(), /kept\.partner@charity\.example\.org/);
     await screenshot(page, '15b-compose-restored');
     await page.getByRole('button', { name: 'Send securely' }).click();
     await page.getByRole('button', { name: 'Yes, send it' }).click();
@@ -263,5 +263,33 @@ describe('sending secure mail', () => {
     await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
     assert.match(await page.getByRole('article').innerText(), /minutes\.pdf/);
     assert.ok(!(await page.getByText('huge.iso').count()), 'the refused file was not sent');
+  });
+  test('a colleague answers a message in its conversation, and both parts are linked', async () => {
+    const ann = await newPage(browser);
+    await signIn(ann, sealpost.base, 'ann@testshire.gov.uk');
+    await sendMessage(ann, sealpost.base, { to: ['cy@testshire.gov.uk'], subject: 'Rota for May', body: 'Can you cover the 12th?' });
+    const cy = await newPage(browser);
+    await signIn(cy, sealpost.base, 'cy@testshire.gov.uk');
+    await cy.getByRole('link', { name: /Rota for May/ }).click();
+    await cy.getByRole('heading', { level: 1, name: 'Rota for May' }).waitFor();
+    await cy.getByRole('link', { name: 'Reply', exact: true }).click();
+    await cy.waitForFunction(() => document.querySelector('#subject')?.value === 'Re: Rota for May');
+    const chips = await cy.getByRole('list', { name: 'Recipients', exact: true }).getByRole('listitem').allInnerTexts();
+    assert.deepEqual(chips.map((c) => c.replace(/\s*×$/, '')), ['ann@testshire.gov.uk']);
+    assert.match(await cy.getByLabel('Message').inputValue(), /wrote:\n> Can you cover the 12th\?/);
+    assert.deepEqual(await axeViolations(cy), [], 'compose, answering');
+    await cy.getByLabel('Message').fill('Yes, I can.');
+    await cy.getByRole('button', { name: 'Send securely' }).click();
+    const confirm = cy.getByRole('button', { name: 'Yes, send it' });
+    const sent = cy.getByText('Sent securely.');
+    await confirm.or(sent).first().waitFor();
+    if (await confirm.isVisible()) await confirm.click();
+    const conversation = cy.getByRole('region', { name: 'This conversation' });
+    await conversation.getByRole('listitem').nth(1).waitFor();
+    assert.equal(await conversation.getByRole('listitem').count(), 2);
+    assert.match(await conversation.getByRole('listitem').first().innerText(), /from Ann Lee/);
+    assert.deepEqual(await axeViolations(cy), [], 'message in a conversation');
+    await screenshot(cy, '12b-conversation');
+    assert.deepEqual(cy.errors, []);
   });
 });

@@ -12,6 +12,12 @@ const KEY: &str = "sealpost.unsent";
 pub struct Draft {
     /// The recipients' addresses.
     pub to: Vec<String>,
+    /// Copied to.
+    #[serde(default)]
+    pub cc: Vec<String>,
+    /// Blind copies.
+    #[serde(default)]
+    pub bcc: Vec<String>,
     /// The subject.
     pub subject: String,
     /// The message text.

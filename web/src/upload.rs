@@ -13,9 +13,10 @@ use web_sys::{File, FormData, ProgressEvent, XmlHttpRequest};
 
 use crate::api::{Failure, failure_from};
 
-/// Sends `message` with `files`, calling `progress` with 0.0–1.0 as bytes go up.
-pub async fn send(message: &SendMessage, files: &[File], progress: impl Fn(f64) + 'static) -> Result<Sent, Failure> {
-    post("/api/v1/messages", "message", message, files, progress).await
+/// Sends `message` with `files` to `path` (a new message, an answer or a forward), calling
+/// `progress` with 0.0–1.0 as bytes go up.
+pub async fn send(path: &str, message: &SendMessage, files: &[File], progress: impl Fn(f64) + 'static) -> Result<Sent, Failure> {
+    post(path, "message", message, files, progress).await
 }
 
 /// Sends a secure reply to message `id` from the portal, with `files`.

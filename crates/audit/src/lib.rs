@@ -38,6 +38,8 @@ pub enum Action {
     MessageRead,
     /// An attachment was downloaded.
     AttachmentDownload,
+    /// An attachment was forwarded: opened and sealed again into a new message.
+    AttachmentForward,
     /// Access was withdrawn.
     MessageRevoke,
     /// Access was given back after a withdrawal (a partner gets a new link).
@@ -193,6 +195,7 @@ impl Action {
             Action::MailboxList => "mailbox.list",
             Action::MessageRead => "message.read",
             Action::AttachmentDownload => "attachment.download",
+            Action::AttachmentForward => "attachment.forward",
             Action::MessageRevoke => "message.revoke",
             Action::MessageRegrant => "message.regrant",
             Action::NotificationSent => "notification.sent",
@@ -215,11 +218,12 @@ impl Action {
     }
 
     /// Every action, for tests that must cover each one.
-    pub const ALL: [Action; 22] = [
+    pub const ALL: [Action; 23] = [
         Action::MessageSend,
         Action::MailboxList,
         Action::MessageRead,
         Action::AttachmentDownload,
+        Action::AttachmentForward,
         Action::MessageRevoke,
         Action::MessageRegrant,
         Action::NotificationSent,

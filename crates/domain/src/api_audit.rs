@@ -34,6 +34,7 @@ pub const ACTIONS: &[(&str, &str)] = &[
     ("mailbox.list", "Viewed a list of messages"),
     ("message.read", "Opened a message"),
     ("attachment.download", "Downloaded a file"),
+    ("attachment.forward", "Forwarded a file"),
     ("message.reply", "Sent a secure reply"),
     ("message.revoke", "Withdrew access"),
     ("message.regrant", "Gave access again"),

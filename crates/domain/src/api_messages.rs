@@ -28,12 +28,25 @@ pub struct SendMessage {
     /// OFFICIAL-SENSITIVE). Stored only as an argon2id hash.
     #[serde(default)]
     pub passphrase: Option<String>,
+    /// Copied to: seen by every recipient, like the To list.
+    #[serde(default)]
+    pub cc: Vec<String>,
+    /// Blind copies: each of these receives the message, and nobody but the sender ever learns
+    /// of them (not the other recipients, the portal, the notifications or the API).
+    #[serde(default)]
+    pub bcc: Vec<String>,
+    /// Answering or forwarding: files of the original (its own, or of a reply the sender may
+    /// see) to send on, sealed again with the new message's key. Empty for a new message.
+    #[serde(default)]
+    pub keep_attachments: Vec<AttachmentId>,
 }
 
 impl std::fmt::Debug for SendMessage {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SendMessage")
             .field("recipients", &self.recipients.len())
+            .field("cc", &self.cc.len())
+            .field("bcc", &self.bcc.len())
             .field("marking", &self.marking)
             .finish_non_exhaustive()
     }
@@ -128,11 +141,43 @@ impl DeliveryStatus {
     }
 }
 
+/// Which line of the envelope a recipient is on.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Addressed {
+    /// To.
+    #[default]
+    To,
+    /// Copied (CC): seen by all.
+    Cc,
+    /// Blind copy (BCC): seen by the sender only.
+    Bcc,
+}
+
+impl Addressed {
+    /// The word stored and sent for it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Addressed::To => "to",
+            Addressed::Cc => "cc",
+            Addressed::Bcc => "bcc",
+        }
+    }
+
+    /// The line `text` names; `None` for anything else.
+    pub fn parse(text: &str) -> Option<Self> {
+        [Self::To, Self::Cc, Self::Bcc].into_iter().find(|a| a.as_str() == text)
+    }
+}
+
 /// One recipient of a sent message, as the sender sees it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RecipientStatus {
     /// Their address.
     pub address: EmailAddress,
+    /// To, CC or BCC.
+    #[serde(default)]
+    pub addressed: Addressed,
     /// True for colleagues with a Sealpost account.
     pub internal: bool,
     /// Where delivery stands.
@@ -158,8 +203,17 @@ pub struct MessageDetail {
     pub attachments: Vec<AttachmentInfo>,
     /// When links stop working (Unix ms).
     pub expires_at: i64,
-    /// Only for the sender: per-recipient delivery.
+    /// Only for the sender: per-recipient delivery, blind copies included.
     pub recipients: Vec<RecipientStatus>,
+    /// Whom it was sent to, as every reader sees it (never a blind copy).
+    #[serde(default)]
+    pub to: Vec<EmailAddress>,
+    /// Whom it was copied to, as every reader sees it.
+    #[serde(default)]
+    pub cc: Vec<EmailAddress>,
+    /// The reader was sent a blind copy: the others do not know they have it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub blind_copy: bool,
     /// The secure replies the viewer may see, oldest first: all of them for the sender, their
     /// own for an external recipient.
     pub replies: Vec<ReplyDetail>,

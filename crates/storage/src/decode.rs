@@ -5,7 +5,7 @@
 
 use sealpost_crypto::{Sealed, WrappedKey};
 use sealpost_domain::EmailAddress;
-use sealpost_domain::api_messages::DeliveryStatus;
+use sealpost_domain::api_messages::{Addressed, DeliveryStatus};
 use uuid::Uuid;
 
 use crate::StorageError;
@@ -80,6 +80,11 @@ pub(crate) fn id(text: &str, column: &'static str) -> Result<Uuid, StorageError>
 /// A stored address.
 pub(crate) fn address(text: &str, column: &'static str) -> Result<EmailAddress, StorageError> {
     EmailAddress::parse(text).map_err(|_| StorageError::Corrupt(column))
+}
+
+/// A stored envelope line (To, Cc, Bcc).
+pub(crate) fn addressed(text: &str) -> Result<Addressed, StorageError> {
+    Addressed::parse(text).ok_or(StorageError::Corrupt("recipients.addressed"))
 }
 
 /// A stored recipient status.

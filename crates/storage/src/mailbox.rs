@@ -117,7 +117,7 @@ impl Store {
     pub async fn recipients_of(&self, id: MessageId) -> Result<Vec<StoredRecipient>, StorageError> {
         let rows: Vec<RecipientRow> = with_pool!(self, |pool| {
             sqlx::query_as(
-                "SELECT message_id, id, address, user_id, status, status_detail, read_at FROM recipients WHERE message_id = $1 ORDER BY position",
+                "SELECT message_id, id, address, addressed, user_id, status, status_detail, read_at FROM recipients WHERE message_id = $1 ORDER BY position",
             )
             .bind(id.to_string())
             .fetch_all(pool)
@@ -131,7 +131,7 @@ impl Store {
     pub async fn recipients_of_sent(&self, user: UserId, limit: i64) -> Result<Vec<(MessageId, StoredRecipient)>, StorageError> {
         let rows: Vec<RecipientRow> = with_pool!(self, |pool| {
             sqlx::query_as(
-                "SELECT message_id, id, address, user_id, status, status_detail, read_at FROM recipients WHERE message_id IN \
+                "SELECT message_id, id, address, addressed, user_id, status, status_detail, read_at FROM recipients WHERE message_id IN \
                  (SELECT id FROM messages WHERE sender_id = $1 ORDER BY created_at DESC, id LIMIT $2) ORDER BY message_id, position",
             )
             .bind(user.to_string())
@@ -307,6 +307,7 @@ struct RecipientRow {
     message_id: String,
     id: String,
     address: String,
+    addressed: String,
     user_id: Option<String>,
     status: String,
     status_detail: Option<String>,
@@ -319,6 +320,7 @@ fn recipient_from_row(r: RecipientRow) -> Result<(MessageId, StoredRecipient), S
         StoredRecipient {
             id: RecipientId(parse_id(&r.id, "recipients.id")?),
             address: decode::address(&r.address, "recipients.address")?,
+            addressed: decode::addressed(&r.addressed)?,
             internal: r.user_id.is_some(),
             status: decode::status(&r.status)?,
             detail: r.status_detail,

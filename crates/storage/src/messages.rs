@@ -3,7 +3,7 @@
 //! and the outbox rows for external recipients in one transaction (SECURITY G3).
 
 use sealpost_crypto::{PasswordHash, Sealed, TokenHash, WrappedKey};
-use sealpost_domain::api_messages::DeliveryStatus;
+use sealpost_domain::api_messages::{Addressed, DeliveryStatus};
 use sealpost_domain::{AttachmentId, EmailAddress, Marking, MessageId, RecipientId, Reference, ReplyId, UserId};
 use uuid::Uuid;
 
@@ -75,6 +75,8 @@ pub enum NewRecipient {
         id: RecipientId,
         /// Their address.
         address: EmailAddress,
+        /// To, CC or BCC.
+        addressed: Addressed,
         /// Their account.
         user: UserId,
         /// Email them a notice (no content) that it is waiting: their own choice.
@@ -86,6 +88,8 @@ pub enum NewRecipient {
         id: RecipientId,
         /// Their address.
         address: EmailAddress,
+        /// To, CC or BCC.
+        addressed: Addressed,
         /// Hash of the link token (what the portal looks up).
         link: TokenHash,
         /// The link token itself, sealed with the message key, until the notification is sent.
@@ -154,6 +158,8 @@ pub struct StoredRecipient {
     pub id: RecipientId,
     /// Address.
     pub address: EmailAddress,
+    /// To, CC or BCC.
+    pub addressed: Addressed,
     /// Set for colleagues.
     pub internal: bool,
     /// Where delivery stands.
@@ -321,14 +327,16 @@ impl Store {
                     NewRecipient::Internal {
                         id: rid,
                         address,
+                        addressed,
                         user,
                         notify,
                     } => {
-                        sqlx::query("INSERT INTO recipients (id, message_id, position, address, user_id, status) VALUES ($1, $2, $3, $4, $5, 'delivered')")
+                        sqlx::query("INSERT INTO recipients (id, message_id, position, address, addressed, user_id, status) VALUES ($1, $2, $3, $4, $5, $6, 'delivered')")
                             .bind(rid.to_string())
                             .bind(&id)
                             .bind(position)
                             .bind(address.as_str())
+                            .bind(addressed.as_str())
                             .bind(user.to_string())
                             .execute(&mut *tx)
                             .await?;
@@ -344,15 +352,17 @@ impl Store {
                     NewRecipient::External {
                         id: rid,
                         address,
+                        addressed,
                         link,
                         sealed_link,
                         passphrase,
                     } => {
-                        sqlx::query("INSERT INTO recipients (id, message_id, position, address, link_hash, passphrase_hash, status) VALUES ($1, $2, $3, $4, $5, $6, 'queued')")
+                        sqlx::query("INSERT INTO recipients (id, message_id, position, address, addressed, link_hash, passphrase_hash, status) VALUES ($1, $2, $3, $4, $5, $6, $7, 'queued')")
                             .bind(rid.to_string())
                             .bind(&id)
                             .bind(position)
                             .bind(address.as_str())
+                            .bind(addressed.as_str())
                             .bind(link.as_bytes().as_slice())
                             .bind(passphrase.as_ref().map(|p| p.as_phc().to_owned()))
                             .execute(&mut *tx)
@@ -412,19 +422,48 @@ impl Store {
         .bind(user.to_string())
         .fetch_all(pool)
         .await)?;
-        rows.into_iter()
-            .map(|r| {
-                Ok(ThreadEntry {
-                    id: MessageId(parse_id(&r.id, "messages.id")?),
-                    reference: Reference::from_stored(r.reference),
-                    sender_name: r.sender_name,
-                    created_at_ms: r.created_at,
-                    in_reply_to: r
-                        .in_reply_to
-                        .map(|t| parse_id(&t, "messages.in_reply_to").map(MessageId))
-                        .transpose()?,
-                })
-            })
-            .collect()
+        rows.into_iter().map(ThreadEntry::try_from).collect()
+    }
+
+    /// The parts of conversation `thread` sent to the outside `address` through a link that
+    /// still works (not withdrawn, not expired): what the partner's portal may list, oldest
+    /// first. Parts between staff, and parts to anyone else, are not among them.
+    pub async fn thread_for_address(
+        &self,
+        address: &EmailAddress,
+        thread: MessageId,
+        now_ms: i64,
+    ) -> Result<Vec<ThreadEntry>, StorageError> {
+        let rows: Vec<ThreadRow> = with_pool!(self, |pool| {
+            sqlx::query_as(
+            "SELECT m.id, m.reference, u.display_name AS sender_name, m.created_at, m.in_reply_to FROM messages m \
+             JOIN users u ON u.id = m.sender_id WHERE m.thread_id = $1 AND m.expires_at > $3 AND EXISTS \
+             (SELECT 1 FROM recipients r WHERE r.message_id = m.id AND r.address = $2 AND r.link_hash IS NOT NULL AND r.revoked_at IS NULL) \
+             ORDER BY m.created_at, m.in_reply_to IS NOT NULL, m.id LIMIT 500"
+        )
+        .bind(thread.to_string())
+        .bind(address.as_str())
+        .bind(now_ms)
+        .fetch_all(pool)
+        .await
+        })?;
+        rows.into_iter().map(ThreadEntry::try_from).collect()
+    }
+}
+
+impl TryFrom<ThreadRow> for ThreadEntry {
+    type Error = StorageError;
+
+    fn try_from(r: ThreadRow) -> Result<Self, StorageError> {
+        Ok(ThreadEntry {
+            id: MessageId(parse_id(&r.id, "messages.id")?),
+            reference: Reference::from_stored(r.reference),
+            sender_name: r.sender_name,
+            created_at_ms: r.created_at,
+            in_reply_to: r
+                .in_reply_to
+                .map(|t| parse_id(&t, "messages.in_reply_to").map(MessageId))
+                .transpose()?,
+        })
     }
 }

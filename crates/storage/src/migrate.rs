@@ -90,6 +90,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../../../migrations/sqlite/0014_threads.sql"),
         include_str!("../../../migrations/postgres/0014_threads.sql"),
     ),
+    (
+        15,
+        "copies",
+        include_str!("../../../migrations/sqlite/0015_copies.sql"),
+        include_str!("../../../migrations/postgres/0015_copies.sql"),
+    ),
 ];
 
 const CREATE_LEDGER: &str =

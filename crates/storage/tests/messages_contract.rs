@@ -8,7 +8,7 @@ mod backends;
 
 use sealpost_audit::{AuditEvent, Origin};
 use sealpost_crypto::{Binding, MessageKey, ObjectKind, PasswordHash, Token};
-use sealpost_domain::api_messages::DeliveryStatus;
+use sealpost_domain::api_messages::{Addressed, DeliveryStatus};
 use sealpost_domain::{AttachmentId, DisplayName, EmailAddress, Marking, MessageId, RecipientId, Reference, ReplyId, Role, UserId};
 use sealpost_storage::{
     BlobStore, NewAttachment, NewMessage, NewRecipient, NewReply, NewUser, StorageError, Store, ThreadActivity, ThreadLink,
@@ -64,12 +64,14 @@ fn message(from: UserId, to: UserId, reference: &str, at: i64) -> NewMessage {
             NewRecipient::Internal {
                 id: RecipientId(Uuid::new_v4()),
                 address: email("bob@testshire.gov.uk"),
+                addressed: Addressed::To,
                 user: to,
                 notify: false,
             },
             NewRecipient::External {
                 id: RecipientId(Uuid::new_v4()),
                 address: email("pc@police.example.uk"),
+                addressed: Addressed::Bcc,
                 link: Token::generate().unwrap().hash(),
                 sealed_link: sealed("link"),
                 passphrase: Some(PasswordHash::from_phc("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into())),
@@ -105,15 +107,15 @@ contract!(
         assert!(store.message_for(cat, m.id).await.unwrap().is_none());
         assert!(store.inbox(cat, 50).await.unwrap().is_empty());
         let recipients = store.recipients_of(m.id).await.unwrap();
-        let view: Vec<(&str, bool, &str)> = recipients
+        let view: Vec<(&str, Addressed, bool, &str)> = recipients
             .iter()
-            .map(|r| (r.address.as_str(), r.internal, r.status.as_str()))
+            .map(|r| (r.address.as_str(), r.addressed, r.internal, r.status.as_str()))
             .collect();
         assert_eq!(
             view,
             [
-                ("bob@testshire.gov.uk", true, "delivered"),
-                ("pc@police.example.uk", false, "queued")
+                ("bob@testshire.gov.uk", Addressed::To, true, "delivered"),
+                ("pc@police.example.uk", Addressed::Bcc, false, "queued")
             ]
         );
         let attachments = store.attachments_of(m.id).await.unwrap();
@@ -484,6 +486,21 @@ contract!(
             (stored.thread, first.id),
             (first.id, store.message_for(ann, first.id).await.unwrap().unwrap().thread)
         );
+        // The partner on both parts lists the parts whose links still work.
+        let pc = email("pc@police.example.uk");
+        let theirs = |now| {
+            let (store, pc) = (store.clone(), pc.clone());
+            async move {
+                let parts = store.thread_for_address(&pc, first.id, now).await.unwrap();
+                parts.iter().map(|p| p.id).collect::<Vec<_>>()
+            }
+        };
+        assert_eq!(theirs(150).await, vec![first.id, answer.id]);
+        assert_eq!(theirs(1150).await, vec![answer.id], "the first part's link has expired");
+        let elsewhere = store.thread_for_address(&email("gp@nhs.example.uk"), first.id, 150).await.unwrap();
+        assert!(elsewhere.is_empty(), "another address is party to nothing");
+        store.revoke(answer.id, Some(&pc), 160, &audit()).await.unwrap();
+        assert_eq!(theirs(170).await, vec![first.id], "withdrawn from the answer");
         // Withdrawn from the first part, Bob still sees his own answer, and only that.
         store
             .revoke(first.id, Some(&email("bob@testshire.gov.uk")), 300, &audit())

@@ -8,6 +8,7 @@ mod backends;
 
 use sealpost_audit::{AuditEvent, Origin};
 use sealpost_crypto::{PasswordHash, Token};
+use sealpost_domain::api_messages::Addressed;
 use sealpost_domain::{DisplayName, EmailAddress, Marking, MessageId, RecipientId, Reference, Role};
 use sealpost_storage::testing::{sealed, wrapped_key};
 use sealpost_storage::{AttemptKind, NewMessage, NewRecipient, NewUser, Store};
@@ -37,6 +38,7 @@ async fn external(store: &Store) -> (RecipientId, Token) {
         recipients: vec![NewRecipient::External {
             id: rid,
             address: EmailAddress::parse("pc@police.example.uk").unwrap(),
+            addressed: Addressed::To,
             link: token.hash(),
             sealed_link: sealed("link"),
             passphrase: Some(PasswordHash::from_phc("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into())),

@@ -66,20 +66,7 @@ pub async fn open(state: &AppState, user: &UserRecord, id: MessageId, meta: &Req
 
 /// The parts of conversation `thread` that `user` may read, when there is more than one.
 async fn conversation(state: &AppState, user: &UserRecord, thread: MessageId) -> Result<Vec<ThreadPart>, AppError> {
-    let parts = state.store.thread_for(user.id, thread).await?;
-    if parts.len() < 2 {
-        return Ok(vec![]);
-    }
-    Ok(parts
-        .into_iter()
-        .map(|p| ThreadPart {
-            id: p.id,
-            reference: p.reference,
-            sender_name: p.sender_name,
-            sent_at: p.created_at_ms,
-            in_reply_to: p.in_reply_to,
-        })
-        .collect())
+    Ok(disclosure::thread_parts(state.store.thread_for(user.id, thread).await?))
 }
 
 /// An attachment's plaintext stream; recorded as downloaded before the first byte.

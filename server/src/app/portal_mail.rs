@@ -59,7 +59,13 @@ pub async fn list(state: &AppState, portal: &Portal, meta: &RequestMeta) -> Resu
 /// One message, recorded as read before it is returned.
 pub async fn read(state: &AppState, portal: &Portal, id: MessageId, meta: &RequestMeta) -> Result<MessageDetail, AppError> {
     let (m, link) = open(state, portal, id).await?;
-    disclosure::reveal(state, m, &recipient(portal), Viewer::Partner(link.recipient_id), meta).await
+    let thread = m.thread;
+    let mut detail = disclosure::reveal(state, m, &recipient(portal), Viewer::Partner(link.recipient_id), meta).await?;
+    // The conversation as far as it was sent to this address: parts between staff, or to
+    // anyone else, are never listed.
+    let parts = state.store.thread_for_address(&portal.link.address, thread, state.now_ms()).await?;
+    detail.thread = disclosure::thread_parts(parts);
+    Ok(detail)
 }
 
 /// One attachment of a message (or of the recipient's own reply); recorded before the first byte.

@@ -4,24 +4,33 @@
 //! (see [`crate::app::uploads`]).
 
 use sealpost_crypto::{Binding, ExposeSecret, MessageKey, ObjectKind, SecretString, Token};
-use sealpost_domain::api_messages::{SendMessage, Sent};
-use sealpost_domain::{EmailAddress, Marking, MessageId, RecipientId, Reference, UserId};
-use sealpost_storage::{NewAttachment, NewMessage, NewRecipient, ThreadLink, UserRecord};
+use sealpost_domain::api_messages::{Addressed, SendMessage, Sent};
+use sealpost_domain::{AttachmentId, EmailAddress, Marking, MessageId, RecipientId, Reference, UserId};
+use sealpost_storage::{NewAttachment, NewMessage, NewRecipient, StoredMessage, ThreadLink, UserRecord};
 use uuid::Uuid;
 
 use sealpost_audit::AuditEvent;
 
 use crate::app::audit::{Action, Actor, Object, Outcome, RequestMeta};
 use crate::app::auth::hash_password;
+use crate::app::disclosure::{self, Download, Viewer};
 use crate::app::uploads::{self, Form, Uploads};
 use crate::error::AppError;
 use crate::state::AppState;
 
 const DAY_MS: i64 = 86_400_000;
 
+/// One checked recipient: where they are on the envelope, and for a colleague their account
+/// and whether they want an email notice.
+struct Addressee {
+    address: EmailAddress,
+    addressed: Addressed,
+    user: Option<(UserId, bool)>,
+}
+
 /// A validated message, before sealing.
-struct Draft {
-    recipients: Vec<(EmailAddress, Option<(UserId, bool)>)>,
+struct Checked {
+    recipients: Vec<Addressee>,
     subject: String,
     body: String,
     marking: Marking,
@@ -29,9 +38,27 @@ struct Draft {
     passphrase: Option<SecretString>,
 }
 
+/// What a message is written from.
+enum Basis {
+    /// Nothing: a new conversation.
+    New,
+    /// The message it answers, in that message's conversation.
+    Answer(StoredMessage),
+    /// The message it forwards: a new conversation that may carry the original's files.
+    Forward(StoredMessage),
+}
+
 /// Sends the message in `form` from `sender`.
 pub async fn send(state: &AppState, sender: &UserRecord, meta: &RequestMeta, form: impl Form) -> Result<Sent, AppError> {
-    send_in(state, sender, meta, form, None).await
+    send_in(state, sender, meta, form, Basis::New).await
+}
+
+/// Forwards message `id` as the new message in `form`: to anyone, in a conversation of its
+/// own, with the files of the original that `form` keeps. Only someone who may read `id` may
+/// forward it (anyone else: 404). The new message is checked and sealed like any other.
+pub async fn forward(state: &AppState, sender: &UserRecord, id: MessageId, meta: &RequestMeta, form: impl Form) -> Result<Sent, AppError> {
+    let original = state.store.message_for(sender.id, id).await?.ok_or(AppError::NotFound)?;
+    send_in(state, sender, meta, form, Basis::Forward(original)).await
 }
 
 /// Sends the message in `form` from `sender` as an answer to message `id`, in its conversation.
@@ -40,27 +67,36 @@ pub async fn send(state: &AppState, sender: &UserRecord, meta: &RequestMeta, for
 /// notifications, with the same checks (a partner gets a new link, code and passphrase rules).
 pub async fn reply(state: &AppState, sender: &UserRecord, id: MessageId, meta: &RequestMeta, form: impl Form) -> Result<Sent, AppError> {
     let answered = state.store.message_for(sender.id, id).await?.ok_or(AppError::NotFound)?;
-    let link = ThreadLink {
-        thread: answered.thread,
-        message: answered.id,
-    };
-    send_in(state, sender, meta, form, Some(link)).await
+    send_in(state, sender, meta, form, Basis::Answer(answered)).await
 }
 
-async fn send_in(
-    state: &AppState,
-    sender: &UserRecord,
-    meta: &RequestMeta,
-    mut form: impl Form,
-    in_reply_to: Option<ThreadLink>,
-) -> Result<Sent, AppError> {
-    let request: SendMessage = uploads::json_part(&mut form, "message").await?;
-    let draft = validate(state, request).await?;
+async fn send_in(state: &AppState, sender: &UserRecord, meta: &RequestMeta, mut form: impl Form, basis: Basis) -> Result<Sent, AppError> {
+    let mut request: SendMessage = uploads::json_part(&mut form, "message").await?;
+    let mut keep: Vec<AttachmentId> = vec![];
+    for a in std::mem::take(&mut request.keep_attachments) {
+        if !keep.contains(&a) {
+            keep.push(a);
+        }
+    }
+    let checked = validate(state, request).await?;
+    let (original, in_reply_to) = match &basis {
+        Basis::New => (None, None),
+        Basis::Answer(m) => (
+            Some(m),
+            Some(ThreadLink {
+                thread: m.thread,
+                message: m.id,
+            }),
+        ),
+        Basis::Forward(m) => (Some(m), None),
+    };
+    let kept = kept_files(state, sender, meta, original, keep).await?;
     let id = MessageId(Uuid::new_v4());
     let key = MessageKey::generate();
     // Until the message is committed, a dropped request (client gone) still removes its blobs.
     let mut uploads = Uploads::new(state);
-    let attachments = uploads.receive(&key, id, &mut form).await?;
+    let mut attachments = uploads.carry(&key, id, kept).await?;
+    attachments.extend(uploads.receive(&key, id, &mut form).await?);
     let audit = AuditEvent::new(
         state.now_ms(),
         &Actor::User(sender.id),
@@ -69,34 +105,82 @@ async fn send_in(
         Outcome::Success,
         meta.clone(),
     );
-    let stored = store(state, sender, (id, in_reply_to), &key, draft, attachments, &audit).await;
+    let stored = store(state, sender, (id, in_reply_to), &key, checked, attachments, &audit).await;
     let reference = uploads.settle(stored, |_| true)?;
     state.outbox_wake.notify_one();
     Ok(Sent { id, reference })
 }
 
-async fn validate(state: &AppState, m: SendMessage) -> Result<Draft, AppError> {
-    let limits = state.limits;
-    let mut addresses: Vec<EmailAddress> = vec![];
-    for raw in m.recipients.iter().filter(|r| !r.trim().is_empty()) {
-        let address = EmailAddress::parse(raw)
-            .map_err(|_| AppError::bad("invalid_recipient", format!("“{}” is not a valid email address.", raw.trim())))?;
-        if !addresses.contains(&address) {
-            addresses.push(address);
-        }
-        if addresses.len() > limits.max_recipients as usize {
-            return Err(AppError::bad(
-                "too_many_recipients",
-                format!("A message can go to at most {} recipients.", limits.max_recipients),
-            ));
+/// The files of `original` to send on, opened for sealing again (each on record as forwarded):
+/// only those its reader may see, and only when there is an original.
+async fn kept_files(
+    state: &AppState,
+    sender: &UserRecord,
+    meta: &RequestMeta,
+    original: Option<&StoredMessage>,
+    keep: Vec<AttachmentId>,
+) -> Result<Vec<Download>, AppError> {
+    if keep.is_empty() {
+        return Ok(vec![]);
+    }
+    let Some(m) = original else {
+        return Err(AppError::bad(
+            "nothing_to_keep",
+            "Files can be kept only when answering or forwarding a message.",
+        ));
+    };
+    if keep.len() > state.limits.max_attachments as usize {
+        return Err(AppError::TooLarge(format!(
+            "A message can have at most {} attachments.",
+            state.limits.max_attachments
+        )));
+    }
+    let viewer = Viewer::staff(m, sender);
+    let mut files = vec![];
+    for attachment in keep {
+        let file = disclosure::forward_attachment(state, m, attachment, viewer, &Actor::User(sender.id), meta)
+            .await
+            .map_err(|e| match e {
+                AppError::NotFound => AppError::bad("unknown_attachment", "A file to send on is not part of that message."),
+                other => other,
+            })?;
+        files.push(file);
+    }
+    Ok(files)
+}
+
+/// Every address on the To, CC and BCC lines, each once (on the first line it appears on), in
+/// order; the limit on recipients counts all three.
+fn envelope(m: &SendMessage, max: u32) -> Result<Vec<(EmailAddress, Addressed)>, AppError> {
+    let lines = [(Addressed::To, &m.recipients), (Addressed::Cc, &m.cc), (Addressed::Bcc, &m.bcc)];
+    let mut addresses: Vec<(EmailAddress, Addressed)> = vec![];
+    for (line, raws) in lines {
+        for raw in raws.iter().filter(|r| !r.trim().is_empty()) {
+            let address = EmailAddress::parse(raw)
+                .map_err(|_| AppError::bad("invalid_recipient", format!("“{}” is not a valid email address.", raw.trim())))?;
+            if !addresses.iter().any(|(a, _)| *a == address) {
+                addresses.push((address, line));
+            }
+            if addresses.len() > max as usize {
+                return Err(AppError::bad(
+                    "too_many_recipients",
+                    format!("A message can go to at most {max} recipients, counting copies."),
+                ));
+            }
         }
     }
     if addresses.is_empty() {
         return Err(AppError::bad("no_recipients", "Add at least one recipient."));
     }
+    Ok(addresses)
+}
+
+async fn validate(state: &AppState, m: SendMessage) -> Result<Checked, AppError> {
+    let limits = state.limits;
+    let addresses = envelope(&m, limits.max_recipients)?;
     // Colleagues come with their choice of an email notice.
-    let mut recipients: Vec<(EmailAddress, Option<(UserId, bool)>)> = Vec::with_capacity(addresses.len());
-    for address in addresses {
+    let mut recipients = Vec::with_capacity(addresses.len());
+    for (address, addressed) in addresses {
         let user = match state.store.user_by_email(&address).await? {
             Some(u) if u.disabled => {
                 return Err(AppError::bad(
@@ -106,7 +190,7 @@ async fn validate(state: &AppState, m: SendMessage) -> Result<Draft, AppError> {
             }
             other => other.map(|u| (u.id, u.notify_by_email)),
         };
-        recipients.push((address, user));
+        recipients.push(Addressee { address, addressed, user });
     }
     let subject = m.subject.trim().to_owned();
     if subject.is_empty() {
@@ -131,7 +215,7 @@ async fn validate(state: &AppState, m: SendMessage) -> Result<Draft, AppError> {
             format!("Choose an expiry between 1 and {} days.", limits.max_expiry_days),
         ));
     }
-    let has_external = recipients.iter().any(|(_, u)| u.is_none());
+    let has_external = recipients.iter().any(|r| r.user.is_none());
     let passphrase = m.passphrase.filter(|p| !p.trim().is_empty()).map(SecretString::from);
     if let Some(p) = &passphrase {
         let text = p.expose_secret();
@@ -147,7 +231,7 @@ async fn validate(state: &AppState, m: SendMessage) -> Result<Draft, AppError> {
             "OFFICIAL-SENSITIVE messages to people outside the council need a passphrase, which you give them by phone.",
         ));
     }
-    Ok(Draft {
+    Ok(Checked {
         recipients,
         subject,
         body: m.body,
@@ -162,7 +246,7 @@ async fn store(
     sender: &UserRecord,
     (id, in_reply_to): (MessageId, Option<ThreadLink>),
     key: &MessageKey,
-    d: Draft,
+    d: Checked,
     attachments: Vec<NewAttachment>,
     audit: &AuditEvent,
 ) -> Result<Reference, AppError> {
@@ -171,12 +255,13 @@ async fn store(
         None => None,
     };
     let mut recipients = vec![];
-    for (address, user) in d.recipients {
+    for Addressee { address, addressed, user } in d.recipients {
         let rid = RecipientId(Uuid::new_v4());
         recipients.push(match user {
             Some((user, notify)) => NewRecipient::Internal {
                 id: rid,
                 address,
+                addressed,
                 user,
                 notify,
             },
@@ -186,6 +271,7 @@ async fn store(
                 NewRecipient::External {
                     id: rid,
                     address,
+                    addressed,
                     link: token.hash(),
                     sealed_link,
                     passphrase: passphrase.clone(),

@@ -18,6 +18,9 @@ use sealpost_storage::NewAttachment;
 use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
+use tokio::io::AsyncReadExt;
+
+use crate::app::disclosure::Download;
 use crate::error::AppError;
 use crate::state::AppState;
 
@@ -86,7 +89,7 @@ pub async fn json_part<T: DeserializeOwned>(form: &mut impl Form, name: &'static
         return Err(missing());
     }
     let json = read_small(first, MAX_JSON_PART).await?;
-    // serde's message names the field at fault, e.g. "unknown field `cc`": a client that sends
+    // serde's message names the field at fault, e.g. "unknown field `reply_to`": a client that sends
     // a field we do not have must hear so, not have it silently dropped.
     serde_json::from_slice(&json).map_err(|e| AppError::bad("invalid_message", format!("The {name} part is not valid: {e}.")))
 }
@@ -95,6 +98,8 @@ pub async fn json_part<T: DeserializeOwned>(form: &mut impl Form, name: &'static
 pub struct Uploads {
     state: AppState,
     started: Vec<String>,
+    /// Plaintext bytes written so far, counted against the per-message limit.
+    total: u64,
 }
 
 impl Uploads {
@@ -103,6 +108,7 @@ impl Uploads {
         Self {
             state: state.clone(),
             started: vec![],
+            total: 0,
         }
     }
 
@@ -110,26 +116,24 @@ impl Uploads {
     /// under `message`, enforcing the per-file, per-form and count limits.
     pub async fn receive(&mut self, key: &MessageKey, message: MessageId, form: &mut impl Form) -> Result<Vec<NewAttachment>, AppError> {
         ensure_room(&self.state)?;
-        let limits = self.state.limits;
         let mut done = vec![];
-        let mut total = 0u64;
         while let Some(field) = form.next_part().await? {
             if field.name() != Some("attachment") {
                 return Err(AppError::bad("unexpected_part", "The form has a part this server does not accept."));
             }
-            if done.len() >= limits.max_attachments as usize {
-                return Err(AppError::TooLarge(format!(
-                    "A message can have at most {} attachments.",
-                    limits.max_attachments
-                )));
-            }
-            let id = AttachmentId(Uuid::new_v4());
-            let blob_key = format!("attachments/{message}/{id}");
-            self.started.push(blob_key.clone());
-            if let Ok(mut in_flight) = self.state.uploads_in_flight.lock() {
-                in_flight.insert(blob_key.clone());
-            }
-            done.push(self.receive_one(key, id, blob_key, field, &mut total).await?);
+            done.push(self.seal_one(key, message, field).await?);
+        }
+        Ok(done)
+    }
+
+    /// Seals each of `files` (opened from another message: forwarded, or kept in an answer)
+    /// again with `key`, streamed, under `message`: they count against the same limits as
+    /// files uploaded with the form, which follow them.
+    pub async fn carry(&mut self, key: &MessageKey, message: MessageId, files: Vec<Download>) -> Result<Vec<NewAttachment>, AppError> {
+        ensure_room(&self.state)?;
+        let mut done = vec![];
+        for file in files {
+            done.push(self.seal_one(key, message, Carried(file)).await?);
         }
         Ok(done)
     }
@@ -160,28 +164,35 @@ impl Uploads {
         }
     }
 
-    async fn receive_one(
-        &self,
-        key: &MessageKey,
-        id: AttachmentId,
-        blob_key: String,
-        mut field: impl FormPart,
-        total: &mut u64,
-    ) -> Result<NewAttachment, AppError> {
+    /// Seals the file in `field` as a new attachment of `message`, enforcing the per-file,
+    /// per-message and count limits and the block list.
+    async fn seal_one(&mut self, key: &MessageKey, message: MessageId, mut field: impl FormPart) -> Result<NewAttachment, AppError> {
         let name = sanitise_file_name(field.file_name().unwrap_or("attachment"));
         refuse_blocked_type(&self.state, &name)?;
         let limits = self.state.limits;
+        if self.started.len() >= limits.max_attachments as usize {
+            return Err(AppError::TooLarge(format!(
+                "A message can have at most {} attachments.",
+                limits.max_attachments
+            )));
+        }
+        let id = AttachmentId(Uuid::new_v4());
+        let blob_key = format!("attachments/{message}/{id}");
+        self.started.push(blob_key.clone());
+        if let Ok(mut in_flight) = self.state.uploads_in_flight.lock() {
+            in_flight.insert(blob_key.clone());
+        }
         let binding = Binding::new(ObjectKind::Attachment, id.0);
         let mut sealer = self.state.blobs.sealed_writer(&blob_key, key, binding).await?;
         while let Some(chunk) = field.chunk().await? {
-            *total += chunk.len() as u64;
+            self.total += chunk.len() as u64;
             if sealer.written() + chunk.len() as u64 > limits.max_attachment_bytes {
                 let mb = limits.max_attachment_bytes / (1024 * 1024);
                 return Err(AppError::TooLarge(format!(
                     "“{name}” is larger than the {mb} MB limit for one file."
                 )));
             }
-            if *total > limits.max_message_bytes {
+            if self.total > limits.max_message_bytes {
                 let mb = limits.max_message_bytes / (1024 * 1024);
                 return Err(AppError::TooLarge(format!(
                     "The attachments add up to more than the {mb} MB limit for one message."
@@ -200,6 +211,26 @@ impl Uploads {
             size,
             blob_key,
         })
+    }
+}
+
+/// A file opened from another message, read as if it were a form's file part.
+struct Carried(Download);
+
+impl FormPart for Carried {
+    fn name(&self) -> Option<&str> {
+        Some("attachment")
+    }
+
+    fn file_name(&self) -> Option<&str> {
+        Some(&self.0.name)
+    }
+
+    async fn chunk(&mut self) -> Result<Option<Bytes>, AppError> {
+        let mut buffer = vec![0u8; 64 * 1024];
+        let n = self.0.reader.read(&mut buffer).await.map_err(|e| AppError::Internal(e.into()))?;
+        buffer.truncate(n);
+        Ok((n > 0).then(|| Bytes::from(buffer)))
     }
 }
 

@@ -1,6 +1,6 @@
 //! `ApiJson<T>`: axum's `Json` extractor with its rejections in the API's own error shape
 //! (`{ "code", "message" }`), so a client always gets JSON back, and a body with a field we do
-//! not know (`"cc"`, say) is a 400 that names it instead of being silently dropped.
+//! not know (`"reply_to"`, say) is a 400 that names it instead of being silently dropped.
 
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, Request};

@@ -27,6 +27,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/messages/{id}", get(read))
         .route("/messages/{id}/attachments/{attachment}", get(download))
         .route("/messages/{id}/reply", post(reply).layer(upload_cap(state)))
+        .route("/messages/{id}/forward", post(forward).layer(upload_cap(state)))
         .route("/messages/{id}/revoke", post(revoke))
         .route("/messages/{id}/regrant", post(regrant))
         .route("/compose", get(compose))
@@ -64,6 +65,18 @@ async fn reply(
     form: Multipart,
 ) -> Result<Json<Sent>, AppError> {
     send::reply(&state, &signed_in.user, parse_id(&id)?, &meta, MultipartForm(form))
+        .await
+        .map(Json)
+}
+
+async fn forward(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    Meta(meta): Meta,
+    Path(id): Path<String>,
+    form: Multipart,
+) -> Result<Json<Sent>, AppError> {
+    send::forward(&state, &signed_in.user, parse_id(&id)?, &meta, MultipartForm(form))
         .await
         .map(Json)
 }

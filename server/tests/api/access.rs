@@ -87,6 +87,13 @@ async fn every_route_with_an_id_answers_each_principal_as_the_table_says() {
             [400, 404, 400, 401, 401, 404, 404, 401],
         ),
         (
+            // Likewise forwarding it.
+            "/api/v1/messages/{id}/forward",
+            format!("/api/v1/messages/{id}/forward"),
+            Call::Answer,
+            [400, 404, 400, 401, 401, 404, 404, 401],
+        ),
+        (
             // Withdrawing from someone who is not a recipient changes nothing: the sender is
             // told so (400); nobody else learns the message exists.
             "/api/v1/messages/{id}/revoke",

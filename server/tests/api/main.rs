@@ -10,6 +10,7 @@ mod auth;
 mod break_glass;
 mod cli;
 mod conversations;
+mod copies;
 mod csrf;
 mod faults;
 mod governance;

@@ -284,12 +284,12 @@ async fn when_the_audit_log_cannot_be_written_the_reader_gets_503_and_no_content
 async fn a_send_with_fields_we_do_not_have_is_refused_naming_them_and_nobody_is_sent_anything() {
     let app = spawn_app().await;
     let p = people(&app).await;
-    let mut m = message(&["bob@testshire.gov.uk"], "Copies", "For Bob, and Cat in copy");
-    m["cc"] = json!(["cat@testshire.gov.uk"]);
+    let mut m = message(&["bob@testshire.gov.uk"], "Replies", "For Bob, answers to Cat");
+    m["reply_to"] = json!(["cat@testshire.gov.uk"]);
     let refused = app.send(&p.ann, m, &[]).await;
     assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
     let why = body(refused).await;
-    assert!(why["message"].as_str().unwrap().contains("unknown field `cc`"), "{why}");
+    assert!(why["message"].as_str().unwrap().contains("unknown field `reply_to`"), "{why}");
     let inbox = body(app.get("/api/v1/messages?box=inbox").header("cookie", &p.bob).send().await.unwrap()).await;
     assert_eq!(inbox.as_array().unwrap().len(), 0, "nothing was sent to Bob either");
 }

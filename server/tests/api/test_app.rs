@@ -163,6 +163,16 @@ impl TestApp {
             .unwrap()
     }
 
+    /// `POST /api/v1/messages/{id}/forward`.
+    pub async fn forward(&self, cookie: &str, id: &str, message: Value, files: &[(&str, Vec<u8>)]) -> Response {
+        self.post(&format!("/api/v1/messages/{id}/forward"))
+            .header("cookie", cookie)
+            .multipart(multipart("message", &message, files))
+            .send()
+            .await
+            .unwrap()
+    }
+
     /// `GET /api/v1/messages?box=…`
     pub async fn list(&self, cookie: &str, mailbox: &str) -> Response {
         self.get(&format!("/api/v1/messages?box={mailbox}"))

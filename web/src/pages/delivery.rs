@@ -5,7 +5,7 @@
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use sealpost_domain::MessageId;
-use sealpost_domain::api_messages::{DeliveryStatus, RecipientStatus};
+use sealpost_domain::api_messages::{Addressed, DeliveryStatus, RecipientStatus};
 
 use crate::api;
 use crate::components::{ErrorSummary, bring_into_view};
@@ -78,7 +78,7 @@ pub fn Delivery(
                         };
                         view! {
                             <tr>
-                                <td data-label="Recipient">{address}<span class="muted">{if r.internal { " (colleague)" } else { " (external)" }}</span></td>
+                                <td data-label="Recipient">{address}<span class="muted">{if r.internal { " (colleague)" } else { " (external)" }}{line_text(r.addressed)}</span></td>
                                 <td data-label="Status"><span class=format!("status {}", status_class(r.status))>{status_text(r.status)}</span>
                                     {r.detail.map(|d| view! { <span class="muted">" – "{d}</span> })}</td>
                                 <td data-label="Activity">{r.activity.map(|a| activity_view(&a, &files))}</td>
@@ -92,6 +92,15 @@ pub fn Delivery(
                 <button type="button" class="button danger" on:click=move |_| confirming.set(Some(None))>"Withdraw access for everyone"</button>
             })}
         </section>
+    }
+}
+
+/// How the sender sees a recipient's line: nothing for To.
+fn line_text(line: Addressed) -> &'static str {
+    match line {
+        Addressed::To => "",
+        Addressed::Cc => ", copied",
+        Addressed::Bcc => ", blind copy",
     }
 }
 

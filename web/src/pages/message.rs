@@ -64,12 +64,45 @@ fn Message(id: MessageId, detail: MessageDetail, just_sent: bool) -> impl IntoVi
     // The sender's own file names, to say which ones each recipient downloaded.
     let files: Vec<(String, String)> = detail.attachments.iter().map(|a| (a.id.to_string(), a.name.clone())).collect();
     let urls = detail.attachments.iter().map(|a| api::attachment_url(id, a.id)).collect();
+    let thread = detail.thread.clone();
+    // Reply to all is worth offering when more than one person is on the envelope.
+    // Not for a blind copy's reader: answering everyone would tell them.
+    let many = !detail.blind_copy && detail.to.len() + detail.cc.len() > 1;
     view! {
         {just_sent.then(|| view! { <div class="notice" role="status"><strong>"Sent securely."</strong>" Reference "{reference}"."</div> })}
         <MessageArticle detail=detail attachment_urls=urls expiry_label="Links expire"/>
+        <p class="actions">
+            <a class="button" href=format!("/compose?reply={id}")>"Reply"</a>
+            {many.then(|| view! { <a class="button quiet" href=format!("/compose?reply={id}&all=1")>"Reply to all"</a> })}
+            <a class="button quiet" href=format!("/compose?forward={id}")>"Forward"</a>
+        </p>
+        <Conversation id thread base="/messages"/>
         <Replies replies=replies file_url=move |a| api::attachment_url(id, a)/>
         {is_sender.then(|| view! { <crate::pages::delivery::Delivery id recipients=recipients files=files/> })}
     }
+}
+
+/// The parts of the conversation this reader may see, oldest first, each opening on its own page
+/// (`{base}/{id}`: the app's or the portal's).
+#[component]
+pub fn Conversation(id: MessageId, thread: Vec<sealpost_domain::api_messages::ThreadPart>, base: &'static str) -> impl IntoView {
+    (!thread.is_empty()).then(|| {
+        view! {
+            <section class="card" aria-labelledby="conversation-title">
+                <h2 id="conversation-title">"This conversation"</h2>
+                <ol class="conversation">
+                    {thread.into_iter().map(|p| {
+                        let words = format!("{} from {}, {}", p.reference, visible_text(&p.sender_name), format_time(p.sent_at));
+                        if p.id == id {
+                            view! { <li aria-current="page">{words}" (open now)"</li> }.into_any()
+                        } else {
+                            view! { <li><a href=format!("{base}/{}", p.id)>{words}</a></li> }.into_any()
+                        }
+                    }).collect_view()}
+                </ol>
+            </section>
+        }
+    })
 }
 
 /// A message's subject, marking, sender, dates, body and files: the same for staff and for
@@ -86,6 +119,9 @@ pub fn MessageArticle(detail: MessageDetail, attachment_urls: Vec<String>, expir
                 <MarkingBadge marking=s.marking/>
                 <dl class="meta">
                     <dt>"From"</dt><dd>{format!("{} <{}>", visible_text(&s.sender_name), detail.sender_email)}</dd>
+                    {envelope_line("To", &detail.to)}
+                    {envelope_line("Cc", &detail.cc)}
+                    {detail.blind_copy.then(|| view! { <dt>"Bcc"</dt><dd>"You (a blind copy: the others do not see that you have it)"</dd> })}
                     <dt>"Sent"</dt><dd>{format_time(s.sent_at)}</dd>
                     <dt>"Reference"</dt><dd>{s.reference.to_string()}</dd>
                     <dt>{expiry_label}</dt><dd>{format_time(detail.expires_at)}</dd>
@@ -103,6 +139,14 @@ pub fn MessageArticle(detail: MessageDetail, attachment_urls: Vec<String>, expir
             })}
         </article>
     }
+}
+
+/// One line of the envelope, when it names anyone.
+fn envelope_line(label: &'static str, addresses: &[sealpost_domain::EmailAddress]) -> Option<impl IntoView + use<>> {
+    (!addresses.is_empty()).then(|| {
+        let list = addresses.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ");
+        view! { <dt>{label}</dt><dd>{list}</dd> }
+    })
 }
 
 /// What a recipient did, from the audit log: opened when (and how often), downloads, and

@@ -17,7 +17,7 @@ mod thread;
 pub use audit::{Audit, AuditMessage};
 pub use compose::Compose;
 pub use mailbox::{EmptyState, Inbox, Sent};
-pub use message::{MessageArticle, MessagePage};
+pub use message::{Conversation, MessageArticle, MessagePage};
 pub use not_found::NotFound;
 pub use portal::PortalLink;
 pub use portal_verify::PortalPage;

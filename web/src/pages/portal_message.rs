@@ -13,7 +13,7 @@ use web_sys::File;
 use crate::api::{self, Failure};
 use crate::components::{ErrorSummary, Loading, MarkingBadge, format_time, set_title, visible_text};
 use crate::file_picker::{FilePicker, UploadProgress};
-use crate::pages::{MessageArticle, Replies};
+use crate::pages::{Conversation, MessageArticle, Replies};
 use crate::upload;
 
 /// Loads the recipient's messages and opens one: the address's `id` (`/portal/messages/{id}`),
@@ -93,8 +93,10 @@ fn PortalMessage(detail: MessageDetail) -> impl IntoView {
     let id = detail.summary.id;
     let urls = detail.attachments.iter().map(|a| api::portal_attachment_url(id, a.id)).collect();
     let replies = detail.replies.clone();
+    let thread = detail.thread.clone();
     view! {
         <MessageArticle detail=detail attachment_urls=urls expiry_label="Available until"/>
+        <Conversation id thread base="/portal/messages"/>
         <Replies replies=replies file_url=move |a| api::portal_attachment_url(id, a)/>
     }
 }

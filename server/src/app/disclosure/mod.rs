@@ -9,9 +9,9 @@ mod keys;
 mod viewer;
 
 use sealpost_crypto::{Binding, ObjectKind, OpenedReader};
-use sealpost_domain::api_messages::{MessageDetail, MessageSummary, RecipientStatus};
+use sealpost_domain::api_messages::{Addressed, MessageDetail, MessageSummary, RecipientStatus, ThreadPart};
 use sealpost_domain::{AttachmentId, MessageId};
-use sealpost_storage::{BlobReader, StoredMessage, StoredRecipient, ThreadActivity};
+use sealpost_storage::{BlobReader, StoredMessage, StoredRecipient, ThreadActivity, ThreadEntry};
 
 pub(crate) use keys::message_key;
 use keys::{files_of, open_text};
@@ -79,8 +79,20 @@ async fn detail(state: &AppState, key: &sealpost_crypto::MessageKey, m: StoredMe
         state.store.mark_replies_read(id, newest.sent_at, state.now_ms()).await?;
     }
     let attachments = files_of(key, &files, None)?;
+    let rows = state.store.recipients_of(id).await?;
+    let line = |wanted: Addressed| {
+        rows.iter()
+            .filter(|r| r.addressed == wanted)
+            .map(|r| r.address.clone())
+            .collect::<Vec<_>>()
+    };
+    let (to, cc) = (line(Addressed::To), line(Addressed::Cc));
+    let blind_copy = m
+        .my_row
+        .is_some_and(|(mine, _)| rows.iter().any(|r| r.id == mine && r.addressed == Addressed::Bcc));
+    // Only the sender (and IG under break-glass) sees the whole envelope, blind copies too.
     let recipients = if matches!(viewer, Viewer::Sender | Viewer::BreakGlass) {
-        recipients_with_activity(state, id).await?
+        with_activity(state, id, rows).await?
     } else {
         vec![]
     };
@@ -94,6 +106,9 @@ async fn detail(state: &AppState, key: &sealpost_crypto::MessageKey, m: StoredMe
         attachments,
         expires_at: m.expires_at_ms,
         recipients,
+        to,
+        cc,
+        blind_copy,
         replies,
         thread: vec![],
     })
@@ -107,6 +122,31 @@ pub async fn open_attachment(
     attachment: AttachmentId,
     viewer: Viewer,
     actor: &Actor,
+    meta: &RequestMeta,
+) -> Result<Download, AppError> {
+    open_file(state, m, attachment, (viewer, actor), Action::AttachmentDownload, meta).await
+}
+
+/// Opens one attachment of `m` (or of a reply `viewer` may see) to be sealed again into a new
+/// message its reader is forwarding or answering with it; on record as forwarded before the
+/// first byte. Any other attachment is 404.
+pub async fn forward_attachment(
+    state: &AppState,
+    m: &StoredMessage,
+    attachment: AttachmentId,
+    viewer: Viewer,
+    actor: &Actor,
+    meta: &RequestMeta,
+) -> Result<Download, AppError> {
+    open_file(state, m, attachment, (viewer, actor), Action::AttachmentForward, meta).await
+}
+
+async fn open_file(
+    state: &AppState,
+    m: &StoredMessage,
+    attachment: AttachmentId,
+    (viewer, actor): (Viewer, &Actor),
+    action: Action,
     meta: &RequestMeta,
 ) -> Result<Download, AppError> {
     let a = state
@@ -125,15 +165,7 @@ pub async fn open_attachment(
     let name = open_text(&key, Binding::new(ObjectKind::AttachmentName, a.id.0), &a.name)?;
     let blob = state.blobs.reader(&a.blob_key).await?;
     let reader = key.open_stream(Binding::new(ObjectKind::Attachment, a.id.0), blob).await?;
-    audit::record(
-        state,
-        meta,
-        actor,
-        Action::AttachmentDownload,
-        Some(Object::Attachment(m.id, a.id)),
-        Outcome::Success,
-    )
-    .await?;
+    audit::record(state, meta, actor, action, Some(Object::Attachment(m.id, a.id)), Outcome::Success).await?;
     Ok(Download {
         name,
         size: a.size,
@@ -174,6 +206,11 @@ pub fn subject<B>(state: &AppState, m: &StoredMessage<B>) -> Result<String, AppE
 /// Each recipient's status and, from the audit log, what they did: for the sender's view.
 pub(crate) async fn recipients_with_activity(state: &AppState, id: MessageId) -> Result<Vec<RecipientStatus>, AppError> {
     let rows = state.store.recipients_of(id).await?;
+    with_activity(state, id, rows).await
+}
+
+/// Recipient `rows` of message `id` with what each did, from the audit log.
+async fn with_activity(state: &AppState, id: MessageId, rows: Vec<StoredRecipient>) -> Result<Vec<RecipientStatus>, AppError> {
     let trails = crate::app::governance::trails_for_sender(&state.store, id, &rows).await?;
     let mut statuses = recipient_statuses(rows);
     for s in &mut statuses {
@@ -182,11 +219,32 @@ pub(crate) async fn recipients_with_activity(state: &AppState, id: MessageId) ->
     Ok(statuses)
 }
 
+/// A conversation's parts as a reader lists them (metadata only: each part opens, and is
+/// recorded, on its own page); nothing when the message stands alone.
+pub fn thread_parts(parts: Vec<ThreadEntry>) -> Vec<ThreadPart> {
+    if parts.len() < 2 {
+        return vec![];
+    }
+    // A part answering one this reader may not see names nothing: not even that it exists.
+    let listed: Vec<_> = parts.iter().map(|p| p.id).collect();
+    parts
+        .into_iter()
+        .map(|p| ThreadPart {
+            id: p.id,
+            reference: p.reference,
+            sender_name: p.sender_name,
+            sent_at: p.created_at_ms,
+            in_reply_to: p.in_reply_to.filter(|a| listed.contains(a)),
+        })
+        .collect()
+}
+
 /// Recipient rows as the sender sees them.
 pub(crate) fn recipient_statuses(rows: Vec<StoredRecipient>) -> Vec<RecipientStatus> {
     rows.into_iter()
         .map(|r| RecipientStatus {
             address: r.address,
+            addressed: r.addressed,
             internal: r.internal,
             status: r.status,
             detail: r.detail,

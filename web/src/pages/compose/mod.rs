@@ -13,8 +13,9 @@ use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::NavigateOptions;
-use leptos_router::hooks::use_navigate;
-use sealpost_domain::api_messages::{ComposeInfo, SendMessage};
+use leptos_router::hooks::{use_navigate, use_query_map};
+use sealpost_domain::api_messages::{AttachmentInfo, ComposeInfo, MessageDetail, SendMessage};
+use sealpost_domain::{AttachmentId, MessageId};
 use sealpost_domain::{EmailAddress, Limits, Marking};
 use web_sys::File;
 
@@ -23,13 +24,41 @@ use crate::components::{ErrorSummary, set_title};
 use crate::draft::{self, Draft};
 use crate::file_picker::{FilePicker, UploadProgress};
 use crate::upload;
-use parts::{Handling, NewAddressCheck, Recipients, Words};
+use parts::{Handling, KeptFiles, NewAddressCheck, Recipients, Words};
+
+/// One line of the envelope (To, Cc or Bcc): its addresses as chips, and what is being typed.
+#[derive(Clone, Copy)]
+struct Line {
+    /// The input's id, and the field errors point at.
+    id: &'static str,
+    /// The label.
+    label: &'static str,
+    /// The chip list's accessible name.
+    list: &'static str,
+    chips: RwSignal<Vec<String>>,
+    input: RwSignal<String>,
+}
+
+impl Line {
+    fn new(id: &'static str, label: &'static str, list: &'static str) -> Self {
+        Self {
+            id,
+            label,
+            list,
+            chips: RwSignal::new(vec![]),
+            input: RwSignal::new(String::new()),
+        }
+    }
+}
 
 /// Everything the form holds, shared by its parts.
 #[derive(Clone, Copy)]
 struct Fields {
-    recipients: RwSignal<Vec<String>>,
-    to_input: RwSignal<String>,
+    to: Line,
+    cc: Line,
+    bcc: Line,
+    /// The Cc and Bcc lines are shown (they start hidden unless something is on them).
+    copies: RwSignal<bool>,
     subject: RwSignal<String>,
     body: RwSignal<String>,
     marking: RwSignal<Marking>,
@@ -45,13 +74,29 @@ struct Fields {
     progress: RwSignal<Option<f64>>,
     /// Said once, after a draft kept in this tab came back.
     restored: RwSignal<Option<&'static str>>,
+    /// The message this one answers or forwards.
+    basis: RwSignal<Option<Basis>>,
+    /// The original's files that may be sent on, and those ticked to be.
+    offered: RwSignal<Vec<AttachmentInfo>>,
+    keep: RwSignal<Vec<AttachmentId>>,
+}
+
+/// What the message is written from.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Basis {
+    /// An answer, in the conversation of this message.
+    Answer(MessageId),
+    /// A forward of this message, in a conversation of its own.
+    Forward(MessageId),
 }
 
 impl Fields {
     fn new() -> Self {
         Self {
-            recipients: RwSignal::new(vec![]),
-            to_input: RwSignal::new(String::new()),
+            to: Line::new("to", "To", "Recipients"),
+            cc: Line::new("cc", "Cc", "Cc recipients"),
+            bcc: Line::new("bcc", "Bcc", "Bcc recipients"),
+            copies: RwSignal::new(false),
             subject: RwSignal::new(String::new()),
             body: RwSignal::new(String::new()),
             marking: RwSignal::new(Marking::Official),
@@ -63,13 +108,91 @@ impl Fields {
             unconfirmed: RwSignal::new(vec![]),
             progress: RwSignal::new(None),
             restored: RwSignal::new(None),
+            basis: RwSignal::new(None),
+            offered: RwSignal::new(vec![]),
+            keep: RwSignal::new(vec![]),
         }
+    }
+
+    /// Starts an answer to `d`, "Re:" and the original quoted below. A reply goes to the other
+    /// side: the newest partner reply's author (or the To line) for the message's sender, the
+    /// sender for anyone else. Reply to all adds everyone else on the To and Cc lines but `me`
+    /// (blind copies are never on them).
+    fn answer(self, d: &MessageDetail, all: bool, me: Option<&EmailAddress>) {
+        self.basis.set(Some(Basis::Answer(d.summary.id)));
+        self.offer(d, false);
+        let mine = !d.recipients.is_empty();
+        let mut to: Vec<&EmailAddress> = match (mine, d.replies.last()) {
+            (true, Some(last)) if !all => vec![&last.from],
+            (true, _) => d.to.iter().collect(),
+            (false, _) => vec![&d.sender_email],
+        };
+        let mut cc: Vec<&EmailAddress> = vec![];
+        if all {
+            // The To and Cc lines only: a partner who replied from a blind copy stays blind.
+            to.extend(&d.to);
+            cc.extend(&d.cc);
+        }
+        let keep = |list: Vec<&EmailAddress>, also_not: &[String]| -> Vec<String> {
+            let mut out: Vec<String> = vec![];
+            for a in list {
+                let a = a.to_string();
+                if Some(a.as_str()) != me.map(EmailAddress::as_str) && !out.contains(&a) && !also_not.contains(&a) {
+                    out.push(a);
+                }
+            }
+            out
+        };
+        let to = keep(to, &[]);
+        let cc = keep(cc, &to);
+        self.copies.set(!cc.is_empty());
+        self.to.chips.set(to);
+        self.cc.chips.set(cc);
+        self.subject.set(prefixed("Re:", &d.summary.subject));
+        self.body.set(quoted(d));
+        self.marking.set(d.summary.marking);
+    }
+
+    /// Starts a forward of `d`: nobody addressed yet, "Fwd:", the original below its
+    /// headers, and its files ticked to be sent on.
+    fn forward(self, d: &MessageDetail) {
+        self.basis.set(Some(Basis::Forward(d.summary.id)));
+        self.offer(d, true);
+        self.subject.set(prefixed("Fwd:", &d.summary.subject));
+        let to: Vec<String> = d.to.iter().map(ToString::to_string).collect();
+        self.body.set(format!(
+            "\n\n---------- Forwarded message ----------\nFrom: {} <{}>\nSent: {}\nSubject: {}\nTo: {}\n\n{}",
+            d.summary.sender_name,
+            d.sender_email,
+            crate::components::format_time(d.summary.sent_at),
+            d.summary.subject,
+            to.join(", "),
+            d.body
+        ));
+        self.marking.set(d.summary.marking);
+    }
+
+    /// Offers `d`'s files (its own, and those of the replies shown with it) to send on, all
+    /// ticked when `ticked`.
+    fn offer(self, d: &MessageDetail, ticked: bool) {
+        let files: Vec<AttachmentInfo> = d
+            .attachments
+            .iter()
+            .chain(d.replies.iter().flat_map(|r| &r.attachments))
+            .cloned()
+            .collect();
+        self.keep.set(if ticked { files.iter().map(|a| a.id).collect() } else { vec![] });
+        self.offered.set(files);
     }
 
     /// Back from signing in again after the session ended mid-message: the text as it was.
     fn restore(self) {
         if let Some(kept) = draft::take() {
-            self.recipients.set(kept.to);
+            self.to.chips.set(kept.to);
+            self.cc.chips.set(kept.cc);
+            self.bcc.chips.set(kept.bcc);
+            self.copies
+                .set(!self.cc.chips.get_untracked().is_empty() || !self.bcc.chips.get_untracked().is_empty());
             self.subject.set(kept.subject);
             self.body.set(kept.body);
             self.marking.set(kept.marking);
@@ -100,25 +223,30 @@ impl Fields {
         }
     }
 
-    /// Moves what is typed in the To box into the recipients; false (and the problem shown) if
-    /// something typed is not an address.
-    fn add_recipients(self) -> bool {
-        let text = self.to_input.get_untracked();
+    /// Moves what is typed on `line` into its chips; false (and the problem shown) if something
+    /// typed is not an address.
+    fn add(self, line: Line) -> bool {
+        let text = line.input.get_untracked();
         for raw in text.split([',', ';', ' ', '\n']).filter(|s| !s.trim().is_empty()) {
             match EmailAddress::parse(raw) {
-                Ok(a) => self.recipients.update(|r| {
+                Ok(a) => line.chips.update(|r| {
                     if !r.contains(&a.to_string()) {
                         r.push(a.to_string());
                     }
                 }),
                 Err(e) => {
-                    self.fail(Some("to"), format!("“{}”: {e}", raw.trim()));
+                    self.fail(Some(line.id), format!("“{}”: {e}", raw.trim()));
                     return false;
                 }
             }
         }
-        self.to_input.set(String::new());
+        line.input.set(String::new());
         true
+    }
+
+    /// Everything typed on every line, added; false if something is not an address.
+    fn add_all(self) -> bool {
+        self.add(self.to) && self.add(self.cc) && self.add(self.bcc)
     }
 }
 
@@ -128,6 +256,7 @@ pub fn Compose() -> impl IntoView {
     set_title("Write a secure message");
     let f = Fields::new();
     f.restore();
+    start_from_original(f);
     // The limits and past recipients: until they load (or if they cannot), the defaults and no
     // autocomplete, and a failure is said, not swallowed.
     let info = LocalResource::new(api::compose_info);
@@ -162,6 +291,7 @@ pub fn Compose() -> impl IntoView {
         <form class="card form compose" on:submit=on_submit novalidate=true>
             <Recipients f known/>
             <Words f/>
+            <KeptFiles f/>
             <FilePicker files=f.files limits error=f.error.write_only()/>
             <Handling f limits/>
             <UploadProgress progress=f.progress/>
@@ -170,20 +300,60 @@ pub fn Compose() -> impl IntoView {
     }
 }
 
+/// `?reply=<id>` (and `&all=1`): an answer in that message's conversation; `?forward=<id>`: a
+/// forward of it. Either starts from the original, once it has loaded.
+fn start_from_original(f: Fields) {
+    let query = use_query_map().get_untracked();
+    let all = query.get("all").is_some();
+    let id = |name| query.get(name).and_then(|t| t.parse::<MessageId>().ok());
+    let Some(basis) = id("reply").map(Basis::Answer).or_else(|| id("forward").map(Basis::Forward)) else {
+        return;
+    };
+    let original = LocalResource::new(move || {
+        api::message(match basis {
+            Basis::Answer(id) | Basis::Forward(id) => id,
+        })
+    });
+    let auth = crate::auth::Auth::get();
+    Effect::new(move |_| {
+        let Some(Ok(d)) = original.get() else { return };
+        if f.basis.get_untracked().is_some() {
+            return;
+        }
+        match basis {
+            Basis::Forward(_) => f.forward(&d),
+            Basis::Answer(_) => {
+                let me = match auth.session.get_untracked() {
+                    crate::auth::Session::SignedIn(me) => Some(me.email),
+                    _ => None,
+                };
+                f.answer(&d, all, me.as_ref());
+            }
+        }
+    });
+}
+
 /// Checks, asks about new addresses (unless `confirmed`), then uploads and sends; on success
 /// goes to the message, and if the session ended keeps the text in this tab for after sign-in.
 fn send(f: Fields, known: Signal<Vec<EmailAddress>>, confirmed: bool, navigate: impl Fn(&str, NavigateOptions) + 'static) {
-    if !f.add_recipients() {
+    if !f.add_all() {
         return;
     }
-    let to = f.recipients.get_untracked();
+    let (to, cc, bcc) = (f.to.chips.get_untracked(), f.cc.chips.get_untracked(), f.bcc.chips.get_untracked());
+    let everyone: Vec<&String> = to.iter().chain(&cc).chain(&bcc).collect();
     // Everything the page can check is checked before the new-address question, so that
     // question is never answered only to be told the subject is missing.
-    if let Some((field, problem)) = first_problem(&to, &f.subject.get_untracked(), &f.passphrase.get_untracked()) {
+    if let Some((field, problem)) = first_problem(everyone.is_empty(), &f.subject.get_untracked(), &f.passphrase.get_untracked()) {
         f.fail(Some(field), problem.into());
         return;
     }
-    let new: Vec<String> = known.with_untracked(|k| to.iter().filter(|a| !k.iter().any(|k| k.as_str() == a.as_str())).cloned().collect());
+    let new: Vec<String> = known.with_untracked(|k| {
+        everyone
+            .iter()
+            .filter(|a| !k.iter().any(|k| k.as_str() == a.as_str()))
+            .map(|a| (*a).clone())
+            .collect()
+    });
     if !new.is_empty() && !confirmed {
         f.unconfirmed.set(new);
         return;
@@ -198,17 +368,28 @@ fn send(f: Fields, known: Signal<Vec<EmailAddress>>, confirmed: bool, navigate: 
         marking: f.marking.get_untracked(),
         expires_in_days: f.expiry.get_untracked().trim().parse().ok(),
         passphrase: Some(f.passphrase.get_untracked()).filter(|p| !p.is_empty()),
+        cc,
+        bcc,
+        keep_attachments: f.keep.get_untracked(),
     };
     let chosen = f.files.get_untracked();
     f.progress.set(Some(0.0));
     f.restored.set(None);
+    let path = match f.basis.get_untracked() {
+        Some(Basis::Answer(id)) => format!("/api/v1/messages/{id}/reply"),
+        Some(Basis::Forward(id)) => format!("/api/v1/messages/{id}/forward"),
+        None => "/api/v1/messages".to_owned(),
+    };
     spawn_local(async move {
-        match upload::send(&message, &chosen, move |p| f.progress.set(Some(p))).await {
+        let result = upload::send(&path, &message, &chosen, move |p| f.progress.set(Some(p))).await;
+        match result {
             Ok(sent) => navigate(&format!("/messages/{}?sent=1", sent.id), NavigateOptions::default()),
             Err(failure) if failure.status == 401 => {
                 // The session ended: keep the words in this tab, then sign in in place.
                 draft::keep(&Draft {
                     to: message.recipients.clone(),
+                    cc: message.cc.clone(),
+                    bcc: message.bcc.clone(),
                     subject: message.subject.clone(),
                     body: message.body.clone(),
                     marking: message.marking,
@@ -224,9 +405,29 @@ fn send(f: Fields, known: Signal<Vec<EmailAddress>>, confirmed: bool, navigate: 
     });
 }
 
+/// `subject` with `prefix` ("Re:", "Fwd:") once.
+fn prefixed(prefix: &str, subject: &str) -> String {
+    if subject.starts_with(prefix) {
+        subject.to_owned()
+    } else {
+        format!("{prefix} {subject}")
+    }
+}
+
+/// The original below a gap for the answer, each line marked "> ".
+fn quoted(d: &MessageDetail) -> String {
+    let lines: Vec<String> = d.body.lines().map(|l| format!("> {l}")).collect();
+    format!(
+        "\n\nOn {}, {} wrote:\n{}",
+        crate::components::format_time(d.summary.sent_at),
+        d.summary.sender_name,
+        lines.join("\n")
+    )
+}
+
 /// The first problem the page can see for itself, and the field it is in.
-fn first_problem(to: &[String], subject: &str, passphrase: &str) -> Option<(&'static str, &'static str)> {
-    if to.is_empty() {
+fn first_problem(nobody: bool, subject: &str, passphrase: &str) -> Option<(&'static str, &'static str)> {
+    if nobody {
         return Some(("to", "Add at least one recipient."));
     }
     if subject.trim().is_empty() {

@@ -10,34 +10,53 @@ use crate::components::bring_into_view;
 /// API still accepts up to 998 bytes (SECURITY D6), and long ones are shown smaller, wrapped.
 const SUBJECT_MAX_CHARS: u32 = 200;
 
-/// "To": the recipients as chips (each removable), and the box to add more, with past
-/// recipients offered as autocomplete.
+/// The envelope: "To", and behind a button "Cc" and "Bcc" (a blind copy is seen by nobody but
+/// the sender). Each line shows its addresses as chips (each removable) and a box to add more,
+/// with past recipients offered as autocomplete.
 #[component]
 pub(super) fn Recipients(f: Fields, known: Signal<Vec<EmailAddress>>) -> impl IntoView {
+    let shown = f.copies;
+    view! {
+        <AddressLine f line=f.to hint="Type an address and press Enter. Colleagues get it in Sealpost; anyone else gets an email with a secure link."/>
+        <p class="copies-toggle">
+            <button type="button" class="button quiet" aria-expanded=move || shown.get().to_string() aria-controls="copies"
+                on:click=move |_| shown.update(|s| *s = !*s)>"Cc or Bcc"</button>
+        </p>
+        <div id="copies" hidden=move || !shown.get()>
+            <AddressLine f line=f.cc hint="Copied: every recipient sees who else was copied."/>
+            <AddressLine f line=f.bcc hint="Blind copy: they get the message, and nobody else learns that they did."/>
+        </div>
+        <datalist id="known-recipients">{move || known.get().into_iter().map(|a| view! { <option value=a.to_string()/> }).collect_view()}</datalist>
+    }
+}
+
+/// One line of the envelope.
+#[component]
+fn AddressLine(f: Fields, line: super::Line, hint: &'static str) -> impl IntoView {
     let chips = move || {
-        f.recipients
+        line.chips
             .get()
             .into_iter()
             .map(|a| {
                 let label = format!("Remove {a}");
                 let gone = a.clone();
                 view! { <li class="chip">{a}<button type="button" class="chip-remove" aria-label=label
-                on:click=move |_| f.recipients.update(|r| r.retain(|x| *x != gone))>"×"</button></li> }
+                on:click=move |_| line.chips.update(|r| r.retain(|x| *x != gone))>"×"</button></li> }
             })
             .collect_view()
     };
+    let hint_id = format!("{}-hint", line.id);
     view! {
         <div class="field">
-            <label for="to">"To"</label>
-            <p class="field-hint" id="to-hint">"Type an address and press Enter. Colleagues get it in Sealpost; anyone else gets an email with a secure link."</p>
-            <ul class="chips" aria-label="Recipients" aria-live="polite">{chips}</ul>
+            <label for=line.id>{line.label}</label>
+            <p class="field-hint" id=hint_id.clone()>{hint}</p>
+            <ul class="chips" aria-label=line.list aria-live="polite">{chips}</ul>
             <div class="inline">
-                <input id="to" type="email" list="known-recipients" autocomplete="off" aria-describedby="to-hint" bind:value=f.to_input
-                    aria-invalid=f.marked("to") on:input=f.edited("to")
-                    on:keydown=move |ev| if ev.key() == "Enter" { ev.prevent_default(); f.add_recipients(); }/>
-                <button type="button" class="button quiet" on:click=move |_| { f.add_recipients(); }>"Add"</button>
+                <input id=line.id type="email" list="known-recipients" autocomplete="off" aria-describedby=hint_id bind:value=line.input
+                    aria-invalid=f.marked(line.id) on:input=f.edited(line.id)
+                    on:keydown=move |ev| if ev.key() == "Enter" { ev.prevent_default(); f.add(line); }/>
+                <button type="button" class="button quiet" on:click=move |_| { f.add(line); }>"Add"</button>
             </div>
-            <datalist id="known-recipients">{move || known.get().into_iter().map(|a| view! { <option value=a.to_string()/> }).collect_view()}</datalist>
         </div>
     }
 }
@@ -55,6 +74,32 @@ pub(super) fn Words(f: Fields) -> impl IntoView {
             <label for="body">"Message"</label>
             <textarea id="body" rows="10" bind:value=f.body aria-invalid=f.marked("body") on:input=f.edited("body")></textarea>
         </div>
+    }
+}
+
+/// The original's files, when answering or forwarding: each ticked one is sent on, sealed
+/// again for the new message's recipients.
+#[component]
+pub(super) fn KeptFiles(f: Fields) -> impl IntoView {
+    move || {
+        let offered = f.offered.get();
+        (!offered.is_empty()).then(|| {
+            view! {
+                <fieldset class="field">
+                    <legend>"Files from the original message"</legend>
+                    <p class="field-hint">"Ticked files go with this message. Nobody it goes to sees the rest of the original."</p>
+                    {offered.into_iter().map(|a| {
+                        let id = a.id;
+                        let ticked = move || f.keep.with(|k| k.contains(&id));
+                        let toggle = move |_| f.keep.update(|k| if k.contains(&id) { k.retain(|x| *x != id) } else { k.push(id) });
+                        view! {
+                            <label class="checkbox"><input type="checkbox" prop:checked=ticked on:change=toggle/>
+                                {crate::components::visible_text(&a.name)}" "<span class="muted">"("{crate::components::format_size(a.size)}")"</span></label>
+                        }
+                    }).collect_view()}
+                </fieldset>
+            }
+        })
     }
 }
 
