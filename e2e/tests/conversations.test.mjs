@@ -135,6 +135,10 @@ describe('conversations', () => {
     await annSees.getByRole('listitem').nth(2).waitFor();
     assert.equal(await annSees.getByRole('listitem').count(), 3);
     await screenshot(ann, '23-conversation-staff');
+    // Each part opens from the list, in place.
+    await annSees.getByRole('link', { name: new RegExp(first) }).click();
+    await ann.getByRole('heading', { level: 1, name: 'Case 7001' }).waitFor();
+    assert.match(await ann.getByRole('article').innerText(), /Please confirm the visit on Friday\./);
     for (const page of [ann, p, p2, bob]) assert.deepEqual(page.errors, []);
   });
 

@@ -12,14 +12,23 @@ use crate::components::{LinkedText, Loading, MarkingBadge, format_size, format_t
 use crate::pages::Replies;
 
 /// The message page: loading, then the message, "not available" (it does not exist or is not
-/// addressed to this person, SECURITY C1), or why it could not be loaded.
+/// addressed to this person, SECURITY C1), or why it could not be loaded. Following a link to
+/// another message (a part of the conversation) loads that one: the router keeps this view and
+/// changes only the id.
 #[component]
 pub fn MessagePage() -> impl IntoView {
-    let id = use_params_map().get_untracked().get("id").and_then(|t| t.parse::<MessageId>().ok());
+    let params = use_params_map();
+    let id = Memo::new(move |_| params.with(|p| p.get("id").and_then(|t| t.parse::<MessageId>().ok())));
+    move || match id.get() {
+        Some(id) => view! { <OneMessage id/> }.into_any(),
+        None => view! { <NotAvailable/> }.into_any(),
+    }
+}
+
+/// Message `id`, loading.
+#[component]
+fn OneMessage(id: MessageId) -> impl IntoView {
     let just_sent = use_query_map().get_untracked().get("sent").is_some();
-    let Some(id) = id else {
-        return view! { <NotAvailable/> }.into_any();
-    };
     let detail = LocalResource::new(move || api::message(id));
     view! {
         <Suspense fallback=|| view! { <Loading text="Opening the message…"/> }>
@@ -41,7 +50,6 @@ pub fn MessagePage() -> impl IntoView {
             </ErrorBoundary>
         </Suspense>
     }
-    .into_any()
 }
 
 /// A message that does not exist, or is not this person's to read: the same words for both.
