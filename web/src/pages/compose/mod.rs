@@ -320,6 +320,13 @@ fn start_from_original(f: Fields) {
         if f.basis.get_untracked().is_some() {
             return;
         }
+        // Back from signing in again: the words kept in the tab stay; only what they answer or
+        // forward (and its files, offered again) comes from the original.
+        if f.restored.get_untracked().is_some() {
+            f.basis.set(Some(basis));
+            f.offer(&d, matches!(basis, Basis::Forward(_)));
+            return;
+        }
         match basis {
             Basis::Forward(_) => f.forward(&d),
             Basis::Answer(_) => {
