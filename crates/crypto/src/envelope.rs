@@ -28,6 +28,8 @@ pub enum ObjectKind {
     LinkToken,
     /// The text of a recipient's secure reply.
     ReplyBody,
+    /// The fields of a draft (one JSON document), sealed with the draft's key.
+    DraftContent,
 }
 
 impl ObjectKind {
@@ -40,6 +42,7 @@ impl ObjectKind {
             ObjectKind::Attachment => "attachment",
             ObjectKind::LinkToken => "link-token",
             ObjectKind::ReplyBody => "reply-body",
+            ObjectKind::DraftContent => "draft-content",
         }
     }
 }

@@ -39,6 +39,10 @@ pub struct SendMessage {
     /// see) to send on, sealed again with the new message's key. Empty for a new message.
     #[serde(default)]
     pub keep_attachments: Vec<AttachmentId>,
+    /// The draft this message was written in, if any: its files go with the message (sealed
+    /// once, when uploaded), and the draft is gone once the message is sent.
+    #[serde(default)]
+    pub draft: Option<crate::api_drafts::DraftId>,
 }
 
 impl std::fmt::Debug for SendMessage {

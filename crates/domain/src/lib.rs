@@ -5,6 +5,7 @@
 
 pub mod api;
 pub mod api_audit;
+pub mod api_drafts;
 pub mod api_messages;
 mod email;
 mod file_name;

@@ -13,6 +13,7 @@ mod checkpoints;
 mod connect;
 mod decode;
 mod devices;
+mod drafts;
 mod error;
 mod login_failures;
 mod mailbox;
@@ -33,6 +34,7 @@ pub use blobs::{BlobFile, BlobReader, BlobStore, BlobWriter, DirectoryLock, free
 pub use break_glass::BreakGlassGrant;
 pub use connect::SqliteSettings;
 pub use decode::Ciphertext;
+pub use drafts::{DraftWrite, FileLimits, NewDraft, SentDraft, StoredDraft};
 pub use error::StorageError;
 pub use login_failures::LoginAttempt;
 pub use mailbox::Regrant;

@@ -11,6 +11,7 @@ use sealpost_audit::AuditEvent;
 
 use crate::audit::{begin_write, chain_audit};
 use crate::decode::{self, Ciphertext};
+use crate::drafts::{SentDraft, adopt_draft};
 use crate::{StorageError, Store, with_pool};
 
 /// A message ready to store.
@@ -297,6 +298,19 @@ impl Store {
     /// Stores a message with everything that belongs to it, and the audit event recording the
     /// send, atomically.
     pub async fn create_message(&self, m: &NewMessage, audit: &AuditEvent) -> Result<(), StorageError> {
+        self.insert_message(m, None, audit).await.map(|_| ())
+    }
+
+    /// Stores message `m` written in draft `draft` as [`Store::create_message`] does, and in the
+    /// same transaction moves the draft's files to the message (sealed once, when uploaded:
+    /// the message has the draft's id and key) and removes the draft. False, with nothing
+    /// written, if the draft is not its owner's any more (sent or discarded meanwhile) or its
+    /// files are not the ones the sender saw.
+    pub async fn send_draft(&self, m: &NewMessage, draft: &SentDraft, audit: &AuditEvent) -> Result<bool, StorageError> {
+        self.insert_message(m, Some(draft), audit).await
+    }
+
+    async fn insert_message(&self, m: &NewMessage, draft: Option<&SentDraft>, audit: &AuditEvent) -> Result<bool, StorageError> {
         let id = m.id.to_string();
         with_pool!(self, |pool| {
             let mut tx = begin_write!(self, pool).await?;
@@ -377,20 +391,29 @@ impl Store {
                     }
                 }
             }
+            // A draft's files come first; the form's follow them.
+            let first = match draft {
+                None => 0,
+                Some(d) => match adopt_draft!(tx, d, &id, m.created_at_ms).await? {
+                    Some(next) => next,
+                    None => return Ok(false),
+                },
+            };
             for (position, a) in m.attachments.iter().enumerate() {
-                insert_attachment!(&mut *tx, &id, None::<&str>, position, a)?;
+                insert_attachment!(&mut *tx, &id, None::<&str>, first + position as i64, a)?;
             }
             chain_audit!(self, tx, [audit])?;
             tx.commit().await?;
-            Ok::<(), StorageError>(())
+            Ok::<bool, StorageError>(true)
         })
     }
 
-    /// Does an attachment row (of a message or a reply) name the blob `key`? The orphan sweep
-    /// removes only files for which this is false (SECURITY G2).
+    /// Does an attachment row (of a message, a reply or a draft) name the blob `key`? The
+    /// orphan sweep removes only files for which this is false (SECURITY G2).
     pub async fn blob_is_referenced(&self, key: &str) -> Result<bool, StorageError> {
         let found: Option<(i64,)> = with_pool!(self, |pool| sqlx::query_as(
-            "SELECT CAST(1 AS BIGINT) FROM attachments WHERE blob_key = $1 LIMIT 1"
+            "SELECT CAST(1 AS BIGINT) FROM attachments WHERE blob_key = $1 \
+             UNION ALL SELECT CAST(1 AS BIGINT) FROM draft_attachments WHERE blob_key = $1 LIMIT 1"
         )
         .bind(key)
         .fetch_optional(pool)

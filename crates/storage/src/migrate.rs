@@ -96,6 +96,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../../../migrations/sqlite/0015_copies.sql"),
         include_str!("../../../migrations/postgres/0015_copies.sql"),
     ),
+    (
+        16,
+        "drafts",
+        include_str!("../../../migrations/sqlite/0016_drafts.sql"),
+        include_str!("../../../migrations/postgres/0016_drafts.sql"),
+    ),
 ];
 
 const CREATE_LEDGER: &str =

@@ -582,3 +582,157 @@ async fn the_blob_store_lists_old_files_and_unfinished_uploads_and_removes_them(
     assert!(blobs.files_modified_before("attachments", after).await.unwrap().is_empty());
     assert!(blobs.free_bytes().is_some_and(|b| b > 0));
 }
+
+mod drafts {
+    use super::*;
+    use sealpost_domain::api_drafts::DraftId;
+    use sealpost_storage::{DraftWrite, FileLimits, NewDraft, SentDraft};
+
+    fn draft(owner: UserId) -> NewDraft {
+        NewDraft {
+            id: DraftId(Uuid::new_v4()),
+            owner,
+            key: wrapped_key(),
+            content: sealed("draft"),
+        }
+    }
+
+    fn file(draft: DraftId, size: u64) -> NewAttachment {
+        let id = AttachmentId(Uuid::new_v4());
+        NewAttachment {
+            id,
+            name: sealed("name"),
+            size,
+            blob_key: format!("attachments/{draft}/{id}"),
+        }
+    }
+
+    const ROOMY: FileLimits = FileLimits { count: 10, bytes: 1000 };
+
+    fn recorded() -> AuditEvent {
+        let mut event = audit();
+        event.object = Some("contract".into());
+        event
+    }
+
+    contract!(
+        a_draft_is_found_changed_and_discarded_by_its_author_alone,
+        |store: Store| async move {
+            let (ann, bob) = (user(&store, "ann").await, user(&store, "bob").await);
+            let d = draft(ann);
+            assert_eq!(store.create_draft(&d, 10, 5).await.unwrap(), DraftWrite::Done);
+            let f = file(d.id, 7);
+            assert_eq!(store.add_draft_files(ann, d.id, &[f], ROOMY, 11).await.unwrap(), DraftWrite::Done);
+            assert_eq!(store.draft_for(ann, d.id).await.unwrap().unwrap().attachment_count, 1);
+            assert!(store.draft_for(bob, d.id).await.unwrap().is_none(), "another's draft is not found");
+            assert!(store.drafts_of(bob, 50).await.unwrap().is_empty());
+            assert_eq!(store.update_draft(bob, d.id, &sealed("x"), 12).await.unwrap(), DraftWrite::Gone);
+            assert_eq!(
+                store.add_draft_files(bob, d.id, &[file(d.id, 1)], ROOMY, 12).await.unwrap(),
+                DraftWrite::Gone
+            );
+            assert_eq!(store.discard_draft(bob, d.id).await.unwrap(), None);
+            assert_eq!(store.update_draft(ann, d.id, &sealed("later"), 20).await.unwrap(), DraftWrite::Done);
+            let mine = store.drafts_of(ann, 50).await.unwrap();
+            assert_eq!((mine.len(), mine[0].id, mine[0].updated_at_ms), (1, d.id, 20));
+            let files = store.draft_files(d.id).await.unwrap();
+            assert_eq!(files.len(), 1);
+            assert!(
+                store.blob_is_referenced(&files[0].blob_key).await.unwrap(),
+                "the sweep leaves a draft's file"
+            );
+            assert_eq!(store.discard_draft(ann, d.id).await.unwrap(), Some(vec![files[0].blob_key.clone()]));
+            assert!(!store.blob_is_referenced(&files[0].blob_key).await.unwrap());
+            assert!(store.draft_for(ann, d.id).await.unwrap().is_none());
+        }
+    );
+
+    contract!(
+        forty_parallel_drafts_and_uploads_never_pass_their_limits,
+        |store: Store| async move {
+            let ann = user(&store, "ann").await;
+            let creations = (0..40).map(|_| {
+                let store = store.clone();
+                async move { store.create_draft(&draft(ann), 10, 5).await.unwrap() }
+            });
+            let made = futures::future::join_all(creations).await;
+            assert_eq!(made.iter().filter(|w| **w == DraftWrite::Done).count(), 5);
+            assert_eq!(store.drafts_of(ann, 50).await.unwrap().len(), 5);
+            let d = store.drafts_of(ann, 1).await.unwrap()[0].id;
+            let uploads = (0..40).map(|_| {
+                let store = store.clone();
+                async move {
+                    let limits = FileLimits { count: 3, bytes: 1000 };
+                    store.add_draft_files(ann, d, &[file(d, 10)], limits, 11).await.unwrap()
+                }
+            });
+            let added = futures::future::join_all(uploads).await;
+            assert_eq!(added.iter().filter(|w| **w == DraftWrite::Done).count(), 3);
+            assert_eq!(store.draft_files(d).await.unwrap().len(), 3);
+            let bytes = FileLimits { count: 10, bytes: 35 };
+            assert_eq!(
+                store.add_draft_files(ann, d, &[file(d, 6)], bytes, 12).await.unwrap(),
+                DraftWrite::Full
+            );
+            assert_eq!(
+                store.add_draft_files(ann, d, &[file(d, 5)], bytes, 12).await.unwrap(),
+                DraftWrite::Done
+            );
+        }
+    );
+
+    contract!(
+        sending_a_draft_moves_its_files_to_the_message_and_removes_it_once,
+        |store: Store| async move {
+            let (ann, bob) = (user(&store, "ann").await, user(&store, "bob").await);
+            let d = draft(ann);
+            store.create_draft(&d, 10, 5).await.unwrap();
+            let (first, second) = (file(d.id, 3), file(d.id, 4));
+            let ids = vec![first.id, second.id];
+            store.add_draft_files(ann, d.id, &[first, second], ROOMY, 11).await.unwrap();
+            let mut m = message(ann, bob, "SP-DRAF-T001", 100);
+            m.id = d.id.message();
+            let sent = SentDraft {
+                id: d.id,
+                owner: ann,
+                files: ids.clone(),
+            };
+            // The files the sender saw must be the draft's files: one missing, nothing is sent.
+            let partial = SentDraft {
+                files: vec![ids[0]],
+                ..sent.clone()
+            };
+            assert!(!store.send_draft(&m, &partial, &recorded()).await.unwrap());
+            assert!(store.message_for(ann, m.id).await.unwrap().is_none());
+            let other = SentDraft {
+                owner: bob,
+                ..sent.clone()
+            };
+            assert!(
+                !store.send_draft(&m, &other, &recorded()).await.unwrap(),
+                "only its author sends a draft"
+            );
+            assert_eq!(audit_count(&store).await, 0, "no event for a send that did not happen");
+            assert!(store.send_draft(&m, &sent, &recorded()).await.unwrap());
+            let files = store.attachments_of(m.id).await.unwrap();
+            let order: Vec<AttachmentId> = files.iter().map(|a| a.id).collect();
+            assert_eq!(
+                order,
+                [ids[0], ids[1], m.attachments[0].id],
+                "the draft's files first, then the form's"
+            );
+            assert!(files.iter().all(|a| a.reply.is_none()));
+            for a in &files {
+                assert!(store.blob_is_referenced(&a.blob_key).await.unwrap());
+            }
+            assert!(store.draft_for(ann, d.id).await.unwrap().is_none(), "a sent draft is gone");
+            assert!(store.draft_files(d.id).await.unwrap().is_empty());
+            assert_eq!(audit_count(&store).await, 1, "the send is on record once");
+            let mut again = message(ann, bob, "SP-DRAF-T002", 101);
+            again.id = MessageId(Uuid::new_v4());
+            assert!(!store.send_draft(&again, &sent, &audit()).await.unwrap(), "a draft is sent once");
+            assert!(store.message_for(ann, again.id).await.unwrap().is_none());
+            assert_eq!(store.discard_draft(ann, d.id).await.unwrap(), None);
+        }
+    );
+}

@@ -5,6 +5,7 @@ pub mod audit;
 pub mod auth;
 pub mod break_glass;
 pub mod disclosure;
+pub mod drafts;
 pub mod governance;
 pub mod mailbox;
 pub mod notices;

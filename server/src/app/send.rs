@@ -3,10 +3,12 @@
 //! rows in one transaction. Nothing is written in the clear; a failure part-way leaves no blobs
 //! (see [`crate::app::uploads`]).
 
+use std::sync::Arc;
+
 use sealpost_crypto::{Binding, ExposeSecret, MessageKey, ObjectKind, SecretString, Token};
 use sealpost_domain::api_messages::{Addressed, SendMessage, Sent};
 use sealpost_domain::{AttachmentId, EmailAddress, Marking, MessageId, RecipientId, Reference, UserId};
-use sealpost_storage::{NewAttachment, NewMessage, NewRecipient, StoredMessage, ThreadLink, UserRecord};
+use sealpost_storage::{NewAttachment, NewMessage, NewRecipient, SentDraft, StoredMessage, ThreadLink, UserRecord};
 use uuid::Uuid;
 
 use sealpost_audit::AuditEvent;
@@ -14,6 +16,7 @@ use sealpost_audit::AuditEvent;
 use crate::app::audit::{Action, Actor, Object, Outcome, RequestMeta};
 use crate::app::auth::hash_password;
 use crate::app::disclosure::{self, Download, Viewer};
+use crate::app::drafts;
 use crate::app::uploads::{self, Form, Uploads};
 use crate::error::AppError;
 use crate::state::AppState;
@@ -72,6 +75,11 @@ pub async fn reply(state: &AppState, sender: &UserRecord, id: MessageId, meta: &
 
 async fn send_in(state: &AppState, sender: &UserRecord, meta: &RequestMeta, mut form: impl Form, basis: Basis) -> Result<Sent, AppError> {
     let mut request: SendMessage = uploads::json_part(&mut form, "message").await?;
+    // Written in a draft: the message takes the draft's id and key, and its files.
+    let draft = match request.draft.take() {
+        Some(d) => Some(drafts::for_sending(state, sender, d).await?),
+        None => None,
+    };
     let mut keep: Vec<AttachmentId> = vec![];
     for a in std::mem::take(&mut request.keep_attachments) {
         if !keep.contains(&a) {
@@ -91,10 +99,15 @@ async fn send_in(state: &AppState, sender: &UserRecord, meta: &RequestMeta, mut 
         Basis::Forward(m) => (Some(m), None),
     };
     let kept = kept_files(state, sender, meta, original, keep).await?;
-    let id = MessageId(Uuid::new_v4());
-    let key = MessageKey::generate();
-    // Until the message is committed, a dropped request (client gone) still removes its blobs.
-    let mut uploads = Uploads::new(state);
+    let (id, key, mut uploads) = match &draft {
+        Some(d) => (
+            d.draft.id.message(),
+            d.key.clone(),
+            Uploads::holding(state, d.draft.files.len(), d.bytes),
+        ),
+        // Until the message is committed, a dropped request (client gone) still removes its blobs.
+        None => (MessageId(Uuid::new_v4()), Arc::new(MessageKey::generate()), Uploads::new(state)),
+    };
     let mut attachments = uploads.carry(&key, id, kept).await?;
     attachments.extend(uploads.receive(&key, id, &mut form).await?);
     let audit = AuditEvent::new(
@@ -105,7 +118,12 @@ async fn send_in(state: &AppState, sender: &UserRecord, meta: &RequestMeta, mut 
         Outcome::Success,
         meta.clone(),
     );
-    let stored = store(state, sender, (id, in_reply_to), &key, checked, attachments, &audit).await;
+    let written = Written {
+        id,
+        in_reply_to,
+        draft: draft.map(|d| d.draft),
+    };
+    let stored = store(state, sender, written, &key, checked, attachments, &audit).await;
     let reference = uploads.settle(stored, |_| true)?;
     state.outbox_wake.notify_one();
     Ok(Sent { id, reference })
@@ -241,10 +259,18 @@ async fn validate(state: &AppState, m: SendMessage) -> Result<Checked, AppError>
     })
 }
 
+/// Where a new message goes: its id, the conversation it answers, and the draft it was written
+/// in.
+struct Written {
+    id: MessageId,
+    in_reply_to: Option<ThreadLink>,
+    draft: Option<SentDraft>,
+}
+
 async fn store(
     state: &AppState,
     sender: &UserRecord,
-    (id, in_reply_to): (MessageId, Option<ThreadLink>),
+    Written { id, in_reply_to, draft }: Written,
     key: &MessageKey,
     d: Checked,
     attachments: Vec<NewAttachment>,
@@ -295,6 +321,16 @@ async fn store(
         recipients,
         attachments,
     };
-    state.store.create_message(&message, audit).await?;
+    match draft {
+        None => state.store.create_message(&message, audit).await?,
+        Some(d) => {
+            if !state.store.send_draft(&message, &d, audit).await? {
+                return Err(AppError::Gone {
+                    code: "draft_gone",
+                    message: "This draft was sent, discarded or changed in another window while it was being sent. Nothing was sent; open it again from Drafts.".into(),
+                });
+            }
+        }
+    }
     Ok(reference)
 }

@@ -98,17 +98,26 @@ pub async fn json_part<T: DeserializeOwned>(form: &mut impl Form, name: &'static
 pub struct Uploads {
     state: AppState,
     started: Vec<String>,
-    /// Plaintext bytes written so far, counted against the per-message limit.
+    /// Files the message already has (a draft's), counted against the per-message limit.
+    held: usize,
+    /// Plaintext bytes written so far, and held, counted against the per-message limit.
     total: u64,
 }
 
 impl Uploads {
     /// Nothing written yet.
     pub fn new(state: &AppState) -> Self {
+        Self::holding(state, 0, 0)
+    }
+
+    /// Nothing written yet, for a message that already has `files` files of `bytes` bytes in
+    /// all (a draft's): what is written counts against the limits on top of them.
+    pub fn holding(state: &AppState, files: usize, bytes: u64) -> Self {
         Self {
             state: state.clone(),
             started: vec![],
-            total: 0,
+            held: files,
+            total: bytes,
         }
     }
 
@@ -170,7 +179,7 @@ impl Uploads {
         let name = sanitise_file_name(field.file_name().unwrap_or("attachment"));
         refuse_blocked_type(&self.state, &name)?;
         let limits = self.state.limits;
-        if self.started.len() >= limits.max_attachments as usize {
+        if self.held + self.started.len() >= limits.max_attachments as usize {
             return Err(AppError::TooLarge(format!(
                 "A message can have at most {} attachments.",
                 limits.max_attachments

@@ -8,6 +8,7 @@ mod auth;
 mod body_rate;
 mod client;
 mod cookie;
+mod drafts;
 mod form;
 mod health;
 mod json;
@@ -27,6 +28,7 @@ pub fn router(state: AppState) -> Router {
         .merge(auth::router())
         .merge(audit::router())
         .merge(messages::router(&state))
+        .merge(drafts::router(&state))
         .merge(portal::router(&state))
         .route("/openapi.json", axum::routing::get(openapi))
         .fallback(api_not_found);

@@ -21,6 +21,10 @@ enum Call {
     Reply,
     /// A staff answer (multipart) with no recipients: refused (400) after the access check.
     Answer,
+    Put(Value),
+    Delete,
+    /// A file uploaded to a draft.
+    Attach,
 }
 
 /// (route template, concrete path, call, expected status for each of [`WHO`]).
@@ -54,6 +58,10 @@ async fn every_route_with_an_id_answers_each_principal_as_the_table_says() {
     let setup = sealpost_crypto::Token::generate().unwrap();
     app.state.store.create_setup_token(&setup.hash(), starter, i64::MAX).await.unwrap();
     let setup = setup.expose_hex();
+    // A's draft, with a file.
+    let draft = app.new_draft(&p.ann, json!({ "subject": "Draft" })).await;
+    let draft_file = app.attach_to_draft(&p.ann, &draft, &[("d.txt", b"x".to_vec())]).await;
+    let draft_file = body(draft_file).await[0]["id"].as_str().unwrap().to_owned();
     let cookies: [Option<String>; 8] = [
         Some(p.ann.clone()),
         Some(p.cat.clone()),
@@ -153,6 +161,38 @@ async fn every_route_with_an_id_answers_each_principal_as_the_table_says() {
             [403, 403, 403, 401, 401, 404, 403, 401],
         ),
         (
+            // A draft is its author's alone: to anyone else it does not exist. (Each row asks
+            // its author last, so removing the draft or its file comes after every refusal.)
+            "/api/v1/drafts/{id}",
+            format!("/api/v1/drafts/{draft}"),
+            Call::Get,
+            [200, 404, 404, 401, 401, 404, 404, 401],
+        ),
+        (
+            "/api/v1/drafts/{id}",
+            format!("/api/v1/drafts/{draft}"),
+            Call::Put(json!({ "subject": "Changed" })),
+            [200, 404, 404, 401, 401, 404, 404, 401],
+        ),
+        (
+            "/api/v1/drafts/{id}/attachments",
+            format!("/api/v1/drafts/{draft}/attachments"),
+            Call::Attach,
+            [200, 404, 404, 401, 401, 404, 404, 401],
+        ),
+        (
+            "/api/v1/drafts/{id}/attachments/{attachment}",
+            format!("/api/v1/drafts/{draft}/attachments/{draft_file}"),
+            Call::Delete,
+            [204, 404, 404, 401, 401, 404, 404, 401],
+        ),
+        (
+            "/api/v1/drafts/{id}",
+            format!("/api/v1/drafts/{draft}"),
+            Call::Delete,
+            [204, 404, 404, 401, 401, 404, 404, 401],
+        ),
+        (
             // The token is the credential: anyone holding it sees the same non-secret page.
             "/api/v1/portal/links/{token}",
             format!("/api/v1/portal/links/{token_x}"),
@@ -170,7 +210,7 @@ async fn every_route_with_an_id_answers_each_principal_as_the_table_says() {
 
     let mut wrong = Vec::new();
     for (template, path, call, expected) in &table {
-        for (i, cookie) in cookies.iter().enumerate() {
+        for (i, cookie) in cookies.iter().enumerate().rev() {
             let status = ask(&app, path, call, cookie.as_deref()).await;
             if status.as_u16() != expected[i] {
                 wrong.push(format!("{template} as {}: {} (want {})", WHO[i], status.as_u16(), expected[i]));
@@ -195,6 +235,11 @@ async fn ask(app: &TestApp, path: &str, call: &Call, cookie: Option<&str>) -> St
         Call::Post(json) => app.post(path).json(json),
         Call::Reply => app.post(path).multipart(multipart("reply", &json!({ "body": "" }), &[])),
         Call::Answer => app.post(path).multipart(multipart("message", &message(&[], "Answer", "text"), &[])),
+        Call::Put(json) => app.put(path).json(json),
+        Call::Delete => app.delete(path),
+        Call::Attach => app.post(path).multipart(
+            reqwest::multipart::Form::new().part("attachment", reqwest::multipart::Part::bytes(b"y".to_vec()).file_name("e.txt")),
+        ),
     };
     if let Some(c) = cookie {
         request = request.header("cookie", c);

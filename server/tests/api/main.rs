@@ -12,6 +12,7 @@ mod cli;
 mod conversations;
 mod copies;
 mod csrf;
+mod drafts;
 mod faults;
 mod governance;
 mod headers;

@@ -207,6 +207,24 @@ async fn a_canary_sent_through_every_path_never_reaches_the_disk_in_the_clear() 
         .await;
     let thread = body(app.read(&p.ann, id).await).await;
     assert!(thread["replies"][0]["body"].as_str().unwrap().contains(canary), "the reply opens");
+    // A draft still being written, with a file, is sealed like a message (issue 16).
+    let draft = app
+        .new_draft(&p.ann, json!({ "to": [format!("{canary}@example.org")], "subject": format!("{canary} draft subject"), "body": format!("{canary} draft body") }))
+        .await;
+    let draft_file = (format!("{canary}-draft-name.txt"), format!("{canary} draft file").into_bytes());
+    assert_eq!(
+        app.attach_to_draft(&p.ann, &draft, &[(&draft_file.0, draft_file.1)]).await.status(),
+        StatusCode::OK
+    );
+    let opened = body(
+        app.get(&format!("/api/v1/drafts/{draft}"))
+            .header("cookie", &p.ann)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert!(opened["content"]["body"].as_str().unwrap().contains(canary), "the draft opens");
     for passphrase in ["river otter lamp seven", "river"] {
         assert_no_canary(&app, passphrase).await;
     }
@@ -244,6 +262,8 @@ async fn assert_no_canary(app: &TestApp, needle: &str) {
             "replies",
             "outbox",
             "audit_events",
+            "drafts",
+            "draft_attachments",
         ] {
             // Row text shows BYTEA columns as hex, so look for the hex form too.
             let hex: String = needle.bytes().map(|b| format!("{b:02x}")).collect();

@@ -102,6 +102,46 @@ impl TestApp {
         self.client.post(format!("{}{path}", self.address)).header("x-sealpost-csrf", "1")
     }
 
+    /// A PUT with the CSRF header.
+    pub fn put(&self, path: &str) -> reqwest::RequestBuilder {
+        self.client.put(format!("{}{path}", self.address)).header("x-sealpost-csrf", "1")
+    }
+
+    /// A DELETE with the CSRF header.
+    pub fn delete(&self, path: &str) -> reqwest::RequestBuilder {
+        self.client.delete(format!("{}{path}", self.address)).header("x-sealpost-csrf", "1")
+    }
+
+    /// `POST /api/v1/drafts`: a new draft holding `content`; its id.
+    pub async fn new_draft(&self, cookie: &str, content: Value) -> String {
+        let response = self
+            .post("/api/v1/drafts")
+            .header("cookie", cookie)
+            .json(&content)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::CREATED);
+        body(response).await["id"].as_str().unwrap().to_owned()
+    }
+
+    /// `POST /api/v1/drafts/{id}/attachments` with `(file name, bytes)` files.
+    pub async fn attach_to_draft(&self, cookie: &str, id: &str, files: &[(&str, Vec<u8>)]) -> Response {
+        let mut form = reqwest::multipart::Form::new();
+        for (name, bytes) in files {
+            form = form.part(
+                "attachment",
+                reqwest::multipart::Part::bytes(bytes.clone()).file_name((*name).to_owned()),
+            );
+        }
+        self.post(&format!("/api/v1/drafts/{id}/attachments"))
+            .header("cookie", cookie)
+            .multipart(form)
+            .send()
+            .await
+            .unwrap()
+    }
+
     /// A GET.
     pub fn get(&self, path: &str) -> reqwest::RequestBuilder {
         self.client.get(format!("{}{path}", self.address))

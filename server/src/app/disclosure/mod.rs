@@ -5,6 +5,7 @@
 //! message (storage's access rule, the portal's checks, a break-glass grant); this module
 //! decides *what* they see of it.
 
+mod drafts;
 mod keys;
 mod viewer;
 
@@ -13,6 +14,7 @@ use sealpost_domain::api_messages::{Addressed, MessageDetail, MessageSummary, Re
 use sealpost_domain::{AttachmentId, MessageId};
 use sealpost_storage::{BlobReader, StoredMessage, StoredRecipient, ThreadActivity, ThreadEntry};
 
+pub use drafts::{draft_content, draft_files, draft_key, seal_draft};
 pub(crate) use keys::message_key;
 use keys::{files_of, open_text};
 pub use viewer::Viewer;

@@ -378,6 +378,7 @@ fn send(f: Fields, known: Signal<Vec<EmailAddress>>, confirmed: bool, navigate: 
         cc,
         bcc,
         keep_attachments: f.keep.get_untracked(),
+        draft: None,
     };
     let chosen = f.files.get_untracked();
     f.progress.set(Some(0.0));
