@@ -21,7 +21,11 @@ export async function sendMessage(page, base, { to, subject, body, files = [] })
   }
   await page.getByLabel('Subject').fill(subject);
   await page.getByLabel('Message').fill(body);
-  if (files.length) await page.setInputFiles('#files', files);
+  if (files.length) {
+    // Chosen files upload to the draft at once; Send waits until they are attached.
+    await page.setInputFiles('#files', files);
+    await page.getByRole('list', { name: 'Attached files' }).getByRole('listitem').nth(files.length - 1).waitFor();
+  }
   await page.getByRole('button', { name: 'Send securely' }).click();
   const confirm = page.getByRole('button', { name: 'Yes, send it' });
   const delivery = page.getByRole('heading', { level: 2, name: 'Delivery' });

@@ -73,6 +73,14 @@ describe('at a phone width', () => {
     await ann.goto(`${sealpost.base}/sent`);
     await ann.getByRole('heading', { level: 1, name: 'Sent' }).waitFor();
     await check(ann, 'sent');
+    await ann.goto(`${sealpost.base}/compose`);
+    await ann.getByRole('button', { name: 'Cc or Bcc' }).click();
+    await ann.getByLabel('Subject').fill('A draft whose subject is long enough to wrap on a phone screen');
+    await ann.getByRole('status').filter({ hasText: 'Draft saved' }).waitFor();
+    await check(ann, 'compose-draft-copies');
+    await ann.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Drafts' }).click();
+    await ann.getByRole('link', { name: /A draft whose subject/ }).waitFor();
+    await check(ann, 'drafts');
 
     const bob = await newPage(browser, PHONE);
     await signIn(bob, sealpost.base, 'bob@testshire.gov.uk');

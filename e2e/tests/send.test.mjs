@@ -55,7 +55,8 @@ describe('sending secure mail', () => {
     await ann.getByLabel('Subject').fill('Case 4471 referral');
     await ann.getByLabel('Message').fill('Please review before Friday: https://www.gov.uk/safeguarding');
     await ann.setInputFiles('#files', file);
-    await ann.getByRole('list', { name: 'Chosen files' }).getByText('referral 4471.txt').waitFor();
+    // A chosen file is uploaded to the draft at once, sealed, and listed as attached.
+    await ann.getByRole('list', { name: 'Attached files' }).getByText('referral 4471.txt').waitFor();
     await screenshot(ann, '10-compose');
     await ann.getByRole('button', { name: 'Send securely' }).click();
     // First time to these addresses: a second look before sending.
@@ -195,7 +196,7 @@ describe('sending secure mail', () => {
     assert.deepEqual(page.errors, []);
   });
 
-  test('a session that ends mid-message keeps the words in the tab: sign in again in place, and send', async () => {
+  test('a session that ends mid-message loses nothing: sign in again in place, and the draft is back', async () => {
     const page = await newPage(browser);
     await signIn(page, sealpost.base, 'ann@testshire.gov.uk');
     await page.goto(`${sealpost.base}/compose`);
@@ -203,27 +204,34 @@ describe('sending secure mail', () => {
     await page.keyboard.press('Enter');
     await page.getByLabel('Subject').fill('Kept across a sign-in');
     await page.getByLabel('Message').fill('Words that must not be lost.');
+    // Saved as a draft within seconds; the address now names the draft.
+    await page.getByRole('status').filter({ hasText: 'Draft saved' }).waitFor();
+    await page.waitForURL(/\/compose\?draft=[0-9a-f-]{36}$/);
     // The session ends on the server, as after 30 idle minutes; the browser still has its cookie.
     const session = (await page.context().cookies()).find((c) => c.name === '__Host-sealpost_session');
     await fetch(`${sealpost.base}/api/v1/auth/logout`, {
       method: 'POST', headers: { cookie: `${session.name}=${session.value}`, 'x-sealpost-csrf': '1' },
     });
-    await page.getByRole('button', { name: 'Send securely' }).click();
-    await page.getByRole('button', { name: 'Yes, send it' }).click();
+    // She goes on typing; the next save finds the session gone, and the page asks her to sign in.
+    await page.getByLabel('Message').fill('Words that must not be lost, and a few more.');
     await page.getByText('Your session ended. Sign in again and the message you were writing will be back').waitFor();
     assert.equal(await page.getByRole('banner').getByText('Ann Lee').count(), 0, 'the header no longer names her');
     assert.deepEqual(await axeViolations(page), [], 'sign-in after the session ended');
     await page.getByLabel('Email address').fill('ann@testshire.gov.uk');
     await page.getByLabel('Password').fill(PASSWORD);
     await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByText('You were signed out, so your message was kept in this browser tab.').waitFor();
+    await page.getByText('You were signed out, and your message is as you left it.').waitFor();
     assert.equal(await page.getByLabel('Subject').inputValue(), 'Kept across a sign-in');
-    assert.equal(await page.getByLabel('Message').inputValue(), 'Words that must not be lost.');
+    assert.equal(await page.getByLabel('Message').inputValue(), 'Words that must not be lost, and a few more.');
     assert.match(await page.getByRole('list', { name: 'Recipients', exact: true }).innerText(), /kept\.partner@charity\.example\.org/);
     await screenshot(page, '15b-compose-restored');
     await page.getByRole('button', { name: 'Send securely' }).click();
     await page.getByRole('button', { name: 'Yes, send it' }).click();
     await page.getByRole('heading', { level: 1, name: 'Kept across a sign-in' }).waitFor();
+    // Sent from its draft: the draft is gone (drafts from the other tests stay).
+    await page.goto(`${sealpost.base}/drafts`);
+    await page.getByRole('heading', { name: 'No drafts' }).or(page.getByRole('table')).first().waitFor();
+    assert.equal(await page.getByRole('row').filter({ hasText: 'Kept across a sign-in' }).count(), 0);
     assert.deepEqual(page.errors, []);
   });
 
@@ -234,14 +242,6 @@ describe('sending secure mail', () => {
     await page.getByLabel('To').fill('cy@testshire.gov.uk');
     await page.keyboard.press('Enter');
     await page.getByLabel('Subject').fill('Minutes');
-    // Drop a 2 MB file on the drop zone, as a person dragging it from their desktop would.
-    await page.evaluate(() => {
-      const transfer = new DataTransfer();
-      transfer.items.add(new File([new Uint8Array(2 * 1024 * 1024).fill(65)], 'minutes.pdf'));
-      document.querySelector('.dropzone').dispatchEvent(new DragEvent('drop', { dataTransfer: transfer, bubbles: true, cancelable: true }));
-    });
-    await page.getByRole('list', { name: 'Chosen files' }).getByText('minutes.pdf').waitFor();
-    assert.match(await page.getByRole('list', { name: 'Chosen files' }).innerText(), /2 MB/);
     // A file over the limit is refused before any upload, with a clear message.
     await page.evaluate(() => {
       const transfer = new DataTransfer();
@@ -253,14 +253,25 @@ describe('sending secure mail', () => {
     const cdp = await page.context().newCDPSession(page);
     await cdp.send('Network.enable');
     await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 20, downloadThroughput: -1, uploadThroughput: 512 * 1024 });
-    await page.getByRole('button', { name: 'Send securely' }).click();
-    await page.getByRole('button', { name: 'Yes, send it' }).click();
+    // Drop a 2 MB file on the drop zone, as a person dragging it from their desktop would: it
+    // uploads to the draft at once, with a progress bar, and Send waits for it.
+    await page.evaluate(() => {
+      const transfer = new DataTransfer();
+      transfer.items.add(new File([new Uint8Array(2 * 1024 * 1024).fill(65)], 'minutes.pdf'));
+      document.querySelector('.dropzone').dispatchEvent(new DragEvent('drop', { dataTransfer: transfer, bubbles: true, cancelable: true }));
+    });
     const bar = page.getByRole('progressbar');
     await bar.waitFor();
+    assert.match(await page.getByText(/Uploading files… \d+%/).innerText(), /Uploading files/);
+    assert.equal(await page.getByRole('button', { name: 'Send securely' }).isDisabled(), true, 'Send waits for the upload');
     assert.deepEqual(await axeViolations(page), [], 'compose while uploading');
     await screenshot(page, '15-uploading');
-    await page.getByRole('heading', { level: 2, name: 'Delivery' }).waitFor({ timeout: 30_000 });
+    await page.getByRole('list', { name: 'Attached files' }).getByText('minutes.pdf').waitFor({ timeout: 30_000 });
+    assert.match(await page.getByRole('list', { name: 'Attached files' }).innerText(), /2 MB/);
     await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
+    await page.getByRole('button', { name: 'Send securely' }).click();
+    await page.getByRole('button', { name: 'Yes, send it' }).click();
+    await page.getByRole('heading', { level: 2, name: 'Delivery' }).waitFor();
     assert.match(await page.getByRole('article').innerText(), /minutes\.pdf/);
     assert.ok(!(await page.getByText('huge.iso').count()), 'the refused file was not sent');
   });

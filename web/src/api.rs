@@ -3,6 +3,7 @@
 
 use sealpost_domain::api::{ApiError, CSRF_HEADER, Info, LoginRequest, Me, Preferences, SetupLink, SetupRequest};
 use sealpost_domain::api_audit::{AuditPage, AuditSearch, AuditVerification, BreakGlassAccess, BreakGlassRequest, MessageTimeline};
+use sealpost_domain::api_drafts::{Draft, DraftContent, DraftId, DraftSaved, DraftSummary};
 use sealpost_domain::api_messages::MailBox;
 use sealpost_domain::api_messages::{
     ComposeInfo, LinkView, MessageDetail, MessageSummary, PortalItem, PortalState, RecipientStatus, RedeemRequest, RegrantRequest,
@@ -143,6 +144,60 @@ pub async fn list(mailbox: MailBox) -> Result<Vec<MessageSummary>, Failure> {
 /// `GET /api/v1/messages/{id}`.
 pub async fn message(id: MessageId) -> Result<MessageDetail, Failure> {
     call("GET", &format!("/api/v1/messages/{id}"), None::<&()>).await
+}
+
+/// `GET /api/v1/drafts`: the person's drafts, last saved first.
+pub async fn drafts() -> Result<Vec<DraftSummary>, Failure> {
+    call("GET", "/api/v1/drafts", None::<&()>).await
+}
+
+/// `GET /api/v1/drafts/{id}`.
+pub async fn draft(id: DraftId) -> Result<Draft, Failure> {
+    call("GET", &format!("/api/v1/drafts/{id}"), None::<&()>).await
+}
+
+/// Saves `content`: `POST /api/v1/drafts` for a new draft (`id` is `None`), else
+/// `PUT /api/v1/drafts/{id}`.
+pub async fn save_draft(id: Option<DraftId>, content: &DraftContent) -> Result<DraftSaved, Failure> {
+    match id {
+        None => call("POST", "/api/v1/drafts", Some(content)).await,
+        Some(id) => call("PUT", &format!("/api/v1/drafts/{id}"), Some(content)).await,
+    }
+}
+
+/// [`save_draft`] as the page goes away: the browser finishes the request after the page is
+/// gone (`keepalive`), and nobody is waiting for the answer.
+pub fn save_draft_on_leaving(id: Option<DraftId>, content: &DraftContent) {
+    let Ok(json) = serde_json::to_string(content) else { return };
+    let (method, path) = match id {
+        None => ("POST", "/api/v1/drafts".to_owned()),
+        Some(id) => ("PUT", format!("/api/v1/drafts/{id}")),
+    };
+    let init = RequestInit::new();
+    init.set_method(method);
+    init.set_credentials(RequestCredentials::SameOrigin);
+    init.set_body(&JsValue::from_str(&json));
+    let _ = js_sys::Reflect::set(&init, &JsValue::from_str("keepalive"), &JsValue::TRUE);
+    let Ok(request) = Request::new_with_str_and_init(&path, &init) else {
+        return;
+    };
+    let _ = request.headers().set("content-type", "application/json");
+    let _ = request.headers().set(CSRF_HEADER, "1");
+    if let Some(window) = web_sys::window() {
+        let _ = window.fetch_with_request(&request);
+    }
+}
+
+/// `DELETE /api/v1/drafts/{id}`.
+pub async fn discard_draft(id: DraftId) -> Result<(), Failure> {
+    send("DELETE", &format!("/api/v1/drafts/{id}"), None::<&()>).await.map(|_| ())
+}
+
+/// `DELETE /api/v1/drafts/{id}/attachments/{attachment}`.
+pub async fn remove_draft_file(id: DraftId, attachment: AttachmentId) -> Result<(), Failure> {
+    send("DELETE", &format!("/api/v1/drafts/{id}/attachments/{attachment}"), None::<&()>)
+        .await
+        .map(|_| ())
 }
 
 /// `POST /api/v1/messages/{id}/revoke`.

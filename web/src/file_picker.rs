@@ -9,20 +9,32 @@ use web_sys::{File, FileList, HtmlInputElement};
 
 use crate::components::format_size;
 
+/// What a message already holds besides the files being chosen (files uploaded to its draft,
+/// or kept from the original): how many, and their bytes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Held {
+    /// How many files.
+    pub count: usize,
+    /// Their bytes.
+    pub bytes: u64,
+}
+
 /// The drop zone, the hidden file input behind "choose files", and the list of chosen files,
-/// each with a remove button. A file over a limit is refused with `error`, never added.
+/// each with a remove button. A file over a limit (counting what is `held` already) is refused
+/// with `error`, never added.
 #[component]
 pub fn FilePicker(
     files: RwSignal<Vec<File>, LocalStorage>,
     #[prop(into)] limits: Signal<Limits>,
     error: WriteSignal<Option<String>>,
+    #[prop(optional, into)] held: Signal<Held>,
 ) -> impl IntoView {
     let add_files = move |list: Option<FileList>| {
         let Some(list) = list else { return };
         let l = limits.get_untracked();
         for i in 0..list.length() {
             let Some(file) = list.get(i) else { continue };
-            match refusal(&l, &files.get_untracked(), &file) {
+            match refusal(&l, held.get_untracked(), &files.get_untracked(), &file) {
                 Some(why) => error.set(Some(why)),
                 None => files.update(|f| f.push(file)),
             }
@@ -59,9 +71,9 @@ pub fn FilePicker(
     }
 }
 
-/// Why `file` cannot join `chosen`, if it cannot.
-fn refusal(l: &Limits, chosen: &[File], file: &File) -> Option<String> {
-    let total: f64 = chosen.iter().map(|f| f.size()).sum();
+/// Why `file` cannot join `chosen` and what is `held`, if it cannot.
+fn refusal(l: &Limits, held: Held, chosen: &[File], file: &File) -> Option<String> {
+    let total: f64 = chosen.iter().map(|f| f.size()).sum::<f64>() + held.bytes as f64;
     if file.size() as u64 > l.max_attachment_bytes {
         Some(format!(
             "“{}” is {}: the limit for one file is {}.",
@@ -75,21 +87,22 @@ fn refusal(l: &Limits, chosen: &[File], file: &File) -> Option<String> {
             file.name(),
             format_size(l.max_message_bytes)
         ))
-    } else if chosen.len() >= l.max_attachments as usize {
+    } else if held.count + chosen.len() >= l.max_attachments as usize {
         Some(format!("A message can have at most {} attachments.", l.max_attachments))
     } else {
         None
     }
 }
 
-/// "Sending… 42%" with a progress bar, while `progress` is set.
+/// "Sending… 42%" (or another `label`) with a progress bar, while `progress` is set.
 #[component]
-pub fn UploadProgress(progress: RwSignal<Option<f64>>) -> impl IntoView {
+pub fn UploadProgress(progress: RwSignal<Option<f64>>, #[prop(optional, into)] label: Option<Signal<&'static str>>) -> impl IntoView {
     move || {
         progress.get().map(|p| {
+            let label = label.map_or("Sending…", |l| l.get());
             view! {
                 <div class="progress-row">
-                    <label for="upload-progress">"Sending… "{format!("{:.0}%", p * 100.0)}</label>
+                    <label for="upload-progress">{label}" "{format!("{:.0}%", p * 100.0)}</label>
                     <progress id="upload-progress" max="100" value=format!("{:.0}", p * 100.0)></progress>
                 </div>
             }

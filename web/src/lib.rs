@@ -16,7 +16,9 @@ use leptos_router::path;
 use wasm_bindgen::prelude::wasm_bindgen;
 
 use crate::auth::{Auth, RequireSignIn};
-use crate::pages::{Audit, AuditMessage, Compose, Home, Inbox, MessagePage, NotFound, PortalLink, PortalPage, Sent, Setup, SignInPage};
+use crate::pages::{
+    Audit, AuditMessage, Compose, Drafts, Home, Inbox, MessagePage, NotFound, PortalLink, PortalPage, Sent, Setup, SignInPage,
+};
 
 /// Entry point called by the generated JavaScript.
 #[wasm_bindgen(start)]
@@ -42,6 +44,7 @@ fn App() -> impl IntoView {
                 <Route path=path!("/portal/messages/:id") view=PortalPage/>
                 <Route path=path!("/inbox") view=|| view! { <RequireSignIn><Inbox/></RequireSignIn> }/>
                 <Route path=path!("/compose") view=|| view! { <RequireSignIn><Compose/></RequireSignIn> }/>
+                <Route path=path!("/drafts") view=|| view! { <RequireSignIn><Drafts/></RequireSignIn> }/>
                 <Route path=path!("/sent") view=|| view! { <RequireSignIn><Sent/></RequireSignIn> }/>
                 <Route path=path!("/messages/:id") view=|| view! { <RequireSignIn><MessagePage/></RequireSignIn> }/>
                 <Route path=path!("/audit") view=|| view! { <RequireSignIn><Audit/></RequireSignIn> }/>

@@ -1,9 +1,10 @@
-//! Sending a message or a reply with files: one `multipart/form-data` POST through
+//! Sending a message or a reply with files, or adding files to a draft: one `multipart/form-data` POST through
 //! XMLHttpRequest, which (unlike `fetch`) reports upload progress for the progress bar.
 
 use js_sys::Promise;
 use sealpost_domain::api::CSRF_HEADER;
-use sealpost_domain::api_messages::{ReplySent, SendMessage, SendReply, Sent};
+use sealpost_domain::api_drafts::DraftId;
+use sealpost_domain::api_messages::{AttachmentInfo, ReplySent, SendMessage, SendReply, Sent};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use wasm_bindgen::JsCast;
@@ -16,7 +17,7 @@ use crate::api::{Failure, failure_from};
 /// Sends `message` with `files` to `path` (a new message, an answer or a forward), calling
 /// `progress` with 0.0–1.0 as bytes go up.
 pub async fn send(path: &str, message: &SendMessage, files: &[File], progress: impl Fn(f64) + 'static) -> Result<Sent, Failure> {
-    post(path, "message", message, files, progress).await
+    post(path, Some(("message", message)), files, progress).await
 }
 
 /// Sends a secure reply to message `id` from the portal, with `files`.
@@ -26,20 +27,33 @@ pub async fn reply(
     files: &[File],
     progress: impl Fn(f64) + 'static,
 ) -> Result<ReplySent, Failure> {
-    post(&format!("/api/v1/portal/messages/{id}/reply"), "reply", reply, files, progress).await
+    post(
+        &format!("/api/v1/portal/messages/{id}/reply"),
+        Some(("reply", reply)),
+        files,
+        progress,
+    )
+    .await
 }
 
-/// POSTs `json` as the form's first part, named `part`, then each file as an `attachment` part.
+/// Uploads `files` to draft `id`; the draft's files afterwards.
+pub async fn attach(id: DraftId, files: &[File], progress: impl Fn(f64) + 'static) -> Result<Vec<AttachmentInfo>, Failure> {
+    post(&format!("/api/v1/drafts/{id}/attachments"), None::<(&str, &())>, files, progress).await
+}
+
+/// POSTs the JSON `first` (a part name and its value), if any, as the form's first part, then
+/// each file as an `attachment` part.
 async fn post<B: Serialize, T: DeserializeOwned>(
     url: &str,
-    part: &str,
-    json: &B,
+    first: Option<(&str, &B)>,
     files: &[File],
     progress: impl Fn(f64) + 'static,
 ) -> Result<T, Failure> {
     let form = FormData::new().map_err(|_| Failure::network())?;
-    let json = serde_json::to_string(json).map_err(|_| Failure::network())?;
-    form.append_with_str(part, &json).map_err(|_| Failure::network())?;
+    if let Some((part, json)) = first {
+        let json = serde_json::to_string(json).map_err(|_| Failure::network())?;
+        form.append_with_str(part, &json).map_err(|_| Failure::network())?;
+    }
     for file in files {
         form.append_with_blob_and_filename("attachment", file, &file.name())
             .map_err(|_| Failure::network())?;

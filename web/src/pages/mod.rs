@@ -3,6 +3,7 @@
 mod audit;
 mod compose;
 mod delivery;
+mod drafts;
 mod mailbox;
 mod message;
 mod not_found;
@@ -16,6 +17,7 @@ mod thread;
 
 pub use audit::{Audit, AuditMessage};
 pub use compose::Compose;
+pub use drafts::Drafts;
 pub use mailbox::{EmptyState, Inbox, Sent};
 pub use message::{Conversation, MessageArticle, MessagePage};
 pub use not_found::NotFound;

@@ -45,6 +45,7 @@ pub fn Shell(me: Me, children: Children) -> impl IntoView {
             <ul class="nav-inner">
                 <li><A href="/inbox">"Inbox"</A></li>
                 <li><A href="/compose">"Compose"</A></li>
+                <li><A href="/drafts">"Drafts"</A></li>
                 <li><A href="/sent">"Sent"</A></li>
                 {is_ig.then(|| view! { <li><A href="/audit">"Audit"</A></li> })}
             </ul>

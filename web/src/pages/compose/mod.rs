@@ -4,16 +4,22 @@
 //! before asks for a second look (misdirected email is the most reported breach).
 //!
 //! The page is its fields ([`Fields`], signals the parts share) and one component per part:
-//! [`Recipients`], [`Words`] (subject and body), the file picker, [`Handling`] (marking,
-//! passphrase and expiry) and [`NewAddressCheck`]; sending is [`send`].
+//! [`Recipients`], [`Words`] (subject and body), the file picker and [`DraftFiles`],
+//! [`Handling`] (marking, passphrase and expiry) and [`NewAddressCheck`]; sending is [`send`].
+//! What is written is saved as a draft every few seconds and on leaving the page, and files are
+//! uploaded to the draft as they are chosen ([`saving`]).
 
 mod parts;
+mod saving;
+
+use std::rc::Rc;
 
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::NavigateOptions;
 use leptos_router::hooks::{use_navigate, use_query_map};
+use sealpost_domain::api_drafts::{DraftBasis as Basis, DraftContent, DraftId};
 use sealpost_domain::api_messages::{AttachmentInfo, ComposeInfo, MessageDetail, SendMessage};
 use sealpost_domain::{AttachmentId, MessageId};
 use sealpost_domain::{EmailAddress, Limits, Marking};
@@ -21,10 +27,10 @@ use web_sys::File;
 
 use crate::api;
 use crate::components::{ErrorSummary, set_title};
-use crate::draft::{self, Draft};
-use crate::file_picker::{FilePicker, UploadProgress};
+use crate::draft;
+use crate::file_picker::{FilePicker, Held, UploadProgress};
 use crate::upload;
-use parts::{Handling, KeptFiles, NewAddressCheck, Recipients, Words};
+use parts::{DraftFiles, Handling, KeptFiles, NewAddressCheck, Recipients, Words};
 
 /// One line of the envelope (To, Cc or Bcc): its addresses as chips, and what is being typed.
 #[derive(Clone, Copy)]
@@ -50,6 +56,9 @@ impl Line {
         }
     }
 }
+
+/// The router's `navigate`, kept for after a request comes back.
+type Navigate = Rc<dyn Fn(&str, NavigateOptions)>;
 
 /// Everything the form holds, shared by its parts.
 #[derive(Clone, Copy)]
@@ -79,15 +88,23 @@ struct Fields {
     /// The original's files that may be sent on, and those ticked to be.
     offered: RwSignal<Vec<AttachmentInfo>>,
     keep: RwSignal<Vec<AttachmentId>>,
-}
-
-/// What the message is written from.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Basis {
-    /// An answer, in the conversation of this message.
-    Answer(MessageId),
-    /// A forward of this message, in a conversation of its own.
-    Forward(MessageId),
+    /// The draft this is saved in, once it is.
+    draft: RwSignal<Option<DraftId>>,
+    /// The files uploaded to the draft.
+    attached: RwSignal<Vec<AttachmentInfo>>,
+    /// Files are being uploaded to the draft (the progress bar shows how far).
+    uploading: RwSignal<bool>,
+    /// What the saved draft holds (or what the page started with): a save happens only when the
+    /// fields differ from it.
+    saved: RwSignal<DraftContent>,
+    /// When the draft was last saved, or why it could not be.
+    save_status: RwSignal<Option<Result<i64, String>>>,
+    /// A save is on its way.
+    saving: RwSignal<bool>,
+    /// Sent or discarded: nothing more is saved.
+    finished: RwSignal<bool>,
+    /// The router's navigation, for use after a request comes back.
+    navigate: StoredValue<Navigate, LocalStorage>,
 }
 
 impl Fields {
@@ -111,6 +128,81 @@ impl Fields {
             basis: RwSignal::new(None),
             offered: RwSignal::new(vec![]),
             keep: RwSignal::new(vec![]),
+            draft: RwSignal::new(None),
+            attached: RwSignal::new(vec![]),
+            uploading: RwSignal::new(false),
+            saved: RwSignal::new(DraftContent {
+                expires_in_days: Some(30),
+                ..DraftContent::default()
+            }),
+            save_status: RwSignal::new(None),
+            saving: RwSignal::new(false),
+            finished: RwSignal::new(false),
+            navigate: StoredValue::new_local(Rc::new(use_navigate())),
+        }
+    }
+
+    /// Goes to `path` in the app.
+    fn go(self, path: &str, options: NavigateOptions) {
+        if let Some(navigate) = self.navigate.try_get_value() {
+            navigate(path, options);
+        }
+    }
+
+    /// Everything written, as a draft holds it: each line's addresses, and anything still typed
+    /// on it (a draft keeps half-typed words).
+    fn content(self) -> DraftContent {
+        let line = |l: Line| {
+            let mut all = l.chips.get_untracked();
+            let typed = l.input.get_untracked();
+            if !typed.trim().is_empty() {
+                all.push(typed.trim().to_owned());
+            }
+            all
+        };
+        DraftContent {
+            to: line(self.to),
+            cc: line(self.cc),
+            bcc: line(self.bcc),
+            subject: self.subject.get_untracked(),
+            body: self.body.get_untracked(),
+            marking: self.marking.get_untracked(),
+            expires_in_days: self.expiry.get_untracked().trim().parse().ok(),
+            basis: self.basis.get_untracked(),
+            keep_attachments: self.keep.get_untracked(),
+        }
+    }
+
+    /// Puts `c` in the fields.
+    fn fill(self, c: DraftContent) {
+        self.copies.set(!c.cc.is_empty() || !c.bcc.is_empty());
+        self.to.chips.set(c.to);
+        self.cc.chips.set(c.cc);
+        self.bcc.chips.set(c.bcc);
+        self.subject.set(c.subject);
+        self.body.set(c.body);
+        self.marking.set(c.marking);
+        self.expiry.set(c.expires_in_days.map(|d| d.to_string()).unwrap_or_default());
+        self.basis.set(c.basis);
+        self.keep.set(c.keep_attachments);
+    }
+
+    /// What is in the fields now counts as saved: opening a draft, or starting an answer that
+    /// has not been touched yet, saves nothing.
+    fn settle(self) {
+        self.saved.set(self.content());
+    }
+
+    /// Files already with the message: uploaded to the draft, and kept from the original.
+    fn held(self) -> Held {
+        let keep = self.keep.get();
+        let kept = self
+            .offered
+            .with(|o| o.iter().filter(|a| keep.contains(&a.id)).map(|a| a.size).collect::<Vec<_>>());
+        let attached = self.attached.with(|a| a.iter().map(|a| a.size).collect::<Vec<_>>());
+        Held {
+            count: kept.len() + attached.len(),
+            bytes: kept.iter().chain(&attached).sum(),
         }
     }
 
@@ -120,7 +212,7 @@ impl Fields {
     /// (blind copies are never on them).
     fn answer(self, d: &MessageDetail, all: bool, me: Option<&EmailAddress>) {
         self.basis.set(Some(Basis::Answer(d.summary.id)));
-        self.offer(d, false);
+        self.offer(d);
         let mine = !d.recipients.is_empty();
         let mut to: Vec<&EmailAddress> = match (mine, d.replies.last()) {
             (true, Some(last)) if !all => vec![&last.from],
@@ -157,7 +249,8 @@ impl Fields {
     /// headers, and its files ticked to be sent on.
     fn forward(self, d: &MessageDetail) {
         self.basis.set(Some(Basis::Forward(d.summary.id)));
-        self.offer(d, true);
+        self.offer(d);
+        self.keep.set(self.offered.get_untracked().iter().map(|a| a.id).collect());
         self.subject.set(prefixed("Fwd:", &d.summary.subject));
         let to: Vec<String> = d.to.iter().map(ToString::to_string).collect();
         self.body.set(format!(
@@ -172,33 +265,24 @@ impl Fields {
         self.marking.set(d.summary.marking);
     }
 
-    /// Offers `d`'s files (its own, and those of the replies shown with it) to send on, all
-    /// ticked when `ticked`.
-    fn offer(self, d: &MessageDetail, ticked: bool) {
+    /// Offers `d`'s files (its own, and those of the replies shown with it) to send on; which
+    /// are ticked is [`Fields::keep`]'s.
+    fn offer(self, d: &MessageDetail) {
         let files: Vec<AttachmentInfo> = d
             .attachments
             .iter()
             .chain(d.replies.iter().flat_map(|r| &r.attachments))
             .cloned()
             .collect();
-        self.keep.set(if ticked { files.iter().map(|a| a.id).collect() } else { vec![] });
         self.offered.set(files);
     }
 
     /// Back from signing in again after the session ended mid-message: the text as it was.
     fn restore(self) {
         if let Some(kept) = draft::take() {
-            self.to.chips.set(kept.to);
-            self.cc.chips.set(kept.cc);
-            self.bcc.chips.set(kept.bcc);
-            self.copies
-                .set(!self.cc.chips.get_untracked().is_empty() || !self.bcc.chips.get_untracked().is_empty());
-            self.subject.set(kept.subject);
-            self.body.set(kept.body);
-            self.marking.set(kept.marking);
-            self.expiry.set(kept.expiry);
+            self.fill(kept);
             self.restored.set(Some(
-                "You were signed out, so your message was kept in this browser tab. Check it, add the passphrase and any files again, and press Send securely.",
+                "You were signed out, and your message is as you left it. Add the passphrase again (it is never saved), check it, and press Send securely.",
             ));
         }
     }
@@ -256,7 +340,17 @@ pub fn Compose() -> impl IntoView {
     set_title("Write a secure message");
     let f = Fields::new();
     f.restore();
-    start_from_original(f);
+    let query = use_query_map().get_untracked();
+    let id = |name| query.get(name).and_then(|t| t.parse::<MessageId>().ok());
+    match query.get("draft").and_then(|t| t.parse::<DraftId>().ok()) {
+        Some(draft) => saving::open(f, draft),
+        None => {
+            if let Some(basis) = id("reply").map(Basis::Answer).or_else(|| id("forward").map(Basis::Forward)) {
+                start_from_original(f, basis, Some(query.get("all").is_some()));
+            }
+        }
+    }
+    saving::autosave(f);
     // The limits and past recipients: until they load (or if they cannot), the defaults and no
     // autocomplete, and a failure is said, not swallowed.
     let info = LocalResource::new(api::compose_info);
@@ -273,16 +367,15 @@ pub fn Compose() -> impl IntoView {
             )));
         }
     });
-    let navigate = use_navigate();
-    let go = move |confirmed: bool| send(f, known, confirmed, navigate.clone());
-    let on_submit = {
-        let go = go.clone();
-        move |ev: SubmitEvent| {
-            ev.prevent_default();
-            go(false);
-        }
+    let go = move |confirmed: bool| send(f, known, confirmed);
+    let on_submit = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        go(false);
     };
-    let sending = move || f.progress.get().is_some();
+    let sending = move || f.progress.get().is_some() && !f.uploading.get();
+    let busy = move || f.progress.get().is_some();
+    let held = Signal::derive(move || f.held());
+    let progress_label = Signal::derive(move || if f.uploading.get() { "Uploading files…" } else { "Sending…" });
     view! {
         <h1>"Write a secure message"</h1>
         {move || f.restored.get().map(|text| view! { <p class="notice" role="status">{text}</p> })}
@@ -292,44 +385,40 @@ pub fn Compose() -> impl IntoView {
             <Recipients f known/>
             <Words f/>
             <KeptFiles f/>
-            <FilePicker files=f.files limits error=f.error.write_only()/>
+            <FilePicker files=f.files limits error=f.error.write_only() held/>
+            <DraftFiles f/>
             <Handling f limits/>
-            <UploadProgress progress=f.progress/>
-            <button type="submit" class="button" disabled=sending>{move || if sending() { "Sending…" } else { "Send securely" }}</button>
+            <UploadProgress progress=f.progress label=progress_label/>
+            <div class="actions">
+                <button type="submit" class="button" disabled=busy>{move || if sending() { "Sending…" } else { "Send securely" }}</button>
+                <saving::Discard f/>
+            </div>
+            <saving::SaveStatus f/>
         </form>
     }
 }
 
-/// `?reply=<id>` (and `&all=1`): an answer in that message's conversation; `?forward=<id>`: a
-/// forward of it. Either starts from the original, once it has loaded.
-fn start_from_original(f: Fields) {
-    let query = use_query_map().get_untracked();
-    let all = query.get("all").is_some();
-    let id = |name| query.get(name).and_then(|t| t.parse::<MessageId>().ok());
-    let Some(basis) = id("reply").map(Basis::Answer).or_else(|| id("forward").map(Basis::Forward)) else {
-        return;
-    };
+/// Starts from message `basis` names, once it has loaded: `prefill` with `Some(all)` fills an
+/// answer (to everyone when `all`) or a forward; with `None` (an opened draft, or words kept in
+/// the tab) only the original's files are offered again, the words staying as they are.
+fn start_from_original(f: Fields, basis: Basis, prefill: Option<bool>) {
     let original = LocalResource::new(move || {
         api::message(match basis {
             Basis::Answer(id) | Basis::Forward(id) => id,
         })
     });
     let auth = crate::auth::Auth::get();
-    Effect::new(move |_| {
-        let Some(Ok(d)) = original.get() else { return };
-        if f.basis.get_untracked().is_some() {
-            return;
+    Effect::new(move |done: Option<bool>| {
+        if done == Some(true) {
+            return true;
         }
-        // Back from signing in again: the words kept in the tab stay; only what they answer or
-        // forward (and its files, offered again) comes from the original.
-        if f.restored.get_untracked().is_some() {
-            f.basis.set(Some(basis));
-            f.offer(&d, matches!(basis, Basis::Forward(_)));
-            return;
-        }
-        match basis {
-            Basis::Forward(_) => f.forward(&d),
-            Basis::Answer(_) => {
+        let Some(Ok(d)) = original.get() else { return false };
+        let prefill = prefill.filter(|_| f.restored.get_untracked().is_none());
+        f.basis.set(Some(basis));
+        match (basis, prefill) {
+            (_, None) => f.offer(&d),
+            (Basis::Forward(_), Some(_)) => f.forward(&d),
+            (Basis::Answer(_), Some(all)) => {
                 let me = match auth.session.get_untracked() {
                     crate::auth::Session::SignedIn(me) => Some(me.email),
                     _ => None,
@@ -337,12 +426,20 @@ fn start_from_original(f: Fields) {
                 f.answer(&d, all, me.as_ref());
             }
         }
+        if prefill.is_some() {
+            f.settle();
+        }
+        true
     });
 }
 
 /// Checks, asks about new addresses (unless `confirmed`), then uploads and sends; on success
 /// goes to the message, and if the session ended keeps the text in this tab for after sign-in.
-fn send(f: Fields, known: Signal<Vec<EmailAddress>>, confirmed: bool, navigate: impl Fn(&str, NavigateOptions) + 'static) {
+fn send(f: Fields, known: Signal<Vec<EmailAddress>>, confirmed: bool) {
+    if f.uploading.get_untracked() {
+        f.fail(None, "Wait for the files to finish uploading, then send.".into());
+        return;
+    }
     if !f.add_all() {
         return;
     }
@@ -368,6 +465,7 @@ fn send(f: Fields, known: Signal<Vec<EmailAddress>>, confirmed: bool, navigate: 
     f.unconfirmed.set(vec![]);
     f.invalid.set(None);
     f.error.set(None);
+    let content = f.content();
     let message = SendMessage {
         recipients: to,
         subject: f.subject.get_untracked(),
@@ -378,7 +476,7 @@ fn send(f: Fields, known: Signal<Vec<EmailAddress>>, confirmed: bool, navigate: 
         cc,
         bcc,
         keep_attachments: f.keep.get_untracked(),
-        draft: None,
+        draft: f.draft.get_untracked(),
     };
     let chosen = f.files.get_untracked();
     f.progress.set(Some(0.0));
@@ -391,18 +489,13 @@ fn send(f: Fields, known: Signal<Vec<EmailAddress>>, confirmed: bool, navigate: 
     spawn_local(async move {
         let result = upload::send(&path, &message, &chosen, move |p| f.progress.set(Some(p))).await;
         match result {
-            Ok(sent) => navigate(&format!("/messages/{}?sent=1", sent.id), NavigateOptions::default()),
+            Ok(sent) => {
+                f.finished.set(true);
+                f.go(&format!("/messages/{}?sent=1", sent.id), NavigateOptions::default());
+            }
             Err(failure) if failure.status == 401 => {
                 // The session ended: keep the words in this tab, then sign in in place.
-                draft::keep(&Draft {
-                    to: message.recipients.clone(),
-                    cc: message.cc.clone(),
-                    bcc: message.bcc.clone(),
-                    subject: message.subject.clone(),
-                    body: message.body.clone(),
-                    marking: message.marking,
-                    expiry: message.expires_in_days.map(|d| d.to_string()).unwrap_or_default(),
-                });
+                draft::keep(&content);
                 api::announce_session_ended();
             }
             Err(failure) => {

@@ -1,10 +1,10 @@
 //! The parts of the compose form, each given the [`Fields`] it edits.
 
 use leptos::prelude::*;
-use sealpost_domain::{EmailAddress, Limits, Marking};
+use sealpost_domain::{AttachmentId, EmailAddress, Limits, Marking};
 
 use super::Fields;
-use crate::components::bring_into_view;
+use crate::components::{bring_into_view, format_size, visible_text};
 
 /// The longest subject the form takes: a subject is a line people scan, not a paragraph. The
 /// API still accepts up to 998 bytes (SECURITY D6), and long ones are shown smaller, wrapped.
@@ -152,6 +152,35 @@ pub(super) fn NewAddressCheck(unconfirmed: RwSignal<Vec<String>>, on_yes: impl F
                         <button type="button" class="button quiet" on:click=move |_| unconfirmed.set(vec![])>"Go back and check"</button>
                     </div>
                 </section>
+            }
+        })
+    }
+}
+
+/// The files uploaded to the draft, each with a remove button.
+#[component]
+pub(super) fn DraftFiles(f: Fields) -> impl IntoView {
+    let remove = move |file: AttachmentId| {
+        let Some(draft) = f.draft.get_untracked() else { return };
+        leptos::task::spawn_local(async move {
+            match crate::api::remove_draft_file(draft, file).await {
+                Ok(()) => f.attached.update(|a| a.retain(|x| x.id != file)),
+                Err(failure) => f.fail(None, format!("The file was not removed: {}", failure.message)),
+            }
+        });
+    };
+    move || {
+        let attached = f.attached.get();
+        (!attached.is_empty()).then(|| {
+            view! {
+                <ul class="files" aria-label="Attached files">
+                    {attached.into_iter().map(|a| {
+                        let label = format!("Remove {}", a.name);
+                        let id = a.id;
+                        view! { <li>{visible_text(&a.name)}" "<span class="muted">"("{format_size(a.size)}")"</span>
+                            <button type="button" class="chip-remove" aria-label=label on:click=move |_| remove(id)>"×"</button></li> }
+                    }).collect_view()}
+                </ul>
             }
         })
     }
