@@ -42,7 +42,7 @@ describe('staff sign-in', () => {
     await page.keyboard.press('Enter');
     await page.getByRole('heading', { level: 1, name: 'Inbox' }).waitFor();
     const nav = page.getByRole('navigation', { name: 'Main' });
-    assert.deepEqual(await nav.getByRole('link').allInnerTexts(), ['Inbox', 'Compose', 'Drafts', 'Sent']);
+    assert.deepEqual(await nav.getByRole('link').allInnerTexts(), ['Inbox', 'Compose', 'Drafts', 'Sent', 'Search']);
     assert.equal(await nav.getByRole('link', { name: 'Inbox' }).getAttribute('aria-current'), 'page');
     assert.match(await page.locator('main').innerText(), /No messages yet/);
     assert.match(await page.locator('header').innerText(), /Ann Lee/);
@@ -60,7 +60,7 @@ describe('staff sign-in', () => {
     await page.getByRole('heading', { level: 1, name: 'Inbox' }).waitFor();
     await page.waitForFunction(() => document.querySelector('input[type=checkbox]') && !document.querySelector('input[type=checkbox]').checked);
 
-    for (const [link, heading, shot] of [['Compose', 'Write a secure message', '03-compose'], ['Drafts', 'Drafts', '03b-drafts'], ['Sent', 'Sent', '04-sent']]) {
+    for (const [link, heading, shot] of [['Compose', 'Write a secure message', '03-compose'], ['Drafts', 'Drafts', '03b-drafts'], ['Search', 'Search your mail', '03c-search'], ['Sent', 'Sent', '04-sent']]) {
       await nav.getByRole('link', { name: link }).click();
       await page.getByRole('heading', { level: 1, name: heading }).waitFor();
       assert.deepEqual(await axeViolations(page), [], link);

@@ -22,15 +22,18 @@ const MAX_KEYS: usize = 10_000;
 pub struct KeyCache(Mutex<HashMap<MessageId, (Arc<MessageKey>, i64)>>);
 
 impl KeyCache {
+    /// The key of `message` if it was unwrapped less than [`TTL_MS`] before `now_ms`.
+    pub fn get(&self, message: MessageId, now_ms: i64) -> Option<Arc<MessageKey>> {
+        let map = self.0.lock().ok()?;
+        let (key, at) = map.get(&message)?;
+        (now_ms - at < TTL_MS && now_ms >= *at).then(|| key.clone())
+    }
+
     /// The key of `message` as unwrapped less than [`TTL_MS`] before `now_ms`, else the one
     /// `unwrap` returns (kept from now).
     pub fn get_or<E>(&self, message: MessageId, now_ms: i64, unwrap: impl FnOnce() -> Result<MessageKey, E>) -> Result<Arc<MessageKey>, E> {
-        if let Ok(map) = self.0.lock()
-            && let Some((key, at)) = map.get(&message)
-            && now_ms - at < TTL_MS
-            && now_ms >= *at
-        {
-            return Ok(key.clone());
+        if let Some(key) = self.get(message, now_ms) {
+            return Ok(key);
         }
         let key = Arc::new(unwrap()?);
         if let Ok(mut map) = self.0.lock() {

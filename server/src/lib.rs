@@ -10,6 +10,7 @@ pub mod key_cache;
 pub mod keyfiles;
 pub mod rate_limit;
 pub mod routes;
+pub mod search_index;
 pub mod serve;
 pub mod settings;
 pub mod startup;

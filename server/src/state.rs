@@ -55,6 +55,8 @@ pub struct Inner {
     pub keyring: Keyring,
     /// Message keys unwrapped in the last minute.
     pub message_keys: KeyCache,
+    /// Each person's search index (keyed word hashes, in memory only).
+    pub search: crate::search_index::SearchIndexes,
     /// Signs audit checkpoints (SECURITY F6).
     pub audit_key: AuditSigningKey,
     /// Password hashing: a few workers, each reusing its memory (SECURITY A4, A11).
@@ -96,6 +98,7 @@ impl AppState {
             limits: settings.limits(),
             keyring,
             message_keys: KeyCache::default(),
+            search: crate::search_index::SearchIndexes::default(),
             audit_key,
             hasher: HashingPool::start(PasswordHasher::new()?, cores)?,
             login_limiter,

@@ -9,6 +9,7 @@ use sealpost_domain::api_messages::{
     ComposeInfo, LinkView, MessageDetail, MessageSummary, PortalItem, PortalState, RecipientStatus, RedeemRequest, RegrantRequest,
     RevokeRequest, VerifyRequest,
 };
+use sealpost_domain::api_search::{SearchBox, SearchQuery, SearchResults};
 use sealpost_domain::{AttachmentId, MessageId};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -144,6 +145,28 @@ pub async fn list(mailbox: MailBox) -> Result<Vec<MessageSummary>, Failure> {
 /// `GET /api/v1/messages/{id}`.
 pub async fn message(id: MessageId) -> Result<MessageDetail, Failure> {
     call("GET", &format!("/api/v1/messages/{id}"), None::<&()>).await
+}
+
+/// `GET /api/v1/search`: the person's own mail matching `s`.
+pub async fn search(s: &SearchQuery) -> Result<SearchResults, Failure> {
+    let mailbox = match s.mailbox {
+        SearchBox::All => None,
+        SearchBox::Inbox => Some("inbox"),
+        SearchBox::Sent => Some("sent"),
+        SearchBox::Drafts => Some("drafts"),
+    };
+    let pairs = [
+        ("q", s.q.as_deref()),
+        ("who", s.who.as_deref()),
+        ("from", s.from.as_deref()),
+        ("to", s.until.as_deref()),
+        ("box", mailbox),
+    ];
+    let given: Vec<String> = pairs
+        .into_iter()
+        .filter_map(|(k, v)| v.map(|v| format!("{k}={}", js_sys::encode_uri_component(v))))
+        .collect();
+    call("GET", &format!("/api/v1/search?{}", given.join("&")), None::<&()>).await
 }
 
 /// `GET /api/v1/drafts`: the person's drafts, last saved first.

@@ -17,7 +17,7 @@ use wasm_bindgen::prelude::wasm_bindgen;
 
 use crate::auth::{Auth, RequireSignIn};
 use crate::pages::{
-    Audit, AuditMessage, Compose, Drafts, Home, Inbox, MessagePage, NotFound, PortalLink, PortalPage, Sent, Setup, SignInPage,
+    Audit, AuditMessage, Compose, Drafts, Home, Inbox, MessagePage, NotFound, PortalLink, PortalPage, Search, Sent, Setup, SignInPage,
 };
 
 /// Entry point called by the generated JavaScript.
@@ -46,6 +46,7 @@ fn App() -> impl IntoView {
                 <Route path=path!("/compose") view=|| view! { <RequireSignIn><Compose/></RequireSignIn> }/>
                 <Route path=path!("/drafts") view=|| view! { <RequireSignIn><Drafts/></RequireSignIn> }/>
                 <Route path=path!("/sent") view=|| view! { <RequireSignIn><Sent/></RequireSignIn> }/>
+                <Route path=path!("/search") view=|| view! { <RequireSignIn><Search/></RequireSignIn> }/>
                 <Route path=path!("/messages/:id") view=|| view! { <RequireSignIn><MessagePage/></RequireSignIn> }/>
                 <Route path=path!("/audit") view=|| view! { <RequireSignIn><Audit/></RequireSignIn> }/>
                 <Route path=path!("/audit/messages/:reference") view=|| view! { <RequireSignIn><AuditMessage/></RequireSignIn> }/>

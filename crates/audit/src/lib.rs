@@ -34,6 +34,8 @@ pub enum Action {
     MessageSend,
     /// An inbox or sent list (with subjects) was shown.
     MailboxList,
+    /// A member of staff searched their own mail (what for is never recorded).
+    MailboxSearch,
     /// A message was opened.
     MessageRead,
     /// An attachment was downloaded.
@@ -193,6 +195,7 @@ impl Action {
         match self {
             Action::MessageSend => "message.send",
             Action::MailboxList => "mailbox.list",
+            Action::MailboxSearch => "mailbox.search",
             Action::MessageRead => "message.read",
             Action::AttachmentDownload => "attachment.download",
             Action::AttachmentForward => "attachment.forward",
@@ -218,9 +221,10 @@ impl Action {
     }
 
     /// Every action, for tests that must cover each one.
-    pub const ALL: [Action; 23] = [
+    pub const ALL: [Action; 24] = [
         Action::MessageSend,
         Action::MailboxList,
+        Action::MailboxSearch,
         Action::MessageRead,
         Action::AttachmentDownload,
         Action::AttachmentForward,

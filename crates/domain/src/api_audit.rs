@@ -32,6 +32,7 @@ pub const ACTIONS: &[(&str, &str)] = &[
     ("portal.verified", "Proved who they are"),
     ("portal.sign_out", "Signed out of the portal"),
     ("mailbox.list", "Viewed a list of messages"),
+    ("mailbox.search", "Searched their mail"),
     ("message.read", "Opened a message"),
     ("attachment.download", "Downloaded a file"),
     ("attachment.forward", "Forwarded a file"),

@@ -7,6 +7,7 @@ pub mod api;
 pub mod api_audit;
 pub mod api_drafts;
 pub mod api_messages;
+pub mod api_search;
 mod email;
 mod file_name;
 pub mod hex;

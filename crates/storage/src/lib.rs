@@ -23,6 +23,7 @@ mod outbox;
 mod portal;
 mod portal_sessions;
 mod replies;
+mod search;
 mod sessions;
 mod setup_tokens;
 #[cfg(feature = "testing")]
@@ -45,6 +46,7 @@ pub use outbox::DueNotification;
 pub use portal::LinkRecord;
 pub use portal_sessions::{AttemptKind, PortalAttempt, PortalCode, PortalSessionRecord};
 pub use replies::{NewReply, StoredReply, ThreadActivity};
+pub use search::{Listed, SealedText};
 pub use sessions::SessionRecord;
 pub use users::{NewUser, UserRecord};
 

@@ -736,3 +736,45 @@ mod drafts {
         }
     );
 }
+
+contract!(
+    a_mailbox_listing_holds_what_its_owner_sent_and_received_and_sealed_texts_name_every_line,
+    |store: Store| async move {
+        let (ann, bob, cat) = (user(&store, "ann").await, user(&store, "bob").await, user(&store, "cat").await);
+        let to_bob = message(ann, bob, "SP-LIST-0001", 100);
+        let to_ann = message(bob, ann, "SP-LIST-0002", 200);
+        let cats = message(cat, bob, "SP-LIST-0003", 300);
+        for m in [&to_bob, &to_ann, &cats] {
+            store.create_message(m, &audit()).await.unwrap();
+        }
+        let listed = |l: Vec<sealpost_storage::Listed>| l.into_iter().map(|l| (l.id, l.sent)).collect::<Vec<_>>();
+        assert_eq!(
+            listed(store.mailbox_listing(ann, 100).await.unwrap()),
+            [(to_ann.id, false), (to_bob.id, true)]
+        );
+        assert_eq!(
+            store.mailbox_listing(bob, 2).await.unwrap().len(),
+            2,
+            "newest first, up to the limit"
+        );
+        store.revoke(to_ann.id, None, 400, &audit()).await.unwrap();
+        assert_eq!(
+            listed(store.mailbox_listing(ann, 100).await.unwrap()),
+            [(to_bob.id, true)],
+            "withdrawn: gone"
+        );
+        let texts = store.sealed_texts(&[to_bob.id, cats.id]).await.unwrap();
+        assert_eq!(texts.len(), 2);
+        let mine = texts.iter().find(|t| t.id == to_bob.id).unwrap();
+        assert_eq!(mine.sender_name, "ann");
+        let lines: Vec<(String, Addressed)> = mine.recipients.iter().map(|(a, l)| (a.to_string(), *l)).collect();
+        assert_eq!(
+            lines,
+            [
+                ("bob@testshire.gov.uk".to_owned(), Addressed::To),
+                ("pc@police.example.uk".to_owned(), Addressed::Bcc)
+            ]
+        );
+        assert!(store.sealed_texts(&[]).await.unwrap().is_empty());
+    }
+);

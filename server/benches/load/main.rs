@@ -11,16 +11,19 @@
 //!
 //! Then 4. one large file up and down, against age's STREAM alone, with the peak memory growth;
 //! 6. the IG console's searches by message and by person over a 10-million-event log; 7. `audit
-//! verify` over that log; 8. the idle memory of a freshly started `sealpost serve`.
+//! verify` over that log; 8. the idle memory of a freshly started `sealpost serve`; 9. a member
+//! of staff searching a 10,000-message mailbox.
 //!
 //! `SEALPOST_BENCH_SECONDS` (10), `SEALPOST_BENCH_CONNECTIONS` (64), `SEALPOST_BENCH_FILE_MIB`
-//! (1024) and `SEALPOST_BENCH_AUDIT_EVENTS` (10,000,000) change the defaults.
+//! (1024), `SEALPOST_BENCH_AUDIT_EVENTS` (10,000,000) and `SEALPOST_BENCH_MAILBOX` (10,000)
+//! change the defaults; `SEALPOST_BENCH_ONLY=search` runs scenario 9 alone.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 mod audit_search;
 mod client;
 mod files;
+mod mail_search;
 mod setup;
 
 use std::sync::Arc;
@@ -173,6 +176,16 @@ async fn main() {
     );
     println!("{connections} connections unless stated, {seconds} s a load\n");
 
+    let mailbox = setting("SEALPOST_BENCH_MAILBOX", 10_000);
+    if std::env::var("SEALPOST_BENCH_ONLY").is_ok_and(|o| o == "search") {
+        let sqlite = Server::start(TestDatabase::sqlite().await.unwrap(), 64).await;
+        mail_search_row("SQLite", &mail_search::mail_search(&sqlite, mailbox).await);
+        if let Some(db) = TestDatabase::postgres().await.unwrap() {
+            let postgres = Server::start(db, 64).await;
+            mail_search_row("PostgreSQL", &mail_search::mail_search(&postgres, mailbox).await);
+        }
+        return;
+    }
     println!("| Scenario | Throughput | p50 | p99 | Errors | Ratio to ceiling |");
     println!("|---|---|---|---|---|---|");
     let ceiling_url = ceiling().await;
@@ -238,6 +251,14 @@ async fn main() {
         per_minute / 1e6
     );
     println!("8. idle RSS of `sealpost serve`: {:.1} MiB", idle_rss().await);
+    mail_search_row("SQLite", &mail_search::mail_search(&sqlite, mailbox).await);
+}
+
+fn mail_search_row(name: &str, m: &mail_search::MailSearchFigures) {
+    println!(
+        "9. search {}-message mailbox ({name}): seeded in {:.0} s; first search (builds the index) {:.0} ms; then {} searches p50 {:.1} ms, p95 {:.1} ms",
+        m.messages, m.seed_seconds, m.first_ms, m.warm.requests, m.warm.p50_ms, m.warm.p95_ms
+    );
 }
 
 fn search_row(name: &str, s: &audit_search::SearchFigures) {

@@ -13,6 +13,7 @@ pub mod portal;
 pub mod portal_mail;
 pub mod portal_verify;
 pub mod reply;
+pub mod search;
 pub mod send;
 pub mod sessions;
 pub mod uploads;

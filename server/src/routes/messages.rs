@@ -10,6 +10,7 @@ use axum::{Json, Router};
 use sealpost_domain::api_messages::{
     ComposeInfo, MailBox, MessageDetail, MessageSummary, RecipientStatus, RegrantRequest, RevokeRequest, Sent,
 };
+use sealpost_domain::api_search::{SearchQuery, SearchResults};
 use serde::Deserialize;
 use tokio_util::io::ReaderStream;
 
@@ -17,7 +18,7 @@ use super::client::Meta;
 use super::cookie::SignedIn;
 use super::form::MultipartForm;
 use super::json::ApiJson;
-use crate::app::{access, disclosure, mailbox, send};
+use crate::app::{access, disclosure, mailbox, search, send};
 use crate::error::AppError;
 use crate::state::AppState;
 
@@ -31,6 +32,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/messages/{id}/revoke", post(revoke))
         .route("/messages/{id}/regrant", post(regrant))
         .route("/compose", get(compose))
+        .route("/search", get(search))
 }
 
 /// The body limit of a multipart upload. The stream is counted against the real limits as it
@@ -132,6 +134,15 @@ async fn regrant(
     access::regrant(&state, &signed_in.user, parse_id(&id)?, &body.recipient, &meta)
         .await
         .map(Json)
+}
+
+async fn search(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    Meta(meta): Meta,
+    Query(q): Query<SearchQuery>,
+) -> Result<Json<SearchResults>, AppError> {
+    search::search(&state, &signed_in.user, q, &meta).await.map(Json)
 }
 
 async fn compose(State(state): State<AppState>, signed_in: SignedIn) -> Result<Json<ComposeInfo>, AppError> {

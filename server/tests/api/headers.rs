@@ -119,6 +119,7 @@ async fn the_openapi_document_lists_every_api_route_and_each_listed_route_answer
         "/api/v1/portal/session",
         "/api/v1/portal/signout",
         "/api/v1/portal/verify",
+        "/api/v1/search",
     ];
     routes.sort_unstable();
     assert_eq!(documented, routes);

@@ -28,6 +28,7 @@ mod portal_read;
 mod portal_reply;
 mod portal_verify;
 mod real_server;
+mod search;
 mod sessions;
 mod staff;
 mod test_app;

@@ -47,6 +47,7 @@ pub fn Shell(me: Me, children: Children) -> impl IntoView {
                 <li><A href="/compose">"Compose"</A></li>
                 <li><A href="/drafts">"Drafts"</A></li>
                 <li><A href="/sent">"Sent"</A></li>
+                <li><A href="/search">"Search"</A></li>
                 {is_ig.then(|| view! { <li><A href="/audit">"Audit"</A></li> })}
             </ul>
         </nav>

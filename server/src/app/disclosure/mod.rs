@@ -7,6 +7,7 @@
 
 mod drafts;
 mod keys;
+mod search;
 mod viewer;
 
 use sealpost_crypto::{Binding, ObjectKind, OpenedReader};
@@ -17,6 +18,7 @@ use sealpost_storage::{BlobReader, StoredMessage, StoredRecipient, ThreadActivit
 pub use drafts::{draft_content, draft_files, draft_key, seal_draft};
 pub(crate) use keys::message_key;
 use keys::{files_of, open_text};
+pub use search::search_text;
 pub use viewer::Viewer;
 
 use crate::app::audit::{self, Action, Actor, Object, Outcome, RequestMeta};
