@@ -115,6 +115,9 @@ describe('at a phone width', () => {
     await stranger.goto(setup.split(/\s+/).find((w) => w.includes('/setup/')));
     await stranger.getByRole('heading', { level: 1, name: 'Choose your password' }).waitFor();
     await check(stranger, 'setup');
+    await stranger.goto(`${sealpost.base}/write`);
+    await stranger.getByRole('heading', { level: 1, name: 'Write a secure message to the council' }).waitFor();
+    await check(stranger, 'write');
     await stranger.goto(`${sealpost.base}/no-such-page`);
     await stranger.getByRole('heading', { level: 1, name: 'Page not found' }).waitFor();
     await check(stranger, 'not-found');

@@ -51,6 +51,9 @@ pub struct Settings {
     /// Run the notification worker in this process (`SEALPOST_OUTBOX_WORKER`, default true).
     /// Turn off on web-only instances when a separate instance sends the mail.
     pub outbox_worker: bool,
+    /// People outside the council may start a secure message to a member of staff at `/write`
+    /// (`SEALPOST_PARTNER_WRITE`, default true).
+    pub partner_write: bool,
     /// A reverse proxy in front appends the client's address to `X-Forwarded-For`
     /// (`SEALPOST_TRUST_PROXY`, default false). Only turn on when every request comes through it.
     pub trust_proxy: bool,
@@ -118,6 +121,7 @@ struct Layer {
     login_account_failures_per_hour: Option<u32>,
     trust_proxy: Option<bool>,
     outbox_worker: Option<bool>,
+    partner_write: Option<bool>,
     audit_checkpoint_events: Option<u32>,
     audit_checkpoint_minutes: Option<u32>,
     dpo_email: Option<String>,
@@ -220,6 +224,7 @@ impl Settings {
             },
             break_glass_minutes: l.break_glass_minutes.unwrap_or(30).clamp(1, 24 * 60),
             outbox_worker: l.outbox_worker.unwrap_or(true),
+            partner_write: l.partner_write.unwrap_or(true),
             blob_url: l.blob_url.filter(|s| !s.is_empty()),
             mail_from: l.mail_from.unwrap_or(default_mail_from),
             max_attachment_mib: l.max_attachment_mib.unwrap_or(25),
@@ -315,6 +320,7 @@ fn apply_env(l: &mut Layer, name: &str, v: String) -> Result<(), ()> {
         "OUTBOX_LEASE_SECONDS" => l.outbox_lease_seconds = num(&v)?,
         "ORPHAN_BLOB_MINUTES" => l.orphan_blob_minutes = num(&v)?,
         "OUTBOX_WORKER" => l.outbox_worker = Some(v.trim().parse().map_err(|_| ())?),
+        "PARTNER_WRITE" => l.partner_write = Some(v.trim().parse().map_err(|_| ())?),
         "AUDIT_CHECKPOINT_EVENTS" => l.audit_checkpoint_events = num(&v)?,
         "AUDIT_CHECKPOINT_MINUTES" => l.audit_checkpoint_minutes = num(&v)?,
         "DPO_EMAIL" => l.dpo_email = Some(v),

@@ -10,6 +10,7 @@ use sealpost_domain::api_messages::{
     RevokeRequest, VerifyRequest,
 };
 use sealpost_domain::api_search::{SearchBox, SearchQuery, SearchResults};
+use sealpost_domain::api_write::{WriteStart, WriteState, WriteVerify};
 use sealpost_domain::{AttachmentId, MessageId};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -145,6 +146,26 @@ pub async fn list(mailbox: MailBox) -> Result<Vec<MessageSummary>, Failure> {
 /// `GET /api/v1/messages/{id}`.
 pub async fn message(id: MessageId) -> Result<MessageDetail, Failure> {
     call("GET", &format!("/api/v1/messages/{id}"), None::<&()>).await
+}
+
+/// `GET /api/v1/write/session`: where a `/write` visit stands.
+pub async fn write_session() -> Result<WriteState, Failure> {
+    call("GET", "/api/v1/write/session", None::<&()>).await
+}
+
+/// `POST /api/v1/write/start`: emails a code to `from`.
+pub async fn write_start(from: String, to: String) -> Result<WriteState, Failure> {
+    call("POST", "/api/v1/write/start", Some(&WriteStart { from, to })).await
+}
+
+/// `POST /api/v1/write/code`: a new code.
+pub async fn write_resend() -> Result<(), Failure> {
+    send("POST", "/api/v1/write/code", None::<&()>).await.map(|_| ())
+}
+
+/// `POST /api/v1/write/verify`.
+pub async fn write_verify(code: String) -> Result<WriteState, Failure> {
+    call("POST", "/api/v1/write/verify", Some(&WriteVerify { code })).await
 }
 
 /// `GET /api/v1/search`: the person's own mail matching `s`.
@@ -383,7 +404,10 @@ pub const SESSION_ENDED: &str = "sealpost-session-ended";
 /// A staff API call (not sign-in itself, not the partner portal), where a 401 means the
 /// session ended while the page was open.
 fn is_staff_call(path: &str) -> bool {
-    path.starts_with("/api/v1/") && !path.starts_with("/api/v1/auth/") && !path.starts_with("/api/v1/portal/")
+    path.starts_with("/api/v1/")
+        && !path.starts_with("/api/v1/auth/")
+        && !path.starts_with("/api/v1/portal/")
+        && !path.starts_with("/api/v1/write/")
 }
 
 /// Tells the app the session has ended, so it shows the sign-in form in place of the page (and

@@ -18,6 +18,7 @@ use wasm_bindgen::prelude::wasm_bindgen;
 use crate::auth::{Auth, RequireSignIn};
 use crate::pages::{
     Audit, AuditMessage, Compose, Drafts, Home, Inbox, MessagePage, NotFound, PortalLink, PortalPage, Search, Sent, Setup, SignInPage,
+    Write,
 };
 
 /// Entry point called by the generated JavaScript.
@@ -41,6 +42,7 @@ fn App() -> impl IntoView {
                 <Route path=path!("/setup/:token") view=Setup/>
                 <Route path=path!("/s/:token") view=PortalLink/>
                 <Route path=path!("/portal") view=PortalPage/>
+                <Route path=path!("/write") view=Write/>
                 <Route path=path!("/portal/messages/:id") view=PortalPage/>
                 <Route path=path!("/inbox") view=|| view! { <RequireSignIn><Inbox/></RequireSignIn> }/>
                 <Route path=path!("/compose") view=|| view! { <RequireSignIn><Compose/></RequireSignIn> }/>

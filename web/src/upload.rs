@@ -5,6 +5,7 @@ use js_sys::Promise;
 use sealpost_domain::api::CSRF_HEADER;
 use sealpost_domain::api_drafts::DraftId;
 use sealpost_domain::api_messages::{AttachmentInfo, ReplySent, SendMessage, SendReply, Sent};
+use sealpost_domain::api_write::{WriteMessage, WriteSent};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use wasm_bindgen::JsCast;
@@ -34,6 +35,11 @@ pub async fn reply(
         progress,
     )
     .await
+}
+
+/// Sends what someone outside the council wrote at `/write`, with `files`.
+pub async fn write(message: &WriteMessage, files: &[File], progress: impl Fn(f64) + 'static) -> Result<WriteSent, Failure> {
+    post("/api/v1/write/send", Some(("message", message)), files, progress).await
 }
 
 /// Uploads `files` to draft `id`; the draft's files afterwards.

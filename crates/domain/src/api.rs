@@ -45,6 +45,9 @@ pub struct Preferences {
 pub struct Info {
     /// The council running this Sealpost.
     pub organisation: String,
+    /// People outside the council may start a secure message at `/write`.
+    #[serde(default)]
+    pub partner_write: bool,
 }
 
 /// Every error body of the API.

@@ -93,6 +93,10 @@ pub struct MessageSummary {
     pub last_reply_from: Option<EmailAddress>,
     /// When the thread last changed: the newest reply, else when it was sent (Unix ms).
     pub last_activity: i64,
+    /// Written outside the council through `/write`: the sender is the address they proved
+    /// with a code, not a member of staff.
+    #[serde(default)]
+    pub from_outside: bool,
 }
 
 /// A file attached to a message.

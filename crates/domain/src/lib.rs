@@ -8,6 +8,7 @@ pub mod api_audit;
 pub mod api_drafts;
 pub mod api_messages;
 pub mod api_search;
+pub mod api_write;
 mod email;
 mod file_name;
 pub mod hex;

@@ -20,6 +20,7 @@ mod mailbox;
 mod messages;
 mod migrate;
 mod outbox;
+mod partner_write;
 mod portal;
 mod portal_sessions;
 mod replies;
@@ -43,6 +44,7 @@ pub use messages::{
     MessageHeader, NewAttachment, NewMessage, NewRecipient, StoredAttachment, StoredMessage, StoredRecipient, ThreadEntry, ThreadLink,
 };
 pub use outbox::DueNotification;
+pub use partner_write::{OUTSIDE_SENDER, WriteSessionRecord};
 pub use portal::LinkRecord;
 pub use portal_sessions::{AttemptKind, PortalAttempt, PortalCode, PortalSessionRecord};
 pub use replies::{NewReply, StoredReply, ThreadActivity};

@@ -37,6 +37,9 @@ pub struct NewMessage {
     pub expires_at_ms: i64,
     /// The conversation it answers, if it is an answer.
     pub in_reply_to: Option<ThreadLink>,
+    /// Written outside the council (through `/write`): the address its writer proved. The
+    /// sender is then [`crate::OUTSIDE_SENDER`].
+    pub outside_sender: Option<EmailAddress>,
     /// Who receives it.
     pub recipients: Vec<NewRecipient>,
     /// Files, already streamed into the blob store.
@@ -147,6 +150,9 @@ pub struct StoredMessage<B = Ciphertext> {
     pub reply_count: i64,
     /// For an inbox row: the reader's recipient row and whether they have opened it.
     pub my_row: Option<(RecipientId, bool)>,
+    /// Written outside the council, by `sender_email` (proved by a code): see
+    /// [`NewMessage::outside_sender`].
+    pub from_outside: bool,
 }
 
 /// A message as a list reads it: everything but the body.
@@ -203,6 +209,7 @@ pub(crate) struct MessageRow {
     attachments: i64,
     replies: i64,
     thread_id: String,
+    outside_sender: Option<String>,
     my_id: Option<String>,
     my_status: Option<String>,
 }
@@ -215,7 +222,8 @@ pub(crate) struct MessageBodyRow {
     body: Vec<u8>,
 }
 
-pub(crate) const MESSAGE_SELECT: &str = "SELECT m.id, m.reference, m.sender_id, u.display_name AS sender_name, u.email AS sender_email, m.marking, \
+pub(crate) const MESSAGE_SELECT: &str = "SELECT m.id, m.reference, m.sender_id, COALESCE(m.outside_sender, u.display_name) AS sender_name, \
+     COALESCE(m.outside_sender, u.email) AS sender_email, m.outside_sender, m.marking, \
      m.subject, k.wrapped, m.created_at, m.expires_at, \
      (SELECT COUNT(*) FROM attachments a WHERE a.message_id = m.id AND a.reply_id IS NULL) AS attachments, \
      (SELECT COUNT(*) FROM replies p WHERE p.message_id = m.id) AS replies, COALESCE(m.thread_id, m.id) AS thread_id";
@@ -270,6 +278,7 @@ fn message_of<B>(r: MessageRow, body: B) -> Result<StoredMessage<B>, StorageErro
         attachment_count: r.attachments,
         reply_count: r.replies,
         my_row,
+        from_outside: r.outside_sender.is_some(),
     })
 }
 
@@ -315,8 +324,8 @@ impl Store {
         with_pool!(self, |pool| {
             let mut tx = begin_write!(self, pool).await?;
             sqlx::query(
-                "INSERT INTO messages (id, reference, sender_id, marking, subject, body, created_at, expires_at, thread_id, in_reply_to) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                "INSERT INTO messages (id, reference, sender_id, marking, subject, body, created_at, expires_at, thread_id, in_reply_to, outside_sender) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
             )
             .bind(&id)
             .bind(m.reference.as_str())
@@ -328,6 +337,7 @@ impl Store {
             .bind(m.expires_at_ms)
             .bind(m.in_reply_to.map_or_else(|| id.clone(), |l| l.thread.to_string()))
             .bind(m.in_reply_to.map(|l| l.message.to_string()))
+            .bind(m.outside_sender.as_ref().map(EmailAddress::as_str))
             .execute(&mut *tx)
             .await?;
             sqlx::query("INSERT INTO message_keys (message_id, wrapped) VALUES ($1, $2)")
@@ -435,8 +445,9 @@ impl Store {
     /// The parts of conversation `thread` that `user` may read (sent by them, or addressed to
     /// them and not withdrawn: the same rule as [`Store::message_for`]), oldest first.
     pub async fn thread_for(&self, user: UserId, thread: MessageId) -> Result<Vec<ThreadEntry>, StorageError> {
-        let rows: Vec<ThreadRow> = with_pool!(self, |pool| sqlx::query_as(
-            "SELECT m.id, m.reference, u.display_name AS sender_name, m.created_at, m.in_reply_to FROM messages m \
+        let rows: Vec<ThreadRow> = with_pool!(self, |pool| {
+            sqlx::query_as(
+            "SELECT m.id, m.reference, COALESCE(m.outside_sender, u.display_name) AS sender_name, m.created_at, m.in_reply_to FROM messages m \
              JOIN users u ON u.id = m.sender_id WHERE m.thread_id = $1 AND (m.sender_id = $2 OR EXISTS \
              (SELECT 1 FROM recipients r WHERE r.message_id = m.id AND r.user_id = $2 AND r.revoked_at IS NULL)) \
              ORDER BY m.created_at, m.in_reply_to IS NOT NULL, m.id LIMIT 500"
@@ -444,7 +455,8 @@ impl Store {
         .bind(thread.to_string())
         .bind(user.to_string())
         .fetch_all(pool)
-        .await)?;
+        .await
+        })?;
         rows.into_iter().map(ThreadEntry::try_from).collect()
     }
 
@@ -459,7 +471,7 @@ impl Store {
     ) -> Result<Vec<ThreadEntry>, StorageError> {
         let rows: Vec<ThreadRow> = with_pool!(self, |pool| {
             sqlx::query_as(
-            "SELECT m.id, m.reference, u.display_name AS sender_name, m.created_at, m.in_reply_to FROM messages m \
+            "SELECT m.id, m.reference, COALESCE(m.outside_sender, u.display_name) AS sender_name, m.created_at, m.in_reply_to FROM messages m \
              JOIN users u ON u.id = m.sender_id WHERE m.thread_id = $1 AND m.expires_at > $3 AND EXISTS \
              (SELECT 1 FROM recipients r WHERE r.message_id = m.id AND r.address = $2 AND r.link_hash IS NOT NULL AND r.revoked_at IS NULL) \
              ORDER BY m.created_at, m.in_reply_to IS NOT NULL, m.id LIMIT 500"

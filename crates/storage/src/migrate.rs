@@ -102,6 +102,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../../../migrations/sqlite/0016_drafts.sql"),
         include_str!("../../../migrations/postgres/0016_drafts.sql"),
     ),
+    (
+        17,
+        "partner_write",
+        include_str!("../../../migrations/sqlite/0017_partner_write.sql"),
+        include_str!("../../../migrations/postgres/0017_partner_write.sql"),
+    ),
 ];
 
 const CREATE_LEDGER: &str =

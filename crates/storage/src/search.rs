@@ -87,7 +87,8 @@ impl Store {
         let marks: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
         let marks = marks.join(", ");
         let sql = format!(
-            "SELECT m.id, k.wrapped, m.subject, m.body, m.marking, u.display_name AS sender_name, u.email AS sender_email \
+            "SELECT m.id, k.wrapped, m.subject, m.body, m.marking, COALESCE(m.outside_sender, u.display_name) AS sender_name, \
+             COALESCE(m.outside_sender, u.email) AS sender_email \
              FROM messages m JOIN message_keys k ON k.message_id = m.id JOIN users u ON u.id = m.sender_id WHERE m.id IN ({marks})"
         );
         let rows: Vec<TextRow> = with_pool!(self, |pool| {

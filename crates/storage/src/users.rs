@@ -109,7 +109,10 @@ impl Store {
 
     /// How many accounts exist (the first-run hint uses it).
     pub async fn count_users(&self) -> Result<i64, StorageError> {
-        let (n,): (i64,) = with_pool!(self, |pool| sqlx::query_as("SELECT COUNT(*) FROM users").fetch_one(pool).await)?;
+        let (n,): (i64,) = with_pool!(self, |pool| sqlx::query_as("SELECT COUNT(*) FROM users WHERE id <> $1")
+            .bind(crate::OUTSIDE_SENDER.to_string())
+            .fetch_one(pool)
+            .await)?;
         Ok(n)
     }
 
@@ -181,8 +184,11 @@ impl Store {
 
     /// Every account, by address.
     pub async fn list_users(&self) -> Result<Vec<UserRecord>, StorageError> {
-        let sql = format!("SELECT {USER_COLUMNS} FROM users u ORDER BY u.email");
-        let rows: Vec<UserRow> = with_pool!(self, |pool| sqlx::query_as(&sql).fetch_all(pool).await)?;
+        let sql = format!("SELECT {USER_COLUMNS} FROM users u WHERE u.id <> $1 ORDER BY u.email");
+        let rows: Vec<UserRow> = with_pool!(self, |pool| sqlx::query_as(&sql)
+            .bind(crate::OUTSIDE_SENDER.to_string())
+            .fetch_all(pool)
+            .await)?;
         rows.into_iter().map(UserRecord::try_from).collect()
     }
 

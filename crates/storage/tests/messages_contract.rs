@@ -60,6 +60,7 @@ fn message(from: UserId, to: UserId, reference: &str, at: i64) -> NewMessage {
         created_at_ms: at,
         expires_at_ms: at + 1000,
         in_reply_to: None,
+        outside_sender: None,
         recipients: vec![
             NewRecipient::Internal {
                 id: RecipientId(Uuid::new_v4()),

@@ -35,6 +35,7 @@ async fn external(store: &Store) -> (RecipientId, Token) {
         created_at_ms: 0,
         expires_at_ms: 1_000_000,
         in_reply_to: None,
+        outside_sender: None,
         recipients: vec![NewRecipient::External {
             id: rid,
             address: EmailAddress::parse("pc@police.example.uk").unwrap(),

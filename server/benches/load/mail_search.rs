@@ -106,6 +106,7 @@ async fn seed(s: &Server, me: (UserId, &str), other: (UserId, &str), count: u64)
             created_at_ms: at,
             expires_at_ms: at + 30 * 86_400_000,
             in_reply_to: None,
+            outside_sender: None,
             recipients: vec![NewRecipient::Internal {
                 id: RecipientId(uuid::Uuid::new_v4()),
                 address: EmailAddress::parse(to.1).unwrap(),

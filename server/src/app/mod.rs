@@ -9,6 +9,7 @@ pub mod drafts;
 pub mod governance;
 pub mod mailbox;
 pub mod notices;
+pub mod partner_write;
 pub mod portal;
 pub mod portal_mail;
 pub mod portal_verify;

@@ -99,7 +99,7 @@ pub async fn send_code(state: &AppState, link: &LinkRecord, session: &TokenHash,
     let email = CodeEmail {
         to: link.address.clone(),
         code: code.expose_secret().to_owned(),
-        reference: link.reference.clone(),
+        reference: Some(link.reference.clone()),
         organisation: state.settings.org_name.clone(),
         minutes: CODE_MINUTES,
         message_id: format!("<code-{}@sealpost>", uuid::Uuid::new_v4()),

@@ -318,6 +318,7 @@ async fn store(
         created_at_ms: now,
         expires_at_ms: now + i64::from(d.expires_in_days) * DAY_MS,
         in_reply_to,
+        outside_sender: None,
         recipients,
         attachments,
     };

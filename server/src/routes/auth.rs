@@ -89,5 +89,6 @@ async fn preferences(State(state): State<AppState>, signed_in: SignedIn, ApiJson
 async fn info(State(state): State<AppState>) -> Json<Info> {
     Json(Info {
         organisation: state.settings.org_name.clone(),
+        partner_write: state.settings.partner_write,
     })
 }

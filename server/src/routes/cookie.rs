@@ -18,6 +18,9 @@ pub const SESSION_COOKIE: &str = "__Host-sealpost_session";
 /// The recipient portal's session cookie, kept apart from staff sessions.
 pub const PORTAL_COOKIE: &str = "__Host-sealpost_portal";
 
+/// A visit to `/write` (someone outside the council starting a message), kept apart from both.
+pub const WRITE_COOKIE: &str = "__Host-sealpost_write";
+
 /// Marks a browser that has signed in to an account before (SECURITY A3): it outlives
 /// sessions, so a known browser is not locked out by strangers' guesses.
 pub const DEVICE_COOKIE: &str = "__Host-sealpost_device";
@@ -33,6 +36,11 @@ pub fn set_session(token: &Token) -> HeaderValue {
 /// The `Set-Cookie` value that starts a portal session.
 pub fn set_portal(token: &Token) -> HeaderValue {
     set_named(PORTAL_COOKIE, token)
+}
+
+/// The `Set-Cookie` value that starts a `/write` visit.
+pub fn set_write(token: &Token) -> HeaderValue {
+    set_named(WRITE_COOKIE, token)
 }
 
 fn set_named(name: &str, token: &Token) -> HeaderValue {
@@ -110,5 +118,17 @@ impl FromRequestParts<AppState> for InPortal {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let token = presented_portal(&parts.headers).ok_or(AppError::Unauthenticated)?;
         crate::app::portal::resolve(state, &token).await.map(InPortal)
+    }
+}
+
+/// A live `/write` visit; extracting it answers 401 without one.
+pub struct Writing(pub crate::app::partner_write::Writing);
+
+impl FromRequestParts<AppState> for Writing {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let token = presented_named(&parts.headers, WRITE_COOKIE).ok_or(AppError::Unauthenticated)?;
+        crate::app::partner_write::resolve(state, &token).await.map(Writing)
     }
 }

@@ -15,6 +15,7 @@ mod json;
 mod messages;
 mod middleware;
 mod portal;
+mod write;
 
 use axum::Router;
 
@@ -30,6 +31,7 @@ pub fn router(state: AppState) -> Router {
         .merge(messages::router(&state))
         .merge(drafts::router(&state))
         .merge(portal::router(&state))
+        .merge(write::router(&state))
         .route("/openapi.json", axum::routing::get(openapi))
         .fallback(api_not_found);
     Router::new()

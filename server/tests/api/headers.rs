@@ -120,6 +120,11 @@ async fn the_openapi_document_lists_every_api_route_and_each_listed_route_answer
         "/api/v1/portal/signout",
         "/api/v1/portal/verify",
         "/api/v1/search",
+        "/api/v1/write/code",
+        "/api/v1/write/send",
+        "/api/v1/write/session",
+        "/api/v1/write/start",
+        "/api/v1/write/verify",
     ];
     routes.sort_unstable();
     assert_eq!(documented, routes);

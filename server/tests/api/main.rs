@@ -22,6 +22,7 @@ mod messages;
 mod notifications;
 mod outages;
 mod partner;
+mod partner_write;
 mod portal;
 mod portal_races;
 mod portal_read;

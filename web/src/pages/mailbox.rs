@@ -65,6 +65,7 @@ fn MessageRow(m: MessageSummary, sent: bool) -> impl IntoView {
         (Some(from), false) => format!("{from} (reply)"),
         (None, false) => visible_text(&m.sender_name),
     };
+    let outside = m.from_outside.then(|| view! { " "<span class="badge outside">"Outside"</span> });
     let extras: Vec<String> = [(m.attachments, "file", "files"), (m.replies, "reply", "replies")]
         .into_iter()
         .filter(|(n, _, _)| *n > 0)
@@ -73,7 +74,7 @@ fn MessageRow(m: MessageSummary, sent: bool) -> impl IntoView {
     let files = (!extras.is_empty()).then(|| format!(" ({})", extras.join(", ")));
     view! {
         <tr class:unread=m.unread>
-            <td>{who}</td>
+            <td>{who}{outside}</td>
             <td><a href=format!("/messages/{}", m.id)>{visible_text(&m.subject)}{m.unread.then(|| view! { <span class="visually-hidden">" (unread)"</span> })}</a>
                 <span class="muted">{files}</span></td>
             <td><MarkingBadge marking=m.marking/></td>

@@ -126,7 +126,12 @@ pub fn MessageArticle(detail: MessageDetail, attachment_urls: Vec<String>, expir
                 <h1 id="message-subject" class:long-subject=long_subject>{visible_text(&s.subject)}</h1>
                 <MarkingBadge marking=s.marking/>
                 <dl class="meta">
-                    <dt>"From"</dt><dd>{format!("{} <{}>", visible_text(&s.sender_name), detail.sender_email)}</dd>
+                    <dt>"From"</dt><dd>{if s.from_outside {
+                        view! { {detail.sender_email.to_string()}" "<span class="badge outside">"Outside the council"</span>
+                            <span class="field-hint block">"Written at the council's secure form; they proved this address with an emailed code."</span> }.into_any()
+                    } else {
+                        view! { {format!("{} <{}>", visible_text(&s.sender_name), detail.sender_email)} }.into_any()
+                    }}</dd>
                     {envelope_line("To", &detail.to)}
                     {envelope_line("Cc", &detail.cc)}
                     {detail.blind_copy.then(|| view! { <dt>"Bcc"</dt><dd>"You (a blind copy: the others do not see that you have it)"</dd> })}

@@ -15,6 +15,7 @@ mod setup;
 mod shell;
 mod sign_in;
 mod thread;
+mod write;
 
 pub use audit::{Audit, AuditMessage};
 pub use compose::Compose;
@@ -29,3 +30,4 @@ pub use setup::Setup;
 pub use shell::Shell;
 pub use sign_in::{Home, SignInForm, SignInPage};
 pub use thread::Replies;
+pub use write::Write;

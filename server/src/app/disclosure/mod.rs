@@ -198,6 +198,7 @@ pub fn summary<B>(
         replies: thread.map_or(0, |t| u32::try_from(t.replies).unwrap_or(u32::MAX)),
         last_reply_from: thread.map(|t| t.last_from.clone()),
         last_activity: thread.map_or(m.created_at_ms, |t| t.last_at_ms.max(m.created_at_ms)),
+        from_outside: m.from_outside,
     })
 }
 
