@@ -54,6 +54,9 @@ pub struct Settings {
     /// People outside the council may start a secure message to a member of staff at `/write`
     /// (`SEALPOST_PARTNER_WRITE`, default true).
     pub partner_write: bool,
+    /// Days a deleted message stays in a person's Deleted box before it is emptied
+    /// (`SEALPOST_DELETED_DAYS`, default 30).
+    pub deleted_days: u32,
     /// A reverse proxy in front appends the client's address to `X-Forwarded-For`
     /// (`SEALPOST_TRUST_PROXY`, default false). Only turn on when every request comes through it.
     pub trust_proxy: bool,
@@ -122,6 +125,7 @@ struct Layer {
     trust_proxy: Option<bool>,
     outbox_worker: Option<bool>,
     partner_write: Option<bool>,
+    deleted_days: Option<u32>,
     audit_checkpoint_events: Option<u32>,
     audit_checkpoint_minutes: Option<u32>,
     dpo_email: Option<String>,
@@ -225,6 +229,7 @@ impl Settings {
             break_glass_minutes: l.break_glass_minutes.unwrap_or(30).clamp(1, 24 * 60),
             outbox_worker: l.outbox_worker.unwrap_or(true),
             partner_write: l.partner_write.unwrap_or(true),
+            deleted_days: l.deleted_days.unwrap_or(30),
             blob_url: l.blob_url.filter(|s| !s.is_empty()),
             mail_from: l.mail_from.unwrap_or(default_mail_from),
             max_attachment_mib: l.max_attachment_mib.unwrap_or(25),
@@ -321,6 +326,7 @@ fn apply_env(l: &mut Layer, name: &str, v: String) -> Result<(), ()> {
         "ORPHAN_BLOB_MINUTES" => l.orphan_blob_minutes = num(&v)?,
         "OUTBOX_WORKER" => l.outbox_worker = Some(v.trim().parse().map_err(|_| ())?),
         "PARTNER_WRITE" => l.partner_write = Some(v.trim().parse().map_err(|_| ())?),
+        "DELETED_DAYS" => l.deleted_days = num(&v)?,
         "AUDIT_CHECKPOINT_EVENTS" => l.audit_checkpoint_events = num(&v)?,
         "AUDIT_CHECKPOINT_MINUTES" => l.audit_checkpoint_minutes = num(&v)?,
         "DPO_EMAIL" => l.dpo_email = Some(v),

@@ -4,11 +4,11 @@
 use sealpost_domain::api::{ApiError, CSRF_HEADER, Info, LoginRequest, Me, Preferences, SetupLink, SetupRequest};
 use sealpost_domain::api_audit::{AuditPage, AuditSearch, AuditVerification, BreakGlassAccess, BreakGlassRequest, MessageTimeline};
 use sealpost_domain::api_drafts::{Draft, DraftContent, DraftId, DraftSaved, DraftSummary};
-use sealpost_domain::api_messages::MailBox;
 use sealpost_domain::api_messages::{
     ComposeInfo, LinkView, MessageDetail, MessageSummary, PortalItem, PortalState, RecipientStatus, RedeemRequest, RegrantRequest,
     RevokeRequest, VerifyRequest,
 };
+use sealpost_domain::api_messages::{Folder, MailBox, MoveRequest};
 use sealpost_domain::api_search::{SearchBox, SearchQuery, SearchResults};
 use sealpost_domain::api_write::{WriteStart, WriteState, WriteVerify};
 use sealpost_domain::{AttachmentId, MessageId};
@@ -139,6 +139,8 @@ pub async fn list(mailbox: MailBox) -> Result<Vec<MessageSummary>, Failure> {
     let name = match mailbox {
         MailBox::Inbox => "inbox",
         MailBox::Sent => "sent",
+        MailBox::Archive => "archive",
+        MailBox::Deleted => "deleted",
     };
     call("GET", &format!("/api/v1/messages?box={name}"), None::<&()>).await
 }
@@ -242,6 +244,18 @@ pub async fn remove_draft_file(id: DraftId, attachment: AttachmentId) -> Result<
     send("DELETE", &format!("/api/v1/drafts/{id}/attachments/{attachment}"), None::<&()>)
         .await
         .map(|_| ())
+}
+
+/// `POST /api/v1/messages/{id}/move`: files the message in the caller's own box.
+pub async fn move_message(id: MessageId, to: Folder) -> Result<(), Failure> {
+    send("POST", &format!("/api/v1/messages/{id}/move"), Some(&MoveRequest { to }))
+        .await
+        .map(|_| ())
+}
+
+/// `POST /api/v1/folders/deleted/empty`.
+pub async fn empty_deleted() -> Result<(), Failure> {
+    send("POST", "/api/v1/folders/deleted/empty", None::<&()>).await.map(|_| ())
 }
 
 /// `POST /api/v1/messages/{id}/revoke`.

@@ -17,8 +17,8 @@ use wasm_bindgen::prelude::wasm_bindgen;
 
 use crate::auth::{Auth, RequireSignIn};
 use crate::pages::{
-    Audit, AuditMessage, Compose, Drafts, Home, Inbox, MessagePage, NotFound, PortalLink, PortalPage, Search, Sent, Setup, SignInPage,
-    Write,
+    Archive, Audit, AuditMessage, Compose, Deleted, Drafts, Home, Inbox, MessagePage, NotFound, PortalLink, PortalPage, Search, Sent,
+    Setup, SignInPage, Write,
 };
 
 /// Entry point called by the generated JavaScript.
@@ -48,6 +48,8 @@ fn App() -> impl IntoView {
                 <Route path=path!("/compose") view=|| view! { <RequireSignIn><Compose/></RequireSignIn> }/>
                 <Route path=path!("/drafts") view=|| view! { <RequireSignIn><Drafts/></RequireSignIn> }/>
                 <Route path=path!("/sent") view=|| view! { <RequireSignIn><Sent/></RequireSignIn> }/>
+                <Route path=path!("/archive") view=|| view! { <RequireSignIn><Archive/></RequireSignIn> }/>
+                <Route path=path!("/deleted") view=|| view! { <RequireSignIn><Deleted/></RequireSignIn> }/>
                 <Route path=path!("/search") view=|| view! { <RequireSignIn><Search/></RequireSignIn> }/>
                 <Route path=path!("/messages/:id") view=|| view! { <RequireSignIn><MessagePage/></RequireSignIn> }/>
                 <Route path=path!("/audit") view=|| view! { <RequireSignIn><Audit/></RequireSignIn> }/>

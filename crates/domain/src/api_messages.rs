@@ -60,10 +60,34 @@ impl std::fmt::Debug for SendMessage {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum MailBox {
-    /// Messages to me.
+    /// Messages to me (not archived or deleted).
     Inbox,
-    /// Messages from me.
+    /// Messages from me (not deleted).
     Sent,
+    /// Messages I archived: out of the Inbox, kept.
+    Archive,
+    /// Messages I deleted, until the Deleted box is emptied (after the configured days).
+    Deleted,
+}
+
+/// Where a person files a message they can read (their own filing; nobody else's view changes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Folder {
+    /// Back where it came from: the Inbox (or Sent).
+    Inbox,
+    /// Out of the Inbox, kept.
+    Archive,
+    /// The Deleted box.
+    Deleted,
+}
+
+/// `POST /api/v1/messages/{id}/move`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MoveRequest {
+    /// Where to.
+    pub to: Folder,
 }
 
 /// One row of a list.

@@ -25,12 +25,74 @@ pub enum Regrant {
     },
 }
 
+/// Leaves out, after a `WHERE` about message `m`, what user `$1` archived or deleted.
+const NOT_FILED: &str = "AND NOT EXISTS (SELECT 1 FROM mail_folders f WHERE f.user_id = $1 AND f.message_id = m.id)";
+/// Leaves out what user `$1` deleted.
+const NOT_DELETED: &str =
+    "AND NOT EXISTS (SELECT 1 FROM mail_folders f WHERE f.user_id = $1 AND f.message_id = m.id AND f.folder IN ('deleted', 'purged'))";
+
 impl Store {
+    /// Files message `id` for `user` in `folder` (`None`: back in its natural box).
+    pub async fn file_message(&self, user: UserId, id: MessageId, folder: Option<&str>, now_ms: i64) -> Result<(), StorageError> {
+        let (user, id) = (user.to_string(), id.to_string());
+        with_pool!(self, |pool| match folder {
+            None => sqlx::query("DELETE FROM mail_folders WHERE user_id = $1 AND message_id = $2")
+                .bind(&user)
+                .bind(&id)
+                .execute(pool)
+                .await
+                .map(|r| r.rows_affected()),
+            Some(f) => sqlx::query(
+                "INSERT INTO mail_folders (user_id, message_id, folder, moved_at) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (user_id, message_id) DO UPDATE SET folder = excluded.folder, moved_at = excluded.moved_at",
+            )
+            .bind(&user)
+            .bind(&id)
+            .bind(f)
+            .bind(now_ms)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()),
+        })?;
+        Ok(())
+    }
+
+    /// Messages `user` may still read that they filed in `folder` at or after `since_ms`,
+    /// last moved first.
+    pub async fn filed(&self, user: UserId, folder: &str, since_ms: i64, limit: i64) -> Result<Vec<MessageHeader>, StorageError> {
+        let sql = format!(
+            "{MESSAGE_SELECT}, {MESSAGE_MINE} FROM mail_folders f JOIN messages m ON m.id = f.message_id JOIN users u ON u.id = m.sender_id \
+             JOIN message_keys k ON k.message_id = m.id LEFT JOIN recipients r ON r.message_id = m.id AND r.user_id = $1 AND r.revoked_at IS NULL \
+             WHERE f.user_id = $1 AND f.folder = $3 AND f.moved_at >= $4 AND (m.sender_id = $1 OR r.id IS NOT NULL) \
+             ORDER BY f.moved_at DESC, m.id LIMIT $2"
+        );
+        let rows: Vec<MessageRow> = with_pool!(self, |pool| sqlx::query_as(&sql)
+            .bind(user.to_string())
+            .bind(limit)
+            .bind(folder)
+            .bind(since_ms)
+            .fetch_all(pool)
+            .await)?;
+        rows.into_iter().map(MessageHeader::try_from).collect()
+    }
+
+    /// Empties `user`'s Deleted box: what is in it is listed nowhere for them from now on.
+    pub async fn empty_deleted(&self, user: UserId, now_ms: i64) -> Result<u64, StorageError> {
+        Ok(with_pool!(self, |pool| sqlx::query(
+            "UPDATE mail_folders SET folder = 'purged', moved_at = $2 WHERE user_id = $1 AND folder = 'deleted'"
+        )
+        .bind(user.to_string())
+        .bind(now_ms)
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected()))?)
+    }
+
     /// Messages addressed to `user` and not revoked for them, newest first.
     pub async fn inbox(&self, user: UserId, limit: i64) -> Result<Vec<MessageHeader>, StorageError> {
         let sql = format!(
             "{MESSAGE_SELECT}, {MESSAGE_MINE} FROM recipients r JOIN messages m ON m.id = r.message_id JOIN users u ON u.id = m.sender_id \
-             JOIN message_keys k ON k.message_id = m.id WHERE r.user_id = $1 AND r.revoked_at IS NULL ORDER BY m.created_at DESC LIMIT $2"
+             JOIN message_keys k ON k.message_id = m.id WHERE r.user_id = $1 AND r.revoked_at IS NULL {NOT_FILED} ORDER BY m.created_at DESC LIMIT $2"
         );
         self.user_headers(&sql, user, limit).await
     }
@@ -39,7 +101,7 @@ impl Store {
     pub async fn sent(&self, user: UserId, limit: i64) -> Result<Vec<MessageHeader>, StorageError> {
         let sql = format!(
             "{MESSAGE_SELECT}, {MESSAGE_NOT_MINE} FROM messages m JOIN users u ON u.id = m.sender_id JOIN message_keys k ON k.message_id = m.id \
-             WHERE m.sender_id = $1 ORDER BY m.created_at DESC, m.id LIMIT $2"
+             WHERE m.sender_id = $1 {NOT_DELETED} ORDER BY m.created_at DESC, m.id LIMIT $2"
         );
         self.user_headers(&sql, user, limit).await
     }
@@ -50,7 +112,7 @@ impl Store {
         let sql = format!(
             "{MESSAGE_SELECT}, {MESSAGE_NOT_MINE} FROM messages m JOIN users u ON u.id = m.sender_id JOIN message_keys k ON k.message_id = m.id \
              WHERE m.id IN (SELECT p.message_id FROM replies p JOIN messages s ON s.id = p.message_id WHERE s.sender_id = $1 \
-             GROUP BY p.message_id ORDER BY MAX(p.created_at) DESC, p.message_id LIMIT $2)"
+             GROUP BY p.message_id ORDER BY MAX(p.created_at) DESC, p.message_id LIMIT $2) {NOT_FILED}"
         );
         self.user_headers(&sql, user, limit).await
     }

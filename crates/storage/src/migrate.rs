@@ -108,6 +108,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../../../migrations/sqlite/0017_partner_write.sql"),
         include_str!("../../../migrations/postgres/0017_partner_write.sql"),
     ),
+    (
+        18,
+        "folders",
+        include_str!("../../../migrations/sqlite/0018_folders.sql"),
+        include_str!("../../../migrations/postgres/0018_folders.sql"),
+    ),
 ];
 
 const CREATE_LEDGER: &str =

@@ -54,19 +54,24 @@ struct TextRow {
     sender_email: String,
 }
 
+/// Leaves out what user `$1` deleted (deleted mail is not searched).
+const GONE: &str =
+    "AND NOT EXISTS (SELECT 1 FROM mail_folders f WHERE f.user_id = $1 AND f.message_id = m.id AND f.folder IN ('deleted', 'purged'))";
+
 impl Store {
     /// The messages in `user`'s Inbox (addressed to them, not withdrawn) and Sent, newest
     /// first, at most `limit` (a message they sent themselves is listed in both).
     pub async fn mailbox_listing(&self, user: UserId, limit: i64) -> Result<Vec<Listed>, StorageError> {
-        let rows: Vec<(String, i64, i64)> = with_pool!(self, |pool| sqlx::query_as(
-            "SELECT id, created_at, CAST(1 AS BIGINT) FROM messages WHERE sender_id = $1 \
+        let sql = format!(
+            "SELECT m.id, m.created_at, CAST(1 AS BIGINT) FROM messages m WHERE m.sender_id = $1 {GONE} \
              UNION ALL SELECT m.id, m.created_at, CAST(0 AS BIGINT) FROM recipients r JOIN messages m ON m.id = r.message_id \
-             WHERE r.user_id = $1 AND r.revoked_at IS NULL ORDER BY 2 DESC LIMIT $2"
-        )
-        .bind(user.to_string())
-        .bind(limit)
-        .fetch_all(pool)
-        .await)?;
+             WHERE r.user_id = $1 AND r.revoked_at IS NULL {GONE} ORDER BY 2 DESC LIMIT $2"
+        );
+        let rows: Vec<(String, i64, i64)> = with_pool!(self, |pool| sqlx::query_as(&sql)
+            .bind(user.to_string())
+            .bind(limit)
+            .fetch_all(pool)
+            .await)?;
         rows.into_iter()
             .map(|(id, at, sent)| {
                 Ok(Listed {

@@ -3,7 +3,7 @@
 //! gets 404, the same as for a message that does not exist (SECURITY C1). What is shown, and
 //! its audit record (F1), is [`disclosure`]'s.
 
-use sealpost_domain::api_messages::{ComposeInfo, MailBox, MessageDetail, MessageSummary, ThreadPart};
+use sealpost_domain::api_messages::{ComposeInfo, Folder, MailBox, MessageDetail, MessageSummary, ThreadPart};
 use sealpost_domain::{AttachmentId, MessageId};
 use sealpost_storage::UserRecord;
 
@@ -23,6 +23,8 @@ pub async fn list(state: &AppState, user: &UserRecord, mailbox: MailBox, meta: &
     let mut rows = match mailbox {
         MailBox::Inbox => state.store.inbox(user.id, LIST_LIMIT).await?,
         MailBox::Sent => state.store.sent(user.id, LIST_LIMIT).await?,
+        MailBox::Archive => state.store.filed(user.id, "archive", 0, LIST_LIMIT).await?,
+        MailBox::Deleted => state.store.filed(user.id, "deleted", deleted_since(state), LIST_LIMIT).await?,
     };
     if mailbox == MailBox::Inbox && !activity.is_empty() {
         for m in state.store.answered_threads(user.id, LIST_LIMIT).await? {
@@ -80,6 +82,29 @@ pub async fn download(
     let m = state.store.message_for(user.id, id).await?.ok_or(AppError::NotFound)?;
     let viewer = Viewer::staff(&m, user);
     disclosure::open_attachment(state, &m, attachment, viewer, &Actor::User(user.id), meta).await
+}
+
+/// The oldest time a message deleted then is still in the Deleted box: older, it is emptied.
+fn deleted_since(state: &AppState) -> i64 {
+    state.now_ms() - i64::from(state.settings.deleted_days) * 86_400_000
+}
+
+/// Files message `id` in `to` for `user` alone: only someone who may read it may (anyone else:
+/// 404). Nothing about the message changes for anyone else.
+pub async fn file(state: &AppState, user: &UserRecord, id: MessageId, to: Folder) -> Result<(), AppError> {
+    state.store.message_for(user.id, id).await?.ok_or(AppError::NotFound)?;
+    let folder = match to {
+        Folder::Inbox => None,
+        Folder::Archive => Some("archive"),
+        Folder::Deleted => Some("deleted"),
+    };
+    Ok(state.store.file_message(user.id, id, folder, state.now_ms()).await?)
+}
+
+/// Empties `user`'s Deleted box now.
+pub async fn empty_deleted(state: &AppState, user: &UserRecord) -> Result<(), AppError> {
+    state.store.empty_deleted(user.id, state.now_ms()).await?;
+    Ok(())
 }
 
 /// Limits and known addresses for the compose page.

@@ -3,12 +3,12 @@
 
 use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, Multipart, Path, Query, State};
-use axum::http::{HeaderValue, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use sealpost_domain::api_messages::{
-    ComposeInfo, MailBox, MessageDetail, MessageSummary, RecipientStatus, RegrantRequest, RevokeRequest, Sent,
+    ComposeInfo, MailBox, MessageDetail, MessageSummary, MoveRequest, RecipientStatus, RegrantRequest, RevokeRequest, Sent,
 };
 use sealpost_domain::api_search::{SearchQuery, SearchResults};
 use serde::Deserialize;
@@ -31,6 +31,8 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/messages/{id}/forward", post(forward).layer(upload_cap(state)))
         .route("/messages/{id}/revoke", post(revoke))
         .route("/messages/{id}/regrant", post(regrant))
+        .route("/messages/{id}/move", post(move_to))
+        .route("/folders/deleted/empty", post(empty_deleted))
         .route("/compose", get(compose))
         .route("/search", get(search))
 }
@@ -143,6 +145,22 @@ async fn search(
     Query(q): Query<SearchQuery>,
 ) -> Result<Json<SearchResults>, AppError> {
     search::search(&state, &signed_in.user, q, &meta).await.map(Json)
+}
+
+/// Files a message in the caller's Inbox, Archive or Deleted box (their own filing only).
+async fn move_to(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<MoveRequest>,
+) -> Result<StatusCode, AppError> {
+    mailbox::file(&state, &signed_in.user, parse_id(&id)?, body.to).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn empty_deleted(State(state): State<AppState>, signed_in: SignedIn) -> Result<StatusCode, AppError> {
+    mailbox::empty_deleted(&state, &signed_in.user).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 async fn compose(State(state): State<AppState>, signed_in: SignedIn) -> Result<Json<ComposeInfo>, AppError> {

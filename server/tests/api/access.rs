@@ -117,6 +117,14 @@ async fn every_route_with_an_id_answers_each_principal_as_the_table_says() {
             [400, 404, 404, 401, 401, 404, 404, 401],
         ),
         (
+            // Filing is each reader's own: the sender and the colleague may; nobody else
+            // learns the message exists.
+            "/api/v1/messages/{id}/move",
+            format!("/api/v1/messages/{id}/move"),
+            Call::Post(json!({ "to": "archive" })),
+            [204, 404, 204, 401, 401, 404, 404, 401],
+        ),
+        (
             "/api/v1/portal/messages/{id}",
             format!("/api/v1/portal/messages/{id}"),
             Call::Get,

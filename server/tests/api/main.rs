@@ -14,6 +14,7 @@ mod copies;
 mod csrf;
 mod drafts;
 mod faults;
+mod folders;
 mod governance;
 mod headers;
 mod limits;

@@ -87,12 +87,72 @@ fn MessageRow(m: MessageSummary, sent: bool) -> impl IntoView {
 #[component]
 pub fn Inbox() -> impl IntoView {
     set_title("Inbox");
+    let moved = leptos_router::hooks::use_query_map().get_untracked().get("moved");
+    let said = moved.map(|word| match word.as_str() {
+        "archived" => "Message archived: it is in your Archive.",
+        _ => "Message deleted: it is in Deleted, and goes for good after 30 days.",
+    });
     view! {
         <div class="page-head"><h1>"Inbox"</h1><a class="button" href="/compose">"Write a secure message"</a></div>
+        <Boxes/>
+        {said.map(|text| view! { <p class="notice" role="status">{text}</p> })}
         <MessageList mailbox=MailBox::Inbox empty=|| view! {
             <EmptyState title="No messages yet" text="Secure messages from colleagues, and secure replies from partners, will appear here."/>
         }.into_any()/>
         <EmailNotices/>
+    }
+}
+
+/// The Inbox's other boxes.
+#[component]
+fn Boxes() -> impl IntoView {
+    view! {
+        <nav class="boxes" aria-label="Folders">
+            <a href="/inbox">"Inbox"</a>" · "<a href="/archive">"Archive"</a>" · "<a href="/deleted">"Deleted"</a>
+        </nav>
+    }
+}
+
+/// `/archive`.
+#[component]
+pub fn Archive() -> impl IntoView {
+    set_title("Archive");
+    view! {
+        <h1>"Archive"</h1>
+        <Boxes/>
+        <MessageList mailbox=MailBox::Archive empty=|| view! {
+            <EmptyState title="Nothing archived" text="Messages you archive leave your Inbox and wait here. Archive a message from its page."/>
+        }.into_any()/>
+    }
+}
+
+/// `/deleted`.
+#[component]
+pub fn Deleted() -> impl IntoView {
+    set_title("Deleted");
+    let emptied = RwSignal::new(false);
+    let problem = RwSignal::new(None::<String>);
+    let empty = move |_| {
+        leptos::task::spawn_local(async move {
+            match api::empty_deleted().await {
+                Ok(()) => emptied.set(true),
+                Err(f) => problem.set(Some(format!("Not emptied: {}", f.message))),
+            }
+        });
+    };
+    view! {
+        <div class="page-head"><h1>"Deleted"</h1>
+            <button type="button" class="button quiet" on:click=empty>"Empty Deleted now"</button></div>
+        <Boxes/>
+        <p class="field-hint">"Deleted messages go for good after 30 days. Only your own view changes: everyone else keeps theirs."</p>
+        <p role="alert">{move || problem.get()}</p>
+        {move || if emptied.get() {
+            view! { <EmptyState title="Deleted is empty" text="The messages you deleted are gone from your boxes."/> }.into_any()
+        } else {
+            view! { <MessageList mailbox=MailBox::Deleted empty=|| view! {
+                <EmptyState title="Nothing deleted" text="Messages you delete wait here for 30 days, in case you need them back."/>
+            }.into_any()/> }.into_any()
+        }}
     }
 }
 

@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
 use sealpost_domain::MessageId;
 use sealpost_domain::api_audit::RecipientTrail;
-use sealpost_domain::api_messages::{DeliveryStatus, MessageDetail};
+use sealpost_domain::api_messages::{DeliveryStatus, Folder, MessageDetail};
 
 use crate::api;
 use crate::components::{LinkedText, Loading, MarkingBadge, format_size, format_time, load_failed, set_title, visible_text};
@@ -83,6 +83,7 @@ fn Message(id: MessageId, detail: MessageDetail, just_sent: bool) -> impl IntoVi
             <a class="button" href=format!("/compose?reply={id}")>"Reply"</a>
             {many.then(|| view! { <a class="button quiet" href=format!("/compose?reply={id}&all=1")>"Reply to all"</a> })}
             <a class="button quiet" href=format!("/compose?forward={id}")>"Forward"</a>
+            <FileButtons id/>
         </p>
         <Conversation id thread base="/messages"/>
         <Replies replies=replies file_url=move |a| api::attachment_url(id, a)/>
@@ -207,5 +208,31 @@ pub(crate) fn status_class(s: DeliveryStatus) -> &'static str {
         DeliveryStatus::Read | DeliveryStatus::Sent | DeliveryStatus::Delivered => "ok",
         DeliveryStatus::Queued => "pending",
         DeliveryStatus::Failed | DeliveryStatus::Revoked => "bad",
+    }
+}
+
+/// "Archive" and "Delete": file the message in the reader's own box, then back to the Inbox,
+/// which says where it went.
+#[component]
+fn FileButtons(id: MessageId) -> impl IntoView {
+    let navigate = leptos_router::hooks::use_navigate();
+    let problem = RwSignal::new(None::<String>);
+    let file = move |to: Folder| {
+        let navigate = navigate.clone();
+        leptos::task::spawn_local(async move {
+            match api::move_message(id, to).await {
+                Ok(()) => {
+                    let word = if to == Folder::Archive { "archived" } else { "deleted" };
+                    navigate(&format!("/inbox?moved={word}"), leptos_router::NavigateOptions::default());
+                }
+                Err(f) => problem.set(Some(format!("Not moved: {}", f.message))),
+            }
+        });
+    };
+    let archive = file.clone();
+    view! {
+        <button type="button" class="button quiet" on:click=move |_| archive(Folder::Archive)>"Archive"</button>
+        <button type="button" class="button quiet" on:click=move |_| file(Folder::Deleted)>"Delete"</button>
+        <span role="alert">{move || problem.get()}</span>
     }
 }

@@ -20,7 +20,7 @@ mod write;
 pub use audit::{Audit, AuditMessage};
 pub use compose::Compose;
 pub use drafts::Drafts;
-pub use mailbox::{EmptyState, Inbox, Sent};
+pub use mailbox::{Archive, Deleted, EmptyState, Inbox, Sent};
 pub use message::{Conversation, MessageArticle, MessagePage};
 pub use not_found::NotFound;
 pub use portal::PortalLink;
