@@ -105,6 +105,22 @@ struct DraftFileRow {
     blob_key: String,
 }
 
+/// In write transaction `$tx`: marks draft `$draft` of `$owner` changed at `$now`, and so
+/// (on PostgreSQL) takes its row lock, so an upload, a send and a discard of one draft take
+/// turns; SQLite's write lock is already held. Evaluates to whether the draft is the owner's.
+macro_rules! touch_draft {
+    ($tx:ident, $draft:expr, $owner:expr, $now:expr) => {
+        sqlx::query("UPDATE drafts SET updated_at = $1 WHERE id = $2 AND owner_id = $3")
+            .bind($now)
+            .bind($draft)
+            .bind($owner)
+            .execute(&mut *$tx)
+            .await
+            .map(|r| r.rows_affected() == 1)
+    };
+}
+pub(crate) use touch_draft;
+
 impl Store {
     /// Creates draft `d` at `now_ms`, unless its owner already has `max` drafts (then
     /// [`DraftWrite::Full`]). Parallel creations never pass the limit together.
@@ -200,16 +216,7 @@ impl Store {
         let (draft, owner) = (id.to_string(), owner.to_string());
         with_pool!(self, |pool| {
             let mut tx = begin_write!(self, pool).await?;
-            // Touching the draft takes its row lock on PostgreSQL (SQLite's write lock is
-            // already held): an upload, a send and a discard of one draft take turns.
-            let found = sqlx::query("UPDATE drafts SET updated_at = $1 WHERE id = $2 AND owner_id = $3")
-                .bind(now_ms)
-                .bind(&draft)
-                .bind(&owner)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-            if found != 1 {
+            if !touch_draft!(tx, &draft, &owner, now_ms)? {
                 return Ok(DraftWrite::Gone);
             }
             let (count, bytes, next): (i64, i64, i64) = sqlx::query_as(
@@ -252,14 +259,7 @@ impl Store {
         let (draft, owner) = (id.to_string(), owner.to_string());
         with_pool!(self, |pool| {
             let mut tx = begin_write!(self, pool).await?;
-            let found = sqlx::query("UPDATE drafts SET updated_at = $1 WHERE id = $2 AND owner_id = $3")
-                .bind(now_ms)
-                .bind(&draft)
-                .bind(&owner)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-            if found != 1 {
+            if !touch_draft!(tx, &draft, &owner, now_ms)? {
                 return Ok(None);
             }
             let key: Option<(String,)> = sqlx::query_as("SELECT blob_key FROM draft_attachments WHERE id = $1 AND draft_id = $2")
@@ -312,14 +312,7 @@ macro_rules! adopt_draft {
         async {
             let d: &$crate::drafts::SentDraft = $d;
             let draft = d.id.to_string();
-            let found = sqlx::query("UPDATE drafts SET updated_at = $1 WHERE id = $2 AND owner_id = $3")
-                .bind($now)
-                .bind(&draft)
-                .bind(d.owner.to_string())
-                .execute(&mut *$tx)
-                .await?
-                .rows_affected();
-            if found != 1 {
+            if !$crate::drafts::touch_draft!($tx, &draft, d.owner.to_string(), $now)? {
                 return Ok::<Option<i64>, $crate::StorageError>(None);
             }
             let rows: Vec<(String, i64)> = sqlx::query_as("SELECT id, position FROM draft_attachments WHERE draft_id = $1")
