@@ -57,6 +57,10 @@ pub struct Settings {
     /// Days a deleted message stays in a person's Deleted box before it is emptied
     /// (`SEALPOST_DELETED_DAYS`, default 30).
     pub deleted_days: u32,
+    /// Team addresses that `/write` accepts, each delivered to its members' Inboxes
+    /// (`SEALPOST_TEAMS`, e.g. `safeguarding@council.gov.uk=ann@council.gov.uk,raj@council.gov.uk`,
+    /// teams separated by `;`; default none).
+    pub teams: Vec<Team>,
     /// A reverse proxy in front appends the client's address to `X-Forwarded-For`
     /// (`SEALPOST_TRUST_PROXY`, default false). Only turn on when every request comes through it.
     pub trust_proxy: bool,
@@ -96,6 +100,39 @@ pub struct Settings {
     pub log_format: LogFormat,
 }
 
+/// A council address that stands for several members of staff (a team's shared address).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Team {
+    /// The address people outside write to.
+    pub address: EmailAddress,
+    /// Whose Inboxes it reaches.
+    pub members: Vec<EmailAddress>,
+}
+
+/// `team=member,member;team=member`: `None` when an address does not parse or a team has no
+/// members.
+fn teams(text: &str) -> Option<Vec<Team>> {
+    let mut out = Vec::new();
+    for entry in text.split(';').map(str::trim).filter(|e| !e.is_empty()) {
+        let (address, members) = entry.split_once('=')?;
+        let members: Vec<EmailAddress> = members
+            .split(',')
+            .map(str::trim)
+            .filter(|m| !m.is_empty())
+            .map(EmailAddress::parse)
+            .collect::<Result<_, _>>()
+            .ok()?;
+        if members.is_empty() {
+            return None;
+        }
+        out.push(Team {
+            address: EmailAddress::parse(address.trim()).ok()?,
+            members,
+        });
+    }
+    Some(out)
+}
+
 /// How log lines are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -126,6 +163,7 @@ struct Layer {
     outbox_worker: Option<bool>,
     partner_write: Option<bool>,
     deleted_days: Option<u32>,
+    teams: Option<String>,
     audit_checkpoint_events: Option<u32>,
     audit_checkpoint_minutes: Option<u32>,
     dpo_email: Option<String>,
@@ -230,6 +268,7 @@ impl Settings {
             outbox_worker: l.outbox_worker.unwrap_or(true),
             partner_write: l.partner_write.unwrap_or(true),
             deleted_days: l.deleted_days.unwrap_or(30),
+            teams: teams(l.teams.as_deref().unwrap_or_default()).ok_or_else(|| SettingsError::Env("SEALPOST_TEAMS".into()))?,
             blob_url: l.blob_url.filter(|s| !s.is_empty()),
             mail_from: l.mail_from.unwrap_or(default_mail_from),
             max_attachment_mib: l.max_attachment_mib.unwrap_or(25),
@@ -327,6 +366,7 @@ fn apply_env(l: &mut Layer, name: &str, v: String) -> Result<(), ()> {
         "OUTBOX_WORKER" => l.outbox_worker = Some(v.trim().parse().map_err(|_| ())?),
         "PARTNER_WRITE" => l.partner_write = Some(v.trim().parse().map_err(|_| ())?),
         "DELETED_DAYS" => l.deleted_days = num(&v)?,
+        "TEAMS" => l.teams = Some(v),
         "AUDIT_CHECKPOINT_EVENTS" => l.audit_checkpoint_events = num(&v)?,
         "AUDIT_CHECKPOINT_MINUTES" => l.audit_checkpoint_minutes = num(&v)?,
         "DPO_EMAIL" => l.dpo_email = Some(v),
@@ -403,5 +443,24 @@ mod tests {
         assert!(Settings::load(Some(&file), true, env(&[])).is_err());
         assert!(Settings::load(Some(&dir.path().join("missing.toml")), true, env(&[])).is_err());
         assert!(Settings::load(Some(&dir.path().join("missing.toml")), false, env(&[])).is_ok());
+    }
+
+    #[test]
+    fn teams_are_addresses_with_members_and_a_bad_one_is_refused() {
+        let s = Settings::load(
+            None,
+            false,
+            env(&[("SEALPOST_TEAMS", " help@c.gov.uk = a@c.gov.uk, b@c.gov.uk ; mash@c.gov.uk=c@c.gov.uk")]),
+        )
+        .unwrap();
+        assert_eq!(s.teams.len(), 2);
+        assert_eq!(s.teams[0].address.as_str(), "help@c.gov.uk");
+        assert_eq!(s.teams[0].members.len(), 2);
+        assert_eq!(s.teams[1].members[0].as_str(), "c@c.gov.uk");
+        for bad in ["help@c.gov.uk", "help@c.gov.uk=", "help=a@c.gov.uk", "help@c.gov.uk=a"] {
+            let err = Settings::load(None, false, env(&[("SEALPOST_TEAMS", bad)])).unwrap_err();
+            assert!(err.to_string().contains("SEALPOST_TEAMS"), "{bad}: {err}");
+        }
+        assert!(Settings::load(None, false, env(&[])).unwrap().teams.is_empty());
     }
 }

@@ -32,6 +32,8 @@ pub struct Auth {
     pub session: RwSignal<Session>,
     /// The council's name, shown in the header.
     pub organisation: RwSignal<String>,
+    /// Days a deleted message waits in Deleted (`SEALPOST_DELETED_DAYS`).
+    pub deleted_days: RwSignal<u32>,
 }
 
 impl Auth {
@@ -40,6 +42,7 @@ impl Auth {
         let auth = Self {
             session: RwSignal::new(Session::Checking),
             organisation: RwSignal::new(String::new()),
+            deleted_days: RwSignal::new(30),
         };
         provide_context(auth);
         // Any staff call answered 401 means the session ended on the server (idle, disabled,
@@ -63,6 +66,7 @@ impl Auth {
         spawn_local(async move {
             if let Ok(info) = api::info().await {
                 self.organisation.set(info.organisation);
+                self.deleted_days.set(info.deleted_days);
             }
             match api::me().await {
                 Ok(me) => self.signed_in(me),

@@ -48,6 +48,9 @@ pub struct Info {
     /// People outside the council may start a secure message at `/write`.
     #[serde(default)]
     pub partner_write: bool,
+    /// Days a deleted message waits in a person's Deleted box before it goes for good.
+    #[serde(default)]
+    pub deleted_days: u32,
 }
 
 /// Every error body of the API.

@@ -152,4 +152,20 @@ impl Store {
         )?;
         Ok(taken == 1)
     }
+
+    /// Forgets visits unused since `before_ms` and limit entries older than it; returns how
+    /// many rows went.
+    pub async fn forget_old_write_visits(&self, before_ms: i64) -> Result<u64, StorageError> {
+        let visits = with_pool!(self, |pool| sqlx::query("DELETE FROM write_sessions WHERE last_seen_at < $1")
+            .bind(before_ms)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()))?;
+        let attempts = with_pool!(self, |pool| sqlx::query("DELETE FROM write_attempts WHERE at < $1")
+            .bind(before_ms)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()))?;
+        Ok(visits + attempts)
+    }
 }

@@ -1,7 +1,8 @@
 //! Partners who write first (`/write`): someone outside the council gives their address and
 //! the council address they are writing to, proves their address with an emailed code (the
 //! portal's rules: six digits, 10 minutes, 5 tries), then sends a sealed message with files.
-//! It arrives in the member of staff's Inbox as written from outside, by the proved address;
+//! It arrives in the member of staff's Inbox (or, for a team address of `SEALPOST_TEAMS`, each
+//! member's) as written from outside, by the proved address;
 //! they answer it as any message, and the writer gets a link as any partner does.
 //!
 //! Nobody learns who works at the council this way: the code is sent, and the message is
@@ -80,11 +81,13 @@ fn too_many(message: &'static str) -> AppError {
     }
 }
 
-/// Starts a visit: checks both addresses are addresses, and emails a code to `from`.
+/// Starts a visit: checks both addresses are addresses and the hourly limits, and emails a
+/// code to `from`. Nothing is stored for a visit the limits refuse.
 pub async fn start(state: &AppState, from: &str, to: &str, meta: &RequestMeta) -> Result<(Token, Writing), AppError> {
     turned_off(state)?;
     let from = EmailAddress::parse(from).map_err(|e| bad("invalid_address", format!("Your email address: {e}")))?;
     let to = EmailAddress::parse(to).map_err(|e| bad("invalid_council_address", format!("The council address: {e}")))?;
+    take_code_limits(state, &from, meta).await?;
     let token = Token::generate()?;
     let hash = token.hash();
     state.store.create_write_session(&hash, &from, to.as_str(), state.now_ms()).await?;
@@ -95,7 +98,7 @@ pub async fn start(state: &AppState, from: &str, to: &str, meta: &RequestMeta) -
         verified_at_ms: None,
     };
     let writing = Writing { hash, record };
-    send_code(state, &writing, meta).await?;
+    email_code(state, &writing, meta).await?;
     Ok((token, writing))
 }
 
@@ -115,8 +118,13 @@ pub async fn resolve(state: &AppState, hash: &TokenHash) -> Result<Writing, AppE
 /// Emails a fresh code, replacing any earlier one, within the hourly limits for the address
 /// and the network address.
 pub async fn send_code(state: &AppState, w: &Writing, meta: &RequestMeta) -> Result<(), AppError> {
+    take_code_limits(state, &w.record.address, meta).await?;
+    email_code(state, w, meta).await
+}
+
+/// Takes one code from the hourly limits of the address and of the network address.
+async fn take_code_limits(state: &AppState, address: &EmailAddress, meta: &RequestMeta) -> Result<(), AppError> {
     let now = state.now_ms();
-    let address = &w.record.address;
     let network = meta.ip.as_deref().unwrap_or("unknown");
     let hour_ago = now - HOUR_MS;
     // The address's own limit first, so one address asked for over and over does not use up
@@ -137,6 +145,13 @@ pub async fn send_code(state: &AppState, w: &Writing, meta: &RequestMeta) -> Res
             "Too many codes have been asked for from this network. Try again in an hour.",
         ));
     }
+    Ok(())
+}
+
+/// Stores a fresh code for the visit and emails it.
+async fn email_code(state: &AppState, w: &Writing, meta: &RequestMeta) -> Result<(), AppError> {
+    let now = state.now_ms();
+    let address = &w.record.address;
     let code = six_digit_code()?;
     state
         .store
@@ -240,13 +255,10 @@ pub async fn send(state: &AppState, w: &Writing, meta: &RequestMeta, mut form: i
     }
     let message: WriteMessage = uploads::json_part(&mut form, "message").await?;
     let (subject, body) = checked(state, message)?;
-    let staff = match EmailAddress::parse(&w.record.write_to) {
-        Ok(a) => state.store.user_by_email(&a).await?.filter(can_receive),
-        Err(_) => None,
-    };
+    let staff = receivers(state, &w.record.write_to).await?;
     let reference = Reference::from_random(sealpost_crypto::random_bytes::<8>()?);
     let actor = Actor::Recipient(from.clone());
-    let Some(staff) = staff else {
+    if staff.is_empty() {
         // Nobody to give it to: read the files and drop them, and answer as for a delivery.
         let key = MessageKey::generate();
         let mut uploads = Uploads::new(state);
@@ -254,7 +266,7 @@ pub async fn send(state: &AppState, w: &Writing, meta: &RequestMeta, mut form: i
         drop(uploads);
         audit::record(state, meta, &actor, Action::MessageSend, None, Outcome::Failure).await?;
         return Ok(WriteSent { reference });
-    };
+    }
     let id = MessageId(Uuid::new_v4());
     let key = MessageKey::generate();
     let mut uploads = Uploads::new(state);
@@ -271,13 +283,16 @@ pub async fn send(state: &AppState, w: &Writing, meta: &RequestMeta, mut form: i
         expires_at_ms: now + i64::from(state.limits.default_expiry_days) * DAY_MS,
         in_reply_to: None,
         outside_sender: Some(from),
-        recipients: vec![NewRecipient::Internal {
-            id: RecipientId(Uuid::new_v4()),
-            address: staff.email.clone(),
-            addressed: Addressed::To,
-            user: staff.id,
-            notify: staff.notify_by_email,
-        }],
+        recipients: staff
+            .into_iter()
+            .map(|u| NewRecipient::Internal {
+                id: RecipientId(Uuid::new_v4()),
+                address: u.email,
+                addressed: Addressed::To,
+                user: u.id,
+                notify: u.notify_by_email,
+            })
+            .collect(),
         attachments,
     };
     let event = AuditEvent::new(
@@ -292,6 +307,28 @@ pub async fn send(state: &AppState, w: &Writing, meta: &RequestMeta, mut form: i
     uploads.settle(stored, |_| true)?;
     state.outbox_wake.notify_one();
     Ok(WriteSent { reference })
+}
+
+/// Whose Inboxes the council address `write_to` reaches: the active member of staff it
+/// names, or the active members of the team it names (`SEALPOST_TEAMS`); none for anything
+/// else.
+async fn receivers(state: &AppState, write_to: &str) -> Result<Vec<UserRecord>, AppError> {
+    let Ok(address) = EmailAddress::parse(write_to) else {
+        return Ok(Vec::new());
+    };
+    let addresses = match state.settings.teams.iter().find(|t| t.address == address) {
+        Some(team) => team.members.clone(),
+        None => vec![address],
+    };
+    let mut staff = Vec::new();
+    for a in &addresses {
+        if let Some(u) = state.store.user_by_email(a).await?.filter(can_receive)
+            && !staff.iter().any(|s: &UserRecord| s.id == u.id)
+        {
+            staff.push(u);
+        }
+    }
+    Ok(staff)
 }
 
 /// Who may be written to: an active member of staff (not IG or IT, who read no mail here).

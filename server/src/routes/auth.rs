@@ -90,5 +90,6 @@ async fn info(State(state): State<AppState>) -> Json<Info> {
     Json(Info {
         organisation: state.settings.org_name.clone(),
         partner_write: state.settings.partner_write,
+        deleted_days: state.settings.deleted_days,
     })
 }

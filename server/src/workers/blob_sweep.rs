@@ -6,6 +6,9 @@
 //! protected by age: a file goes only once it has not changed for `SEALPOST_ORPHAN_BLOB_MINUTES`
 //! (a day by default). At the start of a server that holds the data directory's lock (SQLite,
 //! no other server running), every orphan older than the process goes at once.
+//!
+//! The same hourly pass forgets what only mattered for an hour: failed sign-ins, `/write`
+//! visits and their limit entries older than a day.
 
 use std::time::{Duration, SystemTime};
 
@@ -34,12 +37,24 @@ pub async fn run(state: AppState, started: SystemTime, alone: bool, mut stop: wa
             Ok(removed) => tracing::info!(removed, "removed sealed files no message refers to"),
             Err(e) => tracing::warn!(error = %e, "orphan sweep failed; trying again later"),
         }
+        if let Err(e) = forget_old_attempts(&state).await {
+            tracing::warn!(error = %e, "could not forget old sign-in and /write attempts; trying again later");
+        }
         tokio::select! {
             () = tokio::time::sleep(EVERY) => {}
             _ = stop.changed() => return,
         }
         cutoff = SystemTime::now().checked_sub(grace).unwrap_or(SystemTime::UNIX_EPOCH);
     }
+}
+
+/// Forgets failed sign-ins, `/write` visits and `/write` limit entries older than a day: every
+/// limit that counts them looks back an hour.
+pub async fn forget_old_attempts(state: &AppState) -> Result<u64, AppError> {
+    let day_ago = state.now_ms() - 86_400_000;
+    let logins = state.store.prune_login_failures(day_ago).await?;
+    let visits = state.store.forget_old_write_visits(day_ago).await?;
+    Ok(logins + visits)
 }
 
 /// Removes every sealed file last changed before `cutoff` that no attachment row names and no

@@ -5,11 +5,12 @@ use leptos::task::spawn_local;
 use sealpost_domain::api_messages::{MailBox, MessageSummary};
 
 use crate::api;
+use crate::auth::Auth;
 use crate::components::{Loading, MarkingBadge, format_time, load_failed, set_title, visible_text};
 
 /// A friendly "nothing here yet" panel.
 #[component]
-pub fn EmptyState(title: &'static str, text: &'static str, #[prop(optional)] children: Option<Children>) -> impl IntoView {
+pub fn EmptyState(title: &'static str, #[prop(into)] text: String, #[prop(optional)] children: Option<Children>) -> impl IntoView {
     view! {
         <section class="card empty-state" aria-labelledby="empty-title">
             <h2 id="empty-title">{title}</h2>
@@ -88,9 +89,10 @@ fn MessageRow(m: MessageSummary, sent: bool) -> impl IntoView {
 pub fn Inbox() -> impl IntoView {
     set_title("Inbox");
     let moved = leptos_router::hooks::use_query_map().get_untracked().get("moved");
+    let days = Auth::get().deleted_days;
     let said = moved.map(|word| match word.as_str() {
-        "archived" => "Message archived: it is in your Archive.",
-        _ => "Message deleted: it is in Deleted, and goes for good after 30 days.",
+        "archived" => "Message archived: it is in your Archive.".to_owned(),
+        _ => format!("Message deleted: it is in Deleted, and goes for good after {} days.", days.get_untracked()),
     });
     view! {
         <div class="page-head"><h1>"Inbox"</h1><a class="button" href="/compose">"Write a secure message"</a></div>
@@ -132,6 +134,7 @@ pub fn Deleted() -> impl IntoView {
     set_title("Deleted");
     let emptied = RwSignal::new(false);
     let problem = RwSignal::new(None::<String>);
+    let days = Auth::get().deleted_days;
     let empty = move |_| {
         leptos::task::spawn_local(async move {
             match api::empty_deleted().await {
@@ -144,13 +147,13 @@ pub fn Deleted() -> impl IntoView {
         <div class="page-head"><h1>"Deleted"</h1>
             <button type="button" class="button quiet" on:click=empty>"Empty Deleted now"</button></div>
         <Boxes/>
-        <p class="field-hint">"Deleted messages go for good after 30 days. Only your own view changes: everyone else keeps theirs."</p>
+        <p class="field-hint">{move || format!("Deleted messages go for good after {} days. Only your own view changes: everyone else keeps theirs.", days.get())}</p>
         <p role="alert">{move || problem.get()}</p>
         {move || if emptied.get() {
             view! { <EmptyState title="Deleted is empty" text="The messages you deleted are gone from your boxes."/> }.into_any()
         } else {
             view! { <MessageList mailbox=MailBox::Deleted empty=|| view! {
-                <EmptyState title="Nothing deleted" text="Messages you delete wait here for 30 days, in case you need them back."/>
+                <EmptyState title="Nothing deleted" text=format!("Messages you delete wait here for {} days, in case you need them back.", Auth::get().deleted_days.get_untracked())/>
             }.into_any()/> }.into_any()
         }}
     }
