@@ -2,6 +2,7 @@
 //! carry the CSRF header the server requires; the session cookie travels on its own.
 
 use sealpost_domain::api::{ApiError, CSRF_HEADER, Info, LoginRequest, Me, Preferences, SetupLink, SetupRequest};
+use sealpost_domain::api_admin::{ImportDone, ImportPreview, ImportRequest, InviteRequest, RoleRequest, SettingView, StaffAccount};
 use sealpost_domain::api_audit::{AuditPage, AuditSearch, AuditVerification, BreakGlassAccess, BreakGlassRequest, MessageTimeline};
 use sealpost_domain::api_drafts::{Draft, DraftContent, DraftId, DraftSaved, DraftSummary};
 use sealpost_domain::api_messages::{
@@ -11,7 +12,7 @@ use sealpost_domain::api_messages::{
 use sealpost_domain::api_messages::{Folder, MailBox, MoveRequest};
 use sealpost_domain::api_search::{SearchBox, SearchQuery, SearchResults};
 use sealpost_domain::api_write::{WriteStart, WriteState, WriteVerify};
-use sealpost_domain::{AttachmentId, MessageId};
+use sealpost_domain::{AttachmentId, MessageId, Role, UserId};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use wasm_bindgen::{JsCast, JsValue};
@@ -251,6 +252,41 @@ pub async fn move_message(id: MessageId, to: Folder) -> Result<(), Failure> {
     send("POST", &format!("/api/v1/messages/{id}/move"), Some(&MoveRequest { to }))
         .await
         .map(|_| ())
+}
+
+/// `GET /api/v1/admin/users`.
+pub async fn admin_users() -> Result<Vec<StaffAccount>, Failure> {
+    call("GET", "/api/v1/admin/users", None::<&()>).await
+}
+
+/// `POST /api/v1/admin/users`.
+pub async fn invite(r: &InviteRequest) -> Result<StaffAccount, Failure> {
+    call("POST", "/api/v1/admin/users", Some(r)).await
+}
+
+/// `POST /api/v1/admin/users/{id}/{what}` (`disable`, `enable`, `invite`), or with a role,
+/// `PUT …/role`.
+pub async fn change_account(id: UserId, what: &str, role: Option<Role>) -> Result<StaffAccount, Failure> {
+    let path = format!("/api/v1/admin/users/{id}/{what}");
+    match role {
+        Some(role) => call("PUT", &path, Some(&RoleRequest { role })).await,
+        None => call("POST", &path, None::<&()>).await,
+    }
+}
+
+/// `POST /api/v1/admin/import/preview`.
+pub async fn import_preview(csv: String) -> Result<ImportPreview, Failure> {
+    call("POST", "/api/v1/admin/import/preview", Some(&ImportRequest { csv })).await
+}
+
+/// `POST /api/v1/admin/import`.
+pub async fn import(csv: String) -> Result<ImportDone, Failure> {
+    call("POST", "/api/v1/admin/import", Some(&ImportRequest { csv })).await
+}
+
+/// `GET /api/v1/admin/settings`.
+pub async fn admin_settings() -> Result<Vec<SettingView>, Failure> {
+    call("GET", "/api/v1/admin/settings", None::<&()>).await
 }
 
 /// `POST /api/v1/folders/deleted/empty`.

@@ -19,10 +19,14 @@ pub enum Session {
     SignedIn(Me),
 }
 
-/// Where a person starts: IG officers at the audit console (they see logs, not mail), everyone
-/// else at their inbox.
+/// Where a person starts: IG officers at the audit console (they see logs, not mail),
+/// administrators at the admin console, staff at their inbox.
 pub fn home_for(me: &Me) -> &'static str {
-    if me.role == sealpost_domain::Role::Ig { "/audit" } else { "/inbox" }
+    match me.role {
+        sealpost_domain::Role::Ig => "/audit",
+        sealpost_domain::Role::Admin => "/admin",
+        sealpost_domain::Role::Staff => "/inbox",
+    }
 }
 
 /// The app-wide session state and the organisation's name.

@@ -17,7 +17,7 @@ use wasm_bindgen::prelude::wasm_bindgen;
 
 use crate::auth::{Auth, RequireSignIn};
 use crate::pages::{
-    Archive, Audit, AuditMessage, Compose, Deleted, Drafts, Home, Inbox, MessagePage, NotFound, PortalLink, PortalPage, Search, Sent,
+    Admin, Archive, Audit, AuditMessage, Compose, Deleted, Drafts, Home, Inbox, MessagePage, NotFound, PortalLink, PortalPage, Search, Sent,
     Setup, SignInPage, Write,
 };
 
@@ -52,6 +52,7 @@ fn App() -> impl IntoView {
                 <Route path=path!("/deleted") view=|| view! { <RequireSignIn><Deleted/></RequireSignIn> }/>
                 <Route path=path!("/search") view=|| view! { <RequireSignIn><Search/></RequireSignIn> }/>
                 <Route path=path!("/messages/:id") view=|| view! { <RequireSignIn><MessagePage/></RequireSignIn> }/>
+                <Route path=path!("/admin") view=|| view! { <RequireSignIn><Admin/></RequireSignIn> }/>
                 <Route path=path!("/audit") view=|| view! { <RequireSignIn><Audit/></RequireSignIn> }/>
                 <Route path=path!("/audit/messages/:reference") view=|| view! { <RequireSignIn><AuditMessage/></RequireSignIn> }/>
             </Routes>

@@ -78,6 +78,14 @@ pub enum Action {
     AuditExport,
     /// An IG officer opened a message's content by break-glass (SECURITY C3).
     BreakGlass,
+    /// An administrator invited someone to an account (or sent the invitation again).
+    AccountInvite,
+    /// An administrator changed an account's role.
+    AccountRole,
+    /// An administrator disabled an account.
+    AccountDisable,
+    /// An administrator enabled an account again.
+    AccountEnable,
 }
 
 /// What it happened to. Everything about a message names the message first
@@ -217,11 +225,15 @@ impl Action {
             Action::AuditVerify => "audit.verify",
             Action::AuditExport => "audit.export",
             Action::BreakGlass => "audit.break_glass",
+            Action::AccountInvite => "account.invite",
+            Action::AccountRole => "account.role",
+            Action::AccountDisable => "account.disable",
+            Action::AccountEnable => "account.enable",
         }
     }
 
     /// Every action, for tests that must cover each one.
-    pub const ALL: [Action; 24] = [
+    pub const ALL: [Action; 28] = [
         Action::MessageSend,
         Action::MailboxList,
         Action::MailboxSearch,
@@ -246,6 +258,10 @@ impl Action {
         Action::AuditVerify,
         Action::AuditExport,
         Action::BreakGlass,
+        Action::AccountInvite,
+        Action::AccountRole,
+        Action::AccountDisable,
+        Action::AccountEnable,
     ];
 }
 

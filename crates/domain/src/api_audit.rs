@@ -45,6 +45,10 @@ pub const ACTIONS: &[(&str, &str)] = &[
     ("audit.verify", "Verified the audit log"),
     ("audit.export", "Exported audit events"),
     ("audit.break_glass", "Opened the content by break-glass"),
+    ("account.invite", "Invited someone to an account"),
+    ("account.role", "Changed an account's role"),
+    ("account.disable", "Disabled an account"),
+    ("account.enable", "Enabled an account"),
 ];
 
 /// The console's words for `action` (the stored name itself if it is not known).

@@ -4,6 +4,7 @@
 //! depend on anything that does not build for `wasm32-unknown-unknown`.
 
 pub mod api;
+pub mod api_admin;
 pub mod api_audit;
 pub mod api_drafts;
 pub mod api_messages;

@@ -6,6 +6,7 @@
 //! values pass through lettre's encoder, so no user text can inject a header.
 
 mod code;
+mod invite;
 mod notice;
 mod notification;
 #[cfg(feature = "testing")]
@@ -13,6 +14,7 @@ pub mod testing;
 mod transport;
 
 pub use code::CodeEmail;
+pub use invite::InviteEmail;
 pub use notice::StaffNotice;
 pub use notification::Notification;
 pub use transport::{MailError, Mailer, SendError};

@@ -5,6 +5,7 @@
 //! `$n` placeholders, which both dialects accept. Timestamps are Unix milliseconds passed in by
 //! the caller, so the clock stays injectable. This crate never logs content or secrets.
 
+mod accounts;
 mod audit;
 mod audit_search;
 mod blobs;
@@ -31,6 +32,7 @@ mod setup_tokens;
 pub mod testing;
 mod users;
 
+pub use accounts::{AccountEmailOutcome, AccountListing, DueAccountEmail};
 pub use audit_search::{AuditQuery, MessageFacts};
 pub use blobs::{BlobFile, BlobReader, BlobStore, BlobWriter, DirectoryLock, free_bytes, is_disk_full};
 pub use break_glass::BreakGlassGrant;

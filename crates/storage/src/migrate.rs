@@ -114,6 +114,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../../../migrations/sqlite/0018_folders.sql"),
         include_str!("../../../migrations/postgres/0018_folders.sql"),
     ),
+    (
+        19,
+        "admin",
+        include_str!("../../../migrations/sqlite/0019_admin.sql"),
+        include_str!("../../../migrations/postgres/0019_admin.sql"),
+    ),
 ];
 
 const CREATE_LEDGER: &str =

@@ -1,5 +1,6 @@
 //! One-time links with which a new account holder chooses a password. Stored as hashes;
-//! redeeming one deletes it in the same statement, so it works once.
+//! redeeming one deletes it in the same statement, so it works once, and an account has at
+//! most one: a new link ends any earlier one.
 
 use sealpost_crypto::TokenHash;
 use sealpost_domain::UserId;
@@ -8,16 +9,22 @@ use uuid::Uuid;
 use crate::{StorageError, Store, with_pool};
 
 impl Store {
-    /// Stores a set-up token for `user`, valid until `expires_at_ms`.
+    /// Stores a set-up token for `user`, valid until `expires_at_ms`, in place of any earlier
+    /// one.
     pub async fn create_setup_token(&self, token: &TokenHash, user: UserId, expires_at_ms: i64) -> Result<(), StorageError> {
         with_pool!(self, |pool| {
+            let mut tx = pool.begin().await?;
+            sqlx::query("DELETE FROM setup_tokens WHERE user_id = $1")
+                .bind(user.0.to_string())
+                .execute(&mut *tx)
+                .await?;
             sqlx::query("INSERT INTO setup_tokens (token_hash, user_id, expires_at) VALUES ($1, $2, $3)")
                 .bind(token.as_bytes().as_slice())
                 .bind(user.0.to_string())
                 .bind(expires_at_ms)
-                .execute(pool)
-                .await
-                .map(|r| r.rows_affected())
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await
         })?;
         Ok(())
     }

@@ -1,6 +1,7 @@
 //! Use cases: what the product does, independent of HTTP. Handlers call exactly one of these.
 
 pub mod access;
+pub mod admin;
 pub mod audit;
 pub mod auth;
 pub mod break_glass;

@@ -20,6 +20,7 @@ pub async fn start(state: &AppState, user: UserId, previous: Option<&TokenHash>)
     }
     let token = Token::generate()?;
     state.store.create_session(&token.hash(), user, state.now_ms()).await?;
+    state.store.record_sign_in(user, state.now_ms()).await?;
     Ok(token)
 }
 

@@ -5,7 +5,7 @@
 use std::io::Read;
 
 use anyhow::{Context, bail};
-use sealpost_crypto::{ExposeSecret, SecretString, Token};
+use sealpost_crypto::{ExposeSecret, SecretString};
 use sealpost_domain::{DisplayName, EmailAddress, PhoneNumber, Role, UserId, check_password_policy};
 use sealpost_storage::{NewUser, StorageError, Store, UserRecord};
 
@@ -14,8 +14,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::settings::Settings;
 use crate::startup;
 
-/// How long a printed set-up link stays valid.
-const SETUP_LINK_HOURS: i64 = 72;
+use crate::app::admin::{SETUP_LINK_HOURS, new_setup_link};
 
 /// `user add`: creates an account and prints its set-up link (or takes a password on stdin).
 async fn add(settings: &Settings, email: &str, name: &str, role: Role, password_stdin: bool) -> anyhow::Result<()> {
@@ -123,11 +122,8 @@ async fn account(store: Store, email: &str) -> anyhow::Result<(Store, UserRecord
 }
 
 async fn print_setup_link(settings: &Settings, store: &Store, id: UserId) -> anyhow::Result<()> {
-    let token = Token::generate()?;
-    store
-        .create_setup_token(&token.hash(), id, SystemClock.now_ms() + SETUP_LINK_HOURS * 3_600_000)
-        .await?;
-    println!("  {}/setup/{}", settings.public_url, token.expose_hex());
+    let link = new_setup_link(store, &settings.public_url, id, SystemClock.now_ms()).await?;
+    println!("  {link}");
     Ok(())
 }
 

@@ -1,6 +1,7 @@
 //! The HTTP surface: one router per resource, merged here, wrapped in the middleware that every
 //! response passes through (security headers even on errors, CSRF checks, request tracing).
 
+mod admin;
 mod api_errors;
 mod assets;
 mod audit;
@@ -27,6 +28,7 @@ pub use cookie::SESSION_COOKIE;
 pub fn router(state: AppState) -> Router {
     let api = Router::new()
         .merge(auth::router())
+        .merge(admin::router())
         .merge(audit::router())
         .merge(messages::router(&state))
         .merge(drafts::router(&state))

@@ -21,7 +21,8 @@ use crate::state::AppState;
 /// second (measured by the benchmark). With the 30 s SMTP timeout a batch still ends well
 /// inside the default 5-minute lease.
 const BATCH: i64 = 10;
-const GIVE_UP_MS: i64 = 72 * 3_600_000;
+/// Transient failures are retried for this long after the first try.
+pub const GIVE_UP_MS: i64 = 72 * 3_600_000;
 const IDLE_POLL: Duration = Duration::from_secs(30);
 
 /// Runs until `stop` turns true, finishing the batch in hand first (SECURITY G7).
@@ -30,9 +31,13 @@ pub async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
         if let Err(e) = deliver_due(&state).await {
             tracing::warn!(error = %e, "outbox pass failed; retrying later");
         }
-        let wait = match state.store.next_notification_due().await {
-            Ok(Some(at)) => Duration::from_millis(u64::try_from(at - state.now_ms()).unwrap_or(0)).min(IDLE_POLL),
-            _ => IDLE_POLL,
+        let next = match (state.store.next_notification_due().await, state.store.next_account_email_due().await) {
+            (Ok(a), Ok(b)) => a.into_iter().chain(b).min(),
+            _ => None,
+        };
+        let wait = match next {
+            Some(at) => Duration::from_millis(u64::try_from(at - state.now_ms()).unwrap_or(0)).min(IDLE_POLL),
+            None => IDLE_POLL,
         };
         tokio::select! {
             () = state.outbox_wake.notified() => {}
@@ -45,8 +50,15 @@ pub async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
     }
 }
 
-/// Sends every notification due now; returns how many were handled.
+/// Sends every notification and account email due now; returns how many were handled.
 pub async fn deliver_due(state: &AppState) -> Result<usize, AppError> {
+    // Account emails must never hold up notifications, nor the other way round.
+    let accounts = super::account_mail::deliver_due(state).await;
+    let notifications = deliver_due_notifications(state).await?;
+    Ok(accounts? + notifications)
+}
+
+async fn deliver_due_notifications(state: &AppState) -> Result<usize, AppError> {
     let lease_ms = i64::from(state.settings.outbox_lease_seconds) * 1000;
     let due = state.store.claim_due_notifications(state.now_ms(), lease_ms, BATCH).await?;
     let count = due.len();
@@ -155,7 +167,7 @@ fn colleague_notice(state: &AppState, n: &DueNotification, to: EmailAddress, mes
 }
 
 /// 30 s, 1 min, 2 min, … capped at 1 hour.
-fn backoff_ms(attempts: i64) -> i64 {
+pub fn backoff_ms(attempts: i64) -> i64 {
     let shift = u32::try_from(attempts.clamp(0, 20)).unwrap_or(20);
     (30_000i64 << shift).min(3_600_000)
 }

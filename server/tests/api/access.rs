@@ -200,6 +200,53 @@ async fn every_route_with_an_id_answers_each_principal_as_the_table_says() {
             Call::Delete,
             [204, 404, 404, 401, 401, 404, 404, 401],
         ),
+        // The admin console is for administrators: 403 to every other role, whatever the id,
+        // and 401 to anyone not signed in as staff. (The account is new@, set up already.)
+        ("/api/v1/admin/users", "/api/v1/admin/users".into(), Call::Get, ADMIN_ONLY),
+        (
+            "/api/v1/admin/users",
+            "/api/v1/admin/users".into(),
+            Call::Post(json!({ "email": "not an address", "display_name": "X", "role": "staff" })),
+            admin_answers(400),
+        ),
+        (
+            "/api/v1/admin/users/{id}/role",
+            format!("/api/v1/admin/users/{starter}/role"),
+            Call::Put(json!({ "role": "staff" })),
+            ADMIN_ONLY,
+        ),
+        (
+            "/api/v1/admin/users/{id}/disable",
+            format!("/api/v1/admin/users/{starter}/disable"),
+            Call::Post(json!({})),
+            ADMIN_ONLY,
+        ),
+        (
+            "/api/v1/admin/users/{id}/enable",
+            format!("/api/v1/admin/users/{starter}/enable"),
+            Call::Post(json!({})),
+            ADMIN_ONLY,
+        ),
+        (
+            // Set up already: nothing to send again (400), after the access check.
+            "/api/v1/admin/users/{id}/invite",
+            format!("/api/v1/admin/users/{starter}/invite"),
+            Call::Post(json!({})),
+            admin_answers(400),
+        ),
+        (
+            "/api/v1/admin/import/preview",
+            "/api/v1/admin/import/preview".into(),
+            Call::Post(json!({ "csv": "" })),
+            ADMIN_ONLY,
+        ),
+        (
+            "/api/v1/admin/import",
+            "/api/v1/admin/import".into(),
+            Call::Post(json!({ "csv": "" })),
+            admin_answers(400),
+        ),
+        ("/api/v1/admin/settings", "/api/v1/admin/settings".into(), Call::Get, ADMIN_ONLY),
         (
             // The token is the credential: anyone holding it sees the same non-secret page.
             "/api/v1/portal/links/{token}",
@@ -235,6 +282,13 @@ async fn every_route_with_an_id_answers_each_principal_as_the_table_says() {
             "{path} takes an id but is not in the access table"
         );
     }
+}
+
+/// An admin route: 403 to staff and IG, 401 to partners and anyone not signed in.
+const ADMIN_ONLY: [u16; 8] = admin_answers(200);
+
+const fn admin_answers(admin: u16) -> [u16; 8] {
+    [403, 403, 403, 401, 401, 403, admin, 401]
 }
 
 async fn ask(app: &TestApp, path: &str, call: &Call, cookie: Option<&str>) -> StatusCode {

@@ -1,5 +1,6 @@
 //! The app's pages, one module per screen.
 
+mod admin;
 mod audit;
 mod compose;
 mod delivery;
@@ -17,6 +18,7 @@ mod sign_in;
 mod thread;
 mod write;
 
+pub use admin::Admin;
 pub use audit::{Audit, AuditMessage};
 pub use compose::Compose;
 pub use drafts::Drafts;

@@ -34,6 +34,7 @@ pub fn Shell(me: Me, children: Children) -> impl IntoView {
         });
     };
     let is_ig = me.role == Role::Ig;
+    let is_admin = me.role == Role::Admin;
     view! {
         <Banner>
             <div class="account">
@@ -49,6 +50,7 @@ pub fn Shell(me: Me, children: Children) -> impl IntoView {
                 <li><A href="/sent">"Sent"</A></li>
                 <li><A href="/search">"Search"</A></li>
                 {is_ig.then(|| view! { <li><A href="/audit">"Audit"</A></li> })}
+                {is_admin.then(|| view! { <li><A href="/admin">"Admin"</A></li> })}
             </ul>
         </nav>
         <main id="main" class="page">
