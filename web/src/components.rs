@@ -110,15 +110,26 @@ pub fn format_time(ms: i64) -> String {
 }
 
 /// A size as people read it, in the 1024-based units the limits use: "512 bytes", "25 MB".
+/// Whole-number arithmetic only: formatting a float would pull Rust's float printing (about
+/// 10 KiB) into the wasm for this alone.
 pub fn format_size(bytes: u64) -> String {
     const KB: u64 = 1024;
     const MB: u64 = 1024 * 1024;
     match bytes {
         0..KB => format!("{bytes} bytes"),
-        KB..MB => format!("{:.0} KB", bytes as f64 / KB as f64),
+        KB..MB => format!("{} KB", (bytes + KB / 2) / KB),
         _ if bytes.is_multiple_of(MB) => format!("{} MB", bytes / MB),
-        _ => format!("{:.1} MB", bytes as f64 / MB as f64),
+        _ => {
+            let tenths = (bytes.saturating_mul(10) + MB / 2) / MB;
+            format!("{}.{} MB", tenths / 10, tenths % 10)
+        }
     }
+}
+
+/// A fraction from 0 to 1 as a whole percentage.
+pub fn percent(fraction: f64) -> u32 {
+    // `as` saturates: below 0 is 0, and NaN is 0.
+    (fraction * 100.0 + 0.5).clamp(0.0, 100.0) as u32
 }
 
 /// The protective marking as a badge.

@@ -7,7 +7,7 @@ use sealpost_domain::Limits;
 use wasm_bindgen::JsCast;
 use web_sys::{File, FileList, HtmlInputElement};
 
-use crate::components::format_size;
+use crate::components::{format_size, percent};
 
 /// What a message already holds besides the files being chosen (files uploaded to its draft,
 /// or kept from the original): how many, and their bytes.
@@ -102,8 +102,8 @@ pub fn UploadProgress(progress: RwSignal<Option<f64>>, #[prop(optional, into)] l
             let label = label.map_or("Sending…", |l| l.get());
             view! {
                 <div class="progress-row">
-                    <label for="upload-progress">{label}" "{format!("{:.0}%", p * 100.0)}</label>
-                    <progress id="upload-progress" max="100" value=format!("{:.0}", p * 100.0)></progress>
+                    <label for="upload-progress">{label}" "{format!("{}%", percent(p))}</label>
+                    <progress id="upload-progress" max="100" value=percent(p).to_string()></progress>
                 </div>
             }
         })

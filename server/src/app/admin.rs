@@ -333,7 +333,10 @@ pub fn settings(state: &AppState, admin: &UserRecord) -> Result<Vec<SettingView>
         ("SEALPOST_MAX_BODY_KIB", s.max_body_kib.to_string()),
         ("SEALPOST_BLOCKED_FILE_TYPES", s.blocked_file_types.join(", ")),
         ("SEALPOST_PARTNER_WRITE", on(s.partner_write)),
-        ("SEALPOST_TEAMS", s.teams.iter().map(|t| t.address.to_string()).collect::<Vec<_>>().join(", ")),
+        ("SEALPOST_TEAMS", match s.teams.as_slice() {
+            [] => "none".to_owned(),
+            teams => teams.iter().map(|t| format!("{} ({} members)", t.address, t.members.len())).collect::<Vec<_>>().join(", "),
+        }),
         ("SEALPOST_DELETED_DAYS", s.deleted_days.to_string()),
         ("SEALPOST_DPO_EMAIL", s.dpo_email.as_ref().map_or_else(|| "not set: break-glass is refused".to_owned(), ToString::to_string)),
         ("SEALPOST_BREAK_GLASS_MINUTES", s.break_glass_minutes.to_string()),

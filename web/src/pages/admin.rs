@@ -35,6 +35,7 @@ pub fn Admin() -> impl IntoView {
         }
     });
     view! {
+        <div class="admin">
         <h1>"Admin"</h1>
         <ErrorSummary message=problem/>
         <div role="status" tabindex="-1" node_ref=status>{move || done.get().map(|text| view! { <p class="notice">{text}</p> })}</div>
@@ -49,6 +50,7 @@ pub fn Admin() -> impl IntoView {
         </section>
         <Import said reload/>
         <Settings/>
+        </div>
     }
 }
 
@@ -169,7 +171,7 @@ fn AccountRow(a: StaffAccount, said: Said, reload: impl Fn() + Copy + Send + Syn
                     view! {
                         <RoleSelect id=format!("role-{id}") value=role label=format!("Role of {who}")/>
                         " "
-                        <button type="button" class="button quiet" aria-label=format!("Save the role of {who}")
+                        <button type="button" class="button quiet" aria-label=format!("Save role of {who}")
                             on:click=move |_| act("role", role.get_untracked().parse().ok(), format!("{w1} has a new role; it applies when they next sign in."))>"Save role"</button>
                     }.into_any()
                 }}
@@ -190,7 +192,7 @@ fn AccountRow(a: StaffAccount, said: Said, reload: impl Fn() + Copy + Send + Syn
                 })}
                 {(a.status == AccountStatus::Invited).then(|| view! {
                     " "
-                    <button type="button" class="button quiet" aria-label=format!("Send the invitation to {who} again")
+                    <button type="button" class="button quiet" aria-label=format!("Invite again: {who}")
                         on:click=move |_| act("invite", None, format!("A new invitation is on its way to {w4}."))>"Invite again"</button>
                 })}
             </td>
