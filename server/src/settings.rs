@@ -450,7 +450,10 @@ mod tests {
         let s = Settings::load(
             None,
             false,
-            env(&[("SEALPOST_TEAMS", " help@c.gov.uk = a@c.gov.uk, b@c.gov.uk ; mash@c.gov.uk=c@c.gov.uk")]),
+            env(&[(
+                "SEALPOST_TEAMS",
+                " help@c.gov.uk = a@c.gov.uk, b@c.gov.uk ; mash@c.gov.uk=c@c.gov.uk",
+            )]),
         )
         .unwrap();
         assert_eq!(s.teams.len(), 2);

@@ -17,8 +17,8 @@ use wasm_bindgen::prelude::wasm_bindgen;
 
 use crate::auth::{Auth, RequireSignIn};
 use crate::pages::{
-    Admin, Archive, Audit, AuditMessage, Compose, Deleted, Drafts, Home, Inbox, MessagePage, NotFound, PortalLink, PortalPage, Search, Sent,
-    Setup, SignInPage, Write,
+    Admin, Archive, Audit, AuditMessage, Compose, Deleted, Drafts, Home, Inbox, MessagePage, NotFound, PortalLink, PortalPage, Search,
+    Sent, Setup, SignInPage, Write,
 };
 
 /// Entry point called by the generated JavaScript.

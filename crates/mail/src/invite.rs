@@ -26,7 +26,9 @@ pub struct InviteEmail {
 
 impl std::fmt::Debug for InviteEmail {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("InviteEmail").field("message_id", &self.message_id).finish_non_exhaustive()
+        f.debug_struct("InviteEmail")
+            .field("message_id", &self.message_id)
+            .finish_non_exhaustive()
     }
 }
 

@@ -68,8 +68,7 @@ fn view(a: AccountListing) -> StaffAccount {
 /// Creates an account without a password and emails its holder a set-up link.
 pub async fn invite(state: &AppState, admin: &UserRecord, meta: &RequestMeta, r: &InviteRequest) -> Result<StaffAccount, AppError> {
     require_admin(admin)?;
-    let new = checked(&r.email, &r.display_name, r.role)
-        .map_err(|(field, problem)| AppError::bad(field, problem))?;
+    let new = checked(&r.email, &r.display_name, r.role).map_err(|(field, problem)| AppError::bad(field, problem))?;
     if state.store.user_by_email(&new.email).await?.is_some() {
         return Err(taken(&new.email));
     }
@@ -121,7 +120,13 @@ pub async fn set_role(state: &AppState, admin: &UserRecord, meta: &RequestMeta, 
 }
 
 /// Disables (`true`) or enables an account. Disabling ends its sessions at once.
-pub async fn set_disabled(state: &AppState, admin: &UserRecord, meta: &RequestMeta, id: UserId, disabled: bool) -> Result<StaffAccount, AppError> {
+pub async fn set_disabled(
+    state: &AppState,
+    admin: &UserRecord,
+    meta: &RequestMeta,
+    id: UserId,
+    disabled: bool,
+) -> Result<StaffAccount, AppError> {
     let user = other_account(state, admin, id).await?;
     if disabled {
         // Even an account disabled already: its sessions end again, and that is on record.
@@ -197,9 +202,7 @@ async fn plan(state: &AppState, csv: &str) -> Result<(ImportPreview, Vec<NewUser
         };
         let problem = match problem {
             Ok(user) if users.iter().any(|u| u.email == user.email) => Some("This address is on an earlier line too.".to_owned()),
-            Ok(user) if state.store.user_by_email(&user.email).await?.is_some() => {
-                Some("This address already has an account.".to_owned())
-            }
+            Ok(user) if state.store.user_by_email(&user.email).await?.is_some() => Some("This address already has an account.".to_owned()),
             Ok(user) => {
                 users.push(user);
                 None
@@ -317,28 +320,46 @@ pub fn settings(state: &AppState, admin: &UserRecord) -> Result<Vec<SettingView>
         ("SEALPOST_PUBLIC_URL", s.public_url.clone()),
         ("SEALPOST_LISTEN", s.listen.to_string()),
         ("SEALPOST_DATABASE_URL", format!("{} ({})", state.store.backend(), set(true))),
-        ("SEALPOST_SMTP_URL", match &s.smtp_url {
-            Some(_) => set(true),
-            None => "not set: notifications are written as files".to_owned(),
-        }),
+        (
+            "SEALPOST_SMTP_URL",
+            match &s.smtp_url {
+                Some(_) => set(true),
+                None => "not set: notifications are written as files".to_owned(),
+            },
+        ),
         ("SEALPOST_MAIL_FROM", s.mail_from.clone()),
         ("SEALPOST_DATA_DIR", s.data_dir.display().to_string()),
         ("SEALPOST_KEY_DIR", s.key_dir.display().to_string()),
         ("SEALPOST_SESSION_IDLE_MINUTES", s.session_idle_minutes.to_string()),
         ("SEALPOST_SESSION_ABSOLUTE_HOURS", s.session_absolute_hours.to_string()),
-        ("SEALPOST_LOGIN_ACCOUNT_FAILURES_PER_HOUR", s.login_account_failures_per_hour.to_string()),
+        (
+            "SEALPOST_LOGIN_ACCOUNT_FAILURES_PER_HOUR",
+            s.login_account_failures_per_hour.to_string(),
+        ),
         ("SEALPOST_MAX_ATTACHMENT_MIB", s.max_attachment_mib.to_string()),
         ("SEALPOST_MAX_MESSAGE_MIB", s.max_message_mib.to_string()),
         ("SEALPOST_MAX_EXPIRY_DAYS", s.max_expiry_days.to_string()),
         ("SEALPOST_MAX_BODY_KIB", s.max_body_kib.to_string()),
         ("SEALPOST_BLOCKED_FILE_TYPES", s.blocked_file_types.join(", ")),
         ("SEALPOST_PARTNER_WRITE", on(s.partner_write)),
-        ("SEALPOST_TEAMS", match s.teams.as_slice() {
-            [] => "none".to_owned(),
-            teams => teams.iter().map(|t| format!("{} ({} members)", t.address, t.members.len())).collect::<Vec<_>>().join(", "),
-        }),
+        (
+            "SEALPOST_TEAMS",
+            match s.teams.as_slice() {
+                [] => "none".to_owned(),
+                teams => teams
+                    .iter()
+                    .map(|t| format!("{} ({} members)", t.address, t.members.len()))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            },
+        ),
         ("SEALPOST_DELETED_DAYS", s.deleted_days.to_string()),
-        ("SEALPOST_DPO_EMAIL", s.dpo_email.as_ref().map_or_else(|| "not set: break-glass is refused".to_owned(), ToString::to_string)),
+        (
+            "SEALPOST_DPO_EMAIL",
+            s.dpo_email
+                .as_ref()
+                .map_or_else(|| "not set: break-glass is refused".to_owned(), ToString::to_string),
+        ),
         ("SEALPOST_BREAK_GLASS_MINUTES", s.break_glass_minutes.to_string()),
         ("SEALPOST_AUDIT_CHECKPOINT_EVENTS", s.audit_checkpoint_events.to_string()),
         ("SEALPOST_AUDIT_CHECKPOINT_MINUTES", s.audit_checkpoint_minutes.to_string()),

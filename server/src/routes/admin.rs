@@ -52,11 +52,21 @@ async fn set_role(
     admin::set_role(&state, &s.user, &meta, account_id(&id)?, body.role).await.map(Json)
 }
 
-async fn disable(State(state): State<AppState>, s: SignedIn, Meta(meta): Meta, Path(id): Path<String>) -> Result<Json<StaffAccount>, AppError> {
+async fn disable(
+    State(state): State<AppState>,
+    s: SignedIn,
+    Meta(meta): Meta,
+    Path(id): Path<String>,
+) -> Result<Json<StaffAccount>, AppError> {
     admin::set_disabled(&state, &s.user, &meta, account_id(&id)?, true).await.map(Json)
 }
 
-async fn enable(State(state): State<AppState>, s: SignedIn, Meta(meta): Meta, Path(id): Path<String>) -> Result<Json<StaffAccount>, AppError> {
+async fn enable(
+    State(state): State<AppState>,
+    s: SignedIn,
+    Meta(meta): Meta,
+    Path(id): Path<String>,
+) -> Result<Json<StaffAccount>, AppError> {
     admin::set_disabled(&state, &s.user, &meta, account_id(&id)?, false).await.map(Json)
 }
 
@@ -69,7 +79,11 @@ async fn resend_invite(
     admin::resend_invite(&state, &s.user, &meta, account_id(&id)?).await.map(Json)
 }
 
-async fn preview(State(state): State<AppState>, s: SignedIn, ApiJson(body): ApiJson<ImportRequest>) -> Result<Json<ImportPreview>, AppError> {
+async fn preview(
+    State(state): State<AppState>,
+    s: SignedIn,
+    ApiJson(body): ApiJson<ImportRequest>,
+) -> Result<Json<ImportPreview>, AppError> {
     admin::preview(&state, &s.user, &body).await.map(Json)
 }
 

@@ -31,7 +31,10 @@ pub async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
         if let Err(e) = deliver_due(&state).await {
             tracing::warn!(error = %e, "outbox pass failed; retrying later");
         }
-        let next = match (state.store.next_notification_due().await, state.store.next_account_email_due().await) {
+        let next = match (
+            state.store.next_notification_due().await,
+            state.store.next_account_email_due().await,
+        ) {
             (Ok(a), Ok(b)) => a.into_iter().chain(b).min(),
             _ => None,
         };

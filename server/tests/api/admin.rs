@@ -43,25 +43,49 @@ fn invitation_token(sink: &SmtpSink, to: &str) -> String {
         .rev()
         .find(|m| m.contains(&format!("To: {to}")) && m.contains("/setup/"))
         .expect("an invitation");
-    assert!(mail.contains("Subject: Your Sealpost account at Testshire County Council"), "{mail}");
+    assert!(
+        mail.contains("Subject: Your Sealpost account at Testshire County Council"),
+        "{mail}"
+    );
     let tail = mail.split("/setup/").nth(1).unwrap();
     tail.chars().take_while(char::is_ascii_hexdigit).collect()
 }
 
 fn row<'a>(list: &'a Value, email: &str) -> &'a Value {
-    list.as_array().unwrap().iter().find(|a| a["email"] == email).expect("the account is listed")
+    list.as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["email"] == email)
+        .expect("the account is listed")
 }
 
 #[tokio::test]
 async fn an_admin_invites_a_colleague_who_sets_up_and_signs_in_and_is_disabled_mid_session() {
     let (app, sink) = spawn_app_with_smtp(&[]).await;
     let it = admin(&app).await;
-    let (status, invited) = call(&app, &it, "POST", "/users", Some(json!({ "email": DEE, "display_name": "Dee Patel", "role": "staff" }))).await;
+    let (status, invited) = call(
+        &app,
+        &it,
+        "POST",
+        "/users",
+        Some(json!({ "email": DEE, "display_name": "Dee Patel", "role": "staff" })),
+    )
+    .await;
     assert_eq!(status, StatusCode::CREATED, "{invited}");
-    assert_eq!((invited["status"].as_str(), invited["second_factor"].as_bool()), (Some("invited"), Some(false)));
+    assert_eq!(
+        (invited["status"].as_str(), invited["second_factor"].as_bool()),
+        (Some("invited"), Some(false))
+    );
     let id = invited["id"].as_str().unwrap().to_owned();
     // The same address again is refused, and nothing changes.
-    let (again, said) = call(&app, &it, "POST", "/users", Some(json!({ "email": "DEE@testshire.gov.uk", "display_name": "D", "role": "staff" }))).await;
+    let (again, said) = call(
+        &app,
+        &it,
+        "POST",
+        "/users",
+        Some(json!({ "email": "DEE@testshire.gov.uk", "display_name": "D", "role": "staff" })),
+    )
+    .await;
     assert_eq!((again, said["code"].as_str()), (StatusCode::BAD_REQUEST, Some("address_taken")));
 
     // The invitation goes through the outbox; the link sets a password.
@@ -120,8 +144,19 @@ async fn an_admin_invites_a_colleague_who_sets_up_and_signs_in_and_is_disabled_m
             .unwrap(),
     )
     .await;
-    let actions: Vec<&str> = events["events"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
-    for want in ["account.invite", "notification.sent", "account.disable", "account.enable", "account.role"] {
+    let actions: Vec<&str> = events["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    for want in [
+        "account.invite",
+        "notification.sent",
+        "account.disable",
+        "account.enable",
+        "account.role",
+    ] {
         assert!(actions.contains(&want), "{want} missing from {actions:?}");
     }
 }
@@ -172,7 +207,14 @@ async fn a_csv_import_is_previewed_and_is_all_or_nothing() {
 async fn an_invitation_the_relay_refuses_is_shown_and_can_be_sent_again() {
     let (app, sink) = spawn_app_with_smtp(&[550]).await;
     let it = admin(&app).await;
-    let (_, invited) = call(&app, &it, "POST", "/users", Some(json!({ "email": DEE, "display_name": "Dee", "role": "staff" }))).await;
+    let (_, invited) = call(
+        &app,
+        &it,
+        "POST",
+        "/users",
+        Some(json!({ "email": DEE, "display_name": "Dee", "role": "staff" })),
+    )
+    .await;
     app.deliver_due().await;
     let (_, list) = call(&app, &it, "GET", "/users", None).await;
     assert_eq!(row(&list, DEE)["invite_failed"], true);
@@ -192,7 +234,10 @@ async fn only_administrators_get_in_and_the_settings_show_no_secret() {
     assert_eq!(status, StatusCode::OK);
     let text = settings.to_string();
     assert!(text.contains("SEALPOST_ORG_NAME") && text.contains("Testshire County Council"));
-    assert!(!text.contains("smtp://") && !text.contains("sqlite://") && !text.contains("postgres://"), "{text}");
+    assert!(
+        !text.contains("smtp://") && !text.contains("sqlite://") && !text.contains("postgres://"),
+        "{text}"
+    );
     for (who, role) in [("staff@testshire.gov.uk", Role::Staff), ("ig@testshire.gov.uk", Role::Ig)] {
         app.create_user(who, PASSWORD, role).await;
         let cookie = app.sign_in(who, PASSWORD).await;

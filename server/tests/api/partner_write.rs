@@ -208,7 +208,12 @@ async fn forty_requests_at_once_get_no_more_codes_than_the_hourly_limits() {
     assert_eq!(statuses.iter().filter(|s| **s == StatusCode::OK).count(), 15);
     let codes = sink.received().iter().filter(|m| m.contains("writing a secure message")).count();
     assert_eq!(codes, 20, "exactly the limit of codes went out");
-    let visits = app.state.store.fetch_texts("SELECT CAST(COUNT(*) AS TEXT) FROM write_sessions").await.unwrap();
+    let visits = app
+        .state
+        .store
+        .fetch_texts("SELECT CAST(COUNT(*) AS TEXT) FROM write_sessions")
+        .await
+        .unwrap();
     assert_eq!(visits, ["20"], "a visit the limits refuse is not kept");
 
     // The hourly pass forgets visits and limit entries a day old, and the limits start again.
@@ -216,7 +221,12 @@ async fn forty_requests_at_once_get_no_more_codes_than_the_hourly_limits() {
     let forgotten = sealpost_server::workers::blob_sweep::forget_old_attempts(&app.state).await.unwrap();
     assert!(forgotten >= 20 + 40, "{forgotten}: at least 20 visits and 40 limit entries");
     for table in ["write_sessions", "write_attempts"] {
-        let left = app.state.store.fetch_texts(&format!("SELECT CAST(COUNT(*) AS TEXT) FROM {table}")).await.unwrap();
+        let left = app
+            .state
+            .store
+            .fetch_texts(&format!("SELECT CAST(COUNT(*) AS TEXT) FROM {table}"))
+            .await
+            .unwrap();
         assert_eq!(left, ["0"], "{table}");
     }
     assert_eq!(start(&app, GP, ANN).await.status(), StatusCode::OK);
@@ -240,7 +250,11 @@ async fn a_team_address_reaches_each_active_member_and_nobody_else() {
     assert_eq!(status, StatusCode::OK);
     for (cookie, gets) in [(&p.ann, true), (&p.bob, true), (&p.cat, false)] {
         let inbox = body(app.list(cookie, "inbox").await).await;
-        let found = inbox.as_array().unwrap().iter().any(|m| m["subject"] == "Referral" && m["from_outside"] == true);
+        let found = inbox
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["subject"] == "Referral" && m["from_outside"] == true);
         assert_eq!(found, gets);
     }
 }
@@ -255,7 +269,10 @@ async fn a_council_that_turns_write_off_says_so() {
     assert_eq!(body(refused).await["code"], "partner_write_off");
     let on = spawn_app_with(|_| {}).await;
     let info = body(on.get("/api/v1/info").send().await.unwrap()).await;
-    assert_eq!((info["partner_write"].as_bool(), info["deleted_days"].as_u64()), (Some(true), Some(30)));
+    assert_eq!(
+        (info["partner_write"].as_bool(), info["deleted_days"].as_u64()),
+        (Some(true), Some(30))
+    );
     let bad = start(&on, "not an address", ANN).await;
     assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
     assert_eq!(body(bad).await["code"], "invalid_address");

@@ -70,7 +70,11 @@ fn InviteForm(said: Said, reload: impl Fn() + Copy + Send + Sync + 'static) -> i
         spawn_local(async move {
             match api::invite(&request).await {
                 Ok(a) => {
-                    said.set(Some(Ok(format!("{} is invited: the set-up link is on its way to {}.", a.display_name.as_str(), a.email))));
+                    said.set(Some(Ok(format!(
+                        "{} is invited: the set-up link is on its way to {}.",
+                        a.display_name.as_str(),
+                        a.email
+                    ))));
                     email.set(String::new());
                     name.set(String::new());
                     reload();

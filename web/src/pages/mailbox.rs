@@ -92,7 +92,10 @@ pub fn Inbox() -> impl IntoView {
     let days = Auth::get().deleted_days;
     let said = moved.map(|word| match word.as_str() {
         "archived" => "Message archived: it is in your Archive.".to_owned(),
-        _ => format!("Message deleted: it is in Deleted, and goes for good after {} days.", days.get_untracked()),
+        _ => format!(
+            "Message deleted: it is in Deleted, and goes for good after {} days.",
+            days.get_untracked()
+        ),
     });
     view! {
         <div class="page-head"><h1>"Inbox"</h1><a class="button" href="/compose">"Write a secure message"</a></div>
