@@ -139,11 +139,13 @@ contract!(setup_tokens_work_once_and_not_after_expiry, |store: Store| async move
         )
         .await
         .unwrap();
-    let (live, stale) = (Token::generate().unwrap(), Token::generate().unwrap());
+    let (replaced, live, stale) = (Token::generate().unwrap(), Token::generate().unwrap(), Token::generate().unwrap());
+    store.create_setup_token(&replaced.hash(), user, 1_000).await.unwrap();
     store.create_setup_token(&live.hash(), user, 100).await.unwrap();
-    store.create_setup_token(&stale.hash(), user, 100).await.unwrap();
+    assert_eq!(store.consume_setup_token(&replaced.hash(), 99).await.unwrap(), None, "a new link ends the old");
     assert_eq!(store.consume_setup_token(&live.hash(), 99).await.unwrap(), Some(user));
     assert_eq!(store.consume_setup_token(&live.hash(), 99).await.unwrap(), None, "second use");
+    store.create_setup_token(&stale.hash(), user, 100).await.unwrap();
     assert_eq!(store.consume_setup_token(&stale.hash(), 100).await.unwrap(), None, "expired");
 });
 
