@@ -81,7 +81,7 @@ def main():
     work = tempfile.mkdtemp(prefix="sealpost-conformance-")
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    env = dict(os.environ, SEALPOST_LISTEN=f"127.0.0.1:{port}", SEALPOST_DATA_DIR=os.path.join(work, "data"),
+    env = dict(os.environ, SEALPOST_MFA_REQUIRED="none", SEALPOST_LISTEN=f"127.0.0.1:{port}", SEALPOST_DATA_DIR=os.path.join(work, "data"),
                SEALPOST_PUBLIC_URL=base, SEALPOST_ORG_NAME="Testshire County Council", RUST_LOG="warn")
     env.pop("SEALPOST_DATABASE_URL", None)
     env.pop("SEALPOST_CONFIG", None)

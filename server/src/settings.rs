@@ -61,6 +61,9 @@ pub struct Settings {
     /// (`SEALPOST_TEAMS`, e.g. `safeguarding@council.gov.uk=ann@council.gov.uk,raj@council.gov.uk`,
     /// teams separated by `;`; default none).
     pub teams: Vec<Team>,
+    /// Who must use a second factor (TOTP) after their password (`SEALPOST_MFA_REQUIRED`:
+    /// `all`, the default, `admin,ig`, or `none`). Anyone who has set one up uses it.
+    pub mfa_required: MfaRequired,
     /// A reverse proxy in front appends the client's address to `X-Forwarded-For`
     /// (`SEALPOST_TRUST_PROXY`, default false). Only turn on when every request comes through it.
     pub trust_proxy: bool,
@@ -98,6 +101,49 @@ pub struct Settings {
     pub orphan_blob_minutes: u32,
     /// `text` (default) or `json` log lines.
     pub log_format: LogFormat,
+}
+
+/// Who must sign in with a second factor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MfaRequired {
+    /// Everyone (the default; NCSC and OWASP ASVS L2).
+    All,
+    /// Administrators and IG officers only.
+    AdminAndIg,
+    /// Nobody (those who set one up still use it).
+    None,
+}
+
+impl MfaRequired {
+    /// `all`, `admin,ig` (either order) or `none`.
+    fn parse(text: &str) -> Option<Self> {
+        let mut words: Vec<String> = text.split(',').map(|w| w.trim().to_lowercase()).filter(|w| !w.is_empty()).collect();
+        words.sort();
+        match words.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+            ["all"] => Some(Self::All),
+            ["admin", "ig"] => Some(Self::AdminAndIg),
+            ["none"] => Some(Self::None),
+            _ => None,
+        }
+    }
+
+    /// Whether an account of `role` must have a second factor.
+    pub fn applies_to(self, role: sealpost_domain::Role) -> bool {
+        match self {
+            Self::All => true,
+            Self::AdminAndIg => role != sealpost_domain::Role::Staff,
+            Self::None => false,
+        }
+    }
+
+    /// As it is written in the setting.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::All => "all",
+            Self::AdminAndIg => "admin,ig",
+            Self::None => "none",
+        }
+    }
 }
 
 /// A council address that stands for several members of staff (a team's shared address).
@@ -164,6 +210,7 @@ struct Layer {
     partner_write: Option<bool>,
     deleted_days: Option<u32>,
     teams: Option<String>,
+    mfa_required: Option<String>,
     audit_checkpoint_events: Option<u32>,
     audit_checkpoint_minutes: Option<u32>,
     dpo_email: Option<String>,
@@ -269,6 +316,10 @@ impl Settings {
             partner_write: l.partner_write.unwrap_or(true),
             deleted_days: l.deleted_days.unwrap_or(30),
             teams: teams(l.teams.as_deref().unwrap_or_default()).ok_or_else(|| SettingsError::Env("SEALPOST_TEAMS".into()))?,
+            mfa_required: match l.mfa_required.as_deref() {
+                None => MfaRequired::All,
+                Some(text) => MfaRequired::parse(text).ok_or_else(|| SettingsError::Env("SEALPOST_MFA_REQUIRED".into()))?,
+            },
             blob_url: l.blob_url.filter(|s| !s.is_empty()),
             mail_from: l.mail_from.unwrap_or(default_mail_from),
             max_attachment_mib: l.max_attachment_mib.unwrap_or(25),
@@ -367,6 +418,7 @@ fn apply_env(l: &mut Layer, name: &str, v: String) -> Result<(), ()> {
         "PARTNER_WRITE" => l.partner_write = Some(v.trim().parse().map_err(|_| ())?),
         "DELETED_DAYS" => l.deleted_days = num(&v)?,
         "TEAMS" => l.teams = Some(v),
+        "MFA_REQUIRED" => l.mfa_required = Some(v),
         "AUDIT_CHECKPOINT_EVENTS" => l.audit_checkpoint_events = num(&v)?,
         "AUDIT_CHECKPOINT_MINUTES" => l.audit_checkpoint_minutes = num(&v)?,
         "DPO_EMAIL" => l.dpo_email = Some(v),
@@ -443,6 +495,17 @@ mod tests {
         assert!(Settings::load(Some(&file), true, env(&[])).is_err());
         assert!(Settings::load(Some(&dir.path().join("missing.toml")), true, env(&[])).is_err());
         assert!(Settings::load(Some(&dir.path().join("missing.toml")), false, env(&[])).is_ok());
+    }
+
+    #[test]
+    fn the_second_factor_is_required_of_everyone_unless_said_otherwise() {
+        let load = |v: &str| Settings::load(None, false, env(&[("SEALPOST_MFA_REQUIRED", v)])).map(|s| s.mfa_required);
+        assert_eq!(Settings::load(None, false, env(&[])).unwrap().mfa_required, MfaRequired::All);
+        assert_eq!(load("ig, admin").unwrap(), MfaRequired::AdminAndIg);
+        assert_eq!(load("NONE").unwrap(), MfaRequired::None);
+        assert!(load("staff").is_err());
+        assert!(MfaRequired::AdminAndIg.applies_to(sealpost_domain::Role::Ig));
+        assert!(!MfaRequired::AdminAndIg.applies_to(sealpost_domain::Role::Staff));
     }
 
     #[test]

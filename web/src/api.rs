@@ -1,7 +1,9 @@
 //! The app's typed API client: every call to `/api/v1` goes through here. State-changing calls
 //! carry the CSRF header the server requires; the session cookie travels on its own.
 
-use sealpost_domain::api::{ApiError, CSRF_HEADER, Info, LoginRequest, Me, Preferences, SetupLink, SetupRequest};
+use sealpost_domain::api::{
+    ApiError, CSRF_HEADER, CodeRequest, Enrolled, Info, LoginRequest, Me, Preferences, SetupLink, SetupRequest, TotpEnrolment,
+};
 use sealpost_domain::api_admin::{ImportDone, ImportPreview, ImportRequest, InviteRequest, RoleRequest, SettingView, StaffAccount};
 use sealpost_domain::api_audit::{AuditPage, AuditSearch, AuditVerification, BreakGlassAccess, BreakGlassRequest, MessageTimeline};
 use sealpost_domain::api_drafts::{Draft, DraftContent, DraftId, DraftSaved, DraftSummary};
@@ -68,6 +70,21 @@ pub async fn info() -> Result<Info, Failure> {
 /// `POST /api/v1/auth/login`.
 pub async fn login(email: String, password: String) -> Result<Me, Failure> {
     call("POST", "/api/v1/auth/login", Some(&LoginRequest { email, password })).await
+}
+
+/// `POST /api/v1/auth/second-factor`.
+pub async fn second_factor(code: String) -> Result<Me, Failure> {
+    call("POST", "/api/v1/auth/second-factor", Some(&CodeRequest { code })).await
+}
+
+/// `POST /api/v1/auth/totp/start`.
+pub async fn totp_start() -> Result<TotpEnrolment, Failure> {
+    call("POST", "/api/v1/auth/totp/start", None::<&()>).await
+}
+
+/// `POST /api/v1/auth/totp/confirm`.
+pub async fn totp_confirm(code: String) -> Result<Enrolled, Failure> {
+    call("POST", "/api/v1/auth/totp/confirm", Some(&CodeRequest { code })).await
 }
 
 /// `POST /api/v1/auth/setup`.

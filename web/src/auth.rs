@@ -6,7 +6,7 @@ use leptos::task::spawn_local;
 use sealpost_domain::api::Me;
 
 use crate::api;
-use crate::pages::{Shell, SignInForm};
+use crate::pages::{SecondStep, Shell, SignInForm};
 
 /// The session as the app knows it.
 #[derive(Debug, Clone, PartialEq)]
@@ -93,6 +93,8 @@ pub fn RequireSignIn(children: ChildrenFn) -> impl IntoView {
     move || match auth.session.get() {
         Session::Checking => view! { <p class="loading" role="status">"Loading…"</p> }.into_any(),
         Session::SignedOut => view! { <SignInForm/> }.into_any(),
+        // The password was right, but the sign-in needs its second factor first.
+        Session::SignedIn(me) if me.next_step.is_some() => view! { <SecondStep me/> }.into_any(),
         Session::SignedIn(me) => {
             let children = children.clone();
             view! { <Shell me=me>{children()}</Shell> }.into_any()

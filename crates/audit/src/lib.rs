@@ -86,6 +86,12 @@ pub enum Action {
     AccountDisable,
     /// An administrator enabled an account again.
     AccountEnable,
+    /// An administrator removed an account's second factor, so it sets one up again.
+    SecondFactorReset,
+    /// A member of staff set up a second factor (TOTP).
+    SecondFactorEnrol,
+    /// A member of staff signed in with one of their recovery codes.
+    RecoveryCodeUsed,
 }
 
 /// What it happened to. Everything about a message names the message first
@@ -229,11 +235,14 @@ impl Action {
             Action::AccountRole => "account.role",
             Action::AccountDisable => "account.disable",
             Action::AccountEnable => "account.enable",
+            Action::SecondFactorReset => "account.second_factor_reset",
+            Action::SecondFactorEnrol => "auth.second_factor_enrol",
+            Action::RecoveryCodeUsed => "auth.recovery_code",
         }
     }
 
     /// Every action, for tests that must cover each one.
-    pub const ALL: [Action; 28] = [
+    pub const ALL: [Action; 31] = [
         Action::MessageSend,
         Action::MailboxList,
         Action::MailboxSearch,
@@ -262,6 +271,9 @@ impl Action {
         Action::AccountRole,
         Action::AccountDisable,
         Action::AccountEnable,
+        Action::SecondFactorReset,
+        Action::SecondFactorEnrol,
+        Action::RecoveryCodeUsed,
     ];
 }
 

@@ -30,6 +30,8 @@ pub enum ObjectKind {
     ReplyBody,
     /// The fields of a draft (one JSON document), sealed with the draft's key.
     DraftContent,
+    /// A staff account's TOTP secret, sealed to the master and escrow recipients.
+    TotpSecret,
 }
 
 impl ObjectKind {
@@ -43,6 +45,7 @@ impl ObjectKind {
             ObjectKind::LinkToken => "link-token",
             ObjectKind::ReplyBody => "reply-body",
             ObjectKind::DraftContent => "draft-content",
+            ObjectKind::TotpSecret => "totp-secret",
         }
     }
 }

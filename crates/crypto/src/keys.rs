@@ -107,6 +107,22 @@ impl Keyring {
     }
 }
 
+impl Keyring {
+    /// Seals a small secret of the server's own (a TOTP secret) to the active master
+    /// recipient and the escrow recipient, bound to `binding`.
+    pub fn seal_secret(&self, binding: Binding, secret: &[u8]) -> Result<Sealed, CryptoError> {
+        let master = self.identities[0].to_public();
+        let recipients: [&dyn age::Recipient; 2] = [&master, &self.escrow.0];
+        seal_to(&recipients, binding, secret).map(Sealed::new)
+    }
+
+    /// Opens what [`Keyring::seal_secret`] sealed, with any master identity held.
+    pub fn open_secret(&self, binding: Binding, sealed: impl AsRef<[u8]>) -> Result<SecretSlice<u8>, CryptoError> {
+        let ids: Vec<&dyn age::Identity> = self.identities.iter().map(|i| i as &dyn age::Identity).collect();
+        open_with(&ids, binding, sealed.as_ref())
+    }
+}
+
 /// A per-message key: content of one message (and its replies and attachments) is sealed to it.
 pub struct MessageKey(pub(crate) x25519::Identity);
 

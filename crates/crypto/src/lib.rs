@@ -4,7 +4,7 @@
 //! It owns password hashing (SECURITY A1, A5), random tokens stored as hashes (A7, B1), the
 //! content envelope (E2, E3): a fresh age X25519 key per message, wrapped to the master and
 //! escrow recipients, with every ciphertext bound to the object it belongs to; and the audit
-//! log's Ed25519 checkpoint key (F6). It never does I/O beyond asking the OS for randomness,
+//! log's Ed25519 checkpoint key (F6); and the second factor, TOTP through `totp-rs` (A6). It never does I/O beyond asking the OS for randomness,
 //! and never logs.
 
 mod envelope;
@@ -14,6 +14,7 @@ mod random;
 mod signing;
 mod stream;
 mod token;
+mod totp;
 
 pub use envelope::{Binding, ObjectKind, Sealed, WrappedKey};
 pub use keys::{EscrowIdentity, EscrowRecipient, Keyring, MessageKey, NewKeyPair, generate_key_pair};
@@ -23,6 +24,7 @@ pub use secrecy::{ExposeSecret, SecretString};
 pub use signing::{AuditSigningKey, VerifyKey};
 pub use stream::{OpenedReader, SealingWriter};
 pub use token::{Token, TokenHash, code_hash, code_hashes_match, six_digit_code};
+pub use totp::{TotpSecret, recovery_code, recovery_code_hash};
 
 /// Everything that can go wrong in this crate. Messages never contain key material.
 #[derive(Debug, thiserror::Error)]

@@ -30,6 +30,50 @@ pub struct Me {
     pub organisation: String,
     /// Emailed a notice (no content) when secure mail arrives.
     pub notify_by_email: bool,
+    /// What the sign-in still needs before anything else can be done; absent once signed in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_step: Option<NextStep>,
+}
+
+/// What a sign-in still needs after the password.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NextStep {
+    /// A code from the authenticator app (or a recovery code): `POST /api/v1/auth/second-factor`.
+    SecondFactor,
+    /// The account must set up a second factor: `POST /api/v1/auth/totp/start`, then `…/confirm`.
+    Enrol,
+}
+
+/// `POST /api/v1/auth/second-factor` and `POST /api/v1/auth/totp/confirm`.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CodeRequest {
+    /// Six digits from the authenticator app, or (for the second factor) a recovery code.
+    pub code: String,
+}
+
+/// `POST /api/v1/auth/totp/start`: what to put into an authenticator app. Shown once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TotpEnrolment {
+    /// The secret in base32, in groups of four, to type in by hand.
+    pub secret: String,
+    /// The `otpauth://` address the QR code holds.
+    pub otpauth_url: String,
+    /// The QR code: modules a side...
+    pub qr_size: u32,
+    /// ...and an SVG path drawing the dark ones (one unit a module).
+    pub qr_path: String,
+}
+
+/// `POST /api/v1/auth/totp/confirm`: the second factor is set up and the session is signed
+/// in. The recovery codes are shown this once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Enrolled {
+    /// Ten single-use recovery codes.
+    pub recovery_codes: Vec<String>,
+    /// The account, signed in.
+    pub me: Me,
 }
 
 /// `PUT /api/v1/auth/preferences`: the signed-in person's own choices.

@@ -49,6 +49,9 @@ pub const ACTIONS: &[(&str, &str)] = &[
     ("account.role", "Changed an account's role"),
     ("account.disable", "Disabled an account"),
     ("account.enable", "Enabled an account"),
+    ("account.second_factor_reset", "Reset an account's second factor"),
+    ("auth.second_factor_enrol", "Set up a second factor"),
+    ("auth.recovery_code", "Signed in with a recovery code"),
 ];
 
 /// The console's words for `action` (the stored name itself if it is not known).

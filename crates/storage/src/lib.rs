@@ -26,6 +26,7 @@ mod portal;
 mod portal_sessions;
 mod replies;
 mod search;
+mod second_factor;
 mod sessions;
 mod setup_tokens;
 #[cfg(feature = "testing")]
@@ -51,7 +52,7 @@ pub use portal::LinkRecord;
 pub use portal_sessions::{AttemptKind, PortalAttempt, PortalCode, PortalSessionRecord};
 pub use replies::{NewReply, StoredReply, ThreadActivity};
 pub use search::{Listed, SealedText};
-pub use sessions::SessionRecord;
+pub use sessions::{SessionRecord, SessionStage};
 pub use users::{NewUser, UserRecord};
 
 /// A connection pool to one of the two supported databases. Opaque: callers use its methods,

@@ -120,6 +120,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../../../migrations/sqlite/0019_admin.sql"),
         include_str!("../../../migrations/postgres/0019_admin.sql"),
     ),
+    (
+        20,
+        "second_factor",
+        include_str!("../../../migrations/sqlite/0020_second_factor.sql"),
+        include_str!("../../../migrations/postgres/0020_second_factor.sql"),
+    ),
 ];
 
 const CREATE_LEDGER: &str =

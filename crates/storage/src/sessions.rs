@@ -16,16 +16,49 @@ pub struct SessionRecord {
     pub created_at_ms: i64,
     /// When it was last used (for the idle timeout).
     pub last_seen_at_ms: i64,
+    /// How far its sign-in has got.
+    pub stage: SessionStage,
+}
+
+/// How far a session's sign-in has got: only a full session may do anything but finish it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionStage {
+    /// Signed in.
+    Full,
+    /// The password was right; the second factor is wanted.
+    SecondFactor,
+    /// The password was right; the account must set up a second factor first.
+    Enrol,
+}
+
+impl SessionStage {
+    fn as_str(self) -> &'static str {
+        match self {
+            SessionStage::Full => "full",
+            SessionStage::SecondFactor => "second_factor",
+            SessionStage::Enrol => "enrol",
+        }
+    }
+
+    fn parse(text: &str) -> Result<Self, StorageError> {
+        match text {
+            "full" => Ok(SessionStage::Full),
+            "second_factor" => Ok(SessionStage::SecondFactor),
+            "enrol" => Ok(SessionStage::Enrol),
+            _ => Err(StorageError::Corrupt("sessions.stage")),
+        }
+    }
 }
 
 impl Store {
-    /// Starts a session for `user`.
-    pub async fn create_session(&self, token: &TokenHash, user: UserId, now_ms: i64) -> Result<(), StorageError> {
+    /// Starts a session for `user` at `stage`.
+    pub async fn create_session(&self, token: &TokenHash, user: UserId, now_ms: i64, stage: SessionStage) -> Result<(), StorageError> {
         with_pool!(self, |pool| {
-            sqlx::query("INSERT INTO sessions (token_hash, user_id, created_at, last_seen_at) VALUES ($1, $2, $3, $3)")
+            sqlx::query("INSERT INTO sessions (token_hash, user_id, created_at, last_seen_at, stage) VALUES ($1, $2, $3, $3, $4)")
                 .bind(token.as_bytes().as_slice())
                 .bind(user.0.to_string())
                 .bind(now_ms)
+                .bind(stage.as_str())
                 .execute(pool)
                 .await
                 .map(|r| r.rows_affected())
@@ -36,7 +69,7 @@ impl Store {
     /// Looks up a session by token hash, with its (enabled) account.
     pub async fn session(&self, token: &TokenHash) -> Result<Option<SessionRecord>, StorageError> {
         let sql = format!(
-            "SELECT {USER_COLUMNS}, s.created_at, s.last_seen_at FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1 AND u.disabled = FALSE"
+            "SELECT {USER_COLUMNS}, s.created_at, s.last_seen_at, s.stage FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1 AND u.disabled = FALSE"
         );
         let row: Option<SessionRow> = with_pool!(self, |pool| sqlx::query_as(&sql)
             .bind(token.as_bytes().as_slice())
@@ -47,6 +80,7 @@ impl Store {
                 user: UserRecord::try_from(r.user)?,
                 created_at_ms: r.created_at,
                 last_seen_at_ms: r.last_seen_at,
+                stage: SessionStage::parse(&r.stage)?,
             })
         })
         .transpose()
@@ -62,6 +96,17 @@ impl Store {
         .execute(pool)
         .await
         .map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
+    /// Moves a session on to `stage` (a full session once the second factor is given).
+    pub async fn set_session_stage(&self, token: &TokenHash, stage: SessionStage) -> Result<(), StorageError> {
+        with_pool!(self, |pool| sqlx::query("UPDATE sessions SET stage = $1 WHERE token_hash = $2")
+            .bind(stage.as_str())
+            .bind(token.as_bytes().as_slice())
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()))?;
         Ok(())
     }
 
@@ -92,4 +137,5 @@ struct SessionRow {
     user: UserRow,
     created_at: i64,
     last_seen_at: i64,
+    stage: String,
 }

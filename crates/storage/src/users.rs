@@ -26,6 +26,8 @@ pub struct UserRecord {
     pub notify_by_email: bool,
     /// A telephone number partners may call about a message, if IT has set one.
     pub phone: Option<PhoneNumber>,
+    /// A TOTP second factor is set up.
+    pub has_second_factor: bool,
 }
 
 /// What it takes to create an account.
@@ -52,8 +54,9 @@ pub(crate) struct UserRow {
     disabled: bool,
     notify_by_email: bool,
     phone: Option<String>,
+    has_second_factor: bool,
 }
-pub(crate) const USER_COLUMNS: &str = "u.id, u.email, u.display_name, u.role, u.password_hash, u.disabled, u.notify_by_email, u.phone";
+pub(crate) const USER_COLUMNS: &str = "u.id, u.email, u.display_name, u.role, u.password_hash, u.disabled, u.notify_by_email, u.phone, (u.totp_secret IS NOT NULL) AS has_second_factor";
 
 impl TryFrom<UserRow> for UserRecord {
     type Error = StorageError;
@@ -71,6 +74,7 @@ impl TryFrom<UserRow> for UserRecord {
                 .phone
                 .map(|p| PhoneNumber::parse(&p).map_err(|_| StorageError::Corrupt("users.phone")))
                 .transpose()?,
+            has_second_factor: r.has_second_factor,
         })
     }
 }

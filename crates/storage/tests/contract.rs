@@ -58,7 +58,10 @@ contract!(a_second_account_with_the_same_address_is_a_duplicate, |store: Store| 
 contract!(sessions_are_stored_by_hash_and_touched, |store: Store| async move {
     let user = store.create_user(&new_user("ann@example.gov.uk"), 0).await.unwrap();
     let token = Token::generate().unwrap();
-    store.create_session(&token.hash(), user, 1_000).await.unwrap();
+    store
+        .create_session(&token.hash(), user, 1_000, sealpost_storage::SessionStage::Full)
+        .await
+        .unwrap();
     let s = store.session(&token.hash()).await.unwrap().unwrap();
     assert_eq!((s.user.id, s.created_at_ms, s.last_seen_at_ms), (user, 1_000, 1_000));
     store.touch_session(&token.hash(), 2_000).await.unwrap();
@@ -70,14 +73,20 @@ contract!(sessions_are_stored_by_hash_and_touched, |store: Store| async move {
 contract!(password_change_and_disable_end_every_session, |store: Store| async move {
     let user = store.create_user(&new_user("ann@example.gov.uk"), 0).await.unwrap();
     for _ in 0..2 {
-        store.create_session(&Token::generate().unwrap().hash(), user, 0).await.unwrap();
+        store
+            .create_session(&Token::generate().unwrap().hash(), user, 0, sealpost_storage::SessionStage::Full)
+            .await
+            .unwrap();
     }
     let new_hash = PasswordHash::from_phc("$argon2id$v=19$m=19456,t=2,p=1$bmV3c2FsdG5ld3NhbHQ$bmV3".into());
     assert!(store.set_password(user, &new_hash).await.unwrap());
     assert_eq!(store.count_sessions(user).await.unwrap(), 0);
     assert_eq!(store.user_by_id(user).await.unwrap().unwrap().password_hash, Some(new_hash));
     let token = Token::generate().unwrap();
-    store.create_session(&token.hash(), user, 0).await.unwrap();
+    store
+        .create_session(&token.hash(), user, 0, sealpost_storage::SessionStage::Full)
+        .await
+        .unwrap();
     assert!(store.disable_user(user).await.unwrap());
     assert!(store.session(&token.hash()).await.unwrap().is_none());
     assert!(store.user_by_id(user).await.unwrap().unwrap().disabled);
@@ -142,7 +151,11 @@ contract!(setup_tokens_work_once_and_not_after_expiry, |store: Store| async move
     let (replaced, live, stale) = (Token::generate().unwrap(), Token::generate().unwrap(), Token::generate().unwrap());
     store.create_setup_token(&replaced.hash(), user, 1_000).await.unwrap();
     store.create_setup_token(&live.hash(), user, 100).await.unwrap();
-    assert_eq!(store.consume_setup_token(&replaced.hash(), 99).await.unwrap(), None, "a new link ends the old");
+    assert_eq!(
+        store.consume_setup_token(&replaced.hash(), 99).await.unwrap(),
+        None,
+        "a new link ends the old"
+    );
     assert_eq!(store.consume_setup_token(&live.hash(), 99).await.unwrap(), Some(user));
     assert_eq!(store.consume_setup_token(&live.hash(), 99).await.unwrap(), None, "second use");
     store.create_setup_token(&stale.hash(), user, 100).await.unwrap();
@@ -152,12 +165,60 @@ contract!(setup_tokens_work_once_and_not_after_expiry, |store: Store| async move
 contract!(the_raw_session_token_is_never_stored, |store: Store| async move {
     let user = store.create_user(&new_user("ann@example.gov.uk"), 0).await.unwrap();
     let token = Token::generate().unwrap();
-    store.create_session(&token.hash(), user, 0).await.unwrap();
+    store
+        .create_session(&token.hash(), user, 0, sealpost_storage::SessionStage::Full)
+        .await
+        .unwrap();
     let raw = token.expose_hex();
     let stored = store.fetch_bytes("SELECT token_hash FROM sessions").await.unwrap();
     assert_eq!(stored.len(), 1);
     assert_eq!(stored[0].as_slice(), token.hash().as_bytes().as_slice());
     assert_ne!(stored[0].as_slice(), raw.as_bytes());
+});
+
+contract!(a_totp_step_and_a_recovery_code_are_each_taken_once, |store: Store| async move {
+    use sealpost_crypto::{Binding, Keyring, ObjectKind, generate_key_pair};
+    use sealpost_storage::SessionStage;
+    let user = store.create_user(&new_user("ann@example.gov.uk"), 0).await.unwrap();
+    let pair = generate_key_pair();
+    let keyring = Keyring::from_identity_file(&pair.identity, sealpost_crypto::EscrowRecipient::parse(&pair.recipient).unwrap()).unwrap();
+    let sealed = keyring
+        .seal_secret(Binding::new(ObjectKind::TotpSecret, user.0), b"0123456789abcdefghij")
+        .unwrap();
+    assert!(!store.take_totp_step(user, 5).await.unwrap(), "no second factor yet");
+    assert!(!store.confirm_totp(user, 5, &[[1; 32]]).await.unwrap(), "nothing pending");
+    store.put_pending_totp(user, &sealed).await.unwrap();
+    assert!(store.totp_secret(user, false).await.unwrap().is_none());
+    assert_eq!(store.totp_secret(user, true).await.unwrap().unwrap(), sealed);
+    assert!(store.confirm_totp(user, 5, &[[1; 32], [2; 32]]).await.unwrap());
+    assert!(store.user_by_id(user).await.unwrap().unwrap().has_second_factor);
+    assert_eq!(store.totp_secret(user, false).await.unwrap().unwrap(), sealed);
+    assert!(!store.take_totp_step(user, 5).await.unwrap(), "the enrolment's step is used");
+    assert!(store.take_totp_step(user, 6).await.unwrap());
+    assert!(!store.take_totp_step(user, 6).await.unwrap(), "a step is taken once");
+    assert!(!store.take_totp_step(user, 4).await.unwrap(), "never an earlier one");
+    assert!(store.use_recovery_code(user, &[2; 32], 9).await.unwrap());
+    assert!(
+        !store.use_recovery_code(user, &[2; 32], 9).await.unwrap(),
+        "a recovery code is used once"
+    );
+    assert!(!store.use_recovery_code(user, &[3; 32], 9).await.unwrap());
+    assert_eq!(store.recovery_codes_left(user).await.unwrap(), 1);
+    let token = Token::generate().unwrap();
+    store
+        .create_session(&token.hash(), user, 0, SessionStage::SecondFactor)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.session(&token.hash()).await.unwrap().unwrap().stage,
+        SessionStage::SecondFactor
+    );
+    store.set_session_stage(&token.hash(), SessionStage::Full).await.unwrap();
+    assert_eq!(store.session(&token.hash()).await.unwrap().unwrap().stage, SessionStage::Full);
+    assert!(store.reset_second_factor(user).await.unwrap());
+    assert!(store.session(&token.hash()).await.unwrap().is_none(), "a reset ends the sessions");
+    assert!(!store.user_by_id(user).await.unwrap().unwrap().has_second_factor);
+    assert_eq!(store.recovery_codes_left(user).await.unwrap(), 0);
 });
 
 #[tokio::test]

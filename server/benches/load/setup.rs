@@ -33,6 +33,7 @@ impl Server {
         let sink = SmtpSink::start(&[]).await.unwrap();
         let dir = tempfile::tempdir().unwrap();
         let mut settings = Settings::load(None, false, Vec::new()).unwrap();
+        settings.mfa_required = sealpost_server::settings::MfaRequired::None;
         settings.listen = "127.0.0.1:0".parse().unwrap();
         settings.public_url = "http://127.0.0.1:0".into();
         settings.data_dir = dir.path().join("data");

@@ -59,7 +59,7 @@ fn view(a: AccountListing) -> StaffAccount {
         display_name: a.user.display_name,
         role: a.user.role,
         status,
-        second_factor: false,
+        second_factor: a.user.has_second_factor,
         last_sign_in: a.last_sign_in_ms,
         invite_failed: a.invite_failed,
     }
@@ -136,6 +136,15 @@ pub async fn set_disabled(
         record(state, admin, meta, Action::AccountEnable, &user.email).await?;
         state.store.enable_user(id).await?;
     }
+    account(state, id).await
+}
+
+/// Removes an account's second factor and recovery codes, ending its sessions: it sets one
+/// up again at its next sign-in (for someone who lost their phone).
+pub async fn reset_second_factor(state: &AppState, admin: &UserRecord, meta: &RequestMeta, id: UserId) -> Result<StaffAccount, AppError> {
+    let user = other_account(state, admin, id).await?;
+    record(state, admin, meta, Action::SecondFactorReset, &user.email).await?;
+    state.store.reset_second_factor(id).await?;
     account(state, id).await
 }
 
@@ -363,6 +372,7 @@ pub fn settings(state: &AppState, admin: &UserRecord) -> Result<Vec<SettingView>
         ("SEALPOST_BREAK_GLASS_MINUTES", s.break_glass_minutes.to_string()),
         ("SEALPOST_AUDIT_CHECKPOINT_EVENTS", s.audit_checkpoint_events.to_string()),
         ("SEALPOST_AUDIT_CHECKPOINT_MINUTES", s.audit_checkpoint_minutes.to_string()),
+        ("SEALPOST_MFA_REQUIRED", s.mfa_required.as_str().to_owned()),
         ("SEALPOST_TRUST_PROXY", on(s.trust_proxy)),
         ("SEALPOST_OUTBOX_WORKER", on(s.outbox_worker)),
     ];

@@ -7,12 +7,12 @@
 use std::net::IpAddr;
 
 use sealpost_crypto::{CryptoError, HashMemory, PasswordHash, PasswordHasher, SecretString, Token, TokenHash, Verification};
-use sealpost_domain::api::Me;
+use sealpost_domain::api::{Me, NextStep};
 use sealpost_domain::{EmailAddress, check_password_policy};
-use sealpost_storage::UserRecord;
+use sealpost_storage::{SessionStage, UserRecord};
 
 use crate::app::audit::{self, Action, Actor, Outcome, RequestMeta};
-use crate::app::sessions;
+use crate::app::{second_factor, sessions};
 use crate::error::AppError;
 use crate::state::AppState;
 
@@ -92,23 +92,26 @@ pub async fn login(
         let hash = hash_password(state, password).await?;
         state.store.upgrade_password_hash(user.id, &hash).await?;
     }
-    let token = sessions::start(state, user.id, browser.session).await?;
+    let stage = second_factor::stage_after_password(state, &user);
+    let token = sessions::start(state, user.id, browser.session, stage).await?;
     let device = if known.is_some() {
         None
     } else {
         Some(new_device(state, &user.email).await?)
     };
-    audit::record(state, meta, &Actor::User(user.id), Action::SignIn, None, Outcome::Success).await?;
-    tracing::info!(user = %user.id, outcome = "success", "signed in");
+    if stage == SessionStage::Full {
+        audit::record(state, meta, &Actor::User(user.id), Action::SignIn, None, Outcome::Success).await?;
+        tracing::info!(user = %user.id, outcome = "success", "signed in");
+    }
     Ok(SignedIn {
         token,
         device,
-        me: me(state, user),
+        me: me_at(state, user, stage),
     })
 }
 
 /// The device cookie, if it marks a browser that has signed in as `email` in the last 180 days.
-async fn is_known_device<'a>(
+pub(crate) async fn is_known_device<'a>(
     state: &AppState,
     device: Option<&'a TokenHash>,
     email: &EmailAddress,
@@ -159,7 +162,7 @@ pub async fn reauthenticate(
 /// Takes a place under the failure limit before any hashing (SECURITY A3, A10), or `None` when
 /// the limit is reached: the browser's own limit if it is known to the account, otherwise the
 /// address's. The place is given back if the password is right.
-async fn take_attempt(
+pub(crate) async fn take_attempt(
     state: &AppState,
     email: &EmailAddress,
     known_device: Option<&TokenHash>,
@@ -233,13 +236,14 @@ pub async fn complete_setup(
     let user = state.store.user_by_id(user_id).await?.filter(|u| !u.disabled).ok_or_else(expired)?;
     let hash = hash_password(state, password).await?;
     state.store.set_password(user.id, &hash).await?;
-    let session = sessions::start(state, user.id, browser.session).await?;
+    let stage = second_factor::stage_after_password(state, &user);
+    let session = sessions::start(state, user.id, browser.session, stage).await?;
     let device = Some(new_device(state, &user.email).await?);
     audit::record(state, meta, &Actor::User(user.id), Action::AccountSetup, None, Outcome::Success).await?;
     Ok(SignedIn {
         token: session,
         device,
-        me: me(state, user),
+        me: me_at(state, user, stage),
     })
 }
 
@@ -253,9 +257,19 @@ pub async fn set_preferences(state: &AppState, user: UserRecord, p: sealpost_dom
     Ok(me(state, user))
 }
 
-/// The API view of an account.
+/// The API view of a signed-in account.
 pub fn me(state: &AppState, user: UserRecord) -> Me {
+    me_at(state, user, SessionStage::Full)
+}
+
+/// The API view of an account whose sign-in has got to `stage`.
+pub fn me_at(state: &AppState, user: UserRecord, stage: SessionStage) -> Me {
     Me {
+        next_step: match stage {
+            SessionStage::Full => None,
+            SessionStage::SecondFactor => Some(NextStep::SecondFactor),
+            SessionStage::Enrol => Some(NextStep::Enrol),
+        },
         id: user.id,
         email: user.email,
         display_name: user.display_name,

@@ -16,6 +16,7 @@ pub mod portal_mail;
 pub mod portal_verify;
 pub mod reply;
 pub mod search;
+pub mod second_factor;
 pub mod send;
 pub mod sessions;
 pub mod uploads;

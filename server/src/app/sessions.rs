@@ -3,7 +3,7 @@
 
 use sealpost_crypto::{Token, TokenHash};
 use sealpost_domain::UserId;
-use sealpost_storage::UserRecord;
+use sealpost_storage::{SessionStage, UserRecord};
 
 use crate::app::audit::{self, Action, Actor, Outcome, RequestMeta};
 use crate::error::AppError;
@@ -12,20 +12,31 @@ use crate::state::AppState;
 /// Write `last_seen_at` at most this often, to spare the database a write per request.
 pub(crate) const TOUCH_EVERY_MS: i64 = 60_000;
 
-/// Starts a session for `user`, ending `previous` if the browser presented one (A8: a new id at
-/// every sign-in). Returns the token to set as the cookie.
-pub async fn start(state: &AppState, user: UserId, previous: Option<&TokenHash>) -> Result<Token, AppError> {
+/// Starts a session for `user` at `stage`, ending `previous` if the browser presented one (A8:
+/// a new id at every sign-in). Returns the token to set as the cookie.
+pub async fn start(state: &AppState, user: UserId, previous: Option<&TokenHash>, stage: SessionStage) -> Result<Token, AppError> {
     if let Some(old) = previous {
         state.store.delete_session(old).await?;
     }
     let token = Token::generate()?;
-    state.store.create_session(&token.hash(), user, state.now_ms()).await?;
-    state.store.record_sign_in(user, state.now_ms()).await?;
+    state.store.create_session(&token.hash(), user, state.now_ms(), stage).await?;
+    if stage == SessionStage::Full {
+        state.store.record_sign_in(user, state.now_ms()).await?;
+    }
     Ok(token)
 }
 
-/// Resolves a presented token to its account, ending the session if it has timed out.
+/// Resolves a presented token to its signed-in account (401 for a session still waiting for a
+/// second factor), ending the session if it has timed out.
 pub async fn resolve(state: &AppState, token: &TokenHash) -> Result<UserRecord, AppError> {
+    match resolve_any(state, token).await? {
+        (user, SessionStage::Full) => Ok(user),
+        _ => Err(AppError::Unauthenticated),
+    }
+}
+
+/// Resolves a presented token to its account and how far its sign-in has got.
+pub async fn resolve_any(state: &AppState, token: &TokenHash) -> Result<(UserRecord, SessionStage), AppError> {
     let session = state.store.session(token).await?.ok_or(AppError::Unauthenticated)?;
     let now = state.now_ms();
     let idle_ms = i64::from(state.settings.session_idle_minutes) * 60_000;
@@ -37,7 +48,7 @@ pub async fn resolve(state: &AppState, token: &TokenHash) -> Result<UserRecord, 
     if now - session.last_seen_at_ms >= TOUCH_EVERY_MS {
         state.store.touch_session(token, now).await?;
     }
-    Ok(session.user)
+    Ok((session.user, session.stage))
 }
 
 /// Ends a session (sign-out), recording it for the account it belonged to.

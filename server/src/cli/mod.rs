@@ -148,6 +148,13 @@ pub(crate) enum UserCommand {
         #[arg(long)]
         email: String,
     },
+    /// Remove an account's second factor and recovery codes and end its sessions: it sets one
+    /// up again at its next sign-in (for someone who lost their phone).
+    ResetSecondFactor {
+        /// The account's email address.
+        #[arg(long)]
+        email: String,
+    },
     /// Set the telephone number partners see as a way to reach this person (empty clears it).
     SetPhone {
         /// The account's email address.

@@ -99,6 +99,15 @@ pub async fn run(settings: &Settings, command: UserCommand) -> anyhow::Result<()
             }
             Ok(())
         }
+        UserCommand::ResetSecondFactor { email } => {
+            let (store, user) = account(open().await?, &email).await?;
+            store.reset_second_factor(user.id).await?;
+            println!(
+                "Removed the second factor of {} and ended its sessions. It sets one up again when it next signs in.",
+                user.email
+            );
+            Ok(())
+        }
         UserCommand::ResetPassword { email } => {
             let (store, user) = account(open().await?, &email).await?;
             store.clear_password(user.id).await?;

@@ -23,6 +23,7 @@ pub fn router() -> Router<AppState> {
         .route("/admin/users/{id}/disable", post(disable))
         .route("/admin/users/{id}/enable", post(enable))
         .route("/admin/users/{id}/invite", post(resend_invite))
+        .route("/admin/users/{id}/second-factor/reset", post(reset_second_factor))
         .route("/admin/import/preview", post(preview))
         .route("/admin/import", post(import))
         .route("/admin/settings", get(settings))
@@ -77,6 +78,15 @@ async fn resend_invite(
     Path(id): Path<String>,
 ) -> Result<Json<StaffAccount>, AppError> {
     admin::resend_invite(&state, &s.user, &meta, account_id(&id)?).await.map(Json)
+}
+
+async fn reset_second_factor(
+    State(state): State<AppState>,
+    s: SignedIn,
+    Meta(meta): Meta,
+    Path(id): Path<String>,
+) -> Result<Json<StaffAccount>, AppError> {
+    admin::reset_second_factor(&state, &s.user, &meta, account_id(&id)?).await.map(Json)
 }
 
 async fn preview(

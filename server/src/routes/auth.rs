@@ -1,4 +1,5 @@
-//! `/api/v1/auth/*`: sign in, sign out, who am I, set a first password, and public info.
+//! `/api/v1/auth/*`: sign in (and its second factor), sign out, who am I, set a first password
+//! or a second factor, and public info.
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -6,12 +7,12 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use sealpost_crypto::SecretString;
-use sealpost_domain::api::{Info, LoginRequest, Me, Preferences, SetupLink, SetupRequest};
+use sealpost_domain::api::{CodeRequest, Enrolled, Info, LoginRequest, Me, Preferences, SetupLink, SetupRequest, TotpEnrolment};
 
 use super::client::{ClientIp, Meta};
-use super::cookie::{self, SignedIn};
+use super::cookie::{self, SignedIn, SigningIn};
 use super::json::ApiJson;
-use crate::app::auth;
+use crate::app::{auth, second_factor};
 use crate::error::AppError;
 use crate::state::AppState;
 
@@ -20,6 +21,9 @@ pub fn router() -> Router<AppState> {
         .route("/auth/login", post(login))
         .route("/auth/logout", post(logout))
         .route("/auth/me", get(me))
+        .route("/auth/second-factor", post(second_factor))
+        .route("/auth/totp/start", post(totp_start))
+        .route("/auth/totp/confirm", post(totp_confirm))
         .route("/auth/preferences", axum::routing::put(preferences))
         .route("/auth/setup", post(setup))
         .route("/auth/setup/{token}", get(setup_link))
@@ -78,8 +82,37 @@ async fn logout(State(state): State<AppState>, Meta(meta): Meta, headers: Header
     Ok((StatusCode::NO_CONTENT, [(header::SET_COOKIE, cookie::clear_session())]).into_response())
 }
 
-async fn me(State(state): State<AppState>, signed_in: SignedIn) -> Json<Me> {
-    Json(auth::me(&state, signed_in.user))
+/// Who is signed in, or whose sign-in is waiting for its second factor (`next_step`).
+async fn me(State(state): State<AppState>, s: SigningIn) -> Json<Me> {
+    Json(auth::me_at(&state, s.user, s.stage))
+}
+
+async fn second_factor(
+    State(state): State<AppState>,
+    Meta(meta): Meta,
+    headers: HeaderMap,
+    s: SigningIn,
+    ApiJson(body): ApiJson<CodeRequest>,
+) -> Result<Json<Me>, AppError> {
+    let device = cookie::presented_device(&headers);
+    second_factor::give(&state, &s.session, s.user, s.stage, &body.code, device.as_ref(), &meta)
+        .await
+        .map(Json)
+}
+
+async fn totp_start(State(state): State<AppState>, s: SigningIn) -> Result<Json<TotpEnrolment>, AppError> {
+    second_factor::start(&state, &s.user, s.stage).await.map(Json)
+}
+
+async fn totp_confirm(
+    State(state): State<AppState>,
+    Meta(meta): Meta,
+    s: SigningIn,
+    ApiJson(body): ApiJson<CodeRequest>,
+) -> Result<Json<Enrolled>, AppError> {
+    second_factor::confirm(&state, &s.session, s.user, s.stage, &body.code, &meta)
+        .await
+        .map(Json)
 }
 
 async fn preferences(State(state): State<AppState>, signed_in: SignedIn, ApiJson(p): ApiJson<Preferences>) -> Result<Json<Me>, AppError> {

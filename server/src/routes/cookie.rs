@@ -5,7 +5,7 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, header};
 use sealpost_crypto::{Token, TokenHash};
-use sealpost_storage::UserRecord;
+use sealpost_storage::{SessionStage, UserRecord};
 
 use crate::app::sessions;
 use crate::error::AppError;
@@ -106,6 +106,27 @@ impl FromRequestParts<AppState> for SignedIn {
         let token = presented(&parts.headers).ok_or(AppError::Unauthenticated)?;
         let user = sessions::resolve(state, &token).await?;
         Ok(SignedIn { user })
+    }
+}
+
+/// A staff session at any stage of its sign-in (still waiting for the second factor, or for
+/// one to be set up): only the routes that finish a sign-in take it. 401 without one.
+pub struct SigningIn {
+    /// The account.
+    pub user: UserRecord,
+    /// How far the sign-in has got.
+    pub stage: SessionStage,
+    /// The session's token hash.
+    pub session: TokenHash,
+}
+
+impl FromRequestParts<AppState> for SigningIn {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let session = presented(&parts.headers).ok_or(AppError::Unauthenticated)?;
+        let (user, stage) = sessions::resolve_any(state, &session).await?;
+        Ok(SigningIn { user, stage, session })
     }
 }
 

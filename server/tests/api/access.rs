@@ -235,6 +235,12 @@ async fn every_route_with_an_id_answers_each_principal_as_the_table_says() {
             admin_answers(400),
         ),
         (
+            "/api/v1/admin/users/{id}/second-factor/reset",
+            format!("/api/v1/admin/users/{starter}/second-factor/reset"),
+            Call::Post(json!({})),
+            ADMIN_ONLY,
+        ),
+        (
             "/api/v1/admin/import/preview",
             "/api/v1/admin/import/preview".into(),
             Call::Post(json!({ "csv": "" })),

@@ -32,6 +32,7 @@ mod portal_reply;
 mod portal_verify;
 mod real_server;
 mod search;
+mod second_factor;
 mod sessions;
 mod staff;
 mod test_app;

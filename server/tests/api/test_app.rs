@@ -7,7 +7,7 @@ use sealpost_crypto::SecretString;
 use sealpost_domain::{DisplayName, EmailAddress, Role, UserId};
 use sealpost_mail::testing::SmtpSink;
 use sealpost_server::clock::ManualClock;
-use sealpost_server::settings::Settings;
+use sealpost_server::settings::{MfaRequired, Settings};
 use sealpost_server::startup::Application;
 use sealpost_server::state::AppState;
 use sealpost_storage::NewUser;
@@ -67,6 +67,8 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     settings.outbox_worker = false;
     // A test machine's disk may have less free than the production reserve.
     settings.min_free_mib = 0;
+    // The second factor's own tests turn it on; the rest sign in with a password.
+    settings.mfa_required = MfaRequired::None;
     configure(&mut settings);
     sealpost_server::keyfiles::init(&settings.key_dir, None).unwrap();
     let clock = Arc::new(ManualClock::new());

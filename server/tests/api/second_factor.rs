@@ -1,0 +1,199 @@
+//! The second factor (issue 17, SECURITY A6): an account that must have one sets up TOTP
+//! after its password (nothing else answers until it has); the next sign-in asks for a code;
+//! a code is taken once per step (a replay is refused); a wrong code counts against the same
+//! limit as a wrong password, under 40 requests at once; a recovery code works exactly once;
+//! IT can reset a lost one.
+
+use reqwest::StatusCode;
+use sealpost_crypto::TotpSecret;
+use sealpost_domain::Role;
+use sealpost_server::settings::MfaRequired;
+use serde_json::{Value, json};
+
+use crate::test_app::{PASSWORD, TestApp, body, session_cookie, spawn_app_with};
+
+const ANN: &str = "ann@testshire.gov.uk";
+
+async fn post(app: &TestApp, cookie: &str, path: &str, payload: Value) -> (StatusCode, Value) {
+    let r = app.post(path).header("cookie", cookie).json(&payload).send().await.unwrap();
+    let status = r.status();
+    (status, body(r).await)
+}
+
+/// Signs in with the password: the session cookie and where the sign-in stands.
+async fn password(app: &TestApp, email: &str) -> (String, Value) {
+    let r = app.login(email, PASSWORD).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let cookie = session_cookie(&r).expect("a session cookie");
+    (cookie, body(r).await["next_step"].clone())
+}
+
+fn code_now(app: &TestApp, secret: &TotpSecret) -> String {
+    secret.code_at(u64::try_from(app.state.now_ms() / 1000).unwrap())
+}
+
+/// Enrols `email` (who must set up a second factor) and returns its secret and recovery codes.
+async fn enrol(app: &TestApp, email: &str) -> (TotpSecret, Vec<String>) {
+    let (cookie, next) = password(app, email).await;
+    assert_eq!(next, "enrol");
+    let (status, started) = post(app, &cookie, "/api/v1/auth/totp/start", json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{started}");
+    let secret = TotpSecret::from_base32(started["secret"].as_str().unwrap()).unwrap();
+    let (status, done) = post(app, &cookie, "/api/v1/auth/totp/confirm", json!({ "code": code_now(app, &secret) })).await;
+    assert_eq!(status, StatusCode::OK, "{done}");
+    let codes = done["recovery_codes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap().to_owned())
+        .collect();
+    (secret, codes)
+}
+
+#[tokio::test]
+async fn enrol_then_sign_in_with_a_code_once_a_step_and_a_recovery_code_once() {
+    let app = spawn_app_with(|s| s.mfa_required = MfaRequired::All).await;
+    app.create_user(ANN, PASSWORD, Role::Staff).await;
+
+    // After the password, nothing but the set-up answers.
+    let (cookie, next) = password(&app, ANN).await;
+    assert_eq!(next, "enrol");
+    let me = body(app.me(&cookie).await).await;
+    assert_eq!(me["next_step"], "enrol");
+    assert_eq!(app.list(&cookie, "inbox").await.status(), StatusCode::UNAUTHORIZED);
+    let (status, started) = post(&app, &cookie, "/api/v1/auth/totp/start", json!({})).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(started["otpauth_url"].as_str().unwrap().starts_with("otpauth://totp/"));
+    assert!(started["qr_size"].as_u64().unwrap() >= 21 && started["qr_path"].as_str().unwrap().starts_with('M'));
+    let secret = TotpSecret::from_base32(started["secret"].as_str().unwrap()).unwrap();
+    let right = code_now(&app, &secret);
+    let wrong = if right == "000000" { "111111" } else { "000000" };
+    let (status, said) = post(&app, &cookie, "/api/v1/auth/totp/confirm", json!({ "code": wrong })).await;
+    assert_eq!((status, said["code"].as_str()), (StatusCode::BAD_REQUEST, Some("code_wrong")));
+    let (status, done) = post(&app, &cookie, "/api/v1/auth/totp/confirm", json!({ "code": right })).await;
+    assert_eq!(status, StatusCode::OK);
+    let recovery: Vec<String> = done["recovery_codes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(recovery.len(), 10);
+    assert_eq!(done["me"]["next_step"], Value::Null);
+    assert_eq!(app.list(&cookie, "inbox").await.status(), StatusCode::OK, "signed in once set up");
+
+    // The next sign-in asks for a code; the one used to set up (same step) is refused.
+    let (cookie, next) = password(&app, ANN).await;
+    assert_eq!(next, "second_factor");
+    assert_eq!(app.list(&cookie, "inbox").await.status(), StatusCode::UNAUTHORIZED);
+    let (status, said) = post(&app, &cookie, "/api/v1/auth/second-factor", json!({ "code": right })).await;
+    assert_eq!(
+        (status, said["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("code_wrong")),
+        "a replay is refused"
+    );
+    app.clock.advance_minutes(1);
+    let fresh = code_now(&app, &secret);
+    let (status, me) = post(&app, &cookie, "/api/v1/auth/second-factor", json!({ "code": fresh })).await;
+    assert_eq!((status, me["next_step"].clone()), (StatusCode::OK, Value::Null));
+    assert_eq!(app.list(&cookie, "inbox").await.status(), StatusCode::OK);
+    // The same code again, in another sign-in within its step: refused.
+    let (other, _) = password(&app, ANN).await;
+    let (status, _) = post(&app, &other, "/api/v1/auth/second-factor", json!({ "code": fresh })).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+
+    // A recovery code works once, however it is typed.
+    let typed = recovery[3].to_uppercase().replace('-', " ");
+    let (status, _) = post(&app, &other, "/api/v1/auth/second-factor", json!({ "code": typed })).await;
+    assert_eq!(status, StatusCode::OK);
+    let (again, _) = password(&app, ANN).await;
+    let (status, _) = post(&app, &again, "/api/v1/auth/second-factor", json!({ "code": recovery[3] })).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "a recovery code is used up");
+    let actions = app
+        .state
+        .store
+        .fetch_texts("SELECT action FROM audit_events WHERE action LIKE 'auth.%' ORDER BY seq")
+        .await
+        .unwrap();
+    assert!(
+        actions.contains(&"auth.second_factor_enrol".to_owned()) && actions.contains(&"auth.recovery_code".to_owned()),
+        "{actions:?}"
+    );
+}
+
+#[tokio::test]
+async fn forty_wrong_codes_at_once_count_against_the_password_limit() {
+    let app = spawn_app_with(|s| s.mfa_required = MfaRequired::All).await;
+    app.create_user(ANN, PASSWORD, Role::Staff).await;
+    let (secret, _) = enrol(&app, ANN).await;
+    app.clock.advance_minutes(1);
+    let (cookie, next) = password(&app, ANN).await;
+    assert_eq!(next, "second_factor");
+    let right = code_now(&app, &secret);
+    let wrong = if right == "000000" { "111111" } else { "000000" };
+    let tries = (0..40).map(|_| post(&app, &cookie, "/api/v1/auth/second-factor", json!({ "code": wrong })));
+    let statuses: Vec<StatusCode> = futures::future::join_all(tries).await.into_iter().map(|(s, _)| s).collect();
+    let wrong_answers = statuses.iter().filter(|s| **s == StatusCode::BAD_REQUEST).count();
+    let limited = statuses.iter().filter(|s| **s == StatusCode::TOO_MANY_REQUESTS).count();
+    assert_eq!(wrong_answers, 20, "exactly the hourly limit of wrong codes is tried");
+    assert_eq!(limited, 20);
+    // The limit is the password's too: even the right code and the right password wait now.
+    let (status, _) = post(&app, &cookie, "/api/v1/auth/second-factor", json!({ "code": right })).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(app.login(ANN, PASSWORD).await.status(), StatusCode::TOO_MANY_REQUESTS);
+}
+
+#[tokio::test]
+async fn it_resets_a_lost_second_factor_and_only_admins_and_ig_must_have_one_when_so_set() {
+    let app = spawn_app_with(|s| s.mfa_required = MfaRequired::AdminAndIg).await;
+    app.create_user(ANN, PASSWORD, Role::Staff).await;
+    app.create_user("ida@testshire.gov.uk", PASSWORD, Role::Ig).await;
+    app.create_user("it@testshire.gov.uk", PASSWORD, Role::Admin).await;
+    let (_, next) = password(&app, ANN).await;
+    assert_eq!(next, Value::Null, "staff need not");
+    let (ida, next) = password(&app, "ida@testshire.gov.uk").await;
+    assert_eq!(next, "enrol", "IG must");
+    assert_eq!(
+        app.get("/api/v1/audit/events")
+            .header("cookie", &ida)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::UNAUTHORIZED
+    );
+    let (secret, _) = enrol(&app, "ida@testshire.gov.uk").await;
+    let (it_cookie, _) = password(&app, "it@testshire.gov.uk").await;
+    let (it_secret, _) = enrol(&app, "it@testshire.gov.uk").await;
+    app.clock.advance_minutes(1);
+    let (ida, _) = password(&app, "ida@testshire.gov.uk").await;
+    let (status, _) = post(&app, &ida, "/api/v1/auth/second-factor", json!({ "code": code_now(&app, &secret) })).await;
+    assert_eq!(status, StatusCode::OK);
+    let (it, _) = password(&app, "it@testshire.gov.uk").await;
+    let (status, _) = post(
+        &app,
+        &it,
+        "/api/v1/auth/second-factor",
+        json!({ "code": code_now(&app, &it_secret) }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_ne!(it, it_cookie);
+    let list = body(app.get("/api/v1/admin/users").header("cookie", &it).send().await.unwrap()).await;
+    let row = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["email"] == "ida@testshire.gov.uk")
+        .unwrap()
+        .clone();
+    assert_eq!(row["second_factor"], true);
+
+    // Ida lost her phone: IT resets it; her session ends and she sets one up again.
+    let id = row["id"].as_str().unwrap();
+    let (status, reset) = post(&app, &it, &format!("/api/v1/admin/users/{id}/second-factor/reset"), json!({})).await;
+    assert_eq!((status, reset["second_factor"].as_bool()), (StatusCode::OK, Some(false)));
+    assert_eq!(app.me(&ida).await.status(), StatusCode::UNAUTHORIZED);
+    let (_, next) = password(&app, "ida@testshire.gov.uk").await;
+    assert_eq!(next, "enrol");
+}
