@@ -14,5 +14,7 @@ CREATE TABLE recovery_codes (
     PRIMARY KEY (user_id, code_hash)
 );
 
+-- Sessions open at the upgrade began without a second factor: everyone signs in again.
+DELETE FROM sessions;
 ALTER TABLE sessions ADD COLUMN stage TEXT NOT NULL DEFAULT 'full'
     CHECK (stage IN ('full', 'second_factor', 'enrol'));

@@ -92,6 +92,8 @@ pub enum Action {
     SecondFactorEnrol,
     /// A member of staff signed in with one of their recovery codes.
     RecoveryCodeUsed,
+    /// The right password was given; the sign-in waits for the second factor (or its set-up).
+    PasswordAccepted,
 }
 
 /// What it happened to. Everything about a message names the message first
@@ -238,11 +240,12 @@ impl Action {
             Action::SecondFactorReset => "account.second_factor_reset",
             Action::SecondFactorEnrol => "auth.second_factor_enrol",
             Action::RecoveryCodeUsed => "auth.recovery_code",
+            Action::PasswordAccepted => "auth.password_accepted",
         }
     }
 
     /// Every action, for tests that must cover each one.
-    pub const ALL: [Action; 31] = [
+    pub const ALL: [Action; 32] = [
         Action::MessageSend,
         Action::MailboxList,
         Action::MailboxSearch,
@@ -274,6 +277,7 @@ impl Action {
         Action::SecondFactorReset,
         Action::SecondFactorEnrol,
         Action::RecoveryCodeUsed,
+        Action::PasswordAccepted,
     ];
 }
 

@@ -53,8 +53,9 @@ pub struct CodeRequest {
     pub code: String,
 }
 
-/// `POST /api/v1/auth/totp/start`: what to put into an authenticator app. Shown once.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// `POST /api/v1/auth/totp/start`: what to put into an authenticator app. Shown once; `Debug`
+/// leaves the secret out.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TotpEnrolment {
     /// The secret in base32, in groups of four, to type in by hand.
     pub secret: String,
@@ -67,8 +68,8 @@ pub struct TotpEnrolment {
 }
 
 /// `POST /api/v1/auth/totp/confirm`: the second factor is set up and the session is signed
-/// in. The recovery codes are shown this once.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// in. The recovery codes are shown this once; `Debug` leaves them out.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Enrolled {
     /// Ten single-use recovery codes.
     pub recovery_codes: Vec<String>,
@@ -95,6 +96,20 @@ pub struct Info {
     /// Days a deleted message waits in a person's Deleted box before it goes for good.
     #[serde(default)]
     pub deleted_days: u32,
+}
+
+impl std::fmt::Debug for TotpEnrolment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TotpEnrolment")
+            .field("qr_size", &self.qr_size)
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for Enrolled {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Enrolled").field("me", &self.me).finish_non_exhaustive()
+    }
 }
 
 /// Every error body of the API.

@@ -52,6 +52,7 @@ pub const ACTIONS: &[(&str, &str)] = &[
     ("account.second_factor_reset", "Reset an account's second factor"),
     ("auth.second_factor_enrol", "Set up a second factor"),
     ("auth.recovery_code", "Signed in with a recovery code"),
+    ("auth.password_accepted", "Gave the right password; a second factor was asked for"),
 ];
 
 /// The console's words for `action` (the stored name itself if it is not known).

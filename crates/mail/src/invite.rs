@@ -2,10 +2,9 @@
 //! council's Sealpost, and the one-time link where they choose a password. The link is a
 //! secret: never logged, and left out of `Debug`.
 
-use lettre::message::{Mailbox, header::ContentType};
 use sealpost_domain::EmailAddress;
 
-use crate::MailError;
+use crate::StaffNotice;
 
 /// An account set-up invitation.
 #[derive(Clone)]
@@ -49,18 +48,14 @@ impl InviteEmail {
         )
     }
 
-    /// The whole email, from `from`.
-    pub fn build(&self, from: &str) -> Result<lettre::Message, MailError> {
-        let from: Mailbox = from.parse().map_err(|_| MailError::Address("the From address"))?;
-        let to: Mailbox = self.to.as_str().parse().map_err(|_| MailError::Address("the recipient address"))?;
-        lettre::Message::builder()
-            .from(from)
-            .to(to)
-            .subject(format!("Your Sealpost account at {}", self.organisation))
-            .message_id(Some(self.message_id.clone()))
-            .header(ContentType::TEXT_PLAIN)
-            .body(self.text())
-            .map_err(|e| MailError::Build(e.to_string()))
+    /// The email itself, a plain notice to its addressee.
+    pub fn notice(&self) -> StaffNotice {
+        StaffNotice {
+            to: self.to.clone(),
+            subject: format!("Your Sealpost account at {}", self.organisation),
+            text: self.text(),
+            message_id: self.message_id.clone(),
+        }
     }
 }
 
@@ -83,8 +78,8 @@ mod tests {
         assert!(text.contains("Your sign-in name is dee@testshire.gov.uk."));
         assert!(text.contains("for 72 hours"));
         assert!(!format!("{invite:?}").contains("abc123"));
-        let built = invite.build("sealpost@testshire.gov.uk").unwrap();
-        let raw = String::from_utf8(built.formatted()).unwrap();
-        assert!(raw.contains("Subject: Your Sealpost account at Testshire County Council"));
+        let notice = invite.notice();
+        assert_eq!(notice.subject, "Your Sealpost account at Testshire County Council");
+        assert!(!format!("{notice:?}").contains("abc123"), "nor in the notice's");
     }
 }

@@ -6,8 +6,9 @@ use sealpost_domain::EmailAddress;
 
 use crate::MailError;
 
-/// A plain-text notice to a member of staff.
-#[derive(Debug, Clone)]
+/// A plain-text notice to a member of staff. Its text may hold a one-time link (an
+/// invitation), so `Debug` shows only whom it is to and its subject.
+#[derive(Clone)]
 pub struct StaffNotice {
     /// The staff member.
     pub to: EmailAddress,
@@ -17,6 +18,15 @@ pub struct StaffNotice {
     pub text: String,
     /// A unique Message-ID.
     pub message_id: String,
+}
+
+impl std::fmt::Debug for StaffNotice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StaffNotice")
+            .field("to", &self.to)
+            .field("subject", &self.subject)
+            .finish_non_exhaustive()
+    }
 }
 
 impl StaffNotice {

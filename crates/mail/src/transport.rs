@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use tokio::io::AsyncWriteExt;
 
-use crate::{CodeEmail, InviteEmail, Notification, StaffNotice};
+use crate::{CodeEmail, Notification, StaffNotice};
 
 /// Where notifications go.
 pub enum Mailer {
@@ -92,12 +92,6 @@ impl Mailer {
     pub async fn send_code(&self, code: &CodeEmail) -> Result<(), SendError> {
         let email = code.build(self.from()).map_err(|e| SendError::Permanent(e.to_string()))?;
         self.deliver(email, &code.message_id).await
-    }
-
-    /// Sends an account set-up invitation.
-    pub async fn send_invite(&self, invite: &InviteEmail) -> Result<(), SendError> {
-        let email = invite.build(self.from()).map_err(|e| SendError::Permanent(e.to_string()))?;
-        self.deliver(email, &invite.message_id).await
     }
 
     /// Sends a notice to a member of staff.

@@ -9,7 +9,7 @@ use sealpost_domain::UserId;
 use uuid::Uuid;
 
 use crate::users::{USER_COLUMNS, UserRow};
-use crate::{NewUser, Pool, StorageError, Store, UserRecord, with_pool};
+use crate::{NewUser, StorageError, Store, UserRecord, with_pool};
 
 /// An account as the admin console lists it.
 #[derive(Debug, Clone)]
@@ -150,29 +150,12 @@ impl Store {
 
     /// Claims up to `limit` due account emails for `lease_ms` (see the notification outbox).
     pub async fn claim_due_account_emails(&self, now_ms: i64, lease_ms: i64, limit: i64) -> Result<Vec<DueAccountEmail>, StorageError> {
-        let lock = match self.pool {
-            Pool::Postgres(_) => " FOR UPDATE SKIP LOCKED",
-            Pool::Sqlite(_) => "",
-        };
-        let claim = Uuid::new_v4().to_string();
-        let update = format!(
-            "UPDATE account_emails SET next_attempt_at = $1, claim = $2 WHERE id IN \
-             (SELECT id FROM account_emails WHERE state = 'pending' AND next_attempt_at <= $3 ORDER BY next_attempt_at LIMIT $4{lock})"
-        );
+        let claim = self.claim_due("account_emails", "TRUE", now_ms, lease_ms, limit).await?;
         let select = format!(
             "SELECT {USER_COLUMNS}, e.id AS email_id, e.attempts, e.first_queued_at \
              FROM account_emails e JOIN users u ON u.id = e.user_id WHERE e.claim = $1 AND e.state = 'pending'"
         );
-        let rows: Vec<DueRow> = with_pool!(self, |pool| {
-            sqlx::query(&update)
-                .bind(now_ms + lease_ms)
-                .bind(&claim)
-                .bind(now_ms)
-                .bind(limit)
-                .execute(pool)
-                .await?;
-            sqlx::query_as(&select).bind(&claim).fetch_all(pool).await
-        })?;
+        let rows: Vec<DueRow> = with_pool!(self, |pool| sqlx::query_as(&select).bind(&claim).fetch_all(pool).await)?;
         rows.into_iter()
             .map(|r| {
                 Ok(DueAccountEmail {

@@ -66,31 +66,47 @@ impl Store {
     /// the rows (SQLite never upgrades a read lock; PostgreSQL skips rows another instance
     /// holds), tagging them with a fresh claim id that the SELECT then reads back.
     pub async fn claim_due_notifications(&self, now_ms: i64, lease_ms: i64, limit: i64) -> Result<Vec<DueNotification>, StorageError> {
+        let filter = "(sealed_link IS NOT NULL OR kind = 'colleague')";
+        let claim = self.claim_due("outbox", filter, now_ms, lease_ms, limit).await?;
+        let select = "SELECT o.id AS outbox_id, r.id AS recipient_id, m.id AS message_id, r.address, o.sealed_link, k.wrapped, o.attempts, o.first_queued_at, \
+             m.reference, m.marking, u.display_name AS sender_name, u.email AS sender_email, m.expires_at \
+             FROM outbox o JOIN recipients r ON r.id = o.recipient_id JOIN messages m ON m.id = r.message_id \
+             JOIN message_keys k ON k.message_id = m.id JOIN users u ON u.id = m.sender_id \
+             WHERE o.claim = $1 AND o.state = 'pending' AND (o.sealed_link IS NOT NULL OR o.kind = 'colleague')";
+        let rows: Vec<DueRow> = with_pool!(self, |pool| sqlx::query_as(select).bind(&claim).fetch_all(pool).await)?;
+        rows.into_iter().map(|r| due_from_row(r, &claim)).collect()
+    }
+
+    /// Claims up to `limit` pending rows of `table` (an outbox: `id`, `state`, `claim`,
+    /// `next_attempt_at`) that are due and match `filter`, leasing them for `lease_ms`, and
+    /// returns the claim id to read them back by. One UPDATE takes the rows (SQLite never
+    /// upgrades a read lock; PostgreSQL skips rows another instance holds).
+    pub(crate) async fn claim_due(
+        &self,
+        table: &str,
+        filter: &str,
+        now_ms: i64,
+        lease_ms: i64,
+        limit: i64,
+    ) -> Result<String, StorageError> {
         let lock = match self.pool {
             Pool::Postgres(_) => " FOR UPDATE SKIP LOCKED",
             Pool::Sqlite(_) => "",
         };
         let claim = Uuid::new_v4().to_string();
         let update = format!(
-            "UPDATE outbox SET next_attempt_at = $1, claim = $2 WHERE id IN \
-             (SELECT id FROM outbox WHERE state = 'pending' AND next_attempt_at <= $3 AND (sealed_link IS NOT NULL OR kind = 'colleague') ORDER BY next_attempt_at LIMIT $4{lock})"
+            "UPDATE {table} SET next_attempt_at = $1, claim = $2 WHERE id IN \
+             (SELECT id FROM {table} WHERE state = 'pending' AND next_attempt_at <= $3 AND {filter} ORDER BY next_attempt_at LIMIT $4{lock})"
         );
-        let select = "SELECT o.id AS outbox_id, r.id AS recipient_id, m.id AS message_id, r.address, o.sealed_link, k.wrapped, o.attempts, o.first_queued_at, \
-             m.reference, m.marking, u.display_name AS sender_name, u.email AS sender_email, m.expires_at \
-             FROM outbox o JOIN recipients r ON r.id = o.recipient_id JOIN messages m ON m.id = r.message_id \
-             JOIN message_keys k ON k.message_id = m.id JOIN users u ON u.id = m.sender_id \
-             WHERE o.claim = $1 AND o.state = 'pending' AND (o.sealed_link IS NOT NULL OR o.kind = 'colleague')";
-        let rows: Vec<DueRow> = with_pool!(self, |pool| {
-            sqlx::query(&update)
-                .bind(now_ms + lease_ms)
-                .bind(&claim)
-                .bind(now_ms)
-                .bind(limit)
-                .execute(pool)
-                .await?;
-            sqlx::query_as(select).bind(&claim).fetch_all(pool).await
-        })?;
-        rows.into_iter().map(|r| due_from_row(r, &claim)).collect()
+        with_pool!(self, |pool| sqlx::query(&update)
+            .bind(now_ms + lease_ms)
+            .bind(&claim)
+            .bind(now_ms)
+            .bind(limit)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()))?;
+        Ok(claim)
     }
 
     /// True while the row is still ours to send: claimed by `n` and neither sent, failed nor

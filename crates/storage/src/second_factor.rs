@@ -10,14 +10,17 @@ use crate::decode::Ciphertext;
 use crate::{StorageError, Store, with_pool};
 
 impl Store {
-    /// Keeps `sealed` as the account's TOTP secret being set up, in place of any earlier one.
+    /// Keeps `sealed` as the account's TOTP secret being set up, in place of any earlier one;
+    /// nothing for an account that has one already.
     pub async fn put_pending_totp(&self, user: UserId, sealed: &Sealed) -> Result<(), StorageError> {
-        with_pool!(self, |pool| sqlx::query("UPDATE users SET totp_pending = $1 WHERE id = $2")
-            .bind(sealed.as_bytes())
-            .bind(user.0.to_string())
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected()))?;
+        with_pool!(self, |pool| sqlx::query(
+            "UPDATE users SET totp_pending = $1 WHERE id = $2 AND totp_secret IS NULL"
+        )
+        .bind(sealed.as_bytes())
+        .bind(user.0.to_string())
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected()))?;
         Ok(())
     }
 
@@ -35,13 +38,14 @@ impl Store {
 
     /// Makes the pending secret the account's second factor, taken at `step`, with these
     /// recovery code hashes in place of any earlier ones, in one transaction. False if nothing
-    /// was pending.
+    /// was pending or the account has a second factor already (it is never replaced here).
     pub async fn confirm_totp(&self, user: UserId, step: i64, recovery_hashes: &[[u8; 32]]) -> Result<bool, StorageError> {
         let id = user.0.to_string();
         let done = with_pool!(self, |pool| {
             let mut tx = pool.begin().await?;
             let moved = sqlx::query(
-                "UPDATE users SET totp_secret = totp_pending, totp_pending = NULL, totp_last_step = $1 WHERE id = $2 AND totp_pending IS NOT NULL",
+                "UPDATE users SET totp_secret = totp_pending, totp_pending = NULL, totp_last_step = $1 \
+                 WHERE id = $2 AND totp_pending IS NOT NULL AND totp_secret IS NULL",
             )
             .bind(step)
             .bind(&id)

@@ -94,7 +94,9 @@ pub async fn login(
     }
     let stage = second_factor::stage_after_password(state, &user);
     let token = sessions::start(state, user.id, browser.session, stage).await?;
-    let device = if known.is_some() {
+    // A browser becomes known to the account only once it is fully signed in: a password
+    // alone must not earn the browser's own (looser) limit for guessing the code.
+    let device = if known.is_some() || stage != SessionStage::Full {
         None
     } else {
         Some(new_device(state, &user.email).await?)
@@ -102,6 +104,8 @@ pub async fn login(
     if stage == SessionStage::Full {
         audit::record(state, meta, &Actor::User(user.id), Action::SignIn, None, Outcome::Success).await?;
         tracing::info!(user = %user.id, outcome = "success", "signed in");
+    } else {
+        audit::record(state, meta, &Actor::User(user.id), Action::PasswordAccepted, None, Outcome::Success).await?;
     }
     Ok(SignedIn {
         token,
@@ -123,7 +127,7 @@ pub(crate) async fn is_known_device<'a>(
 }
 
 /// Marks this browser as known to `email` from now on.
-async fn new_device(state: &AppState, email: &EmailAddress) -> Result<Token, AppError> {
+pub(crate) async fn new_device(state: &AppState, email: &EmailAddress) -> Result<Token, AppError> {
     let token = Token::generate()?;
     state.store.remember_device(&token.hash(), email, state.now_ms()).await?;
     Ok(token)
@@ -238,7 +242,10 @@ pub async fn complete_setup(
     state.store.set_password(user.id, &hash).await?;
     let stage = second_factor::stage_after_password(state, &user);
     let session = sessions::start(state, user.id, browser.session, stage).await?;
-    let device = Some(new_device(state, &user.email).await?);
+    let device = match stage {
+        SessionStage::Full => Some(new_device(state, &user.email).await?),
+        _ => None,
+    };
     audit::record(state, meta, &Actor::User(user.id), Action::AccountSetup, None, Outcome::Success).await?;
     Ok(SignedIn {
         token: session,

@@ -6,13 +6,15 @@
 //! secret is shown once, as text and as a QR code drawn here (no outside service), and stored
 //! only sealed to the master and escrow keys.
 
+use std::net::IpAddr;
+
 use qrcodegen::{QrCode, QrCodeEcc};
-use sealpost_crypto::{Binding, ExposeSecret, ObjectKind, TokenHash, TotpSecret, recovery_code, recovery_code_hash};
+use sealpost_crypto::{Binding, ExposeSecret, ObjectKind, Token, TokenHash, TotpSecret, recovery_code, recovery_code_hash};
 use sealpost_domain::api::{Enrolled, Me, TotpEnrolment};
 use sealpost_storage::{SessionStage, UserRecord};
 
 use crate::app::audit::{self, Action, Actor, Outcome, RequestMeta};
-use crate::app::auth::{self, is_known_device, take_attempt};
+use crate::app::auth::{self, is_known_device, new_device, take_attempt};
 use crate::error::AppError;
 use crate::state::AppState;
 
@@ -52,20 +54,39 @@ fn too_many() -> AppError {
     }
 }
 
+/// A sign-in finished by its second factor: the account, and a device cookie when the
+/// browser was not yet known to it.
+pub struct Finished<T> {
+    /// What the answer holds.
+    pub answer: T,
+    /// A new device cookie (SECURITY A3's known browsers), given only to a full sign-in.
+    pub device: Option<Token>,
+}
+
 /// Finishes a sign-in waiting for the second factor with `code`: six digits from the app for a
-/// step not used before, or an unused recovery code.
+/// step not used before, or an unused recovery code. Each try takes a place under the
+/// network's and the account's sign-in limits first, as a password does.
+#[allow(clippy::too_many_arguments)]
 pub async fn give(
     state: &AppState,
     session: &TokenHash,
     user: UserRecord,
     stage: SessionStage,
     code: &str,
+    ip: IpAddr,
     device: Option<&TokenHash>,
     meta: &RequestMeta,
-) -> Result<Me, AppError> {
+) -> Result<Finished<Me>, AppError> {
     if stage != SessionStage::SecondFactor {
         return Err(AppError::bad("no_code_wanted", "This sign-in is not waiting for a code."));
     }
+    state
+        .login_limiter
+        .check(ip, state.now_ms())
+        .map_err(|retry_after_secs| AppError::TooManyRequests {
+            retry_after_secs,
+            message: "Too many sign-in attempts from this network. Wait a minute and try again.",
+        })?;
     let known = is_known_device(state, device, &user.email).await?;
     let attempt = take_attempt(state, &user.email, known, state.now_ms())
         .await?
@@ -87,10 +108,18 @@ pub async fn give(
         return Err(code_wrong());
     }
     state.store.forget_login_attempt(attempt).await?;
+    state.login_limiter.refund(ip);
     if by_recovery {
         audit::record(state, meta, &actor, Action::RecoveryCodeUsed, None, Outcome::Success).await?;
     }
-    signed_in(state, session, user, meta).await
+    let device = match known {
+        Some(_) => None,
+        None => Some(new_device(state, &user.email).await?),
+    };
+    Ok(Finished {
+        answer: signed_in(state, session, user, meta).await?,
+        device,
+    })
 }
 
 async fn signed_in(state: &AppState, session: &TokenHash, user: UserRecord, meta: &RequestMeta) -> Result<Me, AppError> {
@@ -102,10 +131,11 @@ async fn signed_in(state: &AppState, session: &TokenHash, user: UserRecord, meta
 }
 
 /// Starts setting up TOTP: a new secret, kept sealed until a code confirms it, shown as text
-/// and as a QR code. For an account that has none yet (IT resets one that is lost).
+/// and as a QR code. Only for a sign-in waiting for it, just after the password (so a stolen
+/// signed-in session cannot put its own phone on the account); IT resets one that is lost.
 pub async fn start(state: &AppState, user: &UserRecord, stage: SessionStage) -> Result<TotpEnrolment, AppError> {
-    if stage == SessionStage::SecondFactor {
-        return Err(AppError::Unauthenticated);
+    if stage != SessionStage::Enrol {
+        return Err(not_enrolling());
     }
     if user.has_second_factor {
         return Err(AppError::bad(
@@ -126,9 +156,15 @@ pub async fn start(state: &AppState, user: &UserRecord, stage: SessionStage) -> 
     })
 }
 
+fn not_enrolling() -> AppError {
+    AppError::bad(
+        "not_enrolling",
+        "A second factor is set up just after signing in with your password, when it is asked for. If you have lost yours, ask IT to reset it.",
+    )
+}
+
 /// Confirms the secret being set up with a code from the app: it becomes the account's second
-/// factor, ten recovery codes are made (and shown this once), and a sign-in waiting for
-/// enrolment is signed in.
+/// factor, ten recovery codes are made (and shown this once), and the sign-in is complete.
 pub async fn confirm(
     state: &AppState,
     session: &TokenHash,
@@ -136,9 +172,9 @@ pub async fn confirm(
     stage: SessionStage,
     code: &str,
     meta: &RequestMeta,
-) -> Result<Enrolled, AppError> {
-    if stage == SessionStage::SecondFactor {
-        return Err(AppError::Unauthenticated);
+) -> Result<Finished<Enrolled>, AppError> {
+    if stage != SessionStage::Enrol || user.has_second_factor {
+        return Err(not_enrolling());
     }
     let attempt = take_attempt(state, &user.email, None, state.now_ms()).await?.ok_or_else(too_many)?;
     let sealed = state.store.totp_secret(user.id, true).await?.ok_or_else(|| {
@@ -149,6 +185,15 @@ pub async fn confirm(
     })?;
     let secret = TotpSecret::from_bytes(state.keyring.open_secret(binding(&user), sealed)?.expose_secret())?;
     let Some(step) = secret.check(code, now_seconds(state)) else {
+        audit::record(
+            state,
+            meta,
+            &Actor::User(user.id),
+            Action::SecondFactorEnrol,
+            None,
+            Outcome::Failure,
+        )
+        .await?;
         return Err(AppError::bad(
             "code_wrong",
             "That code is not right. Check the time on your phone is set automatically, and enter the 6 digits the app shows now.",
@@ -180,14 +225,14 @@ pub async fn confirm(
         has_second_factor: true,
         ..user
     };
-    let me = if stage == SessionStage::Enrol {
-        signed_in(state, session, user, meta).await?
-    } else {
-        auth::me(state, user)
-    };
-    Ok(Enrolled {
-        recovery_codes: codes.iter().map(|c| c.expose_secret().to_owned()).collect(),
-        me,
+    let device = Some(new_device(state, &user.email).await?);
+    let me = signed_in(state, session, user, meta).await?;
+    Ok(Finished {
+        answer: Enrolled {
+            recovery_codes: codes.iter().map(|c| c.expose_secret().to_owned()).collect(),
+            me,
+        },
+        device,
     })
 }
 

@@ -12,6 +12,9 @@ use crate::state::AppState;
 /// Write `last_seen_at` at most this often, to spare the database a write per request.
 pub(crate) const TOUCH_EVERY_MS: i64 = 60_000;
 
+/// How long a sign-in may wait for its second factor (or its set-up) after the password.
+pub const HALF_MADE_MS: i64 = 15 * 60_000;
+
 /// Starts a session for `user` at `stage`, ending `previous` if the browser presented one (A8:
 /// a new id at every sign-in). Returns the token to set as the cookie.
 pub async fn start(state: &AppState, user: UserId, previous: Option<&TokenHash>, stage: SessionStage) -> Result<Token, AppError> {
@@ -40,12 +43,16 @@ pub async fn resolve_any(state: &AppState, token: &TokenHash) -> Result<(UserRec
     let session = state.store.session(token).await?.ok_or(AppError::Unauthenticated)?;
     let now = state.now_ms();
     let idle_ms = i64::from(state.settings.session_idle_minutes) * 60_000;
-    let absolute_ms = i64::from(state.settings.session_absolute_hours) * 3_600_000;
+    let absolute_ms = match session.stage {
+        SessionStage::Full => i64::from(state.settings.session_absolute_hours) * 3_600_000,
+        // A sign-in waiting for its second factor lasts minutes, not hours.
+        _ => HALF_MADE_MS,
+    };
     if now - session.last_seen_at_ms >= idle_ms || now - session.created_at_ms >= absolute_ms {
         state.store.delete_session(token).await?;
         return Err(AppError::Unauthenticated);
     }
-    if now - session.last_seen_at_ms >= TOUCH_EVERY_MS {
+    if session.stage == SessionStage::Full && now - session.last_seen_at_ms >= TOUCH_EVERY_MS {
         state.store.touch_session(token, now).await?;
     }
     Ok((session.user, session.stage))

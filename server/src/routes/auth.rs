@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use sealpost_crypto::SecretString;
-use sealpost_domain::api::{CodeRequest, Enrolled, Info, LoginRequest, Me, Preferences, SetupLink, SetupRequest, TotpEnrolment};
+use sealpost_domain::api::{CodeRequest, Info, LoginRequest, Me, Preferences, SetupLink, SetupRequest, TotpEnrolment};
 
 use super::client::{ClientIp, Meta};
 use super::cookie::{self, SignedIn, SigningIn};
@@ -63,8 +63,13 @@ async fn setup(
 
 /// The session cookie, and the device cookie when the browser is newly known to the account.
 fn signed_in_response(signed_in: auth::SignedIn) -> Response {
-    let mut response = ([(header::SET_COOKIE, cookie::set_session(&signed_in.token))], Json(signed_in.me)).into_response();
-    if let Some(device) = &signed_in.device {
+    let response = ([(header::SET_COOKIE, cookie::set_session(&signed_in.token))], Json(signed_in.me)).into_response();
+    with_device(response, signed_in.device.as_ref())
+}
+
+/// `response`, with the device cookie added when there is a new one.
+fn with_device(mut response: Response, device: Option<&sealpost_crypto::Token>) -> Response {
+    if let Some(device) = device {
         response.headers_mut().append(header::SET_COOKIE, cookie::set_device(device));
     }
     response
@@ -89,15 +94,15 @@ async fn me(State(state): State<AppState>, s: SigningIn) -> Json<Me> {
 
 async fn second_factor(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     Meta(meta): Meta,
     headers: HeaderMap,
     s: SigningIn,
     ApiJson(body): ApiJson<CodeRequest>,
-) -> Result<Json<Me>, AppError> {
+) -> Result<Response, AppError> {
     let device = cookie::presented_device(&headers);
-    second_factor::give(&state, &s.session, s.user, s.stage, &body.code, device.as_ref(), &meta)
-        .await
-        .map(Json)
+    let done = second_factor::give(&state, &s.session, s.user, s.stage, &body.code, ip, device.as_ref(), &meta).await?;
+    Ok(with_device(Json(done.answer).into_response(), done.device.as_ref()))
 }
 
 async fn totp_start(State(state): State<AppState>, s: SigningIn) -> Result<Json<TotpEnrolment>, AppError> {
@@ -109,10 +114,9 @@ async fn totp_confirm(
     Meta(meta): Meta,
     s: SigningIn,
     ApiJson(body): ApiJson<CodeRequest>,
-) -> Result<Json<Enrolled>, AppError> {
-    second_factor::confirm(&state, &s.session, s.user, s.stage, &body.code, &meta)
-        .await
-        .map(Json)
+) -> Result<Response, AppError> {
+    let done = second_factor::confirm(&state, &s.session, s.user, s.stage, &body.code, &meta).await?;
+    Ok(with_device(Json(done.answer).into_response(), done.device.as_ref()))
 }
 
 async fn preferences(State(state): State<AppState>, signed_in: SignedIn, ApiJson(p): ApiJson<Preferences>) -> Result<Json<Me>, AppError> {

@@ -53,7 +53,7 @@ async fn deliver(state: &AppState, e: &DueAccountEmail) -> Result<AccountEmailOu
     };
     let object = Some(Object::Person(e.user.email.clone()));
     let origin = Origin::default();
-    Ok(match state.mailer.send_invite(&invite).await {
+    Ok(match state.mailer.send_notice(&invite.notice()).await {
         Ok(()) => {
             audit::record(state, &origin, &Actor::System, Action::NotificationSent, object, Outcome::Success).await?;
             AccountEmailOutcome::Sent

@@ -46,6 +46,9 @@ fn CodeForm(
     /// Put the focus in the field at once (where nothing above it needs reading first).
     #[prop(optional)]
     focus: bool,
+    /// Digits only (no recovery code): a phone shows its number pad.
+    #[prop(optional)]
+    numeric: bool,
 ) -> impl IntoView {
     let code = RwSignal::new(String::new());
     let field = NodeRef::<leptos::html::Input>::new();
@@ -65,7 +68,9 @@ fn CodeForm(
             <div class="field">
                 <label for="code">{label}</label>
                 <p class="field-hint" id="code-hint">{hint}</p>
-                <input id="code" type="text" autocomplete="one-time-code" spellcheck="false" aria-describedby="code-hint"
+                <input id="code" type="text" autocomplete="one-time-code" spellcheck="false"
+                    inputmode=numeric.then_some("numeric")
+                    aria-describedby=move || if error.get().is_some() { "code-hint form-error" } else { "code-hint" }
                     aria-invalid=move || error.get().is_some().then_some("true") node_ref=field bind:value=code/>
             </div>
             <button type="submit" class="button">"Continue"</button>
@@ -83,6 +88,8 @@ fn GiveCode() -> impl IntoView {
         spawn_local(async move {
             match api::second_factor(code).await {
                 Ok(me) => auth.signed_in(me),
+                // The wait for the code ran out (or IT reset the account): start again.
+                Err(f) if f.status == 401 => auth.session.set(Session::SignedOut),
                 Err(f) => set_error.set(Some(f.message)),
             }
         });
@@ -106,6 +113,7 @@ fn Enrol() -> impl IntoView {
         spawn_local(async move {
             match api::totp_confirm(code).await {
                 Ok(enrolled) => done.set(Some(enrolled)),
+                Err(f) if f.status == 401 => auth.session.set(Session::SignedOut),
                 Err(f) => set_error.set(Some(f.message)),
             }
         });
@@ -137,7 +145,7 @@ fn Enrol() -> impl IntoView {
                 Ok(s) => view! { <Secret s/> }.into_any(),
                 Err(f) => view! { <p role="alert">{format!("The set-up could not start: {}", f.message)}</p> }.into_any(),
             })}
-            <CodeForm label="Code from the app" hint="6 digits." error submit/>
+            <CodeForm label="Code from the app" hint="6 digits." error submit numeric=true/>
         }.into_any(),
     }
     }
