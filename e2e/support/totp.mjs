@@ -18,3 +18,18 @@ export function totp(key, at = Date.now()) {
   const offset = mac[mac.length - 1] & 0xf;
   return String((mac.readUInt32BE(offset) & 0x7fffffff) % 1_000_000).padStart(6, '0');
 }
+
+// On the "Set up your second factor" page: reads the key, enters the code an app would show,
+// keeps the recovery codes and continues, by keyboard. Returns the key and the codes.
+export async function enrol(page) {
+  await page.getByRole('heading', { level: 1, name: 'Set up your second factor' }).waitFor();
+  const key = await page.locator('.totp-key').innerText();
+  await page.getByLabel('Code from the app').fill(totp(key));
+  await page.keyboard.press('Enter');
+  await page.getByRole('heading', { level: 1, name: 'Keep your recovery codes' }).waitFor();
+  const codes = await page.getByRole('list', { name: 'Recovery codes' }).getByRole('listitem').allInnerTexts();
+  await page.waitForFunction(() => document.activeElement?.tagName === 'H1', null, { timeout: 5000 });
+  await page.keyboard.press('Tab');
+  await page.keyboard.press('Enter');
+  return { key, codes };
+}

@@ -65,7 +65,7 @@ describe('the second factor', () => {
     assert.deepEqual(await axeViolations(page), [], 'recovery codes');
     await screenshot(page, '20-second-factor-codes');
     // The focus moved to the new heading; Tab reaches the button, Enter presses it.
-    assert.equal(await page.evaluate(() => document.activeElement?.tagName), 'H1');
+    await page.waitForFunction(() => document.activeElement?.tagName === 'H1', null, { timeout: 5000 });
     await page.keyboard.press('Tab');
     await page.keyboard.press('Enter');
     await page.getByRole('heading', { level: 1, name: 'Inbox' }).waitFor();

@@ -270,3 +270,51 @@ async fn it_resets_a_lost_second_factor_and_only_admins_and_ig_must_have_one_whe
     let (_, next) = password(&app, "ida@testshire.gov.uk").await;
     assert_eq!(next, "enrol");
 }
+
+#[tokio::test]
+async fn a_sign_in_waiting_for_its_code_gets_nothing_from_any_staff_route() {
+    let app = spawn_app_with(|s| s.mfa_required = MfaRequired::All).await;
+    app.create_user(ANN, PASSWORD, Role::Staff).await;
+    app.create_user("ida@testshire.gov.uk", PASSWORD, Role::Ig).await;
+    app.create_user("it@testshire.gov.uk", PASSWORD, Role::Admin).await;
+    let doc: Value = app.get("/api/v1/openapi.json").send().await.unwrap().json().await.unwrap();
+    // The routes a half-made sign-in is for, and those that ask for no staff session at all.
+    let its_own = [
+        "/api/v1/auth/me",
+        "/api/v1/auth/second-factor",
+        "/api/v1/auth/totp/start",
+        "/api/v1/auth/totp/confirm",
+        "/api/v1/auth/logout",
+    ];
+    let mut asked = 0;
+    for who in [ANN, "ida@testshire.gov.uk", "it@testshire.gov.uk"] {
+        let (cookie, next) = password(&app, who).await;
+        assert_eq!(next, "enrol");
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            let elsewhere = path.starts_with("/api/v1/portal/") || path.starts_with("/api/v1/write/");
+            if its_own.contains(&path.as_str()) || elsewhere {
+                continue;
+            }
+            let concrete = path
+                .replace("{id}", "00000000-0000-4000-8000-000000000000")
+                .replace("{attachment}", "00000000-0000-4000-8000-000000000000")
+                .replace("{reference}", "SP-AAAA-AAAA")
+                .replace("{token}", &"a".repeat(64));
+            for (method, operation) in item.as_object().unwrap() {
+                if operation["security"] == json!([]) {
+                    continue;
+                }
+                let request = match method.as_str() {
+                    "get" => app.get(&concrete),
+                    "put" => app.put(&concrete),
+                    "delete" => app.delete(&concrete),
+                    _ => app.post(&concrete),
+                };
+                let status = request.header("cookie", &cookie).json(&json!({})).send().await.unwrap().status();
+                assert_eq!(status, StatusCode::UNAUTHORIZED, "{method} {path} as {who}");
+                asked += 1;
+            }
+        }
+    }
+    assert!(asked > 100, "{asked}");
+}

@@ -123,10 +123,21 @@ fn Enrol() -> impl IntoView {
             auth.signed_in(enrolled.me);
         }
     };
+    // The form that had the focus goes: the focus moves to the new heading (once it is in the
+    // page), and the title says where the person now is.
+    let kept = NodeRef::<leptos::html::H1>::new();
+    Effect::new(move |_| {
+        if let Some(heading) = kept.get() {
+            set_title("Keep your recovery codes");
+            request_animation_frame(move || {
+                let _ = heading.focus();
+            });
+        }
+    });
     move || {
         match done.get() {
         Some(enrolled) => view! {
-            <h1>"Keep your recovery codes"</h1>
+            <h1 tabindex="-1" node_ref=kept>"Keep your recovery codes"</h1>
             <p class="lede">"If you lose your phone, each of these codes signs you in once instead of the app. Print them or keep them somewhere safe: they are not shown again."</p>
             <ul class="card recovery-codes" aria-label="Recovery codes">
                 {enrolled.recovery_codes.into_iter().map(|c| view! { <li><code>{c}</code></li> }).collect_view()}
