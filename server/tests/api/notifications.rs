@@ -181,7 +181,9 @@ async fn without_a_relay_notifications_are_written_as_eml_files_in_the_data_dire
 
 #[tokio::test]
 async fn notifications_queued_while_the_relay_is_down_each_arrive_exactly_once_when_it_returns() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    // The relay comes up later on this port: one outside the ephemeral range, so no other
+    // test's listener (bound to port 0) can take it meanwhile.
+    let port = quiet_port();
     let app = crate::test_app::spawn_app_with(move |s| s.smtp_url = Some(format!("smtp://127.0.0.1:{port}").into())).await;
     let cookie = ann(&app).await;
     let mut references = vec![];
@@ -295,4 +297,18 @@ async fn a_senders_telephone_number_set_by_it_reaches_the_partner_where_they_are
     app.revoke(&ann, &id, None).await;
     let gone = body(app.get(&format!("/api/v1/portal/links/{token}")).send().await.unwrap()).await;
     assert!(gone["message"].as_str().unwrap().contains("01632 960123"), "{gone}");
+}
+
+/// A free port below Linux's ephemeral range (32768–60999 by default), where listeners bound to
+/// port 0 never land.
+fn quiet_port() -> u16 {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    let start = u64::from(std::process::id()) * 7_919 + u64::from(nanos);
+    (0..10_000u64)
+        .map(|i| 20_000 + u16::try_from((start + i * 997) % 10_000).unwrap())
+        .find(|port| std::net::TcpListener::bind(("127.0.0.1", *port)).is_ok())
+        .expect("a free port between 20000 and 29999")
 }
