@@ -184,16 +184,10 @@ pub async fn confirm(
         )
     })?;
     let secret = TotpSecret::from_bytes(state.keyring.open_secret(binding(&user), sealed)?.expose_secret())?;
+    let actor = Actor::User(user.id);
+    let record = |outcome| audit::record(state, meta, &actor, Action::SecondFactorEnrol, None, outcome);
     let Some(step) = secret.check(code, now_seconds(state)) else {
-        audit::record(
-            state,
-            meta,
-            &Actor::User(user.id),
-            Action::SecondFactorEnrol,
-            None,
-            Outcome::Failure,
-        )
-        .await?;
+        record(Outcome::Failure).await?;
         return Err(AppError::bad(
             "code_wrong",
             "That code is not right. Check the time on your phone is set automatically, and enter the 6 digits the app shows now.",
@@ -212,15 +206,7 @@ pub async fn confirm(
         ));
     }
     state.store.forget_login_attempt(attempt).await?;
-    audit::record(
-        state,
-        meta,
-        &Actor::User(user.id),
-        Action::SecondFactorEnrol,
-        None,
-        Outcome::Success,
-    )
-    .await?;
+    record(Outcome::Success).await?;
     let user = UserRecord {
         has_second_factor: true,
         ..user
