@@ -1,10 +1,12 @@
 //! `sealpost user …`: accounts for IT, from the server's shell. Each command prints what to do
 //! next; only `add` and `reset-password` print a secret, the one-time set-up link they exist
-//! to make.
+//! to make. Each change is on the audit record as the admin console's are (the actor is
+//! `system`, from the command line), written before the change.
 
 use std::io::Read;
 
 use anyhow::{Context, bail};
+use sealpost_audit::{Action, Actor, AuditEvent, Object, Origin, Outcome};
 use sealpost_crypto::{ExposeSecret, SecretString};
 use sealpost_domain::{DisplayName, EmailAddress, PhoneNumber, Role, UserId, check_password_policy};
 use sealpost_storage::{NewUser, StorageError, Store, UserRecord};
@@ -32,6 +34,9 @@ async fn add(settings: &Settings, email: &str, name: &str, role: Role, password_
         None
     };
     let store = startup::open_store(settings, SystemClock.now_ms()).await?;
+    if store.user_by_email(&email).await?.is_none() {
+        record(&store, Action::AccountInvite, &email).await?;
+    }
     let new_user = NewUser {
         email: email.clone(),
         display_name,
@@ -67,18 +72,21 @@ pub async fn run(settings: &Settings, command: UserCommand) -> anyhow::Result<()
         UserCommand::List => list(&open().await?).await,
         UserCommand::Disable { email } => {
             let (store, user) = account(open().await?, &email).await?;
+            record(&store, Action::AccountDisable, &user.email).await?;
             store.disable_user(user.id).await?;
             println!("Disabled {} and ended its sessions.", user.email);
             Ok(())
         }
         UserCommand::Enable { email } => {
             let (store, user) = account(open().await?, &email).await?;
+            record(&store, Action::AccountEnable, &user.email).await?;
             store.enable_user(user.id).await?;
             println!("Enabled {}. It can sign in again with its password.", user.email);
             Ok(())
         }
         UserCommand::SetRole { email, role } => {
             let (store, user) = account(open().await?, &email).await?;
+            record(&store, Action::AccountRole, &user.email).await?;
             store.set_user_role(user.id, role).await?;
             println!(
                 "{} is now {role} (was {}). Its sessions have ended; the new role applies when it signs in again.",
@@ -101,6 +109,7 @@ pub async fn run(settings: &Settings, command: UserCommand) -> anyhow::Result<()
         }
         UserCommand::ResetSecondFactor { email } => {
             let (store, user) = account(open().await?, &email).await?;
+            record(&store, Action::SecondFactorReset, &user.email).await?;
             store.reset_second_factor(user.id).await?;
             println!(
                 "Removed the second factor of {} and ended its sessions. It sets one up again when it next signs in.",
@@ -110,6 +119,8 @@ pub async fn run(settings: &Settings, command: UserCommand) -> anyhow::Result<()
         }
         UserCommand::ResetPassword { email } => {
             let (store, user) = account(open().await?, &email).await?;
+            // A new set-up link: on record as an invitation sent again.
+            record(&store, Action::AccountInvite, &user.email).await?;
             store.clear_password(user.id).await?;
             println!(
                 "Removed the password of {} and ended its sessions. Send them this one-time set-up link (valid {SETUP_LINK_HOURS} hours) to choose a new one:",
@@ -118,6 +129,24 @@ pub async fn run(settings: &Settings, command: UserCommand) -> anyhow::Result<()
             print_setup_link(settings, &store, user.id).await
         }
     }
+}
+
+/// Records an administrator's change to `whom`'s account, made from the command line.
+async fn record(store: &Store, action: Action, whom: &EmailAddress) -> anyhow::Result<()> {
+    let origin = Origin {
+        user_agent: Some("sealpost command line".into()),
+        ..Origin::default()
+    };
+    let event = AuditEvent::new(
+        SystemClock.now_ms(),
+        &Actor::System,
+        action,
+        Some(Object::Person(whom.clone())),
+        Outcome::Success,
+        origin,
+    );
+    store.append_audit(&event).await?;
+    Ok(())
 }
 
 /// The store and the account named by `--email`, or a sentence saying how to create it.

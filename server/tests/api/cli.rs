@@ -230,6 +230,24 @@ async fn it_lists_enables_changes_roles_and_resets_passwords_from_the_command_li
     );
     assert_eq!(app.login("ann@testshire.gov.uk", new_password).await.status(), StatusCode::OK);
 
+    // Each change is on the audit record, on the person, as the admin console's are.
+    let trail = app
+        .state
+        .store
+        .fetch_texts("SELECT action || ' ' || actor FROM audit_events WHERE object = 'person:ann@testshire.gov.uk' ORDER BY seq")
+        .await
+        .unwrap();
+    assert_eq!(
+        trail,
+        [
+            "account.invite system",
+            "account.disable system",
+            "account.enable system",
+            "account.role system",
+            "account.invite system"
+        ]
+    );
+
     let missing = sealpost(&app, &["user", "enable", "--email", "ghost@testshire.gov.uk"], None);
     assert!(!missing.status.success());
     assert!(String::from_utf8_lossy(&missing.stderr).contains("sealpost user add"));
