@@ -27,6 +27,10 @@ pub enum AppError {
     /// The right password for an account that IT has disabled.
     #[error("account disabled")]
     AccountDisabled,
+    /// The right password, but password sign-in is off for this account's role
+    /// (`SEALPOST_PASSWORD_LOGIN=false`): it signs in through the identity provider.
+    #[error("password sign-in off")]
+    PasswordSignInOff,
     /// A cross-site or header-less state change (SECURITY D4).
     #[error("forbidden: {0}")]
     Forbidden(&'static str),
@@ -114,6 +118,12 @@ impl IntoResponse for AppError {
                 StatusCode::FORBIDDEN,
                 "account_disabled",
                 "Your Sealpost account has been disabled, so you cannot sign in. If you think this is a mistake, contact your IT service desk.".into(),
+                None,
+            ),
+            AppError::PasswordSignInOff => (
+                StatusCode::FORBIDDEN,
+                "password_sign_in_off",
+                "Sign in with your council account: password sign-in is turned off for Sealpost.".into(),
                 None,
             ),
             AppError::Forbidden(why) => (StatusCode::FORBIDDEN, "forbidden", (*why).into(), None),

@@ -64,6 +64,12 @@ pub struct Settings {
     /// Who must use a second factor (TOTP) after their password (`SEALPOST_MFA_REQUIRED`:
     /// `all`, the default, `admin,ig`, or `none`). Anyone who has set one up uses it.
     pub mfa_required: MfaRequired,
+    /// Single sign-on with the council's OpenID provider, when `SEALPOST_OIDC_ISSUER` is set.
+    pub oidc: Option<Oidc>,
+    /// Password sign-in for staff and IG (`SEALPOST_PASSWORD_LOGIN`, default true). Off once
+    /// single sign-on works; administrators can still sign in with a password (and their second
+    /// factor), so a broken identity provider never locks IT out.
+    pub password_login: bool,
     /// A reverse proxy in front appends the client's address to `X-Forwarded-For`
     /// (`SEALPOST_TRUST_PROXY`, default false). Only turn on when every request comes through it.
     pub trust_proxy: bool,
@@ -146,6 +152,21 @@ impl MfaRequired {
     }
 }
 
+/// The council's OpenID provider (Microsoft Entra ID or another).
+#[derive(Debug, Clone)]
+pub struct Oidc {
+    /// `SEALPOST_OIDC_ISSUER`: exactly as the provider names itself; for Entra ID
+    /// `https://login.microsoftonline.com/<tenant id>/v2.0`.
+    pub issuer: String,
+    /// `SEALPOST_OIDC_CLIENT_ID`: the application (client) id.
+    pub client_id: String,
+    /// `SEALPOST_OIDC_CLIENT_SECRET`.
+    pub client_secret: SecretString,
+    /// `SEALPOST_OIDC_AUTOCREATE` (default false): someone the provider vouches for who has no
+    /// account gets one, as staff. Otherwise only existing accounts may sign in.
+    pub autocreate: bool,
+}
+
 /// A council address that stands for several members of staff (a team's shared address).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Team {
@@ -211,6 +232,11 @@ struct Layer {
     deleted_days: Option<u32>,
     teams: Option<String>,
     mfa_required: Option<String>,
+    oidc_issuer: Option<String>,
+    oidc_client_id: Option<String>,
+    oidc_client_secret: Option<String>,
+    oidc_autocreate: Option<bool>,
+    password_login: Option<bool>,
     audit_checkpoint_events: Option<u32>,
     audit_checkpoint_minutes: Option<u32>,
     dpo_email: Option<String>,
@@ -291,6 +317,12 @@ impl Settings {
             .trim_end_matches('/')
             .to_owned();
         let default_mail_from = default_mail_from(&public_url);
+        if l.password_login == Some(false) && l.oidc_issuer.as_deref().is_none_or(|i| i.trim().is_empty()) {
+            // Nobody but administrators could sign in.
+            return Err(SettingsError::Env(
+                "SEALPOST_PASSWORD_LOGIN (false needs SEALPOST_OIDC_ISSUER)".into(),
+            ));
+        }
         Ok(Self {
             listen,
             data_dir,
@@ -320,6 +352,8 @@ impl Settings {
                 None => MfaRequired::All,
                 Some(text) => MfaRequired::parse(text).ok_or_else(|| SettingsError::Env("SEALPOST_MFA_REQUIRED".into()))?,
             },
+            oidc: oidc(l.oidc_issuer, l.oidc_client_id, l.oidc_client_secret, l.oidc_autocreate)?,
+            password_login: l.password_login.unwrap_or(true),
             blob_url: l.blob_url.filter(|s| !s.is_empty()),
             mail_from: l.mail_from.unwrap_or(default_mail_from),
             max_attachment_mib: l.max_attachment_mib.unwrap_or(25),
@@ -334,6 +368,24 @@ impl Settings {
             log_format: l.log_format.unwrap_or(LogFormat::Text),
         })
     }
+}
+
+/// Single sign-on's settings: all three of issuer, client id and secret, or none.
+fn oidc(
+    issuer: Option<String>,
+    client_id: Option<String>,
+    secret: Option<String>,
+    autocreate: Option<bool>,
+) -> Result<Option<Oidc>, SettingsError> {
+    let given = |v: Option<String>| v.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+    let Some(issuer) = given(issuer) else { return Ok(None) };
+    let missing = |name: &str| SettingsError::Env(format!("SEALPOST_{name} (needed with SEALPOST_OIDC_ISSUER)"));
+    Ok(Some(Oidc {
+        issuer: issuer.trim_end_matches('/').to_owned(),
+        client_id: given(client_id).ok_or_else(|| missing("OIDC_CLIENT_ID"))?,
+        client_secret: SecretString::from(given(secret).ok_or_else(|| missing("OIDC_CLIENT_SECRET"))?),
+        autocreate: autocreate.unwrap_or(false),
+    }))
 }
 
 /// Programs, scripts and pages that run when opened: what mail gateways block by default.
@@ -419,6 +471,11 @@ fn apply_env(l: &mut Layer, name: &str, v: String) -> Result<(), ()> {
         "DELETED_DAYS" => l.deleted_days = num(&v)?,
         "TEAMS" => l.teams = Some(v),
         "MFA_REQUIRED" => l.mfa_required = Some(v),
+        "OIDC_ISSUER" => l.oidc_issuer = Some(v),
+        "OIDC_CLIENT_ID" => l.oidc_client_id = Some(v),
+        "OIDC_CLIENT_SECRET" => l.oidc_client_secret = Some(v),
+        "OIDC_AUTOCREATE" => l.oidc_autocreate = Some(v.trim().parse().map_err(|_| ())?),
+        "PASSWORD_LOGIN" => l.password_login = Some(v.trim().parse().map_err(|_| ())?),
         "AUDIT_CHECKPOINT_EVENTS" => l.audit_checkpoint_events = num(&v)?,
         "AUDIT_CHECKPOINT_MINUTES" => l.audit_checkpoint_minutes = num(&v)?,
         "DPO_EMAIL" => l.dpo_email = Some(v),
@@ -528,5 +585,29 @@ mod tests {
             assert!(err.to_string().contains("SEALPOST_TEAMS"), "{bad}: {err}");
         }
         assert!(Settings::load(None, false, env(&[])).unwrap().teams.is_empty());
+    }
+
+    #[test]
+    fn single_sign_on_needs_its_three_values_and_password_sign_in_needs_it_to_go_off() {
+        let issuer = ("SEALPOST_OIDC_ISSUER", "https://login.microsoftonline.com/5b4f2c6e/v2.0/");
+        let s = Settings::load(
+            None,
+            false,
+            env(&[
+                issuer,
+                ("SEALPOST_OIDC_CLIENT_ID", "app"),
+                ("SEALPOST_OIDC_CLIENT_SECRET", "s3cret"),
+            ]),
+        )
+        .unwrap();
+        let oidc = s.oidc.unwrap();
+        assert_eq!(oidc.issuer, "https://login.microsoftonline.com/5b4f2c6e/v2.0");
+        assert_eq!((oidc.client_id.as_str(), oidc.client_secret.expose_secret()), ("app", "s3cret"));
+        assert!(!oidc.autocreate && s.password_login);
+        let err = Settings::load(None, false, env(&[issuer, ("SEALPOST_OIDC_CLIENT_ID", "app")])).unwrap_err();
+        assert!(err.to_string().contains("SEALPOST_OIDC_CLIENT_SECRET"), "{err}");
+        let err = Settings::load(None, false, env(&[("SEALPOST_PASSWORD_LOGIN", "false")])).unwrap_err();
+        assert!(err.to_string().contains("SEALPOST_OIDC_ISSUER"), "{err}");
+        assert!(Settings::load(None, false, env(&[])).unwrap().oidc.is_none());
     }
 }

@@ -16,6 +16,10 @@ use crate::settings::Settings;
 use crate::workers::audit_writer::AuditWriter;
 use crate::workers::hashing::HashingPool;
 
+/// Single sign-on starts one address may burst, and regains a minute.
+const SSO_STARTS_BURST: u32 = 300;
+const SSO_STARTS_PER_MINUTE: u32 = 60;
+
 /// What start-up builds before the state: connections and keys.
 pub struct Parts {
     /// The database.
@@ -63,6 +67,11 @@ pub struct Inner {
     pub hasher: HashingPool,
     /// The per-IP sign-in bucket (SECURITY A3).
     pub login_limiter: IpLimiter,
+    /// The council's identity provider, when single sign-on is set up.
+    pub sso: Option<sealpost_identity::Provider>,
+    /// Single sign-on starts per IP: generous (a council office is one NAT address at 9 am),
+    /// but each start stores a row, so a flood is capped.
+    pub sso_limiter: IpLimiter,
     /// Time.
     pub clock: Arc<dyn Clock>,
     /// Origins a state-changing request may come from (SECURITY D4): the public URL and the
@@ -88,6 +97,15 @@ impl AppState {
         if bound.ip().is_loopback() {
             allowed_origins.push(format!("http://localhost:{}", bound.port()));
         }
+        let sso = match &settings.oidc {
+            Some(oidc) => Some(sealpost_identity::Provider::new(sealpost_identity::ProviderConfig {
+                issuer: oidc.issuer.clone(),
+                client_id: oidc.client_id.clone(),
+                client_secret: oidc.client_secret.clone(),
+                redirect_url: format!("{}{}", settings.public_url, crate::app::sso::CALLBACK_PATH),
+            })?),
+            None => None,
+        };
         Ok(Self(Arc::new(Inner {
             audit: AuditWriter::start(store.clone()),
             store,
@@ -102,6 +120,8 @@ impl AppState {
             audit_key,
             hasher: HashingPool::start(PasswordHasher::new()?, cores)?,
             login_limiter,
+            sso,
+            sso_limiter: IpLimiter::new(SSO_STARTS_BURST, SSO_STARTS_PER_MINUTE),
             clock,
             allowed_origins,
             settings,

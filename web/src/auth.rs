@@ -38,6 +38,10 @@ pub struct Auth {
     pub organisation: RwSignal<String>,
     /// Days a deleted message waits in Deleted (`SEALPOST_DELETED_DAYS`).
     pub deleted_days: RwSignal<u32>,
+    /// Staff can sign in through the council's identity provider.
+    pub sso: RwSignal<bool>,
+    /// Staff and IG can sign in with a password (administrators always can).
+    pub password_login: RwSignal<bool>,
 }
 
 impl Auth {
@@ -47,6 +51,8 @@ impl Auth {
             session: RwSignal::new(Session::Checking),
             organisation: RwSignal::new(String::new()),
             deleted_days: RwSignal::new(30),
+            sso: RwSignal::new(false),
+            password_login: RwSignal::new(true),
         };
         provide_context(auth);
         // Any staff call answered 401 means the session ended on the server (idle, disabled,
@@ -71,6 +77,8 @@ impl Auth {
             if let Ok(info) = api::info().await {
                 self.organisation.set(info.organisation);
                 self.deleted_days.set(info.deleted_days);
+                self.sso.set(info.sso);
+                self.password_login.set(info.password_login);
             }
             match api::me().await {
                 Ok(me) => self.signed_in(me),

@@ -111,7 +111,7 @@ pub fn ensure_node_modules(root: &Path) -> Result<(), String> {
     if !process::available("npm") {
         return Err("npm is missing: install Node.js 20+ (Debian: apt-get install nodejs npm)".into());
     }
-    println!("xtask: installing the e2e npm modules (playwright-core, axe-core)");
+    println!("xtask: installing the e2e npm modules (playwright-core, axe-core, oidc-provider)");
     process::run(&e2e, "npm", &["ci", "--no-audit", "--no-fund", "--loglevel=error"], &[])
 }
 

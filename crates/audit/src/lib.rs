@@ -94,6 +94,13 @@ pub enum Action {
     RecoveryCodeUsed,
     /// The right password was given; the sign-in waits for the second factor (or its set-up).
     PasswordAccepted,
+    /// A member of staff signed in through the council's identity provider (single sign-on).
+    SsoSignIn,
+    /// An account was linked to the person's id at the identity provider, at its first
+    /// single sign-on.
+    SsoLinked,
+    /// An account was created at its holder's first single sign-on (`SEALPOST_OIDC_AUTOCREATE`).
+    SsoCreated,
 }
 
 /// What it happened to. Everything about a message names the message first
@@ -241,11 +248,14 @@ impl Action {
             Action::SecondFactorEnrol => "auth.second_factor_enrol",
             Action::RecoveryCodeUsed => "auth.recovery_code",
             Action::PasswordAccepted => "auth.password_accepted",
+            Action::SsoSignIn => "auth.sso_sign_in",
+            Action::SsoLinked => "auth.sso_linked",
+            Action::SsoCreated => "account.sso_created",
         }
     }
 
     /// Every action, for tests that must cover each one.
-    pub const ALL: [Action; 32] = [
+    pub const ALL: [Action; 35] = [
         Action::MessageSend,
         Action::MailboxList,
         Action::MailboxSearch,
@@ -278,6 +288,9 @@ impl Action {
         Action::SecondFactorEnrol,
         Action::RecoveryCodeUsed,
         Action::PasswordAccepted,
+        Action::SsoSignIn,
+        Action::SsoLinked,
+        Action::SsoCreated,
     ];
 }
 

@@ -96,6 +96,17 @@ pub struct Info {
     /// Days a deleted message waits in a person's Deleted box before it goes for good.
     #[serde(default)]
     pub deleted_days: u32,
+    /// Staff can sign in through the council's identity provider (single sign-on).
+    #[serde(default)]
+    pub sso: bool,
+    /// Staff and IG can sign in with a password; when false, only administrators can (for
+    /// recovery), and the sign-in page leads with single sign-on.
+    #[serde(default = "yes")]
+    pub password_login: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 impl std::fmt::Debug for TotpEnrolment {

@@ -53,6 +53,9 @@ pub const ACTIONS: &[(&str, &str)] = &[
     ("auth.second_factor_enrol", "Set up a second factor"),
     ("auth.recovery_code", "Signed in with a recovery code"),
     ("auth.password_accepted", "Gave the right password; a second factor was asked for"),
+    ("auth.sso_sign_in", "Signed in through the council's identity provider"),
+    ("auth.sso_linked", "Linked their account to the council's identity provider"),
+    ("account.sso_created", "Account created at its first single sign-on"),
 ];
 
 /// The console's words for `action` (the stored name itself if it is not known).

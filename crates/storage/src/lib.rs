@@ -29,6 +29,7 @@ mod search;
 mod second_factor;
 mod sessions;
 mod setup_tokens;
+mod sso;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod users;
@@ -53,6 +54,7 @@ pub use portal_sessions::{AttemptKind, PortalAttempt, PortalCode, PortalSessionR
 pub use replies::{NewReply, StoredReply, ThreadActivity};
 pub use search::{Listed, SealedText};
 pub use sessions::{SessionRecord, SessionStage};
+pub use sso::PendingSso;
 pub use users::{NewUser, UserRecord};
 
 /// A connection pool to one of the two supported databases. Opaque: callers use its methods,

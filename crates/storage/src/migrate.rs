@@ -126,6 +126,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../../../migrations/sqlite/0020_second_factor.sql"),
         include_str!("../../../migrations/postgres/0020_second_factor.sql"),
     ),
+    (
+        21,
+        "single_sign_on",
+        include_str!("../../../migrations/sqlite/0021_single_sign_on.sql"),
+        include_str!("../../../migrations/postgres/0021_single_sign_on.sql"),
+    ),
 ];
 
 const CREATE_LEDGER: &str =

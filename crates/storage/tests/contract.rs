@@ -235,3 +235,35 @@ async fn sqlite_runs_with_wal_full_sync_busy_timeout_foreign_keys_and_secure_del
 async fn a_url_that_is_neither_sqlite_nor_postgres_is_refused() {
     assert!(matches!(Store::connect("mysql://x").await, Err(StorageError::UnsupportedUrl)));
 }
+
+contract!(
+    a_single_sign_on_state_is_taken_once_and_only_while_fresh,
+    |store: Store| async move {
+        use sealpost_storage::PendingSso;
+        let pending = PendingSso {
+            nonce: "n".into(),
+            pkce_verifier: "v".into(),
+        };
+        let (fresh, old) = (Token::generate().unwrap().hash(), Token::generate().unwrap().hash());
+        store.start_sso(&fresh, &pending, 1_000).await.unwrap();
+        store.start_sso(&old, &pending, 10).await.unwrap();
+        assert_eq!(store.take_sso(&fresh, 500).await.unwrap(), Some(pending.clone()));
+        assert_eq!(store.take_sso(&fresh, 500).await.unwrap(), None, "a state works once");
+        assert_eq!(store.take_sso(&old, 500).await.unwrap(), None, "too old");
+        assert_eq!(store.take_sso(&old, 0).await.unwrap(), None, "and gone once asked for");
+        store.start_sso(&fresh, &pending, 10).await.unwrap();
+        assert_eq!(store.forget_old_sso(500).await.unwrap(), 1);
+    }
+);
+
+contract!(an_account_links_to_one_sso_id_and_an_id_to_one_account, |store: Store| async move {
+    let ann = store.create_user(&new_user("ann@example.gov.uk"), 0).await.unwrap();
+    let bob = store.create_user(&new_user("bob@example.gov.uk"), 0).await.unwrap();
+    assert!(!store.sso_linked(ann).await.unwrap());
+    assert!(store.link_sso(ann, "oid-ann").await.unwrap());
+    assert!(store.sso_linked(ann).await.unwrap());
+    assert!(!store.link_sso(ann, "oid-other").await.unwrap(), "already linked");
+    assert!(!store.link_sso(bob, "oid-ann").await.unwrap(), "the id is Ann's");
+    assert_eq!(store.user_by_sso_id("oid-ann").await.unwrap().unwrap().id, ann);
+    assert!(store.user_by_sso_id("oid-bob").await.unwrap().is_none());
+});

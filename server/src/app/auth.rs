@@ -87,6 +87,7 @@ pub async fn login(
         audit::record(state, meta, &Actor::User(user.id), Action::SignIn, None, Outcome::Failure).await?;
         return Err(AppError::AccountDisabled);
     }
+    require_password_sign_in(state, &user)?;
     state.login_limiter.refund(ip);
     if needs_rehash {
         let hash = hash_password(state, password).await?;
@@ -112,6 +113,17 @@ pub async fn login(
         device,
         me: me_at(state, user, stage),
     })
+}
+
+/// Refuses a password sign-in (said only after the right password, A5) when passwords are off
+/// for everyone but administrators, who keep one so a broken identity provider never locks IT
+/// out (`sealpost user reset-password` can always give an administrator a new one).
+fn require_password_sign_in(state: &AppState, user: &UserRecord) -> Result<(), AppError> {
+    if state.settings.password_login || user.role == sealpost_domain::Role::Admin {
+        Ok(())
+    } else {
+        Err(AppError::PasswordSignInOff)
+    }
 }
 
 /// The device cookie, if it marks a browser that has signed in as `email` in the last 180 days.
@@ -238,6 +250,7 @@ pub async fn complete_setup(
         .await?
         .ok_or_else(expired)?;
     let user = state.store.user_by_id(user_id).await?.filter(|u| !u.disabled).ok_or_else(expired)?;
+    require_password_sign_in(state, &user)?;
     let hash = hash_password(state, password).await?;
     state.store.set_password(user.id, &hash).await?;
     let stage = second_factor::stage_after_password(state, &user);

@@ -19,4 +19,5 @@ pub mod search;
 pub mod second_factor;
 pub mod send;
 pub mod sessions;
+pub mod sso;
 pub mod uploads;

@@ -1,8 +1,8 @@
 //! `/api/v1/auth/*`: sign in (and its second factor), sign out, who am I, set a first password
 //! or a second factor, and public info.
 
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -12,7 +12,7 @@ use sealpost_domain::api::{CodeRequest, Info, LoginRequest, Me, Preferences, Set
 use super::client::{ClientIp, Meta};
 use super::cookie::{self, SignedIn, SigningIn};
 use super::json::ApiJson;
-use crate::app::{auth, second_factor};
+use crate::app::{auth, second_factor, sso};
 use crate::error::AppError;
 use crate::state::AppState;
 
@@ -27,6 +27,8 @@ pub fn router() -> Router<AppState> {
         .route("/auth/preferences", axum::routing::put(preferences))
         .route("/auth/setup", post(setup))
         .route("/auth/setup/{token}", get(setup_link))
+        .route("/auth/sso/start", get(sso_start))
+        .route("/auth/sso/callback", get(sso_callback))
         .route("/info", get(info))
 }
 
@@ -123,10 +125,59 @@ async fn preferences(State(state): State<AppState>, signed_in: SignedIn, ApiJson
     auth::set_preferences(&state, signed_in.user, p).await.map(Json)
 }
 
+/// GET, from the sign-in page's link: off to the council's identity provider, with the state
+/// kept in a short-lived cookie. Every answer is a redirect, since a browser is navigating.
+async fn sso_start(State(state): State<AppState>, ClientIp(ip): ClientIp) -> Response {
+    match sso::start(&state, ip).await {
+        Ok(started) => {
+            let mut response = see_other(&started.url);
+            response.headers_mut().append(header::SET_COOKIE, cookie::set_sso(&started.state));
+            response
+        }
+        Err(refusal) => sso_refused(refusal),
+    }
+}
+
+/// GET, where the identity provider sends the browser back: signs in and goes to the app, or
+/// back to the sign-in page saying why not (`/signin?sso=CODE`).
+async fn sso_callback(State(state): State<AppState>, ClientIp(ip): ClientIp, Meta(meta): Meta, uri: Uri, headers: HeaderMap) -> Response {
+    // A malformed answer is treated as one with nothing in it: it fails the state check.
+    let back = Query::<sso::Callback>::try_from_uri(&uri).map(|q| q.0).unwrap_or_default();
+    let previous = cookie::presented(&headers);
+    let mut response = match sso::finish(&state, ip, &meta, back, cookie::presented_sso(&headers), previous.as_ref()).await {
+        Ok(signed_in) => {
+            let mut response = see_other("/");
+            response
+                .headers_mut()
+                .append(header::SET_COOKIE, cookie::set_session(&signed_in.token));
+            response
+        }
+        Err(refusal) => sso_refused(refusal),
+    };
+    response.headers_mut().append(header::SET_COOKIE, cookie::clear_sso());
+    response
+}
+
+fn sso_refused(refusal: sso::Refusal) -> Response {
+    if let sso::Refusal::Failed(e) = &refusal {
+        tracing::error!(error = %e, "single sign-on failed");
+    }
+    see_other(&format!("/signin?sso={}", refusal.code()))
+}
+
+fn see_other(to: &str) -> Response {
+    match axum::http::HeaderValue::from_str(to) {
+        Ok(location) => (StatusCode::SEE_OTHER, [(header::LOCATION, location)]).into_response(),
+        Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    }
+}
+
 async fn info(State(state): State<AppState>) -> Json<Info> {
     Json(Info {
         organisation: state.settings.org_name.clone(),
         partner_write: state.settings.partner_write,
         deleted_days: state.settings.deleted_days,
+        sso: state.sso.is_some(),
+        password_login: state.settings.password_login,
     })
 }

@@ -25,6 +25,10 @@ pub const WRITE_COOKIE: &str = "__Host-sealpost_write";
 /// sessions, so a known browser is not locked out by strangers' guesses.
 pub const DEVICE_COOKIE: &str = "__Host-sealpost_device";
 
+/// A single sign-on under way: the state sent to the identity provider. SameSite=Lax, as the
+/// provider's redirect back is a cross-site navigation that must carry it; ten minutes.
+pub const SSO_COOKIE: &str = "__Host-sealpost_sso";
+
 /// How long a device cookie is kept: 180 days.
 const DEVICE_MAX_AGE_SECS: u32 = 180 * 24 * 3600;
 
@@ -75,6 +79,26 @@ pub fn presented_device(headers: &HeaderMap) -> Option<TokenHash> {
 /// The hash of the session token the browser presented, if any well-formed one.
 pub fn presented(headers: &HeaderMap) -> Option<TokenHash> {
     presented_named(headers, SESSION_COOKIE)
+}
+
+/// The `Set-Cookie` value that keeps a single sign-on's state for the provider's answer.
+pub fn set_sso(state: &Token) -> HeaderValue {
+    let max_age = crate::app::sso::PENDING_MS / 1000;
+    let value = format!(
+        "{SSO_COOKIE}={}; Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age={max_age}",
+        state.expose_hex()
+    );
+    HeaderValue::from_str(&value).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+/// The `Set-Cookie` value that removes it.
+pub fn clear_sso() -> HeaderValue {
+    HeaderValue::from_static("__Host-sealpost_sso=; Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age=0")
+}
+
+/// The hash of the single sign-on state the browser kept.
+pub fn presented_sso(headers: &HeaderMap) -> Option<TokenHash> {
+    presented_named(headers, SSO_COOKIE)
 }
 
 /// The hash of the portal token the browser presented.

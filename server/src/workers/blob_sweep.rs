@@ -48,13 +48,15 @@ pub async fn run(state: AppState, started: SystemTime, alone: bool, mut stop: wa
     }
 }
 
-/// Forgets failed sign-ins, `/write` visits and `/write` limit entries older than a day: every
-/// limit that counts them looks back an hour.
+/// Forgets failed sign-ins, `/write` visits and `/write` limit entries older than a day (every
+/// limit that counts them looks back an hour), and single sign-ons that never came back from
+/// the provider (each waits ten minutes).
 pub async fn forget_old_attempts(state: &AppState) -> Result<u64, AppError> {
     let day_ago = state.now_ms() - 86_400_000;
     let logins = state.store.prune_login_failures(day_ago).await?;
     let visits = state.store.forget_old_write_visits(day_ago).await?;
-    Ok(logins + visits)
+    let sso = state.store.forget_old_sso(state.now_ms() - crate::app::sso::PENDING_MS).await?;
+    Ok(logins + visits + sso)
 }
 
 /// Removes every sealed file last changed before `cutoff` that no attachment row names and no

@@ -105,6 +105,8 @@ async fn the_openapi_document_lists_every_api_route_and_each_listed_route_answer
         "/api/v1/auth/second-factor",
         "/api/v1/auth/setup",
         "/api/v1/auth/setup/{token}",
+        "/api/v1/auth/sso/callback",
+        "/api/v1/auth/sso/start",
         "/api/v1/auth/totp/confirm",
         "/api/v1/auth/totp/start",
         "/api/v1/compose",

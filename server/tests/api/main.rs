@@ -34,6 +34,7 @@ mod real_server;
 mod search;
 mod second_factor;
 mod sessions;
+mod sso;
 mod staff;
 mod test_app;
 mod timeouts;

@@ -5,7 +5,7 @@ use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::NavigateOptions;
-use leptos_router::hooks::{use_location, use_navigate};
+use leptos_router::hooks::{use_location, use_navigate, use_query_map};
 
 use crate::api;
 use crate::auth::{Auth, Session, home_for};
@@ -62,7 +62,9 @@ pub fn SignInForm() -> impl IntoView {
     let navigate = use_navigate();
     let email = RwSignal::new(String::new());
     let password = RwSignal::new(String::new());
-    let (error, set_error) = signal(None::<String>);
+    // Back from the identity provider without a session: `?sso=CODE` says why.
+    let sso_refusal = use_query_map().get_untracked().get("sso").map(|code| sso_refusal(&code).to_owned());
+    let (error, set_error) = signal(sso_refusal);
     let (disabled, set_disabled) = signal(None::<String>);
     let busy = RwSignal::new(false);
     let on_submit = move |ev: SubmitEvent| {
@@ -114,6 +116,23 @@ pub fn SignInForm() -> impl IntoView {
     }
 }
 
+/// What the sign-in page says when single sign-on came back without signing anyone in.
+fn sso_refusal(code: &str) -> &'static str {
+    match code {
+        "busy" => "Too many sign-ins from this network. Wait a minute and try again.",
+        "unavailable" => "The council's sign-in service could not be reached. Try again in a minute.",
+        "cancelled" => "Signing in with your council account was cancelled. Try again when you are ready.",
+        "expired" => "That sign-in took too long or was already used. Start again.",
+        "refused" => {
+            "The council's sign-in service sent an answer Sealpost could not trust, so you are not signed in. Try again; if it happens again, contact your IT service desk."
+        }
+        "no_account" => "Your council account has no Sealpost account. Ask your IT service desk to add you.",
+        "disabled" => "Your Sealpost account has been disabled, so you cannot sign in. Contact your IT service desk.",
+        "off" => "Signing in with your council account is not set up. Sign in with your email address and password.",
+        _ => "Something went wrong signing you in. Try again.",
+    }
+}
+
 /// Said in place of the form when the account is disabled: signing in again would not help.
 #[component]
 fn AccountDisabled(why: String) -> impl IntoView {
@@ -135,17 +154,14 @@ fn SignInCard(
     email: RwSignal<String>,
     password: RwSignal<String>,
     busy: RwSignal<bool>,
-    on_submit: impl Fn(SubmitEvent) + 'static,
+    on_submit: impl Fn(SubmitEvent) + Clone + 'static,
 ) -> impl IntoView {
     let invalid = move || error.get().is_some().then_some("true");
     let described = move || error.get().is_some().then_some("form-error");
-    view! {
-        <Banner/>
-        <main id="main" class="page narrow">
-            <h1>"Sign in"</h1>
-            <p class="lede">{lede}</p>
-            <ErrorSummary message=error/>
-            <form class="card form" on:submit=on_submit novalidate=true>
+    let auth = Auth::get();
+    let form = move || {
+        view! {
+            <form class="card form" on:submit=on_submit.clone() novalidate=true>
                 <div class="field">
                     <label for="email">"Email address"</label>
                     <input id="email" name="email" type="email" autocomplete="username" spellcheck="false"
@@ -160,6 +176,29 @@ fn SignInCard(
                     {move || if busy.get() { "Signing in…" } else { "Sign in" }}
                 </button>
             </form>
+        }
+    };
+    view! {
+        <Banner/>
+        <main id="main" class="page narrow">
+            <h1>"Sign in"</h1>
+            <p class="lede">{lede}</p>
+            <ErrorSummary message=error/>
+            <Show when=move || auth.sso.get()>
+                // A navigation, not a fetch: the server sends the browser on to the provider.
+                <p><a class="button sso" href="/api/v1/auth/sso/start">"Sign in with your council account"</a></p>
+            </Show>
+            {move || (auth.sso.get() && auth.password_login.get()).then(|| view! { <p class="hint or">"Or sign in with your Sealpost password:"</p> })}
+            {move || if auth.password_login.get() || !auth.sso.get() {
+                form().into_any()
+            } else {
+                view! {
+                    <details class="recovery">
+                        <summary>"IT administrators: sign in with a password"</summary>
+                        {form()}
+                    </details>
+                }.into_any()
+            }}
             <p class="hint">"Forgotten your password or locked out? Contact your IT service desk."</p>
         </main>
     }
