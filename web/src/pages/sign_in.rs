@@ -154,7 +154,7 @@ fn SignInCard(
     email: RwSignal<String>,
     password: RwSignal<String>,
     busy: RwSignal<bool>,
-    on_submit: impl Fn(SubmitEvent) + Clone + 'static,
+    on_submit: impl Fn(SubmitEvent) + Clone + Send + 'static,
 ) -> impl IntoView {
     let invalid = move || error.get().is_some().then_some("true");
     let described = move || error.get().is_some().then_some("form-error");
@@ -185,8 +185,9 @@ fn SignInCard(
             <p class="lede">{lede}</p>
             <ErrorSummary message=error/>
             <Show when=move || auth.sso.get()>
-                // A navigation, not a fetch: the server sends the browser on to the provider.
-                <p><a class="button sso" href="/api/v1/auth/sso/start">"Sign in with your council account"</a></p>
+                // A full navigation (rel=external keeps the router out): the server sends the browser on
+                // to the provider.
+                <p><a class="button sso" href="/api/v1/auth/sso/start" rel="external">"Sign in with your council account"</a></p>
             </Show>
             {move || (auth.sso.get() && auth.password_login.get()).then(|| view! { <p class="hint or">"Or sign in with your Sealpost password:"</p> })}
             {move || if auth.password_login.get() || !auth.sso.get() {
@@ -199,7 +200,11 @@ fn SignInCard(
                     </details>
                 }.into_any()
             }}
-            <p class="hint">"Forgotten your password or locked out? Contact your IT service desk."</p>
+            <p class="hint">{move || if auth.sso.get() {
+                "Cannot sign in? Contact your IT service desk."
+            } else {
+                "Forgotten your password or locked out? Contact your IT service desk."
+            }}</p>
         </main>
     }
 }
