@@ -165,6 +165,11 @@ pub struct Oidc {
     /// `SEALPOST_OIDC_AUTOCREATE` (default false): someone the provider vouches for who has no
     /// account gets one, as staff. Otherwise only existing accounts may sign in.
     pub autocreate: bool,
+    /// `SEALPOST_OIDC_PROVIDER_MFA` (default false): the provider enforces a second factor for
+    /// Sealpost (Entra conditional access), so a single sign-on is enough even when its token
+    /// does not say so. Otherwise a sign-in whose token lacks `amr: mfa` goes on to Sealpost's
+    /// own second factor, as `SEALPOST_MFA_REQUIRED` asks.
+    pub provider_mfa: bool,
 }
 
 /// A council address that stands for several members of staff (a team's shared address).
@@ -236,6 +241,7 @@ struct Layer {
     oidc_client_id: Option<String>,
     oidc_client_secret: Option<String>,
     oidc_autocreate: Option<bool>,
+    oidc_provider_mfa: Option<bool>,
     password_login: Option<bool>,
     audit_checkpoint_events: Option<u32>,
     audit_checkpoint_minutes: Option<u32>,
@@ -352,7 +358,13 @@ impl Settings {
                 None => MfaRequired::All,
                 Some(text) => MfaRequired::parse(text).ok_or_else(|| SettingsError::Env("SEALPOST_MFA_REQUIRED".into()))?,
             },
-            oidc: oidc(l.oidc_issuer, l.oidc_client_id, l.oidc_client_secret, l.oidc_autocreate)?,
+            oidc: oidc(
+                l.oidc_issuer,
+                l.oidc_client_id,
+                l.oidc_client_secret,
+                l.oidc_autocreate,
+                l.oidc_provider_mfa,
+            )?,
             password_login: l.password_login.unwrap_or(true),
             blob_url: l.blob_url.filter(|s| !s.is_empty()),
             mail_from: l.mail_from.unwrap_or(default_mail_from),
@@ -376,15 +388,18 @@ fn oidc(
     client_id: Option<String>,
     secret: Option<String>,
     autocreate: Option<bool>,
+    provider_mfa: Option<bool>,
 ) -> Result<Option<Oidc>, SettingsError> {
     let given = |v: Option<String>| v.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
     let Some(issuer) = given(issuer) else { return Ok(None) };
     let missing = |name: &str| SettingsError::Env(format!("SEALPOST_{name} (needed with SEALPOST_OIDC_ISSUER)"));
     Ok(Some(Oidc {
-        issuer: issuer.trim_end_matches('/').to_owned(),
+        // Exactly as given: some providers' issuers end in `/`, and it must match the tokens'.
+        issuer,
         client_id: given(client_id).ok_or_else(|| missing("OIDC_CLIENT_ID"))?,
         client_secret: SecretString::from(given(secret).ok_or_else(|| missing("OIDC_CLIENT_SECRET"))?),
         autocreate: autocreate.unwrap_or(false),
+        provider_mfa: provider_mfa.unwrap_or(false),
     }))
 }
 
@@ -475,6 +490,7 @@ fn apply_env(l: &mut Layer, name: &str, v: String) -> Result<(), ()> {
         "OIDC_CLIENT_ID" => l.oidc_client_id = Some(v),
         "OIDC_CLIENT_SECRET" => l.oidc_client_secret = Some(v),
         "OIDC_AUTOCREATE" => l.oidc_autocreate = Some(v.trim().parse().map_err(|_| ())?),
+        "OIDC_PROVIDER_MFA" => l.oidc_provider_mfa = Some(v.trim().parse().map_err(|_| ())?),
         "PASSWORD_LOGIN" => l.password_login = Some(v.trim().parse().map_err(|_| ())?),
         "AUDIT_CHECKPOINT_EVENTS" => l.audit_checkpoint_events = num(&v)?,
         "AUDIT_CHECKPOINT_MINUTES" => l.audit_checkpoint_minutes = num(&v)?,
@@ -589,7 +605,7 @@ mod tests {
 
     #[test]
     fn single_sign_on_needs_its_three_values_and_password_sign_in_needs_it_to_go_off() {
-        let issuer = ("SEALPOST_OIDC_ISSUER", "https://login.microsoftonline.com/5b4f2c6e/v2.0/");
+        let issuer = ("SEALPOST_OIDC_ISSUER", " https://login.microsoftonline.com/5b4f2c6e/v2.0 ");
         let s = Settings::load(
             None,
             false,
@@ -603,7 +619,7 @@ mod tests {
         let oidc = s.oidc.unwrap();
         assert_eq!(oidc.issuer, "https://login.microsoftonline.com/5b4f2c6e/v2.0");
         assert_eq!((oidc.client_id.as_str(), oidc.client_secret.expose_secret()), ("app", "s3cret"));
-        assert!(!oidc.autocreate && s.password_login);
+        assert!(!oidc.autocreate && !oidc.provider_mfa && s.password_login);
         let err = Settings::load(None, false, env(&[issuer, ("SEALPOST_OIDC_CLIENT_ID", "app")])).unwrap_err();
         assert!(err.to_string().contains("SEALPOST_OIDC_CLIENT_SECRET"), "{err}");
         let err = Settings::load(None, false, env(&[("SEALPOST_PASSWORD_LOGIN", "false")])).unwrap_err();

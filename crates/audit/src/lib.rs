@@ -101,6 +101,9 @@ pub enum Action {
     SsoLinked,
     /// An account was created at its holder's first single sign-on (`SEALPOST_OIDC_AUTOCREATE`).
     SsoCreated,
+    /// The identity provider's answer failed a check (signature, issuer, audience, expiry,
+    /// nonce or tenant): nobody was signed in.
+    SsoRefused,
 }
 
 /// What it happened to. Everything about a message names the message first
@@ -251,11 +254,12 @@ impl Action {
             Action::SsoSignIn => "auth.sso_sign_in",
             Action::SsoLinked => "auth.sso_linked",
             Action::SsoCreated => "account.sso_created",
+            Action::SsoRefused => "auth.sso_refused",
         }
     }
 
     /// Every action, for tests that must cover each one.
-    pub const ALL: [Action; 35] = [
+    pub const ALL: [Action; 36] = [
         Action::MessageSend,
         Action::MailboxList,
         Action::MailboxSearch,
@@ -291,6 +295,7 @@ impl Action {
         Action::SsoSignIn,
         Action::SsoLinked,
         Action::SsoCreated,
+        Action::SsoRefused,
     ];
 }
 

@@ -54,8 +54,12 @@ pub const ACTIONS: &[(&str, &str)] = &[
     ("auth.recovery_code", "Signed in with a recovery code"),
     ("auth.password_accepted", "Gave the right password; a second factor was asked for"),
     ("auth.sso_sign_in", "Signed in through the council's identity provider"),
-    ("auth.sso_linked", "Linked their account to the council's identity provider"),
+    (
+        "auth.sso_linked",
+        "Linked their account to the council's identity provider (a failure: it is linked to someone else)",
+    ),
     ("account.sso_created", "Account created at its first single sign-on"),
+    ("auth.sso_refused", "A single sign-on answer failed a check; nobody signed in"),
 ];
 
 /// The console's words for `action` (the stored name itself if it is not known).

@@ -60,8 +60,12 @@ pub struct Identity {
     /// The stable id to link an account by: Entra's object id (`oid`) when present, which is
     /// the same for every application, or else the subject (`sub`).
     pub link_id: String,
-    /// The address claim (`email`, or Entra's `preferred_username`), as the provider gave it.
+    /// An address the provider vouches for: `email` when the provider marks it verified, or
+    /// in Entra ID (a token with `tid`) the sign-in name `preferred_username`, which only the
+    /// directory's administrators can set. `None` when neither holds.
     pub email: Option<String>,
+    /// The provider says the person used more than one factor (`amr` holds `mfa`).
+    pub mfa: bool,
     /// The person's name, when the provider gives one.
     pub name: Option<String>,
 }
@@ -260,18 +264,28 @@ impl Provider {
         let claims = id_token.claims(&verifier, nonce)?;
         let extra = claims.additional_claims();
         // Entra: a token from another directory is never ours, whatever else it says.
-        if let Some(tid) = &extra.tid
-            && !self.issuer.as_str().contains(tid.as_str())
-        {
-            return Err(ClaimsVerificationError::InvalidIssuer(format!("tenant {tid} is not the issuer's")));
+        if let Some(tid) = &extra.tid {
+            let ours = self
+                .issuer
+                .url()
+                .path_segments()
+                .is_some_and(|mut s| s.any(|segment| segment == tid));
+            if !ours {
+                return Err(ClaimsVerificationError::InvalidIssuer(format!("tenant {tid} is not the issuer's")));
+            }
         }
-        let email = claims
-            .email()
+        // An address someone could set for themselves must not pick the account they get.
+        let verified = claims.email().filter(|_| claims.email_verified() == Some(true));
+        let email = verified
             .map(|e| e.as_str().to_owned())
-            .or_else(|| claims.preferred_username().map(|u| u.as_str().to_owned()));
+            .or_else(|| extra.tid.as_ref().and(claims.preferred_username()).map(|u| u.as_str().to_owned()));
+        let mfa = claims
+            .auth_method_refs()
+            .is_some_and(|methods| methods.iter().any(|m| m.as_str() == "mfa"));
         Ok(Identity {
             link_id: extra.oid.clone().unwrap_or_else(|| claims.subject().as_str().to_owned()),
             email,
+            mfa,
             name: claims.name().and_then(|n| n.get(None)).map(|n| n.as_str().to_owned()),
         })
     }

@@ -63,11 +63,13 @@ impl Store {
         row.map(UserRecord::try_from).transpose()
     }
 
-    /// Links an account not yet linked to `sso_id`. False if it is already linked (to
-    /// anyone), or another account has that id.
+    /// Links an account to `sso_id`: true if it is now linked to it (it was unlinked, or a
+    /// racing first sign-in of the same person linked it). False if it is linked to someone
+    /// else, or another account has that id.
     pub async fn link_sso(&self, user: UserId, sso_id: &str) -> Result<bool, StorageError> {
         let done = with_pool!(self, |pool| sqlx::query(
-            "UPDATE users SET sso_id = $1 WHERE id = $2 AND sso_id IS NULL AND NOT EXISTS (SELECT 1 FROM users WHERE sso_id = $1)"
+            "UPDATE users SET sso_id = $1 WHERE id = $2 AND (sso_id IS NULL OR sso_id = $1) \
+             AND NOT EXISTS (SELECT 1 FROM users WHERE sso_id = $1 AND id <> $2)"
         )
         .bind(sso_id)
         .bind(user.0.to_string())
@@ -75,14 +77,5 @@ impl Store {
         .await
         .map(|r| r.rows_affected()))?;
         Ok(done == 1)
-    }
-
-    /// Whether an account is linked to the identity provider.
-    pub async fn sso_linked(&self, user: UserId) -> Result<bool, StorageError> {
-        let row: Option<(Option<String>,)> = with_pool!(self, |pool| sqlx::query_as("SELECT sso_id FROM users WHERE id = $1")
-            .bind(user.0.to_string())
-            .fetch_optional(pool)
-            .await)?;
-        Ok(matches!(row, Some((Some(_),))))
     }
 }

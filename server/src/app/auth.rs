@@ -87,7 +87,10 @@ pub async fn login(
         audit::record(state, meta, &Actor::User(user.id), Action::SignIn, None, Outcome::Failure).await?;
         return Err(AppError::AccountDisabled);
     }
-    require_password_sign_in(state, &user)?;
+    if let Err(off) = require_password_sign_in(state, &user) {
+        audit::record(state, meta, &Actor::User(user.id), Action::SignIn, None, Outcome::Failure).await?;
+        return Err(off);
+    }
     state.login_limiter.refund(ip);
     if needs_rehash {
         let hash = hash_password(state, password).await?;
@@ -243,6 +246,13 @@ pub async fn complete_setup(
     })?;
     let expired = setup_link_invalid;
     let token = Token::parse(setup_token).ok_or_else(expired)?;
+    // Refused before the link is used up: it stays good for when passwords are back on.
+    if !state.settings.password_login
+        && let Some(id) = state.store.setup_token_user(&token.hash(), state.now_ms()).await?
+        && let Some(user) = state.store.user_by_id(id).await?
+    {
+        require_password_sign_in(state, &user)?;
+    }
     // Consuming the token first keeps hashing (the costly step) behind a valid link.
     let user_id = state
         .store
@@ -250,7 +260,6 @@ pub async fn complete_setup(
         .await?
         .ok_or_else(expired)?;
     let user = state.store.user_by_id(user_id).await?.filter(|u| !u.disabled).ok_or_else(expired)?;
-    require_password_sign_in(state, &user)?;
     let hash = hash_password(state, password).await?;
     state.store.set_password(user.id, &hash).await?;
     let stage = second_factor::stage_after_password(state, &user);

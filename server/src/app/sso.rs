@@ -5,9 +5,10 @@
 //! browser keeps the state in a short-lived cookie; the provider sends the browser back with a
 //! code and the state. The callback needs both the cookie and the stored row (taken as it is
 //! read, so a state works once), then the provider's verified ID token. The person is found by
-//! the id the provider keeps for them (`oid`), or, the first time, by address, and linked.
-//! The provider enforces its own second factor (Entra's conditional access), so a single
-//! sign-on is a full sign-in.
+//! the id the provider keeps for them (`oid`), or, the first time, by an address the provider
+//! vouches for, and linked. A token that says a second factor was used (`amr: mfa`), or a
+//! provider trusted to require one (`SEALPOST_OIDC_PROVIDER_MFA`), makes a full sign-in;
+//! otherwise Sealpost's own second factor follows, as for a password.
 
 use std::net::IpAddr;
 
@@ -16,9 +17,10 @@ use sealpost_domain::{DisplayName, EmailAddress, Role};
 use sealpost_identity::IdentityError;
 use sealpost_storage::{NewUser, PendingSso, SessionStage, UserRecord};
 
+use crate::app::audit::Object;
 use crate::app::audit::{self, Action, Actor, Outcome, RequestMeta};
-use crate::app::auth::{SignedIn, me};
-use crate::app::sessions;
+use crate::app::auth::SignedIn;
+use crate::app::{second_factor, sessions};
 use crate::error::AppError;
 use crate::state::AppState;
 
@@ -49,6 +51,8 @@ pub enum Refusal {
     NoAccount,
     /// The account is disabled.
     Disabled,
+    /// The account with the person's address is linked to someone else at the provider.
+    LinkedElsewhere,
     /// Something on our side failed; logged.
     Failed(AppError),
 }
@@ -65,6 +69,7 @@ impl Refusal {
             Self::Refused => "refused",
             Self::NoAccount => "no_account",
             Self::Disabled => "disabled",
+            Self::LinkedElsewhere => "linked_elsewhere",
             Self::Failed(_) => "error",
         }
     }
@@ -149,13 +154,17 @@ pub async fn finish(
         (Some(sent), Some(kept)) if sent == kept => state.store.take_sso(&sent, state.now_ms() - PENDING_MS).await?,
         _ => None,
     };
-    if back.error.is_some() {
+    if let Some(error) = back.error.as_deref() {
+        // The provider's own code (e.g. Entra's access_denied: not assigned to the app), cut
+        // to a safe token for IT's logs.
+        let code: String = error.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '_').take(40).collect();
+        tracing::info!(provider_error = %code, "single sign-on: the provider sent the person back without signing them in");
         return Err(Refusal::Cancelled);
     }
     let pending = pending.ok_or(Refusal::Expired)?;
     if back.iss.as_deref().is_some_and(|iss| iss != provider.issuer()) {
         tracing::warn!("single sign-on refused: the answer names another issuer");
-        return Err(Refusal::Refused);
+        return Err(refused(state, meta).await);
     }
     let code = back.code.ok_or(Refusal::Cancelled)?;
     let now_secs = state.now_ms() / 1000;
@@ -164,7 +173,7 @@ pub async fn finish(
         Err(e @ IdentityError::Unavailable(_)) => return Err(unavailable(&e)),
         Err(e) => {
             tracing::warn!(error = %e, "single sign-on refused");
-            return Err(Refusal::Refused);
+            return Err(refused(state, meta).await);
         }
     };
     let user = account_for(state, meta, &identity).await?;
@@ -173,14 +182,30 @@ pub async fn finish(
         return Err(Refusal::Disabled);
     }
     state.login_limiter.refund(ip);
-    let token = sessions::start(state, user.id, previous, SessionStage::Full).await?;
+    let provider_mfa = state.settings.oidc.as_ref().is_some_and(|o| o.provider_mfa);
+    let stage = if identity.mfa || provider_mfa {
+        SessionStage::Full
+    } else {
+        // Sealpost's own second factor, as after a password.
+        second_factor::stage_after_password(state, &user)
+    };
+    let token = sessions::start(state, user.id, previous, stage).await?;
     audit::record(state, meta, &Actor::User(user.id), Action::SsoSignIn, None, Outcome::Success).await?;
     tracing::info!(user = %user.id, outcome = "success", "signed in through single sign-on");
     Ok(SignedIn {
         token,
         device: None,
-        me: me(state, user),
+        me: crate::app::auth::me_at(state, user, stage),
     })
+}
+
+/// Records a provider answer that failed a check (no person can be named: nothing about it is
+/// trusted), and refuses.
+async fn refused(state: &AppState, meta: &RequestMeta) -> Refusal {
+    match audit::record(state, meta, &Actor::System, Action::SsoRefused, None, Outcome::Failure).await {
+        Ok(()) => Refusal::Refused,
+        Err(e) => Refusal::Failed(e),
+    }
 }
 
 /// The account the provider's person holds: the one linked to their id, or else the one with
@@ -196,7 +221,8 @@ async fn account_for(state: &AppState, meta: &RequestMeta, identity: &sealpost_i
     })?;
     let user = match state.store.user_by_email(&email).await? {
         Some(user) => user,
-        None if state.settings.oidc.as_ref().is_some_and(|o| o.autocreate) => {
+        // Entra guests (`…#EXT#@tenant`) are people from elsewhere, never made staff.
+        None if state.settings.oidc.as_ref().is_some_and(|o| o.autocreate) && !email.as_str().contains("#ext#") => {
             let name = identity
                 .name
                 .as_deref()
@@ -214,17 +240,19 @@ async fn account_for(state: &AppState, meta: &RequestMeta, identity: &sealpost_i
             state.store.user_by_id(id).await?.ok_or(Refusal::NoAccount)?
         }
         None => {
-            audit::record(state, meta, &Actor::SigningIn(email), Action::SsoSignIn, None, Outcome::Failure).await?;
+            let person = Some(Object::Person(email.clone()));
+            audit::record(state, meta, &Actor::SigningIn(email), Action::SsoSignIn, person, Outcome::Failure).await?;
             return Err(Refusal::NoAccount);
         }
     };
     // An account already linked to another person at the provider is not theirs, whatever the
     // address claim says (an address can be given to someone else later).
+    let person = Some(Object::Person(user.email.clone()));
     if !state.store.link_sso(user.id, &identity.link_id).await? {
-        audit::record(state, meta, &Actor::User(user.id), Action::SsoSignIn, None, Outcome::Failure).await?;
+        audit::record(state, meta, &Actor::User(user.id), Action::SsoLinked, person, Outcome::Failure).await?;
         tracing::warn!(user = %user.id, "single sign-on refused: the account is linked to someone else at the provider");
-        return Err(Refusal::NoAccount);
+        return Err(Refusal::LinkedElsewhere);
     }
-    audit::record(state, meta, &Actor::User(user.id), Action::SsoLinked, None, Outcome::Success).await?;
+    audit::record(state, meta, &Actor::User(user.id), Action::SsoLinked, person, Outcome::Success).await?;
     Ok(user)
 }

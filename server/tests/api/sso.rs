@@ -88,6 +88,7 @@ async fn app_and_idp(configure: impl FnOnce(&mut sealpost_server::settings::Sett
             client_id: CLIENT_ID.into(),
             client_secret: sealpost_crypto::SecretString::from(CLIENT_SECRET),
             autocreate: false,
+            provider_mfa: false,
         });
         configure(s);
     })
@@ -218,6 +219,7 @@ async fn a_tampered_signature_a_wrong_audience_a_wrong_nonce_and_an_expired_toke
         refused_with(&answer, "refused");
     }
     assert_eq!(audited(&app, "auth.sso_sign_in").await, 0);
+    assert_eq!(audited(&app, "auth.sso_refused").await, 4, "each refusal is on the audit record");
     // The provider itself is fine: an unspoiled token signs her in.
     let good = sign_in_as(&app, "ann@council.gov.uk").await;
     assert_eq!(signed_in_email(&app, &good).await, "ann@council.gov.uk");
@@ -228,9 +230,12 @@ async fn a_replayed_state_or_one_from_another_browser_is_refused_and_forty_racin
     let (app, _idp) = app_and_idp(|_| {}).await;
     app.create_user("ann@council.gov.uk", PASSWORD, Role::Staff).await;
 
-    // Login CSRF: the callback arrives in a browser that did not start the sign-in.
+    // Login CSRF: the callback arrives in a browser that started a sign-in of its own, not
+    // this one (an attacker's answer planted in a victim's browser).
     let (url, _) = to_callback(&app, "ann@council.gov.uk").await;
-    refused_with(&call_back(&url, "__Host-sealpost_sso=00").await, "expired");
+    let (_, other_browser) = to_callback(&app, "ann@council.gov.uk").await;
+    refused_with(&call_back(&url, &other_browser).await, "expired");
+    refused_with(&call_back(&url, "").await, "expired");
 
     // Forty copies of one callback at once: one session, every other copy refused, as used
     // or, past the network's burst of sign-in failures (30), as too many.
@@ -286,7 +291,7 @@ async fn a_disabled_account_and_an_address_linked_to_someone_else_are_refused() 
 
     // Another person at the provider whose address claim is now Bob's does not get his account.
     idp.set_email("someone.else@council.gov.uk", "bob@council.gov.uk").await;
-    refused_with(&sign_in_as(&app, "someone.else@council.gov.uk").await, "no_account");
+    refused_with(&sign_in_as(&app, "someone.else@council.gov.uk").await, "linked_elsewhere");
 
     let cat = app.create_user("cat@council.gov.uk", PASSWORD, Role::Staff).await;
     app.state.store.disable_user(cat).await.unwrap();
@@ -326,6 +331,7 @@ async fn an_unreachable_provider_or_no_provider_sends_the_browser_back_with_a_re
             client_id: CLIENT_ID.into(),
             client_secret: sealpost_crypto::SecretString::from(CLIENT_SECRET),
             autocreate: false,
+            provider_mfa: false,
         })
     })
     .await;
@@ -345,4 +351,29 @@ async fn an_unreachable_provider_or_no_provider_sends_the_browser_back_with_a_re
     refused_with(&start, "off");
     let info = body(plain.get("/api/v1/info").send().await.unwrap()).await;
     assert_eq!(info["sso"].as_bool(), Some(false));
+}
+
+#[tokio::test]
+async fn without_a_second_factor_in_the_token_sealposts_own_follows_unless_the_provider_is_trusted_for_it() {
+    let (app, _idp) = app_and_idp(|s| s.mfa_required = sealpost_server::settings::MfaRequired::All).await;
+    app.create_user("ann@council.gov.uk", PASSWORD, Role::Staff).await;
+    let answer = sign_in_as(&app, "ann@council.gov.uk").await;
+    let cookie = session_cookie(&answer).expect("a session waiting for its second factor");
+    let me = body(app.me(&cookie).await).await;
+    assert_eq!(
+        me["next_step"], "enrol",
+        "the test provider sends no amr: Sealpost's own second factor is set up first"
+    );
+    assert_eq!(app.list(&cookie, "inbox").await.status(), StatusCode::UNAUTHORIZED);
+
+    let (app, _idp) = app_and_idp(|s| {
+        s.mfa_required = sealpost_server::settings::MfaRequired::All;
+        s.oidc.as_mut().unwrap().provider_mfa = true;
+    })
+    .await;
+    app.create_user("ann@council.gov.uk", PASSWORD, Role::Staff).await;
+    let answer = sign_in_as(&app, "ann@council.gov.uk").await;
+    let cookie = session_cookie(&answer).unwrap();
+    assert!(body(app.me(&cookie).await).await["next_step"].is_null());
+    assert_eq!(app.list(&cookie, "inbox").await.status(), StatusCode::OK);
 }

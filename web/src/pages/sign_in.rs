@@ -121,13 +121,18 @@ fn sso_refusal(code: &str) -> &'static str {
     match code {
         "busy" => "Too many sign-ins from this network. Wait a minute and try again.",
         "unavailable" => "The council's sign-in service could not be reached. Try again in a minute.",
-        "cancelled" => "Signing in with your council account was cancelled. Try again when you are ready.",
+        "cancelled" => {
+            "Signing in with your council account was cancelled or not allowed. Try again; if it happens again, contact your IT service desk."
+        }
         "expired" => "That sign-in took too long or was already used. Start again.",
         "refused" => {
             "The council's sign-in service sent an answer Sealpost could not trust, so you are not signed in. Try again; if it happens again, contact your IT service desk."
         }
         "no_account" => "Your council account has no Sealpost account. Ask your IT service desk to add you.",
         "disabled" => "Your Sealpost account has been disabled, so you cannot sign in. Contact your IT service desk.",
+        "linked_elsewhere" => {
+            "The Sealpost account with your address is linked to a different council account. Contact your IT service desk."
+        }
         "off" => "Signing in with your council account is not set up. Sign in with your email address and password.",
         _ => "Something went wrong signing you in. Try again.",
     }
