@@ -6,6 +6,7 @@ pub mod app;
 pub mod cli;
 pub mod clock;
 pub mod error;
+pub mod intake;
 pub mod key_cache;
 pub mod keyfiles;
 pub mod rate_limit;

@@ -70,6 +70,9 @@ pub struct Settings {
     /// single sign-on works; administrators can still sign in with a password (and their second
     /// factor), so a broken identity provider never locks IT out.
     pub password_login: bool,
+    /// Mail intake from the council's mail system (`SEALPOST_INTAKE_LISTEN`, e.g. `0.0.0.0:2525`;
+    /// off by default): staff send secure mail from Outlook through an Exchange connector.
+    pub intake: Option<Intake>,
     /// A reverse proxy in front appends the client's address to `X-Forwarded-For`
     /// (`SEALPOST_TRUST_PROXY`, default false). Only turn on when every request comes through it.
     pub trust_proxy: bool,
@@ -172,6 +175,28 @@ pub struct Oidc {
     pub provider_mfa: bool,
 }
 
+/// The SMTP intake's settings.
+#[derive(Debug, Clone)]
+pub struct Intake {
+    /// Where it listens.
+    pub listen: SocketAddr,
+    /// Who may connect (`SEALPOST_INTAKE_ALLOW`, comma-separated CIDRs; default loopback only):
+    /// where the council's Exchange connector sits.
+    pub allow: Vec<ipnet::IpNet>,
+    /// Largest message in SMTP DATA, in bytes (`SEALPOST_INTAKE_MAX_MIB`; by default the
+    /// message limit plus a third for base64 and a MiB for headers), answered 552.
+    pub max_bytes: usize,
+    /// Sessions at once (`SEALPOST_INTAKE_MAX_SESSIONS`, default 32); more are answered 421.
+    pub max_sessions: u32,
+    /// Messages one peer may send a minute (`SEALPOST_INTAKE_PER_MINUTE`, default 120).
+    pub per_minute: u32,
+    /// The subject tag that makes a message secure, OFFICIAL (`SEALPOST_INTAKE_TAG`, default
+    /// `secure`, written `[secure]`).
+    pub tag: String,
+    /// The tag for OFFICIAL-SENSITIVE (`SEALPOST_INTAKE_SENSITIVE_TAG`, default `secure sensitive`).
+    pub sensitive_tag: String,
+}
+
 /// A council address that stands for several members of staff (a team's shared address).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Team {
@@ -243,6 +268,13 @@ struct Layer {
     oidc_autocreate: Option<bool>,
     oidc_provider_mfa: Option<bool>,
     password_login: Option<bool>,
+    intake_listen: Option<SocketAddr>,
+    intake_allow: Option<String>,
+    intake_max_mib: Option<u32>,
+    intake_max_sessions: Option<u32>,
+    intake_per_minute: Option<u32>,
+    intake_tag: Option<String>,
+    intake_sensitive_tag: Option<String>,
     audit_checkpoint_events: Option<u32>,
     audit_checkpoint_minutes: Option<u32>,
     dpo_email: Option<String>,
@@ -366,6 +398,22 @@ impl Settings {
                 l.oidc_provider_mfa,
             )?,
             password_login: l.password_login.unwrap_or(true),
+            intake: match l.intake_listen {
+                None => None,
+                Some(listen) => Some(Intake {
+                    listen,
+                    allow: cidrs(l.intake_allow.as_deref().unwrap_or("127.0.0.0/8,::1/128"))
+                        .ok_or_else(|| SettingsError::Env("SEALPOST_INTAKE_ALLOW".into()))?,
+                    max_bytes: match l.intake_max_mib {
+                        Some(mib) => mib as usize * 1024 * 1024,
+                        None => l.max_message_mib.unwrap_or(100) as usize * 1024 * 1024 / 3 * 4 + 1024 * 1024,
+                    },
+                    max_sessions: l.intake_max_sessions.unwrap_or(32).max(1),
+                    per_minute: l.intake_per_minute.unwrap_or(120).max(1),
+                    tag: tag(l.intake_tag.as_deref().unwrap_or("secure")),
+                    sensitive_tag: tag(l.intake_sensitive_tag.as_deref().unwrap_or("secure sensitive")),
+                }),
+            },
             blob_url: l.blob_url.filter(|s| !s.is_empty()),
             mail_from: l.mail_from.unwrap_or(default_mail_from),
             max_attachment_mib: l.max_attachment_mib.unwrap_or(25),
@@ -380,6 +428,28 @@ impl Settings {
             log_format: l.log_format.unwrap_or(LogFormat::Text),
         })
     }
+}
+
+/// `10.0.0.0/8, 192.168.1.5` (a bare address is one host); `None` if any is not an address.
+fn cidrs(text: &str) -> Option<Vec<ipnet::IpNet>> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .map(|c| {
+            c.parse::<ipnet::IpNet>()
+                .ok()
+                .or_else(|| c.parse::<std::net::IpAddr>().ok().map(ipnet::IpNet::from))
+        })
+        .collect()
+}
+
+/// A subject tag's words, lower case, single-spaced, without brackets.
+fn tag(text: &str) -> String {
+    text.trim_matches(|c: char| c == '[' || c == ']' || c.is_whitespace())
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase()
 }
 
 /// Single sign-on's settings: all three of issuer, client id and secret, or none.
@@ -491,6 +561,13 @@ fn apply_env(l: &mut Layer, name: &str, v: String) -> Result<(), ()> {
         "OIDC_CLIENT_SECRET" => l.oidc_client_secret = Some(v),
         "OIDC_AUTOCREATE" => l.oidc_autocreate = Some(v.trim().parse().map_err(|_| ())?),
         "OIDC_PROVIDER_MFA" => l.oidc_provider_mfa = Some(v.trim().parse().map_err(|_| ())?),
+        "INTAKE_LISTEN" => l.intake_listen = Some(v.trim().parse().map_err(|_| ())?),
+        "INTAKE_ALLOW" => l.intake_allow = Some(v),
+        "INTAKE_MAX_MIB" => l.intake_max_mib = num(&v)?,
+        "INTAKE_MAX_SESSIONS" => l.intake_max_sessions = num(&v)?,
+        "INTAKE_PER_MINUTE" => l.intake_per_minute = num(&v)?,
+        "INTAKE_TAG" => l.intake_tag = Some(v),
+        "INTAKE_SENSITIVE_TAG" => l.intake_sensitive_tag = Some(v),
         "PASSWORD_LOGIN" => l.password_login = Some(v.trim().parse().map_err(|_| ())?),
         "AUDIT_CHECKPOINT_EVENTS" => l.audit_checkpoint_events = num(&v)?,
         "AUDIT_CHECKPOINT_MINUTES" => l.audit_checkpoint_minutes = num(&v)?,
@@ -625,5 +702,45 @@ mod tests {
         let err = Settings::load(None, false, env(&[("SEALPOST_PASSWORD_LOGIN", "false")])).unwrap_err();
         assert!(err.to_string().contains("SEALPOST_OIDC_ISSUER"), "{err}");
         assert!(Settings::load(None, false, env(&[])).unwrap().oidc.is_none());
+    }
+
+    #[test]
+    fn intake_is_off_until_it_has_an_address_and_then_allows_loopback_only() {
+        assert!(Settings::load(None, false, env(&[])).unwrap().intake.is_none());
+        let s = Settings::load(None, false, env(&[("SEALPOST_INTAKE_LISTEN", "127.0.0.1:2525")])).unwrap();
+        let intake = s.intake.unwrap();
+        assert!(
+            intake
+                .allow
+                .iter()
+                .any(|n| n.contains(&"127.0.0.1".parse::<std::net::IpAddr>().unwrap()))
+        );
+        assert!(
+            !intake
+                .allow
+                .iter()
+                .any(|n| n.contains(&"10.1.2.3".parse::<std::net::IpAddr>().unwrap()))
+        );
+        assert_eq!((intake.tag.as_str(), intake.sensitive_tag.as_str()), ("secure", "secure sensitive"));
+        let s = Settings::load(
+            None,
+            false,
+            env(&[
+                ("SEALPOST_INTAKE_LISTEN", "0.0.0.0:2525"),
+                ("SEALPOST_INTAKE_ALLOW", "10.0.0.0/8, 192.168.1.5"),
+                ("SEALPOST_INTAKE_TAG", "[Encrypt]"),
+            ]),
+        )
+        .unwrap();
+        let intake = s.intake.unwrap();
+        assert_eq!(intake.allow.len(), 2);
+        assert_eq!(intake.tag, "encrypt");
+        let err = Settings::load(
+            None,
+            false,
+            env(&[("SEALPOST_INTAKE_LISTEN", "0.0.0.0:2525"), ("SEALPOST_INTAKE_ALLOW", "exchange")]),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("SEALPOST_INTAKE_ALLOW"), "{err}");
     }
 }

@@ -21,6 +21,8 @@ use crate::workers::{blob_sweep, checkpoints, outbox};
 /// A bound, ready-to-run server.
 pub struct Application {
     listener: TcpListener,
+    /// The SMTP intake's listener, when `SEALPOST_INTAKE_LISTEN` is set.
+    intake: Option<TcpListener>,
     state: AppState,
     started: std::time::SystemTime,
     /// Held while serving: no other server is using this data directory.
@@ -44,6 +46,14 @@ impl Application {
         let listener = TcpListener::bind(settings.listen)
             .await
             .with_context(|| format!("binding {}", settings.listen))?;
+        let intake = match &settings.intake {
+            Some(i) => Some(
+                TcpListener::bind(i.listen)
+                    .await
+                    .with_context(|| format!("binding the intake to {}", i.listen))?,
+            ),
+            None => None,
+        };
         let mut settings = settings;
         if settings.public_url == format!("http://{}", settings.listen) {
             // The default public URL follows the address actually bound (port 0 picks one).
@@ -64,6 +74,7 @@ impl Application {
         let data_lock = DirectoryLock::try_take(&state.settings.data_dir.join("sealpost.lock")).context("locking the data directory")?;
         Ok(Self {
             listener,
+            intake,
             state,
             started,
             data_lock,
@@ -73,6 +84,11 @@ impl Application {
     /// The address actually bound (its port is real even when 0 was asked for).
     pub fn local_addr(&self) -> anyhow::Result<SocketAddr> {
         Ok(self.listener.local_addr()?)
+    }
+
+    /// The SMTP intake's address, when it listens.
+    pub fn intake_addr(&self) -> Option<SocketAddr> {
+        self.intake.as_ref().and_then(|l| l.local_addr().ok())
     }
 
     /// The shared state (tests reach the store through it).
@@ -97,9 +113,15 @@ impl Application {
         // Alone with its files: SQLite (one database file) and nobody else holding the lock.
         let alone = self.data_lock.is_some() && self.state.store.backend() == "sqlite";
         let sweeper = tokio::spawn(blob_sweep::run(self.state.clone(), self.started, alone, stopped.clone()));
+        let intake = self
+            .intake
+            .map(|listener| tokio::spawn(crate::intake::serve(listener, self.state.clone(), stopped.clone())));
         let header_timeout = std::time::Duration::from_secs(self.state.settings.request_read_timeout_secs.into());
         crate::serve::serve(self.listener, routes::router(self.state), header_timeout, shutdown).await;
         let _ = stop.send(true);
+        if let Some(intake) = intake {
+            let _ = intake.await;
+        }
         if let Some(worker) = worker {
             let _ = worker.await;
         }

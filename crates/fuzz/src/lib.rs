@@ -6,7 +6,8 @@
 //!   `Multipart`), with the file names made safe as uploads make them;
 //! - [`tokens`]: link and session tokens, message references, addresses, names, audit objects,
 //!   chain heads and checkpoint files, each read back from what it prints;
-//! - [`audit_verifier`]: a chain built from the bytes, then edited, must be refused.
+//! - [`audit_verifier`]: a chain built from the bytes, then edited, must be refused;
+//! - [`mime_intake`]: mail from Outlook/Exchange as the SMTP intake parses it (mail-parser).
 //!
 //! libFuzzer drives them from `fuzz/` (`cargo xtask fuzz`, nightly); this crate's tests drive
 //! them on stable with random and hand-made inputs, in the test command.
@@ -15,11 +16,13 @@
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
 mod audit_verifier;
+mod mime;
 mod multipart;
 mod text;
 mod tokens;
 
 pub use audit_verifier::audit_verifier;
+pub use mime::mime_intake;
 pub use multipart::multipart;
 pub use text::message_text;
 pub use tokens::tokens;
@@ -33,4 +36,5 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("multipart", multipart),
     ("tokens", tokens),
     ("audit_verifier", audit_verifier),
+    ("mime_intake", mime_intake),
 ];

@@ -74,6 +74,12 @@ fn the_audit_verifier_refuses_every_edit_and_never_panics() {
 }
 
 #[test]
+fn intake_mail_parses_or_is_refused_and_never_panics() {
+    const MAIL: &str = "((From|To|Cc|Subject|Content-Type|Content-Transfer-Encoding|Content-Disposition): ([a-z@.<>,; =\\-/\"]|multipart/(mixed|alternative); boundary=b|base64|quoted-printable|message/rfc822|application/ms-tnef|=\\?ISO-8859-1\\?Q\\?[a-z=0-9A-F]{0,8}\\?=){0,12}\r\n(\r\n)?(--b(--)?\r\n|[A-Za-z0-9+/=]{0,12}\r\n){0,4}){0,8}";
+    run("mime_intake", sealpost_fuzz::mime_intake, bytes_or_text(MAIL));
+}
+
+#[test]
 fn every_target_is_driven_here_and_has_a_libfuzzer_entry() {
     for (name, _) in sealpost_fuzz::TARGETS {
         let entry = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../../fuzz/fuzz_targets/{name}.rs"));

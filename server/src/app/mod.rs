@@ -8,6 +8,7 @@ pub mod break_glass;
 pub mod disclosure;
 pub mod drafts;
 pub mod governance;
+pub mod intake;
 pub mod mailbox;
 pub mod notices;
 pub mod partner_write;

@@ -18,6 +18,7 @@ mod faults;
 mod folders;
 mod governance;
 mod headers;
+mod intake;
 mod limits;
 mod memory;
 mod messages;

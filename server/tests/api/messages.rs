@@ -233,7 +233,7 @@ async fn a_canary_sent_through_every_path_never_reaches_the_disk_in_the_clear() 
 
 /// Every file under the data directory (blobs, outbox .eml files) and the database, SQLite
 /// file and WAL or every PostgreSQL row as text, must be free of `needle`.
-async fn assert_no_canary(app: &TestApp, needle: &str) {
+pub(crate) async fn assert_no_canary(app: &TestApp, needle: &str) {
     let mut files = app.blob_files();
     files.extend(walk(&app.dir.path().join("data")));
     if let Some(dir) = &app.db.dir {

@@ -31,6 +31,8 @@ pub struct TestApp {
     pub db: TestDatabase,
     /// The key and data directory.
     pub dir: tempfile::TempDir,
+    /// The SMTP intake's address, when the settings turned it on.
+    pub intake: Option<std::net::SocketAddr>,
 }
 
 /// Starts a server with default settings.
@@ -74,6 +76,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     let clock = Arc::new(ManualClock::new());
     let app = Application::build(settings, clock.clone()).await.unwrap();
     let address = format!("http://{}", app.local_addr().unwrap());
+    let intake = app.intake_addr();
     let state = app.state();
     tokio::spawn(app.run_until(std::future::pending()));
     TestApp {
@@ -83,6 +86,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
         clock,
         db,
         dir,
+        intake,
     }
 }
 

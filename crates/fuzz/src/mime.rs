@@ -1,0 +1,14 @@
+//! Mail taken in from the council's mail system (issue 18): any bytes parse to a message or a
+//! clear refusal, never a panic, and what is kept is well formed.
+
+/// Parses `data` as an intake message and checks what comes out.
+pub fn mime_intake(data: &[u8]) {
+    let Ok(message) = sealpost_mail::intake::parse(data) else { return };
+    assert!(!message.text.contains("\r\n"), "text lines end in \\n");
+    for file in &message.files {
+        assert!(!file.name.trim().is_empty(), "every file has a name");
+    }
+    for address in message.to.iter().chain(&message.cc) {
+        assert_eq!(address, &address.to_lowercase(), "addresses are compared lower-cased");
+    }
+}

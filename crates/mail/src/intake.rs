@@ -1,0 +1,232 @@
+//! Mail from the council's own mail system (Outlook through Exchange), parsed with
+//! `mail-parser`: the only place that names it. Text, HTML and multipart/alternative bodies,
+//! attachments, inline images and forwarded messages (kept as `.eml` files), quoted-printable
+//! and base64, and legacy character sets (ISO-8859-1, Windows-1252 and the rest, through
+//! `encoding_rs`). Nothing here is stored: the caller seals what it keeps.
+
+use mail_parser::{MessageParser, MimeHeaders, PartType};
+
+/// A parsed message, as the intake hands it to the send use case.
+pub struct Incoming {
+    /// The header From's address, as written (the caller checks it against the envelope).
+    pub from: Option<String>,
+    /// The To and Cc headers' addresses, lower-cased: who the sender showed the message to.
+    /// Envelope recipients not among them were blind copies.
+    pub to: Vec<String>,
+    /// The Cc header's addresses, lower-cased.
+    pub cc: Vec<String>,
+    /// The subject, decoded.
+    pub subject: String,
+    /// The text body: the text part, or the HTML part rendered as text.
+    pub text: String,
+    /// The HTML body, when the message has one (not yet cleaned).
+    pub html: Option<String>,
+    /// Attachments, inline images and forwarded messages, in order.
+    pub files: Vec<IncomingFile>,
+    /// Message ids this message answers (In-Reply-To, then References).
+    pub answers: Vec<String>,
+}
+
+impl std::fmt::Debug for Incoming {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Content stays out of logs.
+        f.debug_struct("Incoming")
+            .field("to", &self.to.len())
+            .field("cc", &self.cc.len())
+            .field("files", &self.files.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// One file from the message.
+pub struct IncomingFile {
+    /// Its name, as the sender's client gave it (or one made up for an unnamed part).
+    pub name: String,
+    /// Its bytes, decoded.
+    pub bytes: Vec<u8>,
+}
+
+/// Why a message cannot be taken in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum IntakeRefusal {
+    /// Not a MIME message at all.
+    #[error("the message could not be read as email (MIME)")]
+    NotMime,
+    /// Outlook's rich text (TNEF, `winmail.dat`): its attachments are hidden inside.
+    #[error("the message is in Outlook's rich text format (winmail.dat), which hides its attachments; send it as HTML or plain text")]
+    Tnef,
+}
+
+/// Parses a message as received in SMTP DATA.
+pub fn parse(raw: &[u8]) -> Result<Incoming, IntakeRefusal> {
+    let message = MessageParser::default().parse(raw).ok_or(IntakeRefusal::NotMime)?;
+    // A message with no headers at all is not mail.
+    if message.headers().is_empty() {
+        return Err(IntakeRefusal::NotMime);
+    }
+    let mut files = Vec::new();
+    for (n, part) in message.attachments().enumerate() {
+        let tnef = part.is_content_type("application", "ms-tnef")
+            || part.attachment_name().is_some_and(|name| name.eq_ignore_ascii_case("winmail.dat"));
+        if tnef {
+            return Err(IntakeRefusal::Tnef);
+        }
+        let name = match (&part.body, part.attachment_name()) {
+            (_, Some(name)) if !name.trim().is_empty() => name.trim().to_owned(),
+            (PartType::Message(inner), _) => format!("{}.eml", inner.subject().map_or("Forwarded message", str::trim)),
+            _ => format!("attachment-{}", n + 1),
+        };
+        let name = match &part.body {
+            PartType::Message(_) if !name.to_ascii_lowercase().ends_with(".eml") => format!("{name}.eml"),
+            _ => name,
+        };
+        files.push(IncomingFile {
+            name,
+            bytes: part.contents().to_vec(),
+        });
+    }
+    let addresses = |list: Option<&mail_parser::Address<'_>>| -> Vec<String> {
+        list.map(|a| a.iter().filter_map(|a| a.address()).map(str::to_lowercase).collect())
+            .unwrap_or_default()
+    };
+    let mut answers: Vec<String> = Vec::new();
+    for value in [message.in_reply_to(), message.references()] {
+        match value {
+            mail_parser::HeaderValue::Text(id) => answers.push(id.to_string()),
+            mail_parser::HeaderValue::TextList(ids) => answers.extend(ids.iter().map(ToString::to_string)),
+            _ => {}
+        }
+    }
+    let html = (message.html_body_count() > 0 && has_html_part(&message))
+        .then(|| message.body_html(0).map(|h| h.into_owned()))
+        .flatten();
+    Ok(Incoming {
+        from: message.from().and_then(|a| a.first()).and_then(|a| a.address()).map(str::to_owned),
+        to: addresses(message.to()),
+        cc: addresses(message.cc()),
+        subject: message.subject().unwrap_or_default().trim().to_owned(),
+        // Lines end in `\n` in Sealpost, as the browser sends them.
+        text: message.body_text(0).map(|t| t.replace("\r\n", "\n")).unwrap_or_default(),
+        html,
+        files,
+        answers,
+    })
+}
+
+/// Whether the message has a real HTML body (mail-parser also renders text bodies as HTML).
+fn has_html_part(message: &mail_parser::Message<'_>) -> bool {
+    message.html_bodies().any(|part| matches!(part.body, PartType::Html(_)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CRLF: &str = "\r\n";
+
+    fn mail(lines: &[&str]) -> Vec<u8> {
+        lines.join(CRLF).into_bytes()
+    }
+
+    #[test]
+    fn a_plain_text_message_gives_its_subject_body_and_addresses() {
+        let raw = mail(&[
+            "From: Ann Lee <Ann@Testshire.gov.uk>",
+            "To: Pat <pat@nhs.net>, bob@testshire.gov.uk",
+            "Cc: Cat <cat@police.uk>",
+            "Subject: [secure] Case 42",
+            "In-Reply-To: <a@sealpost>",
+            "",
+            "Hello Pat.",
+        ]);
+        let m = parse(&raw).unwrap();
+        assert_eq!(m.from.as_deref(), Some("Ann@Testshire.gov.uk"));
+        assert_eq!(m.to, ["pat@nhs.net", "bob@testshire.gov.uk"]);
+        assert_eq!(m.cc, ["cat@police.uk"]);
+        assert_eq!(m.subject, "[secure] Case 42");
+        assert_eq!(m.text.trim(), "Hello Pat.");
+        assert!(m.html.is_none() && m.files.is_empty());
+        assert_eq!(m.answers, ["a@sealpost"]);
+    }
+
+    #[test]
+    fn html_only_mail_gives_text_too_and_legacy_charsets_are_decoded() {
+        let raw = mail(&[
+            "From: ann@testshire.gov.uk",
+            "Subject: =?ISO-8859-1?Q?Caf=E9?=",
+            "Content-Type: text/html; charset=ISO-8859-1",
+            "Content-Transfer-Encoding: quoted-printable",
+            "",
+            "<p>Caf=E9 at <b>noon</b></p>",
+        ]);
+        let m = parse(&raw).unwrap();
+        assert_eq!(m.subject, "Café");
+        assert!(m.text.contains("Café at noon"), "{}", m.text);
+        assert!(m.html.unwrap().contains("<b>noon</b>"));
+    }
+
+    #[test]
+    fn attachments_and_a_forwarded_message_become_files() {
+        let raw = mail(&[
+            "From: ann@testshire.gov.uk",
+            "Subject: files",
+            "Content-Type: multipart/mixed; boundary=b",
+            "",
+            "--b",
+            "Content-Type: multipart/alternative; boundary=c",
+            "",
+            "--c",
+            "Content-Type: text/plain",
+            "",
+            "See attached.",
+            "--c",
+            "Content-Type: text/html",
+            "",
+            "<p>See attached.</p>",
+            "--c--",
+            "--b",
+            "Content-Type: application/pdf; name=report.pdf",
+            "Content-Disposition: attachment; filename=report.pdf",
+            "Content-Transfer-Encoding: base64",
+            "",
+            "JVBERi0xLjQK",
+            "--b",
+            "Content-Type: message/rfc822",
+            "",
+            "From: someone@nhs.net",
+            "Subject: Referral",
+            "",
+            "The original.",
+            "--b--",
+        ]);
+        let m = parse(&raw).unwrap();
+        assert_eq!(m.text.trim(), "See attached.");
+        assert!(m.html.is_some());
+        let names: Vec<&str> = m.files.iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(names, ["report.pdf", "Referral.eml"]);
+        assert_eq!(m.files[0].bytes, b"%PDF-1.4\n");
+        assert!(String::from_utf8_lossy(&m.files[1].bytes).contains("The original."));
+    }
+
+    #[test]
+    fn winmail_dat_and_non_mail_are_refused() {
+        let raw = mail(&[
+            "From: ann@testshire.gov.uk",
+            "Subject: rich",
+            "Content-Type: multipart/mixed; boundary=b",
+            "",
+            "--b",
+            "Content-Type: text/plain",
+            "",
+            "x",
+            "--b",
+            "Content-Type: application/ms-tnef; name=winmail.dat",
+            "Content-Transfer-Encoding: base64",
+            "",
+            "eJ8+IgAAAA==",
+            "--b--",
+        ]);
+        assert_eq!(parse(&raw).unwrap_err(), IntakeRefusal::Tnef);
+        assert_eq!(parse(b"").unwrap_err(), IntakeRefusal::NotMime);
+    }
+}

@@ -1,0 +1,390 @@
+//! The SMTP intake (issue 18): real SMTP conversations with the listener, as the council's
+//! Exchange connector would hold them, and what each message becomes.
+
+use reqwest::StatusCode;
+use sealpost_domain::Role;
+use sealpost_server::settings::Intake;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
+
+use crate::test_app::{PASSWORD, TestApp, body, spawn_app_with};
+
+const ANN: &str = "ann@testshire.gov.uk";
+const BOB: &str = "bob@testshire.gov.uk";
+
+fn intake(configure: impl FnOnce(&mut Intake)) -> Intake {
+    let mut intake = Intake {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        allow: vec!["127.0.0.0/8".parse().unwrap()],
+        max_bytes: 4 * 1024 * 1024,
+        max_sessions: 8,
+        per_minute: 1000,
+        tag: "secure".into(),
+        sensitive_tag: "secure sensitive".into(),
+    };
+    configure(&mut intake);
+    intake
+}
+
+/// A server with the intake on, Ann and Bob as staff: Bob's session cookie.
+async fn app_with(configure: impl FnOnce(&mut Intake) + Send + 'static) -> (TestApp, String) {
+    let app = spawn_app_with(move |s| {
+        s.intake = Some(intake(configure));
+        s.max_attachment_mib = 1;
+    })
+    .await;
+    app.create_user(ANN, PASSWORD, Role::Staff).await;
+    app.create_user(BOB, PASSWORD, Role::Staff).await;
+    let bob = app.sign_in(BOB, PASSWORD).await;
+    (app, bob)
+}
+
+/// One SMTP client connection.
+struct Smtp {
+    stream: BufReader<TcpStream>,
+}
+
+impl Smtp {
+    /// Connects and returns the greeting.
+    async fn connect(app: &TestApp) -> (Self, String) {
+        let stream = TcpStream::connect(app.intake.expect("the intake listens")).await.unwrap();
+        let mut smtp = Self {
+            stream: BufReader::new(stream),
+        };
+        let greeting = smtp.reply().await;
+        (smtp, greeting)
+    }
+
+    /// One whole reply (every line of a multi-line one), or "" if the server closed.
+    async fn reply(&mut self) -> String {
+        let mut all = String::new();
+        loop {
+            let mut line = String::new();
+            if self.stream.read_line(&mut line).await.unwrap() == 0 {
+                return all;
+            }
+            all.push_str(&line);
+            if line.as_bytes().get(3) != Some(&b'-') {
+                return all;
+            }
+        }
+    }
+
+    async fn command(&mut self, line: &str) -> String {
+        self.stream.get_mut().write_all(format!("{line}\r\n").as_bytes()).await.unwrap();
+        self.reply().await
+    }
+
+    /// MAIL, RCPT for each, DATA and the message: the reply to the message.
+    async fn send(&mut self, from: &str, to: &[&str], message: &str) -> String {
+        assert!(self.command(&format!("MAIL FROM:<{from}>")).await.starts_with("250"));
+        for rcpt in to {
+            assert!(self.command(&format!("RCPT TO:<{rcpt}>")).await.starts_with("250"));
+        }
+        assert!(self.command("DATA").await.starts_with("354"));
+        let stuffed = message.replace("\r\n.", "\r\n..");
+        self.stream
+            .get_mut()
+            .write_all(format!("{stuffed}\r\n.\r\n").as_bytes())
+            .await
+            .unwrap();
+        self.reply().await
+    }
+}
+
+/// Connects, says EHLO and sends one message: the reply to it.
+async fn send(app: &TestApp, from: &str, to: &[&str], message: &str) -> String {
+    let (mut smtp, greeting) = Smtp::connect(app).await;
+    assert!(greeting.starts_with("220"), "{greeting}");
+    assert!(smtp.command("EHLO exchange.testshire.gov.uk").await.starts_with("250"));
+    let answer = smtp.send(from, to, message).await;
+    assert!(smtp.command("QUIT").await.starts_with("221"));
+    answer
+}
+
+fn plain(from: &str, to: &str, subject: &str, text: &str) -> String {
+    format!("From: Ann Lee <{from}>\r\nTo: {to}\r\nSubject: {subject}\r\nMessage-ID: <1@exchange>\r\n\r\n{text}")
+}
+
+#[tokio::test]
+async fn a_tagged_message_from_outlook_is_sealed_and_sent_to_a_colleague_and_a_partner() {
+    let (app, bob) = app_with(|_| {}).await;
+    let answer = send(
+        &app,
+        ANN,
+        &[BOB, "pat@nhs.net"],
+        &plain(
+            ANN,
+            "Bob <bob@testshire.gov.uk>, pat@nhs.net",
+            "[secure] Case 42 referral",
+            "Hello both.\r\nAnn",
+        ),
+    )
+    .await;
+    assert!(answer.starts_with("250 2.0.0 Sent securely as SP-"), "{answer}");
+
+    let inbox = body(app.list(&bob, "inbox").await).await;
+    assert_eq!(inbox[0]["subject"], "Case 42 referral", "the tag is not part of the subject");
+    let id = inbox[0]["id"].as_str().unwrap();
+    let detail = body(app.read(&bob, id).await).await;
+    assert_eq!(detail["body"].as_str().unwrap().trim(), "Hello both.\nAnn");
+    assert_eq!(inbox[0]["marking"], "official");
+    // The partner's notification and Bob's notice are queued like any others.
+    assert_eq!(app.deliver_due().await, 2);
+    assert!(app.audit_actions(id).await.contains(&"message.send".to_owned()));
+}
+
+#[tokio::test]
+async fn html_mail_with_two_attachments_and_a_forwarded_message_arrives_with_its_files() {
+    let (app, bob) = app_with(|_| {}).await;
+    let message = [
+        &format!("From: {ANN}"),
+        &format!("To: {BOB}"),
+        "Subject: [SECURE] Files for the panel",
+        "MIME-Version: 1.0",
+        "Content-Type: multipart/mixed; boundary=outer",
+        "",
+        "--outer",
+        "Content-Type: multipart/alternative; boundary=alt",
+        "",
+        "--alt",
+        "Content-Type: text/plain; charset=ISO-8859-1",
+        "Content-Transfer-Encoding: quoted-printable",
+        "",
+        "Caf=E9 notes attached.",
+        "--alt",
+        "Content-Type: text/html; charset=utf-8",
+        "",
+        "<p>Café notes <b>attached</b>.</p>",
+        "--alt--",
+        "--outer",
+        "Content-Type: application/pdf; name=\"notes.pdf\"",
+        "Content-Disposition: attachment; filename=\"notes.pdf\"",
+        "Content-Transfer-Encoding: base64",
+        "",
+        "JVBERi0xLjQK",
+        "--outer",
+        "Content-Type: text/csv; name=\"cases.csv\"",
+        "Content-Disposition: attachment; filename=\"cases.csv\"",
+        "",
+        "id,name",
+        "--outer",
+        "Content-Type: message/rfc822",
+        "",
+        "From: gp@nhs.net",
+        "Subject: Referral",
+        "",
+        "The original referral.",
+        "--outer--",
+    ]
+    .join("\r\n");
+    let answer = send(&app, ANN, &[BOB], &message).await;
+    assert!(answer.starts_with("250"), "{answer}");
+    let inbox = body(app.list(&bob, "inbox").await).await;
+    let id = inbox[0]["id"].as_str().unwrap();
+    let detail = body(app.read(&bob, id).await).await;
+    assert_eq!(detail["body"].as_str().unwrap().trim(), "Café notes attached.");
+    let names: Vec<&str> = detail["attachments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["notes.pdf", "cases.csv", "Referral.eml"]);
+    let pdf = detail["attachments"][0]["id"].as_str().unwrap();
+    let download = app.download(&bob, id, pdf).await;
+    assert_eq!(download.bytes().await.unwrap().as_ref(), b"%PDF-1.4\n");
+}
+
+#[tokio::test]
+async fn mail_not_from_an_active_member_of_staff_or_not_tagged_is_refused_with_a_reason() {
+    let (app, bob) = app_with(|_| {}).await;
+    let refusals = [
+        (
+            "stranger@testshire.gov.uk",
+            plain("stranger@testshire.gov.uk", BOB, "[secure] hi", "x"),
+            "not a member of staff",
+        ),
+        (
+            ANN,
+            plain("boss@testshire.gov.uk", BOB, "[secure] hi", "x"),
+            "From address must be the sender's own",
+        ),
+        (ANN, plain(ANN, BOB, "no tag here", "x"), "tagged [secure]"),
+    ];
+    for (from, message, why) in refusals {
+        let answer = send(&app, from, &[BOB], &message).await;
+        assert!(answer.starts_with("550 5.7.1"), "{answer}");
+        assert!(answer.contains(why), "{answer}");
+    }
+    let tnef = [
+        &format!("From: {ANN}"),
+        "Subject: [secure] rich text",
+        "Content-Type: multipart/mixed; boundary=b",
+        "",
+        "--b",
+        "Content-Type: text/plain",
+        "",
+        "x",
+        "--b",
+        "Content-Type: application/ms-tnef; name=winmail.dat",
+        "Content-Transfer-Encoding: base64",
+        "",
+        "eJ8+IgAAAA==",
+        "--b--",
+    ]
+    .join("\r\n");
+    let answer = send(&app, ANN, &[BOB], &tnef).await;
+    assert!(answer.starts_with("550 5.6.1") && answer.contains("winmail.dat"), "{answer}");
+    // OFFICIAL-SENSITIVE to a partner needs a passphrase, which email cannot carry.
+    let answer = send(
+        &app,
+        ANN,
+        &["pat@nhs.net"],
+        &plain(ANN, "pat@nhs.net", "[secure sensitive] child", "x"),
+    )
+    .await;
+    assert!(answer.starts_with("550") && answer.contains("passphrase"), "{answer}");
+    // The same marking between colleagues is fine.
+    let answer = send(&app, ANN, &[BOB], &plain(ANN, BOB, "[secure sensitive] child", "x")).await;
+    assert!(answer.starts_with("250"), "{answer}");
+    let inbox = body(app.list(&bob, "inbox").await).await;
+    assert_eq!(inbox.as_array().unwrap().len(), 1, "only the last was taken");
+    assert_eq!(inbox[0]["marking"], "official-sensitive");
+}
+
+#[tokio::test]
+async fn the_limits_recipients_size_and_an_attachment_one_byte_over() {
+    let (app, bob) = app_with(|i| i.max_bytes = 2 * 1024 * 1024).await;
+    let (mut smtp, _) = Smtp::connect(&app).await;
+    let ehlo = smtp.command("EHLO exchange").await;
+    assert!(ehlo.contains("SIZE 2097152"), "{ehlo}");
+    assert!(smtp.command(&format!("MAIL FROM:<{ANN}>")).await.starts_with("250"));
+    for n in 0..100 {
+        assert!(smtp.command(&format!("RCPT TO:<p{n}@nhs.net>")).await.starts_with("250"));
+    }
+    assert!(
+        smtp.command("RCPT TO:<p100@nhs.net>").await.starts_with("452"),
+        "the 101st recipient"
+    );
+    assert!(smtp.command("RSET").await.starts_with("250"));
+    // Declared too large up front.
+    assert!(smtp.command(&format!("MAIL FROM:<{ANN}> SIZE=99999999")).await.starts_with("552"));
+    // Sent too large: the whole message is read, refused, and the session goes on.
+    let big = plain(ANN, BOB, "[secure] big", &"x".repeat(2 * 1024 * 1024 + 10));
+    assert!(smtp.send(ANN, &[BOB], &big).await.starts_with("552 5.3.4"));
+    assert!(smtp.command("NOOP").await.starts_with("250"));
+    // An attachment at the 1 MiB limit is taken; one byte more is refused with 552.
+    for (size, expected) in [(1024 * 1024, "250"), (1024 * 1024 + 1, "552")] {
+        let encoded = base64(&vec![b'a'; size]);
+        let message = format!(
+            "From: {ANN}\r\nTo: {BOB}\r\nSubject: [secure] file\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nsee file\r\n--b\r\nContent-Type: application/octet-stream; name=f.bin\r\nContent-Disposition: attachment; filename=f.bin\r\nContent-Transfer-Encoding: base64\r\n\r\n{encoded}\r\n--b--"
+        );
+        let answer = smtp.send(ANN, &[BOB], &message).await;
+        assert!(answer.starts_with(expected), "{size}: {answer}");
+    }
+    assert_eq!(body(app.list(&bob, "inbox").await).await.as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn a_peer_outside_the_allow_list_is_refused_before_any_conversation() {
+    let (app, _) = app_with(|i| i.allow = vec!["10.0.0.0/8".parse().unwrap()]).await;
+    let (mut smtp, greeting) = Smtp::connect(&app).await;
+    assert!(greeting.starts_with("554 5.7.1"), "{greeting}");
+    assert_eq!(smtp.reply().await, "", "and the connection is closed");
+    assert_eq!(
+        app.get("/api/v1/info").send().await.unwrap().status(),
+        StatusCode::OK,
+        "the web side is unaffected"
+    );
+}
+
+/// Standard base64 with line breaks every 76 characters, as mail has it.
+fn base64(bytes: &[u8]) -> String {
+    const TABLE: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(TABLE[(n >> (18 - 6 * i)) as usize & 63] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out.as_bytes()
+        .chunks(76)
+        .map(|l| std::str::from_utf8(l).unwrap())
+        .collect::<Vec<_>>()
+        .join("\r\n")
+}
+
+#[tokio::test]
+async fn what_comes_in_by_smtp_is_never_stored_in_the_clear() {
+    let (app, bob) = app_with(|_| {}).await;
+    let canary = "CANARY-7f3e91-intake";
+    let message = [
+        &format!("From: {ANN}"),
+        &format!("To: {BOB}, pat@nhs.net"),
+        &format!("Subject: [secure] subject {canary}-s"),
+        "Content-Type: multipart/mixed; boundary=b",
+        "",
+        "--b",
+        "Content-Type: text/plain",
+        "",
+        &format!("body {canary}-b"),
+        "--b",
+        &format!("Content-Type: text/plain; name=\"{canary}-n.txt\""),
+        &format!("Content-Disposition: attachment; filename=\"{canary}-n.txt\""),
+        "",
+        &format!("bytes {canary}-f"),
+        "--b--",
+    ]
+    .join("\r\n");
+    let answer = send(&app, ANN, &[BOB, "pat@nhs.net"], &message).await;
+    assert!(answer.starts_with("250"), "{answer}");
+    assert_eq!(app.deliver_due().await, 2, "the partner's notification and Bob's notice");
+    // It is all there for Bob…
+    let inbox = body(app.list(&bob, "inbox").await).await;
+    assert_eq!(inbox[0]["subject"], format!("subject {canary}-s"));
+    // …and nowhere on disk or in the database in the clear.
+    for part in ["s", "b", "n", "f"] {
+        crate::messages::assert_no_canary(&app, &format!("{canary}-{part}")).await;
+    }
+}
+
+#[tokio::test]
+async fn forty_connections_at_once_get_the_session_limit_and_the_rest_are_told_to_come_back() {
+    let (app, _) = app_with(|i| i.max_sessions = 8).await;
+    let connections = futures::future::join_all((0..40).map(|_| Smtp::connect(&app))).await;
+    let greeted = connections.iter().filter(|(_, g)| g.starts_with("220")).count();
+    let busy = connections.iter().filter(|(_, g)| g.starts_with("421 4.3.2")).count();
+    assert_eq!((greeted, busy), (8, 32));
+    drop(connections);
+    // Once they have gone, a new one is served.
+    let mut greeting = String::new();
+    for _ in 0..50 {
+        greeting = Smtp::connect(&app).await.1;
+        if greeting.starts_with("220") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(greeting.starts_with("220"), "{greeting}");
+}
+
+#[tokio::test]
+async fn a_peer_past_its_messages_a_minute_is_asked_to_try_again_later() {
+    let (app, bob) = app_with(|i| i.per_minute = 3).await;
+    let (mut smtp, _) = Smtp::connect(&app).await;
+    assert!(smtp.command("HELO exchange").await.starts_with("250"));
+    let mut answers = Vec::new();
+    for n in 0..4 {
+        answers.push(smtp.send(ANN, &[BOB], &plain(ANN, BOB, &format!("[secure] {n}"), "x")).await);
+    }
+    assert!(answers[..3].iter().all(|a| a.starts_with("250")), "{answers:?}");
+    assert!(answers[3].starts_with("451 4.7.1"), "{answers:?}");
+    assert_eq!(body(app.list(&bob, "inbox").await).await.as_array().unwrap().len(), 3);
+}
