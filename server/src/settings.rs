@@ -195,6 +195,9 @@ pub struct Intake {
     pub tag: String,
     /// The tag for OFFICIAL-SENSITIVE (`SEALPOST_INTAKE_SENSITIVE_TAG`, default `secure sensitive`).
     pub sensitive_tag: String,
+    /// A shared secret the council's transport rule stamps in `X-Sealpost-Intake-Secret`
+    /// (`SEALPOST_INTAKE_SECRET`, default none): when set, mail without it is refused.
+    pub secret: Option<SecretString>,
 }
 
 /// A council address that stands for several members of staff (a team's shared address).
@@ -275,6 +278,7 @@ struct Layer {
     intake_per_minute: Option<u32>,
     intake_tag: Option<String>,
     intake_sensitive_tag: Option<String>,
+    intake_secret: Option<String>,
     audit_checkpoint_events: Option<u32>,
     audit_checkpoint_minutes: Option<u32>,
     dpo_email: Option<String>,
@@ -412,6 +416,10 @@ impl Settings {
                     per_minute: l.intake_per_minute.unwrap_or(120).max(1),
                     tag: tag(l.intake_tag.as_deref().unwrap_or("secure")),
                     sensitive_tag: tag(l.intake_sensitive_tag.as_deref().unwrap_or("secure sensitive")),
+                    secret: l
+                        .intake_secret
+                        .filter(|s| !s.trim().is_empty())
+                        .map(|s| SecretString::from(s.trim().to_owned())),
                 }),
             },
             blob_url: l.blob_url.filter(|s| !s.is_empty()),
@@ -568,6 +576,7 @@ fn apply_env(l: &mut Layer, name: &str, v: String) -> Result<(), ()> {
         "INTAKE_PER_MINUTE" => l.intake_per_minute = num(&v)?,
         "INTAKE_TAG" => l.intake_tag = Some(v),
         "INTAKE_SENSITIVE_TAG" => l.intake_sensitive_tag = Some(v),
+        "INTAKE_SECRET" => l.intake_secret = Some(v),
         "PASSWORD_LOGIN" => l.password_login = Some(v.trim().parse().map_err(|_| ())?),
         "AUDIT_CHECKPOINT_EVENTS" => l.audit_checkpoint_events = num(&v)?,
         "AUDIT_CHECKPOINT_MINUTES" => l.audit_checkpoint_minutes = num(&v)?,

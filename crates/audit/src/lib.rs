@@ -104,6 +104,20 @@ pub enum Action {
     /// The identity provider's answer failed a check (signature, issuer, audience, expiry,
     /// nonce or tenant): nobody was signed in.
     SsoRefused,
+    /// A message from the council's mail system was taken in and sent (the object is the
+    /// message; its `message.send` follows).
+    IntakeAccepted,
+    /// Intake refused a message: the sender is not active staff, or not the From.
+    IntakeRefusedSender,
+    /// Intake refused a message without the subject tag, or without the transport rule's
+    /// secret.
+    IntakeRefusedUntagged,
+    /// Intake refused a message's form or content: not MIME, winmail.dat, too large, a blocked
+    /// file type.
+    IntakeRefusedContent,
+    /// Intake refused a message the policy does not allow by email (OFFICIAL-SENSITIVE to
+    /// people outside the council).
+    IntakeRefusedPolicy,
 }
 
 /// What it happened to. Everything about a message names the message first
@@ -255,11 +269,16 @@ impl Action {
             Action::SsoLinked => "auth.sso_linked",
             Action::SsoCreated => "account.sso_created",
             Action::SsoRefused => "auth.sso_refused",
+            Action::IntakeAccepted => "intake.accepted",
+            Action::IntakeRefusedSender => "intake.refused_sender",
+            Action::IntakeRefusedUntagged => "intake.refused_untagged",
+            Action::IntakeRefusedContent => "intake.refused_content",
+            Action::IntakeRefusedPolicy => "intake.refused_policy",
         }
     }
 
     /// Every action, for tests that must cover each one.
-    pub const ALL: [Action; 36] = [
+    pub const ALL: [Action; 41] = [
         Action::MessageSend,
         Action::MailboxList,
         Action::MailboxSearch,
@@ -296,6 +315,11 @@ impl Action {
         Action::SsoLinked,
         Action::SsoCreated,
         Action::SsoRefused,
+        Action::IntakeAccepted,
+        Action::IntakeRefusedSender,
+        Action::IntakeRefusedUntagged,
+        Action::IntakeRefusedContent,
+        Action::IntakeRefusedPolicy,
     ];
 }
 

@@ -126,6 +126,13 @@ pub fn code_hash(session: &TokenHash, code: &str) -> [u8; 32] {
     h.finalize().into()
 }
 
+/// Whether two shared secrets (e.g. the intake's header secret) are equal, in constant time
+/// whatever their lengths: their SHA-256 digests are compared.
+pub fn secrets_match(given: &str, expected: &str) -> bool {
+    let (a, b): ([u8; 32], [u8; 32]) = (Sha256::digest(given.as_bytes()).into(), Sha256::digest(expected.as_bytes()).into());
+    a.ct_eq(&b).into()
+}
+
 /// Compares two code hashes in constant time.
 pub fn code_hashes_match(a: &[u8; 32], b: &[u8; 32]) -> bool {
     a.ct_eq(b).into()
@@ -133,6 +140,13 @@ pub fn code_hashes_match(a: &[u8; 32], b: &[u8; 32]) -> bool {
 
 #[cfg(test)]
 mod code_tests {
+    #[test]
+    fn shared_secrets_match_only_when_equal() {
+        assert!(super::secrets_match("s3cret-value", "s3cret-value"));
+        assert!(!super::secrets_match("s3cret-valu", "s3cret-value"));
+        assert!(!super::secrets_match("", "s3cret-value"));
+    }
+
     use secrecy::ExposeSecret;
 
     use super::*;

@@ -60,6 +60,23 @@ pub const ACTIONS: &[(&str, &str)] = &[
     ),
     ("account.sso_created", "Account created at its first single sign-on"),
     ("auth.sso_refused", "A single sign-on answer failed a check; nobody signed in"),
+    ("intake.accepted", "Sent secure mail from Outlook (mail intake)"),
+    (
+        "intake.refused_sender",
+        "Mail intake refused: not a member of staff, or not the From address",
+    ),
+    (
+        "intake.refused_untagged",
+        "Mail intake refused: no [secure] tag, or not through the council's mail rule",
+    ),
+    (
+        "intake.refused_content",
+        "Mail intake refused: the message's format, size or file type",
+    ),
+    (
+        "intake.refused_policy",
+        "Mail intake refused: OFFICIAL-SENSITIVE to people outside the council",
+    ),
 ];
 
 /// The console's words for `action` (the stored name itself if it is not known).

@@ -4,7 +4,7 @@
 /// Parses `data` as an intake message and checks what comes out.
 pub fn mime_intake(data: &[u8]) {
     let Ok(message) = sealpost_mail::intake::parse(data) else { return };
-    assert!(!message.text.contains("\r\n"), "text lines end in \\n");
+    assert!(!message.text.contains('\r'), "text lines end in \\n, never \\r");
     for file in &message.files {
         assert!(!file.name.trim().is_empty(), "every file has a name");
     }

@@ -25,7 +25,14 @@ pub struct Incoming {
     pub files: Vec<IncomingFile>,
     /// Message ids this message answers (In-Reply-To, then References).
     pub answers: Vec<String>,
+    /// The value of the header the council's transport rule stamps ([`SECRET_HEADER`]), if
+    /// any: a shared secret, kept out of `Debug`.
+    pub stamped_secret: Option<String>,
 }
+
+/// The header a council's transport rule may stamp with a shared secret, so the intake takes
+/// only mail that came through the rule. It is checked, then gone: nothing stored keeps it.
+pub const SECRET_HEADER: &str = "X-Sealpost-Intake-Secret";
 
 impl std::fmt::Debug for Incoming {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -105,11 +112,16 @@ pub fn parse(raw: &[u8]) -> Result<Incoming, IntakeRefusal> {
         to: addresses(message.to()),
         cc: addresses(message.cc()),
         subject: message.subject().unwrap_or_default().trim().to_owned(),
-        // Lines end in `\n` in Sealpost, as the browser sends them.
-        text: message.body_text(0).map(|t| t.replace("\r\n", "\n")).unwrap_or_default(),
+        // Lines end in `\n` in Sealpost, as the browser sends them (a lone CR too: a quoted-
+        // printable soft break can leave one).
+        text: message
+            .body_text(0)
+            .map(|t| t.replace("\r\n", "\n").replace('\r', "\n"))
+            .unwrap_or_default(),
         html,
         files,
         answers,
+        stamped_secret: message.header(SECRET_HEADER).and_then(|v| v.as_text()).map(|v| v.trim().to_owned()),
     })
 }
 
@@ -147,6 +159,9 @@ mod tests {
         assert_eq!(m.text.trim(), "Hello Pat.");
         assert!(m.html.is_none() && m.files.is_empty());
         assert_eq!(m.answers, ["a@sealpost"]);
+        assert!(m.stamped_secret.is_none());
+        let stamped = parse(&mail(&["From: a@b.uk", "X-Sealpost-Intake-Secret:  abc123 ", "", "x"])).unwrap();
+        assert_eq!(stamped.stamped_secret.as_deref(), Some("abc123"));
     }
 
     #[test]

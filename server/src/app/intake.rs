@@ -11,11 +11,12 @@
 use std::net::IpAddr;
 
 use bytes::Bytes;
-use sealpost_domain::api_messages::SendMessage;
-use sealpost_domain::{EmailAddress, Marking};
+use sealpost_crypto::{ExposeSecret, secrets_match};
+use sealpost_domain::api_messages::{SendMessage, Sent};
+use sealpost_domain::{EmailAddress, Marking, UserId};
 use sealpost_mail::intake::{Incoming, IncomingFile, IntakeRefusal};
 
-use crate::app::audit::RequestMeta;
+use crate::app::audit::{self, Action, Actor, Object, Outcome, RequestMeta};
 use crate::app::send;
 use crate::app::uploads::{Form, FormPart};
 use crate::error::AppError;
@@ -40,14 +41,18 @@ pub struct Refusal {
     pub status: [u8; 3],
     /// One line for the sender's bounce.
     pub text: String,
+    /// What the audit log records of a permanent refusal (a passing fault records nothing:
+    /// nothing was decided).
+    audit: Option<Action>,
 }
 
 impl Refusal {
-    fn permanent(status: [u8; 3], text: impl Into<String>) -> Self {
+    fn permanent(audit: Action, status: [u8; 3], text: impl Into<String>) -> Self {
         Self {
             code: 550,
             status,
             text: text.into(),
+            audit: Some(audit),
         }
     }
 
@@ -56,22 +61,75 @@ impl Refusal {
             code: 451,
             status: [4, 3, 0],
             text: text.into(),
+            audit: None,
         }
     }
 }
 
-/// Takes one message in: its reference once it is sent.
+/// Takes one message in: its reference once it is sent. Every decision is on the audit record:
+/// `intake.accepted`, or `intake.refused_*` naming the reason, on the envelope sender.
 pub async fn take(state: &AppState, envelope: Envelope, raw: &[u8]) -> Result<String, Refusal> {
+    let meta = RequestMeta {
+        ip: Some(envelope.peer.to_string()),
+        user_agent: Some("Sealpost mail intake (SMTP)".into()),
+        request_id: None,
+    };
+    let sender_address = EmailAddress::parse(&envelope.from).ok();
+    match take_in(state, &envelope, &meta, raw).await {
+        Ok((sender, sent)) => {
+            audit::record(
+                state,
+                &meta,
+                &Actor::User(sender),
+                Action::IntakeAccepted,
+                Some(Object::Message(sent.id)),
+                Outcome::Success,
+            )
+            .await
+            .map_err(refused_by)?;
+            Ok(sent.reference.to_string())
+        }
+        Err(refusal) => {
+            if let Some(action) = refusal.audit {
+                let actor = match &sender_address {
+                    Some(address) => match state.store.user_by_email(address).await {
+                        Ok(Some(user)) if !user.disabled => Actor::User(user.id),
+                        _ => Actor::System,
+                    },
+                    None => Actor::System,
+                };
+                let object = sender_address.map(Object::Person);
+                audit::record(state, &meta, &actor, action, object, Outcome::Failure)
+                    .await
+                    .map_err(refused_by)?;
+            }
+            Err(refusal)
+        }
+    }
+}
+
+async fn take_in(state: &AppState, envelope: &Envelope, meta: &RequestMeta, raw: &[u8]) -> Result<(UserId, Sent), Refusal> {
     let Some(settings) = state.settings.intake.as_ref() else {
         return Err(Refusal::transient("Intake is not set up."));
     };
     let incoming = sealpost_mail::intake::parse(raw).map_err(|e| match e {
-        IntakeRefusal::Tnef => Refusal::permanent([5, 6, 1], e.to_string()),
-        IntakeRefusal::NotMime => Refusal::permanent([5, 6, 0], e.to_string()),
+        IntakeRefusal::Tnef => Refusal::permanent(Action::IntakeRefusedContent, [5, 6, 1], e.to_string()),
+        IntakeRefusal::NotMime => Refusal::permanent(Action::IntakeRefusedContent, [5, 6, 0], e.to_string()),
     })?;
-    let sender = sender(state, &envelope, &incoming).await?;
+    if let Some(expected) = &settings.secret {
+        let given = incoming.stamped_secret.as_deref().unwrap_or_default();
+        if !secrets_match(given, expected.expose_secret()) {
+            return Err(Refusal::permanent(
+                Action::IntakeRefusedUntagged,
+                [5, 7, 1],
+                "The message did not come through the council's secure mail rule.",
+            ));
+        }
+    }
+    let sender = sender(state, envelope, &incoming).await?;
     let (marking, subject) = untagged(&incoming.subject, &settings.tag, &settings.sensitive_tag).ok_or_else(|| {
         Refusal::permanent(
+            Action::IntakeRefusedUntagged,
             [5, 7, 1],
             format!("Sealpost takes only mail tagged [{}] in the subject.", settings.tag),
         )
@@ -79,6 +137,7 @@ pub async fn take(state: &AppState, envelope: Envelope, raw: &[u8]) -> Result<St
     let (to, cc, bcc) = addressees(&envelope.to, &incoming);
     if marking == Marking::OfficialSensitive && any_outside(state, to.iter().chain(&cc).chain(&bcc)).await? {
         return Err(Refusal::permanent(
+            Action::IntakeRefusedPolicy,
             [5, 7, 1],
             "OFFICIAL-SENSITIVE mail to people outside the council needs a passphrase, which cannot travel by email: send it from Sealpost in your browser.",
         ));
@@ -96,28 +155,30 @@ pub async fn take(state: &AppState, envelope: Envelope, raw: &[u8]) -> Result<St
         draft: None,
     };
     let json = serde_json::to_vec(&request).map_err(|e| refused_by(AppError::Internal(e.into())))?;
-    let meta = RequestMeta {
-        ip: Some(envelope.peer.to_string()),
-        user_agent: Some("Sealpost mail intake (SMTP)".into()),
-        request_id: None,
-    };
     let form = IntakeForm {
         json: Some(Bytes::from(json)),
         files: incoming.files.into_iter().rev().collect(),
     };
-    let sent = send::send(state, &sender, &meta, form).await.map_err(refused_by)?;
+    let sent = send::send(state, &sender, meta, form).await.map_err(refused_by)?;
     tracing::info!(message = %sent.id, "intake: message taken in and sent");
-    Ok(sent.reference.to_string())
+    Ok((sender.id, sent))
 }
 
 /// The member of staff sending: the envelope sender, who must also be the header From, with an
 /// active account.
 async fn sender(state: &AppState, envelope: &Envelope, incoming: &Incoming) -> Result<sealpost_storage::UserRecord, Refusal> {
-    let not_staff = || Refusal::permanent([5, 7, 1], "The sender is not a member of staff with a Sealpost account.");
+    let not_staff = || {
+        Refusal::permanent(
+            Action::IntakeRefusedSender,
+            [5, 7, 1],
+            "The sender is not a member of staff with a Sealpost account.",
+        )
+    };
     let from = EmailAddress::parse(&envelope.from).map_err(|_| not_staff())?;
     let header = incoming.from.as_deref().and_then(|f| EmailAddress::parse(f).ok());
     if header.as_ref() != Some(&from) {
         return Err(Refusal::permanent(
+            Action::IntakeRefusedSender,
             [5, 7, 1],
             "The From address must be the sender's own (the same as the envelope sender).",
         ));
@@ -203,16 +264,18 @@ async fn any_outside<'a>(state: &AppState, addresses: impl Iterator<Item = &'a S
 /// The SMTP answer to the send use case's refusal.
 fn refused_by(error: AppError) -> Refusal {
     match error {
-        AppError::BadRequest { message, .. } => Refusal::permanent([5, 6, 0], message),
+        AppError::BadRequest { message, .. } => Refusal::permanent(Action::IntakeRefusedContent, [5, 6, 0], message),
         AppError::TooLarge(message) => Refusal {
             code: 552,
             status: [5, 3, 4],
             text: message,
+            audit: Some(Action::IntakeRefusedContent),
         },
         AppError::DiskFull => Refusal {
             code: 452,
             status: [4, 3, 1],
             text: "Sealpost is short of disk space; try again later.".into(),
+            audit: None,
         },
         AppError::Unavailable(_) | AppError::AuditUnavailable | AppError::DependencyDown(_) | AppError::Internal(_) => {
             if let AppError::Internal(e) = &error {
@@ -220,7 +283,7 @@ fn refused_by(error: AppError) -> Refusal {
             }
             Refusal::transient("Sealpost cannot take the message just now; it will be tried again.")
         }
-        other => Refusal::permanent([5, 7, 1], other.to_string()),
+        other => Refusal::permanent(Action::IntakeRefusedContent, [5, 7, 1], other.to_string()),
     }
 }
 

@@ -21,6 +21,7 @@ fn intake(configure: impl FnOnce(&mut Intake)) -> Intake {
         per_minute: 1000,
         tag: "secure".into(),
         sensitive_tag: "secure sensitive".into(),
+        secret: None,
     };
     configure(&mut intake);
     intake
@@ -251,6 +252,40 @@ async fn mail_not_from_an_active_member_of_staff_or_not_tagged_is_refused_with_a
     let inbox = body(app.list(&bob, "inbox").await).await;
     assert_eq!(inbox.as_array().unwrap().len(), 1, "only the last was taken");
     assert_eq!(inbox[0]["marking"], "official-sensitive");
+    // Every decision is on the audit record, refusals by reason.
+    let mut actions = app
+        .db
+        .store
+        .fetch_texts("SELECT action FROM audit_events WHERE action LIKE 'intake.%'")
+        .await
+        .unwrap();
+    actions.sort();
+    assert_eq!(
+        actions,
+        [
+            "intake.accepted",
+            "intake.refused_content",
+            "intake.refused_policy",
+            "intake.refused_sender",
+            "intake.refused_sender",
+            "intake.refused_untagged"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn with_a_shared_secret_only_mail_stamped_by_the_councils_rule_is_taken() {
+    let (app, bob) = app_with(|i| i.secret = Some(sealpost_crypto::SecretString::from("rule-stamp-83f1"))).await;
+    let stamped = |secret: &str| format!("X-Sealpost-Intake-Secret: {secret}\r\n{}", plain(ANN, BOB, "[secure] hi", "x"));
+    let unstamped = send(&app, ANN, &[BOB], &plain(ANN, BOB, "[secure] hi", "x")).await;
+    assert!(
+        unstamped.starts_with("550 5.7.1") && unstamped.contains("secure mail rule"),
+        "{unstamped}"
+    );
+    assert!(send(&app, ANN, &[BOB], &stamped("rule-stamp-83f0")).await.starts_with("550"));
+    let answer = send(&app, ANN, &[BOB], &stamped("rule-stamp-83f1")).await;
+    assert!(answer.starts_with("250"), "{answer}");
+    assert_eq!(body(app.list(&bob, "inbox").await).await.as_array().unwrap().len(), 1);
 }
 
 #[tokio::test]
