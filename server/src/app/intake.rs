@@ -17,8 +17,8 @@ use sealpost_domain::{EmailAddress, Marking, UserId};
 use sealpost_mail::intake::{Incoming, IncomingFile, IntakeRefusal};
 
 use crate::app::audit::{self, Action, Actor, Object, Outcome, RequestMeta};
-use crate::app::send;
 use crate::app::uploads::{Form, FormPart};
+use crate::app::{notices, send};
 use crate::error::AppError;
 use crate::state::AppState;
 
@@ -155,11 +155,31 @@ async fn take_in(state: &AppState, envelope: &Envelope, meta: &RequestMeta, raw:
         draft: None,
     };
     let json = serde_json::to_vec(&request).map_err(|e| refused_by(AppError::Internal(e.into())))?;
+    let incoming_answers = incoming.answers;
     let form = IntakeForm {
         json: Some(Bytes::from(json)),
         files: incoming.files.into_iter().rev().collect(),
     };
-    let sent = send::send(state, &sender, meta, form).await.map_err(refused_by)?;
+    // An answer written in Outlook to one of Sealpost's notices about a message this sender
+    // may read continues that conversation; anything else is a new one.
+    let mut answering = None;
+    for id in incoming_answers.iter().filter_map(|id| notices::message_about(id)) {
+        if state
+            .store
+            .message_for(sender.id, id)
+            .await
+            .map_err(|e| refused_by(e.into()))?
+            .is_some()
+        {
+            answering = Some(id);
+            break;
+        }
+    }
+    let sent = match answering {
+        Some(id) => send::reply(state, &sender, id, meta, form).await,
+        None => send::send(state, &sender, meta, form).await,
+    }
+    .map_err(refused_by)?;
     tracing::info!(message = %sent.id, "intake: message taken in and sent");
     Ok((sender.id, sent))
 }

@@ -128,10 +128,12 @@ enum Outgoing {
 
 fn compose(state: &AppState, n: &DueNotification, sender_phone: Option<sealpost_domain::PhoneNumber>) -> Result<Outgoing, AppError> {
     let to = n.address.clone();
-    let message_id = format!("<{}@sealpost>", n.outbox_id);
     let Some(sealed_link) = &n.sealed_link else {
+        // Names the message, so an answer from Outlook continues the conversation.
+        let message_id = crate::app::notices::about_message("notice", n.message_id, n.outbox_id);
         return Ok(Outgoing::Colleague(colleague_notice(state, n, to, message_id)));
     };
+    let message_id = format!("<{}@sealpost>", n.outbox_id);
     let key = state.keyring.unwrap(&n.key, n.message_id.0)?;
     let token = key.open(Binding::new(ObjectKind::LinkToken, n.recipient_id.0), sealed_link)?;
     let token = std::str::from_utf8(token.expose_secret()).map_err(|e| AppError::Internal(e.into()))?;

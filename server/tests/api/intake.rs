@@ -423,3 +423,49 @@ async fn a_peer_past_its_messages_a_minute_is_asked_to_try_again_later() {
     assert!(answers[3].starts_with("451 4.7.1"), "{answers:?}");
     assert_eq!(body(app.list(&bob, "inbox").await).await.as_array().unwrap().len(), 3);
 }
+
+#[tokio::test]
+async fn an_answer_from_outlook_to_a_sealpost_notice_continues_the_conversation() {
+    let (app, _) = app_with(|_| {}).await;
+    let ann = app.sign_in(ANN, PASSWORD).await;
+    assert!(
+        send(&app, ANN, &[BOB], &plain(ANN, BOB, "[secure] Case 9", "First."))
+            .await
+            .starts_with("250")
+    );
+    assert_eq!(app.deliver_due().await, 1, "Bob's notice");
+    // Bob answers the notice in Outlook: his client sets In-Reply-To to the notice's Message-ID.
+    let outbox = crate::test_app::walk(&app.dir.path().join("data/outbox"));
+    let notice = outbox
+        .iter()
+        .map(|f| std::fs::read_to_string(f).unwrap())
+        .find(|m| m.contains(&format!("To: {BOB}")))
+        .expect("Bob's notice as an .eml file");
+    let notice_id = notice
+        .lines()
+        .find_map(|l| l.strip_prefix("Message-ID: "))
+        .unwrap()
+        .trim()
+        .to_owned();
+    let answer = format!(
+        "From: {BOB}\r\nTo: {ANN}\r\nSubject: RE: [secure] Case 9\r\nIn-Reply-To: {notice_id}\r\nReferences: {notice_id}\r\n\r\nAnswered."
+    );
+    assert!(send(&app, BOB, &[ANN], &answer).await.starts_with("250"));
+    let inbox = body(app.list(&ann, "inbox").await).await;
+    let id = inbox[0]["id"].as_str().unwrap();
+    let thread = body(app.read(&ann, id).await).await["thread"].clone();
+    assert_eq!(
+        thread.as_array().unwrap().len(),
+        2,
+        "the answer is in the first message's conversation: {thread}"
+    );
+
+    // An In-Reply-To naming a message Bob may not read starts a new conversation instead.
+    let stranger = format!("<notice-1.m-{}@sealpost>", uuid::Uuid::new_v4());
+    let other = format!("From: {BOB}\r\nTo: {ANN}\r\nSubject: [secure] Other\r\nIn-Reply-To: {stranger}\r\n\r\nNew.");
+    assert!(send(&app, BOB, &[ANN], &other).await.starts_with("250"));
+    let inbox = body(app.list(&ann, "inbox").await).await;
+    let newest = inbox.as_array().unwrap().iter().find(|m| m["subject"] == "Other").unwrap();
+    let thread = body(app.read(&ann, newest["id"].as_str().unwrap()).await).await["thread"].clone();
+    assert_eq!(thread.as_array().unwrap().len(), 1);
+}
