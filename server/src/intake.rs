@@ -16,10 +16,16 @@ use std::time::Duration;
 
 use smtp_proto::request::receiver::{DataReceiver, RequestReceiver};
 use smtp_proto::{EhloResponse, Request};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
+use tokio_rustls::TlsAcceptor;
+use tokio_rustls::rustls::pki_types::pem::PemObject;
+use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
 use crate::app::intake::{self, Envelope};
 use crate::rate_limit::IpLimiter;
@@ -31,9 +37,26 @@ pub const MAX_RECIPIENTS: usize = 100;
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(120);
 const DATA_TIMEOUT: Duration = Duration::from_secs(600);
 
+/// The STARTTLS acceptor for a PEM certificate chain and key (TLS 1.2 and 1.3, rustls's safe
+/// defaults, the ring provider).
+pub fn tls_acceptor(cert: &std::path::Path, key: &std::path::Path) -> anyhow::Result<TlsAcceptor> {
+    use anyhow::Context as _;
+    let chain = CertificateDer::pem_file_iter(cert)
+        .and_then(Iterator::collect::<Result<Vec<_>, _>>)
+        .with_context(|| format!("reading the intake certificate {}", cert.display()))?;
+    let key = PrivateKeyDer::from_pem_file(key).with_context(|| format!("reading the intake key {}", key.display()))?;
+    let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
+    let config = tokio_rustls::rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .with_no_client_auth()
+        .with_single_cert(chain, key)
+        .context("the intake certificate and key do not match")?;
+    Ok(TlsAcceptor::from(Arc::new(config)))
+}
+
 /// Serves the intake on `listener` until `stop` turns true, then lets each session finish the
-/// message it is receiving.
-pub async fn serve(listener: TcpListener, state: AppState, stop: watch::Receiver<bool>) {
+/// message it is receiving. With `tls`, a session must STARTTLS before MAIL.
+pub async fn serve(listener: TcpListener, state: AppState, tls: Option<TlsAcceptor>, stop: watch::Receiver<bool>) {
     let Some(settings) = state.settings.intake.clone() else { return };
     let sessions = Arc::new(Semaphore::new(settings.max_sessions as usize));
     let limiter = Arc::new(IpLimiter::new(settings.per_minute, settings.per_minute));
@@ -61,6 +84,7 @@ pub async fn serve(listener: TcpListener, state: AppState, stop: watch::Receiver
             continue;
         };
         let session = Session {
+            tls: tls.clone(),
             state: state.clone(),
             settings: settings.clone(),
             limiter: limiter.clone(),
@@ -69,7 +93,7 @@ pub async fn serve(listener: TcpListener, state: AppState, stop: watch::Receiver
         };
         running.spawn(async move {
             let _permit = permit;
-            if let Err(error) = session.run(stream).await {
+            if let Err(error) = session.run(Conn::Plain(stream)).await {
                 tracing::debug!(%error, "intake: session ended");
             }
         });
@@ -84,6 +108,8 @@ async fn refuse(mut stream: TcpStream, reply: &'static str) {
 }
 
 struct Session {
+    /// STARTTLS, when configured (and then required before MAIL).
+    tls: Option<TlsAcceptor>,
     state: AppState,
     settings: Intake,
     limiter: Arc<IpLimiter>,
@@ -105,7 +131,7 @@ enum Ended {
 }
 
 impl Session {
-    async fn run(mut self, mut stream: TcpStream) -> Result<(), Ended> {
+    async fn run(mut self, mut stream: Conn) -> Result<(), Ended> {
         let host = host_name(&self.state.settings.public_url);
         reply(&mut stream, &format!("220 {host} Sealpost secure mail intake ready\r\n")).await?;
         let mut buffer = vec![0u8; 8192];
@@ -167,6 +193,9 @@ impl Session {
                 Request::Ehlo { .. } => {
                     let mut ehlo = EhloResponse::new(host.as_str());
                     ehlo.capabilities = smtp_proto::EXT_SIZE | smtp_proto::EXT_8BIT_MIME | smtp_proto::EXT_ENHANCED_STATUS_CODES;
+                    if self.tls.is_some() && !stream.is_tls() {
+                        ehlo.capabilities |= smtp_proto::EXT_START_TLS;
+                    }
                     ehlo.size = self.settings.max_bytes;
                     let mut text = Vec::new();
                     ehlo.write(&mut text)?;
@@ -176,6 +205,25 @@ impl Session {
                 Request::Helo { .. } => {
                     reply(&mut stream, &format!("250 {host}\r\n")).await?;
                     (from, to) = (None, Vec::new());
+                }
+                Request::StartTls => match (&self.tls, stream.is_tls()) {
+                    (Some(acceptor), false) => {
+                        reply(&mut stream, "220 2.0.0 Ready to start TLS\r\n").await?;
+                        // Anything the client sent before the handshake is discarded (RFC 3207).
+                        pending.clear();
+                        receiver = RequestReceiver::default();
+                        (from, to) = (None, Vec::new());
+                        let Conn::Plain(tcp) = stream else { return Err(Ended::Closed) };
+                        let tls = tokio::time::timeout(COMMAND_TIMEOUT, acceptor.accept(tcp))
+                            .await
+                            .map_err(|_| Ended::TimedOut)??;
+                        stream = Conn::Tls(Box::new(tls));
+                    }
+                    (Some(_), true) => reply(&mut stream, "503 5.5.1 TLS is already on\r\n").await?,
+                    (None, _) => reply(&mut stream, "502 5.5.1 STARTTLS is not offered here\r\n").await?,
+                },
+                Request::Mail { .. } if self.tls.is_some() && !stream.is_tls() => {
+                    reply(&mut stream, "530 5.7.0 Issue STARTTLS first\r\n").await?;
                 }
                 Request::Mail { from: mail } => {
                     if mail.size > self.settings.max_bytes {
@@ -228,7 +276,7 @@ impl Session {
 
     /// Reads the message after DATA: `Some` bytes, or `None` when it grew past the limit (the
     /// rest is read and dropped so the session can answer 552 and go on).
-    async fn data(&mut self, stream: &mut TcpStream, buffer: &mut [u8], pending: &mut Vec<u8>) -> Result<Option<Vec<u8>>, Ended> {
+    async fn data(&mut self, stream: &mut Conn, buffer: &mut [u8], pending: &mut Vec<u8>) -> Result<Option<Vec<u8>>, Ended> {
         let mut receiver = DataReceiver::new();
         let mut message = Vec::new();
         let mut too_large = false;
@@ -270,7 +318,7 @@ impl Session {
     }
 
     /// Reads some bytes, within `timeout`; while `idle` (between commands) a shutdown ends it.
-    async fn read(&mut self, stream: &mut TcpStream, buffer: &mut [u8], timeout: Duration, idle: bool) -> Result<usize, Ended> {
+    async fn read(&mut self, stream: &mut Conn, buffer: &mut [u8], timeout: Duration, idle: bool) -> Result<usize, Ended> {
         let stopping = async {
             if idle {
                 stopped(self.stop.clone()).await;
@@ -299,7 +347,7 @@ async fn stopped(mut stop: watch::Receiver<bool>) {
     }
 }
 
-async fn reply(stream: &mut TcpStream, text: &str) -> Result<(), Ended> {
+async fn reply(stream: &mut Conn, text: &str) -> Result<(), Ended> {
     stream.write_all(text.as_bytes()).await?;
     Ok(())
 }
@@ -321,4 +369,48 @@ fn host_name(public_url: &str) -> String {
         .filter(|h| !h.is_empty())
         .unwrap_or("sealpost")
         .to_owned()
+}
+
+/// A session's connection: plain, or after STARTTLS.
+enum Conn {
+    Plain(TcpStream),
+    Tls(Box<tokio_rustls::server::TlsStream<TcpStream>>),
+}
+
+impl Conn {
+    fn is_tls(&self) -> bool {
+        matches!(self, Self::Tls(_))
+    }
+}
+
+impl AsyncRead for Conn {
+    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            Self::Plain(s) => Pin::new(s).poll_read(cx, buf),
+            Self::Tls(s) => Pin::new(s).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for Conn {
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
+        match self.get_mut() {
+            Self::Plain(s) => Pin::new(s).poll_write(cx, buf),
+            Self::Tls(s) => Pin::new(s).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            Self::Plain(s) => Pin::new(s).poll_flush(cx),
+            Self::Tls(s) => Pin::new(s).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            Self::Plain(s) => Pin::new(s).poll_shutdown(cx),
+            Self::Tls(s) => Pin::new(s).poll_shutdown(cx),
+        }
+    }
 }

@@ -198,6 +198,9 @@ pub struct Intake {
     /// A shared secret the council's transport rule stamps in `X-Sealpost-Intake-Secret`
     /// (`SEALPOST_INTAKE_SECRET`, default none): when set, mail without it is refused.
     pub secret: Option<SecretString>,
+    /// STARTTLS with this certificate chain and key, PEM files (`SEALPOST_INTAKE_TLS_CERT` and
+    /// `_KEY`). When set, a session must start TLS before MAIL.
+    pub tls: Option<(PathBuf, PathBuf)>,
 }
 
 /// A council address that stands for several members of staff (a team's shared address).
@@ -279,6 +282,8 @@ struct Layer {
     intake_tag: Option<String>,
     intake_sensitive_tag: Option<String>,
     intake_secret: Option<String>,
+    intake_tls_cert: Option<PathBuf>,
+    intake_tls_key: Option<PathBuf>,
     audit_checkpoint_events: Option<u32>,
     audit_checkpoint_minutes: Option<u32>,
     dpo_email: Option<String>,
@@ -420,6 +425,11 @@ impl Settings {
                         .intake_secret
                         .filter(|s| !s.trim().is_empty())
                         .map(|s| SecretString::from(s.trim().to_owned())),
+                    tls: match (l.intake_tls_cert, l.intake_tls_key) {
+                        (Some(cert), Some(key)) => Some((cert, key)),
+                        (None, None) => None,
+                        _ => return Err(SettingsError::Env("SEALPOST_INTAKE_TLS_CERT and _KEY (both or neither)".into())),
+                    },
                 }),
             },
             blob_url: l.blob_url.filter(|s| !s.is_empty()),
@@ -577,6 +587,8 @@ fn apply_env(l: &mut Layer, name: &str, v: String) -> Result<(), ()> {
         "INTAKE_TAG" => l.intake_tag = Some(v),
         "INTAKE_SENSITIVE_TAG" => l.intake_sensitive_tag = Some(v),
         "INTAKE_SECRET" => l.intake_secret = Some(v),
+        "INTAKE_TLS_CERT" => l.intake_tls_cert = Some(v.into()),
+        "INTAKE_TLS_KEY" => l.intake_tls_key = Some(v.into()),
         "PASSWORD_LOGIN" => l.password_login = Some(v.trim().parse().map_err(|_| ())?),
         "AUDIT_CHECKPOINT_EVENTS" => l.audit_checkpoint_events = num(&v)?,
         "AUDIT_CHECKPOINT_MINUTES" => l.audit_checkpoint_minutes = num(&v)?,

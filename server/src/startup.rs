@@ -23,6 +23,8 @@ pub struct Application {
     listener: TcpListener,
     /// The SMTP intake's listener, when `SEALPOST_INTAKE_LISTEN` is set.
     intake: Option<TcpListener>,
+    /// Its STARTTLS acceptor, when it has a certificate.
+    intake_tls: Option<tokio_rustls::TlsAcceptor>,
     state: AppState,
     started: std::time::SystemTime,
     /// Held while serving: no other server is using this data directory.
@@ -46,6 +48,10 @@ impl Application {
         let listener = TcpListener::bind(settings.listen)
             .await
             .with_context(|| format!("binding {}", settings.listen))?;
+        let intake_tls = match settings.intake.as_ref().and_then(|i| i.tls.as_ref()) {
+            Some((cert, key)) => Some(crate::intake::tls_acceptor(cert, key)?),
+            None => None,
+        };
         let intake = match &settings.intake {
             Some(i) => Some(
                 TcpListener::bind(i.listen)
@@ -75,6 +81,7 @@ impl Application {
         Ok(Self {
             listener,
             intake,
+            intake_tls,
             state,
             started,
             data_lock,
@@ -115,7 +122,7 @@ impl Application {
         let sweeper = tokio::spawn(blob_sweep::run(self.state.clone(), self.started, alone, stopped.clone()));
         let intake = self
             .intake
-            .map(|listener| tokio::spawn(crate::intake::serve(listener, self.state.clone(), stopped.clone())));
+            .map(|listener| tokio::spawn(crate::intake::serve(listener, self.state.clone(), self.intake_tls, stopped.clone())));
         let header_timeout = std::time::Duration::from_secs(self.state.settings.request_read_timeout_secs.into());
         crate::serve::serve(self.listener, routes::router(self.state), header_timeout, shutdown).await;
         let _ = stop.send(true);

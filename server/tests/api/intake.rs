@@ -22,6 +22,7 @@ fn intake(configure: impl FnOnce(&mut Intake)) -> Intake {
         tag: "secure".into(),
         sensitive_tag: "secure sensitive".into(),
         secret: None,
+        tls: None,
     };
     configure(&mut intake);
     intake
@@ -468,4 +469,100 @@ async fn an_answer_from_outlook_to_a_sealpost_notice_continues_the_conversation(
     let newest = inbox.as_array().unwrap().iter().find(|m| m["subject"] == "Other").unwrap();
     let thread = body(app.read(&ann, newest["id"].as_str().unwrap()).await).await["thread"].clone();
     assert_eq!(thread.as_array().unwrap().len(), 1);
+}
+
+/// Reads one whole SMTP reply from any stream.
+async fn reply_from<S: tokio::io::AsyncRead + Unpin>(stream: &mut BufReader<S>) -> String {
+    let mut all = String::new();
+    loop {
+        let mut line = String::new();
+        if stream.read_line(&mut line).await.unwrap() == 0 {
+            return all;
+        }
+        all.push_str(&line);
+        if line.as_bytes().get(3) != Some(&b'-') {
+            return all;
+        }
+    }
+}
+
+async fn say<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(stream: &mut BufReader<S>, line: &str) -> String {
+    stream.get_mut().write_all(format!("{line}\r\n").as_bytes()).await.unwrap();
+    reply_from(stream).await
+}
+
+#[tokio::test]
+async fn with_a_certificate_a_session_must_start_tls_and_then_mail_goes_through() {
+    use tokio_rustls::rustls::pki_types::pem::PemObject;
+    use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName};
+    use tokio_rustls::rustls::{ClientConfig, RootCertStore};
+
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    let made = std::process::Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-days",
+            "1",
+        ])
+        .args([
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=DNS:localhost",
+            "-addext",
+            "basicConstraints=critical,CA:FALSE",
+        ])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .expect("openssl makes a test certificate");
+    assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+    let (c, k) = (cert.clone(), key.clone());
+    let (app, bob) = app_with(move |i| i.tls = Some((c, k))).await;
+
+    let tcp = TcpStream::connect(app.intake.unwrap()).await.unwrap();
+    let mut plain = BufReader::new(tcp);
+    assert!(reply_from(&mut plain).await.starts_with("220"));
+    assert!(say(&mut plain, "EHLO exchange").await.contains("STARTTLS"));
+    assert!(
+        say(&mut plain, &format!("MAIL FROM:<{ANN}>")).await.starts_with("530 5.7.0"),
+        "no mail in the clear"
+    );
+    assert!(say(&mut plain, "STARTTLS").await.starts_with("220"));
+
+    let mut roots = RootCertStore::empty();
+    roots.add(CertificateDer::from_pem_file(&cert).unwrap()).unwrap();
+    let provider = std::sync::Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
+    let config = ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let connector = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config));
+    let tls = connector
+        .connect(ServerName::try_from("localhost").unwrap(), plain.into_inner())
+        .await
+        .expect("the TLS handshake");
+    let mut tls = BufReader::new(tls);
+    let ehlo = say(&mut tls, "EHLO exchange").await;
+    assert!(ehlo.starts_with("250") && !ehlo.contains("STARTTLS"), "{ehlo}");
+    assert!(say(&mut tls, &format!("MAIL FROM:<{ANN}>")).await.starts_with("250"));
+    assert!(say(&mut tls, &format!("RCPT TO:<{BOB}>")).await.starts_with("250"));
+    assert!(say(&mut tls, "DATA").await.starts_with("354"));
+    let answer = say(&mut tls, &format!("{}\r\n.", plain_message())).await;
+    assert!(answer.starts_with("250"), "{answer}");
+    assert_eq!(body(app.list(&bob, "inbox").await).await.as_array().unwrap().len(), 1);
+}
+
+fn plain_message() -> String {
+    plain(ANN, BOB, "[secure] over TLS", "Encrypted on the wire too.")
 }
