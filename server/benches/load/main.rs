@@ -12,17 +12,20 @@
 //! Then 4. one large file up and down, against age's STREAM alone, with the peak memory growth;
 //! 6. the IG console's searches by message and by person over a 10-million-event log; 7. `audit
 //! verify` over that log; 8. the idle memory of a freshly started `sealpost serve`; 9. a member
-//! of staff searching a 10,000-message mailbox.
+//! of staff searching a 10,000-message mailbox; 10. the SMTP intake: 1,000 messages of about
+//! 100 KiB with one attachment over 4 SMTP connections.
 //!
 //! `SEALPOST_BENCH_SECONDS` (10), `SEALPOST_BENCH_CONNECTIONS` (64), `SEALPOST_BENCH_FILE_MIB`
 //! (1024), `SEALPOST_BENCH_AUDIT_EVENTS` (10,000,000) and `SEALPOST_BENCH_MAILBOX` (10,000)
-//! change the defaults; `SEALPOST_BENCH_ONLY=search` runs scenario 9 alone.
+//! change the defaults; `SEALPOST_BENCH_ONLY=search` runs scenario 9 alone, `=intake` scenario
+//! 10 alone.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 mod audit_search;
 mod client;
 mod files;
+mod intake;
 mod mail_search;
 mod setup;
 
@@ -186,6 +189,10 @@ async fn main() {
         }
         return;
     }
+    if std::env::var("SEALPOST_BENCH_ONLY").is_ok_and(|o| o == "intake") {
+        intake_rows().await;
+        return;
+    }
     println!("| Scenario | Throughput | p50 | p99 | Errors | Ratio to ceiling |");
     println!("|---|---|---|---|---|---|");
     let ceiling_url = ceiling().await;
@@ -252,6 +259,30 @@ async fn main() {
     );
     println!("8. idle RSS of `sealpost serve`: {:.1} MiB", idle_rss().await);
     mail_search_row("SQLite", &mail_search::mail_search(&sqlite, mailbox).await);
+    intake_rows().await;
+}
+
+/// Scenario 10 on a fresh server per backend.
+async fn intake_rows() {
+    for (name, db) in [
+        ("SQLite", Some(TestDatabase::sqlite().await.unwrap())),
+        ("PostgreSQL", TestDatabase::postgres().await.unwrap()),
+    ] {
+        let Some(db) = db else { continue };
+        let server = Server::start(db, 64).await;
+        let _ = server.account("ann@testshire.gov.uk").await;
+        let _ = server.account("bob@testshire.gov.uk").await;
+        let f = intake::intake(server.intake, "ann@testshire.gov.uk", "bob@testshire.gov.uk", 1000, 4).await;
+        println!(
+            "10. SMTP intake ({name}): {} messages of ~100 KiB with a file over 4 connections in {:.1} s = {:.0} messages/s; DATA to 250 p50 {:.1} ms, p99 {:.1} ms; {} refused",
+            f.messages,
+            f.seconds,
+            f.messages as f64 / f.seconds,
+            f.p50_ms,
+            f.p99_ms,
+            f.errors
+        );
+    }
 }
 
 fn mail_search_row(name: &str, m: &mail_search::MailSearchFigures) {

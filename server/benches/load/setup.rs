@@ -20,6 +20,8 @@ pub const PARTNER: &str = "pc.jones@police.example.uk";
 
 pub struct Server {
     pub base: String,
+    /// The SMTP intake (scenario 10).
+    pub intake: std::net::SocketAddr,
     pub state: AppState,
     pub client: Client,
     pub sink: SmtpSink,
@@ -44,14 +46,27 @@ impl Server {
         settings.max_attachment_mib = max_file_mib;
         settings.max_message_mib = max_file_mib;
         settings.min_free_mib = 0;
+        settings.intake = Some(sealpost_server::settings::Intake {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            allow: vec!["127.0.0.0/8".parse().unwrap()],
+            max_bytes: 8 * 1024 * 1024,
+            max_sessions: 64,
+            per_minute: 1_000_000,
+            tag: "secure".into(),
+            sensitive_tag: "secure sensitive".into(),
+            secret: None,
+            tls: None,
+        });
         sealpost_server::keyfiles::init(&settings.key_dir, None).unwrap();
         let app = Application::build(settings, Arc::new(SystemClock)).await.unwrap();
         let base = format!("http://{}", app.local_addr().unwrap());
+        let intake = app.intake_addr().unwrap();
         let state = app.state();
         tokio::spawn(app.run_until(std::future::pending()));
         let client = Client::builder().pool_max_idle_per_host(256).build().unwrap();
         Server {
             base,
+            intake,
             state,
             client,
             sink,

@@ -566,3 +566,24 @@ async fn with_a_certificate_a_session_must_start_tls_and_then_mail_goes_through(
 fn plain_message() -> String {
     plain(ANN, BOB, "[secure] over TLS", "Encrypted on the wire too.")
 }
+
+#[tokio::test]
+async fn a_fault_of_ours_answers_4xx_so_exchange_tries_again_and_nothing_is_half_sent() {
+    let (app, bob) = app_with(|_| {}).await;
+    app.state
+        .store
+        .execute_raw("ALTER TABLE audit_events RENAME TO audit_events_gone")
+        .await
+        .unwrap();
+    let answer = send(&app, ANN, &[BOB], &plain(ANN, BOB, "[secure] while broken", "x")).await;
+    assert!(answer.starts_with("451 4.3.0"), "{answer}");
+    app.state
+        .store
+        .execute_raw("ALTER TABLE audit_events_gone RENAME TO audit_events")
+        .await
+        .unwrap();
+    assert_eq!(body(app.list(&bob, "inbox").await).await, serde_json::json!([]), "nothing was sent");
+    // Exchange's retry goes through.
+    let answer = send(&app, ANN, &[BOB], &plain(ANN, BOB, "[secure] while broken", "x")).await;
+    assert!(answer.starts_with("250"), "{answer}");
+}
