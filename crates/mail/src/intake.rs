@@ -65,7 +65,15 @@ pub enum IntakeRefusal {
 }
 
 /// Parses a message as received in SMTP DATA.
+///
+/// mail-parser 0.11.9 panics on some malformed multiparts ("Invalid part ID", found by the
+/// `mime_intake` fuzz target): such a message is refused as not readable, never a crash of the
+/// session.
 pub fn parse(raw: &[u8]) -> Result<Incoming, IntakeRefusal> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| parse_unguarded(raw))).unwrap_or(Err(IntakeRefusal::NotMime))
+}
+
+fn parse_unguarded(raw: &[u8]) -> Result<Incoming, IntakeRefusal> {
     let message = MessageParser::default().parse(raw).ok_or(IntakeRefusal::NotMime)?;
     // A message with no headers at all is not mail.
     if message.headers().is_empty() {
@@ -243,5 +251,11 @@ mod tests {
         ]);
         assert_eq!(parse(&raw).unwrap_err(), IntakeRefusal::Tnef);
         assert_eq!(parse(b"").unwrap_err(), IntakeRefusal::NotMime);
+    }
+
+    #[test]
+    fn a_message_that_makes_mail_parser_panic_is_refused_instead() {
+        let raw = include_bytes!("../tests/mail-parser-panic.eml");
+        assert_eq!(parse(raw).unwrap_err(), IntakeRefusal::NotMime);
     }
 }
