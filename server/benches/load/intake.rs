@@ -1,4 +1,4 @@
-//! 10. The SMTP intake: 1,000 messages of about 100 KiB (text and one attachment) from Exchange,
+//! Scenario 10, the SMTP intake: 1,000 messages of about 100 KiB (text and one attachment) from Exchange,
 //! over 4 SMTP connections at once, each parsed, sealed, stored, queued and audited before its
 //! 250. Messages a second, and the p50/p99 of a message's DATA-to-250.
 

@@ -466,9 +466,15 @@ async fn an_answer_from_outlook_to_a_sealpost_notice_continues_the_conversation(
     let other = format!("From: {BOB}\r\nTo: {ANN}\r\nSubject: [secure] Other\r\nIn-Reply-To: {stranger}\r\n\r\nNew.");
     assert!(send(&app, BOB, &[ANN], &other).await.starts_with("250"));
     let inbox = body(app.list(&ann, "inbox").await).await;
-    let newest = inbox.as_array().unwrap().iter().find(|m| m["subject"] == "Other").unwrap();
+    let newest = inbox
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["subject"] == "Other")
+        .unwrap_or_else(|| panic!("{inbox:#}"));
     let thread = body(app.read(&ann, newest["id"].as_str().unwrap()).await).await["thread"].clone();
-    assert_eq!(thread.as_array().unwrap().len(), 1);
+    // A message alone in its conversation lists no thread.
+    assert!(thread.as_array().is_none_or(|parts| parts.len() <= 1), "{thread}");
 }
 
 /// Reads one whole SMTP reply from any stream.
