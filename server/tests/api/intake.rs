@@ -59,17 +59,7 @@ impl Smtp {
 
     /// One whole reply (every line of a multi-line one), or "" if the server closed.
     async fn reply(&mut self) -> String {
-        let mut all = String::new();
-        loop {
-            let mut line = String::new();
-            if self.stream.read_line(&mut line).await.unwrap() == 0 {
-                return all;
-            }
-            all.push_str(&line);
-            if line.as_bytes().get(3) != Some(&b'-') {
-                return all;
-            }
-        }
+        reply_from(&mut self.stream).await
     }
 
     async fn command(&mut self, line: &str) -> String {
