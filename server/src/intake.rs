@@ -308,7 +308,7 @@ impl Session {
             return "451 4.7.1 Too many messages from this server; try again in a minute\r\n".into();
         }
         match intake::take(&self.state, envelope, &data).await {
-            Ok(reference) => format!("250 2.0.0 Sent securely as {reference}\r\n"),
+            Ok(words) => format!("250 2.0.0 {}\r\n", one_line(&words)),
             Err(refusal) => {
                 tracing::info!(code = refusal.code, "intake: message refused");
                 let [a, b, c] = refusal.status;

@@ -115,9 +115,17 @@ pub enum Action {
     /// Intake refused a message's form or content: not MIME, winmail.dat, too large, a blocked
     /// file type.
     IntakeRefusedContent,
-    /// Intake refused a message the policy does not allow by email (OFFICIAL-SENSITIVE to
-    /// people outside the council).
+    /// Intake refused a message the policy does not allow by email (e.g. OFFICIAL-SENSITIVE
+    /// mail to hold for a passphrase when its sender's drafts are full).
     IntakeRefusedPolicy,
+    /// Intake kept an OFFICIAL-SENSITIVE message to people outside the council as its sender's
+    /// draft, held for a passphrase (the object is the message it becomes when sent).
+    IntakeHeld,
+    /// A held message was not sent in time and was discarded, with its files.
+    IntakeHeldDiscarded,
+    /// A delivery report (bounce) came back for a notification: the recipient's address
+    /// does not take mail.
+    NotificationBounced,
 }
 
 /// What it happened to. Everything about a message names the message first
@@ -274,11 +282,14 @@ impl Action {
             Action::IntakeRefusedUntagged => "intake.refused_untagged",
             Action::IntakeRefusedContent => "intake.refused_content",
             Action::IntakeRefusedPolicy => "intake.refused_policy",
+            Action::IntakeHeld => "intake.held",
+            Action::IntakeHeldDiscarded => "intake.discarded",
+            Action::NotificationBounced => "notification.bounced",
         }
     }
 
     /// Every action, for tests that must cover each one.
-    pub const ALL: [Action; 41] = [
+    pub const ALL: [Action; 44] = [
         Action::MessageSend,
         Action::MailboxList,
         Action::MailboxSearch,
@@ -320,6 +331,9 @@ impl Action {
         Action::IntakeRefusedUntagged,
         Action::IntakeRefusedContent,
         Action::IntakeRefusedPolicy,
+        Action::IntakeHeld,
+        Action::IntakeHeldDiscarded,
+        Action::NotificationBounced,
     ];
 }
 

@@ -24,6 +24,7 @@ pub const ACTIONS: &[(&str, &str)] = &[
     ("message.send", "Sent a message"),
     ("notification.sent", "Notification email accepted by the mail relay"),
     ("notification.failed", "Notification email could not be delivered"),
+    ("notification.bounced", "Notification email bounced: the address does not take mail"),
     ("portal.redeem", "Opened the secure link"),
     ("portal.code_sent", "One-time code emailed"),
     ("portal.code_failed", "Entered a wrong code"),
@@ -75,8 +76,13 @@ pub const ACTIONS: &[(&str, &str)] = &[
     ),
     (
         "intake.refused_policy",
-        "Mail intake refused: OFFICIAL-SENSITIVE to people outside the council",
+        "Mail intake refused: not allowed by email under the council's policy",
     ),
+    (
+        "intake.held",
+        "OFFICIAL-SENSITIVE mail from Outlook held until its sender adds a passphrase",
+    ),
+    ("intake.discarded", "Held mail from Outlook discarded: not sent within 24 hours"),
 ];
 
 /// The console's words for `action` (the stored name itself if it is not known).

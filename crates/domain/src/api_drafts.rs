@@ -101,6 +101,9 @@ pub struct Draft {
     pub attachments: Vec<AttachmentInfo>,
     /// When it was last saved (Unix ms).
     pub saved_at: i64,
+    /// Mail from Outlook held for a passphrase: when it is discarded unless sent (Unix ms).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub held_until: Option<i64>,
 }
 
 /// One row of the Drafts box.
@@ -116,6 +119,9 @@ pub struct DraftSummary {
     pub attachments: u32,
     /// When it was last saved (Unix ms).
     pub saved_at: i64,
+    /// Mail from Outlook held for a passphrase: when it is discarded unless sent (Unix ms).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub held_until: Option<i64>,
 }
 
 /// The answer to a save.

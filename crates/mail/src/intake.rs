@@ -25,6 +25,8 @@ pub struct Incoming {
     pub files: Vec<IncomingFile>,
     /// Message ids this message answers (In-Reply-To, then References).
     pub answers: Vec<String>,
+    /// Its own Message-ID, if it has one (a receipt answers it).
+    pub message_id: Option<String>,
     /// The value of the header the council's transport rule stamps ([`SECRET_HEADER`]), if
     /// any: a shared secret, kept out of `Debug`.
     pub stamped_secret: Option<String>,
@@ -129,8 +131,114 @@ fn parse_unguarded(raw: &[u8]) -> Result<Incoming, IntakeRefusal> {
         html,
         files,
         answers,
+        message_id: message.message_id().map(|id| format!("<{}>", id.trim_matches(['<', '>']))),
         stamped_secret: message.header(SECRET_HEADER).and_then(|v| v.as_text()).map(|v| v.trim().to_owned()),
     })
+}
+
+/// A delivery status notification (RFC 3464, `multipart/report; report-type=delivery-status`):
+/// the relay's report that an email of ours could not be delivered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveryReport {
+    /// The Message-IDs of the email it reports on, from the message or headers it returns.
+    pub original_ids: Vec<String>,
+    /// The recipients it failed for (`Action: failed`); delays and successes are left out.
+    pub failed: Vec<FailedRecipient>,
+}
+
+/// One recipient a delivery report says the email failed for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FailedRecipient {
+    /// `Final-Recipient`, without its address type.
+    pub address: String,
+    /// `Status`, e.g. `5.1.1`.
+    pub status: String,
+    /// `Diagnostic-Code`, without its type: the remote server's own words, if given.
+    pub diagnostic: Option<String>,
+}
+
+/// The delivery report in `raw`, or `None` if it is not one.
+pub fn delivery_report(raw: &[u8]) -> Option<DeliveryReport> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| delivery_report_unguarded(raw))).unwrap_or(None)
+}
+
+fn delivery_report_unguarded(raw: &[u8]) -> Option<DeliveryReport> {
+    let message = MessageParser::default().parse(raw)?;
+    let kind = message.content_type()?;
+    let is_report = kind.ctype().eq_ignore_ascii_case("multipart")
+        && kind.subtype().is_some_and(|s| s.eq_ignore_ascii_case("report"))
+        && kind
+            .attribute("report-type")
+            .is_some_and(|t| t.eq_ignore_ascii_case("delivery-status") || t.eq_ignore_ascii_case("global-delivery-status"));
+    if !is_report {
+        return None;
+    }
+    let mut report = DeliveryReport {
+        original_ids: vec![],
+        failed: vec![],
+    };
+    for part in &message.parts {
+        let Some(kind) = part.content_type() else { continue };
+        let subtype = kind.subtype().unwrap_or_default().to_ascii_lowercase();
+        match (kind.ctype().to_ascii_lowercase().as_str(), subtype.as_str()) {
+            ("message", "delivery-status" | "global-delivery-status") => {
+                report.failed.extend(failed_recipients(&String::from_utf8_lossy(part.contents())));
+            }
+            ("message", "rfc822" | "global") => {
+                if let PartType::Message(inner) = &part.body {
+                    report.original_ids.extend(inner.message_id().map(bracketed));
+                }
+            }
+            ("text", "rfc822-headers") => {
+                let headers = MessageParser::default().parse_headers(part.contents());
+                report.original_ids.extend(headers.as_ref().and_then(|h| h.message_id()).map(bracketed));
+            }
+            _ => {}
+        }
+    }
+    Some(report)
+}
+
+/// `<id>`, however it was written.
+fn bracketed(id: &str) -> String {
+    format!("<{}>", id.trim().trim_matches(['<', '>']))
+}
+
+/// The per-recipient blocks of a `message/delivery-status` body whose action is `failed`.
+fn failed_recipients(body: &str) -> Vec<FailedRecipient> {
+    // Fields as in a header: a line starting with white space continues the one before, and a
+    // blank line ends a block (the first block is about the message, the rest one recipient each).
+    let mut blocks: Vec<Vec<(String, String)>> = vec![vec![]];
+    for line in body.lines() {
+        let block = blocks.last_mut().expect("never empty");
+        if line.trim().is_empty() {
+            if !block.is_empty() {
+                blocks.push(vec![]);
+            }
+        } else if line.starts_with([' ', '\t']) {
+            if let Some((_, value)) = block.last_mut() {
+                value.push(' ');
+                value.push_str(line.trim());
+            }
+        } else if let Some((name, value)) = line.split_once(':') {
+            block.push((name.trim().to_ascii_lowercase(), value.trim().to_owned()));
+        }
+    }
+    let typed = |value: &str| value.split_once(';').map_or(value, |(_, v)| v).trim().to_owned();
+    blocks
+        .iter()
+        .filter_map(|block| {
+            let field = |name: &str| block.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str());
+            if !field("action")?.trim().eq_ignore_ascii_case("failed") {
+                return None;
+            }
+            Some(FailedRecipient {
+                address: typed(field("final-recipient")?),
+                status: field("status").unwrap_or("5.0.0").trim().to_owned(),
+                diagnostic: field("diagnostic-code").map(typed).filter(|d| !d.is_empty()),
+            })
+        })
+        .collect()
 }
 
 /// Whether the message has a real HTML body (mail-parser also renders text bodies as HTML).
@@ -167,6 +275,7 @@ mod tests {
         assert_eq!(m.text.trim(), "Hello Pat.");
         assert!(m.html.is_none() && m.files.is_empty());
         assert_eq!(m.answers, ["a@sealpost"]);
+        assert!(m.message_id.is_none());
         assert!(m.stamped_secret.is_none());
         let stamped = parse(&mail(&["From: a@b.uk", "X-Sealpost-Intake-Secret:  abc123 ", "", "x"])).unwrap();
         assert_eq!(stamped.stamped_secret.as_deref(), Some("abc123"));
@@ -251,6 +360,67 @@ mod tests {
         ]);
         assert_eq!(parse(&raw).unwrap_err(), IntakeRefusal::Tnef);
         assert_eq!(parse(b"").unwrap_err(), IntakeRefusal::NotMime);
+    }
+
+    /// A delivery report as Exchange and Postfix write them: the status part, then the
+    /// returned headers or message.
+    pub(crate) fn bounce(returned: &str) -> Vec<u8> {
+        mail(&[
+            "From: MAILER-DAEMON@relay.testshire.gov.uk",
+            "To: sealpost@testshire.gov.uk",
+            "Subject: Undeliverable: Secure message from Ann Lee",
+            "Content-Type: multipart/report; report-type=delivery-status; boundary=r",
+            "",
+            "--r",
+            "Content-Type: text/plain",
+            "",
+            "Delivery has failed to these recipients.",
+            "--r",
+            "Content-Type: message/delivery-status",
+            "",
+            "Reporting-MTA: dns; relay.testshire.gov.uk",
+            "",
+            "Final-Recipient: rfc822; pat@nhs.example",
+            "Action: failed",
+            "Status: 5.1.1",
+            "Diagnostic-Code: smtp; 550 5.1.1 <pat@nhs.example>:",
+            " Recipient address rejected: User unknown",
+            "",
+            "Final-Recipient: rfc822; sam@nhs.example",
+            "Action: delayed",
+            "Status: 4.4.1",
+            "",
+            "--r",
+            returned,
+            "",
+            "From: sealpost@testshire.gov.uk",
+            "Message-ID: <0f0e8a4e-8c1f-4b0e-9d55-6a7d1c2b3e4f@sealpost>",
+            "Subject: Secure message from Ann Lee",
+            "",
+            "--r--",
+        ])
+    }
+
+    #[test]
+    fn a_delivery_report_names_the_email_and_the_recipients_it_failed_for() {
+        for returned in ["Content-Type: text/rfc822-headers", "Content-Type: message/rfc822"] {
+            let report = delivery_report(&bounce(returned)).unwrap_or_else(|| panic!("{returned}"));
+            assert_eq!(report.original_ids, ["<0f0e8a4e-8c1f-4b0e-9d55-6a7d1c2b3e4f@sealpost>"], "{returned}");
+            assert_eq!(
+                report.failed,
+                [FailedRecipient {
+                    address: "pat@nhs.example".into(),
+                    status: "5.1.1".into(),
+                    diagnostic: Some("550 5.1.1 <pat@nhs.example>: Recipient address rejected: User unknown".into()),
+                }],
+                "a delay is not a failure"
+            );
+        }
+        assert!(delivery_report(b"From: a@b.uk\r\nSubject: hi\r\n\r\nnot a report").is_none());
+        let other = String::from_utf8(bounce("Content-Type: text/rfc822-headers"))
+            .unwrap()
+            .replace("report-type=delivery-status", "report-type=disposition-notification");
+        assert!(delivery_report(other.as_bytes()).is_none(), "a read receipt is not a bounce");
     }
 
     #[test]

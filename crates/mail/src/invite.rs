@@ -55,6 +55,7 @@ impl InviteEmail {
             subject: format!("Your Sealpost account at {}", self.organisation),
             text: self.text(),
             message_id: self.message_id.clone(),
+            in_reply_to: None,
         }
     }
 }

@@ -18,6 +18,9 @@ pub struct StaffNotice {
     pub text: String,
     /// A unique Message-ID.
     pub message_id: String,
+    /// The Message-ID of the sender's own email this answers (a receipt for mail sent from
+    /// Outlook), so their mail client shows the two together.
+    pub in_reply_to: Option<String>,
 }
 
 impl std::fmt::Debug for StaffNotice {
@@ -34,11 +37,15 @@ impl StaffNotice {
     pub fn build(&self, from: &str) -> Result<lettre::Message, MailError> {
         let from: Mailbox = from.parse().map_err(|_| MailError::Address("the From address"))?;
         let to: Mailbox = self.to.as_str().parse().map_err(|_| MailError::Address("the staff address"))?;
-        lettre::Message::builder()
+        let mut builder = lettre::Message::builder()
             .from(from)
             .to(to)
             .subject(self.subject.clone())
-            .message_id(Some(self.message_id.clone()))
+            .message_id(Some(self.message_id.clone()));
+        if let Some(id) = &self.in_reply_to {
+            builder = builder.in_reply_to(id.clone()).references(id.clone());
+        }
+        builder
             .header(ContentType::TEXT_PLAIN)
             .body(self.text.clone())
             .map_err(|e| MailError::Build(e.to_string()))

@@ -23,6 +23,8 @@ pub struct NewDraft {
     pub key: WrappedKey,
     /// Its fields, sealed.
     pub content: Sealed,
+    /// Mail from Outlook held for a passphrase: when it is to be discarded unless sent (ms).
+    pub held_until_ms: Option<i64>,
 }
 
 /// A stored draft, still sealed.
@@ -38,6 +40,8 @@ pub struct StoredDraft {
     pub updated_at_ms: i64,
     /// How many files it has.
     pub attachment_count: i64,
+    /// For mail from Outlook held for a passphrase: when it is discarded unless sent (ms).
+    pub held_until_ms: Option<i64>,
 }
 
 /// How a change to a draft went.
@@ -77,10 +81,11 @@ struct DraftRow {
     wrapped: Vec<u8>,
     content: Vec<u8>,
     updated_at: i64,
+    held_until: Option<i64>,
     files: i64,
 }
 
-const DRAFT_SELECT: &str = "SELECT d.id, d.wrapped, d.content, d.updated_at, \
+const DRAFT_SELECT: &str = "SELECT d.id, d.wrapped, d.content, d.updated_at, d.held_until, \
      (SELECT COUNT(*) FROM draft_attachments a WHERE a.draft_id = d.id) AS files FROM drafts d";
 
 impl TryFrom<DraftRow> for StoredDraft {
@@ -93,6 +98,7 @@ impl TryFrom<DraftRow> for StoredDraft {
             content: Ciphertext::from_stored(r.content),
             updated_at_ms: r.updated_at,
             attachment_count: r.files,
+            held_until_ms: r.held_until,
         })
     }
 }
@@ -129,7 +135,7 @@ impl Store {
         let inserted = crate::audit::insert_under_limit!(
             self,
             format!("drafts:{owner}"),
-            "INSERT INTO drafts (id, owner_id, wrapped, content, created_at, updated_at) SELECT $1, $2, $3, $4, $5, $5 \
+            "INSERT INTO drafts (id, owner_id, wrapped, content, created_at, updated_at, held_until) SELECT $1, $2, $3, $4, $5, $5, $7 \
              WHERE (SELECT COUNT(*) FROM drafts WHERE owner_id = $2) < $6",
             [
                 d.id.to_string(),
@@ -137,7 +143,8 @@ impl Store {
                 d.key.as_bytes(),
                 d.content.as_bytes(),
                 now_ms,
-                i64::from(max)
+                i64::from(max),
+                d.held_until_ms
             ]
         )?;
         Ok(if inserted == 1 { DraftWrite::Done } else { DraftWrite::Full })
@@ -156,6 +163,21 @@ impl Store {
         .await
         .map(|r| r.rows_affected()))?;
         Ok(if changed == 1 { DraftWrite::Done } else { DraftWrite::Gone })
+    }
+
+    /// Up to `limit` drafts held for a passphrase whose time ran out by `now_ms`, with their
+    /// owners.
+    pub async fn held_drafts_due(&self, now_ms: i64, limit: i64) -> Result<Vec<(DraftId, UserId)>, StorageError> {
+        let rows: Vec<(String, String)> = with_pool!(self, |pool| sqlx::query_as(
+            "SELECT id, owner_id FROM drafts WHERE held_until <= $1 ORDER BY held_until LIMIT $2"
+        )
+        .bind(now_ms)
+        .bind(limit)
+        .fetch_all(pool)
+        .await)?;
+        rows.into_iter()
+            .map(|(id, owner)| Ok((DraftId(parse_id(&id, "drafts.id")?), UserId(parse_id(&owner, "drafts.owner_id")?))))
+            .collect()
     }
 
     /// `owner`'s draft `id`, if it exists.

@@ -47,7 +47,7 @@ pub use mailbox::Regrant;
 pub use messages::{
     MessageHeader, NewAttachment, NewMessage, NewRecipient, StoredAttachment, StoredMessage, StoredRecipient, ThreadEntry, ThreadLink,
 };
-pub use outbox::DueNotification;
+pub use outbox::{Bounced, DueNotification};
 pub use partner_write::{OUTSIDE_SENDER, WriteSessionRecord};
 pub use portal::LinkRecord;
 pub use portal_sessions::{AttemptKind, PortalAttempt, PortalCode, PortalSessionRecord};

@@ -132,6 +132,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../../../migrations/sqlite/0021_single_sign_on.sql"),
         include_str!("../../../migrations/postgres/0021_single_sign_on.sql"),
     ),
+    (
+        22,
+        "held_intake",
+        include_str!("../../../migrations/sqlite/0022_held_intake.sql"),
+        include_str!("../../../migrations/postgres/0022_held_intake.sql"),
+    ),
 ];
 
 const CREATE_LEDGER: &str =

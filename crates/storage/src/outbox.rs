@@ -188,6 +188,74 @@ impl Store {
     }
 }
 
+/// A notification a delivery report says bounced, as [`Store::mark_notification_bounced`]
+/// found it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Bounced {
+    /// The message.
+    pub message_id: MessageId,
+    /// The recipient's address.
+    pub address: EmailAddress,
+    /// The message's reference.
+    pub reference: Reference,
+    /// Its sender's address, to tell them.
+    pub sender_email: EmailAddress,
+    /// False when the recipient was already past being notified (they have opened it, it was
+    /// revoked, or it had already failed): nothing changed.
+    pub changed: bool,
+}
+
+impl Store {
+    /// Marks the recipient of notification `outbox_id` failed with `detail`, on a delivery
+    /// report that it bounced; `None` if there is no such notification. Only a recipient still
+    /// `sent` (or `queued`) changes: one who has opened the message got it.
+    pub async fn mark_notification_bounced(&self, outbox_id: Uuid, detail: &str) -> Result<Option<Bounced>, StorageError> {
+        let found: Option<(BouncedRow, bool)> = with_pool!(self, |pool| {
+            let mut tx = pool.begin().await?;
+            let row: Option<BouncedRow> = sqlx::query_as(
+                "SELECT r.id AS recipient_id, m.id AS message_id, r.address, m.reference, u.email AS sender_email \
+                 FROM outbox o JOIN recipients r ON r.id = o.recipient_id \
+                 JOIN messages m ON m.id = r.message_id JOIN users u ON u.id = m.sender_id WHERE o.id = $1",
+            )
+            .bind(outbox_id.to_string())
+            .fetch_optional(&mut *tx)
+            .await?;
+            let Some(row) = row else {
+                return Ok::<_, StorageError>(None);
+            };
+            let changed = sqlx::query(
+                "UPDATE recipients SET status = 'failed', status_detail = $1 WHERE id = $2 AND status IN ('sent', 'queued')",
+            )
+            .bind(detail)
+            .bind(&row.recipient_id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            tx.commit().await?;
+            Ok(Some((row, changed == 1)))
+        })?;
+        let Some((row, changed)) = found else {
+            return Ok(None);
+        };
+        Ok(Some(Bounced {
+            message_id: MessageId(decode::id(&row.message_id, "messages.id")?),
+            address: decode::address(&row.address, "recipients.address")?,
+            reference: Reference::from_stored(row.reference),
+            sender_email: decode::address(&row.sender_email, "users.email")?,
+            changed,
+        }))
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct BouncedRow {
+    recipient_id: String,
+    message_id: String,
+    address: String,
+    reference: String,
+    sender_email: String,
+}
+
 fn due_from_row(r: DueRow, claim: &str) -> Result<DueNotification, StorageError> {
     Ok(DueNotification {
         claim: claim.to_owned(),

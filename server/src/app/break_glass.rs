@@ -80,6 +80,7 @@ pub async fn open(
             minutes = state.settings.break_glass_minutes,
         ),
         message_id: format!("<break-glass-{}@sealpost>", uuid::Uuid::new_v4()),
+        in_reply_to: None,
     };
     state.mailer.send_notice(&notice).await.map_err(|e| {
         tracing::error!(error = %e, "break-glass refused: the DPO could not be told");

@@ -45,6 +45,7 @@ pub async fn list(state: &AppState, user: &UserRecord) -> Result<Vec<DraftSummar
             subject: content.subject,
             attachments: u32::try_from(d.attachment_count).unwrap_or(u32::MAX),
             saved_at: d.updated_at_ms,
+            held_until: d.held_until_ms,
         });
     }
     Ok(out)
@@ -60,11 +61,23 @@ pub async fn open(state: &AppState, user: &UserRecord, id: DraftId) -> Result<Dr
         content: draft_content(&key, &d)?,
         attachments: draft_files(&key, &files)?,
         saved_at: d.updated_at_ms,
+        held_until: d.held_until_ms,
     })
 }
 
 /// Starts a draft holding `content`.
 pub async fn create(state: &AppState, user: &UserRecord, content: DraftContent) -> Result<DraftSaved, AppError> {
+    create_held(state, user, content, None).await
+}
+
+/// Starts a draft holding `content`; with `held_until_ms`, mail from Outlook held for a
+/// passphrase, discarded at that time unless sent (see [`crate::app::intake`]).
+pub async fn create_held(
+    state: &AppState,
+    user: &UserRecord,
+    content: DraftContent,
+    held_until_ms: Option<i64>,
+) -> Result<DraftSaved, AppError> {
     check(state, &content)?;
     let id = DraftId(Uuid::new_v4());
     let key = MessageKey::generate();
@@ -73,6 +86,7 @@ pub async fn create(state: &AppState, user: &UserRecord, content: DraftContent) 
         owner: user.id,
         key: state.keyring.wrap(&key, id.0)?,
         content: seal_draft(&key, id, &content)?,
+        held_until_ms,
     };
     let now = state.now_ms();
     match state.store.create_draft(&draft, now, MAX_DRAFTS).await? {

@@ -7,18 +7,30 @@
 //! the envelope sender, an active account. A refusal is permanent (5xx, so the sender gets a
 //! bounce that says why) or, when the fault is ours and passing (the database, the disk), 4xx
 //! so Exchange tries again.
+//!
+//! The sender gets a receipt by email: the reference, the recipients and a link to the sent
+//! item. OFFICIAL-SENSITIVE mail to anyone outside the council needs a passphrase, which email
+//! cannot carry: it is kept as the sender's draft, held for [`HOLD_MS`], and the receipt links
+//! to it in Sealpost, where they set the passphrase and send it. A held draft not sent in time
+//! is discarded ([`discard_held`]) and its sender told.
+//!
+//! A delivery report for one of our notifications comes back this way too, with an empty
+//! envelope sender: see [`crate::app::bounces`].
 
 use std::net::IpAddr;
 
 use bytes::Bytes;
 use sealpost_crypto::{ExposeSecret, secrets_match};
+use sealpost_domain::api_drafts::{DraftBasis, DraftContent, DraftId};
 use sealpost_domain::api_messages::{SendMessage, Sent};
-use sealpost_domain::{EmailAddress, Marking, UserId};
+use sealpost_domain::{EmailAddress, Marking, MessageId, time};
+use sealpost_mail::StaffNotice;
 use sealpost_mail::intake::{Incoming, IncomingFile, IntakeRefusal};
+use sealpost_storage::UserRecord;
 
 use crate::app::audit::{self, Action, Actor, Object, Outcome, RequestMeta};
 use crate::app::uploads::{Form, FormPart};
-use crate::app::{notices, send};
+use crate::app::{bounces, drafts, notices, send};
 use crate::error::AppError;
 use crate::state::AppState;
 
@@ -66,28 +78,66 @@ impl Refusal {
     }
 }
 
-/// Takes one message in: its reference once it is sent. Every decision is on the audit record:
-/// `intake.accepted`, or `intake.refused_*` naming the reason, on the envelope sender.
+/// How long OFFICIAL-SENSITIVE mail for people outside the council waits for its passphrase.
+pub const HOLD_MS: i64 = 24 * 3_600_000;
+
+/// A message taken in: who sent it, to whom, and what became of it.
+struct Taken {
+    sender: UserRecord,
+    marking: Marking,
+    /// To, Cc and Bcc.
+    addressees: [Vec<String>; 3],
+    /// The sender's own Message-ID, which the receipt answers.
+    message_id: Option<String>,
+    outcome: TakenAs,
+}
+
+/// What became of a message taken in.
+enum TakenAs {
+    /// Sealed and sent.
+    Sent(Sent),
+    /// Kept as the sender's draft until they add a passphrase and send it.
+    Held(DraftId),
+}
+
+/// Takes one message in: the words of the SMTP reply once it is sent or held. Every decision
+/// is on the audit record: `intake.accepted` or `intake.held`, or `intake.refused_*` naming
+/// the reason, on the envelope sender.
 pub async fn take(state: &AppState, envelope: Envelope, raw: &[u8]) -> Result<String, Refusal> {
     let meta = RequestMeta {
         ip: Some(envelope.peer.to_string()),
         user_agent: Some("Sealpost mail intake (SMTP)".into()),
         request_id: None,
     };
+    // The relay returns a bounce with an empty envelope sender (RFC 5321 4.5.5).
+    if envelope.from.is_empty()
+        && let Some(report) = sealpost_mail::intake::delivery_report(raw)
+    {
+        return bounces::take(state, &meta, report).await.map_err(refused_by);
+    }
     let sender_address = EmailAddress::parse(&envelope.from).ok();
     match take_in(state, &envelope, &meta, raw).await {
-        Ok((sender, sent)) => {
+        Ok(taken) => {
+            let (action, message, answer) = match &taken.outcome {
+                TakenAs::Sent(sent) => (Action::IntakeAccepted, sent.id, format!("Sent securely as {}", sent.reference)),
+                TakenAs::Held(draft) => (
+                    Action::IntakeHeld,
+                    draft.message(),
+                    "Held: the sender must add a passphrase in Sealpost to send it".to_owned(),
+                ),
+            };
             audit::record(
                 state,
                 &meta,
-                &Actor::User(sender),
-                Action::IntakeAccepted,
-                Some(Object::Message(sent.id)),
+                &Actor::User(taken.sender.id),
+                action,
+                Some(Object::Message(message)),
                 Outcome::Success,
             )
             .await
             .map_err(refused_by)?;
-            Ok(sent.reference.to_string())
+            tell(state, receipt(state, &taken)).await;
+            Ok(answer)
         }
         Err(refusal) => {
             if let Some(action) = refusal.audit {
@@ -108,7 +158,7 @@ pub async fn take(state: &AppState, envelope: Envelope, raw: &[u8]) -> Result<St
     }
 }
 
-async fn take_in(state: &AppState, envelope: &Envelope, meta: &RequestMeta, raw: &[u8]) -> Result<(UserId, Sent), Refusal> {
+async fn take_in(state: &AppState, envelope: &Envelope, meta: &RequestMeta, raw: &[u8]) -> Result<Taken, Refusal> {
     let Some(settings) = state.settings.intake.as_ref() else {
         return Err(Refusal::transient("Intake is not set up."));
     };
@@ -135,12 +185,33 @@ async fn take_in(state: &AppState, envelope: &Envelope, meta: &RequestMeta, raw:
         )
     })?;
     let (to, cc, bcc) = addressees(&envelope.to, &incoming);
-    if marking == Marking::OfficialSensitive && any_outside(state, to.iter().chain(&cc).chain(&bcc)).await? {
-        return Err(Refusal::permanent(
-            Action::IntakeRefusedPolicy,
-            [5, 7, 1],
-            "OFFICIAL-SENSITIVE mail to people outside the council needs a passphrase, which cannot travel by email: send it from Sealpost in your browser.",
-        ));
+    let answering = answering(state, &sender, &incoming.answers).await?;
+    let held = marking == Marking::OfficialSensitive && any_outside(state, to.iter().chain(&cc).chain(&bcc)).await?;
+    let mut taken = Taken {
+        sender,
+        marking,
+        addressees: [to.clone(), cc.clone(), bcc.clone()],
+        message_id: incoming.message_id,
+        outcome: TakenAs::Held(DraftId(uuid::Uuid::nil())),
+    };
+    let mut form = IntakeForm {
+        json: None,
+        files: incoming.files.into_iter().rev().collect(),
+    };
+    if held {
+        let content = DraftContent {
+            to,
+            cc,
+            bcc,
+            subject,
+            body: incoming.text,
+            marking,
+            expires_in_days: None,
+            basis: answering.map(DraftBasis::Answer),
+            keep_attachments: vec![],
+        };
+        taken.outcome = TakenAs::Held(hold(state, &taken.sender, content, form).await?);
+        return Ok(taken);
     }
     let request = SendMessage {
         recipients: to,
@@ -155,15 +226,21 @@ async fn take_in(state: &AppState, envelope: &Envelope, meta: &RequestMeta, raw:
         draft: None,
     };
     let json = serde_json::to_vec(&request).map_err(|e| refused_by(AppError::Internal(e.into())))?;
-    let incoming_answers = incoming.answers;
-    let form = IntakeForm {
-        json: Some(Bytes::from(json)),
-        files: incoming.files.into_iter().rev().collect(),
-    };
-    // An answer written in Outlook to one of Sealpost's notices about a message this sender
-    // may read continues that conversation; anything else is a new one.
-    let mut answering = None;
-    for id in incoming_answers.iter().filter_map(|id| notices::message_about(id)) {
+    form.json = Some(Bytes::from(json));
+    let sent = match answering {
+        Some(id) => send::reply(state, &taken.sender, id, meta, form).await,
+        None => send::send(state, &taken.sender, meta, form).await,
+    }
+    .map_err(refused_by)?;
+    tracing::info!(message = %sent.id, "intake: message taken in and sent");
+    taken.outcome = TakenAs::Sent(sent);
+    Ok(taken)
+}
+
+/// The message an answer written in Outlook continues: the first of those its In-Reply-To and
+/// References name (through the Message-IDs of Sealpost's notices) that the sender may read.
+async fn answering(state: &AppState, sender: &UserRecord, answers: &[String]) -> Result<Option<MessageId>, Refusal> {
+    for id in answers.iter().filter_map(|id| notices::message_about(id)) {
         if state
             .store
             .message_for(sender.id, id)
@@ -171,22 +248,147 @@ async fn take_in(state: &AppState, envelope: &Envelope, meta: &RequestMeta, raw:
             .map_err(|e| refused_by(e.into()))?
             .is_some()
         {
-            answering = Some(id);
-            break;
+            return Ok(Some(id));
         }
     }
-    let sent = match answering {
-        Some(id) => send::reply(state, &sender, id, meta, form).await,
-        None => send::send(state, &sender, meta, form).await,
+    Ok(None)
+}
+
+/// Keeps `content` and the files in `form` as `sender`'s draft, held for [`HOLD_MS`]. The
+/// draft is held from the start, so one left half-made by a crash is discarded in time too.
+async fn hold(state: &AppState, sender: &UserRecord, content: DraftContent, form: IntakeForm) -> Result<DraftId, Refusal> {
+    let until = state.now_ms() + HOLD_MS;
+    let draft = match drafts::create_held(state, sender, content, Some(until)).await {
+        Ok(saved) => saved.id,
+        Err(AppError::BadRequest { message, .. }) => {
+            return Err(Refusal::permanent(Action::IntakeRefusedPolicy, [5, 7, 1], message));
+        }
+        Err(e) => return Err(refused_by(e)),
+    };
+    if let Err(e) = drafts::attach(state, sender, draft, form).await {
+        if let Err(gone) = drafts::discard(state, sender, draft).await {
+            tracing::warn!(error = %gone, "intake: a held message's unfinished draft was not discarded; it goes when its time is up");
+        }
+        return Err(refused_by(e));
     }
-    .map_err(refused_by)?;
-    tracing::info!(message = %sent.id, "intake: message taken in and sent");
-    Ok((sender.id, sent))
+    tracing::info!(draft = %draft, "intake: OFFICIAL-SENSITIVE message held for its passphrase");
+    Ok(draft)
+}
+
+/// The sender's receipt: the reference (or that the message is held, and until when), the
+/// recipients and a link to it in Sealpost; never its subject, body or files.
+fn receipt(state: &AppState, taken: &Taken) -> StaffNotice {
+    let [to, cc, bcc] = &taken.addressees;
+    let mut who = format!("To:        {}\n", to.join(", "));
+    for (label, list) in [("Cc:        ", cc), ("Bcc:       ", bcc)] {
+        if !list.is_empty() {
+            who.push_str(&format!("{label}{}\n", list.join(", ")));
+        }
+    }
+    let url = &state.settings.public_url;
+    let marking = taken.marking.label();
+    let (message, subject, text) = match &taken.outcome {
+        TakenAs::Sent(sent) => (
+            sent.id,
+            format!("Sent securely: {} [{marking}]", sent.reference),
+            format!(
+                "Sealpost has sent your message securely.\n\n\
+                 Reference: {reference}\nMarking:   {marking}\n{who}\n\
+                 People outside the council get an email with a link only; colleagues find it in their Sealpost inbox.\n\n\
+                 See it, who has read it, and any replies, in Sealpost:\n{url}/messages/{id}\n\n\
+                 The message itself stays in Sealpost: only its reference is in this email.\n",
+                reference = sent.reference,
+                id = sent.id,
+            ),
+        ),
+        TakenAs::Held(draft) => (
+            draft.message(),
+            format!("Not sent yet: add a passphrase to your {marking} message"),
+            format!(
+                "Sealpost has NOT sent your message yet.\n\n\
+                 It is {marking} and goes to people outside the council, so they need a passphrase as well as the link. \
+                 You give them the passphrase by phone: it cannot travel by email.\n\n\
+                 Marking:   {marking}\n{who}\n\
+                 Open it in Sealpost, set the passphrase and send it, by {deadline} (UTC):\n{url}/compose?draft={draft}\n\n\
+                 If it is not sent by then, Sealpost discards it, with its files, and tells you.\n",
+                deadline = deadline(state.now_ms() + HOLD_MS),
+            ),
+        ),
+    };
+    StaffNotice {
+        to: taken.sender.email.clone(),
+        subject,
+        text,
+        message_id: notices::about_message("receipt", message, uuid::Uuid::new_v4()),
+        in_reply_to: taken.message_id.clone(),
+    }
+}
+
+/// "12 December 2026 at 14:05".
+fn deadline(ms: i64) -> String {
+    let clock = time::rfc3339(ms);
+    format!("{} at {}", time::format_date(ms), clock.get(11..16).unwrap_or_default())
+}
+
+/// Sends `notice` to a member of staff, best effort: what it reports stands in Sealpost even if
+/// the email fails.
+async fn tell(state: &AppState, notice: StaffNotice) {
+    if let Err(e) = state.mailer.send_notice(&notice).await {
+        tracing::warn!(error = %e, "intake: a notice to the sender was not sent");
+    }
+}
+
+/// Discards every held draft whose time is up and tells each sender; how many went. Run by the
+/// server's hourly housekeeping, so a draft goes within the hour after its deadline.
+pub async fn discard_held(state: &AppState) -> Result<usize, AppError> {
+    let mut discarded = 0;
+    for (id, owner) in state.store.held_drafts_due(state.now_ms(), 100).await? {
+        let Some(user) = state.store.user_by_id(owner).await? else {
+            continue;
+        };
+        // Whom it was for, for the sender's notice; read before it goes.
+        let recipients = match drafts::open(state, &user, id).await {
+            Ok(d) => d.content.to.into_iter().chain(d.content.cc).chain(d.content.bcc).collect::<Vec<_>>(),
+            Err(AppError::NotFound) => continue, // sent or discarded meanwhile
+            Err(e) => return Err(e),
+        };
+        match drafts::discard(state, &user, id).await {
+            Ok(()) => {}
+            Err(AppError::NotFound) => continue,
+            Err(e) => return Err(e),
+        }
+        discarded += 1;
+        let meta = RequestMeta::default();
+        audit::record(
+            state,
+            &meta,
+            &Actor::System,
+            Action::IntakeHeldDiscarded,
+            Some(Object::Message(id.message())),
+            Outcome::Success,
+        )
+        .await?;
+        let notice = StaffNotice {
+            to: user.email.clone(),
+            subject: "Not sent: your OFFICIAL-SENSITIVE message from Outlook was discarded".into(),
+            text: format!(
+                "Your OFFICIAL-SENSITIVE message to {recipients} waited {hours} hours for a passphrase and was not sent, \
+                 so Sealpost has discarded it, with its files. Nobody received it.\n\n\
+                 To send it, write it again in Sealpost, or send it from Outlook again and set the passphrase within {hours} hours.\n",
+                recipients = recipients.join(", "),
+                hours = HOLD_MS / 3_600_000,
+            ),
+            message_id: notices::about_message("discarded", id.message(), uuid::Uuid::new_v4()),
+            in_reply_to: None,
+        };
+        tell(state, notice).await;
+    }
+    Ok(discarded)
 }
 
 /// The member of staff sending: the envelope sender, who must also be the header From, with an
 /// active account.
-async fn sender(state: &AppState, envelope: &Envelope, incoming: &Incoming) -> Result<sealpost_storage::UserRecord, Refusal> {
+async fn sender(state: &AppState, envelope: &Envelope, incoming: &Incoming) -> Result<UserRecord, Refusal> {
     let not_staff = || {
         Refusal::permanent(
             Action::IntakeRefusedSender,

@@ -4,6 +4,7 @@ pub mod access;
 pub mod admin;
 pub mod audit;
 pub mod auth;
+pub mod bounces;
 pub mod break_glass;
 pub mod disclosure;
 pub mod drafts;

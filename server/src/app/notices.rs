@@ -16,6 +16,7 @@ pub async fn tell_sender(state: &AppState, link: &LinkRecord, kind: &'static str
         subject,
         text,
         message_id: about_message(kind, link.message_id, uuid::Uuid::new_v4()),
+        in_reply_to: None,
     };
     if let Err(e) = state.mailer.send_notice(&notice).await {
         tracing::warn!(error = %e, notice = kind, "notice to the sender not sent");

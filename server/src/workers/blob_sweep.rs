@@ -8,7 +8,8 @@
 //! no other server running), every orphan older than the process goes at once.
 //!
 //! The same hourly pass forgets what only mattered for an hour: failed sign-ins, `/write`
-//! visits and their limit entries older than a day.
+//! visits and their limit entries older than a day; and it discards mail from Outlook held for
+//! a passphrase past its 24 hours.
 
 use std::time::{Duration, SystemTime};
 
@@ -39,6 +40,11 @@ pub async fn run(state: AppState, started: SystemTime, alone: bool, mut stop: wa
         }
         if let Err(e) = forget_old_attempts(&state).await {
             tracing::warn!(error = %e, "could not forget old sign-in and /write attempts; trying again later");
+        }
+        match crate::app::intake::discard_held(&state).await {
+            Ok(0) => {}
+            Ok(discarded) => tracing::info!(discarded, "discarded mail from Outlook held past its time for a passphrase"),
+            Err(e) => tracing::warn!(error = %e, "could not discard held mail past its time; trying again later"),
         }
         tokio::select! {
             () = tokio::time::sleep(EVERY) => {}

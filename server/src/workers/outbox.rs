@@ -168,6 +168,7 @@ fn colleague_notice(state: &AppState, n: &DueNotification, to: EmailAddress, mes
             reference = n.reference,
         ),
         message_id,
+        in_reply_to: None,
     }
 }
 

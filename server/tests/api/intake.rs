@@ -228,16 +228,7 @@ async fn mail_not_from_an_active_member_of_staff_or_not_tagged_is_refused_with_a
     .join("\r\n");
     let answer = send(&app, ANN, &[BOB], &tnef).await;
     assert!(answer.starts_with("550 5.6.1") && answer.contains("winmail.dat"), "{answer}");
-    // OFFICIAL-SENSITIVE to a partner needs a passphrase, which email cannot carry.
-    let answer = send(
-        &app,
-        ANN,
-        &["pat@nhs.net"],
-        &plain(ANN, "pat@nhs.net", "[secure sensitive] child", "x"),
-    )
-    .await;
-    assert!(answer.starts_with("550") && answer.contains("passphrase"), "{answer}");
-    // The same marking between colleagues is fine.
+    // OFFICIAL-SENSITIVE between colleagues needs no passphrase.
     let answer = send(&app, ANN, &[BOB], &plain(ANN, BOB, "[secure sensitive] child", "x")).await;
     assert!(answer.starts_with("250"), "{answer}");
     let inbox = body(app.list(&bob, "inbox").await).await;
@@ -256,7 +247,6 @@ async fn mail_not_from_an_active_member_of_staff_or_not_tagged_is_refused_with_a
         [
             "intake.accepted",
             "intake.refused_content",
-            "intake.refused_policy",
             "intake.refused_sender",
             "intake.refused_sender",
             "intake.refused_untagged"
@@ -582,4 +572,211 @@ async fn a_fault_of_ours_answers_4xx_so_exchange_tries_again_and_nothing_is_half
     // Exchange's retry goes through.
     let answer = send(&app, ANN, &[BOB], &plain(ANN, BOB, "[secure] while broken", "x")).await;
     assert!(answer.starts_with("250"), "{answer}");
+}
+
+/// The emails Sealpost has written to `to` so far (the test server writes mail as files).
+fn mail_to(app: &TestApp, to: &str) -> Vec<String> {
+    let mut mail: Vec<(std::time::SystemTime, String)> = crate::test_app::walk(&app.dir.path().join("data/outbox"))
+        .iter()
+        .map(|f| (f.metadata().unwrap().modified().unwrap(), std::fs::read_to_string(f).unwrap()))
+        .filter(|(_, m)| m.contains(&format!("To: {to}")))
+        .collect();
+    mail.sort();
+    mail.into_iter().map(|(_, m)| m).collect()
+}
+
+/// The hourly pass that discards held mail past its time: how many went.
+async fn discard_held(app: &TestApp) -> usize {
+    sealpost_server::app::intake::discard_held(&app.state).await.unwrap()
+}
+
+/// A header's value in a whole email.
+fn header<'a>(mail: &'a str, name: &str) -> Option<&'a str> {
+    mail.lines().find_map(|l| l.strip_prefix(&format!("{name}: "))).map(str::trim)
+}
+
+#[tokio::test]
+async fn the_sender_gets_a_receipt_with_the_reference_the_recipients_and_a_link_but_no_content() {
+    let (app, _) = app_with(|_| {}).await;
+    let message = format!(
+        "From: {ANN}\r\nTo: {BOB}\r\nCc: pat@nhs.net\r\nSubject: [secure] Receipt canary\r\nMessage-ID: <outlook-1@testshire.gov.uk>\r\n\r\nBody canary."
+    );
+    let answer = send(&app, ANN, &[BOB, "pat@nhs.net", "dee@police.uk"], &message).await;
+    let reference = answer.trim().rsplit(' ').next().unwrap().to_owned();
+    assert!(reference.starts_with("SP-"), "{answer}");
+    let receipts = mail_to(&app, ANN);
+    assert_eq!(receipts.len(), 1, "one receipt");
+    let receipt = &receipts[0];
+    assert!(header(receipt, "Subject").unwrap().contains(&reference), "{receipt}");
+    assert_eq!(header(receipt, "In-Reply-To"), Some("<outlook-1@testshire.gov.uk>"), "it answers the sent mail");
+    let id = body(app.list(&app.sign_in(ANN, PASSWORD).await, "sent").await).await[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for needle in [
+        format!("To:        {BOB}"),
+        "Cc:        pat@nhs.net".to_owned(),
+        "Bcc:       dee@police.uk".to_owned(),
+        format!("/messages/{id}"),
+    ] {
+        assert!(receipt.contains(&needle), "{needle} missing from {receipt}");
+    }
+    assert!(
+        !receipt.contains("canary"),
+        "neither the subject nor the body is in the receipt: {receipt}"
+    );
+}
+
+#[tokio::test]
+async fn official_sensitive_mail_to_a_partner_is_held_until_the_sender_sets_a_passphrase() {
+    let (app, _) = app_with(|_| {}).await;
+    let ann = app.sign_in(ANN, PASSWORD).await;
+    let message = [
+        &format!("From: {ANN}"),
+        "To: pat@nhs.net",
+        "Subject: [secure sensitive] Child protection plan",
+        "Content-Type: multipart/mixed; boundary=b",
+        "",
+        "--b",
+        "Content-Type: text/plain",
+        "",
+        "The plan is attached.",
+        "--b",
+        "Content-Type: application/pdf; name=plan.pdf",
+        "Content-Disposition: attachment; filename=plan.pdf",
+        "Content-Transfer-Encoding: base64",
+        "",
+        "JVBERi0xLjQK",
+        "--b--",
+    ]
+    .join("\r\n");
+    let answer = send(&app, ANN, &["pat@nhs.net"], &message).await;
+    assert!(answer.starts_with("250") && answer.contains("passphrase"), "{answer}");
+    assert_eq!(app.deliver_due().await, 0, "nothing is sent while it is held");
+    assert!(body(app.list(&ann, "sent").await).await.as_array().unwrap().is_empty());
+
+    // The receipt says so, and links to the held message in Sealpost.
+    let receipt = mail_to(&app, ANN).pop().expect("a receipt");
+    assert!(receipt.contains("NOT sent"), "{receipt}");
+    let drafts = body(app.get("/api/v1/drafts").header("cookie", &ann).send().await.unwrap()).await;
+    let draft = drafts[0]["id"].as_str().unwrap().to_owned();
+    assert!(receipt.contains(&format!("/compose?draft={draft}")), "{receipt}");
+    assert!(drafts[0]["held_until"].as_i64().unwrap() > app.state.now_ms() + 23 * 3_600_000);
+    let held = body(app.get(&format!("/api/v1/drafts/{draft}")).header("cookie", &ann).send().await.unwrap()).await;
+    assert_eq!(held["content"]["subject"], "Child protection plan");
+    assert_eq!(held["content"]["marking"], "official-sensitive");
+    assert_eq!(held["attachments"][0]["name"], "plan.pdf");
+    assert_eq!(app.audit_actions(&draft).await, ["intake.held"]);
+
+    // Ann opens it, sets the passphrase and sends it: the partner's notification goes.
+    let sent = app
+        .send(
+            &ann,
+            serde_json::json!({
+                "recipients": ["pat@nhs.net"], "subject": "Child protection plan", "body": "The plan is attached.",
+                "marking": "official-sensitive", "passphrase": "blue heron at dawn", "draft": draft,
+            }),
+            &[],
+        )
+        .await;
+    assert_eq!(sent.status(), StatusCode::OK, "{:?}", body(sent).await);
+    assert_eq!(app.deliver_due().await, 1, "the partner's notification");
+    assert_eq!(discard_held(&app).await, 0, "a sent message is not discarded");
+}
+
+#[tokio::test]
+async fn a_held_message_not_sent_in_24_hours_is_discarded_and_the_sender_told() {
+    let (app, _) = app_with(|_| {}).await;
+    let ann = app.sign_in(ANN, PASSWORD).await;
+    let answer = send(
+        &app,
+        ANN,
+        &["pat@nhs.net"],
+        &plain(ANN, "pat@nhs.net", "[secure sensitive] Waiting", "x"),
+    )
+    .await;
+    assert!(answer.starts_with("250"), "{answer}");
+    let draft = body(app.get("/api/v1/drafts").header("cookie", &ann).send().await.unwrap()).await[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.clock.advance_minutes(23 * 60);
+    assert_eq!(discard_held(&app).await, 0, "not yet");
+    app.clock.advance_minutes(61);
+    assert_eq!(discard_held(&app).await, 1);
+    let drafts = body(app.get("/api/v1/drafts").header("cookie", &ann).send().await.unwrap()).await;
+    assert!(drafts.as_array().unwrap().is_empty(), "{drafts}");
+    let told = mail_to(&app, ANN).pop().unwrap();
+    assert!(
+        header(&told, "Subject").unwrap().contains("discarded") && told.contains("pat@nhs.net"),
+        "{told}"
+    );
+    assert_eq!(app.audit_actions(&draft).await, ["intake.held", "intake.discarded"]);
+    assert_eq!(app.deliver_due().await, 0, "and nothing was sent");
+}
+
+/// A relay's bounce for the notification with Message-ID `id`.
+fn bounce_for(id: &str) -> String {
+    [
+        "From: MAILER-DAEMON@relay.testshire.gov.uk",
+        "To: sealpost@testshire.gov.uk",
+        "Subject: Undeliverable: Secure message",
+        "Content-Type: multipart/report; report-type=delivery-status; boundary=r",
+        "",
+        "--r",
+        "Content-Type: text/plain",
+        "",
+        "Delivery has failed.",
+        "--r",
+        "Content-Type: message/delivery-status",
+        "",
+        "Reporting-MTA: dns; relay.testshire.gov.uk",
+        "",
+        "Final-Recipient: rfc822; pat@nhs.net",
+        "Action: failed",
+        "Status: 5.1.1",
+        "Diagnostic-Code: smtp; 550 5.1.1 User unknown",
+        "",
+        "--r",
+        "Content-Type: text/rfc822-headers",
+        "",
+        &format!("Message-ID: {id}"),
+        "Subject: Secure message from Ann",
+        "",
+        "--r--",
+    ]
+    .join("\r\n")
+}
+
+#[tokio::test]
+async fn a_bounce_for_a_notification_marks_the_recipient_and_tells_the_sender() {
+    let (app, _) = app_with(|_| {}).await;
+    let ann = app.sign_in(ANN, PASSWORD).await;
+    let answer = send(&app, ANN, &["pat@nhs.net"], &plain(ANN, "pat@nhs.net", "[secure] Case 5", "x")).await;
+    assert!(answer.starts_with("250"), "{answer}");
+    assert_eq!(app.deliver_due().await, 1);
+    let notification = mail_to(&app, "pat@nhs.net").pop().unwrap();
+    let id = header(&notification, "Message-ID").unwrap().to_owned();
+
+    // The relay returns the bounce to Sealpost's own address with an empty envelope sender.
+    let answer = send(&app, "", &["sealpost@testshire.gov.uk"], &bounce_for(&id)).await;
+    assert!(answer.starts_with("250"), "{answer}");
+    let message = body(app.list(&ann, "sent").await).await[0]["id"].as_str().unwrap().to_owned();
+    let detail = body(app.read(&ann, &message).await).await;
+    let pat = &detail["recipients"][0];
+    assert_eq!(pat["status"], "failed", "{detail}");
+    assert!(pat["detail"].as_str().unwrap().contains("550 5.1.1 User unknown"), "{pat}");
+    let told = mail_to(&app, ANN).pop().unwrap();
+    assert!(header(&told, "Subject").unwrap().starts_with("Not delivered: SP-"), "{told}");
+    assert!(app.audit_actions(&message).await.contains(&"notification.bounced".to_owned()));
+
+    // The same report again, or one about no notification of ours, is taken and changes nothing.
+    let before = app.audit_actions(&message).await.len();
+    for report in [bounce_for(&id), bounce_for(&format!("<{}@sealpost>", uuid::Uuid::new_v4()))] {
+        assert!(send(&app, "", &["sealpost@testshire.gov.uk"], &report).await.starts_with("250"));
+    }
+    assert_eq!(app.audit_actions(&message).await.len(), before, "nothing more on the record");
+    // An empty sender with anything but a report is refused.
+    let answer = send(&app, "", &[BOB], &plain(ANN, BOB, "[secure] sneaky", "x")).await;
+    assert!(answer.starts_with("550"), "{answer}");
 }
