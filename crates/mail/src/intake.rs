@@ -191,7 +191,9 @@ fn delivery_report_unguarded(raw: &[u8]) -> Option<DeliveryReport> {
             }
             ("text", "rfc822-headers") => {
                 let headers = MessageParser::default().parse_headers(part.contents());
-                report.original_ids.extend(headers.as_ref().and_then(|h| h.message_id()).map(bracketed));
+                report
+                    .original_ids
+                    .extend(headers.as_ref().and_then(|h| h.message_id()).map(bracketed));
             }
             _ => {}
         }
@@ -405,7 +407,11 @@ mod tests {
     fn a_delivery_report_names_the_email_and_the_recipients_it_failed_for() {
         for returned in ["Content-Type: text/rfc822-headers", "Content-Type: message/rfc822"] {
             let report = delivery_report(&bounce(returned)).unwrap_or_else(|| panic!("{returned}"));
-            assert_eq!(report.original_ids, ["<0f0e8a4e-8c1f-4b0e-9d55-6a7d1c2b3e4f@sealpost>"], "{returned}");
+            assert_eq!(
+                report.original_ids,
+                ["<0f0e8a4e-8c1f-4b0e-9d55-6a7d1c2b3e4f@sealpost>"],
+                "{returned}"
+            );
             assert_eq!(
                 report.failed,
                 [FailedRecipient {

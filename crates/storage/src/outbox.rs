@@ -223,16 +223,15 @@ impl Store {
             let Some(row) = row else {
                 return Ok::<_, StorageError>(None);
             };
-            let changed = sqlx::query(
-                "UPDATE recipients SET status = 'failed', status_detail = $1 WHERE id = $2 AND status IN ('sent', 'queued')",
-            )
-            .bind(detail)
-            .bind(&row.recipient_id)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
+            let changed =
+                sqlx::query("UPDATE recipients SET status = 'failed', status_detail = $1 WHERE id = $2 AND status IN ('sent', 'queued')")
+                    .bind(detail)
+                    .bind(&row.recipient_id)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
             tx.commit().await?;
-            Ok(Some((row, changed == 1)))
+            Ok::<_, StorageError>(Some((row, changed == 1)))
         })?;
         let Some((row, changed)) = found else {
             return Ok(None);

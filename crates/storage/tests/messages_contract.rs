@@ -617,32 +617,29 @@ mod drafts {
         event
     }
 
-    contract!(
-        a_draft_held_from_outlook_is_named_once_its_time_is_up,
-        |store: Store| async move {
-            let (ann, bob) = (user(&store, "ann").await, user(&store, "bob").await);
-            let held = NewDraft {
-                held_until_ms: Some(100),
-                ..draft(ann)
-            };
-            let later = NewDraft {
-                held_until_ms: Some(200),
-                ..draft(bob)
-            };
-            let plain = draft(ann);
-            for d in [&held, &later, &plain] {
-                assert_eq!(store.create_draft(d, 10, 5).await.unwrap(), DraftWrite::Done);
-            }
-            assert_eq!(store.draft_for(ann, held.id).await.unwrap().unwrap().held_until_ms, Some(100));
-            assert_eq!(store.draft_for(ann, plain.id).await.unwrap().unwrap().held_until_ms, None);
-            assert!(store.held_drafts_due(99, 10).await.unwrap().is_empty());
-            assert_eq!(store.held_drafts_due(150, 10).await.unwrap(), [(held.id, ann)]);
-            assert_eq!(store.held_drafts_due(500, 10).await.unwrap(), [(held.id, ann), (later.id, bob)]);
-            assert_eq!(store.held_drafts_due(500, 1).await.unwrap().len(), 1);
-            assert!(store.discard_draft(ann, held.id).await.unwrap().is_some());
-            assert_eq!(store.held_drafts_due(500, 10).await.unwrap(), [(later.id, bob)]);
+    contract!(a_draft_held_from_outlook_is_named_once_its_time_is_up, |store: Store| async move {
+        let (ann, bob) = (user(&store, "ann").await, user(&store, "bob").await);
+        let held = NewDraft {
+            held_until_ms: Some(100),
+            ..draft(ann)
+        };
+        let later = NewDraft {
+            held_until_ms: Some(200),
+            ..draft(bob)
+        };
+        let plain = draft(ann);
+        for d in [&held, &later, &plain] {
+            assert_eq!(store.create_draft(d, 10, 5).await.unwrap(), DraftWrite::Done);
         }
-    );
+        assert_eq!(store.draft_for(ann, held.id).await.unwrap().unwrap().held_until_ms, Some(100));
+        assert_eq!(store.draft_for(ann, plain.id).await.unwrap().unwrap().held_until_ms, None);
+        assert!(store.held_drafts_due(99, 10).await.unwrap().is_empty());
+        assert_eq!(store.held_drafts_due(150, 10).await.unwrap(), [(held.id, ann)]);
+        assert_eq!(store.held_drafts_due(500, 10).await.unwrap(), [(held.id, ann), (later.id, bob)]);
+        assert_eq!(store.held_drafts_due(500, 1).await.unwrap().len(), 1);
+        assert!(store.discard_draft(ann, held.id).await.unwrap().is_some());
+        assert_eq!(store.held_drafts_due(500, 10).await.unwrap(), [(later.id, bob)]);
+    });
 
     contract!(
         a_draft_is_found_changed_and_discarded_by_its_author_alone,

@@ -348,7 +348,13 @@ pub async fn discard_held(state: &AppState) -> Result<usize, AppError> {
         };
         // Whom it was for, for the sender's notice; read before it goes.
         let recipients = match drafts::open(state, &user, id).await {
-            Ok(d) => d.content.to.into_iter().chain(d.content.cc).chain(d.content.bcc).collect::<Vec<_>>(),
+            Ok(d) => d
+                .content
+                .to
+                .into_iter()
+                .chain(d.content.cc)
+                .chain(d.content.bcc)
+                .collect::<Vec<_>>(),
             Err(AppError::NotFound) => continue, // sent or discarded meanwhile
             Err(e) => return Err(e),
         };

@@ -608,7 +608,11 @@ async fn the_sender_gets_a_receipt_with_the_reference_the_recipients_and_a_link_
     assert_eq!(receipts.len(), 1, "one receipt");
     let receipt = &receipts[0];
     assert!(header(receipt, "Subject").unwrap().contains(&reference), "{receipt}");
-    assert_eq!(header(receipt, "In-Reply-To"), Some("<outlook-1@testshire.gov.uk>"), "it answers the sent mail");
+    assert_eq!(
+        header(receipt, "In-Reply-To"),
+        Some("<outlook-1@testshire.gov.uk>"),
+        "it answers the sent mail"
+    );
     let id = body(app.list(&app.sign_in(ANN, PASSWORD).await, "sent").await).await[0]["id"]
         .as_str()
         .unwrap()
@@ -662,7 +666,14 @@ async fn official_sensitive_mail_to_a_partner_is_held_until_the_sender_sets_a_pa
     let draft = drafts[0]["id"].as_str().unwrap().to_owned();
     assert!(receipt.contains(&format!("/compose?draft={draft}")), "{receipt}");
     assert!(drafts[0]["held_until"].as_i64().unwrap() > app.state.now_ms() + 23 * 3_600_000);
-    let held = body(app.get(&format!("/api/v1/drafts/{draft}")).header("cookie", &ann).send().await.unwrap()).await;
+    let held = body(
+        app.get(&format!("/api/v1/drafts/{draft}"))
+            .header("cookie", &ann)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(held["content"]["subject"], "Child protection plan");
     assert_eq!(held["content"]["marking"], "official-sensitive");
     assert_eq!(held["attachments"][0]["name"], "plan.pdf");
