@@ -376,7 +376,7 @@ pub async fn discard_held(state: &AppState) -> Result<usize, AppError> {
         .await?;
         let notice = StaffNotice {
             to: user.email.clone(),
-            subject: "Not sent: your OFFICIAL-SENSITIVE message from Outlook was discarded".into(),
+            subject: "Discarded: your OFFICIAL-SENSITIVE message from Outlook".into(),
             text: format!(
                 "Your OFFICIAL-SENSITIVE message to {recipients} waited {hours} hours for a passphrase and was not sent, \
                  so Sealpost has discarded it, with its files. Nobody received it.\n\n\
