@@ -210,12 +210,12 @@ fn bracketed(id: &str) -> String {
 fn failed_recipients(body: &str) -> Vec<FailedRecipient> {
     // Fields as in a header: a line starting with white space continues the one before, and a
     // blank line ends a block (the first block is about the message, the rest one recipient each).
-    let mut blocks: Vec<Vec<(String, String)>> = vec![vec![]];
+    let mut blocks: Vec<Vec<(String, String)>> = vec![];
+    let mut block: Vec<(String, String)> = vec![];
     for line in body.lines() {
-        let block = blocks.last_mut().expect("never empty");
         if line.trim().is_empty() {
             if !block.is_empty() {
-                blocks.push(vec![]);
+                blocks.push(std::mem::take(&mut block));
             }
         } else if line.starts_with([' ', '\t']) {
             if let Some((_, value)) = block.last_mut() {
@@ -226,6 +226,7 @@ fn failed_recipients(body: &str) -> Vec<FailedRecipient> {
             block.push((name.trim().to_ascii_lowercase(), value.trim().to_owned()));
         }
     }
+    blocks.push(block);
     let typed = |value: &str| value.split_once(';').map_or(value, |(_, v)| v).trim().to_owned();
     blocks
         .iter()
