@@ -19,7 +19,8 @@ pub struct Incoming {
     pub subject: String,
     /// The text body: the text part, or the HTML part rendered as text.
     pub text: String,
-    /// The HTML body, when the message has one (not yet cleaned).
+    /// The HTML body, when the message has one: cleaned ([`crate::html::clean`]), with its
+    /// inline images in it as `data:` URLs.
     pub html: Option<String>,
     /// Attachments, inline images and forwarded messages, in order.
     pub files: Vec<IncomingFile>,
@@ -82,6 +83,7 @@ fn parse_unguarded(raw: &[u8]) -> Result<Incoming, IntakeRefusal> {
         return Err(IntakeRefusal::NotMime);
     }
     let mut files = Vec::new();
+    let mut images = crate::html::InlineImages::new();
     for (n, part) in message.attachments().enumerate() {
         let tnef = part.is_content_type("application", "ms-tnef")
             || part.attachment_name().is_some_and(|name| name.eq_ignore_ascii_case("winmail.dat"));
@@ -97,6 +99,12 @@ fn parse_unguarded(raw: &[u8]) -> Result<Incoming, IntakeRefusal> {
             PartType::Message(_) if !name.to_ascii_lowercase().ends_with(".eml") => format!("{name}.eml"),
             _ => name,
         };
+        if let (Some(id), Some(kind)) = (part.content_id(), part.content_type())
+            && let Some(url) =
+                crate::html::inline_image(&format!("{}/{}", kind.ctype(), kind.subtype().unwrap_or_default()), part.contents())
+        {
+            images.insert(id.trim().trim_matches(['<', '>']).to_owned(), url);
+        }
         files.push(IncomingFile {
             name,
             bytes: part.contents().to_vec(),
@@ -115,7 +123,7 @@ fn parse_unguarded(raw: &[u8]) -> Result<Incoming, IntakeRefusal> {
         }
     }
     let html = (message.html_body_count() > 0 && has_html_part(&message))
-        .then(|| message.body_html(0).map(|h| h.into_owned()))
+        .then(|| message.body_html(0).map(|h| crate::html::clean(&h, &images)))
         .flatten();
     Ok(Incoming {
         from: message.from().and_then(|a| a.first()).and_then(|a| a.address()).map(str::to_owned),
@@ -341,6 +349,32 @@ mod tests {
         assert_eq!(names, ["report.pdf", "Referral.eml"]);
         assert_eq!(m.files[0].bytes, b"%PDF-1.4\n");
         assert!(String::from_utf8_lossy(&m.files[1].bytes).contains("The original."));
+    }
+
+    #[test]
+    fn html_is_cleaned_and_its_inline_image_shown_from_the_message() {
+        let raw = mail(&[
+            "From: ann@testshire.gov.uk",
+            "Subject: logo",
+            "Content-Type: multipart/related; boundary=b",
+            "",
+            "--b",
+            "Content-Type: text/html",
+            "",
+            "<p onclick=\"alert(1)\">Our logo: <img src=\"cid:logo@council\"><script>alert(2)</script></p>",
+            "--b",
+            "Content-Type: image/png",
+            "Content-ID: <logo@council>",
+            "Content-Disposition: inline; filename=logo.png",
+            "Content-Transfer-Encoding: base64",
+            "",
+            "iVBORw0KGgo=",
+            "--b--",
+        ]);
+        let m = parse(&raw).unwrap();
+        let html = m.html.unwrap();
+        assert_eq!(html, "<p>Our logo: <img src=\"data:image/png;base64,iVBORw0KGgo=\"></p>");
+        assert_eq!(m.files.len(), 1, "the image is a file too");
     }
 
     #[test]

@@ -8,6 +8,7 @@
 
 #[cfg(feature = "send")]
 mod code;
+pub mod html;
 pub mod intake;
 #[cfg(feature = "send")]
 mod invite;
