@@ -20,6 +20,8 @@ pub enum ObjectKind {
     Subject,
     /// A message body.
     Body,
+    /// A message's HTML body (mail taken in from Outlook), cleaned before it was sealed.
+    BodyHtml,
     /// An attachment's file name.
     AttachmentName,
     /// An attachment's bytes.
@@ -40,6 +42,7 @@ impl ObjectKind {
             ObjectKind::MessageKey => "message-key",
             ObjectKind::Subject => "subject",
             ObjectKind::Body => "body",
+            ObjectKind::BodyHtml => "body-html",
             ObjectKind::AttachmentName => "attachment-name",
             ObjectKind::Attachment => "attachment",
             ObjectKind::LinkToken => "link-token",

@@ -231,6 +231,10 @@ pub struct MessageDetail {
     pub sender_email: EmailAddress,
     /// The body.
     pub body: String,
+    /// The HTML body, for mail taken in from Outlook that had one: cleaned (SECURITY D1), to be
+    /// shown only inside a sandboxed frame under its own CSP (D2), beside the text `body`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub html: Option<String>,
     /// Attached files.
     pub attachments: Vec<AttachmentInfo>,
     /// When links stop working (Unix ms).

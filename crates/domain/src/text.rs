@@ -52,11 +52,42 @@ fn push_text<'a>(out: &mut Vec<Piece<'a>>, text: &'a str) {
     }
 }
 
+/// The style sheet of the frame an HTML body is shown in: the frame's only style (SECURITY D2
+/// allows no other, so a sender's inline styles do not apply).
+pub const HTML_FRAME_STYLE: &str = "body{font:16px/1.5 system-ui,sans-serif;margin:12px;color:#0b0c0c;overflow-wrap:anywhere}img{max-width:100%;height:auto}table{border-collapse:collapse}";
+
+/// The CSP hash of [`HTML_FRAME_STYLE`]: the frame inherits the app's CSP, so both allow it.
+pub const HTML_FRAME_STYLE_HASH: &str = "'sha256-SaICTM+SJ8V21BDBBb2SVPeo02TAuV3aRZqbeeyQIxI='";
+
+/// The CSP of the frame an HTML body is shown in (SECURITY D2): nothing may load but the
+/// message's own inline images (`data:`) and the frame's style sheet; no script.
+pub const HTML_FRAME_CSP: &str = "default-src 'none'; img-src data:; style-src 'sha256-SaICTM+SJ8V21BDBBb2SVPeo02TAuV3aRZqbeeyQIxI='";
+
+/// The whole document shown in the sandboxed frame: the cleaned body under [`HTML_FRAME_CSP`],
+/// links opening in a new tab (the frame's sandbox allows that, and nothing else) without a
+/// referrer, and a plain readable style.
+pub fn html_frame_document(cleaned: &str) -> String {
+    format!(
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta http-equiv=\"Content-Security-Policy\" content=\"{HTML_FRAME_CSP}\">\
+         <meta name=\"referrer\" content=\"no-referrer\"><base target=\"_blank\"><style>{HTML_FRAME_STYLE}</style>\
+         </head><body>{cleaned}</body></html>"
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use proptest::prelude::*;
 
-    use super::{Piece, pieces};
+    #[test]
+    fn the_html_frame_allows_its_own_style_and_nothing_that_loads() {
+        assert!(HTML_FRAME_CSP.starts_with("default-src 'none'; img-src data:;"));
+        assert!(HTML_FRAME_CSP.ends_with(&format!("style-src {HTML_FRAME_STYLE_HASH}")));
+        let doc = super::html_frame_document("<p>x</p>");
+        assert!(doc.contains(&format!("<style>{HTML_FRAME_STYLE}</style>")) && doc.contains("<body><p>x</p></body>"));
+    }
+
+    use super::{HTML_FRAME_CSP, HTML_FRAME_STYLE, HTML_FRAME_STYLE_HASH, Piece, pieces};
 
     /// The text the pieces stand for.
     fn joined(pieces: &[Piece<'_>]) -> String {

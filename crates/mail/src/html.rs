@@ -1,10 +1,12 @@
 //! HTML from outside, cleaned with `ammonia` (the only place that names it) to a mail
 //! allow-list (SECURITY D1): formatting, lists, tables, links and images stay; scripts, frames,
-//! forms, objects, `svg`, `math`, `style` sheets and every event handler go. Links may be http,
+//! forms, objects, `svg`, `math`, style sheets, style attributes (the frame's CSP would not
+//! apply them) and every event handler go. Links may be http,
 //! https or mailto; images only `data:` (an inline image of the message, which `cid:` names) so
 //! nothing is fetched from anywhere when the mail is shown. Cleaning is idempotent.
 //!
-//! The result is shown inside [`frame_document`], in a sandboxed frame with its own CSP (D2).
+//! The result is shown inside `sealpost_domain::text::html_frame_document`, in a sandboxed
+//! frame with its own CSP (D2).
 
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
@@ -21,37 +23,6 @@ const INLINE_IMAGE_TYPES: [&str; 4] = ["image/png", "image/jpeg", "image/gif", "
 /// The largest inline image kept as a `data:` URL; a larger one is still an attachment.
 pub const MAX_INLINE_IMAGE_BYTES: usize = 512 * 1024;
 
-/// CSS properties a sender's inline styles may keep: colour, type and layout, none that loads
-/// anything.
-const STYLE_PROPERTIES: [&str; 22] = [
-    "color",
-    "background-color",
-    "font-family",
-    "font-size",
-    "font-style",
-    "font-weight",
-    "text-align",
-    "text-decoration",
-    "text-indent",
-    "line-height",
-    "vertical-align",
-    "white-space",
-    "margin",
-    "margin-top",
-    "margin-bottom",
-    "margin-left",
-    "margin-right",
-    "padding",
-    "border",
-    "border-collapse",
-    "width",
-    "list-style-type",
-];
-
-/// The CSP the frame's document carries (SECURITY D2): nothing may load but inline images
-/// and the sender's inline styles (already limited to [`STYLE_PROPERTIES`]); no script.
-pub const FRAME_CSP: &str = "default-src 'none'; img-src data:; style-src 'unsafe-inline'";
-
 /// A `data:` URL for an inline image part of `content_type`, if it may be shown inline.
 pub fn inline_image(content_type: &str, bytes: &[u8]) -> Option<String> {
     let mime = content_type.trim().to_ascii_lowercase();
@@ -59,10 +30,34 @@ pub fn inline_image(content_type: &str, bytes: &[u8]) -> Option<String> {
         .then(|| format!("data:{mime};base64,{}", base64::engine::general_purpose::STANDARD.encode(bytes)))
 }
 
+/// HTML that went through [`clean`]: the only way to make one, so HTML that reaches a reader
+/// has been cleaned.
+#[derive(Clone, PartialEq, Eq)]
+pub struct CleanHtml(String);
+
+impl CleanHtml {
+    /// The cleaned HTML.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The cleaned HTML, owned.
+    pub fn into_string(self) -> String {
+        self.0
+    }
+}
+
+impl std::fmt::Debug for CleanHtml {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Content stays out of logs.
+        write!(f, "CleanHtml({} bytes)", self.0.len())
+    }
+}
+
 /// `html` cleaned to the mail allow-list, with `cid:` images replaced by `images`.
-pub fn clean(html: &str, images: &InlineImages) -> String {
+pub fn clean(html: &str, images: &InlineImages) -> CleanHtml {
     let images = images.clone();
-    ammonia::Builder::default()
+    let cleaned = ammonia::Builder::default()
         .add_tags(["font", "center", "u"])
         .rm_tags(["map", "area", "details", "summary"])
         .add_tag_attributes("font", ["color", "face", "size"])
@@ -75,23 +70,20 @@ pub fn clean(html: &str, images: &InlineImages) -> String {
         .rm_tag_attributes("q", ["cite"])
         .rm_tag_attributes("del", ["cite"])
         .rm_tag_attributes("ins", ["cite"])
-        .add_generic_attributes(["style", "dir"])
-        .filter_style_properties(STYLE_PROPERTIES.into_iter().collect())
+        .add_generic_attributes(["dir"])
         .url_schemes(HashSet::from(["http", "https", "mailto", "cid", "data"]))
         .url_relative(ammonia::UrlRelative::Deny)
         .link_rel(Some("noopener noreferrer"))
         .attribute_filter(move |element, attribute, value| keep_url(element, attribute, value, &images))
         .clean(html)
-        .to_string()
+        .to_string();
+    CleanHtml(cleaned)
 }
 
 /// What an attribute may hold once its scheme is allowed: an image's source only as `data:`
 /// (an inline image, `cid:` resolved to it) and never remote; `data:` nowhere else; anything
 /// else as written.
 fn keep_url<'u>(element: &str, attribute: &str, value: &'u str, images: &InlineImages) -> Option<Cow<'u, str>> {
-    if attribute == "style" {
-        return Some(Cow::Owned(safe_declarations(value)));
-    }
     let lower = value.trim_start().to_ascii_lowercase();
     let image_source = element == "img" && attribute == "src";
     if lower.starts_with("cid:") {
@@ -105,43 +97,12 @@ fn keep_url<'u>(element: &str, attribute: &str, value: &'u str, images: &InlineI
     (!image_source).then_some(Cow::Borrowed(value))
 }
 
-/// The declarations of a style attribute whose values load or run nothing: no `url(`, no
-/// `expression(` and no CSS escapes that could spell them (their names are filtered apart).
-fn safe_declarations(style: &str) -> String {
-    style
-        .split(';')
-        .filter(|declaration| {
-            let squeezed: String = declaration
-                .chars()
-                .filter(|c| !c.is_whitespace())
-                .collect::<String>()
-                .to_ascii_lowercase();
-            !["url(", "expression(", "\\", "javascript:", "image(", "image-set(", "@"]
-                .iter()
-                .any(|bad| squeezed.contains(bad))
-        })
-        .collect::<Vec<_>>()
-        .join(";")
-}
-
-/// The whole document shown in the frame: the cleaned body under [`FRAME_CSP`], links opening
-/// in a new tab, and a plain readable style.
-pub fn frame_document(cleaned: &str) -> String {
-    format!(
-        "<!DOCTYPE html><html><head><meta charset=\"utf-8\">\
-         <meta http-equiv=\"Content-Security-Policy\" content=\"{FRAME_CSP}\">\
-         <meta name=\"referrer\" content=\"no-referrer\"><base target=\"_blank\">\
-         <style>body{{font:16px/1.5 system-ui,sans-serif;margin:12px;color:#0b0c0c;overflow-wrap:anywhere}}img{{max-width:100%;height:auto}}</style>\
-         </head><body>{cleaned}</body></html>"
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn cleaned(html: &str) -> String {
-        clean(html, &InlineImages::new())
+        clean(html, &InlineImages::new()).into_string()
     }
 
     #[test]
@@ -150,7 +111,7 @@ mod tests {
             r#"<p style="color:red;position:fixed">Hi <b>Ann</b></p><a href="https://nhs.net/x">x</a>
                <table><tr><td>1</td></tr></table><img src="https://evil.example/t.gif" alt="t">"#,
         );
-        assert!(out.contains(r#"<p style="color:red">Hi <b>Ann</b></p>"#), "{out}");
+        assert!(out.contains(r#"<p>Hi <b>Ann</b></p>"#), "styles go: {out}");
         assert!(
             out.contains(r#"<a href="https://nhs.net/x" rel="noopener noreferrer">x</a>"#),
             "{out}"
@@ -166,7 +127,7 @@ mod tests {
     fn an_inline_image_named_by_cid_becomes_its_data_and_others_go() {
         let png = inline_image("image/png", b"\x89PNG").unwrap();
         let images = InlineImages::from([("logo@x".to_owned(), png.clone())]);
-        let out = clean(r#"<img src="cid:logo@x"><img src="cid:other"><a href="cid:logo@x">l</a>"#, &images);
+        let out = clean(r#"<img src="cid:logo@x"><img src="cid:other"><a href="cid:logo@x">l</a>"#, &images).into_string();
         assert_eq!(out.matches("<img").count(), 2, "{out}");
         assert!(out.contains(&format!(r#"<img src="{png}">"#)), "{out}");
         assert!(!out.contains("cid:"), "{out}");
@@ -175,6 +136,14 @@ mod tests {
         assert_eq!(cleaned(&out), out, "idempotent with data: images");
         assert!(!cleaned(r#"<img src="data:image/svg+xml;base64,PHN2Zy8+">"#).contains("data:"));
         assert!(!cleaned(r#"<a href="data:text/html;base64,PHNjcmlwdD4=">x</a>"#).contains("data:"));
+    }
+
+    #[test]
+    fn the_frame_style_hash_is_the_hash_of_the_frame_style() {
+        use sha2::Digest as _;
+        let digest = sha2::Sha256::digest(sealpost_domain::text::HTML_FRAME_STYLE.as_bytes());
+        let hash = format!("'sha256-{}'", base64::engine::general_purpose::STANDARD.encode(digest));
+        assert_eq!(hash, sealpost_domain::text::HTML_FRAME_STYLE_HASH);
     }
 
     /// Every vector in `tests/xss-vectors.txt` (from the OWASP, PortSwigger and html5sec

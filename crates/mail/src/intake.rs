@@ -21,7 +21,7 @@ pub struct Incoming {
     pub text: String,
     /// The HTML body, when the message has one: cleaned ([`crate::html::clean`]), with its
     /// inline images in it as `data:` URLs.
-    pub html: Option<String>,
+    pub html: Option<crate::html::CleanHtml>,
     /// Attachments, inline images and forwarded messages, in order.
     pub files: Vec<IncomingFile>,
     /// Message ids this message answers (In-Reply-To, then References).
@@ -305,7 +305,7 @@ mod tests {
         let m = parse(&raw).unwrap();
         assert_eq!(m.subject, "Café");
         assert!(m.text.contains("Café at noon"), "{}", m.text);
-        assert!(m.html.unwrap().contains("<b>noon</b>"));
+        assert!(m.html.unwrap().as_str().contains("<b>noon</b>"));
     }
 
     #[test]
@@ -372,7 +372,7 @@ mod tests {
             "--b--",
         ]);
         let m = parse(&raw).unwrap();
-        let html = m.html.unwrap();
+        let html = m.html.unwrap().into_string();
         assert_eq!(html, "<p>Our logo: <img src=\"data:image/png;base64,iVBORw0KGgo=\"></p>");
         assert_eq!(m.files.len(), 1, "the image is a file too");
     }

@@ -8,7 +8,7 @@ use sealpost_domain::{MessageId, UserId};
 use uuid::Uuid;
 
 use crate::audit::{begin_write, chain_audit};
-use crate::messages::{MESSAGE_NOT_MINE, MESSAGE_SELECT, MessageBodyRow, parse_id};
+use crate::messages::{MESSAGE_BODIES, MESSAGE_NOT_MINE, MESSAGE_SELECT, MessageBodyRow, parse_id};
 use crate::{StorageError, Store, StoredMessage, with_pool};
 
 /// A grant in force: who, which message, why, until when. Only this crate makes them.
@@ -107,7 +107,7 @@ impl Store {
     /// The message a grant opens, whoever its sender and addressees are.
     pub async fn message_under_grant(&self, grant: &BreakGlassGrant) -> Result<Option<StoredMessage>, StorageError> {
         let sql = format!(
-            "{MESSAGE_SELECT}, {MESSAGE_NOT_MINE}, m.body FROM messages m JOIN users u ON u.id = m.sender_id \
+            "{MESSAGE_SELECT}, {MESSAGE_NOT_MINE}, {MESSAGE_BODIES} FROM messages m JOIN users u ON u.id = m.sender_id \
              JOIN message_keys k ON k.message_id = m.id WHERE m.id = $1"
         );
         let row: Option<MessageBodyRow> = with_pool!(self, |pool| sqlx::query_as(&sql)

@@ -45,7 +45,8 @@ pub use error::StorageError;
 pub use login_failures::LoginAttempt;
 pub use mailbox::Regrant;
 pub use messages::{
-    MessageHeader, NewAttachment, NewMessage, NewRecipient, StoredAttachment, StoredMessage, StoredRecipient, ThreadEntry, ThreadLink,
+    Bodies, MessageHeader, NewAttachment, NewMessage, NewRecipient, StoredAttachment, StoredMessage, StoredRecipient, ThreadEntry,
+    ThreadLink,
 };
 pub use outbox::{Bounced, DueNotification};
 pub use partner_write::{OUTSIDE_SENDER, WriteSessionRecord};

@@ -9,7 +9,7 @@ use sealpost_audit::AuditEvent;
 
 use crate::audit::{begin_write, chain_audit};
 use crate::decode::{self, Ciphertext};
-use crate::messages::{MESSAGE_MINE, MESSAGE_NOT_MINE, MESSAGE_SELECT, MessageBodyRow, MessageRow, parse_id};
+use crate::messages::{MESSAGE_BODIES, MESSAGE_MINE, MESSAGE_NOT_MINE, MESSAGE_SELECT, MessageBodyRow, MessageRow, parse_id};
 use crate::{MessageHeader, StorageError, Store, StoredAttachment, StoredMessage, StoredRecipient, with_pool};
 
 /// How a withdrawn recipient gets access back.
@@ -131,7 +131,7 @@ impl Store {
     /// revoked.
     pub async fn message_for_recipient(&self, recipient: RecipientId) -> Result<Option<StoredMessage>, StorageError> {
         let sql = format!(
-            "{MESSAGE_SELECT}, {MESSAGE_MINE}, m.body FROM recipients r JOIN messages m ON m.id = r.message_id JOIN users u ON u.id = m.sender_id \
+            "{MESSAGE_SELECT}, {MESSAGE_MINE}, {MESSAGE_BODIES} FROM recipients r JOIN messages m ON m.id = r.message_id JOIN users u ON u.id = m.sender_id \
              JOIN message_keys k ON k.message_id = m.id WHERE r.id = $1 AND r.revoked_at IS NULL"
         );
         let row: Option<MessageBodyRow> = with_pool!(self, |pool| sqlx::query_as(&sql)
@@ -163,7 +163,7 @@ impl Store {
     /// Anyone else gets `None`, exactly as for a message that does not exist (SECURITY C1).
     pub async fn message_for(&self, user: UserId, id: MessageId) -> Result<Option<StoredMessage>, StorageError> {
         let sql = format!(
-            "{MESSAGE_SELECT}, {MESSAGE_MINE}, m.body FROM messages m JOIN users u ON u.id = m.sender_id JOIN message_keys k ON k.message_id = m.id \
+            "{MESSAGE_SELECT}, {MESSAGE_MINE}, {MESSAGE_BODIES} FROM messages m JOIN users u ON u.id = m.sender_id JOIN message_keys k ON k.message_id = m.id \
              LEFT JOIN recipients r ON r.message_id = m.id AND r.user_id = $1 AND r.revoked_at IS NULL \
              WHERE m.id = $2 AND (m.sender_id = $1 OR r.id IS NOT NULL) LIMIT 1"
         );

@@ -29,6 +29,8 @@ pub struct NewMessage {
     pub subject: Sealed,
     /// Sealed body.
     pub body: Sealed,
+    /// Sealed HTML body, cleaned before it was sealed: only mail taken in from Outlook has one.
+    pub body_html: Option<Sealed>,
     /// The message key, wrapped to the master and escrow recipients.
     pub key: WrappedKey,
     /// When sent (ms).
@@ -119,7 +121,7 @@ pub struct NewAttachment {
 /// A stored message, still sealed. A list reads messages without their bodies (`B` is `()`,
 /// [`MessageHeader`]): a body may be 256 KiB, and a list of fifty shows none of them.
 #[derive(Debug, Clone)]
-pub struct StoredMessage<B = Ciphertext> {
+pub struct StoredMessage<B = Bodies> {
     /// Its id.
     pub id: MessageId,
     /// Its reference.
@@ -157,6 +159,15 @@ pub struct StoredMessage<B = Ciphertext> {
 
 /// A message as a list reads it: everything but the body.
 pub type MessageHeader = StoredMessage<()>;
+
+/// A message's sealed bodies, as its page reads them.
+#[derive(Debug, Clone)]
+pub struct Bodies {
+    /// The text body.
+    pub text: Ciphertext,
+    /// The cleaned HTML body, for mail taken in from Outlook that had one.
+    pub html: Option<Ciphertext>,
+}
 
 /// One recipient as stored.
 #[derive(Debug, Clone)]
@@ -214,13 +225,17 @@ pub(crate) struct MessageRow {
     my_status: Option<String>,
 }
 
-/// A [`MessageRow`] followed by the sealed body (`{MESSAGE_SELECT}, {MESSAGE_MINE}, m.body`).
+/// A [`MessageRow`] followed by the sealed bodies (`{MESSAGE_SELECT}, {MESSAGE_MINE}, {MESSAGE_BODIES}`).
 #[derive(sqlx::FromRow)]
 pub(crate) struct MessageBodyRow {
     #[sqlx(flatten)]
     head: MessageRow,
     body: Vec<u8>,
+    body_html: Option<Vec<u8>>,
 }
+
+/// The columns of [`MessageBodyRow`] after the head.
+pub(crate) const MESSAGE_BODIES: &str = "m.body, m.body_html";
 
 pub(crate) const MESSAGE_SELECT: &str = "SELECT m.id, m.reference, m.sender_id, COALESCE(m.outside_sender, u.display_name) AS sender_name, \
      COALESCE(m.outside_sender, u.email) AS sender_email, m.outside_sender, m.marking, \
@@ -248,7 +263,11 @@ impl TryFrom<MessageBodyRow> for StoredMessage {
     type Error = StorageError;
 
     fn try_from(r: MessageBodyRow) -> Result<Self, StorageError> {
-        message_of(r.head, Ciphertext::from_stored(r.body))
+        let bodies = Bodies {
+            text: Ciphertext::from_stored(r.body),
+            html: r.body_html.map(Ciphertext::from_stored),
+        };
+        message_of(r.head, bodies)
     }
 }
 
@@ -324,8 +343,8 @@ impl Store {
         with_pool!(self, |pool| {
             let mut tx = begin_write!(self, pool).await?;
             sqlx::query(
-                "INSERT INTO messages (id, reference, sender_id, marking, subject, body, created_at, expires_at, thread_id, in_reply_to, outside_sender) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                "INSERT INTO messages (id, reference, sender_id, marking, subject, body, created_at, expires_at, thread_id, in_reply_to, outside_sender, body_html) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
             )
             .bind(&id)
             .bind(m.reference.as_str())
@@ -338,6 +357,7 @@ impl Store {
             .bind(m.in_reply_to.map_or_else(|| id.clone(), |l| l.thread.to_string()))
             .bind(m.in_reply_to.map(|l| l.message.to_string()))
             .bind(m.outside_sender.as_ref().map(EmailAddress::as_str))
+            .bind(m.body_html.as_ref().map(Sealed::as_bytes))
             .execute(&mut *tx)
             .await?;
             sqlx::query("INSERT INTO message_keys (message_id, wrapped) VALUES ($1, $2)")

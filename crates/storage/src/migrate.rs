@@ -138,6 +138,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../../../migrations/sqlite/0022_held_intake.sql"),
         include_str!("../../../migrations/postgres/0022_held_intake.sql"),
     ),
+    (
+        23,
+        "html_body",
+        include_str!("../../../migrations/sqlite/0023_html_body.sql"),
+        include_str!("../../../migrations/postgres/0023_html_body.sql"),
+    ),
 ];
 
 const CREATE_LEDGER: &str =

@@ -56,6 +56,7 @@ fn message(from: UserId, to: UserId, reference: &str, at: i64) -> NewMessage {
         marking: Marking::OfficialSensitive,
         subject: sealed("subject"),
         body: sealed("body"),
+        body_html: None,
         key: wrapped_key(),
         created_at_ms: at,
         expires_at_ms: at + 1000,

@@ -31,6 +31,7 @@ async fn external(store: &Store) -> (RecipientId, Token) {
         marking: Marking::OfficialSensitive,
         subject: sealed("subject"),
         body: sealed("body"),
+        body_html: None,
         key: wrapped_key(),
         created_at_ms: 0,
         expires_at_ms: 1_000_000,

@@ -102,6 +102,7 @@ async fn seed(s: &Server, me: (UserId, &str), other: (UserId, &str), count: u64)
             marking: Marking::Official,
             subject: key.seal(Binding::new(ObjectKind::Subject, id.0), subject.as_bytes()).unwrap(),
             body: key.seal(Binding::new(ObjectKind::Body, id.0), body.join(" ").as_bytes()).unwrap(),
+            body_html: None,
             key: s.state.keyring.wrap(&key, id.0).unwrap(),
             created_at_ms: at,
             expires_at_ms: at + 30 * 86_400_000,

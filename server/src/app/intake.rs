@@ -25,6 +25,7 @@ use sealpost_domain::api_drafts::{DraftBasis, DraftContent, DraftId};
 use sealpost_domain::api_messages::{SendMessage, Sent};
 use sealpost_domain::{EmailAddress, Marking, MessageId, time};
 use sealpost_mail::StaffNotice;
+use sealpost_mail::html::CleanHtml;
 use sealpost_mail::intake::{Incoming, IncomingFile, IntakeRefusal};
 use sealpost_storage::UserRecord;
 
@@ -80,6 +81,9 @@ impl Refusal {
 
 /// How long OFFICIAL-SENSITIVE mail for people outside the council waits for its passphrase.
 pub const HOLD_MS: i64 = 24 * 3_600_000;
+
+/// The largest cleaned HTML body kept (inline images included); past it, the text stands alone.
+const MAX_HTML_BYTES: usize = 4 * 1024 * 1024;
 
 /// A message taken in: who sent it, to whom, and what became of it.
 struct Taken {
@@ -194,9 +198,12 @@ async fn take_in(state: &AppState, envelope: &Envelope, meta: &RequestMeta, raw:
         message_id: incoming.message_id,
         outcome: TakenAs::Held(DraftId(uuid::Uuid::nil())),
     };
+    // HTML past the limit is left out: the text body (always there) carries the message.
+    let html = incoming.html.filter(|h| h.as_str().len() <= MAX_HTML_BYTES);
     let mut form = IntakeForm {
         json: None,
         files: incoming.files.into_iter().rev().collect(),
+        html,
     };
     if held {
         let content = DraftContent {
@@ -520,6 +527,7 @@ struct IntakeForm {
     json: Option<Bytes>,
     /// Reversed, so the next is popped.
     files: Vec<IncomingFile>,
+    html: Option<CleanHtml>,
 }
 
 /// One part of an [`IntakeForm`], handed over whole.
@@ -531,6 +539,10 @@ struct IntakePart {
 
 impl Form for IntakeForm {
     type Part<'a> = IntakePart;
+
+    fn html(&mut self) -> Option<CleanHtml> {
+        self.html.take()
+    }
 
     async fn next_part(&mut self) -> Result<Option<IntakePart>, AppError> {
         if let Some(json) = self.json.take() {

@@ -278,6 +278,7 @@ pub async fn send(state: &AppState, w: &Writing, meta: &RequestMeta, mut form: i
         marking: Marking::Official,
         subject: key.seal(Binding::new(ObjectKind::Subject, id.0), subject.as_bytes())?,
         body: key.seal(Binding::new(ObjectKind::Body, id.0), body.as_bytes())?,
+        body_html: None,
         key: state.keyring.wrap(&key, id.0)?,
         created_at_ms: now,
         expires_at_ms: now + i64::from(state.limits.default_expiry_days) * DAY_MS,

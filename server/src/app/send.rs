@@ -8,6 +8,7 @@ use std::sync::Arc;
 use sealpost_crypto::{Binding, ExposeSecret, MessageKey, ObjectKind, SecretString, Token};
 use sealpost_domain::api_messages::{Addressed, SendMessage, Sent};
 use sealpost_domain::{AttachmentId, EmailAddress, Marking, MessageId, RecipientId, Reference, UserId};
+use sealpost_mail::html::CleanHtml;
 use sealpost_storage::{NewAttachment, NewMessage, NewRecipient, SentDraft, StoredMessage, ThreadLink, UserRecord};
 use uuid::Uuid;
 
@@ -36,6 +37,8 @@ struct Checked {
     recipients: Vec<Addressee>,
     subject: String,
     body: String,
+    /// Only for mail taken in from Outlook (see [`Form::html`]).
+    html: Option<CleanHtml>,
     marking: Marking,
     expires_in_days: u32,
     passphrase: Option<SecretString>,
@@ -86,7 +89,8 @@ async fn send_in(state: &AppState, sender: &UserRecord, meta: &RequestMeta, mut 
             keep.push(a);
         }
     }
-    let checked = validate(state, request).await?;
+    let mut checked = validate(state, request).await?;
+    checked.html = form.html();
     let (original, in_reply_to) = match &basis {
         Basis::New => (None, None),
         Basis::Answer(m) => (
@@ -253,6 +257,7 @@ async fn validate(state: &AppState, m: SendMessage) -> Result<Checked, AppError>
         recipients,
         subject,
         body: m.body,
+        html: None,
         marking: m.marking,
         expires_in_days,
         passphrase: passphrase.filter(|_| has_external),
@@ -314,6 +319,10 @@ async fn store(
         marking: d.marking,
         subject: key.seal(Binding::new(ObjectKind::Subject, id.0), d.subject.as_bytes())?,
         body: key.seal(Binding::new(ObjectKind::Body, id.0), d.body.as_bytes())?,
+        body_html: match &d.html {
+            Some(html) => Some(key.seal(Binding::new(ObjectKind::BodyHtml, id.0), html.as_str().as_bytes())?),
+            None => None,
+        },
         key: state.keyring.wrap(key, id.0)?,
         created_at_ms: now,
         expires_at_ms: now + i64::from(d.expires_in_days) * DAY_MS,

@@ -14,6 +14,7 @@ use std::future::Future;
 use bytes::Bytes;
 use sealpost_crypto::{Binding, MessageKey, ObjectKind};
 use sealpost_domain::{AttachmentId, MessageId, sanitise_file_name};
+use sealpost_mail::html::CleanHtml;
 use sealpost_storage::NewAttachment;
 use serde::de::DeserializeOwned;
 use uuid::Uuid;
@@ -34,6 +35,12 @@ pub trait Form: Send {
 
     /// The next part, or `None` at the end of the form.
     fn next_part(&mut self) -> impl Future<Output = Result<Option<Self::Part<'_>>, AppError>> + Send;
+
+    /// The message's HTML body, cleaned: only mail taken in from Outlook has one. A browser's
+    /// form never does (Sealpost's own messages are text).
+    fn html(&mut self) -> Option<CleanHtml> {
+        None
+    }
 }
 
 /// One part of a [`Form`]: its name, the file name it came with, and its bytes a chunk at a time.

@@ -42,6 +42,9 @@ async fn every_response_carries_the_security_headers_including_errors() {
         ] {
             assert!(csp.contains(directive), "{method} {path}: CSP lacks {directive}");
         }
+        // An HTML mail's frame inherits this CSP: its one style sheet is allowed by hash.
+        let frame_style = format!("style-src 'self' {}", sealpost_domain::text::HTML_FRAME_STYLE_HASH);
+        assert!(csp.contains(&frame_style), "{method} {path}: CSP lacks {frame_style}");
         let hsts = h["strict-transport-security"].to_str().unwrap();
         let max_age: u64 = hsts.split(';').next().unwrap().trim_start_matches("max-age=").parse().unwrap();
         assert!(max_age >= 31_536_000, "{path}: HSTS {hsts}");

@@ -186,6 +186,49 @@ async fn html_mail_with_two_attachments_and_a_forwarded_message_arrives_with_its
     let pdf = detail["attachments"][0]["id"].as_str().unwrap();
     let download = app.download(&bob, id, pdf).await;
     assert_eq!(download.bytes().await.unwrap().as_ref(), b"%PDF-1.4\n");
+    assert_eq!(
+        detail["html"], "<p>Café notes <b>attached</b>.</p>",
+        "the HTML, cleaned, beside the text"
+    );
+}
+
+#[tokio::test]
+async fn html_from_outlook_is_cleaned_before_it_is_sealed_and_text_mail_has_none() {
+    let (app, bob) = app_with(|_| {}).await;
+    let message = [
+        &format!("From: {ANN}"),
+        &format!("To: {BOB}"),
+        "Subject: [secure] Formatted",
+        "Content-Type: text/html; charset=utf-8",
+        "",
+        r#"<p onmouseover="top.xss=1">Case <b>7</b><script>top.xss=1</script><img src="https://evil.example/read.gif"><a href="javascript:top.xss=1">go</a></p>"#,
+    ]
+    .join("\r\n");
+    assert!(send(&app, ANN, &[BOB], &message).await.starts_with("250"));
+    let inbox = body(app.list(&bob, "inbox").await).await;
+    let detail = body(app.read(&bob, inbox[0]["id"].as_str().unwrap()).await).await;
+    assert_eq!(
+        detail["html"].as_str().unwrap().trim(),
+        r#"<p>Case <b>7</b><img><a rel="noopener noreferrer">go</a></p>"#
+    );
+    assert!(
+        detail["body"].as_str().unwrap().contains("Case 7"),
+        "the text alternative: {detail}"
+    );
+    // Sealed like the rest: the database holds neither the markup nor the words.
+    let stored = app.state.store.fetch_bytes("SELECT body_html FROM messages").await.unwrap();
+    assert_eq!(stored.len(), 1);
+    assert!(!String::from_utf8_lossy(&stored[0]).contains("Case"), "sealed at rest");
+
+    assert!(
+        send(&app, ANN, &[BOB], &plain(ANN, BOB, "[secure] Plain", "Just text"))
+            .await
+            .starts_with("250")
+    );
+    let inbox = body(app.list(&bob, "inbox").await).await;
+    let plain_one = inbox.as_array().unwrap().iter().find(|m| m["subject"] == "Plain").unwrap();
+    let detail = body(app.read(&bob, plain_one["id"].as_str().unwrap()).await).await;
+    assert!(detail.get("html").is_none(), "{detail}");
 }
 
 #[tokio::test]

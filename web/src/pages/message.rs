@@ -141,7 +141,7 @@ pub fn MessageArticle(detail: MessageDetail, attachment_urls: Vec<String>, expir
                     <dt>{expiry_label}</dt><dd>{format_time(detail.expires_at)}</dd>
                 </dl>
             </header>
-            <LinkedText text=detail.body.clone()/>
+            <MessageBody text=detail.body.clone() html=detail.html.clone()/>
             {(!files.is_empty()).then(|| view! {
                 <section aria-labelledby="files-title" class="attachments">
                     <h2 id="files-title">"Attachments"</h2>
@@ -153,6 +153,35 @@ pub fn MessageArticle(detail: MessageDetail, attachment_urls: Vec<String>, expir
             })}
         </article>
     }
+}
+
+/// The body: the text, or for mail from Outlook with an HTML body, that HTML as its sender
+/// formatted it, in a frame that runs no script and loads nothing (SECURITY D2), with the text
+/// a click away.
+#[component]
+fn MessageBody(text: String, html: Option<String>) -> impl IntoView {
+    let Some(html) = html else {
+        return view! { <LinkedText text=text/> }.into_any();
+    };
+    let formatted = RwSignal::new(true);
+    let document = sealpost_domain::text::html_frame_document(&html);
+    view! {
+        <div class="html-body">
+            <p class="html-body-switch">
+                <button type="button" class="button quiet" on:click=move |_| formatted.update(|f| *f = !*f)>
+                    {move || if formatted.get() { "Show as plain text" } else { "Show as formatted" }}
+                </button>
+            </p>
+            <Show when=move || formatted.get() fallback={
+                let text = text.clone();
+                move || view! { <LinkedText text=text.clone()/> }
+            }>
+                <iframe class="html-frame" title="The message, as its sender formatted it" sandbox="allow-popups allow-popups-to-escape-sandbox"
+                    referrerpolicy="no-referrer" srcdoc=document.clone()></iframe>
+            </Show>
+        </div>
+    }
+    .into_any()
 }
 
 /// One line of the envelope, when it names anyone.

@@ -106,7 +106,11 @@ async fn detail(state: &AppState, key: &sealpost_crypto::MessageKey, m: StoredMe
     Ok(MessageDetail {
         summary,
         sender_email: m.sender_email.clone(),
-        body: open_text(key, Binding::new(ObjectKind::Body, id.0), &m.body)?,
+        body: open_text(key, Binding::new(ObjectKind::Body, id.0), &m.body.text)?,
+        html: match &m.body.html {
+            Some(html) => Some(open_text(key, Binding::new(ObjectKind::BodyHtml, id.0), html)?),
+            None => None,
+        },
         attachments,
         expires_at: m.expires_at_ms,
         recipients,
