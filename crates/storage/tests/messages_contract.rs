@@ -92,7 +92,8 @@ contract!(
     a_message_is_stored_whole_and_seen_only_by_its_sender_and_addressees,
     |store: Store| async move {
         let (ann, bob, cat) = (user(&store, "ann").await, user(&store, "bob").await, user(&store, "cat").await);
-        let m = message(ann, bob, "SP-AAAA-BBBB", 100);
+        let mut m = message(ann, bob, "SP-AAAA-BBBB", 100);
+        m.body_html = Some(sealed("<p>html</p>"));
         store.create_message(&m, &audit()).await.unwrap();
         let inbox = store.inbox(bob, 50).await.unwrap();
         assert_eq!(inbox.len(), 1);
@@ -104,7 +105,9 @@ contract!(
         assert_eq!(inbox[0].reply_count, 0);
         assert_eq!(inbox[0].subject, sealed("subject"));
         assert_eq!(store.sent(ann, 50).await.unwrap().len(), 1);
-        assert_eq!(store.message_for(ann, m.id).await.unwrap().unwrap().body, sealed("body"));
+        let bodies = store.message_for(ann, m.id).await.unwrap().unwrap().body;
+        assert_eq!(bodies.text, sealed("body"));
+        assert_eq!(bodies.html.unwrap(), sealed("<p>html</p>"));
         assert!(store.message_for(bob, m.id).await.unwrap().is_some());
         assert!(store.message_for(cat, m.id).await.unwrap().is_none());
         assert!(store.inbox(cat, 50).await.unwrap().is_empty());
