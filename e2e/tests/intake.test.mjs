@@ -176,4 +176,44 @@ describe('sending from Outlook', () => {
       listener.close();
     }
   });
+
+  // An OFFICIAL-SENSITIVE message to a partner cannot carry its passphrase by email: it is
+  // held, the receipt links to it, and the sender adds the passphrase in Sealpost and sends it.
+  test('OFFICIAL-SENSITIVE mail from Outlook waits for its passphrase, then goes', async () => {
+    const swaks = spawnSync('swaks', [
+      '--server', '127.0.0.1', '--port', String(intakePort), '--from', ANN, '--to', PARTNER,
+      '--header', `From: Ann Lee <${ANN}>`, '--header', `To: ${PARTNER}`,
+      '--header', 'Subject: [secure sensitive] Safeguarding referral', '--body', 'The referral for the child we discussed.',
+    ], { encoding: 'utf8' });
+    assert.equal(swaks.status, 0, swaks.stdout + swaks.stderr);
+    assert.match(swaks.stdout, /250 2\.0\.0 Held: the sender must add a passphrase in Sealpost to send it/);
+    // The receipt (quoted-printable: soft breaks joined, "=3D" read as "=").
+    const receipt = (await sink.waitFor(ANN, 'Not sent yet')).replaceAll('=\r\n', '').replaceAll('=3D', '=');
+    assert.ok(!receipt.includes('referral for the child'), 'no content in the receipt');
+    const link = receipt.match(new RegExp(`${sealpost.base}/compose\\?draft=[0-9a-f-]{36}`))[0];
+
+    const ann = await newPage(browser);
+    await signIn(ann, sealpost.base, ANN);
+    await ann.goto(link);
+    const banner = ann.getByRole('status').filter({ hasText: 'waiting for a passphrase' });
+    await banner.waitFor();
+    assert.match(await banner.innerText(), /discarded and nobody receives it/);
+    await ann.getByLabel('Message', { exact: true }).waitFor();
+    assert.equal(await ann.getByLabel('Subject').inputValue(), 'Safeguarding referral');
+    assert.deepEqual(await axeViolations(ann), [], 'a held message opened to send');
+    await screenshot(ann, '24-intake-held');
+    await ann.getByLabel('Passphrase for people outside the council').fill('kestrel over the marsh');
+    await ann.getByRole('button', { name: 'Send securely' }).click();
+    const confirm = ann.getByRole('button', { name: 'Yes, send it' });
+    const sent = ann.getByText('Sent securely.');
+    await confirm.or(sent).first().waitFor();
+    if (await confirm.isVisible()) await confirm.click();
+    await sent.waitFor();
+    const reference = (await ann.getByRole('status').filter({ hasText: 'Sent securely.' }).innerText()).match(/SP-[A-Z0-9]{4}-[A-Z0-9]{4}/)[0];
+    const notification = await sink.waitFor(PARTNER, reference);
+    assert.ok(!notification.includes('referral for the child') && !notification.includes('Safeguarding'), 'link only');
+    await ann.goto(`${sealpost.base}/drafts`);
+    await ann.getByRole('heading', { name: 'No drafts' }).waitFor();
+    assert.deepEqual(ann.errors, []);
+  });
 });

@@ -213,7 +213,8 @@ async fn take_in(state: &AppState, envelope: &Envelope, meta: &RequestMeta, raw:
             subject,
             body: incoming.text,
             marking,
-            expires_in_days: None,
+            // Shown in the compose page as the usual default, to keep or change.
+            expires_in_days: Some(state.limits.default_expiry_days),
             basis: answering.map(DraftBasis::Answer),
             keep_attachments: vec![],
         };

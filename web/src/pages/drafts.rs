@@ -97,7 +97,10 @@ fn DraftRow(d: DraftSummary, discard: impl Fn(DraftId) + Copy + Send + Sync + 's
     view! {
         <tr>
             <td>{to}</td>
-            <td><a href=format!("/compose?draft={id}")>{subject}</a><span class="muted">{files}</span></td>
+            <td><a href=format!("/compose?draft={id}")>{subject}</a><span class="muted">{files}</span>
+                {d.held_until.map(|until| view! {
+                    <span class="field-hint block"><span class="badge outside">"Waiting for a passphrase"</span>" From Outlook: send it by "{format_time(until)}" or it is discarded."</span>
+                })}</td>
             <td>{format_time(d.saved_at)}</td>
             <td class="row-actions">
                 {move || if asking.get() {

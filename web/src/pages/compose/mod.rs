@@ -26,7 +26,7 @@ use sealpost_domain::{EmailAddress, Limits, Marking};
 use web_sys::File;
 
 use crate::api;
-use crate::components::{ErrorSummary, set_title};
+use crate::components::{ErrorSummary, format_time, set_title};
 use crate::draft;
 use crate::file_picker::{FilePicker, Held, UploadProgress};
 use crate::upload;
@@ -90,6 +90,9 @@ struct Fields {
     keep: RwSignal<Vec<AttachmentId>>,
     /// The draft this is saved in, once it is.
     draft: RwSignal<Option<DraftId>>,
+    /// A message from Outlook waiting for its passphrase: discarded at this time (Unix ms)
+    /// unless sent.
+    waiting_until: RwSignal<Option<i64>>,
     /// The files uploaded to the draft.
     attached: RwSignal<Vec<AttachmentInfo>>,
     /// Files are being uploaded to the draft (the progress bar shows how far).
@@ -129,6 +132,7 @@ impl Fields {
             offered: RwSignal::new(vec![]),
             keep: RwSignal::new(vec![]),
             draft: RwSignal::new(None),
+            waiting_until: RwSignal::new(None),
             attached: RwSignal::new(vec![]),
             uploading: RwSignal::new(false),
             saved: RwSignal::new(DraftContent {
@@ -379,6 +383,14 @@ pub fn Compose() -> impl IntoView {
     view! {
         <h1>"Write a secure message"</h1>
         {move || f.restored.get().map(|text| view! { <p class="notice" role="status">{text}</p> })}
+        {move || f.waiting_until.get().map(|until| view! {
+            <div class="notice warning" role="status">
+                <p><strong>"Not sent yet: this message from Outlook is waiting for a passphrase."</strong></p>
+                <p>"It is OFFICIAL-SENSITIVE and goes to people outside the council, so they need a passphrase as well as the link. \
+                    Choose one under Passphrase, give it to them by phone, and send the message by "{format_time(until)}
+                    ". If it is not sent by then, it is discarded and nobody receives it."</p>
+            </div>
+        })}
         <ErrorSummary message=f.error.read_only()/>
         <NewAddressCheck unconfirmed=f.unconfirmed on_yes=move || go(true)/>
         <form class="card form compose" on:submit=on_submit novalidate=true>

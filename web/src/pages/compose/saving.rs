@@ -46,6 +46,7 @@ pub(super) fn open(f: Fields, id: DraftId) {
 
 fn take(f: Fields, d: Draft) {
     f.draft.set(Some(d.id));
+    f.waiting_until.set(d.held_until);
     f.attached.set(d.attachments);
     f.save_status.set(Some(Ok(d.saved_at)));
     let basis = d.content.basis;
