@@ -105,7 +105,7 @@ async fn session(socket: tokio::net::TcpStream, state: Arc<Mutex<SinkState>>) ->
 }
 
 /// Undoes quoted-printable: `=\r\n` soft breaks vanish and `=XX` becomes the byte XX.
-fn decode_quoted_printable(text: &str) -> String {
+pub fn decode_quoted_printable(text: &str) -> String {
     let joined = text.replace("=\r\n", "");
     let bytes = joined.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());

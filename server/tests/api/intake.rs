@@ -625,31 +625,9 @@ fn mail_to(app: &TestApp, to: &str) -> Vec<String> {
         .filter(|(_, m)| m.contains(&format!("To: {to}")))
         .collect();
     mail.sort();
-    mail.into_iter().map(|(_, m)| unquote(&m)).collect()
-}
-
-/// An email with its quoted-printable text read back: soft line breaks joined, `=XX` decoded.
-fn unquote(mail: &str) -> String {
-    let joined = mail.replace("=\r\n", "").replace("=\n", "");
-    let bytes = joined.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = bytes
-            .get(i + 1..i + 3)
-            .and_then(|h| u8::from_str_radix(std::str::from_utf8(h).ok()?, 16).ok());
-        match (bytes[i], hex) {
-            (b'=', Some(byte)) => {
-                out.push(byte);
-                i += 3;
-            }
-            (byte, _) => {
-                out.push(byte);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    mail.into_iter()
+        .map(|(_, m)| sealpost_mail::testing::decode_quoted_printable(&m))
+        .collect()
 }
 
 /// The hourly pass that discards held mail past its time: how many went.
