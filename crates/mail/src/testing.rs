@@ -128,3 +128,20 @@ pub fn decode_quoted_printable(text: &str) -> String {
     }
     String::from_utf8_lossy(&out).into_owned()
 }
+
+/// Submits `raw` to the SMTP server at `addr` with lettre, as a mail client would (EHLO, MAIL,
+/// RCPT, DATA, with 8-bit bytes as they are): the server's reply to the message, as
+/// `"CODE words"`, or lettre's error (a refusal among them) in words.
+pub async fn submit(addr: std::net::SocketAddr, from: &str, to: &[&str], raw: &[u8]) -> Result<String, String> {
+    use lettre::AsyncTransport as _;
+    use lettre::address::{Address, Envelope};
+    let parse = |a: &str| a.parse::<Address>().map_err(|e| e.to_string());
+    let sender = if from.is_empty() { None } else { Some(parse(from)?) };
+    let recipients = to.iter().map(|a| parse(a)).collect::<Result<Vec<_>, _>>()?;
+    let envelope = Envelope::new(sender, recipients).map_err(|e| e.to_string())?;
+    let transport = lettre::AsyncSmtpTransport::<lettre::Tokio1Executor>::builder_dangerous(addr.ip().to_string())
+        .port(addr.port())
+        .build();
+    let response = transport.send_raw(&envelope, raw).await.map_err(|e| e.to_string())?;
+    Ok(format!("{} {}", response.code(), response.message().collect::<Vec<_>>().join(" ")))
+}

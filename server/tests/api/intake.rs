@@ -232,6 +232,27 @@ async fn html_from_outlook_is_cleaned_before_it_is_sealed_and_text_mail_has_none
 }
 
 #[tokio::test]
+async fn an_eight_bit_body_sent_by_lettre_arrives_as_written() {
+    let (app, bob) = app_with(|_| {}).await;
+    let message = format!(
+        "From: {ANN}\r\nTo: {BOB}\r\nSubject: [secure] Ünïcödé notes\r\nMIME-Version: 1.0\r\n\
+         Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n\
+         Café, naïve, Ægir and 東京: 8-bit bytes, not encoded.\r\n"
+    );
+    let intake = app.intake.expect("the intake listens");
+    let answer = sealpost_mail::testing::submit(intake, ANN, &[BOB], message.as_bytes()).await.unwrap();
+    assert!(answer.starts_with("250") && answer.contains("Sent securely as SP-"), "{answer}");
+    let inbox = body(app.list(&bob, "inbox").await).await;
+    assert_eq!(inbox[0]["subject"], "Ünïcödé notes");
+    let detail = body(app.read(&bob, inbox[0]["id"].as_str().unwrap()).await).await;
+    assert_eq!(detail["body"].as_str().unwrap().trim(), "Café, naïve, Ægir and 東京: 8-bit bytes, not encoded.");
+    // lettre hears a refusal as the error it is.
+    let refused = sealpost_mail::testing::submit(intake, "stranger@testshire.gov.uk", &[BOB], message.as_bytes()).await;
+    let refused = refused.unwrap_err();
+    assert!(refused.contains("550") && refused.contains("must be the sender's own"), "a 550 with its reason: {refused}");
+}
+
+#[tokio::test]
 async fn mail_not_from_an_active_member_of_staff_or_not_tagged_is_refused_with_a_reason() {
     let (app, bob) = app_with(|_| {}).await;
     let refusals = [
