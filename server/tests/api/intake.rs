@@ -240,16 +240,24 @@ async fn an_eight_bit_body_sent_by_lettre_arrives_as_written() {
          Café, naïve, Ægir and 東京: 8-bit bytes, not encoded.\r\n"
     );
     let intake = app.intake.expect("the intake listens");
-    let answer = sealpost_mail::testing::submit(intake, ANN, &[BOB], message.as_bytes()).await.unwrap();
+    let answer = sealpost_mail::testing::submit(intake, ANN, &[BOB], message.as_bytes())
+        .await
+        .unwrap();
     assert!(answer.starts_with("250") && answer.contains("Sent securely as SP-"), "{answer}");
     let inbox = body(app.list(&bob, "inbox").await).await;
     assert_eq!(inbox[0]["subject"], "Ünïcödé notes");
     let detail = body(app.read(&bob, inbox[0]["id"].as_str().unwrap()).await).await;
-    assert_eq!(detail["body"].as_str().unwrap().trim(), "Café, naïve, Ægir and 東京: 8-bit bytes, not encoded.");
+    assert_eq!(
+        detail["body"].as_str().unwrap().trim(),
+        "Café, naïve, Ægir and 東京: 8-bit bytes, not encoded."
+    );
     // lettre hears a refusal as the error it is.
     let refused = sealpost_mail::testing::submit(intake, "stranger@testshire.gov.uk", &[BOB], message.as_bytes()).await;
     let refused = refused.unwrap_err();
-    assert!(refused.contains("550") && refused.contains("must be the sender's own"), "a 550 with its reason: {refused}");
+    assert!(
+        refused.contains("550") && refused.contains("must be the sender's own"),
+        "a 550 with its reason: {refused}"
+    );
 }
 
 #[tokio::test]
