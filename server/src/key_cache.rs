@@ -3,8 +3,8 @@
 //! member of staff listing fifty messages, would otherwise repeat it for every request. Keys
 //! live here for at most [`TTL_MS`] after they were unwrapped (they zeroize when dropped), and
 //! the cache never holds more than [`MAX_KEYS`]: content stays as safe as the master key that
-//! sits in the same memory. Erasing a message (retention, still to come) must also drop its key
-//! from here, or wait out the minute.
+//! sits in the same memory. A shredded message never reaches here (it has no wrapped key to
+//! unwrap, and that is checked first), and shredding drops its key from here as well.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -27,6 +27,13 @@ impl KeyCache {
         let map = self.0.lock().ok()?;
         let (key, at) = map.get(&message)?;
         (now_ms - at < TTL_MS && now_ms >= *at).then(|| key.clone())
+    }
+
+    /// Drops the key of `message` (shredded).
+    pub fn forget(&self, message: MessageId) {
+        if let Ok(mut map) = self.0.lock() {
+            map.remove(&message);
+        }
     }
 
     /// The key of `message` as unwrapped less than [`TTL_MS`] before `now_ms`, else the one

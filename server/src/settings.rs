@@ -57,6 +57,11 @@ pub struct Settings {
     /// Days a deleted message stays in a person's Deleted box before it is emptied
     /// (`SEALPOST_DELETED_DAYS`, default 30).
     pub deleted_days: u32,
+    /// Days an OFFICIAL message is kept from its send before it is crypto-shredded with its
+    /// replies and files (issue 19); 0 keeps it.
+    pub retention_days_official: u32,
+    /// The same for OFFICIAL-SENSITIVE messages.
+    pub retention_days_sensitive: u32,
     /// Team addresses that `/write` accepts, each delivered to its members' Inboxes
     /// (`SEALPOST_TEAMS`, e.g. `safeguarding@council.gov.uk=ann@council.gov.uk,raj@council.gov.uk`,
     /// teams separated by `;`; default none).
@@ -266,6 +271,8 @@ struct Layer {
     outbox_worker: Option<bool>,
     partner_write: Option<bool>,
     deleted_days: Option<u32>,
+    retention_days_official: Option<u32>,
+    retention_days_sensitive: Option<u32>,
     teams: Option<String>,
     mfa_required: Option<String>,
     oidc_issuer: Option<String>,
@@ -394,6 +401,8 @@ impl Settings {
             outbox_worker: l.outbox_worker.unwrap_or(true),
             partner_write: l.partner_write.unwrap_or(true),
             deleted_days: l.deleted_days.unwrap_or(30),
+            retention_days_official: l.retention_days_official.unwrap_or(730),
+            retention_days_sensitive: l.retention_days_sensitive.unwrap_or(730),
             teams: teams(l.teams.as_deref().unwrap_or_default()).ok_or_else(|| SettingsError::Env("SEALPOST_TEAMS".into()))?,
             mfa_required: match l.mfa_required.as_deref() {
                 None => MfaRequired::All,
@@ -572,6 +581,8 @@ fn apply_env(l: &mut Layer, name: &str, v: String) -> Result<(), ()> {
         "OUTBOX_WORKER" => l.outbox_worker = Some(v.trim().parse().map_err(|_| ())?),
         "PARTNER_WRITE" => l.partner_write = Some(v.trim().parse().map_err(|_| ())?),
         "DELETED_DAYS" => l.deleted_days = num(&v)?,
+        "RETENTION_DAYS_OFFICIAL" => l.retention_days_official = num(&v)?,
+        "RETENTION_DAYS_SENSITIVE" => l.retention_days_sensitive = num(&v)?,
         "TEAMS" => l.teams = Some(v),
         "MFA_REQUIRED" => l.mfa_required = Some(v),
         "OIDC_ISSUER" => l.oidc_issuer = Some(v),

@@ -38,10 +38,7 @@ impl Application {
         let store = open_store(&settings, clock.now_ms()).await?;
         let keyring = keyfiles::load(&settings.key_dir).context("loading the master key")?;
         let audit_key = keyfiles::load_audit_key(&settings.key_dir).context("loading the audit signing key")?;
-        let blobs = match &settings.blob_url {
-            Some(url) => BlobStore::from_url(url)?,
-            None => BlobStore::local(&settings.data_dir.join("blobs"))?,
-        };
+        let blobs = open_blobs(&settings)?;
         let smtp = settings.smtp_url.as_ref().map(|u| u.expose_secret().to_owned());
         let mailer = Mailer::new(smtp.as_deref(), settings.data_dir.join("outbox"), settings.mail_from.clone())
             .context("setting up outgoing mail")?;
@@ -138,6 +135,14 @@ impl Application {
         store.close().await;
         Ok(())
     }
+}
+
+/// The blob store the settings name: `SEALPOST_BLOB_URL`, or `blobs/` in the data directory.
+pub fn open_blobs(settings: &Settings) -> anyhow::Result<BlobStore> {
+    Ok(match &settings.blob_url {
+        Some(url) => BlobStore::from_url(url)?,
+        None => BlobStore::local(&settings.data_dir.join("blobs"))?,
+    })
 }
 
 /// Opens and migrates the configured database, creating the data directory for SQLite.

@@ -126,6 +126,13 @@ pub enum Action {
     /// A delivery report (bounce) came back for a notification: the recipient's address
     /// does not take mail.
     NotificationBounced,
+    /// A message was crypto-shredded: its key and files deleted, its metadata kept (by the
+    /// retention schedule, or erased by IG).
+    MessageShredded,
+    /// IG put a message on legal hold: it is not shredded until the hold is lifted.
+    MessageHoldPlaced,
+    /// IG lifted a message's legal hold.
+    MessageHoldLifted,
 }
 
 /// What it happened to. Everything about a message names the message first
@@ -285,11 +292,14 @@ impl Action {
             Action::IntakeHeld => "intake.held",
             Action::IntakeHeldDiscarded => "intake.discarded",
             Action::NotificationBounced => "notification.bounced",
+            Action::MessageShredded => "message.shredded",
+            Action::MessageHoldPlaced => "message.hold_placed",
+            Action::MessageHoldLifted => "message.hold_lifted",
         }
     }
 
     /// Every action, for tests that must cover each one.
-    pub const ALL: [Action; 44] = [
+    pub const ALL: [Action; 47] = [
         Action::MessageSend,
         Action::MailboxList,
         Action::MailboxSearch,
@@ -334,6 +344,9 @@ impl Action {
         Action::IntakeHeld,
         Action::IntakeHeldDiscarded,
         Action::NotificationBounced,
+        Action::MessageShredded,
+        Action::MessageHoldPlaced,
+        Action::MessageHoldLifted,
     ];
 }
 

@@ -25,6 +25,12 @@ pub const ACTIONS: &[(&str, &str)] = &[
     ("notification.sent", "Notification email accepted by the mail relay"),
     ("notification.failed", "Notification email could not be delivered"),
     ("notification.bounced", "Notification email bounced: the address does not take mail"),
+    (
+        "message.shredded",
+        "Message deleted for good (retention or erasure): only its record remains",
+    ),
+    ("message.hold_placed", "Message put on legal hold: kept until the hold is lifted"),
+    ("message.hold_lifted", "Legal hold lifted"),
     ("portal.redeem", "Opened the secure link"),
     ("portal.code_sent", "One-time code emailed"),
     ("portal.code_failed", "Entered a wrong code"),

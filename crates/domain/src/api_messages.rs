@@ -121,6 +121,10 @@ pub struct MessageSummary {
     /// with a code, not a member of staff.
     #[serde(default)]
     pub from_outside: bool,
+    /// Deleted for good (retention or erasure) at this time (Unix ms): the subject and body then
+    /// say when and why, and nothing else of it opens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deleted_at: Option<i64>,
 }
 
 /// A file attached to a message.

@@ -108,7 +108,7 @@ impl Store {
     pub async fn message_under_grant(&self, grant: &BreakGlassGrant) -> Result<Option<StoredMessage>, StorageError> {
         let sql = format!(
             "{MESSAGE_SELECT}, {MESSAGE_NOT_MINE}, {MESSAGE_BODIES} FROM messages m JOIN users u ON u.id = m.sender_id \
-             JOIN message_keys k ON k.message_id = m.id WHERE m.id = $1"
+             LEFT JOIN message_keys k ON k.message_id = m.id WHERE m.id = $1"
         );
         let row: Option<MessageBodyRow> = with_pool!(self, |pool| sqlx::query_as(&sql)
             .bind(grant.message.to_string())

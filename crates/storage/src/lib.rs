@@ -25,6 +25,7 @@ mod partner_write;
 mod portal;
 mod portal_sessions;
 mod replies;
+mod retention;
 mod search;
 mod second_factor;
 mod sessions;
@@ -45,14 +46,15 @@ pub use error::StorageError;
 pub use login_failures::LoginAttempt;
 pub use mailbox::Regrant;
 pub use messages::{
-    Bodies, MessageHeader, NewAttachment, NewMessage, NewRecipient, StoredAttachment, StoredMessage, StoredRecipient, ThreadEntry,
-    ThreadLink,
+    Bodies, MessageHeader, NewAttachment, NewMessage, NewRecipient, Shredded, StoredAttachment, StoredMessage, StoredRecipient,
+    ThreadEntry, ThreadLink,
 };
 pub use outbox::{Bounced, DueNotification};
 pub use partner_write::{OUTSIDE_SENDER, WriteSessionRecord};
 pub use portal::LinkRecord;
 pub use portal_sessions::{AttemptKind, PortalAttempt, PortalCode, PortalSessionRecord};
 pub use replies::{NewReply, StoredReply, ThreadActivity};
+pub use retention::{LegalHold, ShredReason};
 pub use search::{Listed, SealedText};
 pub use sessions::{SessionRecord, SessionStage};
 pub use sso::PendingSso;

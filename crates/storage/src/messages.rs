@@ -140,8 +140,11 @@ pub struct StoredMessage<B = Bodies> {
     pub subject: Ciphertext,
     /// Sealed body (`()` in a list).
     pub body: B,
-    /// Wrapped key.
-    pub key: Ciphertext,
+    /// Wrapped key; `None` once the message is shredded (its key row deleted), after which
+    /// nothing of it opens.
+    pub key: Option<Ciphertext>,
+    /// When and why it was shredded, if it was: then only its metadata is left.
+    pub shredded: Option<Shredded>,
     /// Sent at (ms).
     pub created_at_ms: i64,
     /// Expires at (ms).
@@ -159,6 +162,15 @@ pub struct StoredMessage<B = Bodies> {
 
 /// A message as a list reads it: everything but the body.
 pub type MessageHeader = StoredMessage<()>;
+
+/// When and why a message was crypto-shredded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shredded {
+    /// When (Unix ms).
+    pub at_ms: i64,
+    /// Erased by IG; otherwise deleted under the retention schedule.
+    pub erased: bool,
+}
 
 /// A message's sealed bodies, as its page reads them.
 #[derive(Debug, Clone)]
@@ -214,7 +226,9 @@ pub(crate) struct MessageRow {
     sender_email: String,
     marking: String,
     subject: Vec<u8>,
-    wrapped: Vec<u8>,
+    wrapped: Option<Vec<u8>>,
+    shredded_at: Option<i64>,
+    shred_reason: Option<String>,
     created_at: i64,
     expires_at: i64,
     attachments: i64,
@@ -239,7 +253,7 @@ pub(crate) const MESSAGE_BODIES: &str = "m.body, m.body_html";
 
 pub(crate) const MESSAGE_SELECT: &str = "SELECT m.id, m.reference, m.sender_id, COALESCE(m.outside_sender, u.display_name) AS sender_name, \
      COALESCE(m.outside_sender, u.email) AS sender_email, m.outside_sender, m.marking, \
-     m.subject, k.wrapped, m.created_at, m.expires_at, \
+     m.subject, k.wrapped, m.shredded_at, m.shred_reason, m.created_at, m.expires_at, \
      (SELECT COUNT(*) FROM attachments a WHERE a.message_id = m.id AND a.reply_id IS NULL) AS attachments, \
      (SELECT COUNT(*) FROM replies p WHERE p.message_id = m.id) AS replies, COALESCE(m.thread_id, m.id) AS thread_id";
 /// The reader's own recipient row `r`, after [`MESSAGE_SELECT`].
@@ -291,7 +305,13 @@ fn message_of<B>(r: MessageRow, body: B) -> Result<StoredMessage<B>, StorageErro
         marking: Marking::parse(&r.marking).ok_or(StorageError::Corrupt("messages.marking"))?,
         subject: Ciphertext::from_stored(r.subject),
         body,
-        key: Ciphertext::from_stored(r.wrapped),
+        key: r.wrapped.map(Ciphertext::from_stored),
+        shredded: match (r.shredded_at, r.shred_reason.as_deref()) {
+            (None, _) => None,
+            (Some(at_ms), Some("retention")) => Some(Shredded { at_ms, erased: false }),
+            (Some(at_ms), Some("erased")) => Some(Shredded { at_ms, erased: true }),
+            (Some(_), _) => return Err(StorageError::Corrupt("messages.shred_reason")),
+        },
         created_at_ms: r.created_at,
         expires_at_ms: r.expires_at,
         attachment_count: r.attachments,
@@ -441,13 +461,15 @@ impl Store {
     /// Does an attachment row (of a message, a reply or a draft) name the blob `key`? The
     /// orphan sweep removes only files for which this is false (SECURITY G2).
     pub async fn blob_is_referenced(&self, key: &str) -> Result<bool, StorageError> {
-        let found: Option<(i64,)> = with_pool!(self, |pool| sqlx::query_as(
-            "SELECT CAST(1 AS BIGINT) FROM attachments WHERE blob_key = $1 \
+        let found: Option<(i64,)> = with_pool!(self, |pool| {
+            sqlx::query_as(
+            "SELECT CAST(1 AS BIGINT) FROM attachments a JOIN messages m ON m.id = a.message_id WHERE a.blob_key = $1 AND m.shredded_at IS NULL \
              UNION ALL SELECT CAST(1 AS BIGINT) FROM draft_attachments WHERE blob_key = $1 LIMIT 1"
         )
         .bind(key)
         .fetch_optional(pool)
-        .await)?;
+        .await
+        })?;
         Ok(found.is_some())
     }
 }

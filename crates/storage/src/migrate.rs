@@ -144,6 +144,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../../../migrations/sqlite/0023_html_body.sql"),
         include_str!("../../../migrations/postgres/0023_html_body.sql"),
     ),
+    (
+        24,
+        "retention",
+        include_str!("../../../migrations/sqlite/0024_retention.sql"),
+        include_str!("../../../migrations/postgres/0024_retention.sql"),
+    ),
 ];
 
 const CREATE_LEDGER: &str =

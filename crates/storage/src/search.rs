@@ -54,9 +54,9 @@ struct TextRow {
     sender_email: String,
 }
 
-/// Leaves out what user `$1` deleted (deleted mail is not searched).
-const GONE: &str =
-    "AND NOT EXISTS (SELECT 1 FROM mail_folders f WHERE f.user_id = $1 AND f.message_id = m.id AND f.folder IN ('deleted', 'purged'))";
+/// Leaves out what user `$1` deleted (deleted mail is not searched) and what was shredded.
+const GONE: &str = "AND m.shredded_at IS NULL \
+     AND NOT EXISTS (SELECT 1 FROM mail_folders f WHERE f.user_id = $1 AND f.message_id = m.id AND f.folder IN ('deleted', 'purged'))";
 
 impl Store {
     /// The messages in `user`'s Inbox (addressed to them, not withdrawn) and Sent, newest

@@ -11,7 +11,8 @@ use sealpost_crypto::{Binding, MessageKey, ObjectKind, PasswordHash, Token};
 use sealpost_domain::api_messages::{Addressed, DeliveryStatus};
 use sealpost_domain::{AttachmentId, DisplayName, EmailAddress, Marking, MessageId, RecipientId, Reference, ReplyId, Role, UserId};
 use sealpost_storage::{
-    BlobStore, NewAttachment, NewMessage, NewRecipient, NewReply, NewUser, StorageError, Store, ThreadActivity, ThreadLink,
+    BlobStore, NewAttachment, NewMessage, NewRecipient, NewReply, NewUser, ShredReason, Shredded, StorageError, Store, ThreadActivity,
+    ThreadLink,
 };
 use tokio::io::AsyncReadExt;
 use uuid::Uuid;
@@ -806,5 +807,104 @@ contract!(
             ]
         );
         assert!(store.sealed_texts(&[]).await.unwrap().is_empty());
+    }
+);
+
+contract!(
+    a_shredded_message_keeps_its_record_and_loses_its_key_files_and_notifications,
+    |store: Store| async move {
+        let (ann, bob) = (user(&store, "ann").await, user(&store, "bob").await);
+        let mut old = message(ann, bob, "SP-OLD0-0001", 100);
+        old.marking = Marking::Official;
+        let sensitive = message(ann, bob, "SP-SENS-0001", 100);
+        let held = message(ann, bob, "SP-HELD-0001", 100);
+        let mut young = message(ann, bob, "SP-YOUN-0001", 900);
+        young.marking = Marking::Official;
+        for m in [&old, &sensitive, &held, &young] {
+            store.create_message(m, &audit()).await.unwrap();
+        }
+        assert!(store.place_legal_hold(held.id, "Litigation", ann, 150, &audit()).await.unwrap());
+        assert!(
+            !store.place_legal_hold(held.id, "Again", ann, 150, &audit()).await.unwrap(),
+            "one hold"
+        );
+        assert_eq!(store.legal_hold(held.id).await.unwrap().unwrap().reason, "Litigation");
+
+        // OFFICIAL before 500; OFFICIAL-SENSITIVE kept (no cutoff): the old one alone.
+        assert_eq!(store.retention_due(Some(500), None, 10).await.unwrap(), [old.id]);
+        // Both markings before 500: the held one is not due.
+        let due = store.retention_due(Some(500), Some(500), 10).await.unwrap();
+        assert!(due.len() == 2 && due.contains(&old.id) && due.contains(&sensitive.id), "{due:?}");
+
+        let before = store.audit_head().await.unwrap().seq;
+        let files = store.shred_message(old.id, ShredReason::Retention, 600, &audit()).await.unwrap();
+        assert_eq!(files, Some(vec!["attachments/x/y".to_owned()]));
+        assert_eq!(
+            store.audit_head().await.unwrap().seq,
+            before + 1,
+            "recorded in the same transaction"
+        );
+        assert_eq!(
+            store.shred_message(old.id, ShredReason::Retention, 700, &audit()).await.unwrap(),
+            None,
+            "once"
+        );
+        assert_eq!(
+            store.shred_message(held.id, ShredReason::Erased, 700, &audit()).await.unwrap(),
+            None,
+            "not while held"
+        );
+
+        let gone = store.message_for(ann, old.id).await.unwrap().expect("the record stays");
+        assert!(gone.key.is_none());
+        assert_eq!(gone.shredded, Some(Shredded { at_ms: 600, erased: false }));
+        assert_eq!(gone.reference.as_str(), "SP-OLD0-0001");
+        assert!(
+            store
+                .inbox(bob, 50)
+                .await
+                .unwrap()
+                .iter()
+                .any(|m| m.id == old.id && m.key.is_none()),
+            "still listed"
+        );
+        assert!(store.recipients_of(old.id).await.unwrap().len() == 2, "its recipients stay");
+        assert!(
+            store
+                .claim_due_notifications(10_000, 1_000, 50)
+                .await
+                .unwrap()
+                .iter()
+                .all(|n| n.message_id != old.id),
+            "its notification is cancelled"
+        );
+        assert!(
+            store
+                .retention_due(Some(500), Some(500), 10)
+                .await
+                .unwrap()
+                .iter()
+                .all(|id| *id != old.id)
+        );
+
+        // Lifted, the hold no longer keeps it; erased, it says so.
+        assert!(store.lift_legal_hold(held.id, &audit()).await.unwrap());
+        assert!(!store.lift_legal_hold(held.id, &audit()).await.unwrap());
+        assert!(
+            store
+                .shred_message(held.id, ShredReason::Erased, 800, &audit())
+                .await
+                .unwrap()
+                .is_some()
+        );
+        assert_eq!(
+            store.message_for(bob, held.id).await.unwrap().unwrap().shredded,
+            Some(Shredded { at_ms: 800, erased: true })
+        );
+        assert!(
+            !store.place_legal_hold(held.id, "Too late", ann, 900, &audit()).await.unwrap(),
+            "nothing left to hold"
+        );
+        store.checkpoint().await.unwrap();
     }
 );

@@ -17,6 +17,7 @@ pub mod portal;
 pub mod portal_mail;
 pub mod portal_verify;
 pub mod reply;
+pub mod retention;
 pub mod search;
 pub mod second_factor;
 pub mod send;

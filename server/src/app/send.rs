@@ -64,6 +64,7 @@ pub async fn send(state: &AppState, sender: &UserRecord, meta: &RequestMeta, for
 /// forward it (anyone else: 404). The new message is checked and sealed like any other.
 pub async fn forward(state: &AppState, sender: &UserRecord, id: MessageId, meta: &RequestMeta, form: impl Form) -> Result<Sent, AppError> {
     let original = state.store.message_for(sender.id, id).await?.ok_or(AppError::NotFound)?;
+    still_there(&original)?;
     send_in(state, sender, meta, form, Basis::Forward(original)).await
 }
 
@@ -73,7 +74,22 @@ pub async fn forward(state: &AppState, sender: &UserRecord, id: MessageId, meta:
 /// notifications, with the same checks (a partner gets a new link, code and passphrase rules).
 pub async fn reply(state: &AppState, sender: &UserRecord, id: MessageId, meta: &RequestMeta, form: impl Form) -> Result<Sent, AppError> {
     let answered = state.store.message_for(sender.id, id).await?.ok_or(AppError::NotFound)?;
+    still_there(&answered)?;
     send_in(state, sender, meta, form, Basis::Answer(answered)).await
+}
+
+/// A shredded message cannot be answered or forwarded: `Gone`, saying when and why it went.
+fn still_there(m: &StoredMessage) -> Result<(), AppError> {
+    match m.shredded {
+        None => Ok(()),
+        Some(_) => Err(AppError::Gone {
+            code: "message_deleted",
+            message: format!(
+                "{}; it can no longer be answered or forwarded.",
+                disclosure::deleted_line(m.shredded)
+            ),
+        }),
+    }
 }
 
 async fn send_in(state: &AppState, sender: &UserRecord, meta: &RequestMeta, mut form: impl Form, basis: Basis) -> Result<Sent, AppError> {

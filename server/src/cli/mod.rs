@@ -55,6 +55,18 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// The retention schedule (SEALPOST_RETENTION_DAYS_OFFICIAL and _SENSITIVE).
+    Retention {
+        #[command(subcommand)]
+        command: RetentionCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum RetentionCommand {
+    /// Crypto-shred now every message whose time is up (the server also does this hourly):
+    /// its key and files are deleted, its record stays. Messages on legal hold are kept.
+    Run,
 }
 
 #[derive(Debug, Subcommand)]
@@ -211,7 +223,23 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             command: AuditCommand::Checkpoint { out },
         } => export_checkpoint(&settings, out.as_deref()).await,
         Command::User { command } => users::run(&settings, command).await,
+        Command::Retention {
+            command: RetentionCommand::Run,
+        } => retention_run(&settings).await,
     }
+}
+
+async fn retention_run(settings: &Settings) -> anyhow::Result<()> {
+    let store = startup::open_store(settings, SystemClock.now_ms()).await?;
+    let blobs = startup::open_blobs(settings)?;
+    let shredded = crate::app::retention::run(&store, &blobs, settings, SystemClock.now_ms(), |_| {}).await?;
+    println!(
+        "Deleted {shredded} message{} whose time under the retention schedule was up (OFFICIAL after {} days, OFFICIAL-SENSITIVE after {}; 0 keeps).",
+        if shredded == 1 { "" } else { "s" },
+        settings.retention_days_official,
+        settings.retention_days_sensitive
+    );
+    Ok(())
 }
 
 async fn serve(settings: Settings) -> anyhow::Result<()> {

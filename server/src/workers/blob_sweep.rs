@@ -8,8 +8,9 @@
 //! no other server running), every orphan older than the process goes at once.
 //!
 //! The same hourly pass forgets what only mattered for an hour: failed sign-ins, `/write`
-//! visits and their limit entries older than a day; and it discards mail from Outlook held for
-//! a passphrase past its 24 hours.
+//! visits and their limit entries older than a day; it discards mail from Outlook held for
+//! a passphrase past its 24 hours; and it crypto-shreds the messages whose retention is up
+//! (issue 19: so a message goes within the hour after its day).
 
 use std::time::{Duration, SystemTime};
 
@@ -45,6 +46,10 @@ pub async fn run(state: AppState, started: SystemTime, alone: bool, mut stop: wa
             Ok(0) => {}
             Ok(discarded) => tracing::info!(discarded, "discarded mail from Outlook held past its time for a passphrase"),
             Err(e) => tracing::warn!(error = %e, "could not discard held mail past its time; trying again later"),
+        }
+        let forget = |id| state.message_keys.forget(id);
+        if let Err(e) = crate::app::retention::run(&state.store, &state.blobs, &state.settings, state.now_ms(), forget).await {
+            tracing::warn!(error = %e, "retention run failed; trying again within the hour");
         }
         tokio::select! {
             () = tokio::time::sleep(EVERY) => {}

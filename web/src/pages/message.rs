@@ -76,13 +76,17 @@ fn Message(id: MessageId, detail: MessageDetail, just_sent: bool) -> impl IntoVi
     // Reply to all is worth offering when more than one person is on the envelope.
     // Not for a blind copy's reader: answering everyone would tell them.
     let many = !detail.blind_copy && detail.to.len() + detail.cc.len() > 1;
+    let deleted = detail.summary.deleted_at.is_some();
     view! {
         {just_sent.then(|| view! { <div class="notice" role="status"><strong>"Sent securely."</strong>" Reference "{reference}"."</div> })}
         <MessageArticle detail=detail attachment_urls=urls expiry_label="Links expire"/>
         <p class="actions">
-            <a class="button" href=format!("/compose?reply={id}")>"Reply"</a>
-            {many.then(|| view! { <a class="button quiet" href=format!("/compose?reply={id}&all=1")>"Reply to all"</a> })}
-            <a class="button quiet" href=format!("/compose?forward={id}")>"Forward"</a>
+            // A message deleted under the retention policy (or erased) has nothing left to answer.
+            {(!deleted).then(|| view! {
+                <a class="button" href=format!("/compose?reply={id}")>"Reply"</a>
+                {many.then(|| view! { <a class="button quiet" href=format!("/compose?reply={id}&all=1")>"Reply to all"</a> })}
+                <a class="button quiet" href=format!("/compose?forward={id}")>"Forward"</a>
+            })}
             <FileButtons id/>
         </p>
         <Conversation id thread base="/messages"/>

@@ -62,7 +62,9 @@ pub fn Verified(state: PortalState) -> impl IntoView {
                     let message = match detail {
                         Ok(d) => {
                             let id = d.summary.id;
-                            view! { <PortalMessage detail=d/><ReplyForm id limits on_sent/> }.into_any()
+                            // Nothing to reply to once it was deleted under the retention policy.
+                            let deleted = d.summary.deleted_at.is_some();
+                            view! { <PortalMessage detail=d/>{(!deleted).then(|| view! { <ReplyForm id limits on_sent/> })} }.into_any()
                         }
                         Err(f) => view! {
                             <h1>"The message could not be opened"</h1><p>{f.message}</p><p>{format!("Reference {reference}.")}</p>

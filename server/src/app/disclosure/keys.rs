@@ -12,10 +12,17 @@ use crate::error::AppError;
 use crate::state::AppState;
 
 /// The message's key, unwrapped with the master key or taken from the short-lived cache.
+/// A shredded message has none: `Gone`, saying when and why it was deleted.
 pub(crate) fn message_key<B>(state: &AppState, m: &StoredMessage<B>) -> Result<Arc<MessageKey>, AppError> {
+    let (Some(wrapped), None) = (&m.key, m.shredded) else {
+        return Err(AppError::Gone {
+            code: "message_deleted",
+            message: format!("{}.", super::deleted_line(m.shredded)),
+        });
+    };
     Ok(state
         .message_keys
-        .get_or(m.id, state.now_ms(), || state.keyring.unwrap(&m.key, m.id.0))?)
+        .get_or(m.id, state.now_ms(), || state.keyring.unwrap(wrapped, m.id.0))?)
 }
 
 /// A sealed text field, opened (its binding checked) as UTF-8.

@@ -12,8 +12,8 @@ mod viewer;
 
 use sealpost_crypto::{Binding, ObjectKind, OpenedReader};
 use sealpost_domain::api_messages::{Addressed, MessageDetail, MessageSummary, RecipientStatus, ThreadPart};
-use sealpost_domain::{AttachmentId, MessageId};
-use sealpost_storage::{BlobReader, StoredMessage, StoredRecipient, ThreadActivity, ThreadEntry};
+use sealpost_domain::{AttachmentId, MessageId, time};
+use sealpost_storage::{BlobReader, Shredded, StoredMessage, StoredRecipient, ThreadActivity, ThreadEntry};
 
 pub use drafts::{draft_content, draft_files, draft_key, seal_draft};
 pub(crate) use keys::message_key;
@@ -44,7 +44,11 @@ pub async fn reveal(
     viewer: Viewer,
     meta: &RequestMeta,
 ) -> Result<MessageDetail, AppError> {
-    let key = message_key(state, &m)?;
+    // A shredded message has no key: its reader sees when and why it was deleted.
+    let key = match m.shredded {
+        None => Some(message_key(state, &m)?),
+        Some(_) => None,
+    };
     audit::record(
         state,
         meta,
@@ -54,35 +58,50 @@ pub async fn reveal(
         Outcome::Success,
     )
     .await?;
-    detail(state, &key, m, viewer).await
+    detail(state, key.as_deref(), m, viewer).await
 }
 
 /// The message as an IG officer sees it under a break-glass grant just made: the grant's own
 /// audit event, committed with it, is the record of this read (SECURITY C3).
 pub async fn reveal_granted(state: &AppState, m: StoredMessage) -> Result<MessageDetail, AppError> {
-    let key = message_key(state, &m)?;
-    detail(state, &key, m, Viewer::BreakGlass).await
+    let key = match m.shredded {
+        None => Some(message_key(state, &m)?),
+        Some(_) => None,
+    };
+    detail(state, key.as_deref(), m, Viewer::BreakGlass).await
 }
 
 /// The message as `viewer` may see it, marked read for them; the caller has recorded the read.
-async fn detail(state: &AppState, key: &sealpost_crypto::MessageKey, m: StoredMessage, viewer: Viewer) -> Result<MessageDetail, AppError> {
+/// Without a `key` (shredded), its envelope and when and why it was deleted.
+async fn detail(
+    state: &AppState,
+    key: Option<&sealpost_crypto::MessageKey>,
+    m: StoredMessage,
+    viewer: Viewer,
+) -> Result<MessageDetail, AppError> {
     let id = m.id;
     if let Some((row, false)) = m.my_row {
         state.store.mark_read(row, state.now_ms()).await?;
     }
     // Files belong to the message or to its replies: with neither, there is nothing to read.
-    let files = if m.attachment_count > 0 || m.reply_count > 0 {
+    let files = if key.is_some() && (m.attachment_count > 0 || m.reply_count > 0) {
         state.store.attachments_of(id).await?
     } else {
         vec![]
     };
-    let replies = viewer::replies(state, key, &m, viewer, &files).await?;
+    let replies = match key {
+        Some(key) => viewer::replies(state, key, &m, viewer, &files).await?,
+        None => vec![],
+    };
     if viewer == Viewer::Sender
         && let Some(newest) = replies.last()
     {
         state.store.mark_replies_read(id, newest.sent_at, state.now_ms()).await?;
     }
-    let attachments = files_of(key, &files, None)?;
+    let attachments = match key {
+        Some(key) => files_of(key, &files, None)?,
+        None => vec![],
+    };
     let rows = state.store.recipients_of(id).await?;
     let line = |wanted: Addressed| {
         rows.iter()
@@ -106,10 +125,16 @@ async fn detail(state: &AppState, key: &sealpost_crypto::MessageKey, m: StoredMe
     Ok(MessageDetail {
         summary,
         sender_email: m.sender_email.clone(),
-        body: open_text(key, Binding::new(ObjectKind::Body, id.0), &m.body.text)?,
-        html: match &m.body.html {
-            Some(html) => Some(open_text(key, Binding::new(ObjectKind::BodyHtml, id.0), html)?),
-            None => None,
+        body: match key {
+            Some(key) => open_text(key, Binding::new(ObjectKind::Body, id.0), &m.body.text)?,
+            None => format!(
+                "{}. Its words, files and replies can no longer be opened by anyone; this record of it remains.",
+                deleted_line(m.shredded)
+            ),
+        },
+        html: match (key, &m.body.html) {
+            (Some(key), Some(html)) => Some(open_text(key, Binding::new(ObjectKind::BodyHtml, id.0), html)?),
+            _ => None,
         },
         attachments,
         expires_at: m.expires_at_ms,
@@ -203,13 +228,35 @@ pub fn summary<B>(
         last_reply_from: thread.map(|t| t.last_from.clone()),
         last_activity: thread.map_or(m.created_at_ms, |t| t.last_at_ms.max(m.created_at_ms)),
         from_outside: m.from_outside,
+        deleted_at: m.shredded.map(|s| s.at_ms),
     })
 }
 
-/// The message's subject, opened; the caller has recorded the listing it appears in.
+/// The message's subject, opened; the caller has recorded the listing it appears in. A
+/// shredded message's subject says when and why it was deleted.
 pub fn subject<B>(state: &AppState, m: &StoredMessage<B>) -> Result<String, AppError> {
+    if m.shredded.is_some() {
+        return Ok(deleted_line(m.shredded));
+    }
     let key = message_key(state, m)?;
     open_text(&key, Binding::new(ObjectKind::Subject, m.id.0), &m.subject)
+}
+
+/// When and why a shredded message was deleted, as its readers are told (a sentence without its
+/// full stop).
+pub fn deleted_line(shredded: Option<Shredded>) -> String {
+    match shredded {
+        Some(Shredded { at_ms, erased: true }) => {
+            format!(
+                "Erased by the council's information governance team on {}",
+                time::format_date(at_ms)
+            )
+        }
+        Some(Shredded { at_ms, erased: false }) => {
+            format!("Deleted under the council's retention policy on {}", time::format_date(at_ms))
+        }
+        None => "Deleted: it can no longer be opened".to_owned(),
+    }
 }
 
 /// Each recipient's status and, from the audit log, what they did: for the sender's view.

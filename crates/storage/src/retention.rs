@@ -1,0 +1,197 @@
+//! Retention, legal hold and erasure (issue 19, SECURITY E4): a message is crypto-shredded by
+//! deleting its key row, in the same transaction as the audit event that records it. Its
+//! replies and files were sealed with that key, so they go with it; the caller deletes the
+//! blobs after the commit (and the orphan sweep takes any it missed: a shredded message's files
+//! count as unreferenced). The metadata stays.
+
+use sealpost_audit::AuditEvent;
+use sealpost_domain::{MessageId, UserId};
+
+use crate::audit::{begin_write, chain_audit};
+use crate::messages::parse_id;
+use crate::{Pool, StorageError, Store, with_pool};
+
+/// Why a message is shredded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShredReason {
+    /// Its time under the council's retention schedule was up.
+    Retention,
+    /// IG erased it.
+    Erased,
+}
+
+impl ShredReason {
+    fn as_str(self) -> &'static str {
+        match self {
+            ShredReason::Retention => "retention",
+            ShredReason::Erased => "erased",
+        }
+    }
+}
+
+/// A legal hold on a message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LegalHold {
+    /// Why, in IG's words.
+    pub reason: String,
+    /// Who placed it.
+    pub placed_by: UserId,
+    /// When (Unix ms).
+    pub placed_at_ms: i64,
+}
+
+impl Store {
+    /// Up to `limit` messages whose time is up: sent before the cutoff for their marking
+    /// (`None`: that marking is kept), not shredded, not on legal hold; oldest first.
+    pub async fn retention_due(
+        &self,
+        official_before_ms: Option<i64>,
+        sensitive_before_ms: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<MessageId>, StorageError> {
+        // A marking that is kept gets a cutoff before any message.
+        let (official, sensitive) = (official_before_ms.unwrap_or(i64::MIN), sensitive_before_ms.unwrap_or(i64::MIN));
+        let rows: Vec<(String,)> = with_pool!(self, |pool| sqlx::query_as(
+            "SELECT m.id FROM messages m WHERE m.shredded_at IS NULL \
+             AND ((m.marking = 'official' AND m.created_at < $1) OR (m.marking = 'official-sensitive' AND m.created_at < $2)) \
+             AND NOT EXISTS (SELECT 1 FROM legal_holds h WHERE h.message_id = m.id) \
+             ORDER BY m.created_at, m.id LIMIT $3"
+        )
+        .bind(official)
+        .bind(sensitive)
+        .bind(limit)
+        .fetch_all(pool)
+        .await)?;
+        rows.into_iter().map(|(id,)| Ok(MessageId(parse_id(&id, "messages.id")?))).collect()
+    }
+
+    /// Crypto-shreds message `id` at `now_ms` with `audit` in the same transaction: deletes
+    /// its key row, cancels its pending notifications and marks it shredded. Returns the blob
+    /// keys of its files (and its replies' files) for the caller to delete, or `None` with
+    /// nothing written if it is on legal hold, already shredded, or does not exist.
+    pub async fn shred_message(
+        &self,
+        id: MessageId,
+        reason: ShredReason,
+        now_ms: i64,
+        audit: &AuditEvent,
+    ) -> Result<Option<Vec<String>>, StorageError> {
+        let id = id.to_string();
+        with_pool!(self, |pool| {
+            let mut tx = begin_write!(self, pool).await?;
+            let marked = sqlx::query(
+                "UPDATE messages SET shredded_at = $2, shred_reason = $3 WHERE id = $1 AND shredded_at IS NULL \
+                 AND NOT EXISTS (SELECT 1 FROM legal_holds h WHERE h.message_id = $1)",
+            )
+            .bind(&id)
+            .bind(now_ms)
+            .bind(reason.as_str())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if marked == 0 {
+                return Ok::<_, StorageError>(None);
+            }
+            sqlx::query("DELETE FROM message_keys WHERE message_id = $1")
+                .bind(&id)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(
+                "UPDATE outbox SET state = 'cancelled', sealed_link = NULL WHERE state = 'pending' \
+                 AND recipient_id IN (SELECT r.id FROM recipients r WHERE r.message_id = $1)",
+            )
+            .bind(&id)
+            .execute(&mut *tx)
+            .await?;
+            let blobs: Vec<(String,)> = sqlx::query_as("SELECT blob_key FROM attachments WHERE message_id = $1")
+                .bind(&id)
+                .fetch_all(&mut *tx)
+                .await?;
+            chain_audit!(self, tx, [audit])?;
+            tx.commit().await?;
+            Ok(Some(blobs.into_iter().map(|(key,)| key).collect()))
+        })
+    }
+
+    /// Puts message `id` on legal hold, with `audit` in the same transaction. False, with
+    /// nothing written, if it is already held, shredded or does not exist.
+    pub async fn place_legal_hold(
+        &self,
+        id: MessageId,
+        reason: &str,
+        by: UserId,
+        now_ms: i64,
+        audit: &AuditEvent,
+    ) -> Result<bool, StorageError> {
+        let id = id.to_string();
+        with_pool!(self, |pool| {
+            let mut tx = begin_write!(self, pool).await?;
+            let placed = sqlx::query(
+                "INSERT INTO legal_holds (message_id, reason, placed_by, placed_at) \
+                 SELECT m.id, $2, $3, $4 FROM messages m WHERE m.id = $1 AND m.shredded_at IS NULL \
+                 AND NOT EXISTS (SELECT 1 FROM legal_holds h WHERE h.message_id = $1)",
+            )
+            .bind(&id)
+            .bind(reason)
+            .bind(by.to_string())
+            .bind(now_ms)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if placed == 0 {
+                return Ok::<_, StorageError>(false);
+            }
+            chain_audit!(self, tx, [audit])?;
+            tx.commit().await?;
+            Ok(true)
+        })
+    }
+
+    /// Lifts the legal hold on message `id`, with `audit` in the same transaction. False, with
+    /// nothing written, if it was not held.
+    pub async fn lift_legal_hold(&self, id: MessageId, audit: &AuditEvent) -> Result<bool, StorageError> {
+        let id = id.to_string();
+        with_pool!(self, |pool| {
+            let mut tx = begin_write!(self, pool).await?;
+            let lifted = sqlx::query("DELETE FROM legal_holds WHERE message_id = $1")
+                .bind(&id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            if lifted == 0 {
+                return Ok::<_, StorageError>(false);
+            }
+            chain_audit!(self, tx, [audit])?;
+            tx.commit().await?;
+            Ok(true)
+        })
+    }
+
+    /// The legal hold on message `id`, if any.
+    pub async fn legal_hold(&self, id: MessageId) -> Result<Option<LegalHold>, StorageError> {
+        let row: Option<(String, String, i64)> = with_pool!(self, |pool| sqlx::query_as(
+            "SELECT reason, placed_by, placed_at FROM legal_holds WHERE message_id = $1"
+        )
+        .bind(id.to_string())
+        .fetch_optional(pool)
+        .await)?;
+        row.map(|(reason, by, at)| {
+            Ok(LegalHold {
+                reason,
+                placed_by: UserId(parse_id(&by, "legal_holds.placed_by")?),
+                placed_at_ms: at,
+            })
+        })
+        .transpose()
+    }
+
+    /// After a shred on SQLite, moves the WAL into the database file and truncates it, so a
+    /// deleted key's bytes (overwritten there by `secure_delete`) are in neither (SECURITY E4).
+    /// Nothing to do on PostgreSQL, whose vacuum reclaims dead rows.
+    pub async fn checkpoint(&self) -> Result<(), StorageError> {
+        if let Pool::Sqlite(pool) = &self.pool {
+            sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(pool).await?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,68 @@
+// Retention (issue 19): a message past the council's retention days is crypto-shredded. Its
+// sender and its partner still find it, told when and why it was deleted, with nothing of its
+// words or files left and nothing to answer; never an error page.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+
+import { axeViolations, launchBrowser, newPage, screenshot } from '../support/browser.mjs';
+import { PASSWORD } from '../support/people.mjs';
+import { startSealpost } from '../support/sealpost.mjs';
+import { startSmtpSink } from '../support/smtp-sink.mjs';
+import { sendMessage, signIn } from '../support/staff.mjs';
+
+const ANN = 'ann@testshire.gov.uk';
+const PARTNER = 'records@hospital.example.uk';
+
+describe('retention', () => {
+  let sink;
+  let sealpost;
+  let browser;
+
+  before(async () => {
+    sink = await startSmtpSink();
+    sealpost = await startSealpost({ env: { SEALPOST_SMTP_URL: sink.url } });
+    browser = await launchBrowser();
+    sealpost.cli(['user', 'add', '--email', ANN, '--name', 'Ann Lee', '--password-stdin'], PASSWORD);
+  });
+
+  after(async () => {
+    await browser?.close();
+    await sealpost?.stop();
+    await sink?.stop();
+  });
+
+  test('a message past its retention is deleted, and its sender and partner are told when and why', async () => {
+    const ann = await newPage(browser);
+    await signIn(ann, sealpost.base, ANN);
+    const reference = await sendMessage(ann, sealpost.base, {
+      to: [PARTNER], subject: 'Discharge summary 2024', body: 'The summary you asked for.',
+    });
+    const link = (await sink.waitFor(PARTNER, reference)).match(new RegExp(`${sealpost.base}/s/[0-9a-f]{64}`))[0];
+
+    // Three years pass (the schedule keeps OFFICIAL mail for 730 days), then the run.
+    sealpost.sql(`UPDATE messages SET created_at = created_at - ${3 * 365 * 86_400_000} WHERE reference = '${reference}'`);
+    assert.match(sealpost.cli(['retention', 'run']), /Deleted 1 message /);
+
+    const partner = await newPage(browser);
+    await partner.goto(link);
+    await partner.getByRole('button', { name: 'Send me a code' }).click();
+    const code = (await sink.waitFor(PARTNER, 'confirmation code is')).match(/code is:\s+(\d{6})/)[1];
+    await partner.getByLabel('Code from the email').fill(code);
+    await partner.getByRole('button', { name: 'Continue' }).click();
+    const heading = partner.getByRole('heading', { level: 1, name: /^Deleted under the council's retention policy on / });
+    await heading.waitFor();
+    assert.match(await partner.getByRole('main').innerText(), /can no longer be opened by anyone/);
+    assert.equal(await partner.getByRole('heading', { name: 'Reply securely' }).count(), 0, 'nothing to reply to');
+    assert.deepEqual(await axeViolations(partner), [], 'the portal, deleted');
+    await screenshot(partner, '25-retention-portal');
+
+    await ann.goto(`${sealpost.base}/sent`);
+    await ann.getByRole('row', { name: /Deleted under the council's retention policy/ }).getByRole('link').click();
+    await ann.getByRole('heading', { level: 1, name: /^Deleted under the council's retention policy on / }).waitFor();
+    assert.equal(await ann.getByRole('link', { name: 'Reply', exact: true }).count(), 0);
+    assert.deepEqual(await axeViolations(ann), [], 'the staff app, deleted');
+    await screenshot(ann, '26-retention-sent');
+    assert.deepEqual(partner.errors, []);
+    assert.deepEqual(ann.errors, []);
+  });
+});

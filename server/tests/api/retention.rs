@@ -1,0 +1,212 @@
+//! Retention (issue 19, SECURITY E4): a message past its days is crypto-shredded with its
+//! replies and files. Its readers see when and why, never an error; nothing of it opens; its
+//! key's bytes are in neither the SQLite file nor the WAL; its record and the audit chain stay.
+//! A message on legal hold, or of a marking kept for ever, survives.
+
+use reqwest::StatusCode;
+use sealpost_audit::{Action, Actor, AuditEvent, Object, Origin, Outcome};
+use sealpost_domain::MessageId;
+
+use crate::cli::sealpost;
+use crate::staff::{People, message, people, send_ok};
+use crate::test_app::{PASSWORD, TestApp, body, spawn_app_with};
+
+const DAY_MINUTES: i64 = 24 * 60;
+
+/// Runs the retention pass the server's housekeeping runs: how many messages went.
+async fn run_retention(app: &TestApp) -> usize {
+    let state = &app.state;
+    sealpost_server::app::retention::run(&state.store, &state.blobs, &state.settings, state.now_ms(), |id| {
+        state.message_keys.forget(id)
+    })
+    .await
+    .unwrap()
+}
+
+/// The SQLite database file and its WAL, as bytes one after the other.
+fn on_disk(app: &TestApp) -> Vec<u8> {
+    let db = app.db.url.trim_start_matches("sqlite://");
+    let mut bytes = std::fs::read(db).unwrap();
+    bytes.extend(std::fs::read(format!("{db}-wal")).unwrap_or_default());
+    bytes
+}
+
+/// Ann sends Bob a message with a file; its id.
+async fn sent_to_bob(app: &TestApp, p: &People, subject: &str, marking: &str) -> String {
+    let mut m = message(&["bob@testshire.gov.uk"], subject, "Words to be shredded");
+    m["marking"] = marking.into();
+    send_ok(app, &p.ann, m, &[("notes.txt", b"file to be shredded".to_vec())]).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn a_message_past_its_days_is_shredded_and_its_readers_are_told_when_and_why() {
+    let app = spawn_app_with(|s| {
+        s.retention_days_official = 30;
+        s.retention_days_sensitive = 0; // kept for ever
+    })
+    .await;
+    let p = people(&app).await;
+    let old = sent_to_bob(&app, &p, "Old case", "official").await;
+    let held = sent_to_bob(&app, &p, "Held case", "official").await;
+    let sensitive = sent_to_bob(&app, &p, "Sensitive case", "official-sensitive").await;
+    let aid = body(app.read(&p.bob, &old).await).await["attachments"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let wrapped = app
+        .state
+        .store
+        .fetch_bytes(&format!("SELECT wrapped FROM message_keys WHERE message_id = '{old}'"))
+        .await
+        .unwrap();
+    assert_eq!(wrapped.len(), 1);
+    let held_id = MessageId(held.parse().unwrap());
+    let ig = app.create_user("ida@testshire.gov.uk", PASSWORD, sealpost_domain::Role::Ig).await;
+    let event = |action| {
+        AuditEvent::new(
+            app.state.now_ms(),
+            &Actor::User(ig),
+            action,
+            Some(Object::Message(held_id)),
+            Outcome::Success,
+            Origin::default(),
+        )
+    };
+    let reason = "Litigation: case 12";
+    assert!(
+        app.state
+            .store
+            .place_legal_hold(held_id, reason, ig, app.state.now_ms(), &event(Action::MessageHoldPlaced))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !app.state
+            .store
+            .place_legal_hold(held_id, reason, ig, app.state.now_ms(), &event(Action::MessageHoldPlaced))
+            .await
+            .unwrap(),
+        "once"
+    );
+    assert_eq!(app.blob_files().len(), 3);
+
+    if app.db.url.starts_with("sqlite://") {
+        assert!(
+            on_disk(&app).windows(wrapped[0].len()).any(|w| w == wrapped[0].as_slice()),
+            "the scan finds the key while it exists"
+        );
+    }
+    app.clock.advance_minutes(29 * DAY_MINUTES);
+    assert_eq!(run_retention(&app).await, 0, "not yet");
+    app.clock.advance_minutes(2 * DAY_MINUTES);
+    assert_eq!(run_retention(&app).await, 1, "the old one; the held and the kept stay");
+    assert_eq!(run_retention(&app).await, 0, "once");
+
+    // A month on: both sign in again and see the record, told when and why.
+    let (ann, bob) = (
+        app.sign_in("ann@testshire.gov.uk", PASSWORD).await,
+        app.sign_in("bob@testshire.gov.uk", PASSWORD).await,
+    );
+    let inbox = body(app.list(&bob, "inbox").await).await;
+    let row = inbox
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["id"] == old.as_str())
+        .expect("still listed");
+    assert!(
+        row["subject"]
+            .as_str()
+            .unwrap()
+            .starts_with("Deleted under the council's retention policy on "),
+        "{row}"
+    );
+    assert!(row["deleted_at"].as_i64().is_some());
+    for cookie in [&ann, &bob] {
+        let read = app.read(cookie, &old).await;
+        assert_eq!(read.status(), StatusCode::OK, "never an error");
+        let detail = body(read).await;
+        assert!(detail["body"].as_str().unwrap().contains("can no longer be opened"), "{detail}");
+        assert_eq!(detail["attachments"], serde_json::json!([]));
+        assert_eq!(detail["summary"]["reference"].as_str().unwrap().len(), 12, "the record stays");
+    }
+    assert_eq!(app.download(&bob, &old, &aid).await.status(), StatusCode::GONE);
+    let found = body(app.get("/api/v1/search?q=shredded").header("cookie", &bob).send().await.unwrap()).await;
+    let hits: Vec<&str> = found["hits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["found"]["id"].as_str().unwrap_or_default())
+        .collect();
+    assert!(
+        !hits.contains(&old.as_str()) && hits.len() == 2,
+        "search finds the two left, not the shredded one: {found}"
+    );
+    let answer = app.answer(&ann, &old, message(&["bob@testshire.gov.uk"], "Re", "x"), &[]).await;
+    assert_eq!(answer.status(), StatusCode::GONE, "nothing of it opens to be answered");
+    // The others open as before.
+    for other in [&held, &sensitive] {
+        assert_eq!(body(app.read(&bob, other).await).await["body"], "Words to be shredded");
+    }
+
+    // Gone for good: the key row, its bytes from the database file and WAL, and the file.
+    assert!(
+        app.state
+            .store
+            .fetch_bytes(&format!("SELECT wrapped FROM message_keys WHERE message_id = '{old}'"))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    if app.db.url.starts_with("sqlite://") {
+        assert!(
+            !on_disk(&app).windows(wrapped[0].len()).any(|w| w == wrapped[0].as_slice()),
+            "the wrapped key is still in the database file or the WAL"
+        );
+    }
+    assert_eq!(app.blob_files().len(), 2, "its file went");
+    assert!(app.audit_actions(&old).await.contains(&"message.shredded".to_owned()));
+    let out = sealpost(&app, &["audit", "verify"], None);
+    assert!(
+        out.status.success(),
+        "the chain is intact: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // Lifted, the hold no longer protects it.
+    assert!(
+        app.state
+            .store
+            .lift_legal_hold(held_id, &event(Action::MessageHoldLifted))
+            .await
+            .unwrap()
+    );
+    assert_eq!(run_retention(&app).await, 1);
+}
+
+#[tokio::test]
+async fn sealpost_retention_run_shreds_what_is_due_from_the_command_line() {
+    let app = spawn_app_with(|_| {}).await;
+    let p = people(&app).await;
+    let old = sent_to_bob(&app, &p, "Three years old", "official").await;
+    let new = sent_to_bob(&app, &p, "New", "official").await;
+    // Sent three years ago (the command runs on the real clock).
+    let three_years = app.state.now_ms() - 3 * 365 * 86_400_000;
+    app.state
+        .store
+        .execute_raw(&format!("UPDATE messages SET created_at = {three_years} WHERE id = '{old}'"))
+        .await
+        .unwrap();
+    let out = sealpost(&app, &["retention", "run"], None);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("Deleted 1 message "),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(body(app.read(&p.bob, &old).await).await["summary"]["deleted_at"].is_i64());
+    assert_eq!(body(app.read(&p.bob, &new).await).await["body"], "Words to be shredded");
+}
