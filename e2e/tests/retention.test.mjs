@@ -12,6 +12,8 @@ import { sendMessage, signIn } from '../support/staff.mjs';
 
 const ANN = 'ann@testshire.gov.uk';
 const PARTNER = 'records@hospital.example.uk';
+const IDA = 'ida@testshire.gov.uk';
+const DPO = 'dpo@testshire.gov.uk';
 
 describe('retention', () => {
   let sink;
@@ -20,9 +22,10 @@ describe('retention', () => {
 
   before(async () => {
     sink = await startSmtpSink();
-    sealpost = await startSealpost({ env: { SEALPOST_SMTP_URL: sink.url } });
+    sealpost = await startSealpost({ env: { SEALPOST_SMTP_URL: sink.url, SEALPOST_DPO_EMAIL: DPO } });
     browser = await launchBrowser();
     sealpost.cli(['user', 'add', '--email', ANN, '--name', 'Ann Lee', '--password-stdin'], PASSWORD);
+    sealpost.cli(['user', 'add', '--email', IDA, '--name', 'Ida Okafor', '--role', 'ig', '--password-stdin'], PASSWORD);
   });
 
   after(async () => {
@@ -64,5 +67,52 @@ describe('retention', () => {
     await screenshot(ann, '26-retention-sent');
     assert.deepEqual(partner.errors, []);
     assert.deepEqual(ann.errors, []);
+  });
+
+  test('IG puts one message on legal hold and erases another; the DPO is told and the partner sees it erased', async () => {
+    const ann = await newPage(browser);
+    await signIn(ann, sealpost.base, ANN);
+    const held = await sendMessage(ann, sealpost.base, { to: [PARTNER], subject: 'Tribunal bundle', body: 'Keep this one.' });
+    const wrong = await sendMessage(ann, sealpost.base, { to: [PARTNER], subject: 'Pupil records', body: 'Sent to the wrong school.' });
+    const link = (await sink.waitFor(PARTNER, wrong)).match(new RegExp(`${sealpost.base}/s/[0-9a-f]{64}`))[0];
+
+    const ida = await newPage(browser);
+    await signIn(ida, sealpost.base, IDA, { lands: 'Audit log' });
+    await ida.goto(`${sealpost.base}/audit/messages/${held}`);
+    await ida.getByLabel('Put on legal hold: why?').fill('Employment tribunal 2026/0412');
+    await ida.getByRole('button', { name: 'Put on legal hold' }).click();
+    const status = ida.getByRole('status').filter({ hasText: 'On legal hold' });
+    await status.waitFor();
+    assert.match(await status.innerText(), /Employment tribunal 2026\/0412/);
+    assert.equal(await ida.getByRole('button', { name: 'Erase this message for good' }).count(), 0, 'a held message cannot be erased');
+    assert.deepEqual(await axeViolations(ida), [], 'a message on legal hold');
+    await screenshot(ida, '27-legal-hold');
+
+    await ida.goto(`${sealpost.base}/audit/messages/${wrong}`);
+    await ida.getByLabel('Erase now: why?').fill('Sent to the wrong school; the school confirmed it was not opened');
+    await ida.getByRole('button', { name: 'Erase this message for good' }).click();
+    await ida.getByRole('alert').getByText(/Tick the box/).waitFor();
+    await ida.getByLabel('I understand that nobody, including IG, can open it again').check();
+    await ida.getByRole('button', { name: 'Erase this message for good' }).click();
+    await ida.getByRole('status').filter({ hasText: /^Erased on / }).waitFor();
+    assert.equal(await ida.getByRole('heading', { name: 'Break glass: open the content' }).count(), 0, 'nothing left to open');
+    assert.deepEqual(await axeViolations(ida), [], 'an erased message');
+    const told = await sink.waitFor(DPO, wrong);
+    assert.match(told, /wrong school/);
+
+    const partner = await newPage(browser);
+    await partner.goto(link);
+    await partner.getByRole('button', { name: 'Send me a code' }).click();
+    const codes = () => sink.messages().filter((m) => m.toLowerCase().includes(`to: ${PARTNER}`) && m.includes('confirmation code is'));
+    let code;
+    for (const until = Date.now() + 20_000; !code; await new Promise((r) => setTimeout(r, 200))) {
+      const all = codes();
+      code = all.length >= 2 ? all[all.length - 1].match(/code is:\s+(\d{6})/)[1] : undefined;
+      if (!code && Date.now() > until) throw new Error('no second code');
+    }
+    await partner.getByLabel('Code from the email').fill(code);
+    await partner.getByRole('button', { name: 'Continue' }).click();
+    await partner.getByRole('heading', { level: 1, name: /^Erased by the council's information governance team on / }).waitFor();
+    assert.deepEqual([...ann.errors, ...ida.errors, ...partner.errors], []);
   });
 });

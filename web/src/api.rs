@@ -364,6 +364,19 @@ pub async fn audit_timeline(reference: &str) -> Result<MessageTimeline, Failure>
     call("GET", &format!("/api/v1/audit/messages/{reference}"), None::<&()>).await
 }
 
+/// `POST /api/v1/audit/messages/{reference}/hold` (`hold`), `DELETE …/hold` (`lift`) or
+/// `POST …/erase` (`erase`): the message's timeline after the step.
+pub async fn audit_lifecycle(reference: &str, step: &str, reason: Option<String>) -> Result<MessageTimeline, Failure> {
+    let reference = String::from(js_sys::encode_uri_component(reference));
+    let (method, path) = match step {
+        "lift" => ("DELETE", "hold"),
+        "erase" => ("POST", "erase"),
+        _ => ("POST", "hold"),
+    };
+    let body = reason.map(|reason| sealpost_domain::api_audit::LifecycleRequest { reason });
+    call(method, &format!("/api/v1/audit/messages/{reference}/{path}"), body.as_ref()).await
+}
+
 /// The URL that downloads the events matching `s` as CSV.
 pub fn audit_export_url(s: &AuditSearch) -> String {
     let whole = AuditSearch { before: None, ..s.clone() };

@@ -213,6 +213,45 @@ pub struct MessageTimeline {
     pub events: Vec<AuditEventView>,
     /// More events exist than are shown (search by reference to page through them all).
     pub truncated: bool,
+    /// Its legal hold, if IG placed one: it is not deleted, by retention or erasure, until
+    /// the hold is lifted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub legal_hold: Option<LegalHoldView>,
+    /// It was deleted for good (crypto-shredded): when, how, and IG's reason for an erasure.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deleted: Option<DeletionView>,
+}
+
+/// A message's legal hold, as the IG console shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LegalHoldView {
+    /// Why, in the officer's words.
+    pub reason: String,
+    /// Who placed it, in words.
+    pub placed_by: String,
+    /// When (Unix ms).
+    pub placed_at_ms: i64,
+}
+
+/// When and how a message was deleted for good.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeletionView {
+    /// When (Unix ms).
+    pub at_ms: i64,
+    /// Erased by IG (else deleted under the retention schedule).
+    pub erased: bool,
+    /// IG's reason, for an erasure.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// `POST /api/v1/audit/messages/{reference}/hold` and `…/erase`: why, in words kept on the
+/// record (an erasure's reason is also emailed to the DPO and the administrators).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LifecycleRequest {
+    /// Why.
+    pub reason: String,
 }
 
 /// `POST /api/v1/audit/break-glass/{reference}`: why, and the officer's password again.

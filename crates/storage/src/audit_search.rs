@@ -55,6 +55,8 @@ pub struct MessageFacts {
     pub created_at_ms: i64,
     /// When its links expire.
     pub expires_at_ms: i64,
+    /// When and why it was shredded, if it was, and IG's note for an erasure.
+    pub shredded: Option<(crate::Shredded, Option<String>)>,
 }
 
 enum Arg {
@@ -158,23 +160,49 @@ impl Store {
 
     /// The clear facts of the message with `reference`, if it still exists.
     pub async fn message_facts(&self, reference: &Reference) -> Result<Option<MessageFacts>, StorageError> {
-        type FactsRow = (String, String, String, String, i64, i64);
-        let row: Option<FactsRow> = with_pool!(self, |pool| sqlx::query_as(
-            "SELECT id, reference, marking, sender_id, created_at, expires_at FROM messages WHERE reference = $1"
+        type FactsRow = (
+            String,
+            String,
+            String,
+            String,
+            i64,
+            i64,
+            Option<i64>,
+            Option<String>,
+            Option<String>,
+        );
+        let row: Option<FactsRow> = with_pool!(self, |pool| {
+            sqlx::query_as(
+            "SELECT id, reference, marking, sender_id, created_at, expires_at, shredded_at, shred_reason, shred_note FROM messages WHERE reference = $1"
         )
         .bind(reference.to_string())
         .fetch_optional(pool)
-        .await)?;
-        row.map(|(id, reference, marking, sender, created_at_ms, expires_at_ms)| {
-            Ok(MessageFacts {
-                id: MessageId(parse_id(&id, "messages.id")?),
-                reference: Reference::from_stored(reference),
-                marking: Marking::parse(&marking).ok_or(StorageError::Corrupt("messages.marking"))?,
-                sender: UserId(parse_id(&sender, "messages.sender_id")?),
-                created_at_ms,
-                expires_at_ms,
-            })
-        })
+        .await
+        })?;
+        row.map(
+            |(id, reference, marking, sender, created_at_ms, expires_at_ms, shredded_at, reason, note)| {
+                let shredded = match (shredded_at, reason.as_deref()) {
+                    (None, _) => None,
+                    (Some(at_ms), Some(reason @ ("retention" | "erased"))) => Some((
+                        crate::Shredded {
+                            at_ms,
+                            erased: reason == "erased",
+                        },
+                        note,
+                    )),
+                    (Some(_), _) => return Err(StorageError::Corrupt("messages.shred_reason")),
+                };
+                Ok(MessageFacts {
+                    id: MessageId(parse_id(&id, "messages.id")?),
+                    reference: Reference::from_stored(reference),
+                    marking: Marking::parse(&marking).ok_or(StorageError::Corrupt("messages.marking"))?,
+                    sender: UserId(parse_id(&sender, "messages.sender_id")?),
+                    created_at_ms,
+                    expires_at_ms,
+                    shredded,
+                })
+            },
+        )
         .transpose()
     }
 

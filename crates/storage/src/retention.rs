@@ -65,14 +65,15 @@ impl Store {
         rows.into_iter().map(|(id,)| Ok(MessageId(parse_id(&id, "messages.id")?))).collect()
     }
 
-    /// Crypto-shreds message `id` at `now_ms` with `audit` in the same transaction: deletes
-    /// its key row, cancels its pending notifications and marks it shredded. Returns the blob
+    /// Crypto-shreds message `id` at `now_ms` (for an erasure, with IG's `note` on why) with
+    /// `audit` in the same transaction: deletes its key row, cancels its pending notifications
+    /// and marks it shredded. Returns the blob
     /// keys of its files (and its replies' files) for the caller to delete, or `None` with
     /// nothing written if it is on legal hold, already shredded, or does not exist.
     pub async fn shred_message(
         &self,
         id: MessageId,
-        reason: ShredReason,
+        (reason, note): (ShredReason, Option<&str>),
         now_ms: i64,
         audit: &AuditEvent,
     ) -> Result<Option<Vec<String>>, StorageError> {
@@ -80,12 +81,13 @@ impl Store {
         with_pool!(self, |pool| {
             let mut tx = begin_write!(self, pool).await?;
             let marked = sqlx::query(
-                "UPDATE messages SET shredded_at = $2, shred_reason = $3 WHERE id = $1 AND shredded_at IS NULL \
+                "UPDATE messages SET shredded_at = $2, shred_reason = $3, shred_note = $4 WHERE id = $1 AND shredded_at IS NULL \
                  AND NOT EXISTS (SELECT 1 FROM legal_holds h WHERE h.message_id = $1)",
             )
             .bind(&id)
             .bind(now_ms)
             .bind(reason.as_str())
+            .bind(note)
             .execute(&mut *tx)
             .await?
             .rows_affected();

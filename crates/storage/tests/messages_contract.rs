@@ -837,7 +837,10 @@ contract!(
         assert!(due.len() == 2 && due.contains(&old.id) && due.contains(&sensitive.id), "{due:?}");
 
         let before = store.audit_head().await.unwrap().seq;
-        let files = store.shred_message(old.id, ShredReason::Retention, 600, &audit()).await.unwrap();
+        let files = store
+            .shred_message(old.id, (ShredReason::Retention, None), 600, &audit())
+            .await
+            .unwrap();
         assert_eq!(files, Some(vec!["attachments/x/y".to_owned()]));
         assert_eq!(
             store.audit_head().await.unwrap().seq,
@@ -845,12 +848,18 @@ contract!(
             "recorded in the same transaction"
         );
         assert_eq!(
-            store.shred_message(old.id, ShredReason::Retention, 700, &audit()).await.unwrap(),
+            store
+                .shred_message(old.id, (ShredReason::Retention, None), 700, &audit())
+                .await
+                .unwrap(),
             None,
             "once"
         );
         assert_eq!(
-            store.shred_message(held.id, ShredReason::Erased, 700, &audit()).await.unwrap(),
+            store
+                .shred_message(held.id, (ShredReason::Erased, None), 700, &audit())
+                .await
+                .unwrap(),
             None,
             "not while held"
         );
@@ -892,7 +901,7 @@ contract!(
         assert!(!store.lift_legal_hold(held.id, &audit()).await.unwrap());
         assert!(
             store
-                .shred_message(held.id, ShredReason::Erased, 800, &audit())
+                .shred_message(held.id, (ShredReason::Erased, Some("Sent to the wrong school")), 800, &audit())
                 .await
                 .unwrap()
                 .is_some()

@@ -10,6 +10,7 @@ pub mod disclosure;
 pub mod drafts;
 pub mod governance;
 pub mod intake;
+pub mod legal_hold;
 pub mod mailbox;
 pub mod notices;
 pub mod partner_write;

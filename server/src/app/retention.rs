@@ -40,7 +40,7 @@ pub async fn run(
                 store,
                 blobs,
                 *id,
-                ShredReason::Retention,
+                (ShredReason::Retention, None),
                 (&Actor::System, &Origin::default()),
                 now_ms,
             )
@@ -63,7 +63,8 @@ pub async fn run(
     Ok(shredded)
 }
 
-/// Crypto-shreds message `id` for `reason`, recorded as done by `actor`: true if it went,
+/// Crypto-shreds message `id` for `reason` (with IG's note, for an erasure), recorded as done
+/// by `actor`: true if it went,
 /// false if it is on legal hold, already shredded or unknown. Its files are deleted after the
 /// commit; one that cannot be is left to the orphan sweep (a shredded message's files count as
 /// unreferenced), and it no longer opens either way.
@@ -71,7 +72,7 @@ pub async fn shred(
     store: &Store,
     blobs: &BlobStore,
     id: MessageId,
-    reason: ShredReason,
+    reason: (ShredReason, Option<&str>),
     (actor, origin): (&Actor, &Origin),
     now_ms: i64,
 ) -> Result<bool, AppError> {

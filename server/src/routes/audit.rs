@@ -2,7 +2,7 @@
 //! get 403). Searching and timelines show metadata; an export is recorded before its first
 //! byte is sent; verifying is a POST, as it walks the whole chain and is itself recorded.
 //! Break-glass is the one route to content, with a reason, the password again and the DPO
-//! told (SECURITY C3).
+//! told (SECURITY C3). A legal hold keeps a message from deletion; an erasure deletes one now.
 
 use axum::body::Body;
 use axum::extract::{Path, Query, State};
@@ -11,14 +11,16 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use futures::StreamExt;
-use sealpost_domain::api_audit::{AuditPage, AuditSearch, AuditVerification, BreakGlassAccess, BreakGlassRequest, MessageTimeline};
+use sealpost_domain::api_audit::{
+    AuditPage, AuditSearch, AuditVerification, BreakGlassAccess, BreakGlassRequest, LifecycleRequest, MessageTimeline,
+};
 use tokio_util::io::ReaderStream;
 
 use super::client::Meta;
 use super::cookie::SignedIn;
 use super::json::ApiJson;
 use super::messages::{attachment_response, parse_id};
-use crate::app::{break_glass, governance};
+use crate::app::{break_glass, governance, legal_hold};
 use crate::error::AppError;
 use crate::state::AppState;
 
@@ -27,6 +29,8 @@ pub fn router() -> Router<AppState> {
         .route("/audit/events", get(search))
         .route("/audit/export", get(export))
         .route("/audit/messages/{reference}", get(timeline))
+        .route("/audit/messages/{reference}/hold", post(place_hold).delete(lift_hold))
+        .route("/audit/messages/{reference}/erase", post(erase))
         .route("/audit/verify", post(verify))
         .route("/audit/checkpoint", get(checkpoint))
         .route("/audit/break-glass/{reference}", post(break_glass).get(break_glass_read))
@@ -42,6 +46,38 @@ async fn timeline(
     signed_in: SignedIn,
     Path(reference): Path<String>,
 ) -> Result<Json<MessageTimeline>, AppError> {
+    governance::timeline(&state, &signed_in.user, &reference).await.map(Json)
+}
+
+async fn place_hold(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    Meta(meta): Meta,
+    Path(reference): Path<String>,
+    ApiJson(request): ApiJson<LifecycleRequest>,
+) -> Result<Json<MessageTimeline>, AppError> {
+    legal_hold::place(&state, &signed_in.user, &meta, &reference, request).await?;
+    governance::timeline(&state, &signed_in.user, &reference).await.map(Json)
+}
+
+async fn lift_hold(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    Meta(meta): Meta,
+    Path(reference): Path<String>,
+) -> Result<Json<MessageTimeline>, AppError> {
+    legal_hold::lift(&state, &signed_in.user, &meta, &reference).await?;
+    governance::timeline(&state, &signed_in.user, &reference).await.map(Json)
+}
+
+async fn erase(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    Meta(meta): Meta,
+    Path(reference): Path<String>,
+    ApiJson(request): ApiJson<LifecycleRequest>,
+) -> Result<Json<MessageTimeline>, AppError> {
+    legal_hold::erase(&state, &signed_in.user, &meta, &reference, request).await?;
     governance::timeline(&state, &signed_in.user, &reference).await.map(Json)
 }
 

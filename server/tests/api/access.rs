@@ -150,6 +150,26 @@ async fn every_route_with_an_id_answers_each_principal_as_the_table_says() {
             [403, 403, 403, 401, 401, 200, 403, 401],
         ),
         (
+            // A reason too short is refused after the role check: nothing is held or erased.
+            "/api/v1/audit/messages/{reference}/hold",
+            format!("/api/v1/audit/messages/{reference}/hold"),
+            Call::Post(json!({ "reason": "x" })),
+            [403, 403, 403, 401, 401, 400, 403, 401],
+        ),
+        (
+            // Not held: nothing to lift (IG), and nobody else may ask.
+            "/api/v1/audit/messages/{reference}/hold",
+            format!("/api/v1/audit/messages/{reference}/hold"),
+            Call::Delete,
+            [403, 403, 403, 401, 401, 400, 403, 401],
+        ),
+        (
+            "/api/v1/audit/messages/{reference}/erase",
+            format!("/api/v1/audit/messages/{reference}/erase"),
+            Call::Post(json!({ "reason": "x" })),
+            [403, 403, 403, 401, 401, 400, 403, 401],
+        ),
+        (
             "/api/v1/audit/break-glass/{reference}",
             format!("/api/v1/audit/break-glass/{reference}"),
             Call::Get,

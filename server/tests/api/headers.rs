@@ -100,6 +100,8 @@ async fn the_openapi_document_lists_every_api_route_and_each_listed_route_answer
         "/api/v1/audit/events",
         "/api/v1/audit/export",
         "/api/v1/audit/messages/{reference}",
+        "/api/v1/audit/messages/{reference}/erase",
+        "/api/v1/audit/messages/{reference}/hold",
         "/api/v1/audit/verify",
         "/api/v1/auth/login",
         "/api/v1/auth/logout",

@@ -210,3 +210,129 @@ async fn sealpost_retention_run_shreds_what_is_due_from_the_command_line() {
     assert!(body(app.read(&p.bob, &old).await).await["summary"]["deleted_at"].is_i64());
     assert_eq!(body(app.read(&p.bob, &new).await).await["body"], "Words to be shredded");
 }
+
+/// `POST` (or `DELETE` with no body) of an IG lifecycle route: status and JSON.
+async fn lifecycle(
+    app: &TestApp,
+    cookie: &str,
+    method: reqwest::Method,
+    path: &str,
+    reason: Option<&str>,
+) -> (StatusCode, serde_json::Value) {
+    let mut request = app
+        .client
+        .request(method, format!("{}/api/v1/audit/messages/{path}", app.address))
+        .header("x-sealpost-csrf", "1")
+        .header("cookie", cookie);
+    if let Some(reason) = reason {
+        request = request.json(&serde_json::json!({ "reason": reason }));
+    }
+    let response = request.send().await.unwrap();
+    (response.status(), body(response).await)
+}
+
+#[tokio::test]
+async fn ig_holds_one_message_and_erases_another_and_the_dpo_and_administrators_are_told() {
+    let sink = sealpost_mail::testing::SmtpSink::start(&[]).await.unwrap();
+    let url = sink.url.clone();
+    let app = spawn_app_with(move |s| {
+        s.smtp_url = Some(sealpost_crypto::SecretString::from(url));
+        s.dpo_email = Some(sealpost_domain::EmailAddress::parse("dpo@testshire.gov.uk").unwrap());
+    })
+    .await;
+    let p = people(&app).await;
+    let kept = sent_to_bob(&app, &p, "Evidence for the tribunal", "official").await;
+    let wrong = sent_to_bob(&app, &p, "Sent to the wrong school", "official-sensitive").await;
+    let reference_of = async |id: &str| {
+        body(app.read(&p.ann, id).await).await["summary"]["reference"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let (kept_ref, wrong_ref) = (reference_of(&kept).await, reference_of(&wrong).await);
+    app.create_user("ida@testshire.gov.uk", PASSWORD, sealpost_domain::Role::Ig).await;
+    app.create_user("ad@testshire.gov.uk", PASSWORD, sealpost_domain::Role::Admin).await;
+    let ida = app.sign_in("ida@testshire.gov.uk", PASSWORD).await;
+    let post = reqwest::Method::POST;
+
+    // Only IG; a reason is needed.
+    let (status, _) = lifecycle(&app, &p.ann, post.clone(), &format!("{kept_ref}/hold"), Some("Tribunal case 2291")).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, e) = lifecycle(&app, &ida, post.clone(), &format!("{kept_ref}/hold"), Some("x")).await;
+    assert_eq!((status, e["code"].as_str()), (StatusCode::BAD_REQUEST, Some("reason_required")));
+
+    // The hold: on the timeline, and the message cannot be erased while it lasts.
+    let (status, timeline) = lifecycle(&app, &ida, post.clone(), &format!("{kept_ref}/hold"), Some("Tribunal case 2291")).await;
+    assert_eq!(status, StatusCode::OK, "{timeline}");
+    assert_eq!(timeline["legal_hold"]["reason"], "Tribunal case 2291");
+    assert!(
+        timeline["legal_hold"]["placed_by"]
+            .as_str()
+            .unwrap()
+            .contains("ida@testshire.gov.uk")
+    );
+    let (status, e) = lifecycle(&app, &ida, post.clone(), &format!("{kept_ref}/hold"), Some("Tribunal case 2291")).await;
+    assert_eq!((status, e["code"].as_str()), (StatusCode::BAD_REQUEST, Some("already_held")));
+    let (status, e) = lifecycle(
+        &app,
+        &ida,
+        post.clone(),
+        &format!("{kept_ref}/erase"),
+        Some("Tidying up the old case"),
+    )
+    .await;
+    assert_eq!((status, e["code"].as_str()), (StatusCode::BAD_REQUEST, Some("on_legal_hold")));
+
+    // The erasure: the record says who, when and why; the readers are told; nothing opens.
+    let why = "Sent to the wrong school by mistake; the school has confirmed deletion";
+    let (status, timeline) = lifecycle(&app, &ida, post.clone(), &format!("{wrong_ref}/erase"), Some(why)).await;
+    assert_eq!(status, StatusCode::OK, "{timeline}");
+    assert_eq!(timeline["deleted"]["erased"], true);
+    assert_eq!(timeline["deleted"]["reason"], why);
+    assert!(
+        timeline["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["action"] == "message.shredded"),
+        "{timeline}"
+    );
+    let detail = body(app.read(&p.bob, &wrong).await).await;
+    assert!(
+        detail["summary"]["subject"]
+            .as_str()
+            .unwrap()
+            .starts_with("Erased by the council's information governance team on "),
+        "{detail}"
+    );
+    assert_eq!(
+        body(app.read(&p.bob, &kept).await).await["body"],
+        "Words to be shredded",
+        "the held one is untouched"
+    );
+    let (status, _) = lifecycle(&app, &ida, post.clone(), &format!("{wrong_ref}/erase"), Some(why)).await;
+    assert_eq!(status, StatusCode::GONE, "once");
+    let (status, _) = lifecycle(&app, &ida, post.clone(), &format!("{wrong_ref}/hold"), Some("Too late for this")).await;
+    assert_eq!(status, StatusCode::GONE, "nothing left to hold");
+    for to in ["dpo@testshire.gov.uk", "ad@testshire.gov.uk"] {
+        let told = sink
+            .received()
+            .into_iter()
+            .find(|m| m.contains(&format!("To: {to}")) && m.contains("Erased:"))
+            .expect(to);
+        assert!(told.contains(&wrong_ref) && told.contains("wrong school by mistake"), "{told}");
+        assert!(!told.contains("Words to be shredded"), "no content");
+    }
+
+    // Lifted: the timeline says so, and lifting twice is refused.
+    let (status, timeline) = lifecycle(&app, &ida, reqwest::Method::DELETE, &format!("{kept_ref}/hold"), None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(timeline.get("legal_hold").is_none(), "{timeline}");
+    let (status, e) = lifecycle(&app, &ida, reqwest::Method::DELETE, &format!("{kept_ref}/hold"), None).await;
+    assert_eq!((status, e["code"].as_str()), (StatusCode::BAD_REQUEST, Some("not_held")));
+    let actions = app.audit_actions(&kept).await;
+    assert!(
+        actions.contains(&"message.hold_placed".to_owned()) && actions.contains(&"message.hold_lifted".to_owned()),
+        "{actions:?}"
+    );
+}

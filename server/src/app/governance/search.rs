@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use sealpost_audit::chain::ChainedEvent;
-use sealpost_domain::api_audit::{ACTIONS, AuditPage, AuditSearch, MessageTimeline, RecipientTrail};
+use sealpost_domain::api_audit::{ACTIONS, AuditPage, AuditSearch, DeletionView, LegalHoldView, MessageTimeline, RecipientTrail};
 use sealpost_domain::{EmailAddress, MessageId, Reference, UserId, time};
 use sealpost_storage::{AuditQuery, Store, StoredRecipient, UserRecord};
 
@@ -194,6 +194,22 @@ pub async fn timeline(state: &AppState, user: &UserRecord, reference: &str) -> R
         recipients: trails(facts.id, &recipients, &colleagues, &events),
         events: views(&state.store, &events).await?,
         truncated,
+        legal_hold: match state.store.legal_hold(facts.id).await? {
+            Some(h) => Some(LegalHoldView {
+                reason: h.reason,
+                placed_by: match state.store.user_by_id(h.placed_by).await? {
+                    Some(u) => person_words(&u),
+                    None => "a former account".to_owned(),
+                },
+                placed_at_ms: h.placed_at_ms,
+            }),
+            None => None,
+        },
+        deleted: facts.shredded.map(|(s, reason)| DeletionView {
+            at_ms: s.at_ms,
+            erased: s.erased,
+            reason,
+        }),
     })
 }
 

@@ -5,6 +5,7 @@
 
 mod break_glass;
 mod console;
+mod lifecycle;
 mod search;
 mod timeline;
 

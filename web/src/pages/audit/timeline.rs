@@ -5,6 +5,7 @@ use leptos::prelude::*;
 use sealpost_domain::api_audit::{AuditSearch, MessageTimeline, RecipientTrail};
 
 use super::break_glass::BreakGlass;
+use super::lifecycle::Lifecycle;
 use super::search::EventTable;
 use crate::api;
 use crate::components::{Loading, format_time, load_failed};
@@ -47,6 +48,8 @@ pub(super) fn Timeline(reference: String) -> impl IntoView {
 
 #[component]
 fn TimelineView(t: MessageTimeline) -> impl IntoView {
+    let deleted = RwSignal::new(t.deleted.clone());
+    let reference = t.reference.clone();
     let all = AuditSearch {
         reference: Some(t.reference.clone()),
         ..AuditSearch::default()
@@ -76,7 +79,9 @@ fn TimelineView(t: MessageTimeline) -> impl IntoView {
                 </table>
             </div>
         </section>
-        <BreakGlass reference=t.reference.clone()/>
+        <Lifecycle reference=t.reference.clone() hold=t.legal_hold.clone() deleted/>
+        // Nothing is left to open once it is deleted, here or just now above.
+        {move || deleted.with(Option::is_none).then(|| view! { <BreakGlass reference=reference.clone()/> })}
         <section class="timeline" aria-labelledby="events-title">
             <h2 id="events-title">"Everything that happened, oldest first"</h2>
             {t.truncated.then(|| view! { <p class="warning notice">"Only the first 2,000 events are shown. Search by this reference, or export it, for the rest."</p> })}
