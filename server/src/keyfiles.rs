@@ -11,7 +11,10 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use sealpost_audit::checkpoint::SignedCheckpoint;
-use sealpost_crypto::{AuditSigningKey, EscrowRecipient, ExposeSecret, Keyring, SecretString, VerifyKey, generate_key_pair};
+use sealpost_crypto::{
+    AuditSigningKey, Binding, CryptoError, EscrowRecipient, ExposeSecret, Keyring, MessageKey, Sealed, SecretSlice, SecretString,
+    VerifyKey, WrappedKey, generate_key_pair,
+};
 
 const MASTER: &str = "master.key";
 const ESCROW_PUB: &str = "escrow.pub";
@@ -174,6 +177,124 @@ fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
     f.write_all(text.as_bytes())?;
     f.sync_all()?;
     Ok(())
+}
+
+/// Writes `keyring` as the master key file in `dir`, replacing the old one atomically (a new
+/// 0600 file, synced, then renamed over it): a crash leaves the old file or the new, never
+/// half of one. Refused when the master key comes from the environment.
+pub fn replace_master(dir: &Path, keyring: &Keyring) -> anyhow::Result<()> {
+    if std::env::var_os("SEALPOST_MASTER_KEY").is_some() {
+        bail!(
+            "the master key comes from SEALPOST_MASTER_KEY: rotate it there (the new identity first), not in {}",
+            dir.display()
+        );
+    }
+    let path = dir.join(MASTER);
+    let next = dir.join(format!("{MASTER}.next"));
+    let _ = fs::remove_file(&next);
+    write_private(&next, keyring.identity_file().expose_secret())?;
+    fs::rename(&next, &path).with_context(|| format!("replacing {}", path.display()))?;
+    if let Ok(d) = fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}
+
+/// The keyring a running server uses: as loaded at start, and loaded again from the key
+/// directory when the master key file changes (a `sealpost keys rotate` or `retire` ran), at
+/// most every [`RECHECK`], and whenever something does not open with the keys held. So a
+/// rotation is safe while the server runs: what it re-wraps still opens, and new messages are
+/// wrapped to the new key soon after.
+pub struct LiveKeyring {
+    dir: PathBuf,
+    current: std::sync::RwLock<std::sync::Arc<Keyring>>,
+    checked: std::sync::Mutex<(std::time::Instant, Option<std::time::SystemTime>)>,
+}
+
+/// How often the master key file's time is looked at.
+const RECHECK: std::time::Duration = std::time::Duration::from_secs(10);
+
+impl LiveKeyring {
+    /// Starts from `keyring`, loaded from `dir`.
+    pub fn new(keyring: Keyring, dir: PathBuf) -> Self {
+        let modified = modified(&dir);
+        Self {
+            dir,
+            current: std::sync::RwLock::new(std::sync::Arc::new(keyring)),
+            checked: std::sync::Mutex::new((std::time::Instant::now(), modified)),
+        }
+    }
+
+    /// The keys now, after a look at the file if it is time.
+    fn get(&self) -> std::sync::Arc<Keyring> {
+        let due = self.checked.lock().is_ok_and(|c| c.0.elapsed() >= RECHECK);
+        if due {
+            self.reload(false);
+        }
+        self.current.read().map_or_else(|p| p.into_inner().clone(), |k| k.clone())
+    }
+
+    /// Loads the keys again if the file changed (or `always`); true if new keys were loaded.
+    fn reload(&self, always: bool) -> bool {
+        let Ok(mut checked) = self.checked.lock() else { return false };
+        let now = modified(&self.dir);
+        checked.0 = std::time::Instant::now();
+        if !always && now == checked.1 {
+            return false;
+        }
+        checked.1 = now;
+        match load(&self.dir) {
+            Ok(keyring) => {
+                if let Ok(mut current) = self.current.write() {
+                    *current = std::sync::Arc::new(keyring);
+                }
+                tracing::info!("master key file read again");
+                true
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "the master key file could not be read again; keeping the keys loaded");
+                false
+            }
+        }
+    }
+
+    /// Tries `open` with the keys held, and once more after reading the file again.
+    fn opening<T>(&self, open: impl Fn(&Keyring) -> Result<T, CryptoError>) -> Result<T, CryptoError> {
+        match open(&self.get()) {
+            Err(_) if self.reload(true) => open(&self.get()),
+            result => result,
+        }
+    }
+
+    /// See [`Keyring::wrap`].
+    pub fn wrap(&self, key: &MessageKey, message: uuid::Uuid) -> Result<WrappedKey, CryptoError> {
+        self.get().wrap(key, message)
+    }
+
+    /// See [`Keyring::unwrap`].
+    pub fn unwrap(&self, wrapped: impl AsRef<[u8]>, message: uuid::Uuid) -> Result<MessageKey, CryptoError> {
+        self.opening(|k| k.unwrap(wrapped.as_ref(), message))
+    }
+
+    /// See [`Keyring::seal_secret`].
+    pub fn seal_secret(&self, binding: Binding, secret: &[u8]) -> Result<Sealed, CryptoError> {
+        self.get().seal_secret(binding, secret)
+    }
+
+    /// See [`Keyring::open_secret`].
+    pub fn open_secret(&self, binding: Binding, sealed: impl AsRef<[u8]>) -> Result<SecretSlice<u8>, CryptoError> {
+        self.opening(|k| k.open_secret(binding, sealed.as_ref()))
+    }
+
+    /// See [`Keyring::active_recipient`].
+    pub fn active_recipient(&self) -> String {
+        self.get().active_recipient()
+    }
+}
+
+/// When the master key file last changed, if it is a file.
+fn modified(dir: &Path) -> Option<std::time::SystemTime> {
+    fs::metadata(dir.join(MASTER)).and_then(|m| m.modified()).ok()
 }
 
 #[cfg(test)]

@@ -55,8 +55,8 @@ pub struct Inner {
     pub outbox_wake: Notify,
     /// Content limits.
     pub limits: Limits,
-    /// The master keyring (used by content features).
-    pub keyring: Keyring,
+    /// The master keyring (used by content features), read again after a rotation.
+    pub keyring: crate::keyfiles::LiveKeyring,
     /// Message keys unwrapped in the last minute.
     pub message_keys: KeyCache,
     /// Each person's search index (keyed word hashes, in memory only).
@@ -114,7 +114,7 @@ impl AppState {
             uploads_in_flight: std::sync::Mutex::default(),
             outbox_wake: Notify::new(),
             limits: settings.limits(),
-            keyring,
+            keyring: crate::keyfiles::LiveKeyring::new(keyring, settings.key_dir.clone()),
             message_keys: KeyCache::default(),
             search: crate::search_index::SearchIndexes::default(),
             audit_key,

@@ -133,6 +133,10 @@ pub enum Action {
     MessageHoldPlaced,
     /// IG lifted a message's legal hold.
     MessageHoldLifted,
+    /// A new master key was made active (`sealpost keys rotate`); keys are re-wrapped to it.
+    KeysRotated,
+    /// The old master keys were dropped once nothing needed them (`sealpost keys retire`).
+    KeysRetired,
 }
 
 /// What it happened to. Everything about a message names the message first
@@ -295,11 +299,13 @@ impl Action {
             Action::MessageShredded => "message.shredded",
             Action::MessageHoldPlaced => "message.hold_placed",
             Action::MessageHoldLifted => "message.hold_lifted",
+            Action::KeysRotated => "keys.rotated",
+            Action::KeysRetired => "keys.retired",
         }
     }
 
     /// Every action, for tests that must cover each one.
-    pub const ALL: [Action; 47] = [
+    pub const ALL: [Action; 49] = [
         Action::MessageSend,
         Action::MailboxList,
         Action::MailboxSearch,
@@ -347,6 +353,8 @@ impl Action {
         Action::MessageShredded,
         Action::MessageHoldPlaced,
         Action::MessageHoldLifted,
+        Action::KeysRotated,
+        Action::KeysRetired,
     ];
 }
 

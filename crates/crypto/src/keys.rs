@@ -107,6 +107,68 @@ impl Keyring {
     }
 }
 
+/// Master-key rotation (SECURITY E5): wrapped keys and sealed secrets are re-wrapped to a new
+/// active identity; content is never re-encrypted.
+impl Keyring {
+    /// This keyring with a fresh identity made active in front of the ones it holds (which
+    /// stay, so what was wrapped before still opens).
+    pub fn rotated(&self) -> Self {
+        let mut identities = vec![x25519::Identity::generate()];
+        identities.extend(self.identities.iter().cloned());
+        Self {
+            identities,
+            escrow: self.escrow.clone(),
+        }
+    }
+
+    /// This keyring with its active identity alone (once nothing needs the older ones).
+    pub fn retired(&self) -> Self {
+        Self {
+            identities: self.identities.iter().take(1).cloned().collect(),
+            escrow: self.escrow.clone(),
+        }
+    }
+
+    /// How many identities it holds (the active one first).
+    pub fn len(&self) -> usize {
+        self.identities.len()
+    }
+
+    /// Never: a keyring holds at least its active identity.
+    pub fn is_empty(&self) -> bool {
+        self.identities.is_empty()
+    }
+
+    /// The identity file for this keyring: the active identity first, each with its recipient.
+    pub fn identity_file(&self) -> SecretString {
+        let mut text = String::from("# Sealpost master key (active first).\n");
+        for identity in &self.identities {
+            text.push_str(&format!(
+                "# Recipient: {}\n{}\n",
+                identity.to_public(),
+                identity.to_string().expose_secret()
+            ));
+        }
+        SecretString::from(text)
+    }
+
+    /// Whether `sealed` (wrapped or sealed by this server, bound to `binding`) opens with the
+    /// active identity alone.
+    pub fn opens_with_active(&self, binding: Binding, sealed: impl AsRef<[u8]>) -> bool {
+        open_with(&[&self.identities[0] as &dyn age::Identity], binding, sealed.as_ref()).is_ok()
+    }
+
+    /// `sealed` opened with any identity held and sealed again to the active one and the
+    /// escrow recipient, under the same `binding`.
+    pub fn rewrap(&self, binding: Binding, sealed: impl AsRef<[u8]>) -> Result<Vec<u8>, CryptoError> {
+        let ids: Vec<&dyn age::Identity> = self.identities.iter().map(|i| i as &dyn age::Identity).collect();
+        let plain = open_with(&ids, binding, sealed.as_ref())?;
+        let master = self.identities[0].to_public();
+        let recipients: [&dyn age::Recipient; 2] = [&master, &self.escrow.0];
+        seal_to(&recipients, binding, plain.expose_secret())
+    }
+}
+
 impl Keyring {
     /// Seals a small secret of the server's own (a TOTP secret) to the active master
     /// recipient and the escrow recipient, bound to `binding`.

@@ -20,7 +20,7 @@ pub use envelope::{Binding, ObjectKind, Sealed, WrappedKey};
 pub use keys::{EscrowIdentity, EscrowRecipient, Keyring, MessageKey, NewKeyPair, generate_key_pair};
 pub use password::{HashMemory, PasswordHash, PasswordHasher, Verification};
 pub use random::random_bytes;
-pub use secrecy::{ExposeSecret, SecretString};
+pub use secrecy::{ExposeSecret, SecretSlice, SecretString};
 pub use signing::{AuditSigningKey, VerifyKey};
 pub use stream::{OpenedReader, SealingWriter};
 pub use token::{Token, TokenHash, code_hash, code_hashes_match, secrets_match, six_digit_code};

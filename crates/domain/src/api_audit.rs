@@ -31,6 +31,11 @@ pub const ACTIONS: &[(&str, &str)] = &[
     ),
     ("message.hold_placed", "Message put on legal hold: kept until the hold is lifted"),
     ("message.hold_lifted", "Legal hold lifted"),
+    (
+        "keys.rotated",
+        "A new master key was made active; message keys are re-wrapped to it",
+    ),
+    ("keys.retired", "The old master keys were dropped: nothing needed them"),
     ("portal.redeem", "Opened the secure link"),
     ("portal.code_sent", "One-time code emailed"),
     ("portal.code_failed", "Entered a wrong code"),

@@ -19,6 +19,7 @@ pub mod portal_mail;
 pub mod portal_verify;
 pub mod reply;
 pub mod retention;
+pub mod rotation;
 pub mod search;
 pub mod second_factor;
 pub mod send;

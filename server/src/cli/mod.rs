@@ -14,6 +14,7 @@ use sealpost_domain::Role;
 use sealpost_audit::chain::Head;
 use sealpost_audit::checkpoint::SignedCheckpoint;
 
+use crate::app::audit::Action;
 use crate::app::{audit, governance};
 use crate::clock::{Clock, SystemClock};
 use crate::settings::Settings;
@@ -114,6 +115,16 @@ enum KeysCommand {
         #[arg(long)]
         escrow_recipient: Option<String>,
     },
+    /// Make a new master key active and re-wrap every message key, draft key and second-factor
+    /// secret to it (content is not re-encrypted). Safe while the server runs; after a crash,
+    /// run it again and it carries on. The old key stays in master.key until `keys retire`.
+    Rotate {
+        /// Pause this many milliseconds after each key, to spare a busy server.
+        #[arg(long, default_value_t = 0)]
+        pace_ms: u64,
+    },
+    /// Drop the old master keys from master.key, after checking that nothing needs them.
+    Retire,
 }
 
 #[derive(Debug, Subcommand)]
@@ -210,6 +221,12 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
         Command::Keys {
             command: KeysCommand::Init { escrow_recipient },
         } => init_keys(&settings, escrow_recipient.as_deref()),
+        Command::Keys {
+            command: KeysCommand::Rotate { pace_ms },
+        } => rotate_keys(&settings, std::time::Duration::from_millis(pace_ms)).await,
+        Command::Keys {
+            command: KeysCommand::Retire,
+        } => retire_keys(&settings).await,
         Command::Audit {
             command: AuditCommand::Verify {
                 checkpoint,
@@ -227,6 +244,70 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             command: RetentionCommand::Run,
         } => retention_run(&settings).await,
     }
+}
+
+async fn rotate_keys(settings: &Settings, pace: std::time::Duration) -> anyhow::Result<()> {
+    use crate::app::rotation;
+    let store = startup::open_store(settings, SystemClock.now_ms()).await?;
+    let loaded = keyfiles::load(&settings.key_dir)?;
+    let pending = rotation::not_on_active(&store, &loaded).await?;
+    let keyring = if pending == 0 {
+        // Everything is under the active key: a new rotation. The new key is on disk, and on
+        // the record, before anything is wrapped to it.
+        let rotated = loaded.rotated();
+        keyfiles::replace_master(&settings.key_dir, &rotated)?;
+        record_system(&store, Action::KeysRotated).await?;
+        println!("New master key made active (recipient {}).", rotated.active_recipient());
+        rotated
+    } else {
+        println!("Carrying on a rotation: {pending} keys are not yet under the active master key.");
+        loaded
+    };
+    let rewrapped = rotation::rewrap_all(&store, &keyring, pace).await?;
+    let left = rotation::not_on_active(&store, &keyring).await?;
+    println!(
+        "Re-wrapped {rewrapped} keys; {left} left. master.key holds {} identities; run `sealpost keys retire` when none is left (a running server picks the new key up within seconds).",
+        keyring.len()
+    );
+    Ok(())
+}
+
+async fn retire_keys(settings: &Settings) -> anyhow::Result<()> {
+    let store = startup::open_store(settings, SystemClock.now_ms()).await?;
+    let keyring = keyfiles::load(&settings.key_dir)?;
+    let left = crate::app::rotation::not_on_active(&store, &keyring).await?;
+    if left > 0 {
+        bail!("{left} keys still need an older master key: run `sealpost keys rotate` again first");
+    }
+    if keyring.len() == 1 {
+        println!("master.key holds the active key alone: nothing to retire.");
+        return Ok(());
+    }
+    record_system(&store, Action::KeysRetired).await?;
+    keyfiles::replace_master(&settings.key_dir, &keyring.retired())?;
+    println!(
+        "Retired {} old master keys: every key opens with the active one alone.",
+        keyring.len() - 1
+    );
+    Ok(())
+}
+
+/// Appends an event by the system (a command run on the server) to the audit log.
+async fn record_system(store: &sealpost_storage::Store, action: Action) -> anyhow::Result<()> {
+    let origin = sealpost_audit::Origin {
+        user_agent: Some("sealpost command line".into()),
+        ..sealpost_audit::Origin::default()
+    };
+    let event = sealpost_audit::AuditEvent::new(
+        SystemClock.now_ms(),
+        &sealpost_audit::Actor::System,
+        action,
+        None,
+        sealpost_audit::Outcome::Success,
+        origin,
+    );
+    store.append_audit(&event).await?;
+    Ok(())
 }
 
 async fn retention_run(settings: &Settings) -> anyhow::Result<()> {

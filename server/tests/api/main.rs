@@ -33,6 +33,7 @@ mod portal_reply;
 mod portal_verify;
 mod real_server;
 mod retention;
+mod rotation;
 mod search;
 mod second_factor;
 mod sessions;

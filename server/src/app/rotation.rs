@@ -1,0 +1,77 @@
+//! Master-key rotation (SECURITY E5, issue 19). `sealpost keys rotate` makes a new master
+//! identity active in the key file (the old ones stay) and re-wraps every message key, draft
+//! key and TOTP secret to it and the escrow key; content is never re-encrypted. A rerun after
+//! a crash carries on where it stopped (a fresh identity is made only when everything already
+//! opens with the active one). `sealpost keys retire` drops the old identities once nothing
+//! needs them. Both are audited.
+
+use std::time::Duration;
+
+use sealpost_crypto::{Binding, Keyring, ObjectKind};
+use sealpost_storage::{Store, Wrapped};
+
+use crate::error::AppError;
+
+/// Rows read at a time.
+const PAGE: i64 = 500;
+
+/// The binding a value of `kind` in row `id` was sealed under.
+fn binding(kind: Wrapped, id: &str) -> Result<Binding, AppError> {
+    let id = uuid::Uuid::parse_str(id).map_err(|_| AppError::Internal(anyhow::anyhow!("a wrapped value's row id is not a UUID")))?;
+    Ok(match kind {
+        Wrapped::MessageKey | Wrapped::DraftKey => Binding::new(ObjectKind::MessageKey, id),
+        Wrapped::TotpSecret | Wrapped::TotpPending => Binding::new(ObjectKind::TotpSecret, id),
+    })
+}
+
+/// How many wrapped values do not open with `keyring`'s active identity alone.
+pub async fn not_on_active(store: &Store, keyring: &Keyring) -> Result<usize, AppError> {
+    let mut count = 0;
+    for kind in Wrapped::ALL {
+        let mut after = String::new();
+        loop {
+            let page = store.wrapped_page(kind, &after, PAGE).await?;
+            for (id, bytes) in &page {
+                if !keyring.opens_with_active(binding(kind, id)?, bytes) {
+                    count += 1;
+                }
+            }
+            match page.last() {
+                Some((id, _)) if page.len() as i64 == PAGE => after.clone_from(id),
+                _ => break,
+            }
+        }
+    }
+    Ok(count)
+}
+
+/// Re-wraps to `keyring`'s active identity every value not already under it, pausing `pace`
+/// after each (to spare a busy server); how many were re-wrapped. A value changed meanwhile
+/// (shredded, or a new TOTP secret) is left as it now is.
+pub async fn rewrap_all(store: &Store, keyring: &Keyring, pace: Duration) -> Result<usize, AppError> {
+    let mut rewrapped = 0;
+    for kind in Wrapped::ALL {
+        let mut after = String::new();
+        loop {
+            let page = store.wrapped_page(kind, &after, PAGE).await?;
+            for (id, bytes) in &page {
+                let binding = binding(kind, id)?;
+                if keyring.opens_with_active(binding, bytes) {
+                    continue;
+                }
+                let new = keyring.rewrap(binding, bytes)?;
+                if store.swap_wrapped(kind, id, bytes, &new).await? {
+                    rewrapped += 1;
+                }
+                if !pace.is_zero() {
+                    tokio::time::sleep(pace).await;
+                }
+            }
+            match page.last() {
+                Some((id, _)) if page.len() as i64 == PAGE => after.clone_from(id),
+                _ => break,
+            }
+        }
+    }
+    Ok(rewrapped)
+}

@@ -1,0 +1,157 @@
+//! Master-key rotation (SECURITY E5, issue 19): `sealpost keys rotate` re-wraps every key to a
+//! new master key while the server runs; killed with SIGKILL part-way, again and again, a rerun
+//! carries on with the same new key and everything opens throughout; `keys retire` then drops
+//! the old key, and only once nothing needs it.
+
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use crate::cli::sealpost;
+use crate::staff::{message, people, send_ok};
+use crate::test_app::{TestApp, body, spawn_app};
+
+/// The identities in the master key file.
+fn identities(app: &TestApp) -> usize {
+    std::fs::read_to_string(app.dir.path().join("keys/master.key"))
+        .unwrap()
+        .lines()
+        .filter(|l| l.starts_with("AGE-SECRET-KEY-1"))
+        .count()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[tokio::test]
+async fn a_rotation_killed_three_times_carries_on_and_every_message_opens_throughout() {
+    let app = spawn_app().await;
+    let p = people(&app).await;
+    let mut ids = vec![];
+    for n in 0..30 {
+        let sent = send_ok(
+            &app,
+            &p.ann,
+            message(&["bob@testshire.gov.uk"], &format!("Case {n}"), &format!("Body {n}")),
+            &[("f.txt", format!("file {n}").into_bytes())],
+        )
+        .await;
+        ids.push(sent["id"].as_str().unwrap().to_owned());
+    }
+    app.new_draft(
+        &p.ann,
+        serde_json::json!({ "subject": "Unsent", "body": "A draft's key is wrapped too" }),
+    )
+    .await;
+    assert_eq!(identities(&app), 1);
+    let opens_all = async || {
+        for (n, id) in ids.iter().enumerate() {
+            let detail = body(app.read(&p.bob, id).await).await;
+            assert_eq!(detail["body"], format!("Body {n}"), "message {n} opens: {detail}");
+        }
+    };
+
+    // Killed at three points; each time the key file is whole and everything opens.
+    // Each run re-wraps a key every 25 ms; 31 keys take longer than all three runs together.
+    for wait in [150, 250, 350] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_sealpost"))
+            .args(["keys", "rotate", "--pace-ms", "25"])
+            .env("SEALPOST_DATABASE_URL", &app.db.url)
+            .env("SEALPOST_DATA_DIR", app.dir.path().join("data"))
+            .env("SEALPOST_KEY_DIR", app.dir.path().join("keys"))
+            .env_remove("SEALPOST_CONFIG")
+            .current_dir(app.dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(wait)).await;
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+        assert!((1..=2).contains(&identities(&app)), "one new key at most, never a broken file");
+        opens_all().await;
+    }
+
+    // The rerun finishes with the key the first run made: no third identity.
+    let out = sealpost(&app, &["keys", "rotate"], None);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let said = text(&out.stdout);
+    assert!(
+        said.contains("Carrying on a rotation") && said.contains("; 0 left."),
+        "the kills left work, and it is done: {said}"
+    );
+    assert_eq!(identities(&app), 2);
+    opens_all().await;
+    let draft = body(app.get("/api/v1/drafts").header("cookie", &p.ann).send().await.unwrap()).await;
+    let draft = body(
+        app.get(&format!("/api/v1/drafts/{}", draft[0]["id"].as_str().unwrap()))
+            .header("cookie", &p.ann)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(draft["content"]["body"], "A draft's key is wrapped too");
+
+    // Retired: the old key is gone, and what the server opens still opens (it reads the file again).
+    let out = sealpost(&app, &["keys", "retire"], None);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(identities(&app), 1);
+    opens_all().await;
+    let sent = send_ok(&app, &p.ann, message(&["bob@testshire.gov.uk"], "After", "After the rotation"), &[]).await;
+    assert_eq!(
+        body(app.read(&p.bob, sent["id"].as_str().unwrap()).await).await["body"],
+        "After the rotation"
+    );
+    let actions: Vec<String> = app
+        .state
+        .store
+        .audit_chain_page(0, 10_000)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.event.action)
+        .collect();
+    assert_eq!(
+        actions.iter().filter(|a| *a == "keys.rotated").count(),
+        1,
+        "one rotation on the record"
+    );
+    assert_eq!(actions.iter().filter(|a| *a == "keys.retired").count(), 1);
+}
+
+#[tokio::test]
+async fn retire_refuses_while_a_key_still_needs_the_old_master_key() {
+    let app = spawn_app().await;
+    let p = people(&app).await;
+    send_ok(
+        &app,
+        &p.ann,
+        message(&["bob@testshire.gov.uk"], "Old", "Wrapped to the first key"),
+        &[],
+    )
+    .await;
+    let out = sealpost(&app, &["keys", "retire"], None);
+    assert!(
+        out.status.success() && text(&out.stdout).contains("nothing to retire"),
+        "{}",
+        text(&out.stdout)
+    );
+    // A new key made active by hand in front of the old one, nothing re-wrapped yet.
+    let path = app.dir.path().join("keys/master.key");
+    let old = std::fs::read_to_string(&path).unwrap();
+    let fresh = sealpost_crypto::generate_key_pair();
+    std::fs::write(
+        &path,
+        format!("{}\n{old}", sealpost_crypto::ExposeSecret::expose_secret(&fresh.identity)),
+    )
+    .unwrap();
+    let out = sealpost(&app, &["keys", "retire"], None);
+    assert!(!out.status.success(), "refused");
+    assert!(
+        text(&out.stderr).contains("still need an older master key"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(identities(&app), 2, "nothing dropped");
+}
