@@ -94,6 +94,25 @@ pub fn load(dir: &Path) -> anyhow::Result<Keyring> {
     Ok(Keyring::from_identity_file(&identities, EscrowRecipient::parse(&escrow)?)?)
 }
 
+/// The escrow identity in `file` as a keyring of its own (wrapping to the escrow recipient
+/// recorded in `dir`): for `sealpost keys recover`.
+pub fn load_escrow_identity(dir: &Path, file: &Path) -> anyhow::Result<Keyring> {
+    let identity = SecretString::from(fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?);
+    let escrow = match std::env::var("SEALPOST_ESCROW_RECIPIENT") {
+        Ok(v) => v,
+        Err(_) => fs::read_to_string(dir.join(ESCROW_PUB)).with_context(|| format!("reading {}", dir.join(ESCROW_PUB).display()))?,
+    };
+    let keyring = Keyring::from_identity_file(&identity, EscrowRecipient::parse(&escrow)?).context("the escrow identity file")?;
+    if keyring.active_recipient() != escrow.trim() {
+        bail!(
+            "{} is not the identity of the escrow recipient {} recorded for this server",
+            file.display(),
+            escrow.trim()
+        );
+    }
+    Ok(keyring)
+}
+
 /// Loads the audit signing key from the environment or the key directory, creating it there
 /// first if this installation predates it.
 pub fn load_audit_key(dir: &Path) -> anyhow::Result<AuditSigningKey> {

@@ -16,8 +16,10 @@ pub fn all(root: &Path) -> Result<(), String> {
     let started = std::time::Instant::now();
     static_checks(root)?;
     let mut tally = Tally::default();
-    // The single sign-on API tests start the test OpenID provider from e2e/'s npm modules.
+    // The single sign-on API tests start the test OpenID provider from e2e/'s npm modules; the
+    // escrow recovery test opens a message with Debian's reference `age` command.
     tools::ensure_node_modules(root)?;
+    tools::ensure_chromium()?;
     rust_tests(root, &mut tally);
     fuzz_briefly(root, &mut tally);
     api_conformance(root, &mut tally);

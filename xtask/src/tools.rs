@@ -78,13 +78,17 @@ pub fn advisory_db(root: &Path) -> Option<PathBuf> {
     candidates.into_iter().flatten().find(|p| p.join("crates").is_dir())
 }
 
-/// Installs Debian's Chromium and swaks when either is missing.
+/// Installs Debian's Chromium, swaks and age when any is missing.
 pub fn ensure_chromium() -> Result<(), String> {
-    // swaks sends the intake journey's mail as Exchange would.
-    if Path::new("/usr/bin/chromium").exists() && Path::new("/usr/bin/swaks").exists() {
+    // swaks sends the intake journey's mail as Exchange would; age (the reference CLI) proves
+    // the escrow key opens a message by hand.
+    if ["/usr/bin/chromium", "/usr/bin/swaks", "/usr/bin/age"]
+        .iter()
+        .all(|p| Path::new(p).exists())
+    {
         return Ok(());
     }
-    println!("xtask: installing Debian's chromium and swaks for the browser tests (once per machine)");
+    println!("xtask: installing Debian's chromium, swaks and age for the tests (once per machine)");
     let sudo = if process::output("id", &["-u"]).is_some_and(|u| u.trim() == "0") {
         vec![]
     } else {
@@ -97,7 +101,7 @@ pub fn ensure_chromium() -> Result<(), String> {
         process::run(Path::new("."), program, rest, &[("DEBIAN_FRONTEND", "noninteractive")])
     };
     apt(&["apt-get", "update", "-qq"])?;
-    apt(&["apt-get", "install", "-y", "-qq", "chromium", "fonts-dejavu-core", "swaks"])
+    apt(&["apt-get", "install", "-y", "-qq", "chromium", "fonts-dejavu-core", "swaks", "age"])
 }
 
 /// Runs `npm ci` in `e2e/` when its modules are missing or older than the lock file.

@@ -129,6 +129,15 @@ impl Keyring {
         }
     }
 
+    /// This keyring with `other`'s identities after its own (its active one stays active):
+    /// for re-wrapping what only `other` opens.
+    pub fn and(&self, other: &Keyring) -> Self {
+        Self {
+            identities: self.identities.iter().chain(&other.identities).cloned().collect(),
+            escrow: self.escrow.clone(),
+        }
+    }
+
     /// How many identities it holds (the active one first).
     pub fn len(&self) -> usize {
         self.identities.len()

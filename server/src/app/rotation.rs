@@ -75,3 +75,29 @@ pub async fn rewrap_all(store: &Store, keyring: &Keyring, pace: Duration) -> Res
     }
     Ok(rewrapped)
 }
+
+/// How many messages open, and which do not (by id), with `keyring` alone: for
+/// `sealpost keys recover`, with the escrow identity.
+pub async fn messages_opening(store: &Store, keyring: &Keyring) -> Result<(usize, Vec<String>), AppError> {
+    let (mut opened, mut failed) = (0, vec![]);
+    let mut after = String::new();
+    loop {
+        let page = store.wrapped_page(Wrapped::MessageKey, &after, PAGE).await?;
+        let ids: Vec<sealpost_domain::MessageId> = page
+            .iter()
+            .filter_map(|(id, _)| uuid::Uuid::parse_str(id).ok().map(sealpost_domain::MessageId))
+            .collect();
+        for t in store.sealed_texts(&ids).await? {
+            if crate::app::disclosure::opens_with(keyring, &t) {
+                opened += 1;
+            } else {
+                failed.push(t.id.to_string());
+            }
+        }
+        match page.last() {
+            Some((id, _)) if page.len() as i64 == PAGE => after.clone_from(id),
+            _ => break,
+        }
+    }
+    Ok((opened, failed))
+}

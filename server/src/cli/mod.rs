@@ -125,6 +125,17 @@ enum KeysCommand {
     },
     /// Drop the old master keys from master.key, after checking that nothing needs them.
     Retire,
+    /// Prove that every message opens with the escrow identity alone (exit 1 if any does not).
+    /// With --rewrap, when the master key is lost: wrap every key again to the master key in
+    /// master.key, or to a new one written there if it is missing or unreadable.
+    Recover {
+        /// The escrow identity file (AGE-SECRET-KEY-1…), brought from where it is kept offline.
+        #[arg(long)]
+        escrow_identity: PathBuf,
+        /// Re-wrap every key to the master key (a new one if master.key is lost).
+        #[arg(long)]
+        rewrap: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -227,6 +238,9 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
         Command::Keys {
             command: KeysCommand::Retire,
         } => retire_keys(&settings).await,
+        Command::Keys {
+            command: KeysCommand::Recover { escrow_identity, rewrap },
+        } => recover_keys(&settings, &escrow_identity, rewrap).await,
         Command::Audit {
             command: AuditCommand::Verify {
                 checkpoint,
@@ -269,6 +283,36 @@ async fn rotate_keys(settings: &Settings, pace: std::time::Duration) -> anyhow::
         "Re-wrapped {rewrapped} keys; {left} left. master.key holds {} identities; run `sealpost keys retire` when none is left (a running server picks the new key up within seconds).",
         keyring.len()
     );
+    Ok(())
+}
+
+async fn recover_keys(settings: &Settings, escrow_identity: &std::path::Path, rewrap: bool) -> anyhow::Result<()> {
+    use crate::app::rotation;
+    let store = startup::open_store(settings, SystemClock.now_ms()).await?;
+    let escrow = keyfiles::load_escrow_identity(&settings.key_dir, escrow_identity)?;
+    if rewrap {
+        let master = match keyfiles::load(&settings.key_dir) {
+            Ok(master) => master.retired(),
+            Err(e) => {
+                // The master key is lost: a new one, on disk and on the record before use.
+                println!("The master key could not be read ({e:#}); making a new one.");
+                let fresh = escrow.rotated().retired();
+                keyfiles::replace_master(&settings.key_dir, &fresh)?;
+                record_system(&store, Action::KeysRotated).await?;
+                fresh
+            }
+        };
+        let rewrapped = rotation::rewrap_all(&store, &master.and(&escrow), std::time::Duration::ZERO).await?;
+        println!(
+            "Re-wrapped {rewrapped} keys to the master key (recipient {}).",
+            master.active_recipient()
+        );
+    }
+    let (opened, failed) = rotation::messages_opening(&store, &escrow).await?;
+    println!("{opened} messages open with the escrow identity alone; {} do not.", failed.len());
+    if !failed.is_empty() {
+        bail!("these messages do not open with the escrow identity: {}", failed.join(", "));
+    }
     Ok(())
 }
 

@@ -155,3 +155,118 @@ async fn retire_refuses_while_a_key_still_needs_the_old_master_key() {
     );
     assert_eq!(identities(&app), 2, "nothing dropped");
 }
+
+/// The escrow identity the test server's `keys init` wrote (to be moved offline in real life).
+fn escrow_file(app: &TestApp) -> String {
+    app.dir
+        .path()
+        .join("keys")
+        .join(sealpost_server::keyfiles::ESCROW_SECRET)
+        .to_str()
+        .unwrap()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn the_escrow_identity_alone_opens_every_message_and_brings_back_a_lost_master_key() {
+    let app = spawn_app().await;
+    let p = people(&app).await;
+    let mut ids = vec![];
+    for n in 0..3 {
+        let sent = send_ok(
+            &app,
+            &p.ann,
+            message(&["bob@testshire.gov.uk"], &format!("Escrow {n}"), &format!("Kept {n}")),
+            &[],
+        )
+        .await;
+        ids.push(sent["id"].as_str().unwrap().to_owned());
+    }
+    let escrow = escrow_file(&app);
+    let out = sealpost(&app, &["keys", "recover", "--escrow-identity", &escrow], None);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("3 messages open with the escrow identity alone; 0 do not."),
+        "{}",
+        text(&out.stdout)
+    );
+
+    // A file that is not the escrow identity is refused, saying so.
+    let other = app.dir.path().join("other.txt");
+    std::fs::write(
+        &other,
+        sealpost_crypto::ExposeSecret::expose_secret(&sealpost_crypto::generate_key_pair().identity),
+    )
+    .unwrap();
+    let out = sealpost(&app, &["keys", "recover", "--escrow-identity", other.to_str().unwrap()], None);
+    assert!(
+        !out.status.success() && text(&out.stderr).contains("is not the identity of the escrow recipient"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    // The master key is lost: --rewrap makes a new one and wraps every key to it.
+    let master = app.dir.path().join("keys/master.key");
+    let lost = std::fs::read_to_string(&master).unwrap();
+    std::fs::remove_file(&master).unwrap();
+    let out = sealpost(&app, &["keys", "recover", "--escrow-identity", &escrow, "--rewrap"], None);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("Re-wrapped 3 keys"), "{}", text(&out.stdout));
+    let new = std::fs::read_to_string(&master).unwrap();
+    assert_ne!(new, lost);
+    assert_eq!(identities(&app), 1);
+    for (n, id) in ids.iter().enumerate() {
+        assert_eq!(
+            body(app.read(&p.bob, id).await).await["body"],
+            format!("Kept {n}"),
+            "the server opens it with the new key"
+        );
+    }
+}
+
+/// The manual path in the README, with Debian's reference `age` command and nothing of
+/// Sealpost's: the escrow identity opens a message's wrapped key, and the message identity
+/// inside opens its subject.
+#[tokio::test]
+async fn the_reference_age_command_opens_a_message_with_the_escrow_identity() {
+    let app = spawn_app().await;
+    let p = people(&app).await;
+    let sent = send_ok(&app, &p.ann, message(&["bob@testshire.gov.uk"], "Opened by hand", "x"), &[]).await;
+    let id = sent["id"].as_str().unwrap();
+    let wrapped = app
+        .state
+        .store
+        .fetch_bytes(&format!("SELECT wrapped FROM message_keys WHERE message_id = '{id}'"))
+        .await
+        .unwrap();
+    let subject = app
+        .state
+        .store
+        .fetch_bytes(&format!("SELECT subject FROM messages WHERE id = '{id}'"))
+        .await
+        .unwrap();
+    let dir = app.dir.path();
+    std::fs::write(dir.join("wrapped.age"), &wrapped[0]).unwrap();
+    std::fs::write(dir.join("subject.age"), &subject[0]).unwrap();
+    let age = |identity: &str, file: &str| {
+        let out = Command::new("age")
+            .args(["-d", "-i", identity, file])
+            .current_dir(dir)
+            .output()
+            .expect("Debian's age command");
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        text(&out.stdout)
+    };
+    let key = age(&escrow_file(&app), "wrapped.age");
+    let mut lines = key.lines();
+    assert_eq!(
+        lines.next(),
+        Some(format!("sealpost/v1 message-key {id}").as_str()),
+        "the binding line first"
+    );
+    std::fs::write(dir.join("message.key"), lines.next().unwrap()).unwrap();
+    assert_eq!(
+        age("message.key", "subject.age"),
+        format!("sealpost/v1 subject {id}\nOpened by hand")
+    );
+}

@@ -45,3 +45,14 @@ pub(super) fn files_of(key: &MessageKey, files: &[StoredAttachment], reply: Opti
         })
         .collect()
 }
+
+/// Whether message `t` opens with `keyring` alone: its key unwraps and its subject and body
+/// open (its files are sealed with the same key). For `sealpost keys recover`, which proves
+/// the escrow key opens everything; nothing opened leaves this function.
+pub fn opens_with(keyring: &sealpost_crypto::Keyring, t: &sealpost_storage::SealedText) -> bool {
+    let Ok(key) = keyring.unwrap(&t.key, t.id.0) else {
+        return false;
+    };
+    key.open(Binding::new(ObjectKind::Subject, t.id.0), &t.subject).is_ok()
+        && key.open(Binding::new(ObjectKind::Body, t.id.0), &t.body).is_ok()
+}
