@@ -84,6 +84,7 @@ describe('retention', () => {
     const status = ida.getByRole('status').filter({ hasText: 'On legal hold' });
     await status.waitFor();
     assert.match(await status.innerText(), /Employment tribunal 2026\/0412/);
+    await ida.getByRole('region', { name: 'Events about this message, oldest first' }).getByText(/put on legal hold/).waitFor();
     assert.equal(await ida.getByRole('button', { name: 'Erase this message for good' }).count(), 0, 'a held message cannot be erased');
     assert.deepEqual(await axeViolations(ida), [], 'a message on legal hold');
     await screenshot(ida, '27-legal-hold');

@@ -5,14 +5,19 @@
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use sealpost_domain::api_audit::{DeletionView, LegalHoldView};
+use sealpost_domain::api_audit::{AuditEventView, DeletionView, LegalHoldView};
 
 use crate::api;
 use crate::components::{ErrorSummary, format_time};
 
 /// The message's hold and deletion, and the forms that change them.
 #[component]
-pub(super) fn Lifecycle(reference: String, hold: Option<LegalHoldView>, deleted: RwSignal<Option<DeletionView>>) -> impl IntoView {
+pub(super) fn Lifecycle(
+    reference: String,
+    hold: Option<LegalHoldView>,
+    deleted: RwSignal<Option<DeletionView>>,
+    events: RwSignal<Vec<AuditEventView>>,
+) -> impl IntoView {
     let hold = RwSignal::new(hold);
     let (problem, set_problem) = signal(None::<String>);
     let busy = RwSignal::new(false);
@@ -27,6 +32,7 @@ pub(super) fn Lifecycle(reference: String, hold: Option<LegalHoldView>, deleted:
                     set_problem.set(None);
                     hold.set(t.legal_hold);
                     deleted.set(t.deleted);
+                    events.set(t.events);
                     hold_reason.set(String::new());
                 }
                 Err(f) => set_problem.set(Some(f.message)),

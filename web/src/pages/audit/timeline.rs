@@ -49,6 +49,8 @@ pub(super) fn Timeline(reference: String) -> impl IntoView {
 #[component]
 fn TimelineView(t: MessageTimeline) -> impl IntoView {
     let deleted = RwSignal::new(t.deleted.clone());
+    // A hold, a lift or an erasure below adds its event here at once.
+    let events = RwSignal::new(t.events.clone());
     let reference = t.reference.clone();
     let all = AuditSearch {
         reference: Some(t.reference.clone()),
@@ -79,13 +81,13 @@ fn TimelineView(t: MessageTimeline) -> impl IntoView {
                 </table>
             </div>
         </section>
-        <Lifecycle reference=t.reference.clone() hold=t.legal_hold.clone() deleted/>
+        <Lifecycle reference=t.reference.clone() hold=t.legal_hold.clone() deleted events/>
         // Nothing is left to open once it is deleted, here or just now above.
         {move || deleted.with(Option::is_none).then(|| view! { <BreakGlass reference=reference.clone()/> })}
         <section class="timeline" aria-labelledby="events-title">
             <h2 id="events-title">"Everything that happened, oldest first"</h2>
             {t.truncated.then(|| view! { <p class="warning notice">"Only the first 2,000 events are shown. Search by this reference, or export it, for the rest."</p> })}
-            <EventTable events=t.events caption="Events about this message, oldest first"/>
+            {move || view! { <EventTable events=events.get() caption="Events about this message, oldest first"/> }}
         </section>
     }
 }
