@@ -23,7 +23,7 @@ pub use random::random_bytes;
 pub use secrecy::{ExposeSecret, SecretSlice, SecretString};
 pub use signing::{AuditSigningKey, VerifyKey};
 pub use stream::{OpenedReader, SealingWriter};
-pub use token::{Token, TokenHash, code_hash, code_hashes_match, secrets_match, six_digit_code};
+pub use token::{Token, TokenHash, code_hash, code_hashes_match, secrets_match, sha256_hex, six_digit_code};
 pub use totp::{TotpSecret, recovery_code, recovery_code_hash};
 
 /// Everything that can go wrong in this crate. Messages never contain key material.

@@ -162,3 +162,8 @@ mod code_tests {
         assert!(!code_hashes_match(&code_hash(&a, "123456"), &code_hash(&a, "123457")));
     }
 }
+
+/// The SHA-256 of `bytes` in lower-case hex (a backup manifest's file hashes).
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}

@@ -187,6 +187,17 @@ impl Store {
         .transpose()
     }
 
+    /// Writes a consistent copy of the SQLite database to `path` while the server runs
+    /// (`VACUUM INTO`); on PostgreSQL there is nothing to do here: use `pg_dump`.
+    pub async fn backup_into(&self, path: &std::path::Path) -> Result<bool, StorageError> {
+        let Pool::Sqlite(pool) = &self.pool else { return Ok(false) };
+        sqlx::query("VACUUM INTO $1")
+            .bind(path.to_string_lossy().into_owned())
+            .execute(pool)
+            .await?;
+        Ok(true)
+    }
+
     /// After a shred on SQLite, moves the WAL into the database file and truncates it, so a
     /// deleted key's bytes (overwritten there by `secure_delete`) are in neither (SECURITY E4).
     /// Nothing to do on PostgreSQL, whose vacuum reclaims dead rows.

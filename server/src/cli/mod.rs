@@ -56,6 +56,14 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Take a consistent backup while the server runs: the SQLite database (VACUUM INTO), then
+    /// the blob store's files, and a manifest with each file's SHA-256 and the audit head.
+    /// Keys are not included: back up the key directory apart. (PostgreSQL: use pg_dump.)
+    Backup {
+        /// An empty or new directory to write the backup to.
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// The retention schedule (SEALPOST_RETENTION_DAYS_OFFICIAL and _SENSITIVE).
     Retention {
         #[command(subcommand)]
@@ -257,6 +265,7 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
         Command::Retention {
             command: RetentionCommand::Run,
         } => retention_run(&settings).await,
+        Command::Backup { out } => backup(&settings, &out).await,
     }
 }
 
@@ -351,6 +360,62 @@ async fn record_system(store: &sealpost_storage::Store, action: Action) -> anyho
         origin,
     );
     store.append_audit(&event).await?;
+    Ok(())
+}
+
+async fn backup(settings: &Settings, out: &std::path::Path) -> anyhow::Result<()> {
+    if out.exists() && std::fs::read_dir(out)?.next().is_some() {
+        bail!("{} is not empty: back up into a new or empty directory", out.display());
+    }
+    startup::create_private_dir(out)?;
+    let store = startup::open_store(settings, SystemClock.now_ms()).await?;
+    // The database first, then the files: a message in the copy has its files (they are
+    // written before their message commits and never changed).
+    let head = store.audit_head().await?;
+    if !store.backup_into(&out.join("sealpost.db")).await? {
+        bail!("the database is PostgreSQL: back it up with pg_dump (or base backups and WAL), then copy the blob store");
+    }
+    if settings.blob_url.is_some() {
+        bail!("the blob store is remote (SEALPOST_BLOB_URL): back it up with its own tools after the database");
+    }
+    let blobs = settings.data_dir.join("blobs");
+    let mut files = vec![out.join("sealpost.db")];
+    let mut stack = vec![blobs.clone()];
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+        for entry in entries {
+            let path = entry?.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                let target = out.join("blobs").join(path.strip_prefix(&blobs)?);
+                if let Some(parent) = target.parent() {
+                    std::fs::create_dir_all(parent)?;
+                }
+                std::fs::copy(&path, &target)?;
+                files.push(target);
+            }
+        }
+    }
+    files.sort();
+    let mut manifest = format!(
+        "# Sealpost backup, {}\n# audit head {head}\n",
+        sealpost_domain::time::rfc3339(SystemClock.now_ms())
+    );
+    for file in &files {
+        let bytes = std::fs::read(file)?;
+        manifest.push_str(&format!(
+            "{}  {}\n",
+            sealpost_crypto::sha256_hex(&bytes),
+            file.strip_prefix(out)?.display()
+        ));
+    }
+    std::fs::write(out.join("manifest.txt"), manifest)?;
+    println!(
+        "Backed up the database and {} files to {} (audit head {head}); keys are not in it.",
+        files.len() - 1,
+        out.display()
+    );
     Ok(())
 }
 

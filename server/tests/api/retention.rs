@@ -336,3 +336,46 @@ async fn ig_holds_one_message_and_erases_another_and_the_dpo_and_administrators_
         "{actions:?}"
     );
 }
+
+#[tokio::test]
+async fn sealpost_backup_copies_the_database_and_files_with_a_manifest_of_their_hashes() {
+    let app = spawn_app_with(|_| {}).await;
+    let p = people(&app).await;
+    for n in 0..3 {
+        sent_to_bob(&app, &p, &format!("Backed up {n}"), "official").await;
+    }
+    let out_dir = app.dir.path().join("backup");
+    let out = sealpost(&app, &["backup", "--out", out_dir.to_str().unwrap()], None);
+    if !app.db.url.starts_with("sqlite://") {
+        assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("pg_dump"));
+        return;
+    }
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let manifest = std::fs::read_to_string(out_dir.join("manifest.txt")).unwrap();
+    let files: Vec<(&str, &str)> = manifest
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| l.split_once("  "))
+        .collect();
+    assert_eq!(files.len(), 4, "the database and three files: {manifest}");
+    for (hash, path) in &files {
+        assert_eq!(
+            *hash,
+            sealpost_crypto::sha256_hex(&std::fs::read(out_dir.join(path)).unwrap()),
+            "{path}"
+        );
+    }
+    let head = app.state.store.audit_head().await.unwrap();
+    assert!(
+        manifest.contains(&format!("# audit head {head}\n")),
+        "the chain's head when it was taken: {manifest}"
+    );
+    // The copy is a whole database with the three messages.
+    let copy = sealpost_storage::Store::connect(&format!("sqlite://{}", out_dir.join("sealpost.db").display()))
+        .await
+        .unwrap();
+    assert_eq!(copy.fetch_texts("SELECT id FROM messages").await.unwrap().len(), 3);
+    // Never over an earlier backup.
+    let again = sealpost(&app, &["backup", "--out", out_dir.to_str().unwrap()], None);
+    assert!(!again.status.success() && String::from_utf8_lossy(&again.stderr).contains("is not empty"));
+}
