@@ -82,7 +82,8 @@ impl Store {
             let mut tx = begin_write!(self, pool).await?;
             let marked = sqlx::query(
                 "UPDATE messages SET shredded_at = $2, shred_reason = $3, shred_note = $4 WHERE id = $1 AND shredded_at IS NULL \
-                 AND NOT EXISTS (SELECT 1 FROM legal_holds h WHERE h.message_id = $1)",
+                 AND NOT EXISTS (SELECT 1 FROM legal_holds h WHERE h.message_id = $1) \
+                 ON CONFLICT (message_id) DO NOTHING",
             )
             .bind(&id)
             .bind(now_ms)
@@ -131,7 +132,8 @@ impl Store {
             let placed = sqlx::query(
                 "INSERT INTO legal_holds (message_id, reason, placed_by, placed_at) \
                  SELECT m.id, $2, $3, $4 FROM messages m WHERE m.id = $1 AND m.shredded_at IS NULL \
-                 AND NOT EXISTS (SELECT 1 FROM legal_holds h WHERE h.message_id = $1)",
+                 AND NOT EXISTS (SELECT 1 FROM legal_holds h WHERE h.message_id = $1) \
+                 ON CONFLICT (message_id) DO NOTHING",
             )
             .bind(&id)
             .bind(reason)

@@ -917,3 +917,20 @@ contract!(
         store.checkpoint().await.unwrap();
     }
 );
+
+contract!(forty_holds_placed_at_once_are_one_hold_and_no_error, |store: Store| async move {
+    let (ann, bob) = (user(&store, "ann").await, user(&store, "bob").await);
+    let m = message(ann, bob, "SP-RACE-0001", 100);
+    store.create_message(&m, &audit()).await.unwrap();
+    let tries = (0..40).map(|_| {
+        let (store, id) = (store.clone(), m.id);
+        tokio::spawn(async move { store.place_legal_hold(id, "Tribunal", ann, 200, &audit()).await })
+    });
+    let mut placed = 0;
+    for t in tries {
+        if t.await.unwrap().expect("a losing attempt is false, never an error") {
+            placed += 1;
+        }
+    }
+    assert_eq!(placed, 1);
+});
