@@ -82,8 +82,7 @@ impl Store {
             let mut tx = begin_write!(self, pool).await?;
             let marked = sqlx::query(
                 "UPDATE messages SET shredded_at = $2, shred_reason = $3, shred_note = $4 WHERE id = $1 AND shredded_at IS NULL \
-                 AND NOT EXISTS (SELECT 1 FROM legal_holds h WHERE h.message_id = $1) \
-                 ON CONFLICT (message_id) DO NOTHING",
+                 AND NOT EXISTS (SELECT 1 FROM legal_holds h WHERE h.message_id = $1)",
             )
             .bind(&id)
             .bind(now_ms)
