@@ -67,7 +67,7 @@ pub fn init(dir: &Path, escrow: Option<&str>) -> anyhow::Result<InitReport> {
     let master = generate_key_pair();
     write_private(
         &master_path,
-        &format!(
+        format!(
             "# Sealpost master key (active first). Recipient: {}\n{}\n",
             master.recipient,
             master.identity.expose_secret()
@@ -176,9 +176,61 @@ pub fn remember_signed(dir: &Path, c: &SignedCheckpoint) -> anyhow::Result<()> {
     let path = dir.join(LAST_SIGNED);
     let tmp = dir.join(format!("{LAST_SIGNED}.tmp"));
     let _ = fs::remove_file(&tmp);
-    write_private(&tmp, &c.to_string())?;
+    write_private(&tmp, c.to_string())?;
     fs::rename(&tmp, &path).with_context(|| format!("writing {}", path.display()))?;
     Ok(())
+}
+
+/// The key directory's files as one bundle for a backup (`sealpost backup --with-keys`): for
+/// each, a line `file NAME LENGTH` then its bytes and a newline. The escrow identity is left
+/// out (it belongs offline), and so are half-written files.
+pub fn bundle(dir: &Path) -> anyhow::Result<(SecretSlice<u8>, Vec<String>)> {
+    let mut names = vec![];
+    for entry in fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
+        let entry = entry?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if entry.file_type()?.is_file() && name != ESCROW_SECRET && !name.ends_with(".tmp") && !name.ends_with(".next") {
+            names.push(name);
+        }
+    }
+    names.sort();
+    let mut out = Vec::new();
+    for name in &names {
+        let bytes = fs::read(dir.join(name)).with_context(|| format!("reading {}", dir.join(name).display()))?;
+        out.extend_from_slice(format!("file {name} {}\n", bytes.len()).as_bytes());
+        out.extend_from_slice(&bytes);
+        out.push(b'\n');
+    }
+    Ok((SecretSlice::from(out), names))
+}
+
+/// Writes the files of a [`bundle`] into `dir` (0600 each), refusing to replace any file
+/// there. Returns their names.
+pub fn unbundle(dir: &Path, bundle: &[u8]) -> anyhow::Result<Vec<String>> {
+    const DAMAGED: &str = "the keys in the backup are damaged";
+    let mut rest = bundle;
+    let mut files = vec![];
+    while !rest.is_empty() {
+        let end = rest.iter().position(|&b| b == b'\n').context(DAMAGED)?;
+        let line = std::str::from_utf8(&rest[..end]).context(DAMAGED)?;
+        let mut words = line.splitn(3, ' ');
+        let (Some("file"), Some(name), Some(len)) = (words.next(), words.next(), words.next()) else {
+            bail!(DAMAGED);
+        };
+        let len: usize = len.parse().context(DAMAGED)?;
+        if name.is_empty() || name.starts_with('.') || name.contains('/') || rest.len() < end + 1 + len + 1 {
+            bail!(DAMAGED);
+        }
+        let bytes = &rest[end + 1..end + 1 + len];
+        files.push((name.to_owned(), bytes));
+        rest = &rest[end + 1 + len + 1..];
+    }
+    fs::create_dir_all(dir)?;
+    fs::set_permissions(dir, fs::Permissions::from_mode(0o700))?;
+    for (name, bytes) in &files {
+        write_private(&dir.join(name), bytes)?;
+    }
+    Ok(files.into_iter().map(|(name, _)| name).collect())
 }
 
 /// True when keys are configured (files or environment).
@@ -186,14 +238,14 @@ pub fn exist(dir: &Path) -> bool {
     std::env::var_os("SEALPOST_MASTER_KEY").is_some() || dir.join(MASTER).exists()
 }
 
-fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
+fn write_private(path: &Path, text: impl AsRef<[u8]>) -> anyhow::Result<()> {
     let mut f = fs::OpenOptions::new()
         .write(true)
         .create_new(true)
         .mode(0o600)
         .open(path)
         .with_context(|| format!("creating {}", path.display()))?;
-    f.write_all(text.as_bytes())?;
+    f.write_all(text.as_ref())?;
     f.sync_all()?;
     Ok(())
 }

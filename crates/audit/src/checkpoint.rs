@@ -95,6 +95,84 @@ impl std::str::FromStr for SignedCheckpoint {
     }
 }
 
+const RESTORE_VERSION: &[u8] = b"sealpost-audit-restore-v1";
+
+/// A restore from a backup, signed by `sealpost restore` with the audit key. A restore rolls
+/// the log back to the backup's head, which tamper evidence must see as a rollback. This
+/// record makes a legitimate one explicit: it names the head the log went back to and the last
+/// head signed before, so `audit verify` can set aside the checkpoints of the history it
+/// abandoned, and only those: a rollback made by hand has no record and is still a break.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Restore {
+    /// The backup's head: the log was restored to it, and must pass through it.
+    pub restored: Head,
+    /// The last head this installation had signed before the restore (the same as `restored`
+    /// when nothing was signed after the backup).
+    pub last_signed: Head,
+    /// When the restore was made (Unix ms, UTC).
+    pub at_ms: i64,
+}
+
+impl Restore {
+    /// The bytes the audit key signs: a version tag (not a checkpoint's), the two heads and
+    /// the time, at fixed widths.
+    pub fn signed_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(RESTORE_VERSION.len() + 88);
+        out.extend_from_slice(RESTORE_VERSION);
+        for head in [self.restored, self.last_signed] {
+            out.extend_from_slice(&head.seq.to_be_bytes());
+            out.extend_from_slice(&head.hash);
+        }
+        out.extend_from_slice(&self.at_ms.to_be_bytes());
+        out
+    }
+
+    /// Whether checkpoint `c` belongs to the history this restore abandoned: signed before
+    /// the restore, past the backup's head. (Not bounded by `last_signed`: when the keys came
+    /// back from the backup too, they know nothing of the checkpoints signed after it, which
+    /// IG may still hold.)
+    pub fn abandoned(&self, c: &Checkpoint) -> bool {
+        c.at_ms <= self.at_ms && c.head.seq > self.restored.seq
+    }
+
+    /// The events of the abandoned history that were signed (none when nothing was).
+    pub fn events_lost(&self) -> i64 {
+        (self.last_signed.seq - self.restored.seq).max(0)
+    }
+}
+
+/// In words, for `audit verify` and the IG console.
+impl std::fmt::Display for Restore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "Restored from a backup on {}: the log went back to event {}",
+            time::rfc3339(self.at_ms),
+            self.restored.seq
+        )?;
+        match self.events_lost() {
+            0 => write!(f, "; no checkpoint signed after it was on record here."),
+            1 => write!(f, "; the 1 event signed after it (event {}) is not in this log.", self.last_signed.seq),
+            n => write!(
+                f,
+                "; the {n} events signed after it (up to event {}) are not in this log.",
+                self.last_signed.seq
+            ),
+        }
+    }
+}
+
+/// A restore record with the public key and signature that vouch for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SignedRestore {
+    /// What was signed.
+    pub restore: Restore,
+    /// The Ed25519 public key that signed it.
+    pub key: [u8; 32],
+    /// The Ed25519 signature over [`Restore::signed_bytes`].
+    pub signature: [u8; 64],
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -144,5 +222,47 @@ mod tests {
         for other in [seq, hash, at] {
             assert_ne!(other.signed_bytes(), base.signed_bytes());
         }
+    }
+
+    fn restore() -> Restore {
+        Restore {
+            restored: Head { seq: 100, hash: [1; 32] },
+            last_signed: Head { seq: 150, hash: [2; 32] },
+            at_ms: 2_000,
+        }
+    }
+
+    #[test]
+    fn a_restore_sets_aside_only_the_checkpoints_of_the_history_it_abandoned() {
+        let r = restore();
+        let at = |seq, at_ms| Checkpoint {
+            head: Head { seq, hash: [5; 32] },
+            at_ms,
+        };
+        assert!(r.abandoned(&at(101, 1_000)) && r.abandoned(&at(150, 2_000)));
+        // At or before the backup's head: on the restored log, so still checked.
+        assert!(!r.abandoned(&at(100, 1_000)));
+        // Beyond the last head this server knew it had signed: still abandoned (IG may hold
+        // checkpoints the backup's keys never saw). Signed after the restore: never.
+        assert!(r.abandoned(&at(151, 1_000)));
+        assert!(!r.abandoned(&at(120, 2_001)));
+        assert_eq!(r.events_lost(), 50);
+        assert_eq!(
+            r.to_string(),
+            "Restored from a backup on 1970-01-01T00:00:02.000Z: the log went back to event 100; the 50 events signed after it (up to event 150) are not in this log."
+        );
+    }
+
+    #[test]
+    fn a_restore_signs_other_bytes_than_any_checkpoint() {
+        let r = restore();
+        let c = Checkpoint {
+            head: r.restored,
+            at_ms: r.at_ms,
+        };
+        assert!(!r.signed_bytes().starts_with(SIGNED_VERSION) && r.signed_bytes() != c.signed_bytes());
+        let mut later = r;
+        later.last_signed.hash[0] ^= 1;
+        assert_ne!(later.signed_bytes(), r.signed_bytes());
     }
 }

@@ -137,6 +137,9 @@ pub enum Action {
     KeysRotated,
     /// The old master keys were dropped once nothing needed them (`sealpost keys retire`).
     KeysRetired,
+    /// The database was restored from a backup (`sealpost restore`): the log went back to
+    /// the backup's head, and a signed restore record says so.
+    AuditRestored,
 }
 
 /// What it happened to. Everything about a message names the message first
@@ -301,11 +304,12 @@ impl Action {
             Action::MessageHoldLifted => "message.hold_lifted",
             Action::KeysRotated => "keys.rotated",
             Action::KeysRetired => "keys.retired",
+            Action::AuditRestored => "audit.restored",
         }
     }
 
     /// Every action, for tests that must cover each one.
-    pub const ALL: [Action; 49] = [
+    pub const ALL: [Action; 50] = [
         Action::MessageSend,
         Action::MailboxList,
         Action::MailboxSearch,
@@ -355,6 +359,7 @@ impl Action {
         Action::MessageHoldLifted,
         Action::KeysRotated,
         Action::KeysRetired,
+        Action::AuditRestored,
     ];
 }
 

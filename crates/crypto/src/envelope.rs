@@ -34,6 +34,8 @@ pub enum ObjectKind {
     DraftContent,
     /// A staff account's TOTP secret, sealed to the master and escrow recipients.
     TotpSecret,
+    /// A backup's copy of the key directory, sealed to a recipient the admin gives.
+    KeyBackup,
 }
 
 impl ObjectKind {
@@ -49,6 +51,7 @@ impl ObjectKind {
             ObjectKind::ReplyBody => "reply-body",
             ObjectKind::DraftContent => "draft-content",
             ObjectKind::TotpSecret => "totp-secret",
+            ObjectKind::KeyBackup => "key-backup",
         }
     }
 }

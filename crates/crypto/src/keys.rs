@@ -56,6 +56,23 @@ impl EscrowIdentity {
     }
 }
 
+/// Seals `bundle` (a backup's copy of the key directory) to `recipient`, an `age1…` X25519
+/// recipient the admin gives (`sealpost backup --with-keys`). A plain age file: the reference
+/// CLI opens it with the matching identity.
+pub fn seal_key_backup(recipient: &str, bundle: &[u8]) -> Result<Vec<u8>, CryptoError> {
+    let recipient = x25519::Recipient::from_str(recipient.trim())
+        .map_err(|_| CryptoError::InvalidKey("the backup's recipient is not an age1… X25519 recipient"))?;
+    seal_one(&recipient, Binding::new(ObjectKind::KeyBackup, uuid::Uuid::nil()), bundle)
+}
+
+/// Opens what [`seal_key_backup`] sealed, with the identities in `identity_file` (one
+/// `AGE-SECRET-KEY-1…` a line, `#` comments allowed).
+pub fn open_key_backup(identity_file: &SecretString, sealed: &[u8]) -> Result<SecretSlice<u8>, CryptoError> {
+    let identities = parse_identities(identity_file.expose_secret())?;
+    let ids: Vec<&dyn age::Identity> = identities.iter().map(|i| i as &dyn age::Identity).collect();
+    open_with(&ids, Binding::new(ObjectKind::KeyBackup, uuid::Uuid::nil()), sealed)
+}
+
 /// The server's master keys: the first identity is active; the rest are older ones kept so
 /// keys wrapped before a rotation still open.
 pub struct Keyring {
@@ -67,13 +84,7 @@ impl Keyring {
     /// Builds the keyring from an identity file's text (one `AGE-SECRET-KEY-1…` a line, `#`
     /// comments allowed; the first is active) and the escrow recipient.
     pub fn from_identity_file(text: &SecretString, escrow: EscrowRecipient) -> Result<Self, CryptoError> {
-        let identities = text
-            .expose_secret()
-            .lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty() && !l.starts_with('#'))
-            .map(parse_identity)
-            .collect::<Result<Vec<_>, _>>()?;
+        let identities = parse_identities(text.expose_secret())?;
         if identities.is_empty() {
             return Err(CryptoError::InvalidKey("the master key file holds no identity"));
         }
@@ -218,6 +229,15 @@ impl MessageKey {
         let text = std::str::from_utf8(plain.expose_secret()).map_err(|_| CryptoError::Decrypt)?;
         parse_identity(text).map(Self)
     }
+}
+
+/// Every identity in an identity file's text: one `AGE-SECRET-KEY-1…` a line, `#` comments.
+fn parse_identities(text: &str) -> Result<Vec<x25519::Identity>, CryptoError> {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(parse_identity)
+        .collect()
 }
 
 fn parse_identity(text: &str) -> Result<x25519::Identity, CryptoError> {

@@ -120,3 +120,15 @@ proptest! {
         prop_assert!(key.open(body(id), &bytes).is_err());
     }
 }
+
+#[test]
+fn a_key_backup_opens_with_the_admins_identity_alone() {
+    let admin = generate_key_pair();
+    let other = generate_key_pair();
+    let sealed = seal_key_backup(&admin.recipient, b"file master.key 3\nabc\n").unwrap();
+    assert!(!sealed.windows(3).any(|w| w == b"abc"));
+    let file = SecretString::from(format!("# the admin's key\n{}\n", admin.identity.expose_secret()));
+    assert_eq!(open_key_backup(&file, &sealed).unwrap().expose_secret(), b"file master.key 3\nabc\n");
+    assert!(open_key_backup(&other.identity, &sealed).is_err());
+    assert!(seal_key_backup("not-a-recipient", b"x").is_err());
+}

@@ -17,13 +17,15 @@ mod token;
 mod totp;
 
 pub use envelope::{Binding, ObjectKind, Sealed, WrappedKey};
-pub use keys::{EscrowIdentity, EscrowRecipient, Keyring, MessageKey, NewKeyPair, generate_key_pair};
+pub use keys::{
+    EscrowIdentity, EscrowRecipient, Keyring, MessageKey, NewKeyPair, generate_key_pair, open_key_backup, seal_key_backup,
+};
 pub use password::{HashMemory, PasswordHash, PasswordHasher, Verification};
 pub use random::random_bytes;
 pub use secrecy::{ExposeSecret, SecretSlice, SecretString};
 pub use signing::{AuditSigningKey, VerifyKey};
 pub use stream::{OpenedReader, SealingWriter};
-pub use token::{Token, TokenHash, code_hash, code_hashes_match, secrets_match, sha256_hex, six_digit_code};
+pub use token::{Token, TokenHash, code_hash, code_hashes_match, secrets_match, sha256_hex, sha256_hex_of, six_digit_code};
 pub use totp::{TotpSecret, recovery_code, recovery_code_hash};
 
 /// Everything that can go wrong in this crate. Messages never contain key material.

@@ -167,3 +167,16 @@ mod code_tests {
 pub fn sha256_hex(bytes: &[u8]) -> String {
     Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }
+
+/// [`sha256_hex`] of everything `reader` yields, read a block at a time (a backup's files,
+/// which may be gigabytes).
+pub fn sha256_hex_of(mut reader: impl std::io::Read) -> std::io::Result<String> {
+    let mut hasher = Sha256::new();
+    let mut block = vec![0; 64 * 1024];
+    loop {
+        match reader.read(&mut block)? {
+            0 => return Ok(hex::encode(&hasher.finalize())),
+            n => hasher.update(&block[..n]),
+        }
+    }
+}

@@ -16,6 +16,10 @@ pub struct AuditVerification {
     pub checkpoints: usize,
     /// What is wrong, in words, when the chain is not intact.
     pub problem: Option<String>,
+    /// Each restore from a backup on record, in words, oldest first: a restore rolls the log
+    /// back, and a signed record of it is what tells it from tampering.
+    #[serde(default)]
+    pub restores: Vec<String>,
 }
 
 /// Every action the log records, with the words the console shows for it, in the order the
@@ -36,6 +40,10 @@ pub const ACTIONS: &[(&str, &str)] = &[
         "A new master key was made active; message keys are re-wrapped to it",
     ),
     ("keys.retired", "The old master keys were dropped: nothing needed them"),
+    (
+        "audit.restored",
+        "The database was restored from a backup: the log went back to the backup's end",
+    ),
     ("portal.redeem", "Opened the secure link"),
     ("portal.code_sent", "One-time code emailed"),
     ("portal.code_failed", "Entered a wrong code"),

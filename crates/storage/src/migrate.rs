@@ -150,6 +150,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../../../migrations/sqlite/0024_retention.sql"),
         include_str!("../../../migrations/postgres/0024_retention.sql"),
     ),
+    (
+        25,
+        "audit_restores",
+        include_str!("../../../migrations/sqlite/0025_audit_restores.sql"),
+        include_str!("../../../migrations/postgres/0025_audit_restores.sql"),
+    ),
 ];
 
 const CREATE_LEDGER: &str =

@@ -199,6 +199,20 @@ impl Store {
         Ok(true)
     }
 
+    /// The blob keys of the files of messages that are not shredded (replies' files included),
+    /// a page at a time after the attachment id `after`: `(attachment id, blob key)`. For
+    /// `sealpost restore`, which checks that every file a message needs is in the blob store.
+    pub async fn live_blob_keys(&self, after: &str, limit: i64) -> Result<Vec<(String, String)>, StorageError> {
+        Ok(with_pool!(self, |pool| sqlx::query_as(
+            "SELECT a.id, a.blob_key FROM attachments a JOIN messages m ON m.id = a.message_id \
+             WHERE m.shredded_at IS NULL AND a.id > $1 ORDER BY a.id LIMIT $2"
+        )
+        .bind(after)
+        .bind(limit)
+        .fetch_all(pool)
+        .await)?)
+    }
+
     /// After a shred on SQLite, moves the WAL into the database file and truncates it, so a
     /// deleted key's bytes (overwritten there by `secure_delete`) are in neither (SECURITY E4).
     /// Nothing to do on PostgreSQL, whose vacuum reclaims dead rows.

@@ -246,7 +246,7 @@ async fn main() {
     }
 
     let t = Instant::now();
-    let verified = sealpost_server::app::audit::verify_chain(&big_sqlite.store, &key, &[])
+    let verified = sealpost_server::app::audit::verify_chain(&big_sqlite.store, &key, &[], &[])
         .await
         .unwrap()
         .unwrap();

@@ -4,7 +4,7 @@
 
 use sealpost_audit::AuditEvent;
 use sealpost_audit::chain::{Break, Head, Verifier};
-use sealpost_audit::checkpoint::SignedCheckpoint;
+use sealpost_audit::checkpoint::{Restore, SignedCheckpoint, SignedRestore};
 pub use sealpost_audit::{Action, Actor, Object, Origin, Outcome};
 use sealpost_crypto::VerifyKey;
 use sealpost_storage::{StorageError, Store};
@@ -37,30 +37,69 @@ pub async fn record(
 const VERIFY_PAGE: i64 = 10_000;
 
 /// A chain that verified.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Verified {
     /// The head it reached.
     pub head: Head,
     /// How many signed checkpoints it was checked against.
     pub checkpoints: usize,
+    /// The restores from a backup on record, oldest first, each signed by the audit key.
+    pub restores: Vec<Restore>,
+    /// Signed checkpoints given that belong to a history a restore abandoned, so were not
+    /// looked for on the log.
+    pub set_aside: usize,
 }
 
 /// Walks the whole chain from its first event, a page at a time, and reports the head it
 /// reached or the first event that breaks it (SECURITY F4). Every stored checkpoint must be
-/// signed by `key` and lie on the chain, and so must each of `exported` (heads kept outside
-/// the database), so a chain cut short or rewritten up to any of them is caught (F6).
-pub async fn verify_chain(store: &Store, key: &VerifyKey, exported: &[Head]) -> Result<Result<Verified, Break>, StorageError> {
+/// signed by `key` and lie on the chain, and so must each of `heads` and `signed` (kept
+/// outside the database), so a chain cut short or rewritten up to any of them is caught (F6).
+///
+/// A restore from a backup rolls the log back, and is a break like any other unless a restore
+/// record signed by `key` says so (`sealpost restore`): then the log must pass through the
+/// backup's head, and a signed checkpoint from the history abandoned (signed before the
+/// restore, past the backup's head) is set aside. A bare head carries no signing time, so
+/// it is always looked for.
+pub async fn verify_chain(
+    store: &Store,
+    key: &VerifyKey,
+    signed: &[SignedCheckpoint],
+    heads: &[Head],
+) -> Result<Result<Verified, Break>, StorageError> {
     let stored = store.audit_checkpoints().await?;
     if let Some(forged) = stored.iter().find(|c| !signed_by(c, key)) {
         return Ok(Err(Break::Forged {
             seq: forged.checkpoint.head.seq,
         }));
     }
-    let anchors = stored.iter().map(|c| c.checkpoint.head).chain(exported.iter().copied()).collect();
+    let restores = store.audit_restores().await?;
+    if let Some(forged) = restores.iter().find(|r| !restore_signed_by(r, key)) {
+        return Ok(Err(Break::Forged {
+            seq: forged.restore.restored.seq,
+        }));
+    }
+    let restores: Vec<Restore> = restores.into_iter().map(|r| r.restore).collect();
+    let (set_aside, kept): (Vec<_>, Vec<_>) = signed
+        .iter()
+        .partition(|c| restores.iter().any(|r| r.abandoned(&c.checkpoint)));
+    let anchors = stored
+        .iter()
+        .chain(kept)
+        .map(|c| c.checkpoint.head)
+        .chain(heads.iter().copied())
+        .chain(restores.iter().map(|r| r.restored))
+        .collect();
     Ok(walk(store, Verifier::with_anchors(anchors), 0).await?.map(|head| Verified {
         head,
         checkpoints: stored.len(),
+        restores,
+        set_aside: set_aside.len(),
     }))
+}
+
+/// True when restore record `r` carries a valid signature by `key`.
+pub fn restore_signed_by(r: &SignedRestore, key: &VerifyKey) -> bool {
+    r.key == key.to_bytes() && key.verifies(&r.restore.signed_bytes(), &r.signature)
 }
 
 /// True when `c` carries a valid signature by `key`.

@@ -22,6 +22,7 @@ use crate::startup::{self, Application};
 use crate::workers::checkpoints;
 use crate::{keyfiles, telemetry};
 
+mod backup;
 mod users;
 
 /// Sealpost: secure webmail for councils.
@@ -58,11 +59,29 @@ enum Command {
     },
     /// Take a consistent backup while the server runs: the SQLite database (VACUUM INTO), then
     /// the blob store's files, and a manifest with each file's SHA-256 and the audit head.
-    /// Keys are not included: back up the key directory apart. (PostgreSQL: use pg_dump.)
+    /// Keys are included only with --with-keys, sealed to the age recipient given.
+    /// (PostgreSQL: use pg_dump.)
     Backup {
         /// An empty or new directory to write the backup to.
         #[arg(long)]
         out: PathBuf,
+        /// Include the key directory, sealed to this age recipient (age1…, e.g. from
+        /// age-keygen on a machine kept offline).
+        #[arg(long, value_name = "RECIPIENT")]
+        with_keys: Option<String>,
+    },
+    /// Restore a backup into an empty data directory: check every file against the manifest,
+    /// copy them in, check the audit chain and that every message opens with its files, then
+    /// sign a record of the restore so `audit verify` reports it (a rollback made by hand is
+    /// still a break). Without a directory: check and record a database and blob store put
+    /// back by other means (pg_restore).
+    Restore {
+        /// The backup directory written by `sealpost backup`.
+        from: Option<PathBuf>,
+        /// The age identity file the backup's keys were sealed to (--with-keys), when the key
+        /// directory is empty.
+        #[arg(long)]
+        identity: Option<PathBuf>,
     },
     /// The retention schedule (SEALPOST_RETENTION_DAYS_OFFICIAL and _SENSITIVE).
     Retention {
@@ -265,7 +284,8 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
         Command::Retention {
             command: RetentionCommand::Run,
         } => retention_run(&settings).await,
-        Command::Backup { out } => backup(&settings, &out).await,
+        Command::Backup { out, with_keys } => backup::backup(&settings, &out, with_keys.as_deref()).await,
+        Command::Restore { from, identity } => backup::restore(&settings, from.as_deref(), identity.as_deref()).await,
     }
 }
 
@@ -363,62 +383,6 @@ async fn record_system(store: &sealpost_storage::Store, action: Action) -> anyho
     Ok(())
 }
 
-async fn backup(settings: &Settings, out: &std::path::Path) -> anyhow::Result<()> {
-    if out.exists() && std::fs::read_dir(out)?.next().is_some() {
-        bail!("{} is not empty: back up into a new or empty directory", out.display());
-    }
-    startup::create_private_dir(out)?;
-    let store = startup::open_store(settings, SystemClock.now_ms()).await?;
-    // The database first, then the files: a message in the copy has its files (they are
-    // written before their message commits and never changed).
-    let head = store.audit_head().await?;
-    if !store.backup_into(&out.join("sealpost.db")).await? {
-        bail!("the database is PostgreSQL: back it up with pg_dump (or base backups and WAL), then copy the blob store");
-    }
-    if settings.blob_url.is_some() {
-        bail!("the blob store is remote (SEALPOST_BLOB_URL): back it up with its own tools after the database");
-    }
-    let blobs = settings.data_dir.join("blobs");
-    let mut files = vec![out.join("sealpost.db")];
-    let mut stack = vec![blobs.clone()];
-    while let Some(dir) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
-        for entry in entries {
-            let path = entry?.path();
-            if path.is_dir() {
-                stack.push(path);
-            } else {
-                let target = out.join("blobs").join(path.strip_prefix(&blobs)?);
-                if let Some(parent) = target.parent() {
-                    std::fs::create_dir_all(parent)?;
-                }
-                std::fs::copy(&path, &target)?;
-                files.push(target);
-            }
-        }
-    }
-    files.sort();
-    let mut manifest = format!(
-        "# Sealpost backup, {}\n# audit head {head}\n",
-        sealpost_domain::time::rfc3339(SystemClock.now_ms())
-    );
-    for file in &files {
-        let bytes = std::fs::read(file)?;
-        manifest.push_str(&format!(
-            "{}  {}\n",
-            sealpost_crypto::sha256_hex(&bytes),
-            file.strip_prefix(out)?.display()
-        ));
-    }
-    std::fs::write(out.join("manifest.txt"), manifest)?;
-    println!(
-        "Backed up the database and {} files to {} (audit head {head}); keys are not in it.",
-        files.len() - 1,
-        out.display()
-    );
-    Ok(())
-}
-
 async fn retention_run(settings: &Settings) -> anyhow::Result<()> {
     let store = startup::open_store(settings, SystemClock.now_ms()).await?;
     let blobs = startup::open_blobs(settings)?;
@@ -488,14 +452,13 @@ fn init_keys(settings: &Settings, escrow: Option<&str>) -> anyhow::Result<()> {
 async fn verify_audit(settings: &Settings, checkpoint: Option<&str>, files: &[PathBuf]) -> anyhow::Result<()> {
     let key = keyfiles::load_audit_verify_key(&settings.key_dir)?;
     // The last checkpoint this installation signed must still be on the chain too.
-    let mut exported: Vec<Head> = keyfiles::last_signed(&settings.key_dir)?
-        .map(|c| c.checkpoint.head)
+    let mut signed: Vec<SignedCheckpoint> = keyfiles::last_signed(&settings.key_dir)?.into_iter().collect();
+    let local = signed.len();
+    let heads: Vec<Head> = checkpoint
+        .map(|text| text.parse().map_err(|e: &str| anyhow::anyhow!("--checkpoint: {e}")))
+        .transpose()?
         .into_iter()
         .collect();
-    let local = exported.len();
-    if let Some(text) = checkpoint {
-        exported.push(text.parse().map_err(|e: &str| anyhow::anyhow!("--checkpoint: {e}"))?);
-    }
     for path in files {
         let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
         let file: SignedCheckpoint = text.parse().with_context(|| path.display().to_string())?;
@@ -505,10 +468,11 @@ async fn verify_audit(settings: &Settings, checkpoint: Option<&str>, files: &[Pa
                 path.display()
             );
         }
-        exported.push(file.checkpoint.head);
+        signed.push(file);
     }
+    let given = signed.len() > local || !heads.is_empty();
     let store = startup::open_store(settings, SystemClock.now_ms()).await?;
-    match audit::verify_chain(&store, &key, &exported).await? {
+    match audit::verify_chain(&store, &key, &signed, &heads).await? {
         Ok(v) => {
             println!(
                 "The audit log is intact: {} {}, head {}; checked against {} signed {}{}.",
@@ -517,8 +481,19 @@ async fn verify_audit(settings: &Settings, checkpoint: Option<&str>, files: &[Pa
                 v.head,
                 v.checkpoints,
                 plural(v.checkpoints, "checkpoint", "checkpoints"),
-                if exported.len() > local { " and the ones given" } else { "" }
+                if given { " and the ones given" } else { "" }
             );
+            for restore in &v.restores {
+                println!("{restore}");
+            }
+            if v.set_aside > 0 {
+                println!(
+                    "{} signed {} given {} from before a restore, past the backup's end: not looked for.",
+                    v.set_aside,
+                    plural(v.set_aside, "checkpoint", "checkpoints"),
+                    plural(v.set_aside, "is", "are")
+                );
+            }
             Ok(())
         }
         Err(broken) => bail!("the audit log is NOT intact: {broken}"),

@@ -9,12 +9,13 @@ use std::path::Path;
 use std::time::Duration;
 
 use sealpost_audit::chain::{Break, Head, Verifier};
-use sealpost_audit::checkpoint::{Checkpoint, SignedCheckpoint};
+use sealpost_audit::checkpoint::{Checkpoint, Restore, SignedCheckpoint, SignedRestore};
+use sealpost_audit::{Action, Actor, AuditEvent, Origin, Outcome};
 use sealpost_crypto::AuditSigningKey;
 use sealpost_storage::{StorageError, Store};
 use tokio::sync::watch;
 
-use crate::app::audit::{signed_by, walk};
+use crate::app::audit::{signed_by, verify_chain, walk};
 use crate::keyfiles;
 use crate::state::AppState;
 
@@ -94,6 +95,61 @@ pub async fn sign_and_remember(
         keyfiles::remember_signed(key_dir, c).map_err(CheckpointError::Record)?;
     }
     Ok(signed)
+}
+
+/// Records a restore from a backup (`sealpost restore`, once the backup's database is in
+/// place and checked): signs a restore record naming the backup's head, where the log now
+/// ends, and the last head this installation signed before it; appends `audit.restored`; then
+/// signs a checkpoint of the new head and keeps it as the last one signed. So `audit verify`
+/// reports the restore instead of a rollback, while a later rollback by hand, even to this
+/// same backup, is still caught.
+pub async fn record_restore(
+    store: &Store,
+    key: &AuditSigningKey,
+    key_dir: &Path,
+    now_ms: i64,
+) -> Result<Restore, CheckpointError> {
+    let public = key.verify_key();
+    let restored = verify_chain(store, &public, &[], &[])
+        .await?
+        .map_err(CheckpointError::Broken)?
+        .head;
+    let before = keyfiles::last_signed(key_dir).map_err(CheckpointError::Record)?;
+    let last_signed = match before {
+        Some(c) if c.checkpoint.head.seq > restored.seq => c.checkpoint.head,
+        // Signed no later than the backup's head: it must lie on the restored log.
+        Some(c) => {
+            verify_chain(store, &public, &[c], &[])
+                .await?
+                .map_err(CheckpointError::Broken)?;
+            restored
+        }
+        None => restored,
+    };
+    let restore = Restore {
+        restored,
+        last_signed,
+        at_ms: now_ms,
+    };
+    store
+        .insert_audit_restore(&SignedRestore {
+            restore,
+            key: public.to_bytes(),
+            signature: key.sign(&restore.signed_bytes()),
+        })
+        .await?;
+    let origin = Origin {
+        user_agent: Some("sealpost restore".into()),
+        ..Origin::default()
+    };
+    store
+        .append_audit(&AuditEvent::new(now_ms, &Actor::System, Action::AuditRestored, None, Outcome::Success, origin))
+        .await?;
+    // Signed after the record (a later time), so the record never sets this checkpoint aside.
+    if let Some(signed) = sign_head(store, key, now_ms + 1, None).await? {
+        keyfiles::remember_signed(key_dir, &signed).map_err(CheckpointError::Record)?;
+    }
+    Ok(restore)
 }
 
 /// True when the head has moved far enough, or long enough ago, to sign again.

@@ -223,7 +223,7 @@ async fn the_server_signs_checkpoints_as_events_accrue_and_refuses_a_forged_one(
     let key = app.state.audit_key.verify_key();
     assert!(key.verifies(&latest.checkpoint.signed_bytes(), &latest.signature));
     assert_eq!(latest.key, key.to_bytes());
-    let verified = sealpost_server::app::audit::verify_chain(&app.state.store, &key, &[])
+    let verified = sealpost_server::app::audit::verify_chain(&app.state.store, &key, &[], &[])
         .await
         .unwrap()
         .unwrap();
@@ -234,7 +234,7 @@ async fn the_server_signs_checkpoints_as_events_accrue_and_refuses_a_forged_one(
     forged.checkpoint.head = app.state.store.audit_head().await.unwrap();
     forged.checkpoint.head.seq += 1;
     assert!(app.state.store.insert_audit_checkpoint(&forged).await.unwrap());
-    let broken = sealpost_server::app::audit::verify_chain(&app.state.store, &key, &[])
+    let broken = sealpost_server::app::audit::verify_chain(&app.state.store, &key, &[], &[])
         .await
         .unwrap();
     assert_eq!(

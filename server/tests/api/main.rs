@@ -32,6 +32,7 @@ mod portal_read;
 mod portal_reply;
 mod portal_verify;
 mod real_server;
+mod restore;
 mod retention;
 mod rotation;
 mod search;

@@ -201,7 +201,7 @@ async fn settled_blob_files(app: &TestApp, disk: &Tmpfs) -> Vec<std::path::PathB
 async fn assert_sound(app: &TestApp) {
     assert_eq!(app.state.store.integrity_problems().await.unwrap(), Vec::<String>::new());
     let key = app.state.audit_key.verify_key();
-    let verified = sealpost_server::app::audit::verify_chain(&app.state.store, &key, &[])
+    let verified = sealpost_server::app::audit::verify_chain(&app.state.store, &key, &[], &[])
         .await
         .unwrap();
     assert!(verified.is_ok(), "the audit chain breaks: {verified:?}");

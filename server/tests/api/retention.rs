@@ -367,7 +367,7 @@ async fn sealpost_backup_copies_the_database_and_files_with_a_manifest_of_their_
     }
     let head = app.state.store.audit_head().await.unwrap();
     assert!(
-        manifest.contains(&format!("# audit head {head}\n")),
+        manifest.contains(&format!("# audit head {head} ")),
         "the chain's head when it was taken: {manifest}"
     );
     // The copy is a whole database with the three messages.

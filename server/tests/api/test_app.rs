@@ -57,7 +57,18 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
             .expect("SEALPOST_TEST_POSTGRES_URL must be set for the postgres backend"),
         _ => TestDatabase::sqlite().await.unwrap(),
     };
-    let dir = tempfile::tempdir().unwrap();
+    start(db, tempfile::tempdir().unwrap(), configure, true).await
+}
+
+/// Starts a server on a data and key directory that are there already (`dir`'s `data` and
+/// `keys`, e.g. after `sealpost restore`), with the SQLite database in `data`.
+pub async fn spawn_app_on(dir: tempfile::TempDir) -> TestApp {
+    let url = format!("sqlite://{}", dir.path().join("data/sealpost.db").display());
+    let store = sealpost_storage::Store::connect(&url).await.unwrap();
+    start(TestDatabase { store, url, dir: None }, dir, |_| {}, false).await
+}
+
+async fn start(db: TestDatabase, dir: tempfile::TempDir, configure: impl FnOnce(&mut Settings), new_keys: bool) -> TestApp {
     let mut settings = Settings::load(None, false, Vec::new()).unwrap();
     settings.listen = "127.0.0.1:0".parse().unwrap();
     settings.public_url = "http://127.0.0.1:0".into(); // becomes the bound address
@@ -72,7 +83,9 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     // The second factor's own tests turn it on; the rest sign in with a password.
     settings.mfa_required = MfaRequired::None;
     configure(&mut settings);
-    sealpost_server::keyfiles::init(&settings.key_dir, None).unwrap();
+    if new_keys {
+        sealpost_server::keyfiles::init(&settings.key_dir, None).unwrap();
+    }
     let clock = Arc::new(ManualClock::new());
     let app = Application::build(settings, clock.clone()).await.unwrap();
     let address = format!("http://{}", app.local_addr().unwrap());

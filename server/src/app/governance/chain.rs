@@ -14,10 +14,8 @@ use crate::workers::checkpoints::{CheckpointError, sign_and_remember};
 pub async fn verify_for(state: &AppState, user: &UserRecord, meta: &Origin) -> Result<AuditVerification, AppError> {
     require_ig(user)?;
     // The last checkpoint this installation signed, kept outside the database, must be on it.
-    let mine = crate::keyfiles::last_signed(&state.settings.key_dir)
-        .map_err(AppError::Internal)?
-        .map(|c| c.checkpoint.head);
-    let result = audit::verify_chain(&state.store, &state.audit_key.verify_key(), mine.as_slice())
+    let mine = crate::keyfiles::last_signed(&state.settings.key_dir).map_err(AppError::Internal)?;
+    let result = audit::verify_chain(&state.store, &state.audit_key.verify_key(), mine.as_slice(), &[])
         .await
         .map_err(AppError::Unavailable)?;
     let outcome = if result.is_ok() { Outcome::Success } else { Outcome::Failure };
@@ -34,6 +32,7 @@ pub async fn verify_for(state: &AppState, user: &UserRecord, meta: &Origin) -> R
             head: Some(v.head.to_string()),
             checkpoints: v.checkpoints,
             problem: None,
+            restores: v.restores.iter().map(ToString::to_string).collect(),
         },
         Err(broken) => AuditVerification {
             intact: false,
@@ -41,6 +40,7 @@ pub async fn verify_for(state: &AppState, user: &UserRecord, meta: &Origin) -> R
             head: None,
             checkpoints: 0,
             problem: Some(format!("The audit log is not intact: {broken}.")),
+            restores: vec![],
         },
     })
 }

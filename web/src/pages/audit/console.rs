@@ -127,6 +127,7 @@ fn Verify() -> impl IntoView {
                     <p class="notice verified"><strong>"The audit log is intact."</strong>
                         {format!(" {} events checked against {} signed checkpoint{}.", v.events, v.checkpoints, if v.checkpoints == 1 { "" } else { "s" })}
                         <br/><span class="muted">"Head "<code>{v.head.unwrap_or_default()}</code></span></p>
+                    {v.restores.into_iter().map(|r| view! { <p class="notice">{r}</p> }).collect_view()}
                     <p><a class="button quiet" href="/api/v1/audit/checkpoint" download="">"Download the signed checkpoint"</a></p>
                     <p class="field-hint">"Keep the file away from this server (an IG share, a printed copy). Later, "
                         <code>"sealpost audit verify --checkpoint-file FILE"</code>" proves that nothing up to it has changed since."</p>
