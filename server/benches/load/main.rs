@@ -18,7 +18,7 @@
 //! `SEALPOST_BENCH_SECONDS` (10), `SEALPOST_BENCH_CONNECTIONS` (64), `SEALPOST_BENCH_FILE_MIB`
 //! (1024), `SEALPOST_BENCH_AUDIT_EVENTS` (10,000,000) and `SEALPOST_BENCH_MAILBOX` (10,000)
 //! change the defaults; `SEALPOST_BENCH_ONLY=search` runs scenario 9 alone, `=intake` scenario
-//! 10 alone.
+//! 10 alone, `=web` the ceiling and scenarios 1, 2, 3 and 5 alone.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
@@ -208,6 +208,9 @@ async fn main() {
             web_scenarios("PostgreSQL", &postgres, &top, connections, length).await;
         }
         None => println!("(PostgreSQL skipped: set SEALPOST_TEST_POSTGRES_URL)"),
+    }
+    if std::env::var("SEALPOST_BENCH_ONLY").is_ok_and(|o| o == "web") {
+        return;
     }
 
     let reader = sqlite.account("bench.reader@testshire.gov.uk").await;
