@@ -4,7 +4,9 @@
 //! live here for at most [`TTL_MS`] after they were unwrapped (they zeroize when dropped), and
 //! the cache never holds more than [`MAX_KEYS`]: content stays as safe as the master key that
 //! sits in the same memory. A shredded message never reaches here (it has no wrapped key to
-//! unwrap, and that is checked first), and shredding drops its key from here as well.
+//! unwrap, and that is checked first), and shredding drops its key from here as well. A key is
+//! given out only for the wrapped bytes it was unwrapped from: once `sealpost keys upgrade`
+//! (or a rotation) has replaced them, the next read unwraps the key afresh.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -17,16 +19,20 @@ pub const TTL_MS: i64 = 60_000;
 /// The most keys kept at once; when full, the cache starts again empty.
 const MAX_KEYS: usize = 10_000;
 
-/// A map from message to its unwrapped key and the time it was unwrapped.
+/// A kept key: the key, the time it was unwrapped, and the wrapped bytes it came from.
+type Entry = (Arc<MessageKey>, i64, Box<[u8]>);
+
+/// A map from message to its unwrapped key.
 #[derive(Default)]
-pub struct KeyCache(Mutex<HashMap<MessageId, (Arc<MessageKey>, i64)>>);
+pub struct KeyCache(Mutex<HashMap<MessageId, Entry>>);
 
 impl KeyCache {
-    /// The key of `message` if it was unwrapped less than [`TTL_MS`] before `now_ms`.
-    pub fn get(&self, message: MessageId, now_ms: i64) -> Option<Arc<MessageKey>> {
+    /// The key of `message` if it was unwrapped from `wrapped` less than [`TTL_MS`] before
+    /// `now_ms`.
+    pub fn get(&self, message: MessageId, now_ms: i64, wrapped: &[u8]) -> Option<Arc<MessageKey>> {
         let map = self.0.lock().ok()?;
-        let (key, at) = map.get(&message)?;
-        (now_ms - at < TTL_MS && now_ms >= *at).then(|| key.clone())
+        let (key, at, from) = map.get(&message)?;
+        (now_ms - at < TTL_MS && now_ms >= *at && **from == *wrapped).then(|| key.clone())
     }
 
     /// Drops the key of `message` (shredded).
@@ -36,10 +42,16 @@ impl KeyCache {
         }
     }
 
-    /// The key of `message` as unwrapped less than [`TTL_MS`] before `now_ms`, else the one
-    /// `unwrap` returns (kept from now).
-    pub fn get_or<E>(&self, message: MessageId, now_ms: i64, unwrap: impl FnOnce() -> Result<MessageKey, E>) -> Result<Arc<MessageKey>, E> {
-        if let Some(key) = self.get(message, now_ms) {
+    /// The key of `message` as unwrapped from `wrapped` less than [`TTL_MS`] before `now_ms`,
+    /// else the one `unwrap` returns (kept from now).
+    pub fn get_or<E>(
+        &self,
+        message: MessageId,
+        now_ms: i64,
+        wrapped: &[u8],
+        unwrap: impl FnOnce() -> Result<MessageKey, E>,
+    ) -> Result<Arc<MessageKey>, E> {
+        if let Some(key) = self.get(message, now_ms, wrapped) {
             return Ok(key);
         }
         let key = Arc::new(unwrap()?);
@@ -47,8 +59,8 @@ impl KeyCache {
             if map.len() >= MAX_KEYS {
                 map.clear();
             }
-            map.retain(|_, (_, at)| now_ms - *at < TTL_MS);
-            map.insert(message, (key.clone(), now_ms));
+            map.retain(|_, (_, at, _)| now_ms - *at < TTL_MS);
+            map.insert(message, (key.clone(), now_ms, wrapped.into()));
         }
         Ok(key)
     }
@@ -68,7 +80,7 @@ mod tests {
         let unwraps = std::cell::Cell::new(0);
         let get = |now: i64| {
             cache
-                .get_or(id(1), now, || {
+                .get_or(id(1), now, b"wrapped", || {
                     unwraps.set(unwraps.get() + 1);
                     Ok::<_, ()>(MessageKey::generate())
                 })
@@ -83,12 +95,22 @@ mod tests {
     }
 
     #[test]
+    fn a_key_whose_wrapped_bytes_changed_is_unwrapped_again() {
+        let cache = KeyCache::default();
+        let first = cache.get_or(id(3), 0, b"before", || Ok::<_, ()>(MessageKey::generate())).unwrap();
+        assert!(cache.get(id(3), 1, b"before").is_some_and(|k| Arc::ptr_eq(&k, &first)));
+        assert!(cache.get(id(3), 1, b"upgraded").is_none(), "re-wrapped: not the kept key");
+        let second = cache.get_or(id(3), 2, b"upgraded", || Ok::<_, ()>(MessageKey::generate())).unwrap();
+        assert!(!Arc::ptr_eq(&first, &second));
+    }
+
+    #[test]
     fn a_failed_unwrap_is_not_kept() {
         let cache = KeyCache::default();
-        assert!(cache.get_or(id(2), 0, || Err::<MessageKey, _>("bad")).is_err());
+        assert!(cache.get_or(id(2), 0, b"w", || Err::<MessageKey, _>("bad")).is_err());
         let mut called = false;
         cache
-            .get_or(id(2), 1, || {
+            .get_or(id(2), 1, b"w", || {
                 called = true;
                 Ok::<_, ()>(MessageKey::generate())
             })

@@ -152,7 +152,11 @@ impl std::fmt::Display for Restore {
         )?;
         match self.events_lost() {
             0 => write!(f, "; no checkpoint signed after it was on record here."),
-            1 => write!(f, "; the 1 event signed after it (event {}) is not in this log.", self.last_signed.seq),
+            1 => write!(
+                f,
+                "; the 1 event signed after it (event {}) is not in this log.",
+                self.last_signed.seq
+            ),
             n => write!(
                 f,
                 "; the {n} events signed after it (up to event {}) are not in this log.",

@@ -137,6 +137,9 @@ pub enum Action {
     KeysRotated,
     /// The old master keys were dropped once nothing needed them (`sealpost keys retire`).
     KeysRetired,
+    /// Message keys of the envelope before v2 were upgraded and their fields re-sealed
+    /// (`sealpost keys upgrade`).
+    KeysUpgraded,
     /// The database was restored from a backup (`sealpost restore`): the log went back to
     /// the backup's head, and a signed restore record says so.
     AuditRestored,
@@ -304,12 +307,13 @@ impl Action {
             Action::MessageHoldLifted => "message.hold_lifted",
             Action::KeysRotated => "keys.rotated",
             Action::KeysRetired => "keys.retired",
+            Action::KeysUpgraded => "keys.upgraded",
             Action::AuditRestored => "audit.restored",
         }
     }
 
     /// Every action, for tests that must cover each one.
-    pub const ALL: [Action; 50] = [
+    pub const ALL: [Action; 51] = [
         Action::MessageSend,
         Action::MailboxList,
         Action::MailboxSearch,
@@ -359,6 +363,7 @@ impl Action {
         Action::MessageHoldLifted,
         Action::KeysRotated,
         Action::KeysRetired,
+        Action::KeysUpgraded,
         Action::AuditRestored,
     ];
 }

@@ -165,6 +165,24 @@ pub(crate) fn open_with(identities: &[&dyn age::Identity], binding: Binding, cip
     if decryptor.is_scrypt() {
         return Err(CryptoError::Decrypt);
     }
+    read_bound(decryptor, identities, binding)
+}
+
+/// Opens a field sealed with a message key (envelope v2): a file with one scrypt stanza,
+/// opened with `identity` (the message key, with its work-factor ceiling), and nothing else.
+pub(crate) fn open_field(identity: &age::scrypt::Identity, binding: Binding, ciphertext: &[u8]) -> Result<SecretSlice<u8>, CryptoError> {
+    let decryptor = age::Decryptor::new_buffered(ciphertext).map_err(|_| CryptoError::Decrypt)?;
+    if !decryptor.is_scrypt() {
+        return Err(CryptoError::Decrypt);
+    }
+    read_bound(decryptor, &[identity], binding)
+}
+
+fn read_bound<R: std::io::BufRead>(
+    decryptor: age::Decryptor<R>,
+    identities: &[&dyn age::Identity],
+    binding: Binding,
+) -> Result<SecretSlice<u8>, CryptoError> {
     let mut reader = decryptor.decrypt(identities.iter().copied()).map_err(|_| CryptoError::Decrypt)?;
     let mut plain = Vec::new();
     let read = reader.read_to_end(&mut plain);

@@ -8,7 +8,7 @@ use age::x25519;
 use secrecy::{ExposeSecret, SecretSlice, SecretString};
 
 use crate::CryptoError;
-use crate::envelope::{Binding, ObjectKind, Sealed, WrappedKey, open_one, open_with, seal_one, seal_to};
+use crate::envelope::{Binding, ObjectKind, Sealed, WrappedKey, open_field, open_one, open_with, seal_one, seal_to};
 
 /// A freshly generated key pair, as text: the secret identity and its public recipient.
 pub struct NewKeyPair {
@@ -100,7 +100,7 @@ impl Keyring {
     pub fn wrap(&self, key: &MessageKey, message: uuid::Uuid) -> Result<WrappedKey, CryptoError> {
         let master = self.identities[0].to_public();
         let recipients: [&dyn age::Recipient; 2] = [&master, &self.escrow.0];
-        let text = key.0.to_string();
+        let text = key.to_plain();
         seal_to(
             &recipients,
             Binding::new(ObjectKind::MessageKey, message),
@@ -205,30 +205,159 @@ impl Keyring {
     }
 }
 
-/// A per-message key: content of one message (and its replies and attachments) is sealed to it.
-pub struct MessageKey(pub(crate) x25519::Identity);
+/// What a message key's wrapped plaintext starts with (the envelope's second version).
+const KEY_PREFIX: &str = "sealpost-message-key-v2:";
+
+/// The scrypt work factor of every field sealed with a message key, and the most a field may
+/// ask for. The passphrase is a random 256-bit key, not something a person chose, so the KDF
+/// needs no work factor to resist guessing: this is scrypt's least, and keeps a field's open
+/// to a few microseconds (against ~90 µs for an X25519 stanza). A file asking for more is
+/// refused before any work is done.
+const FIELD_WORK_FACTOR: u8 = 1;
+
+/// A per-message key (SECURITY E2): content of one message (and its replies and attachments)
+/// is sealed with it, and it is wrapped to the master and escrow recipients.
+///
+/// Since envelope v2 it is a random 256-bit key, and each field is a standard age file whose
+/// one stanza is scrypt at work factor 1 with the key's text as passphrase: every field still
+/// gets its own file key, salt and STREAM payload, the reference `age` CLI opens it with the
+/// key by hand, and opening costs symmetric crypto only. A key made before v2 (an X25519
+/// identity) still opens and seals what was sealed to it, until `sealpost keys upgrade`.
+pub struct MessageKey(Kind);
+
+enum Kind {
+    /// `sealpost-message-key-v2:` and 64 hex digits.
+    Symmetric(SecretString),
+    /// Envelope v1: an X25519 identity per message.
+    X25519(x25519::Identity),
+    /// A v1 key upgraded (`sealpost keys upgrade`): its fields re-sealed with the symmetric
+    /// key, its files (and anything sealed while it ran) still opening with the identity.
+    Upgraded(SecretString, x25519::Identity),
+}
+
+#[cfg(feature = "testing")]
+thread_local! {
+    static LEGACY: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Test support: while `on`, keys generated on this thread are of envelope v1 (an X25519
+/// identity), as every key was before v2, so the upgrade can be tested end to end.
+#[cfg(feature = "testing")]
+pub fn generate_legacy_keys_on_this_thread(on: bool) {
+    LEGACY.with(|l| l.set(on));
+}
 
 impl MessageKey {
     /// A fresh key for a new message.
     pub fn generate() -> Self {
-        Self(x25519::Identity::generate())
+        #[cfg(feature = "testing")]
+        if LEGACY.with(std::cell::Cell::get) {
+            return Self(Kind::X25519(x25519::Identity::generate()));
+        }
+        Self::generate_symmetric()
+    }
+
+    /// Whether this key is of the envelope before v2 (an X25519 identity), not yet upgraded.
+    pub fn is_legacy(&self) -> bool {
+        matches!(self.0, Kind::X25519(_))
+    }
+
+    /// For a v1 key, the same key upgraded: a fresh symmetric key beside the identity, to
+    /// re-seal its fields with. `None` for a key that needs no upgrade.
+    pub fn upgraded(&self) -> Option<Self> {
+        let Kind::X25519(identity) = &self.0 else { return None };
+        let Kind::Symmetric(secret) = Self::generate_symmetric().0 else {
+            return None;
+        };
+        Some(Self(Kind::Upgraded(secret, identity.clone())))
+    }
+
+    #[allow(clippy::expect_used)] // as age's own key generation: no key without randomness
+    fn generate_symmetric() -> Self {
+        let bytes = crate::random_bytes::<32>().expect("the OS random number generator failed");
+        Self(Kind::Symmetric(SecretString::from(format!(
+            "{KEY_PREFIX}{}",
+            sealpost_domain::hex::encode(&bytes)
+        ))))
     }
 
     /// Seals `plaintext` as the object named by `binding`.
     pub fn seal(&self, binding: Binding, plaintext: &[u8]) -> Result<Sealed, CryptoError> {
-        seal_one(&self.0.to_public(), binding, plaintext).map(Sealed::new)
+        self.with_recipient(|r| seal_one(r, binding, plaintext)).map(Sealed::new)
     }
 
     /// Opens `sealed` (a [`Sealed`]'s bytes, as read back from storage), refusing it unless it
     /// was sealed as the object named by `binding`. Bytes that are not genuine do not open.
     pub fn open(&self, binding: Binding, sealed: impl AsRef<[u8]>) -> Result<SecretSlice<u8>, CryptoError> {
-        open_one(&self.0, binding, sealed.as_ref())
+        let scrypt = age::Decryptor::new_buffered(sealed.as_ref())
+            .map_err(|_| CryptoError::Decrypt)?
+            .is_scrypt();
+        match (&self.0, scrypt) {
+            (Kind::Symmetric(secret) | Kind::Upgraded(secret, _), true) => open_field(&field_identity(secret), binding, sealed.as_ref()),
+            (Kind::X25519(identity) | Kind::Upgraded(_, identity), false) => open_one(identity, binding, sealed.as_ref()),
+            _ => Err(CryptoError::Decrypt),
+        }
+    }
+
+    /// Calls `f` with the recipient this key seals to.
+    pub(crate) fn with_recipient<T>(&self, f: impl FnOnce(&dyn age::Recipient) -> T) -> T {
+        match &self.0 {
+            Kind::Symmetric(secret) | Kind::Upgraded(secret, _) => {
+                let mut recipient = age::scrypt::Recipient::new(secret.clone());
+                recipient.set_work_factor(FIELD_WORK_FACTOR);
+                f(&recipient)
+            }
+            Kind::X25519(identity) => f(&identity.to_public()),
+        }
+    }
+
+    /// Calls `f` with the identity that opens a file of this key's: a scrypt (v2) one when
+    /// `scrypt`, else an X25519 one; `None` when this key has no such identity.
+    pub(crate) fn with_identity<T>(&self, scrypt: bool, f: impl FnOnce(Option<&dyn age::Identity>) -> T) -> T {
+        match (&self.0, scrypt) {
+            (Kind::Symmetric(secret) | Kind::Upgraded(secret, _), true) => f(Some(&field_identity(secret))),
+            (Kind::X25519(identity) | Kind::Upgraded(_, identity), false) => f(Some(identity)),
+            _ => f(None),
+        }
+    }
+
+    /// The text wrapped to the master and escrow recipients: the symmetric key's line, then
+    /// the identity's line for a v1 or upgraded key.
+    pub(crate) fn to_plain(&self) -> SecretString {
+        match &self.0 {
+            Kind::Symmetric(secret) => secret.clone(),
+            Kind::X25519(identity) => identity.to_string(),
+            Kind::Upgraded(secret, identity) => {
+                SecretString::from(format!("{}\n{}", secret.expose_secret(), identity.to_string().expose_secret()))
+            }
+        }
     }
 
     fn from_plain(plain: &SecretSlice<u8>) -> Result<Self, CryptoError> {
         let text = std::str::from_utf8(plain.expose_secret()).map_err(|_| CryptoError::Decrypt)?;
-        parse_identity(text).map(Self)
+        let (first, identity) = match text.split_once('\n') {
+            Some((first, rest)) => (first, Some(parse_identity(rest)?)),
+            None => (text, None),
+        };
+        let secret = match first.strip_prefix(KEY_PREFIX) {
+            Some(hex) if sealpost_domain::hex::decode::<32>(hex).is_some() => Some(SecretString::from(first.to_owned())),
+            Some(_) => return Err(CryptoError::InvalidKey("a damaged message key")),
+            None => None,
+        };
+        match (secret, identity) {
+            (Some(secret), None) => Ok(Self(Kind::Symmetric(secret))),
+            (Some(secret), Some(identity)) => Ok(Self(Kind::Upgraded(secret, identity))),
+            (None, None) => parse_identity(first).map(|id| Self(Kind::X25519(id))),
+            (None, Some(_)) => Err(CryptoError::InvalidKey("a damaged message key")),
+        }
     }
+}
+
+/// The identity that opens fields sealed with `secret`, and nothing asking for more work.
+fn field_identity(secret: &SecretString) -> age::scrypt::Identity {
+    let mut identity = age::scrypt::Identity::new(secret.clone());
+    identity.set_max_work_factor(FIELD_WORK_FACTOR);
+    identity
 }
 
 /// Every identity in an identity file's text: one `AGE-SECRET-KEY-1…` a line, `#` comments.

@@ -17,9 +17,9 @@ mod token;
 mod totp;
 
 pub use envelope::{Binding, ObjectKind, Sealed, WrappedKey};
-pub use keys::{
-    EscrowIdentity, EscrowRecipient, Keyring, MessageKey, NewKeyPair, generate_key_pair, open_key_backup, seal_key_backup,
-};
+#[cfg(feature = "testing")]
+pub use keys::generate_legacy_keys_on_this_thread;
+pub use keys::{EscrowIdentity, EscrowRecipient, Keyring, MessageKey, NewKeyPair, generate_key_pair, open_key_backup, seal_key_backup};
 pub use password::{HashMemory, PasswordHash, PasswordHasher, Verification};
 pub use random::random_bytes;
 pub use secrecy::{ExposeSecret, SecretSlice, SecretString};

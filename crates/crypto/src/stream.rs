@@ -56,8 +56,9 @@ impl<R: AsyncBufRead + Unpin> AsyncRead for OpenedReader<R> {
 impl MessageKey {
     /// Starts sealing a stream of plaintext, bound to `binding`, into `out`.
     pub async fn seal_stream<W: AsyncWrite + Unpin>(&self, binding: Binding, out: W) -> Result<SealingWriter<W>, CryptoError> {
-        let recipient = self.0.to_public();
-        let encryptor = age::Encryptor::with_recipients(iter::once(&recipient as &dyn age::Recipient)).map_err(|_| CryptoError::Encrypt)?;
+        let encryptor = self
+            .with_recipient(|r| age::Encryptor::with_recipients(iter::once(r)))
+            .map_err(|_| CryptoError::Encrypt)?;
         let mut inner = encryptor
             .wrap_async_output(out.compat_write())
             .await
@@ -75,12 +76,13 @@ impl MessageKey {
         let decryptor = age::Decryptor::new_async_buffered(input.compat())
             .await
             .map_err(|_| CryptoError::Decrypt)?;
-        if decryptor.is_scrypt() {
-            return Err(CryptoError::Decrypt);
-        }
-        let mut reader = decryptor
-            .decrypt_async(iter::once(&self.0 as &dyn age::Identity))
-            .map_err(|_| CryptoError::Decrypt)?;
+        // A key opens its own envelope's files alone: scrypt for v2 keys (at its work factor
+        // at most), X25519 for older ones; any other file is refused (SECURITY E6).
+        let scrypt = decryptor.is_scrypt();
+        let mut reader = self.with_identity(scrypt, |identity| {
+            let identity = identity.ok_or(CryptoError::Decrypt)?;
+            decryptor.decrypt_async(iter::once(identity)).map_err(|_| CryptoError::Decrypt)
+        })?;
         let expected = binding.header();
         let mut found = vec![0u8; expected.len()];
         reader.read_exact(&mut found).await.map_err(|_| CryptoError::Decrypt)?;

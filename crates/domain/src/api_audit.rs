@@ -41,6 +41,10 @@ pub const ACTIONS: &[(&str, &str)] = &[
     ),
     ("keys.retired", "The old master keys were dropped: nothing needed them"),
     (
+        "keys.upgraded",
+        "Message keys were upgraded to the faster envelope; their fields re-sealed",
+    ),
+    (
         "audit.restored",
         "The database was restored from a backup: the log went back to the backup's end",
     ),

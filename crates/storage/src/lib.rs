@@ -56,7 +56,7 @@ pub use portal::LinkRecord;
 pub use portal_sessions::{AttemptKind, PortalAttempt, PortalCode, PortalSessionRecord};
 pub use replies::{NewReply, StoredReply, ThreadActivity};
 pub use retention::{LegalHold, ShredReason};
-pub use rotation::Wrapped;
+pub use rotation::{SealedColumn, SealedValue, Wrapped};
 pub use search::{Listed, SealedText};
 pub use sessions::{SessionRecord, SessionStage};
 pub use sso::PendingSso;

@@ -170,32 +170,29 @@ contract!(
     }
 );
 
-contract!(
-    restore_records_are_kept_in_order_and_never_change,
-    |store: Store| async move {
-        use sealpost_audit::chain::Head;
-        use sealpost_audit::checkpoint::{Restore, SignedRestore};
-        let at = |at_ms: i64| SignedRestore {
-            restore: Restore {
-                restored: Head { seq: 10, hash: [3; 32] },
-                last_signed: Head { seq: 25, hash: [4; 32] },
-                at_ms,
-            },
-            key: [1; 32],
-            signature: [2; 64],
-        };
-        assert!(store.audit_restores().await.unwrap().is_empty());
-        store.insert_audit_restore(&at(900)).await.unwrap();
-        store.insert_audit_restore(&at(100)).await.unwrap();
-        assert_eq!(store.audit_restores().await.unwrap(), vec![at(100), at(900)]);
-        assert!(!raw(&store, "UPDATE audit_restores SET restored_seq = 0").await);
-        assert!(!raw(&store, "DELETE FROM audit_restores").await);
-        if store.backend() == "postgres" {
-            assert!(!raw(&store, "TRUNCATE audit_restores").await);
-        }
-        assert_eq!(store.audit_restores().await.unwrap().len(), 2);
+contract!(restore_records_are_kept_in_order_and_never_change, |store: Store| async move {
+    use sealpost_audit::chain::Head;
+    use sealpost_audit::checkpoint::{Restore, SignedRestore};
+    let at = |at_ms: i64| SignedRestore {
+        restore: Restore {
+            restored: Head { seq: 10, hash: [3; 32] },
+            last_signed: Head { seq: 25, hash: [4; 32] },
+            at_ms,
+        },
+        key: [1; 32],
+        signature: [2; 64],
+    };
+    assert!(store.audit_restores().await.unwrap().is_empty());
+    store.insert_audit_restore(&at(900)).await.unwrap();
+    store.insert_audit_restore(&at(100)).await.unwrap();
+    assert_eq!(store.audit_restores().await.unwrap(), vec![at(100), at(900)]);
+    assert!(!raw(&store, "UPDATE audit_restores SET restored_seq = 0").await);
+    assert!(!raw(&store, "DELETE FROM audit_restores").await);
+    if store.backend() == "postgres" {
+        assert!(!raw(&store, "TRUNCATE audit_restores").await);
     }
-);
+    assert_eq!(store.audit_restores().await.unwrap().len(), 2);
+});
 
 contract!(
     a_break_glass_grant_is_the_officers_own_ends_on_time_and_never_changes,

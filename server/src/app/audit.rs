@@ -79,9 +79,7 @@ pub async fn verify_chain(
         }));
     }
     let restores: Vec<Restore> = restores.into_iter().map(|r| r.restore).collect();
-    let (set_aside, kept): (Vec<_>, Vec<_>) = signed
-        .iter()
-        .partition(|c| restores.iter().any(|r| r.abandoned(&c.checkpoint)));
+    let (set_aside, kept): (Vec<_>, Vec<_>) = signed.iter().partition(|c| restores.iter().any(|r| r.abandoned(&c.checkpoint)));
     let anchors = stored
         .iter()
         .chain(kept)

@@ -76,6 +76,70 @@ pub async fn rewrap_all(store: &Store, keyring: &Keyring, pace: Duration) -> Res
     Ok(rewrapped)
 }
 
+/// Upgrades every message key of the envelope before v2 (an X25519 identity per message,
+/// each field costing an X25519 operation to open): a symmetric key is added beside the
+/// identity, and the message's subject, body, file names, replies and unsent links are
+/// re-sealed with it, all in one transaction with the key's new wrapping, each only if
+/// unchanged since read (else it is read again). Files keep their sealing and open with the
+/// identity the key still holds. Safe while the server runs, resumable after a crash, and
+/// pausing `pace` after each message. Returns how many were upgraded.
+pub async fn upgrade_all(store: &Store, keyring: &Keyring, pace: Duration) -> Result<usize, AppError> {
+    let mut upgraded = 0;
+    let mut after = String::new();
+    loop {
+        let page = store.wrapped_page(Wrapped::MessageKey, &after, PAGE).await?;
+        for (id, _) in &page {
+            // A few tries: a reply or a sent notification between the read and the write
+            // sends it round again.
+            for _ in 0..5 {
+                match upgrade_one(store, keyring, id).await? {
+                    Upgrade::Done => upgraded += 1,
+                    Upgrade::NotNeeded => {}
+                    Upgrade::Changed => continue,
+                }
+                break;
+            }
+            if !pace.is_zero() {
+                tokio::time::sleep(pace).await;
+            }
+        }
+        match page.last() {
+            Some((id, _)) if page.len() as i64 == PAGE => after.clone_from(id),
+            _ => break,
+        }
+    }
+    Ok(upgraded)
+}
+
+enum Upgrade {
+    Done,
+    NotNeeded,
+    Changed,
+}
+
+async fn upgrade_one(store: &Store, keyring: &Keyring, id: &str) -> Result<Upgrade, AppError> {
+    let message = uuid::Uuid::parse_str(id).map_err(|_| AppError::Internal(anyhow::anyhow!("a message id is not a UUID")))?;
+    // The key as it is now (the page was read a while ago).
+    let Some(wrapped) = store.wrapped_value(Wrapped::MessageKey, id).await? else {
+        return Ok(Upgrade::NotNeeded); // shredded meanwhile
+    };
+    let old = keyring.unwrap(&wrapped, message)?;
+    let Some(new) = old.upgraded() else {
+        return Ok(Upgrade::NotNeeded);
+    };
+    let values = store.sealed_values(id).await?;
+    let resealed = values
+        .into_iter()
+        .map(|v| crate::app::disclosure::resealed(&old, &new, &v).map(|bytes| (v, bytes)))
+        .collect::<Result<Vec<_>, _>>()?;
+    let new_wrapped = keyring.wrap(&new, message)?;
+    Ok(if store.reseal(id, (&wrapped, new_wrapped.as_bytes()), &resealed).await? {
+        Upgrade::Done
+    } else {
+        Upgrade::Changed
+    })
+}
+
 /// How many messages open, and which do not (by id), with `keyring` alone: for
 /// `sealpost keys recover`, with the escrow identity.
 pub async fn messages_opening(store: &Store, keyring: &Keyring) -> Result<(usize, Vec<String>), AppError> {

@@ -136,7 +136,9 @@ fn put_back(settings: &Settings, from: &Path, identity: Option<&Path>) -> anyhow
         );
     };
     if settings.blob_url.is_some() {
-        bail!("the blob store is remote (SEALPOST_BLOB_URL): restore the bucket with its own tools, then run `sealpost restore` without a directory");
+        bail!(
+            "the blob store is remote (SEALPOST_BLOB_URL): restore the bucket with its own tools, then run `sealpost restore` without a directory"
+        );
     }
     let blobs = settings.data_dir.join(BLOBS);
     if fs::metadata(&database).is_ok_and(|m| m.len() > 0) || !files_under(&blobs)?.is_empty() {
@@ -158,8 +160,8 @@ fn put_back(settings: &Settings, from: &Path, identity: Option<&Path>) -> anyhow
             bail!("the keys in this backup are sealed: give the identity they were sealed to with --identity FILE");
         };
         let text = SecretString::from(fs::read_to_string(identity).with_context(|| format!("reading {}", identity.display()))?);
-        let bundle = sealpost_crypto::open_key_backup(&text, &fs::read(from.join(KEYS))?)
-            .context("keys.age does not open with that identity")?;
+        let bundle =
+            sealpost_crypto::open_key_backup(&text, &fs::read(from.join(KEYS))?).context("keys.age does not open with that identity")?;
         let names = keyfiles::unbundle(&settings.key_dir, bundle.expose_secret())?;
         println!("Put back the keys ({}) in {}.", names.join(", "), settings.key_dir.display());
     } else {

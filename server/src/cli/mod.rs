@@ -152,6 +152,15 @@ enum KeysCommand {
     },
     /// Drop the old master keys from master.key, after checking that nothing needs them.
     Retire,
+    /// Upgrade message keys made before envelope v2 (an X25519 identity per message): add a
+    /// symmetric key and re-seal each message's subject, body, file names and replies with
+    /// it, so opening them costs no X25519 operation. Files keep their sealing. Safe while
+    /// the server runs; run again after a crash and it carries on.
+    Upgrade {
+        /// Pause this many milliseconds after each message, to spare a busy server.
+        #[arg(long, default_value_t = 0)]
+        pace_ms: u64,
+    },
     /// Prove that every message opens with the escrow identity alone (exit 1 if any does not).
     /// With --rewrap, when the master key is lost: wrap every key again to the master key in
     /// master.key, or to a new one written there if it is missing or unreadable.
@@ -266,6 +275,9 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             command: KeysCommand::Retire,
         } => retire_keys(&settings).await,
         Command::Keys {
+            command: KeysCommand::Upgrade { pace_ms },
+        } => upgrade_keys(&settings, std::time::Duration::from_millis(pace_ms)).await,
+        Command::Keys {
             command: KeysCommand::Recover { escrow_identity, rewrap },
         } => recover_keys(&settings, &escrow_identity, rewrap).await,
         Command::Audit {
@@ -342,6 +354,20 @@ async fn recover_keys(settings: &Settings, escrow_identity: &std::path::Path, re
     if !failed.is_empty() {
         bail!("these messages do not open with the escrow identity: {}", failed.join(", "));
     }
+    Ok(())
+}
+
+async fn upgrade_keys(settings: &Settings, pace: std::time::Duration) -> anyhow::Result<()> {
+    let store = startup::open_store(settings, SystemClock.now_ms()).await?;
+    let keyring = keyfiles::load(&settings.key_dir)?;
+    let upgraded = crate::app::rotation::upgrade_all(&store, &keyring, pace).await?;
+    if upgraded > 0 {
+        record_system(&store, Action::KeysUpgraded).await?;
+    }
+    println!(
+        "Upgraded {upgraded} message {}: their fields now open without an X25519 operation (files keep their sealing).",
+        plural(upgraded, "key", "keys")
+    );
     Ok(())
 }
 

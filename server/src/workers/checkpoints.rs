@@ -103,25 +103,15 @@ pub async fn sign_and_remember(
 /// signs a checkpoint of the new head and keeps it as the last one signed. So `audit verify`
 /// reports the restore instead of a rollback, while a later rollback by hand, even to this
 /// same backup, is still caught.
-pub async fn record_restore(
-    store: &Store,
-    key: &AuditSigningKey,
-    key_dir: &Path,
-    now_ms: i64,
-) -> Result<Restore, CheckpointError> {
+pub async fn record_restore(store: &Store, key: &AuditSigningKey, key_dir: &Path, now_ms: i64) -> Result<Restore, CheckpointError> {
     let public = key.verify_key();
-    let restored = verify_chain(store, &public, &[], &[])
-        .await?
-        .map_err(CheckpointError::Broken)?
-        .head;
+    let restored = verify_chain(store, &public, &[], &[]).await?.map_err(CheckpointError::Broken)?.head;
     let before = keyfiles::last_signed(key_dir).map_err(CheckpointError::Record)?;
     let last_signed = match before {
         Some(c) if c.checkpoint.head.seq > restored.seq => c.checkpoint.head,
         // Signed no later than the backup's head: it must lie on the restored log.
         Some(c) => {
-            verify_chain(store, &public, &[c], &[])
-                .await?
-                .map_err(CheckpointError::Broken)?;
+            verify_chain(store, &public, &[c], &[]).await?.map_err(CheckpointError::Broken)?;
             restored
         }
         None => restored,
@@ -143,7 +133,14 @@ pub async fn record_restore(
         ..Origin::default()
     };
     store
-        .append_audit(&AuditEvent::new(now_ms, &Actor::System, Action::AuditRestored, None, Outcome::Success, origin))
+        .append_audit(&AuditEvent::new(
+            now_ms,
+            &Actor::System,
+            Action::AuditRestored,
+            None,
+            Outcome::Success,
+            origin,
+        ))
         .await?;
     // Signed after the record (a later time), so the record never sets this checkpoint aside.
     if let Some(signed) = sign_head(store, key, now_ms + 1, None).await? {

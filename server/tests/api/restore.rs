@@ -127,7 +127,11 @@ async fn a_backup_taken_under_load_restores_into_a_fresh_directory_and_the_log_r
     std::fs::write(&blob, flipped).unwrap();
     let restore_args = ["restore", backup.to_str().unwrap(), "--identity", identity.to_str().unwrap()];
     let out = sealpost_in(fresh.path(), None, &restore_args);
-    assert!(!out.status.success() && said(&out).contains("does not match its hash"), "{}", said(&out));
+    assert!(
+        !out.status.success() && said(&out).contains("does not match its hash"),
+        "{}",
+        said(&out)
+    );
     assert!(!fresh.path().join("data/sealpost.db").exists() && !fresh.path().join("keys").exists());
     std::fs::write(&blob, original).unwrap();
 
@@ -139,7 +143,11 @@ async fn a_backup_taken_under_load_restores_into_a_fresh_directory_and_the_log_r
     assert!(said(&out).contains("Restored from a backup on"), "{}", said(&out));
     // Never over a restored database.
     let again = sealpost_in(fresh.path(), None, &restore_args);
-    assert!(!again.status.success() && said(&again).contains("empty data directory"), "{}", said(&again));
+    assert!(
+        !again.status.success() && said(&again).contains("empty data directory"),
+        "{}",
+        said(&again)
+    );
 
     // The log verifies, reports the restore and sets the abandoned checkpoint aside.
     let out = sealpost_in(
@@ -149,7 +157,10 @@ async fn a_backup_taken_under_load_restores_into_a_fresh_directory_and_the_log_r
     );
     assert!(out.status.success(), "{}", said(&out));
     let report = said(&out);
-    assert!(report.contains("The audit log is intact") && report.contains("Restored from a backup on"), "{report}");
+    assert!(
+        report.contains("The audit log is intact") && report.contains("Restored from a backup on"),
+        "{report}"
+    );
     assert!(report.contains("1 signed checkpoint given is from before a restore"), "{report}");
 
     // Every message acknowledged before the backup opens, with its file, on the restored server.
@@ -196,7 +207,13 @@ async fn restore_without_a_directory_records_a_database_put_back_by_other_means_
     let app = spawn_app().await;
     let p = people(&app).await;
     for n in 0..2 {
-        send_ok(&app, &p.ann, message(&["bob@testshire.gov.uk"], &format!("Put back {n}"), "Body"), &[]).await;
+        send_ok(
+            &app,
+            &p.ann,
+            message(&["bob@testshire.gov.uk"], &format!("Put back {n}"), "Body"),
+            &[],
+        )
+        .await;
     }
     let out = sealpost(&app, &["restore"], None);
     assert!(out.status.success(), "{}", said(&out));
@@ -208,7 +225,11 @@ async fn restore_without_a_directory_records_a_database_put_back_by_other_means_
     let events = app.state.store.audit_chain_page(0, 10_000).await.unwrap();
     assert_eq!(events.last().map(|e| e.event.action.as_str()), Some("audit.restored"));
     let out = sealpost(&app, &["audit", "verify"], None);
-    assert!(out.status.success() && said(&out).contains("Restored from a backup on"), "{}", said(&out));
+    assert!(
+        out.status.success() && said(&out).contains("Restored from a backup on"),
+        "{}",
+        said(&out)
+    );
 
     // A restore record not signed by this server's key is a forgery, not an excuse.
     let forged = sealpost_audit::checkpoint::SignedRestore {
@@ -222,5 +243,9 @@ async fn restore_without_a_directory_records_a_database_put_back_by_other_means_
     };
     app.state.store.insert_audit_restore(&forged).await.unwrap();
     let out = sealpost(&app, &["audit", "verify"], None);
-    assert!(!out.status.success() && said(&out).contains("not signed by this server"), "{}", said(&out));
+    assert!(
+        !out.status.success() && said(&out).contains("not signed by this server"),
+        "{}",
+        said(&out)
+    );
 }

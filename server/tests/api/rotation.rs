@@ -225,48 +225,166 @@ async fn the_escrow_identity_alone_opens_every_message_and_brings_back_a_lost_ma
 }
 
 /// The manual path in the README, with Debian's reference `age` command and nothing of
-/// Sealpost's: the escrow identity opens a message's wrapped key, and the message identity
-/// inside opens its subject.
+/// Sealpost's: the escrow identity opens a message's wrapped key, and the key inside is the
+/// passphrase that opens its subject and its files (typed at age's prompt, as by hand).
 #[tokio::test]
-async fn the_reference_age_command_opens_a_message_with_the_escrow_identity() {
+async fn the_reference_age_command_opens_a_message_and_its_file_with_the_escrow_identity() {
     let app = spawn_app().await;
     let p = people(&app).await;
-    let sent = send_ok(&app, &p.ann, message(&["bob@testshire.gov.uk"], "Opened by hand", "x"), &[]).await;
+    let sent = send_ok(
+        &app,
+        &p.ann,
+        message(&["bob@testshire.gov.uk"], "Opened by hand", "x"),
+        &[("minutes.txt", b"Minutes of the panel".to_vec())],
+    )
+    .await;
     let id = sent["id"].as_str().unwrap();
-    let wrapped = app
-        .state
-        .store
-        .fetch_bytes(&format!("SELECT wrapped FROM message_keys WHERE message_id = '{id}'"))
-        .await
-        .unwrap();
-    let subject = app
-        .state
-        .store
-        .fetch_bytes(&format!("SELECT subject FROM messages WHERE id = '{id}'"))
-        .await
-        .unwrap();
-    let dir = app.dir.path();
-    std::fs::write(dir.join("wrapped.age"), &wrapped[0]).unwrap();
-    std::fs::write(dir.join("subject.age"), &subject[0]).unwrap();
-    let age = |identity: &str, file: &str| {
-        let out = Command::new("age")
-            .args(["-d", "-i", identity, file])
-            .current_dir(dir)
-            .output()
-            .expect("Debian's age command");
-        assert!(out.status.success(), "{}", text(&out.stderr));
-        text(&out.stdout)
+    let one = |sql: String| {
+        let store = app.state.store.clone();
+        async move { store.fetch_bytes(&sql).await.unwrap().remove(0) }
     };
-    let key = age(&escrow_file(&app), "wrapped.age");
+    let dir = app.dir.path();
+    std::fs::write(
+        dir.join("wrapped.age"),
+        one(format!("SELECT wrapped FROM message_keys WHERE message_id = '{id}'")).await,
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("subject.age"),
+        one(format!("SELECT subject FROM messages WHERE id = '{id}'")).await,
+    )
+    .unwrap();
+    let blob_key = app
+        .state
+        .store
+        .fetch_texts(&format!("SELECT blob_key FROM attachments WHERE message_id = '{id}'"))
+        .await
+        .unwrap()
+        .remove(0);
+    let blob = dir.join("data/blobs").join(blob_key);
+    let out = Command::new("age")
+        .args(["-d", "-i", &escrow_file(&app), "wrapped.age"])
+        .current_dir(dir)
+        .output()
+        .expect("Debian's age command");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let key = text(&out.stdout);
     let mut lines = key.lines();
     assert_eq!(
         lines.next(),
         Some(format!("sealpost/v1 message-key {id}").as_str()),
         "the binding line first"
     );
-    std::fs::write(dir.join("message.key"), lines.next().unwrap()).unwrap();
+    let passphrase = lines.next().unwrap().to_owned();
+    // age reads a passphrase from the terminal only: `script` gives it one, fed from stdin.
+    let by_hand = |file: &std::path::Path, out: &str| {
+        let mut child = Command::new("script")
+            .args(["-qec", &format!("age -d -o {out} {}", file.display()), "/dev/null"])
+            .current_dir(dir)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("script (util-linux)");
+        std::io::Write::write_all(&mut child.stdin.take().unwrap(), format!("{passphrase}\n").as_bytes()).unwrap();
+        let done = child.wait_with_output().unwrap();
+        assert!(done.status.success(), "{}", text(&done.stdout));
+        std::fs::read_to_string(dir.join(out)).unwrap()
+    };
     assert_eq!(
-        age("message.key", "subject.age"),
+        by_hand(&dir.join("subject.age"), "subject.txt"),
         format!("sealpost/v1 subject {id}\nOpened by hand")
     );
+    let file = by_hand(&blob, "minutes.txt");
+    assert!(
+        file.starts_with("sealpost/v1 attachment ") && file.ends_with("\nMinutes of the panel"),
+        "{file}"
+    );
+}
+
+/// Envelope v2 (issue 19): messages sealed before it (an X25519 identity per message) keep
+/// opening, and `sealpost keys upgrade`, run while the server serves them, re-seals their
+/// fields with a symmetric key: the subject, body, file names, a partner's reply and an unsent
+/// notification's link; the files keep their sealing and still download. A key cached before
+/// the upgrade is not used for the re-sealed fields.
+#[tokio::test]
+async fn messages_sealed_before_envelope_v2_are_upgraded_while_the_server_runs() {
+    let (app, sink) = crate::test_app::spawn_app_with_smtp(&[]).await;
+    let p = people(&app).await;
+    sealpost_crypto::generate_legacy_keys_on_this_thread(true);
+    let (to_partner, token) = app.send_file_to_partner(&sink, "pc.jones@police.example.uk", b"referral").await;
+    let mut ids = vec![];
+    for n in 0..2 {
+        let sent = send_ok(
+            &app,
+            &p.ann,
+            message(&["bob@testshire.gov.uk"], &format!("Old case {n}"), &format!("Old body {n}")),
+            &[("old.txt", format!("old file {n}").into_bytes())],
+        )
+        .await;
+        ids.push(sent["id"].as_str().unwrap().to_owned());
+    }
+    // A notification not yet sent: its link is sealed with the message key.
+    send_ok(
+        &app,
+        &p.ann,
+        message(&["sam@school.example.org"], "Old, not yet notified", "x"),
+        &[],
+    )
+    .await;
+    sealpost_crypto::generate_legacy_keys_on_this_thread(false);
+    let portal = app.portal_sign_in(&sink, &token, None).await;
+    app.portal_reply_ok(&portal, &to_partner, "A reply before the upgrade", &[]).await;
+    let key_of = |id: &str| {
+        let (store, id) = (app.state.store.clone(), id.to_owned());
+        async move {
+            store
+                .fetch_bytes(&format!("SELECT wrapped FROM message_keys WHERE message_id = '{id}'"))
+                .await
+                .unwrap()
+                .remove(0)
+        }
+    };
+    for id in ids.iter().chain([&to_partner]) {
+        let wrapped = key_of(id).await;
+        let key = app.state.keyring.unwrap(&wrapped, id.parse().unwrap()).unwrap();
+        assert!(key.is_legacy(), "made as before envelope v2");
+    }
+    // Read once, so the server holds the old keys in its cache.
+    for (n, id) in ids.iter().enumerate() {
+        assert_eq!(body(app.read(&p.bob, id).await).await["body"], format!("Old body {n}"));
+    }
+
+    let out = sealpost(&app, &["keys", "upgrade"], None);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("Upgraded 4 message keys"), "{}", text(&out.stdout));
+    let subjects = app.state.store.fetch_bytes("SELECT subject FROM messages").await.unwrap();
+    assert!(
+        subjects.iter().all(|s| s.windows(9).any(|w| w == b"-> scrypt")),
+        "every subject is sealed with a symmetric key now"
+    );
+    let replies = app.state.store.fetch_bytes("SELECT body FROM replies").await.unwrap();
+    assert!(replies.iter().all(|s| s.windows(9).any(|w| w == b"-> scrypt")));
+
+    // Everything opens at once, with the files sealed before.
+    for (n, id) in ids.iter().enumerate() {
+        let detail = body(app.read(&p.bob, id).await).await;
+        assert_eq!(detail["body"], format!("Old body {n}"), "{detail}");
+        assert_eq!(detail["attachments"][0]["name"], "old.txt");
+        let file = detail["attachments"][0]["id"].as_str().unwrap().to_owned();
+        let download = app.download(&p.bob, id, &file).await;
+        assert_eq!(download.bytes().await.unwrap().as_ref(), format!("old file {n}").as_bytes());
+    }
+    let thread = body(app.read(&p.ann, &to_partner).await).await;
+    assert!(thread.to_string().contains("A reply before the upgrade"), "{thread}");
+    let partner_view = body(app.portal_message(&portal, &to_partner).await).await;
+    assert_eq!(partner_view["body"], "Details inside");
+    // The unsent notification goes out with its re-sealed link, which opens the message.
+    app.deliver_due().await;
+    let link = app.link_sent_to(&sink, "sam@school.example.org");
+    app.portal_redeem(&link).await;
+
+    // A second run finds nothing to do.
+    let out = sealpost(&app, &["keys", "upgrade"], None);
+    assert!(text(&out.stdout).contains("Upgraded 0 message keys"), "{}", text(&out.stdout));
 }

@@ -16,9 +16,9 @@ use crate::state::AppState;
 /// The draft's key, unwrapped with the master key or taken from the short-lived cache (under
 /// the id of the message the draft becomes, which has the same key).
 pub fn draft_key(state: &AppState, d: &StoredDraft) -> Result<Arc<MessageKey>, AppError> {
-    Ok(state
-        .message_keys
-        .get_or(d.id.message(), state.now_ms(), || state.keyring.unwrap(&d.key, d.id.0))?)
+    Ok(state.message_keys.get_or(d.id.message(), state.now_ms(), d.key.as_ref(), || {
+        state.keyring.unwrap(&d.key, d.id.0)
+    })?)
 }
 
 /// The draft's fields, opened.

@@ -22,7 +22,7 @@ pub(crate) fn message_key<B>(state: &AppState, m: &StoredMessage<B>) -> Result<A
     };
     Ok(state
         .message_keys
-        .get_or(m.id, state.now_ms(), || state.keyring.unwrap(wrapped, m.id.0))?)
+        .get_or(m.id, state.now_ms(), wrapped.as_ref(), || state.keyring.unwrap(wrapped, m.id.0))?)
 }
 
 /// A sealed text field, opened (its binding checked) as UTF-8.
@@ -55,4 +55,23 @@ pub fn opens_with(keyring: &sealpost_crypto::Keyring, t: &sealpost_storage::Seal
     };
     key.open(Binding::new(ObjectKind::Subject, t.id.0), &t.subject).is_ok()
         && key.open(Binding::new(ObjectKind::Body, t.id.0), &t.body).is_ok()
+}
+
+/// `v` opened with `old` and sealed again with `new`, under the same binding: for
+/// `sealpost keys upgrade`; nothing opened leaves this function.
+pub fn resealed(old: &MessageKey, new: &MessageKey, v: &sealpost_storage::SealedValue) -> Result<Vec<u8>, AppError> {
+    use sealpost_storage::SealedColumn;
+    let kind = match v.column {
+        SealedColumn::Subject => ObjectKind::Subject,
+        SealedColumn::Body => ObjectKind::Body,
+        SealedColumn::BodyHtml => ObjectKind::BodyHtml,
+        SealedColumn::AttachmentName => ObjectKind::AttachmentName,
+        SealedColumn::ReplyBody => ObjectKind::ReplyBody,
+        SealedColumn::LinkToken => ObjectKind::LinkToken,
+    };
+    let id =
+        uuid::Uuid::parse_str(&v.bound_to).map_err(|_| AppError::Internal(anyhow::anyhow!("a sealed value's row id is not a UUID")))?;
+    let binding = Binding::new(kind, id);
+    let plain = old.open(binding, &v.sealed)?;
+    Ok(new.seal(binding, plain.expose_secret())?.as_bytes().to_vec())
 }

@@ -17,8 +17,8 @@ use sealpost_storage::{BlobReader, Shredded, StoredMessage, StoredRecipient, Thr
 
 pub use drafts::{draft_content, draft_files, draft_key, seal_draft};
 pub(crate) use keys::message_key;
-pub use keys::opens_with;
 use keys::{files_of, open_text};
+pub use keys::{opens_with, resealed};
 pub use search::search_text;
 pub use viewer::Viewer;
 

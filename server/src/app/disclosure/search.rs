@@ -14,7 +14,7 @@ use crate::state::AppState;
 /// is unwrapped and not kept, so indexing a whole mailbox does not push everyone else's keys
 /// out of the cache.
 pub fn search_text(state: &AppState, t: &SealedText) -> Result<(String, String), AppError> {
-    let key = match state.message_keys.get(t.id, state.now_ms()) {
+    let key = match state.message_keys.get(t.id, state.now_ms(), t.key.as_ref()) {
         Some(key) => key,
         None => std::sync::Arc::new(state.keyring.unwrap(&t.key, t.id.0)?),
     };
