@@ -141,7 +141,12 @@ fn put_back(settings: &Settings, from: &Path, identity: Option<&Path>) -> anyhow
         );
     }
     let blobs = settings.data_dir.join(BLOBS);
-    if fs::metadata(&database).is_ok_and(|m| m.len() > 0) || !files_under(&blobs)?.is_empty() {
+    // A WAL left beside a missing database would be played into the restored one.
+    let wal = database.with_file_name(format!(
+        "{}-wal",
+        database.file_name().map(|n| n.to_string_lossy()).unwrap_or_default()
+    ));
+    if fs::metadata(&database).is_ok_and(|m| m.len() > 0) || wal.exists() || !files_under(&blobs)?.is_empty() {
         bail!(
             "{} already holds a database or files: restore into an empty data directory",
             settings.data_dir.display()
@@ -171,6 +176,9 @@ fn put_back(settings: &Settings, from: &Path, identity: Option<&Path>) -> anyhow
         );
     }
     startup::create_private_dir(&settings.data_dir)?;
+    if let Some(parent) = database.parent().filter(|p| !p.as_os_str().is_empty()) {
+        fs::create_dir_all(parent)?;
+    }
     copy_synced(&from.join(DATABASE), &database)?;
     let mut copied = 0;
     for name in files.iter().filter(|f| f.starts_with("blobs/")) {

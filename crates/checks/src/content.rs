@@ -1,0 +1,344 @@
+//! Sensitive numbers and words in a message's subject, body and text-like files. Each finding
+//! is counted, never kept: [`ContentFindings`] holds numbers only.
+
+/// How many of each kind of sensitive content a text holds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ContentFindings {
+    /// NHS numbers: ten digits whose last is the modulus-11 check digit of the other nine.
+    pub nhs_numbers: usize,
+    /// National Insurance numbers in HMRC's format, with the prefixes never issued left out.
+    pub ni_numbers: usize,
+    /// A sort code (`12-34-56`) with an eight-digit account number near it.
+    pub bank_details: usize,
+    /// Words or phrases from the council's keyword list.
+    pub keywords: usize,
+}
+
+impl ContentFindings {
+    /// Nothing found.
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+
+    /// The findings of `self` and `other` together.
+    #[must_use]
+    pub fn and(self, other: Self) -> Self {
+        Self {
+            nhs_numbers: self.nhs_numbers + other.nhs_numbers,
+            ni_numbers: self.ni_numbers + other.ni_numbers,
+            bank_details: self.bank_details + other.bank_details,
+            keywords: self.keywords + other.keywords,
+        }
+    }
+
+    /// Each kind found, with its count, by its stable name (`nhs_number`, `ni_number`,
+    /// `bank_details`, `keyword`): what an API answer or an audit event may carry.
+    pub fn kinds(&self) -> Vec<(&'static str, usize)> {
+        [
+            ("nhs_number", self.nhs_numbers),
+            ("ni_number", self.ni_numbers),
+            ("bank_details", self.bank_details),
+            ("keyword", self.keywords),
+        ]
+        .into_iter()
+        .filter(|(_, n)| *n > 0)
+        .collect()
+    }
+}
+
+/// The council's keyword list (`SEALPOST_CHECK_KEYWORDS`), lower-cased: each a word or a
+/// phrase, matched whole and regardless of case.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Keywords(Vec<String>);
+
+impl Keywords {
+    /// The list from a comma-separated setting; blanks are dropped.
+    pub fn parse(list: &str) -> Self {
+        Self(list.split(',').map(|w| w.trim().to_lowercase()).filter(|w| !w.is_empty()).collect())
+    }
+
+    /// How many times any keyword stands as a whole word (or phrase) in `lowered`.
+    fn count(&self, lowered: &str) -> usize {
+        self.0
+            .iter()
+            .map(|word| {
+                lowered
+                    .match_indices(word.as_str())
+                    .filter(|(at, _)| {
+                        let before = lowered[..*at].chars().next_back();
+                        let after = lowered[at + word.len()..].chars().next();
+                        !before.is_some_and(char::is_alphanumeric) && !after.is_some_and(char::is_alphanumeric)
+                    })
+                    .count()
+            })
+            .sum()
+    }
+}
+
+/// What `text` holds of each kind of sensitive content.
+pub fn scan(text: &str, keywords: &Keywords) -> ContentFindings {
+    let chars: Vec<char> = text.chars().collect();
+    let mut found = ContentFindings {
+        keywords: keywords.count(&text.to_lowercase()),
+        ..ContentFindings::default()
+    };
+    let mut sort_codes = vec![];
+    let mut accounts = vec![];
+    let mut i = 0;
+    while i < chars.len() {
+        let starts_token = i == 0 || !chars[i - 1].is_alphanumeric();
+        if starts_token && chars[i].is_ascii_digit() {
+            if let Some(len) = nhs_number_at(&chars[i..]) {
+                found.nhs_numbers += 1;
+                i += len;
+                continue;
+            }
+            if let Some(len) = sort_code_at(&chars[i..]) {
+                sort_codes.push(i);
+                i += len;
+                continue;
+            }
+            let run = chars[i..].iter().take_while(|c| c.is_ascii_digit()).count();
+            if run == 8 && !chars.get(i + run).is_some_and(|c| c.is_alphanumeric()) {
+                accounts.push(i);
+            }
+            i += run;
+            continue;
+        }
+        if starts_token && let Some(len) = ni_number_at(&chars[i..]) {
+            found.ni_numbers += 1;
+            i += len;
+            continue;
+        }
+        i += 1;
+    }
+    // A sort code with an account number within this many characters, before or after.
+    const NEAR: usize = 60;
+    found.bank_details = sort_codes
+        .iter()
+        .filter(|&&s| accounts.iter().any(|&a| a.abs_diff(s) <= NEAR))
+        .count();
+    found
+}
+
+/// The length of the NHS number that starts `chars`, if one does: ten digits, plain or as
+/// `3 3 4` with spaces or hyphens, not followed by another digit, with a valid check digit.
+fn nhs_number_at(chars: &[char]) -> Option<usize> {
+    for groups in [&[10][..], &[3, 3, 4][..]] {
+        for separator in [' ', '-'] {
+            let mut digits = Vec::with_capacity(10);
+            let mut at = 0;
+            let mut ok = true;
+            for (n, &len) in groups.iter().enumerate() {
+                if n > 0 {
+                    if chars.get(at) != Some(&separator) {
+                        ok = false;
+                        break;
+                    }
+                    at += 1;
+                }
+                for _ in 0..len {
+                    match chars.get(at).and_then(|c| c.to_digit(10)) {
+                        Some(d) => digits.push(d),
+                        None => ok = false,
+                    }
+                    at += 1;
+                }
+            }
+            if ok && !chars.get(at).is_some_and(char::is_ascii_digit) && nhs_check_digit_ok(&digits) {
+                return Some(at);
+            }
+            if groups.len() == 1 {
+                break; // no separator to vary
+            }
+        }
+    }
+    None
+}
+
+/// The modulus-11 check: weights 10 down to 2 on the first nine digits; 11 minus the
+/// remainder is the tenth digit (11 reads as 0; 10 means no number has those nine digits).
+pub fn nhs_check_digit_ok(digits: &[u32]) -> bool {
+    if digits.len() != 10 {
+        return false;
+    }
+    let sum: u32 = digits[..9].iter().zip((2..=10).rev()).map(|(d, w)| d * w).sum();
+    match 11 - sum % 11 {
+        11 => digits[9] == 0,
+        10 => false,
+        check => digits[9] == check,
+    }
+}
+
+/// The length of the sort code (`12-34-56` or `12 34 56`) that starts `chars`, if one does.
+fn sort_code_at(chars: &[char]) -> Option<usize> {
+    for separator in ['-', ' '] {
+        let shape = [true, true, false, true, true, false, true, true];
+        let matches = shape.iter().enumerate().all(|(n, &digit)| match chars.get(n) {
+            Some(c) if digit => c.is_ascii_digit(),
+            Some(c) => *c == separator,
+            None => false,
+        });
+        if matches && !chars.get(8).is_some_and(char::is_ascii_digit) {
+            return Some(8);
+        }
+    }
+    None
+}
+
+/// The length of the National Insurance number that starts `chars`, if one does: two
+/// letters, six digits (alone or in pairs with spaces), and A, B, C or D. HMRC never issues
+/// D, F, I, Q, U or V as either letter, O as the second, or the prefixes BG, GB, KN, NK, NT,
+/// TN and ZZ.
+fn ni_number_at(chars: &[char]) -> Option<usize> {
+    let upper = |n: usize| chars.get(n).map(char::to_ascii_uppercase);
+    let (first, second) = (upper(0)?, upper(1)?);
+    let never = |c: char| "DFIQUV".contains(c);
+    if !first.is_ascii_uppercase() || !second.is_ascii_uppercase() || never(first) || never(second) || second == 'O' {
+        return None;
+    }
+    if ["BG", "GB", "KN", "NK", "NT", "TN", "ZZ"].contains(&format!("{first}{second}").as_str()) {
+        return None;
+    }
+    let mut at = 2;
+    let spaced = chars.get(at) == Some(&' ');
+    for pair in 0..3 {
+        if spaced {
+            if chars.get(at) != Some(&' ') {
+                return None;
+            }
+            at += 1;
+        }
+        for _ in 0..2 {
+            if !chars.get(at)?.is_ascii_digit() {
+                return None;
+            }
+            at += 1;
+        }
+        let _ = pair;
+    }
+    if spaced && chars.get(at) == Some(&' ') {
+        at += 1;
+    }
+    let suffix = upper(at)?;
+    if !('A'..='D').contains(&suffix) || chars.get(at + 1).is_some_and(|c| c.is_alphanumeric()) {
+        return None;
+    }
+    Some(at + 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn found(text: &str) -> ContentFindings {
+        scan(text, &Keywords::default())
+    }
+
+    #[test]
+    fn published_nhs_numbers_are_found_in_every_written_form_and_wrong_ones_are_not() {
+        // 943 476 5919 is NHS England's own example; 401 023 2137 appears in its guidance.
+        for text in [
+            "NHS no. 9434765919.",
+            "NHS number: 943 476 5919",
+            "943-476-5919 is the patient",
+            "(4010232137)",
+        ] {
+            assert_eq!(found(text).nhs_numbers, 1, "{text}");
+        }
+        for text in [
+            "9434765918",      // wrong check digit
+            "94347659190",     // eleven digits
+            "19434765919",     // part of a longer number
+            "943 476 591 9",   // not the 3-3-4 grouping
+            "943-476 5919",    // mixed separators
+            "ref A9434765919", // inside a token
+            "1000000010",      // check digit would be 10: no such number
+        ] {
+            assert_eq!(found(text).nhs_numbers, 0, "{text}");
+        }
+    }
+
+    #[test]
+    fn national_insurance_numbers_in_hmrcs_format_are_found_and_never_issued_prefixes_are_not() {
+        for text in ["NI: AB123456C", "ni ab 12 34 56 c.", "JG103759A", "Her number is AB 12 34 56 D"] {
+            assert_eq!(found(text).ni_numbers, 1, "{text}");
+        }
+        for text in [
+            "QQ123456C", // HMRC's example: Q is never issued
+            "AO123456C", // O is never the second letter
+            "GB123456A", // never issued
+            "TN123456A", // temporary
+            "ZZ123456A",
+            "DA123456A",
+            "AB123456E", // suffix is A to D
+            "AB12345C",  // five digits
+            "XAB123456C",
+        ] {
+            assert_eq!(found(text).ni_numbers, 0, "{text}");
+        }
+    }
+
+    #[test]
+    fn a_sort_code_counts_only_with_an_account_number_near_it() {
+        assert_eq!(found("Sort code 12-34-56, account 12345678").bank_details, 1);
+        assert_eq!(found("account 12345678 sort code 12 34 56").bank_details, 1);
+        assert_eq!(found("Sort code 12-34-56 only").bank_details, 0);
+        assert_eq!(found("Account 12345678 only").bank_details, 0);
+        let far = format!("Sort code 12-34-56. {} Account 12345678", "word ".repeat(20));
+        assert_eq!(found(&far).bank_details, 0);
+        // A telephone number is not an account.
+        assert_eq!(found("12-34-56, call 0113 2345678").bank_details, 0);
+    }
+
+    #[test]
+    fn keywords_match_whole_words_regardless_of_case_and_findings_name_kinds_not_values() {
+        let words = Keywords::parse(" safeguarding , child protection,,");
+        let f = scan("SAFEGUARDING referral; child protection plan; unsafeguarding", &words);
+        assert_eq!(f.keywords, 2);
+        let f = f.and(found("9434765919"));
+        assert_eq!(f.kinds(), vec![("nhs_number", 1), ("keyword", 2)]);
+        assert!(!f.is_empty() && found("nothing here").is_empty());
+    }
+
+    fn nine_digits() -> impl Strategy<Value = Vec<u32>> {
+        proptest::collection::vec(0u32..10, 9)
+    }
+
+    fn with_check(nine: &[u32]) -> Option<Vec<u32>> {
+        let sum: u32 = nine.iter().zip((2..=10).rev()).map(|(d, w)| d * w).sum();
+        let check = match 11 - sum % 11 {
+            11 => 0,
+            10 => return None,
+            c => c,
+        };
+        Some(nine.iter().copied().chain([check]).collect())
+    }
+
+    proptest! {
+        #[test]
+        fn every_valid_nhs_number_is_found_once_in_running_text(nine in nine_digits(), before in "[a-z ]{0,20}", after in "[a-z .]{0,20}") {
+            if let Some(digits) = with_check(&nine) {
+                let number: String = digits.iter().map(|d| char::from_digit(*d, 10).unwrap_or('0')).collect();
+                let text = format!("{before} {number} {after}");
+                prop_assert_eq!(found(&text).nhs_numbers, 1);
+            }
+        }
+
+        #[test]
+        fn a_wrong_check_digit_is_never_an_nhs_number(nine in nine_digits(), wrong in 0u32..10) {
+            if let Some(digits) = with_check(&nine) {
+                prop_assume!(wrong != digits[9]);
+                let number: String = nine.iter().chain([&wrong]).map(|d| char::from_digit(*d, 10).unwrap_or('0')).collect();
+                prop_assert_eq!(found(&number).nhs_numbers, 0);
+            }
+        }
+
+        #[test]
+        fn scanning_any_text_never_panics(text in "\\PC{0,200}") {
+            let _ = scan(&text, &Keywords::parse("a,é"));
+        }
+    }
+}
