@@ -170,7 +170,7 @@ pub(crate) fn open_with(identities: &[&dyn age::Identity], binding: Binding, cip
 
 /// Opens a field sealed with a message key (envelope v2): a file with one scrypt stanza,
 /// opened with `identity` (the message key, with its work-factor ceiling), and nothing else.
-pub(crate) fn open_field(identity: &age::scrypt::Identity, binding: Binding, ciphertext: &[u8]) -> Result<SecretSlice<u8>, CryptoError> {
+pub(crate) fn open_field(identity: &dyn age::Identity, binding: Binding, ciphertext: &[u8]) -> Result<SecretSlice<u8>, CryptoError> {
     let decryptor = age::Decryptor::new_buffered(ciphertext).map_err(|_| CryptoError::Decrypt)?;
     if !decryptor.is_scrypt() {
         return Err(CryptoError::Decrypt);

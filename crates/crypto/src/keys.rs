@@ -9,6 +9,7 @@ use secrecy::{ExposeSecret, SecretSlice, SecretString};
 
 use crate::CryptoError;
 use crate::envelope::{Binding, ObjectKind, Sealed, WrappedKey, open_field, open_one, open_with, seal_one, seal_to};
+use crate::field::FieldKey;
 
 /// A freshly generated key pair, as text: the secret identity and its public recipient.
 pub struct NewKeyPair {
@@ -208,13 +209,6 @@ impl Keyring {
 /// What a message key's wrapped plaintext starts with (the envelope's second version).
 const KEY_PREFIX: &str = "sealpost-message-key-v2:";
 
-/// The scrypt work factor of every field sealed with a message key, and the most a field may
-/// ask for. The passphrase is a random 256-bit key, not something a person chose, so the KDF
-/// needs no work factor to resist guessing: this is scrypt's least, and keeps a field's open
-/// to a few microseconds (against ~90 µs for an X25519 stanza). A file asking for more is
-/// refused before any work is done.
-const FIELD_WORK_FACTOR: u8 = 1;
-
 /// A per-message key (SECURITY E2): content of one message (and its replies and attachments)
 /// is sealed with it, and it is wrapped to the master and escrow recipients.
 ///
@@ -293,7 +287,7 @@ impl MessageKey {
             .map_err(|_| CryptoError::Decrypt)?
             .is_scrypt();
         match (&self.0, scrypt) {
-            (Kind::Symmetric(secret) | Kind::Upgraded(secret, _), true) => open_field(&field_identity(secret), binding, sealed.as_ref()),
+            (Kind::Symmetric(secret) | Kind::Upgraded(secret, _), true) => open_field(&FieldKey(secret), binding, sealed.as_ref()),
             (Kind::X25519(identity) | Kind::Upgraded(_, identity), false) => open_one(identity, binding, sealed.as_ref()),
             _ => Err(CryptoError::Decrypt),
         }
@@ -302,11 +296,7 @@ impl MessageKey {
     /// Calls `f` with the recipient this key seals to.
     pub(crate) fn with_recipient<T>(&self, f: impl FnOnce(&dyn age::Recipient) -> T) -> T {
         match &self.0 {
-            Kind::Symmetric(secret) | Kind::Upgraded(secret, _) => {
-                let mut recipient = age::scrypt::Recipient::new(secret.clone());
-                recipient.set_work_factor(FIELD_WORK_FACTOR);
-                f(&recipient)
-            }
+            Kind::Symmetric(secret) | Kind::Upgraded(secret, _) => f(&FieldKey(secret)),
             Kind::X25519(identity) => f(&identity.to_public()),
         }
     }
@@ -315,7 +305,7 @@ impl MessageKey {
     /// `scrypt`, else an X25519 one; `None` when this key has no such identity.
     pub(crate) fn with_identity<T>(&self, scrypt: bool, f: impl FnOnce(Option<&dyn age::Identity>) -> T) -> T {
         match (&self.0, scrypt) {
-            (Kind::Symmetric(secret) | Kind::Upgraded(secret, _), true) => f(Some(&field_identity(secret))),
+            (Kind::Symmetric(secret) | Kind::Upgraded(secret, _), true) => f(Some(&FieldKey(secret))),
             (Kind::X25519(identity) | Kind::Upgraded(_, identity), false) => f(Some(identity)),
             _ => f(None),
         }
@@ -351,13 +341,6 @@ impl MessageKey {
             (None, Some(_)) => Err(CryptoError::InvalidKey("a damaged message key")),
         }
     }
-}
-
-/// The identity that opens fields sealed with `secret`, and nothing asking for more work.
-fn field_identity(secret: &SecretString) -> age::scrypt::Identity {
-    let mut identity = age::scrypt::Identity::new(secret.clone());
-    identity.set_max_work_factor(FIELD_WORK_FACTOR);
-    identity
 }
 
 /// Every identity in an identity file's text: one `AGE-SECRET-KEY-1…` a line, `#` comments.

@@ -8,6 +8,7 @@
 //! and never logs.
 
 mod envelope;
+mod field;
 mod keys;
 mod password;
 mod random;
