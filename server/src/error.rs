@@ -48,6 +48,8 @@ pub enum AppError {
     /// An upload is over a size or count limit (SECURITY D5); the message says which.
     #[error("payload too large")]
     TooLarge(String),
+    #[error("concerns to confirm")]
+    Concerns(Vec<sealpost_domain::api_messages::Concern>),
     /// The client sent its request body too slowly (SECURITY D8).
     #[error("request timeout")]
     SlowRequest,
@@ -105,6 +107,18 @@ impl From<sealpost_crypto::CryptoError> for AppError {
 
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
+        if let AppError::Concerns(concerns) = self {
+            let message = "Check before you send: confirm each point below, or go back and change the message.".to_owned();
+            return (
+                StatusCode::CONFLICT,
+                Json(ApiError {
+                    code: "confirm_concerns".to_owned(),
+                    message,
+                    concerns,
+                }),
+            )
+                .into_response();
+        }
         let (status, code, message, retry_after) = match &self {
             AppError::BadRequest { code, message } => (StatusCode::BAD_REQUEST, *code, message.clone(), None),
             AppError::Unauthenticated => (StatusCode::UNAUTHORIZED, "unauthenticated", "Sign in to continue.".into(), None),
@@ -130,6 +144,8 @@ impl IntoResponse for AppError {
             AppError::NotFound => (StatusCode::NOT_FOUND, "not_found", "Not found.".into(), None),
             AppError::Gone { code, message } => (StatusCode::GONE, *code, message.clone(), None),
             AppError::TooLarge(message) => (StatusCode::PAYLOAD_TOO_LARGE, "too_large", message.clone(), None),
+            // Answered above, with the list.
+            AppError::Concerns(_) => (StatusCode::CONFLICT, "confirm_concerns", String::new(), None),
             AppError::SlowRequest => (
                 StatusCode::REQUEST_TIMEOUT,
                 "request_timeout",
@@ -182,6 +198,7 @@ impl IntoResponse for AppError {
             Json(ApiError {
                 code: code.to_owned(),
                 message,
+                concerns: vec![],
             }),
         )
             .into_response();

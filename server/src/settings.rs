@@ -62,6 +62,16 @@ pub struct Settings {
     pub retention_days_official: u32,
     /// The same for OFFICIAL-SENSITIVE messages.
     pub retention_days_sensitive: u32,
+    /// Words and phrases whose presence in a message proposes OFFICIAL-SENSITIVE, like an NHS
+    /// number does (`SEALPOST_CHECK_KEYWORDS`, comma-separated; default none).
+    pub check_keywords: sealpost_checks::Keywords,
+    /// Personal webmail domains (`SEALPOST_CHECK_WEBMAIL_DOMAINS`, comma-separated; default
+    /// gmail.com, outlook.com, hotmail.com, yahoo.com, icloud.com and the like).
+    pub webmail_domains: Vec<String>,
+    /// Whether OFFICIAL-SENSITIVE mail may go to a personal webmail address
+    /// (`SEALPOST_POLICY_SENSITIVE_WEBMAIL`: `refuse`, the default, or `allow`, which asks the
+    /// sender to confirm instead).
+    pub sensitive_webmail_allowed: bool,
     /// Team addresses that `/write` accepts, each delivered to its members' Inboxes
     /// (`SEALPOST_TEAMS`, e.g. `safeguarding@council.gov.uk=ann@council.gov.uk,raj@council.gov.uk`,
     /// teams separated by `;`; default none).
@@ -273,6 +283,9 @@ struct Layer {
     deleted_days: Option<u32>,
     retention_days_official: Option<u32>,
     retention_days_sensitive: Option<u32>,
+    check_keywords: Option<String>,
+    webmail_domains: Option<String>,
+    sensitive_webmail: Option<String>,
     teams: Option<String>,
     mfa_required: Option<String>,
     oidc_issuer: Option<String>,
@@ -403,6 +416,20 @@ impl Settings {
             deleted_days: l.deleted_days.unwrap_or(30),
             retention_days_official: l.retention_days_official.unwrap_or(730),
             retention_days_sensitive: l.retention_days_sensitive.unwrap_or(730),
+            check_keywords: sealpost_checks::Keywords::parse(l.check_keywords.as_deref().unwrap_or_default()),
+            webmail_domains: match l.webmail_domains.as_deref() {
+                Some(list) => list
+                    .split(',')
+                    .map(|d| d.trim().to_lowercase())
+                    .filter(|d| !d.is_empty())
+                    .collect(),
+                None => sealpost_checks::PERSONAL_WEBMAIL.iter().map(|d| (*d).to_owned()).collect(),
+            },
+            sensitive_webmail_allowed: match l.sensitive_webmail.as_deref().map(str::trim) {
+                None | Some("refuse") => false,
+                Some("allow") => true,
+                Some(_) => return Err(SettingsError::Env("SEALPOST_POLICY_SENSITIVE_WEBMAIL".into())),
+            },
             teams: teams(l.teams.as_deref().unwrap_or_default()).ok_or_else(|| SettingsError::Env("SEALPOST_TEAMS".into()))?,
             mfa_required: match l.mfa_required.as_deref() {
                 None => MfaRequired::All,
@@ -583,6 +610,9 @@ fn apply_env(l: &mut Layer, name: &str, v: String) -> Result<(), ()> {
         "DELETED_DAYS" => l.deleted_days = num(&v)?,
         "RETENTION_DAYS_OFFICIAL" => l.retention_days_official = num(&v)?,
         "RETENTION_DAYS_SENSITIVE" => l.retention_days_sensitive = num(&v)?,
+        "CHECK_KEYWORDS" => l.check_keywords = Some(v),
+        "CHECK_WEBMAIL_DOMAINS" => l.webmail_domains = Some(v),
+        "POLICY_SENSITIVE_WEBMAIL" => l.sensitive_webmail = Some(v),
         "TEAMS" => l.teams = Some(v),
         "MFA_REQUIRED" => l.mfa_required = Some(v),
         "OIDC_ISSUER" => l.oidc_issuer = Some(v),

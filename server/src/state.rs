@@ -61,6 +61,8 @@ pub struct Inner {
     pub message_keys: KeyCache,
     /// Each person's search index (keyed word hashes, in memory only).
     pub search: crate::search_index::SearchIndexes,
+    /// The domains the council writes to, for the lookalike check (read every few minutes).
+    pub known_domains: crate::app::concerns::KnownDomains,
     /// Signs audit checkpoints (SECURITY F6).
     pub audit_key: AuditSigningKey,
     /// Password hashing: a few workers, each reusing its memory (SECURITY A4, A11).
@@ -117,6 +119,7 @@ impl AppState {
             keyring: crate::keyfiles::LiveKeyring::new(keyring, settings.key_dir.clone()),
             message_keys: KeyCache::default(),
             search: crate::search_index::SearchIndexes::default(),
+            known_domains: crate::app::concerns::KnownDomains::default(),
             audit_key,
             hasher: HashingPool::start(PasswordHasher::new()?, cores)?,
             login_limiter,

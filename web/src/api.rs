@@ -22,7 +22,7 @@ use wasm_bindgen_futures::JsFuture;
 use web_sys::{Request, RequestCredentials, RequestInit, Response};
 
 /// Why a call failed, in words a person can act on.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct Failure {
     /// HTTP status, or 0 when the server could not be reached.
     pub status: u16,
@@ -30,6 +30,8 @@ pub struct Failure {
     pub code: String,
     /// The server's explanation, or ours.
     pub message: String,
+    /// With `confirm_concerns`: what the sender must look at again before sending.
+    pub concerns: Vec<sealpost_domain::api_messages::Concern>,
 }
 
 impl std::fmt::Display for Failure {
@@ -45,9 +47,8 @@ impl Failure {
     /// The server could not be reached.
     pub fn network() -> Self {
         Self {
-            code: String::new(),
-            status: 0,
             message: "Sealpost could not be reached. Check your connection and try again.".into(),
+            ..Self::default()
         }
     }
 }
@@ -422,11 +423,12 @@ pub fn failure_from(status: u16, text: &str) -> Failure {
             status,
             code: e.code,
             message: e.message,
+            concerns: e.concerns,
         },
         Err(_) => Failure {
             status,
-            code: String::new(),
             message: format!("The server answered {status}. Try again."),
+            ..Failure::default()
         },
     }
 }
@@ -434,9 +436,9 @@ pub fn failure_from(status: u16, text: &str) -> Failure {
 async fn call<B: Serialize, T: DeserializeOwned>(method: &str, path: &str, body: Option<&B>) -> Result<T, Failure> {
     let text = send(method, path, body).await?;
     serde_json::from_str(&text).map_err(|_| Failure {
-        code: String::new(),
         status: 200,
         message: "The server sent an answer this page does not understand. Reload the page.".into(),
+        ..Failure::default()
     })
 }
 

@@ -91,9 +91,9 @@ async fn post<B: Serialize, T: DeserializeOwned>(
     let text = xhr.response_text().ok().flatten().unwrap_or_default();
     if (200..300).contains(&status) {
         serde_json::from_str(&text).map_err(|_| Failure {
-            code: String::new(),
             status,
             message: "The server sent an answer this page does not understand.".into(),
+            ..Failure::default()
         })
     } else {
         Err(failure_from(status, &text))

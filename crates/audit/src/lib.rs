@@ -137,6 +137,16 @@ pub enum Action {
     KeysRotated,
     /// The old master keys were dropped once nothing needed them (`sealpost keys retire`).
     KeysRetired,
+    /// The sender confirmed a send to an address whose domain looks like one the council
+    /// writes to (the object is the message).
+    ConfirmedLookalike,
+    /// The sender confirmed a send to a personal webmail address.
+    ConfirmedWebmail,
+    /// The sender confirmed an OFFICIAL-SENSITIVE send to several organisations.
+    ConfirmedOrganisations,
+    /// The sender confirmed an OFFICIAL send whose content looked sensitive (NHS, National
+    /// Insurance or bank numbers, or the council's keywords; never which).
+    ConfirmedContent,
     /// Message keys of the envelope before v2 were upgraded and their fields re-sealed
     /// (`sealpost keys upgrade`).
     KeysUpgraded,
@@ -307,13 +317,17 @@ impl Action {
             Action::MessageHoldLifted => "message.hold_lifted",
             Action::KeysRotated => "keys.rotated",
             Action::KeysRetired => "keys.retired",
+            Action::ConfirmedLookalike => "message.confirmed_lookalike",
+            Action::ConfirmedWebmail => "message.confirmed_webmail",
+            Action::ConfirmedOrganisations => "message.confirmed_organisations",
+            Action::ConfirmedContent => "message.confirmed_content",
             Action::KeysUpgraded => "keys.upgraded",
             Action::AuditRestored => "audit.restored",
         }
     }
 
     /// Every action, for tests that must cover each one.
-    pub const ALL: [Action; 51] = [
+    pub const ALL: [Action; 55] = [
         Action::MessageSend,
         Action::MailboxList,
         Action::MailboxSearch,
@@ -363,6 +377,10 @@ impl Action {
         Action::MessageHoldLifted,
         Action::KeysRotated,
         Action::KeysRetired,
+        Action::ConfirmedLookalike,
+        Action::ConfirmedWebmail,
+        Action::ConfirmedOrganisations,
+        Action::ConfirmedContent,
         Action::KeysUpgraded,
         Action::AuditRestored,
     ];

@@ -130,6 +130,9 @@ pub struct ApiError {
     pub code: String,
     /// A sentence a person can act on.
     pub message: String,
+    /// With `confirm_concerns` (409): what to look at again before sending.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub concerns: Vec<crate::api_messages::Concern>,
 }
 
 /// The header every state-changing API request must carry (CSRF defence, SECURITY D4).

@@ -26,6 +26,22 @@ pub struct AuditVerification {
 /// console's filter lists them.
 pub const ACTIONS: &[(&str, &str)] = &[
     ("message.send", "Sent a message"),
+    (
+        "message.confirmed_lookalike",
+        "Sent after confirming an address that looks like a known domain",
+    ),
+    (
+        "message.confirmed_webmail",
+        "Sent after confirming a personal email address",
+    ),
+    (
+        "message.confirmed_organisations",
+        "Sent OFFICIAL-SENSITIVE to several organisations after confirming",
+    ),
+    (
+        "message.confirmed_content",
+        "Sent as OFFICIAL after confirming content that looked sensitive",
+    ),
     ("notification.sent", "Notification email accepted by the mail relay"),
     ("notification.failed", "Notification email could not be delivered"),
     ("notification.bounced", "Notification email bounced: the address does not take mail"),

@@ -43,6 +43,22 @@ pub struct SendMessage {
     /// once, when uploaded), and the draft is gone once the message is sent.
     #[serde(default)]
     pub draft: Option<crate::api_drafts::DraftId>,
+    /// The kinds of concern the sender has seen and confirmed (e.g. `lookalike_domain`), after
+    /// a send answered 409 `confirm_concerns` listing them.
+    #[serde(default)]
+    pub confirmed: Vec<String>,
+}
+
+/// A reason to look again before a send (409 `confirm_concerns` lists them): a lookalike of
+/// a domain the council writes to, a personal webmail address, several organisations on one
+/// OFFICIAL-SENSITIVE message, or sensitive numbers in an OFFICIAL one. It names addresses the
+/// sender typed and counts of what was found, never the values found.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Concern {
+    /// `lookalike_domain`, `personal_webmail`, `several_organisations` or `sensitive_content`.
+    pub kind: String,
+    /// A sentence for the sender.
+    pub message: String,
 }
 
 impl std::fmt::Debug for SendMessage {

@@ -247,6 +247,25 @@ impl Store {
         Ok(rows.into_iter().map(|(a,)| a).collect())
     }
 
+    /// Every domain the council has written to or has staff at (recipients' and accounts'
+    /// addresses after the `@`), for the lookalike check before a send.
+    pub async fn correspondent_domains(&self) -> Result<Vec<String>, StorageError> {
+        const KNOWN: &str = "(SELECT email AS address FROM users UNION SELECT address FROM recipients) known";
+        let rows: Vec<(String,)> = match &self.pool {
+            crate::Pool::Sqlite(pool) => {
+                sqlx::query_as(&format!("SELECT DISTINCT substr(address, instr(address, '@') + 1) FROM {KNOWN}"))
+                    .fetch_all(pool)
+                    .await?
+            }
+            crate::Pool::Postgres(pool) => {
+                sqlx::query_as(&format!("SELECT DISTINCT split_part(address, '@', 2) FROM {KNOWN}"))
+                    .fetch_all(pool)
+                    .await?
+            }
+        };
+        Ok(rows.into_iter().map(|(d,)| d).collect())
+    }
+
     /// The plaintext sizes of the attachments among `ids` (clear metadata, for the IG console,
     /// which names a file by its size and never by its sealed name).
     pub async fn attachment_sizes(&self, ids: &[AttachmentId]) -> Result<HashMap<AttachmentId, u64>, StorageError> {

@@ -232,6 +232,9 @@ async fn take_in(state: &AppState, envelope: &Envelope, meta: &RequestMeta, raw:
         bcc,
         keep_attachments: vec![],
         draft: None,
+        // Outlook has no confirmation step: what the browser would ask about is taken as
+        // confirmed (and audited so); what policy refuses is refused and bounced.
+        confirmed: crate::app::concerns::ALL.iter().map(|k| (*k).to_owned()).collect(),
     };
     let json = serde_json::to_vec(&request).map_err(|e| refused_by(AppError::Internal(e.into())))?;
     form.json = Some(Bytes::from(json));

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod auth;
 pub mod bounces;
 pub mod break_glass;
+pub mod concerns;
 pub mod disclosure;
 pub mod drafts;
 pub mod governance;

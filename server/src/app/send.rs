@@ -14,7 +14,8 @@ use uuid::Uuid;
 
 use sealpost_audit::AuditEvent;
 
-use crate::app::audit::{Action, Actor, Object, Outcome, RequestMeta};
+use crate::app::audit::{self, Action, Actor, Object, Outcome, RequestMeta};
+use crate::app::concerns;
 use crate::app::auth::hash_password;
 use crate::app::disclosure::{self, Download, Viewer};
 use crate::app::drafts;
@@ -105,8 +106,26 @@ async fn send_in(state: &AppState, sender: &UserRecord, meta: &RequestMeta, mut 
             keep.push(a);
         }
     }
+    let confirmed = std::mem::take(&mut request.confirmed);
     let mut checked = validate(state, request).await?;
     checked.html = form.html();
+    // Before any file is taken in: a send with a concern to confirm stops here.
+    let confirmations = concerns::check(
+        state,
+        &concerns::Outgoing {
+            external: checked.recipients.iter().filter(|r| r.user.is_none()).map(|r| &r.address).collect(),
+            marking: checked.marking,
+            text: [checked.subject.as_str(), checked.body.as_str()],
+            confirmed: &confirmed,
+        },
+    )
+    .await?;
+    let external: Vec<EmailAddress> = checked
+        .recipients
+        .iter()
+        .filter(|r| r.user.is_none())
+        .map(|r| r.address.clone())
+        .collect();
     let (original, in_reply_to) = match &basis {
         Basis::New => (None, None),
         Basis::Answer(m) => (
@@ -128,6 +147,10 @@ async fn send_in(state: &AppState, sender: &UserRecord, meta: &RequestMeta, mut 
         // Until the message is committed, a dropped request (client gone) still removes its blobs.
         None => (MessageId(Uuid::new_v4()), Arc::new(MessageKey::generate()), Uploads::new(state)),
     };
+    // The sender's decision on each concern is on record before the message is.
+    for action in confirmations {
+        audit::record(state, meta, &Actor::User(sender.id), action, Some(Object::Message(id)), Outcome::Success).await?;
+    }
     let mut attachments = uploads.carry(&key, id, kept).await?;
     attachments.extend(uploads.receive(&key, id, &mut form).await?);
     let audit = AuditEvent::new(
@@ -146,6 +169,7 @@ async fn send_in(state: &AppState, sender: &UserRecord, meta: &RequestMeta, mut 
     let stored = store(state, sender, written, &key, checked, attachments, &audit).await;
     let reference = uploads.settle(stored, |_| true)?;
     state.outbox_wake.notify_one();
+    state.known_domains.remember(&external).await;
     Ok(Sent { id, reference })
 }
 

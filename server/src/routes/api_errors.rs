@@ -38,6 +38,7 @@ pub async fn json_errors(request: Request, next: Next) -> Response {
     let json = serde_json::to_vec(&ApiError {
         code: code_for(status).to_owned(),
         message,
+        concerns: vec![],
     })
     .unwrap_or_default();
     let mut rebuilt = Response::from_parts(parts, Body::from(json));

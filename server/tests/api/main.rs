@@ -9,6 +9,7 @@ mod assets;
 mod audit_chain;
 mod auth;
 mod break_glass;
+mod concerns;
 mod cli;
 mod conversations;
 mod copies;

@@ -83,8 +83,8 @@ pub fn Verified(state: PortalState) -> impl IntoView {
 fn gone() -> Failure {
     Failure {
         status: 404,
-        code: String::new(),
         message: "This message is no longer available. Open the link in your email again.".into(),
+        ..Failure::default()
     }
 }
 

@@ -5,7 +5,7 @@
 //!
 //! The page is its fields ([`Fields`], signals the parts share) and one component per part:
 //! [`Recipients`], [`Words`] (subject and body), the file picker and [`DraftFiles`],
-//! [`Handling`] (marking, passphrase and expiry) and [`NewAddressCheck`]; sending is [`send`].
+//! [`Handling`] (marking, passphrase and expiry) and [`SendCheck`]; sending is [`send`].
 //! What is written is saved as a draft every few seconds and on leaving the page, and files are
 //! uploaded to the draft as they are chosen ([`saving`]).
 
@@ -20,7 +20,7 @@ use leptos::task::spawn_local;
 use leptos_router::NavigateOptions;
 use leptos_router::hooks::{use_navigate, use_query_map};
 use sealpost_domain::api_drafts::{DraftBasis as Basis, DraftContent, DraftId};
-use sealpost_domain::api_messages::{AttachmentInfo, ComposeInfo, MessageDetail, SendMessage};
+use sealpost_domain::api_messages::{AttachmentInfo, ComposeInfo, Concern, MessageDetail, SendMessage};
 use sealpost_domain::{AttachmentId, MessageId};
 use sealpost_domain::{EmailAddress, Limits, Marking};
 use web_sys::File;
@@ -30,7 +30,7 @@ use crate::components::{ErrorSummary, format_time, set_title};
 use crate::draft;
 use crate::file_picker::{FilePicker, Held, UploadProgress};
 use crate::upload;
-use parts::{DraftFiles, Handling, KeptFiles, NewAddressCheck, Recipients, Words};
+use parts::{DraftFiles, Handling, KeptFiles, Recipients, SendCheck, Words};
 
 /// One line of the envelope (To, Cc or Bcc): its addresses as chips, and what is being typed.
 #[derive(Clone, Copy)]
@@ -79,6 +79,9 @@ struct Fields {
     error: RwSignal<Option<String>>,
     /// Addresses never sent to before, waiting for "Yes, send it".
     unconfirmed: RwSignal<Vec<String>>,
+    /// What the server asked the sender to look at again (409 `confirm_concerns`), waiting for
+    /// "Yes, send it".
+    concerns: RwSignal<Vec<Concern>>,
     /// Upload progress, 0 to 1, while sending.
     progress: RwSignal<Option<f64>>,
     /// Said once, after a draft kept in this tab came back.
@@ -126,6 +129,7 @@ impl Fields {
             invalid: RwSignal::new(None),
             error: RwSignal::new(None),
             unconfirmed: RwSignal::new(vec![]),
+            concerns: RwSignal::new(vec![]),
             progress: RwSignal::new(None),
             restored: RwSignal::new(None),
             basis: RwSignal::new(None),
@@ -392,7 +396,7 @@ pub fn Compose() -> impl IntoView {
             </div>
         })}
         <ErrorSummary message=f.error.read_only()/>
-        <NewAddressCheck unconfirmed=f.unconfirmed on_yes=move || go(true)/>
+        <SendCheck unconfirmed=f.unconfirmed concerns=f.concerns marking=f.marking on_yes=move || go(true)/>
         <form class="card form compose" on:submit=on_submit novalidate=true>
             <Recipients f known/>
             <Words f/>
@@ -475,6 +479,10 @@ fn send(f: Fields, known: Signal<Vec<EmailAddress>>, confirmed: bool) {
         return;
     }
     f.unconfirmed.set(vec![]);
+    // "Yes, send it" confirms what the server listed; a fresh Send confirms nothing.
+    let concerns = f.concerns.get_untracked();
+    let confirmed_kinds: Vec<String> = if confirmed { concerns.into_iter().map(|c| c.kind).collect() } else { vec![] };
+    f.concerns.set(vec![]);
     f.invalid.set(None);
     f.error.set(None);
     let content = f.content();
@@ -489,6 +497,7 @@ fn send(f: Fields, known: Signal<Vec<EmailAddress>>, confirmed: bool) {
         bcc,
         keep_attachments: f.keep.get_untracked(),
         draft: f.draft.get_untracked(),
+        confirmed: confirmed_kinds,
     };
     let chosen = f.files.get_untracked();
     f.progress.set(Some(0.0));
@@ -509,6 +518,10 @@ fn send(f: Fields, known: Signal<Vec<EmailAddress>>, confirmed: bool) {
                 // The session ended: keep the words in this tab, then sign in in place.
                 draft::keep(&content);
                 api::announce_session_ended();
+            }
+            Err(failure) if failure.code == "confirm_concerns" => {
+                f.progress.set(None);
+                f.concerns.set(failure.concerns);
             }
             Err(failure) => {
                 f.progress.set(None);

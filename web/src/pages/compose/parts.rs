@@ -1,6 +1,7 @@
 //! The parts of the compose form, each given the [`Fields`] it edits.
 
 use leptos::prelude::*;
+use sealpost_domain::api_messages::Concern;
 use sealpost_domain::{AttachmentId, EmailAddress, Limits, Marking};
 
 use super::Fields;
@@ -129,27 +130,49 @@ pub(super) fn Handling(f: Fields, limits: Signal<Limits>) -> impl IntoView {
     }
 }
 
-/// "Check the address before you send": shown, and focused, while addresses never sent to
-/// before wait for a second look.
+/// "Check before you send": shown, and focused, while addresses never sent to before, or
+/// the server's concerns (a lookalike domain, personal webmail, several organisations,
+/// sensitive content in an OFFICIAL message), wait for a second look.
 #[component]
-pub(super) fn NewAddressCheck(unconfirmed: RwSignal<Vec<String>>, on_yes: impl Fn() + Clone + Send + Sync + 'static) -> impl IntoView {
+pub(super) fn SendCheck(
+    unconfirmed: RwSignal<Vec<String>>,
+    concerns: RwSignal<Vec<Concern>>,
+    marking: RwSignal<Marking>,
+    on_yes: impl Fn() + Clone + Send + Sync + 'static,
+) -> impl IntoView {
     let check = NodeRef::<leptos::html::Section>::new();
+    let waiting = move || !unconfirmed.get().is_empty() || !concerns.get().is_empty();
     Effect::new(move |_| {
-        if !unconfirmed.get().is_empty() {
+        if waiting() {
             bring_into_view(move || check.get_untracked());
         }
     });
+    let back = move || {
+        unconfirmed.set(vec![]);
+        concerns.set(vec![]);
+    };
     move || {
-        (!unconfirmed.get().is_empty()).then(|| {
+        waiting().then(|| {
             let on_yes = on_yes.clone();
+            let new = unconfirmed.get();
+            let content = concerns.get().iter().any(|c| c.kind == "sensitive_content");
             view! {
                 <section class="card warning" role="alert" aria-labelledby="check-title" tabindex="-1" node_ref=check>
-                    <h2 id="check-title">"Check the address before you send"</h2>
-                    <p>"You have not sent a secure message to these addresses before:"</p>
-                    <ul>{unconfirmed.get().into_iter().map(|a| view! { <li><strong>{a}</strong></li> }).collect_view()}</ul>
+                    <h2 id="check-title">"Check before you send"</h2>
+                    {(!new.is_empty()).then(|| view! {
+                        <p>"You have not sent a secure message to these addresses before:"</p>
+                        <ul>{new.into_iter().map(|a| view! { <li><strong>{a}</strong></li> }).collect_view()}</ul>
+                    })}
+                    <ul class="concerns">{concerns.get().into_iter().map(|c| view! { <li>{c.message}</li> }).collect_view()}</ul>
                     <div class="actions">
                         <button type="button" class="button" on:click=move |_| on_yes()>"Yes, send it"</button>
-                        <button type="button" class="button quiet" on:click=move |_| unconfirmed.set(vec![])>"Go back and check"</button>
+                        {content.then(|| view! {
+                            <button type="button" class="button quiet" on:click=move |_| {
+                                marking.set(Marking::OfficialSensitive);
+                                back();
+                            }>"Mark it OFFICIAL-SENSITIVE"</button>
+                        })}
+                        <button type="button" class="button quiet" on:click=move |_| back()>"Go back and check"</button>
                     </div>
                 </section>
             }
