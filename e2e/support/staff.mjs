@@ -11,8 +11,8 @@ export async function signIn(page, base, email, { lands = 'Inbox' } = {}) {
   await page.getByRole('heading', { level: 1, name: lands }).waitFor();
 }
 
-// Composes and sends from a signed-in page, confirming new addresses; returns the reference.
-export async function sendMessage(page, base, { to, subject, body, files = [] }) {
+// Opens the compose page and fills in the recipients, subject and message.
+export async function compose(page, base, { to, subject, body }) {
   await page.goto(`${base}/compose`);
   await page.getByRole('heading', { level: 1, name: 'Write a secure message' }).waitFor();
   for (const address of to) {
@@ -21,6 +21,11 @@ export async function sendMessage(page, base, { to, subject, body, files = [] })
   }
   await page.getByLabel('Subject').fill(subject);
   await page.getByLabel('Message').fill(body);
+}
+
+// Composes and sends from a signed-in page, confirming new addresses; returns the reference.
+export async function sendMessage(page, base, { to, subject, body, files = [] }) {
+  await compose(page, base, { to, subject, body });
   if (files.length) {
     // Chosen files upload to the draft at once; Send waits until they are attached.
     await page.setInputFiles('#files', files);

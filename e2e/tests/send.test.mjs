@@ -60,7 +60,7 @@ describe('sending secure mail', () => {
     await screenshot(ann, '10-compose');
     await ann.getByRole('button', { name: 'Send securely' }).click();
     // First time to these addresses: a second look before sending.
-    await ann.getByRole('heading', { name: 'Check the address before you send' }).waitFor();
+    await ann.getByRole('heading', { name: 'Check before you send' }).waitFor();
     assert.deepEqual(await axeViolations(ann), [], 'new-address warning');
     await ann.getByRole('button', { name: 'Yes, send it' }).click();
     await ann.getByRole('heading', { level: 2, name: 'Delivery' }).waitFor();
@@ -183,7 +183,7 @@ describe('sending secure mail', () => {
     const box = await summary.boundingBox();
     assert.ok(box && box.y >= 0 && box.y < 900, `the summary is on screen (${JSON.stringify(box)})`);
     assert.equal(await page.getByLabel('Subject').getAttribute('aria-invalid'), 'true');
-    assert.equal(await page.getByRole('heading', { name: 'Check the address before you send' }).count(), 0);
+    assert.equal(await page.getByRole('heading', { name: 'Check before you send' }).count(), 0);
     assert.deepEqual(await axeViolations(page), [], 'compose with an error');
     await screenshot(page, '11-compose-error-desktop');
     await page.getByLabel('Subject').fill('Referral');
@@ -191,7 +191,7 @@ describe('sending secure mail', () => {
     assert.equal(await page.getByLabel('Subject').getAttribute('aria-invalid'), null);
     // Now the new-address question, also brought into view with the focus on it.
     await page.getByRole('button', { name: 'Send securely' }).click();
-    await page.getByRole('heading', { name: 'Check the address before you send' }).waitFor();
+    await page.getByRole('heading', { name: 'Check before you send' }).waitFor();
     await page.waitForFunction(() => document.activeElement?.getAttribute('aria-labelledby') === 'check-title');
     assert.deepEqual(page.errors, []);
   });

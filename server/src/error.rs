@@ -48,6 +48,7 @@ pub enum AppError {
     /// An upload is over a size or count limit (SECURITY D5); the message says which.
     #[error("payload too large")]
     TooLarge(String),
+    /// A send has concerns the sender has not confirmed (issue 20): 409 with the list.
     #[error("concerns to confirm")]
     Concerns(Vec<sealpost_domain::api_messages::Concern>),
     /// The client sent its request body too slowly (SECURITY D8).

@@ -418,11 +418,7 @@ impl Settings {
             retention_days_sensitive: l.retention_days_sensitive.unwrap_or(730),
             check_keywords: sealpost_checks::Keywords::parse(l.check_keywords.as_deref().unwrap_or_default()),
             webmail_domains: match l.webmail_domains.as_deref() {
-                Some(list) => list
-                    .split(',')
-                    .map(|d| d.trim().to_lowercase())
-                    .filter(|d| !d.is_empty())
-                    .collect(),
+                Some(list) => list.split(',').map(|d| d.trim().to_lowercase()).filter(|d| !d.is_empty()).collect(),
                 None => sealpost_checks::PERSONAL_WEBMAIL.iter().map(|d| (*d).to_owned()).collect(),
             },
             sensitive_webmail_allowed: match l.sensitive_webmail.as_deref().map(str::trim) {

@@ -30,10 +30,7 @@ pub const ACTIONS: &[(&str, &str)] = &[
         "message.confirmed_lookalike",
         "Sent after confirming an address that looks like a known domain",
     ),
-    (
-        "message.confirmed_webmail",
-        "Sent after confirming a personal email address",
-    ),
+    ("message.confirmed_webmail", "Sent after confirming a personal email address"),
     (
         "message.confirmed_organisations",
         "Sent OFFICIAL-SENSITIVE to several organisations after confirming",

@@ -46,15 +46,7 @@ impl KnownDomains {
         {
             return Ok(domains.clone());
         }
-        let domains: Arc<Vec<Domain>> = Arc::new(
-            state
-                .store
-                .correspondent_domains()
-                .await?
-                .iter()
-                .map(|d| Domain::new(d))
-                .collect(),
-        );
+        let domains: Arc<Vec<Domain>> = Arc::new(state.store.correspondent_domains().await?.iter().map(|d| Domain::new(d)).collect());
         *kept = Some((now, domains.clone()));
         Ok(domains)
     }
@@ -142,10 +134,9 @@ pub async fn check(state: &AppState, m: &Outgoing<'_>) -> Result<Vec<Action>, Ap
         }
     }
     if m.marking == Marking::Official {
-        let found = m
-            .text
-            .iter()
-            .fold(ContentFindings::default(), |all, t| all.and(scan(t, &state.settings.check_keywords)));
+        let found = m.text.iter().fold(ContentFindings::default(), |all, t| {
+            all.and(scan(t, &state.settings.check_keywords))
+        });
         if !found.is_empty() {
             concerns.push(concern(
                 CONTENT,
@@ -156,11 +147,7 @@ pub async fn check(state: &AppState, m: &Outgoing<'_>) -> Result<Vec<Action>, Ap
             ));
         }
     }
-    let unconfirmed: Vec<Concern> = concerns
-        .iter()
-        .filter(|c| !m.confirmed.contains(&c.kind))
-        .cloned()
-        .collect();
+    let unconfirmed: Vec<Concern> = concerns.iter().filter(|c| !m.confirmed.contains(&c.kind)).cloned().collect();
     if !unconfirmed.is_empty() {
         return Err(AppError::Concerns(unconfirmed));
     }
@@ -197,7 +184,11 @@ fn in_words(f: &ContentFindings) -> String {
         count(f.nhs_numbers, "NHS number", "NHS numbers"),
         count(f.ni_numbers, "National Insurance number", "National Insurance numbers"),
         (f.bank_details > 0).then(|| "bank details".to_owned()),
-        count(f.keywords, "word on the council's sensitive list", "words on the council's sensitive list"),
+        count(
+            f.keywords,
+            "word on the council's sensitive list",
+            "words on the council's sensitive list",
+        ),
     ]
     .into_iter()
     .flatten()

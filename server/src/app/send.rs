@@ -15,8 +15,8 @@ use uuid::Uuid;
 use sealpost_audit::AuditEvent;
 
 use crate::app::audit::{self, Action, Actor, Object, Outcome, RequestMeta};
-use crate::app::concerns;
 use crate::app::auth::hash_password;
+use crate::app::concerns;
 use crate::app::disclosure::{self, Download, Viewer};
 use crate::app::drafts;
 use crate::app::uploads::{self, Form, Uploads};
@@ -149,7 +149,15 @@ async fn send_in(state: &AppState, sender: &UserRecord, meta: &RequestMeta, mut 
     };
     // The sender's decision on each concern is on record before the message is.
     for action in confirmations {
-        audit::record(state, meta, &Actor::User(sender.id), action, Some(Object::Message(id)), Outcome::Success).await?;
+        audit::record(
+            state,
+            meta,
+            &Actor::User(sender.id),
+            action,
+            Some(Object::Message(id)),
+            Outcome::Success,
+        )
+        .await?;
     }
     let mut attachments = uploads.carry(&key, id, kept).await?;
     attachments.extend(uploads.receive(&key, id, &mut form).await?);

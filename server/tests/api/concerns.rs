@@ -19,7 +19,7 @@ fn to(addresses: &[&str], marking: &str, text: &str, confirmed: &[&str]) -> Valu
         "subject": "Case conference",
         "body": text,
         "marking": marking,
-        "passphrase": if marking == "official_sensitive" { Some(PASSPHRASE) } else { None },
+        "passphrase": if marking == "official-sensitive" { Some(PASSPHRASE) } else { None },
         "confirmed": confirmed,
     })
 }
@@ -36,7 +36,12 @@ async fn kinds(app: &TestApp, p: &People, m: Value) -> Result<Value, (StatusCode
 }
 
 fn listed(e: &(StatusCode, Value)) -> Vec<String> {
-    assert_eq!((e.0, e.1["code"].as_str()), (StatusCode::CONFLICT, Some("confirm_concerns")), "{}", e.1);
+    assert_eq!(
+        (e.0, e.1["code"].as_str()),
+        (StatusCode::CONFLICT, Some("confirm_concerns")),
+        "{}",
+        e.1
+    );
     e.1["concerns"]
         .as_array()
         .unwrap()
@@ -66,13 +71,21 @@ async fn a_lookalike_of_a_domain_the_council_writes_to_is_a_409_until_confirmed_
         "nothing is kept of a send waiting for confirmation"
     );
     // Confirming another kind is not confirming this one.
-    let still = kinds(&app, &p, to(&["pc.smith@met-police.uk"], "official", "Hello", &["personal_webmail"]))
-        .await
-        .unwrap_err();
+    let still = kinds(
+        &app,
+        &p,
+        to(&["pc.smith@met-police.uk"], "official", "Hello", &["personal_webmail"]),
+    )
+    .await
+    .unwrap_err();
     assert_eq!(listed(&still), ["lookalike_domain"]);
-    let sent = kinds(&app, &p, to(&["pc.smith@met-police.uk"], "official", "Hello", &["lookalike_domain"]))
-        .await
-        .unwrap();
+    let sent = kinds(
+        &app,
+        &p,
+        to(&["pc.smith@met-police.uk"], "official", "Hello", &["lookalike_domain"]),
+    )
+    .await
+    .unwrap();
     let actions = app.audit_actions(sent["id"].as_str().unwrap()).await;
     assert_eq!(
         actions.iter().take(2).collect::<Vec<_>>(),
@@ -89,17 +102,29 @@ async fn personal_webmail_is_confirmed_for_official_and_refused_for_official_sen
         .await
         .unwrap_err();
     assert_eq!(listed(&refused), ["personal_webmail"]);
-    kinds(&app, &p, to(&["foster.carer@gmail.com"], "official", "Hello", &["personal_webmail"]))
-        .await
-        .unwrap();
-    let (status, e) = kinds(&app, &p, to(&["foster.carer@gmail.com"], "official_sensitive", "Hello", &["personal_webmail"]))
-        .await
-        .unwrap_err();
-    assert_eq!((status, e["code"].as_str()), (StatusCode::BAD_REQUEST, Some("personal_webmail_refused")), "{e}");
+    kinds(
+        &app,
+        &p,
+        to(&["foster.carer@gmail.com"], "official", "Hello", &["personal_webmail"]),
+    )
+    .await
+    .unwrap();
+    let (status, e) = kinds(
+        &app,
+        &p,
+        to(&["foster.carer@gmail.com"], "official-sensitive", "Hello", &["personal_webmail"]),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(
+        (status, e["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("personal_webmail_refused")),
+        "{e}"
+    );
 
     let allowing = spawn_app_with(|s| s.sensitive_webmail_allowed = true).await;
     let q = people(&allowing).await;
-    let asked = kinds(&allowing, &q, to(&["foster.carer@gmail.com"], "official_sensitive", "Hello", &[]))
+    let asked = kinds(&allowing, &q, to(&["foster.carer@gmail.com"], "official-sensitive", "Hello", &[]))
         .await
         .unwrap_err();
     assert_eq!(listed(&asked), ["personal_webmail"]);
@@ -112,14 +137,24 @@ async fn several_organisations_on_one_official_sensitive_message_are_a_concern_o
     kinds(
         &app,
         &p,
-        to(&["a.smith@leeds.gov.uk", "b.jones@children.leeds.gov.uk"], "official_sensitive", "Hello", &[]),
+        to(
+            &["a.smith@leeds.gov.uk", "b.jones@children.leeds.gov.uk"],
+            "official-sensitive",
+            "Hello",
+            &[],
+        ),
     )
     .await
     .unwrap();
     let asked = kinds(
         &app,
         &p,
-        to(&["a.smith@leeds.gov.uk", "duty@barnardos.org.uk"], "official_sensitive", "Hello", &[]),
+        to(
+            &["a.smith@leeds.gov.uk", "duty@barnardos.org.uk"],
+            "official-sensitive",
+            "Hello",
+            &[],
+        ),
     )
     .await
     .unwrap_err();
@@ -127,9 +162,13 @@ async fn several_organisations_on_one_official_sensitive_message_are_a_concern_o
     let said = asked.1["concerns"][0]["message"].as_str().unwrap();
     assert!(said.contains("2 organisations (barnardos.org.uk, leeds.gov.uk)"), "{said}");
     // The same people on an OFFICIAL message: not a concern.
-    kinds(&app, &p, to(&["a.smith@leeds.gov.uk", "duty@barnardos.org.uk"], "official", "Hello", &[]))
-        .await
-        .unwrap();
+    kinds(
+        &app,
+        &p,
+        to(&["a.smith@leeds.gov.uk", "duty@barnardos.org.uk"], "official", "Hello", &[]),
+    )
+    .await
+    .unwrap();
 }
 
 #[tokio::test]
@@ -147,9 +186,12 @@ async fn sensitive_numbers_in_an_official_message_propose_official_sensitive_and
         said.contains("1 NHS number, 1 National Insurance number and 1 word on the council's sensitive list"),
         "{said}"
     );
-    assert!(!said.contains("5919") && !said.contains("AB 12"), "the values are never repeated: {said}");
+    assert!(
+        !said.contains("5919") && !said.contains("AB 12"),
+        "the values are never repeated: {said}"
+    );
     // OFFICIAL-SENSITIVE is what it proposes: no concern then.
-    kinds(&app, &p, to(&["bob@testshire.gov.uk"], "official_sensitive", text, &[]))
+    kinds(&app, &p, to(&["bob@testshire.gov.uk"], "official-sensitive", text, &[]))
         .await
         .unwrap();
     let sent = kinds(&app, &p, to(&["bob@testshire.gov.uk"], "official", text, &["sensitive_content"]))

@@ -481,7 +481,11 @@ fn send(f: Fields, known: Signal<Vec<EmailAddress>>, confirmed: bool) {
     f.unconfirmed.set(vec![]);
     // "Yes, send it" confirms what the server listed; a fresh Send confirms nothing.
     let concerns = f.concerns.get_untracked();
-    let confirmed_kinds: Vec<String> = if confirmed { concerns.into_iter().map(|c| c.kind).collect() } else { vec![] };
+    let confirmed_kinds: Vec<String> = if confirmed {
+        concerns.into_iter().map(|c| c.kind).collect()
+    } else {
+        vec![]
+    };
     f.concerns.set(vec![]);
     f.invalid.set(None);
     f.error.set(None);

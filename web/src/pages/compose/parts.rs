@@ -154,16 +154,16 @@ pub(super) fn SendCheck(
     move || {
         waiting().then(|| {
             let on_yes = on_yes.clone();
-            let new = unconfirmed.get();
             let content = concerns.get().iter().any(|c| c.kind == "sensitive_content");
+            let points = unconfirmed
+                .get()
+                .into_iter()
+                .map(|a| format!("You have not sent a secure message to {a} before."))
+                .chain(concerns.get().into_iter().map(|c| c.message));
             view! {
                 <section class="card warning" role="alert" aria-labelledby="check-title" tabindex="-1" node_ref=check>
                     <h2 id="check-title">"Check before you send"</h2>
-                    {(!new.is_empty()).then(|| view! {
-                        <p>"You have not sent a secure message to these addresses before:"</p>
-                        <ul>{new.into_iter().map(|a| view! { <li><strong>{a}</strong></li> }).collect_view()}</ul>
-                    })}
-                    <ul class="concerns">{concerns.get().into_iter().map(|c| view! { <li>{c.message}</li> }).collect_view()}</ul>
+                    <ul>{points.map(|p| view! { <li>{p}</li> }).collect_view()}</ul>
                     <div class="actions">
                         <button type="button" class="button" on:click=move |_| on_yes()>"Yes, send it"</button>
                         {content.then(|| view! {
