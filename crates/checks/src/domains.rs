@@ -123,10 +123,7 @@ fn looks_like(a: &str, b: &str) -> bool {
     let (la, lb) = (a.chars().count(), b.chars().count());
     let most = if la.min(lb) > 10 { 2 } else { 1 };
     // The cheap tests first: a send is checked against every domain the council writes to.
-    swapped_suffix(a, b)
-        || (la.abs_diff(lb) <= most && edit_distance(a, b) <= most)
-        || squash(a) == squash(b)
-        || skeleton(a) == skeleton(b)
+    swapped_suffix(a, b) || (la.abs_diff(lb) <= most && edit_distance(a, b) <= most) || squash(a) == squash(b) || skeleton(a) == skeleton(b)
 }
 
 /// The same name under another top-level domain (`nhs.net` and `nhs.com`, `kent.gov.uk`

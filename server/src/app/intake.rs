@@ -22,7 +22,7 @@ use std::net::IpAddr;
 use bytes::Bytes;
 use sealpost_crypto::{ExposeSecret, secrets_match};
 use sealpost_domain::api_drafts::{DraftBasis, DraftContent, DraftId};
-use sealpost_domain::api_messages::{SendMessage, Sent};
+use sealpost_domain::api_messages::{Concern, SendMessage, Sent};
 use sealpost_domain::{EmailAddress, Marking, MessageId, time};
 use sealpost_mail::StaffNotice;
 use sealpost_mail::html::CleanHtml;
@@ -31,7 +31,7 @@ use sealpost_storage::UserRecord;
 
 use crate::app::audit::{self, Action, Actor, Object, Outcome, RequestMeta};
 use crate::app::uploads::{Form, FormPart};
-use crate::app::{bounces, drafts, notices, send};
+use crate::app::{bounces, concerns, drafts, notices, send};
 use crate::error::AppError;
 use crate::state::AppState;
 
@@ -94,6 +94,10 @@ struct Taken {
     /// The sender's own Message-ID, which the receipt answers.
     message_id: Option<String>,
     outcome: TakenAs,
+    /// What the compose page would have asked the sender to confirm (a lookalike domain,
+    /// personal webmail, several organisations, sensitive content): sent, and said in the
+    /// receipt.
+    warnings: Vec<Concern>,
 }
 
 /// What became of a message taken in.
@@ -197,6 +201,7 @@ async fn take_in(state: &AppState, envelope: &Envelope, meta: &RequestMeta, raw:
         addressees: [to.clone(), cc.clone(), bcc.clone()],
         message_id: incoming.message_id,
         outcome: TakenAs::Held(DraftId(uuid::Uuid::nil())),
+        warnings: vec![],
     };
     // HTML past the limit is left out: the text body (always there) carries the message.
     let html = incoming.html.filter(|h| h.as_str().len() <= MAX_HTML_BYTES);
@@ -221,6 +226,20 @@ async fn take_in(state: &AppState, envelope: &Envelope, meta: &RequestMeta, raw:
         taken.outcome = TakenAs::Held(hold(state, &taken.sender, content, form).await?);
         return Ok(taken);
     }
+    // The checks of the compose page: what it would ask about goes into the receipt; what
+    // policy refuses is refused, and bounced with the reason.
+    let external = outside(state, to.iter().chain(&cc).chain(&bcc)).await?;
+    let outgoing = concerns::Outgoing {
+        external: external.iter().collect(),
+        marking,
+        text: [subject.as_str(), incoming.text.as_str()],
+        confirmed: &[],
+    };
+    taken.warnings = match concerns::check(state, &outgoing).await {
+        Ok(_) => vec![],
+        Err(AppError::Concerns(found)) => found,
+        Err(other) => return Err(refused_by(other)),
+    };
     let request = SendMessage {
         recipients: to,
         subject,
@@ -234,7 +253,7 @@ async fn take_in(state: &AppState, envelope: &Envelope, meta: &RequestMeta, raw:
         draft: None,
         // Outlook has no confirmation step: what the browser would ask about is taken as
         // confirmed (and audited so); what policy refuses is refused and bounced.
-        confirmed: crate::app::concerns::ALL.iter().map(|k| (*k).to_owned()).collect(),
+        confirmed: concerns::ALL.iter().map(|k| (*k).to_owned()).collect(),
     };
     let json = serde_json::to_vec(&request).map_err(|e| refused_by(AppError::Internal(e.into())))?;
     form.json = Some(Bytes::from(json));
@@ -307,9 +326,10 @@ fn receipt(state: &AppState, taken: &Taken) -> StaffNotice {
                  Reference: {reference}\nMarking:   {marking}\n{who}\n\
                  People outside the council get an email with a link only; colleagues find it in their Sealpost inbox.\n\n\
                  See it, who has read it, and any replies, in Sealpost:\n{url}/messages/{id}\n\n\
-                 The message itself stays in Sealpost: only its reference is in this email.\n",
+                 The message itself stays in Sealpost: only its reference is in this email.\n{check}",
                 reference = sent.reference,
                 id = sent.id,
+                check = warnings(&taken.warnings),
             ),
         ),
         TakenAs::Held(draft) => (
@@ -333,6 +353,18 @@ fn receipt(state: &AppState, taken: &Taken) -> StaffNotice {
         message_id: notices::about_message("receipt", message, uuid::Uuid::new_v4()),
         in_reply_to: taken.message_id.clone(),
     }
+}
+
+/// The receipt's part about what the compose page would have asked (none: nothing).
+fn warnings(found: &[Concern]) -> String {
+    if found.is_empty() {
+        return String::new();
+    }
+    let points: String = found.iter().map(|c| format!("- {}\n", c.message)).collect();
+    format!(
+        "\nCHECK: Sealpost sent it, but asks you to look again at:\n{points}\
+         If this was a mistake, open the message in Sealpost now and withdraw access.\n"
+    )
 }
 
 /// "12 December 2026 at 14:05".
@@ -487,6 +519,25 @@ fn addressees(envelope: &[String], incoming: &Incoming) -> (Vec<String>, Vec<Str
 }
 
 /// Whether any of `addresses` is not an active account here.
+/// The addresses among `addresses` without an account (those that do not parse are left to
+/// the send, which refuses them).
+async fn outside<'a>(state: &AppState, addresses: impl Iterator<Item = &'a String>) -> Result<Vec<EmailAddress>, Refusal> {
+    let mut found = vec![];
+    for address in addresses {
+        let Ok(parsed) = EmailAddress::parse(address) else { continue };
+        if state
+            .store
+            .user_by_email(&parsed)
+            .await
+            .map_err(|e| refused_by(e.into()))?
+            .is_none()
+        {
+            found.push(parsed);
+        }
+    }
+    Ok(found)
+}
+
 async fn any_outside<'a>(state: &AppState, addresses: impl Iterator<Item = &'a String>) -> Result<bool, Refusal> {
     for address in addresses {
         let Ok(parsed) = EmailAddress::parse(address) else {

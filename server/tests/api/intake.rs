@@ -869,3 +869,22 @@ async fn a_bounce_for_a_notification_marks_the_recipient_and_tells_the_sender() 
     let answer = send(&app, "", &[BOB], &plain(ANN, BOB, "[secure] sneaky", "x")).await;
     assert!(answer.starts_with("550"), "{answer}");
 }
+
+#[tokio::test]
+async fn what_the_compose_page_would_ask_about_is_sent_and_said_in_the_receipt() {
+    let (app, _) = app_with(|_| {}).await;
+    let message = format!(
+        "From: {ANN}\r\nTo: carer@gmail.com\r\nSubject: [secure] Visit\r\nMessage-ID: <outlook-9@testshire.gov.uk>\r\n\r\nHer NHS number is 943 476 5919."
+    );
+    let answer = send(&app, ANN, &["carer@gmail.com"], &message).await;
+    assert!(answer.contains("SP-"), "sent: {answer}");
+    let receipt = mail_to(&app, ANN).pop().unwrap();
+    assert!(receipt.contains("CHECK: Sealpost sent it"), "{receipt}");
+    assert!(receipt.contains("carer@gmail.com is a personal email address"), "{receipt}");
+    assert!(receipt.contains("1 NHS number"), "{receipt}");
+    assert!(!receipt.contains("5919"), "the number is never repeated: {receipt}");
+    // A receipt without concerns says nothing of checks.
+    let plain_message = format!("From: {ANN}\r\nTo: {BOB}\r\nSubject: [secure] Rota\r\n\r\nThe rota.");
+    send(&app, ANN, &[BOB], &plain_message).await;
+    assert!(!mail_to(&app, ANN).pop().unwrap().contains("CHECK:"));
+}
