@@ -75,44 +75,54 @@ impl Keywords {
     }
 }
 
-/// What `text` holds of each kind of sensitive content.
+/// What `text` holds of each kind of sensitive content. Every pattern is ASCII, so the text
+/// is read as bytes; a byte outside ASCII counts as a letter (so nothing is found inside a
+/// word of another script).
 pub fn scan(text: &str, keywords: &Keywords) -> ContentFindings {
-    let chars: Vec<char> = text.chars().collect();
+    let bytes = text.as_bytes();
     let mut found = ContentFindings {
-        keywords: keywords.count(&text.to_lowercase()),
+        keywords: if keywords.0.is_empty() {
+            0
+        } else {
+            keywords.count(&text.to_lowercase())
+        },
         ..ContentFindings::default()
     };
     let mut sort_codes = vec![];
     let mut accounts = vec![];
     let mut i = 0;
-    while i < chars.len() {
-        let starts_token = i == 0 || !chars[i - 1].is_alphanumeric();
-        if starts_token && chars[i].is_ascii_digit() {
-            if let Some(len) = nhs_number_at(&chars[i..]) {
+    while i < bytes.len() {
+        let starts_token = i == 0 || !is_word(bytes[i - 1]);
+        if !starts_token || !bytes[i].is_ascii_alphanumeric() {
+            i += 1;
+            continue;
+        }
+        if bytes[i].is_ascii_digit() {
+            if let Some(len) = nhs_number_at(&bytes[i..]) {
                 found.nhs_numbers += 1;
                 i += len;
                 continue;
             }
-            if let Some(len) = sort_code_at(&chars[i..]) {
+            if let Some(len) = sort_code_at(&bytes[i..]) {
                 sort_codes.push(i);
                 i += len;
                 continue;
             }
-            let run = chars[i..].iter().take_while(|c| c.is_ascii_digit()).count();
-            if run == 8 && !chars.get(i + run).is_some_and(|c| c.is_alphanumeric()) {
+            let run = bytes[i..].iter().take_while(|b| b.is_ascii_digit()).count();
+            if run == 8 && !bytes.get(i + run).is_some_and(|b| is_word(*b)) {
                 accounts.push(i);
             }
             i += run;
             continue;
         }
-        if starts_token && let Some(len) = ni_number_at(&chars[i..]) {
+        if let Some(len) = ni_number_at(&bytes[i..]) {
             found.ni_numbers += 1;
             i += len;
             continue;
         }
         i += 1;
     }
-    // A sort code with an account number within this many characters, before or after.
+    // A sort code with an account number within this many bytes, before or after.
     const NEAR: usize = 60;
     found.bank_details = sort_codes
         .iter()
@@ -121,31 +131,37 @@ pub fn scan(text: &str, keywords: &Keywords) -> ContentFindings {
     found
 }
 
-/// The length of the NHS number that starts `chars`, if one does: ten digits, plain or as
+/// A byte that belongs to a word: an ASCII letter or digit, or part of a character outside
+/// ASCII.
+fn is_word(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b >= 0x80
+}
+
+/// The length of the NHS number that starts `bytes`, if one does: ten digits, plain or as
 /// `3 3 4` with spaces or hyphens, not followed by another digit, with a valid check digit.
-fn nhs_number_at(chars: &[char]) -> Option<usize> {
+fn nhs_number_at(bytes: &[u8]) -> Option<usize> {
     for groups in [&[10][..], &[3, 3, 4][..]] {
-        for separator in [' ', '-'] {
+        for separator in [b' ', b'-'] {
             let mut digits = Vec::with_capacity(10);
             let mut at = 0;
             let mut ok = true;
             for (n, &len) in groups.iter().enumerate() {
                 if n > 0 {
-                    if chars.get(at) != Some(&separator) {
+                    if bytes.get(at) != Some(&separator) {
                         ok = false;
                         break;
                     }
                     at += 1;
                 }
                 for _ in 0..len {
-                    match chars.get(at).and_then(|c| c.to_digit(10)) {
-                        Some(d) => digits.push(d),
+                    match bytes.get(at).filter(|b| b.is_ascii_digit()) {
+                        Some(b) => digits.push(u32::from(b - b'0')),
                         None => ok = false,
                     }
                     at += 1;
                 }
             }
-            if ok && !chars.get(at).is_some_and(char::is_ascii_digit) && nhs_check_digit_ok(&digits) {
+            if ok && !bytes.get(at).is_some_and(u8::is_ascii_digit) && nhs_check_digit_ok(&digits) {
                 return Some(at);
             }
             if groups.len() == 1 {
@@ -170,58 +186,57 @@ pub fn nhs_check_digit_ok(digits: &[u32]) -> bool {
     }
 }
 
-/// The length of the sort code (`12-34-56` or `12 34 56`) that starts `chars`, if one does.
-fn sort_code_at(chars: &[char]) -> Option<usize> {
-    for separator in ['-', ' '] {
+/// The length of the sort code (`12-34-56` or `12 34 56`) that starts `bytes`, if one does.
+fn sort_code_at(bytes: &[u8]) -> Option<usize> {
+    for separator in [b'-', b' '] {
         let shape = [true, true, false, true, true, false, true, true];
-        let matches = shape.iter().enumerate().all(|(n, &digit)| match chars.get(n) {
-            Some(c) if digit => c.is_ascii_digit(),
-            Some(c) => *c == separator,
+        let matches = shape.iter().enumerate().all(|(n, &digit)| match bytes.get(n) {
+            Some(b) if digit => b.is_ascii_digit(),
+            Some(b) => *b == separator,
             None => false,
         });
-        if matches && !chars.get(8).is_some_and(char::is_ascii_digit) {
+        if matches && !bytes.get(8).is_some_and(u8::is_ascii_digit) {
             return Some(8);
         }
     }
     None
 }
 
-/// The length of the National Insurance number that starts `chars`, if one does: two
+/// The length of the National Insurance number that starts `bytes`, if one does: two
 /// letters, six digits (alone or in pairs with spaces), and A, B, C or D. HMRC never issues
 /// D, F, I, Q, U or V as either letter, O as the second, or the prefixes BG, GB, KN, NK, NT,
 /// TN and ZZ.
-fn ni_number_at(chars: &[char]) -> Option<usize> {
-    let upper = |n: usize| chars.get(n).map(char::to_ascii_uppercase);
+fn ni_number_at(bytes: &[u8]) -> Option<usize> {
+    let upper = |n: usize| bytes.get(n).map(u8::to_ascii_uppercase);
     let (first, second) = (upper(0)?, upper(1)?);
-    let never = |c: char| "DFIQUV".contains(c);
-    if !first.is_ascii_uppercase() || !second.is_ascii_uppercase() || never(first) || never(second) || second == 'O' {
+    let never = |c: u8| b"DFIQUV".contains(&c);
+    if !first.is_ascii_uppercase() || !second.is_ascii_uppercase() || never(first) || never(second) || second == b'O' {
         return None;
     }
-    if ["BG", "GB", "KN", "NK", "NT", "TN", "ZZ"].contains(&format!("{first}{second}").as_str()) {
+    if [b"BG", b"GB", b"KN", b"NK", b"NT", b"TN", b"ZZ"].contains(&&[first, second]) {
         return None;
     }
     let mut at = 2;
-    let spaced = chars.get(at) == Some(&' ');
-    for pair in 0..3 {
+    let spaced = bytes.get(at) == Some(&b' ');
+    for _ in 0..3 {
         if spaced {
-            if chars.get(at) != Some(&' ') {
+            if bytes.get(at) != Some(&b' ') {
                 return None;
             }
             at += 1;
         }
         for _ in 0..2 {
-            if !chars.get(at)?.is_ascii_digit() {
+            if !bytes.get(at)?.is_ascii_digit() {
                 return None;
             }
             at += 1;
         }
-        let _ = pair;
     }
-    if spaced && chars.get(at) == Some(&' ') {
+    if spaced && bytes.get(at) == Some(&b' ') {
         at += 1;
     }
     let suffix = upper(at)?;
-    if !('A'..='D').contains(&suffix) || chars.get(at + 1).is_some_and(|c| c.is_alphanumeric()) {
+    if !(b'A'..=b'D').contains(&suffix) || bytes.get(at + 1).is_some_and(|b| is_word(*b)) {
         return None;
     }
     Some(at + 1)
@@ -245,6 +260,7 @@ mod tests {
             "NHS number: 943 476 5919",
             "943-476-5919 is the patient",
             "(4010232137)",
+            "№ 943 476 5919 — discharged",
         ] {
             assert_eq!(found(text).nhs_numbers, 1, "{text}");
         }
