@@ -32,6 +32,8 @@ export async function startSealpost({ org = 'Testshire County Council', env: ext
     SEALPOST_ORG_NAME: org,
     // The second factor's own journey turns it on; the others sign in with a password.
     SEALPOST_MFA_REQUIRED: 'none',
+    // Sends reach their recipients at once; the undo journey sets its own window.
+    SEALPOST_SEND_HOLD_SECONDS: '0',
     RUST_LOG: 'warn',
     ...extra,
   };

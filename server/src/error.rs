@@ -45,6 +45,14 @@ pub enum AppError {
         /// What happened and whom to contact.
         message: String,
     },
+    /// The request no longer fits the thing's state (a send undone after its window).
+    #[error("conflict: {code}")]
+    Conflict {
+        /// Stable code.
+        code: &'static str,
+        /// What happened and what can still be done.
+        message: String,
+    },
     /// An upload is over a size or count limit (SECURITY D5); the message says which.
     #[error("payload too large")]
     TooLarge(String),
@@ -144,6 +152,7 @@ impl IntoResponse for AppError {
             AppError::Forbidden(why) => (StatusCode::FORBIDDEN, "forbidden", (*why).into(), None),
             AppError::NotFound => (StatusCode::NOT_FOUND, "not_found", "Not found.".into(), None),
             AppError::Gone { code, message } => (StatusCode::GONE, *code, message.clone(), None),
+            AppError::Conflict { code, message } => (StatusCode::CONFLICT, *code, message.clone(), None),
             AppError::TooLarge(message) => (StatusCode::PAYLOAD_TOO_LARGE, "too_large", message.clone(), None),
             // Answered above, with the list.
             AppError::Concerns(_) => (StatusCode::CONFLICT, "confirm_concerns", String::new(), None),

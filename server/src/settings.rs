@@ -62,6 +62,9 @@ pub struct Settings {
     pub retention_days_official: u32,
     /// The same for OFFICIAL-SENSITIVE messages.
     pub retention_days_sensitive: u32,
+    /// Seconds a sent message waits before anyone receives it, while its sender may undo the
+    /// send (`SEALPOST_SEND_HOLD_SECONDS`, default 30, at most 300, 0 for none).
+    pub send_hold_seconds: u32,
     /// Words and phrases whose presence in a message proposes OFFICIAL-SENSITIVE, like an NHS
     /// number does (`SEALPOST_CHECK_KEYWORDS`, comma-separated; default none).
     pub check_keywords: sealpost_checks::Keywords,
@@ -283,6 +286,7 @@ struct Layer {
     deleted_days: Option<u32>,
     retention_days_official: Option<u32>,
     retention_days_sensitive: Option<u32>,
+    send_hold_seconds: Option<u32>,
     check_keywords: Option<String>,
     webmail_domains: Option<String>,
     sensitive_webmail: Option<String>,
@@ -345,6 +349,9 @@ pub enum SettingsError {
     #[error("environment variable {0} has an invalid value")]
     Env(String),
 }
+
+/// The longest undo window a council may set.
+pub const MAX_SEND_HOLD_SECONDS: u32 = 300;
 
 impl Settings {
     /// Loads settings: defaults, then `file` if it exists (an explicitly named file must
@@ -416,6 +423,14 @@ impl Settings {
             deleted_days: l.deleted_days.unwrap_or(30),
             retention_days_official: l.retention_days_official.unwrap_or(730),
             retention_days_sensitive: l.retention_days_sensitive.unwrap_or(730),
+            send_hold_seconds: match l.send_hold_seconds.unwrap_or(30) {
+                s @ 0..=MAX_SEND_HOLD_SECONDS => s,
+                _ => {
+                    return Err(SettingsError::Env(format!(
+                        "SEALPOST_SEND_HOLD_SECONDS (at most {MAX_SEND_HOLD_SECONDS})"
+                    )));
+                }
+            },
             check_keywords: sealpost_checks::Keywords::parse(l.check_keywords.as_deref().unwrap_or_default()),
             webmail_domains: match l.webmail_domains.as_deref() {
                 Some(list) => list.split(',').map(|d| d.trim().to_lowercase()).filter(|d| !d.is_empty()).collect(),
@@ -606,6 +621,7 @@ fn apply_env(l: &mut Layer, name: &str, v: String) -> Result<(), ()> {
         "DELETED_DAYS" => l.deleted_days = num(&v)?,
         "RETENTION_DAYS_OFFICIAL" => l.retention_days_official = num(&v)?,
         "RETENTION_DAYS_SENSITIVE" => l.retention_days_sensitive = num(&v)?,
+        "SEND_HOLD_SECONDS" => l.send_hold_seconds = num(&v)?,
         "CHECK_KEYWORDS" => l.check_keywords = Some(v),
         "CHECK_WEBMAIL_DOMAINS" => l.webmail_domains = Some(v),
         "POLICY_SENSITIVE_WEBMAIL" => l.sensitive_webmail = Some(v),

@@ -129,6 +129,9 @@ pub enum Action {
     /// A message was crypto-shredded: its key and files deleted, its metadata kept (by the
     /// retention schedule, or erased by IG).
     MessageShredded,
+    /// The sender cancelled a message in its undo window, before anyone received it: it was
+    /// crypto-shredded and no notification left.
+    MessageRecalled,
     /// IG put a message on legal hold: it is not shredded until the hold is lifted.
     MessageHoldPlaced,
     /// IG lifted a message's legal hold.
@@ -313,6 +316,7 @@ impl Action {
             Action::IntakeHeldDiscarded => "intake.discarded",
             Action::NotificationBounced => "notification.bounced",
             Action::MessageShredded => "message.shredded",
+            Action::MessageRecalled => "message.recalled",
             Action::MessageHoldPlaced => "message.hold_placed",
             Action::MessageHoldLifted => "message.hold_lifted",
             Action::KeysRotated => "keys.rotated",
@@ -327,7 +331,7 @@ impl Action {
     }
 
     /// Every action, for tests that must cover each one.
-    pub const ALL: [Action; 55] = [
+    pub const ALL: [Action; 56] = [
         Action::MessageSend,
         Action::MailboxList,
         Action::MailboxSearch,
@@ -373,6 +377,7 @@ impl Action {
         Action::IntakeHeldDiscarded,
         Action::NotificationBounced,
         Action::MessageShredded,
+        Action::MessageRecalled,
         Action::MessageHoldPlaced,
         Action::MessageHoldLifted,
         Action::KeysRotated,

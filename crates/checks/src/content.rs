@@ -131,6 +131,58 @@ pub fn scan(text: &str, keywords: &Keywords) -> ContentFindings {
     found
 }
 
+/// The file endings read as text for the content checks: plain text and the tabular and
+/// log formats staff export from case systems. Office and PDF files are not read (no pure-Rust
+/// text extractor fits the build yet).
+const TEXT_ENDINGS: [&str; 6] = ["txt", "csv", "tsv", "text", "log", "md"];
+
+/// Whether a file called `name` is read as text by the content checks.
+pub fn is_text_file(name: &str) -> bool {
+    name.rsplit_once('.')
+        .is_some_and(|(_, ending)| TEXT_ENDINGS.iter().any(|t| ending.trim().eq_ignore_ascii_case(t)))
+}
+
+/// The longest run without a line break held back for the next chunk; past it, the run is
+/// scanned as it is (a number may then be split and missed).
+const MAX_LINE: usize = 64 * 1024;
+
+/// [`scan`] over a file that arrives in chunks: whole lines at a time, so a number or keyword
+/// is never split between two chunks. Invalid UTF-8 is read as replacement characters.
+#[derive(Debug)]
+pub struct StreamScan<'k> {
+    keywords: &'k Keywords,
+    pending: Vec<u8>,
+    found: ContentFindings,
+}
+
+impl<'k> StreamScan<'k> {
+    /// Nothing read yet.
+    pub fn new(keywords: &'k Keywords) -> Self {
+        Self {
+            keywords,
+            pending: vec![],
+            found: ContentFindings::default(),
+        }
+    }
+
+    /// Reads `chunk`: every line it completes is scanned.
+    pub fn feed(&mut self, chunk: &[u8]) {
+        self.pending.extend_from_slice(chunk);
+        let cut = match self.pending.iter().rposition(|b| *b == b'\n') {
+            Some(at) => at + 1,
+            None if self.pending.len() > MAX_LINE => self.pending.len(),
+            None => return,
+        };
+        self.found = self.found.and(scan(&String::from_utf8_lossy(&self.pending[..cut]), self.keywords));
+        self.pending.drain(..cut);
+    }
+
+    /// What the whole file held.
+    pub fn finish(self) -> ContentFindings {
+        self.found.and(scan(&String::from_utf8_lossy(&self.pending), self.keywords))
+    }
+}
+
 /// A byte that belongs to a word: an ASCII letter or digit, or part of a character outside
 /// ASCII.
 fn is_word(b: u8) -> bool {
@@ -331,6 +383,36 @@ mod tests {
             c => c,
         };
         Some(nine.iter().copied().chain([check]).collect())
+    }
+
+    #[test]
+    fn only_text_files_are_read_as_text() {
+        for name in ["notes.txt", "EXPORT.CSV", "run.log", "a.tsv", "read.me.md"] {
+            assert!(is_text_file(name), "{name}");
+        }
+        for name in ["photo.jpg", "report.pdf", "txt", "letter.docx", "csv.zip"] {
+            assert!(!is_text_file(name), "{name}");
+        }
+    }
+
+    #[test]
+    fn a_file_in_chunks_finds_what_the_whole_text_holds_even_split_mid_number() {
+        let text = "name,nhs\nAnn,943 476 5919\nBob,AB123456C\nsort 12-34-56 account 12345678\nSafeguarding\n";
+        let keywords = Keywords::parse("safeguarding");
+        let whole = scan(text, &keywords);
+        assert_eq!(whole.nhs_numbers + whole.ni_numbers + whole.bank_details + whole.keywords, 4);
+        for size in 1..text.len() {
+            let mut s = StreamScan::new(&keywords);
+            for chunk in text.as_bytes().chunks(size) {
+                s.feed(chunk);
+            }
+            assert_eq!(s.finish(), whole, "chunks of {size}");
+        }
+        // No line break at all: read at the end.
+        let mut s = StreamScan::new(&keywords);
+        s.feed(b"943 476");
+        s.feed(b" 5919");
+        assert_eq!(s.finish().nhs_numbers, 1);
     }
 
     proptest! {

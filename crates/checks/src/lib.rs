@@ -9,5 +9,5 @@
 pub mod content;
 pub mod domains;
 
-pub use content::{ContentFindings, Keywords, scan};
+pub use content::{ContentFindings, Keywords, StreamScan, is_text_file, scan};
 pub use domains::{Domain, PERSONAL_WEBMAIL, PUBLIC_SECTOR, lookalike_of, on_public_sector_list, organisation};

@@ -46,6 +46,10 @@ pub const ACTIONS: &[(&str, &str)] = &[
         "message.shredded",
         "Message deleted for good (retention or erasure): only its record remains",
     ),
+    (
+        "message.recalled",
+        "Send undone by its sender in the undo window: nobody received it, and it is deleted",
+    ),
     ("message.hold_placed", "Message put on legal hold: kept until the hold is lifted"),
     ("message.hold_lifted", "Legal hold lifted"),
     (
@@ -268,8 +272,11 @@ pub struct LegalHoldView {
 pub struct DeletionView {
     /// When (Unix ms).
     pub at_ms: i64,
-    /// Erased by IG (else deleted under the retention schedule).
+    /// Erased by IG (else deleted under the retention schedule, or recalled).
     pub erased: bool,
+    /// Cancelled by its sender in the undo window, before anyone received it.
+    #[serde(default)]
+    pub recalled: bool,
     /// IG's reason, for an erasure.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,

@@ -279,6 +279,9 @@ pub struct MessageDetail {
     /// answered nor an answer, and in the portal.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub thread: Vec<ThreadPart>,
+    /// For its sender, while the send can still be undone: until when (Unix ms).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub held_until: Option<i64>,
 }
 
 /// One part of a conversation, without its content.
@@ -341,6 +344,10 @@ pub struct Sent {
     pub id: MessageId,
     /// Its reference code.
     pub reference: Reference,
+    /// Until when (Unix ms) nobody receives it and the sender may undo the send
+    /// (`POST /api/v1/messages/{id}/recall`); absent when the council has no undo window.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub held_until: Option<i64>,
 }
 
 /// `POST /api/v1/messages/{id}/revoke`: one recipient, or everyone when `recipient` is absent.

@@ -181,16 +181,15 @@ impl Store {
         })?;
         row.map(
             |(id, reference, marking, sender, created_at_ms, expires_at_ms, shredded_at, reason, note)| {
-                let shredded = match (shredded_at, reason.as_deref()) {
-                    (None, _) => None,
-                    (Some(at_ms), Some(reason @ ("retention" | "erased"))) => Some((
+                let shredded = match shredded_at {
+                    None => None,
+                    Some(at_ms) => Some((
                         crate::Shredded {
                             at_ms,
-                            erased: reason == "erased",
+                            reason: crate::ShredReason::from_stored(reason.as_deref())?,
                         },
                         note,
                     )),
-                    (Some(_), _) => return Err(StorageError::Corrupt("messages.shred_reason")),
                 };
                 Ok(MessageFacts {
                     id: MessageId(parse_id(&id, "messages.id")?),

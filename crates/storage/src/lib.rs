@@ -55,7 +55,7 @@ pub use partner_write::{OUTSIDE_SENDER, WriteSessionRecord};
 pub use portal::LinkRecord;
 pub use portal_sessions::{AttemptKind, PortalAttempt, PortalCode, PortalSessionRecord};
 pub use replies::{NewReply, StoredReply, ThreadActivity};
-pub use retention::{LegalHold, ShredReason};
+pub use retention::{LegalHold, Recall, ShredReason};
 pub use rotation::{SealedColumn, SealedValue, Wrapped};
 pub use search::{Listed, SealedText};
 pub use sessions::{SessionRecord, SessionStage};

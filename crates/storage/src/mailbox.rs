@@ -62,7 +62,7 @@ impl Store {
     pub async fn filed(&self, user: UserId, folder: &str, since_ms: i64, limit: i64) -> Result<Vec<MessageHeader>, StorageError> {
         let sql = format!(
             "{MESSAGE_SELECT}, {MESSAGE_MINE} FROM mail_folders f JOIN messages m ON m.id = f.message_id JOIN users u ON u.id = m.sender_id \
-             LEFT JOIN message_keys k ON k.message_id = m.id LEFT JOIN recipients r ON r.message_id = m.id AND r.user_id = $1 AND r.revoked_at IS NULL \
+             LEFT JOIN message_keys k ON k.message_id = m.id LEFT JOIN recipients r ON r.message_id = m.id AND r.user_id = $1 AND r.revoked_at IS NULL AND m.held_until IS NULL \
              WHERE f.user_id = $1 AND f.folder = $3 AND f.moved_at >= $4 AND (m.sender_id = $1 OR r.id IS NOT NULL) \
              ORDER BY f.moved_at DESC, m.id LIMIT $2"
         );
@@ -92,7 +92,7 @@ impl Store {
     pub async fn inbox(&self, user: UserId, limit: i64) -> Result<Vec<MessageHeader>, StorageError> {
         let sql = format!(
             "{MESSAGE_SELECT}, {MESSAGE_MINE} FROM recipients r JOIN messages m ON m.id = r.message_id JOIN users u ON u.id = m.sender_id \
-             LEFT JOIN message_keys k ON k.message_id = m.id WHERE r.user_id = $1 AND r.revoked_at IS NULL {NOT_FILED} ORDER BY m.created_at DESC LIMIT $2"
+             LEFT JOIN message_keys k ON k.message_id = m.id WHERE r.user_id = $1 AND r.revoked_at IS NULL AND m.held_until IS NULL {NOT_FILED} ORDER BY m.created_at DESC LIMIT $2"
         );
         self.user_headers(&sql, user, limit).await
     }
@@ -132,7 +132,7 @@ impl Store {
     pub async fn message_for_recipient(&self, recipient: RecipientId) -> Result<Option<StoredMessage>, StorageError> {
         let sql = format!(
             "{MESSAGE_SELECT}, {MESSAGE_MINE}, {MESSAGE_BODIES} FROM recipients r JOIN messages m ON m.id = r.message_id JOIN users u ON u.id = m.sender_id \
-             LEFT JOIN message_keys k ON k.message_id = m.id WHERE r.id = $1 AND r.revoked_at IS NULL"
+             LEFT JOIN message_keys k ON k.message_id = m.id WHERE r.id = $1 AND r.revoked_at IS NULL AND m.held_until IS NULL"
         );
         let row: Option<MessageBodyRow> = with_pool!(self, |pool| sqlx::query_as(&sql)
             .bind(recipient.to_string())
@@ -147,7 +147,7 @@ impl Store {
     pub async fn messages_to_address(&self, address: &EmailAddress, now_ms: i64, limit: i64) -> Result<Vec<MessageHeader>, StorageError> {
         let sql = format!(
             "{MESSAGE_SELECT}, {MESSAGE_MINE} FROM recipients r JOIN messages m ON m.id = r.message_id JOIN users u ON u.id = m.sender_id \
-             LEFT JOIN message_keys k ON k.message_id = m.id WHERE r.address = $1 AND r.link_hash IS NOT NULL AND r.revoked_at IS NULL \
+             LEFT JOIN message_keys k ON k.message_id = m.id WHERE r.address = $1 AND r.link_hash IS NOT NULL AND r.revoked_at IS NULL AND m.held_until IS NULL \
              AND m.expires_at > $2 ORDER BY m.created_at DESC, m.id LIMIT $3"
         );
         let rows: Vec<MessageRow> = with_pool!(self, |pool| sqlx::query_as(&sql)
@@ -164,7 +164,7 @@ impl Store {
     pub async fn message_for(&self, user: UserId, id: MessageId) -> Result<Option<StoredMessage>, StorageError> {
         let sql = format!(
             "{MESSAGE_SELECT}, {MESSAGE_MINE}, {MESSAGE_BODIES} FROM messages m JOIN users u ON u.id = m.sender_id LEFT JOIN message_keys k ON k.message_id = m.id \
-             LEFT JOIN recipients r ON r.message_id = m.id AND r.user_id = $1 AND r.revoked_at IS NULL \
+             LEFT JOIN recipients r ON r.message_id = m.id AND r.user_id = $1 AND r.revoked_at IS NULL AND m.held_until IS NULL \
              WHERE m.id = $2 AND (m.sender_id = $1 OR r.id IS NOT NULL) LIMIT 1"
         );
         let row: Option<MessageBodyRow> = with_pool!(self, |pool| sqlx::query_as(&sql)

@@ -37,6 +37,9 @@ pub struct NewMessage {
     pub created_at_ms: i64,
     /// When links stop working (ms).
     pub expires_at_ms: i64,
+    /// The end of the sender's undo window, if it has one: until then nobody else sees it and
+    /// its notifications wait.
+    pub held_until_ms: Option<i64>,
     /// The conversation it answers, if it is an answer.
     pub in_reply_to: Option<ThreadLink>,
     /// Written outside the council (through `/write`): the address its writer proved. The
@@ -145,6 +148,8 @@ pub struct StoredMessage<B = Bodies> {
     pub key: Option<Ciphertext>,
     /// When and why it was shredded, if it was: then only its metadata is left.
     pub shredded: Option<Shredded>,
+    /// The end of its sender's undo window while it is in it (see [`NewMessage::held_until_ms`]).
+    pub held_until_ms: Option<i64>,
     /// Sent at (ms).
     pub created_at_ms: i64,
     /// Expires at (ms).
@@ -168,8 +173,8 @@ pub type MessageHeader = StoredMessage<()>;
 pub struct Shredded {
     /// When (Unix ms).
     pub at_ms: i64,
-    /// Erased by IG; otherwise deleted under the retention schedule.
-    pub erased: bool,
+    /// Why.
+    pub reason: crate::ShredReason,
 }
 
 /// A message's sealed bodies, as its page reads them.
@@ -229,6 +234,7 @@ pub(crate) struct MessageRow {
     wrapped: Option<Vec<u8>>,
     shredded_at: Option<i64>,
     shred_reason: Option<String>,
+    held_until: Option<i64>,
     created_at: i64,
     expires_at: i64,
     attachments: i64,
@@ -253,7 +259,7 @@ pub(crate) const MESSAGE_BODIES: &str = "m.body, m.body_html";
 
 pub(crate) const MESSAGE_SELECT: &str = "SELECT m.id, m.reference, m.sender_id, COALESCE(m.outside_sender, u.display_name) AS sender_name, \
      COALESCE(m.outside_sender, u.email) AS sender_email, m.outside_sender, m.marking, \
-     m.subject, k.wrapped, m.shredded_at, m.shred_reason, m.created_at, m.expires_at, \
+     m.subject, k.wrapped, m.shredded_at, m.shred_reason, m.held_until, m.created_at, m.expires_at, \
      (SELECT COUNT(*) FROM attachments a WHERE a.message_id = m.id AND a.reply_id IS NULL) AS attachments, \
      (SELECT COUNT(*) FROM replies p WHERE p.message_id = m.id) AS replies, COALESCE(m.thread_id, m.id) AS thread_id";
 /// The reader's own recipient row `r`, after [`MESSAGE_SELECT`].
@@ -306,12 +312,14 @@ fn message_of<B>(r: MessageRow, body: B) -> Result<StoredMessage<B>, StorageErro
         subject: Ciphertext::from_stored(r.subject),
         body,
         key: r.wrapped.map(Ciphertext::from_stored),
-        shredded: match (r.shredded_at, r.shred_reason.as_deref()) {
-            (None, _) => None,
-            (Some(at_ms), Some("retention")) => Some(Shredded { at_ms, erased: false }),
-            (Some(at_ms), Some("erased")) => Some(Shredded { at_ms, erased: true }),
-            (Some(_), _) => return Err(StorageError::Corrupt("messages.shred_reason")),
+        shredded: match r.shredded_at {
+            None => None,
+            Some(at_ms) => Some(Shredded {
+                at_ms,
+                reason: crate::ShredReason::from_stored(r.shred_reason.as_deref())?,
+            }),
         },
+        held_until_ms: r.held_until,
         created_at_ms: r.created_at,
         expires_at_ms: r.expires_at,
         attachment_count: r.attachments,
@@ -363,8 +371,8 @@ impl Store {
         with_pool!(self, |pool| {
             let mut tx = begin_write!(self, pool).await?;
             sqlx::query(
-                "INSERT INTO messages (id, reference, sender_id, marking, subject, body, created_at, expires_at, thread_id, in_reply_to, outside_sender, body_html) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+                "INSERT INTO messages (id, reference, sender_id, marking, subject, body, created_at, expires_at, thread_id, in_reply_to, outside_sender, body_html, held_until) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
             )
             .bind(&id)
             .bind(m.reference.as_str())
@@ -378,8 +386,11 @@ impl Store {
             .bind(m.in_reply_to.map(|l| l.message.to_string()))
             .bind(m.outside_sender.as_ref().map(EmailAddress::as_str))
             .bind(m.body_html.as_ref().map(Sealed::as_bytes))
+            .bind(m.held_until_ms)
             .execute(&mut *tx)
             .await?;
+            // Notifications wait for the end of the undo window.
+            let notify_at = m.held_until_ms.unwrap_or(m.created_at_ms);
             sqlx::query("INSERT INTO message_keys (message_id, wrapped) VALUES ($1, $2)")
                 .bind(&id)
                 .bind(m.key.as_bytes())
@@ -408,7 +419,7 @@ impl Store {
                             sqlx::query("INSERT INTO outbox (id, recipient_id, kind, state, attempts, next_attempt_at, first_queued_at) VALUES ($1, $2, 'colleague', 'pending', 0, $3, $3)")
                                 .bind(Uuid::new_v4().to_string())
                                 .bind(rid.to_string())
-                                .bind(m.created_at_ms)
+                                .bind(notify_at)
                                 .execute(&mut *tx)
                                 .await?;
                         }
@@ -435,7 +446,7 @@ impl Store {
                             .bind(Uuid::new_v4().to_string())
                             .bind(rid.to_string())
                             .bind(sealed_link.as_bytes())
-                            .bind(m.created_at_ms)
+                            .bind(notify_at)
                             .execute(&mut *tx)
                             .await?;
                     }
@@ -491,7 +502,7 @@ impl Store {
             sqlx::query_as(
             "SELECT m.id, m.reference, COALESCE(m.outside_sender, u.display_name) AS sender_name, m.created_at, m.in_reply_to FROM messages m \
              JOIN users u ON u.id = m.sender_id WHERE m.thread_id = $1 AND (m.sender_id = $2 OR EXISTS \
-             (SELECT 1 FROM recipients r WHERE r.message_id = m.id AND r.user_id = $2 AND r.revoked_at IS NULL)) \
+             (SELECT 1 FROM recipients r WHERE r.message_id = m.id AND r.user_id = $2 AND r.revoked_at IS NULL AND m.held_until IS NULL)) \
              ORDER BY m.created_at, m.in_reply_to IS NOT NULL, m.id LIMIT 500"
         )
         .bind(thread.to_string())
@@ -515,7 +526,7 @@ impl Store {
             sqlx::query_as(
             "SELECT m.id, m.reference, COALESCE(m.outside_sender, u.display_name) AS sender_name, m.created_at, m.in_reply_to FROM messages m \
              JOIN users u ON u.id = m.sender_id WHERE m.thread_id = $1 AND m.expires_at > $3 AND EXISTS \
-             (SELECT 1 FROM recipients r WHERE r.message_id = m.id AND r.address = $2 AND r.link_hash IS NOT NULL AND r.revoked_at IS NULL) \
+             (SELECT 1 FROM recipients r WHERE r.message_id = m.id AND r.address = $2 AND r.link_hash IS NOT NULL AND r.revoked_at IS NULL AND m.held_until IS NULL) \
              ORDER BY m.created_at, m.in_reply_to IS NOT NULL, m.id LIMIT 500"
         )
         .bind(thread.to_string())

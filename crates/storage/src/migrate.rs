@@ -156,6 +156,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../../../migrations/sqlite/0025_audit_restores.sql"),
         include_str!("../../../migrations/postgres/0025_audit_restores.sql"),
     ),
+    (
+        26,
+        "send_hold",
+        include_str!("../../../migrations/sqlite/0026_send_hold.sql"),
+        include_str!("../../../migrations/postgres/0026_send_hold.sql"),
+    ),
 ];
 
 const CREATE_LEDGER: &str =

@@ -84,7 +84,7 @@ impl Store {
     /// newest message first: a verified recipient's list of messages.
     pub async fn live_links_for_address(&self, address: &EmailAddress, now_ms: i64, limit: i64) -> Result<Vec<LinkRecord>, StorageError> {
         let sql = format!(
-            "SELECT {LINK_COLUMNS} FROM {LINK_TABLES} WHERE r.address = $1 AND r.link_hash IS NOT NULL AND r.revoked_at IS NULL AND m.expires_at > $2 \
+            "SELECT {LINK_COLUMNS} FROM {LINK_TABLES} WHERE r.address = $1 AND r.link_hash IS NOT NULL AND r.revoked_at IS NULL AND m.held_until IS NULL AND m.expires_at > $2 \
              ORDER BY m.created_at DESC, m.id LIMIT $3"
         );
         let rows: Vec<LinkRow> = with_pool!(self, |pool| sqlx::query_as(&sql)

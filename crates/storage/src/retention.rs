@@ -11,6 +11,17 @@ use crate::audit::{begin_write, chain_audit};
 use crate::messages::parse_id;
 use crate::{Pool, StorageError, Store, with_pool};
 
+/// What a recall came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Recall {
+    /// Shredded before anyone received it: the blob keys of its files, for the caller to delete.
+    Recalled(Vec<String>),
+    /// Its undo window has ended (or it was already recalled or deleted).
+    TooLate,
+    /// Not a message of this sender's.
+    NotFound,
+}
+
 /// Why a message is shredded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ShredReason {
@@ -18,13 +29,27 @@ pub enum ShredReason {
     Retention,
     /// IG erased it.
     Erased,
+    /// Its sender cancelled it in the undo window, before anyone received it.
+    Recalled,
 }
 
 impl ShredReason {
-    fn as_str(self) -> &'static str {
+    /// As stored in `messages.shred_reason` (recalled: NULL, see migration 0026).
+    fn stored(self) -> Option<&'static str> {
         match self {
-            ShredReason::Retention => "retention",
-            ShredReason::Erased => "erased",
+            ShredReason::Retention => Some("retention"),
+            ShredReason::Erased => Some("erased"),
+            ShredReason::Recalled => None,
+        }
+    }
+
+    /// The reason stored for a shredded message.
+    pub(crate) fn from_stored(stored: Option<&str>) -> Result<Self, StorageError> {
+        match stored {
+            Some("retention") => Ok(ShredReason::Retention),
+            Some("erased") => Ok(ShredReason::Erased),
+            None => Ok(ShredReason::Recalled),
+            Some(_) => Err(StorageError::Corrupt("messages.shred_reason")),
         }
     }
 }
@@ -77,21 +102,53 @@ impl Store {
         now_ms: i64,
         audit: &AuditEvent,
     ) -> Result<Option<Vec<String>>, StorageError> {
+        self.shred(id, (reason, note), None, now_ms, audit).await
+    }
+
+    /// Recalls message `id` for its `sender` at `now_ms`, in its undo window (undo send): it is
+    /// shredded as [`Store::shred_message`] does, its notifications never leave, and its
+    /// recipients are shown as withdrawn, with `audit` in the same transaction. Too late once
+    /// the window has ended (the notifications may be on their way).
+    pub async fn recall_message(&self, id: MessageId, sender: UserId, now_ms: i64, audit: &AuditEvent) -> Result<Recall, StorageError> {
+        if let Some(blobs) = self.shred(id, (ShredReason::Recalled, None), Some(sender), now_ms, audit).await? {
+            return Ok(Recall::Recalled(blobs));
+        }
+        let found: Option<(i64,)> = with_pool!(self, |pool| sqlx::query_as(
+            "SELECT CAST(1 AS BIGINT) FROM messages WHERE id = $1 AND sender_id = $2"
+        )
+        .bind(id.to_string())
+        .bind(sender.to_string())
+        .fetch_optional(pool)
+        .await)?;
+        Ok(if found.is_some() { Recall::TooLate } else { Recall::NotFound })
+    }
+
+    async fn shred(
+        &self,
+        id: MessageId,
+        (reason, note): (ShredReason, Option<&str>),
+        held_by: Option<UserId>,
+        now_ms: i64,
+        audit: &AuditEvent,
+    ) -> Result<Option<Vec<String>>, StorageError> {
         let id = id.to_string();
+        // A recall: only its sender, and only while the undo window is open.
+        let in_window = if held_by.is_some() {
+            " AND sender_id = $5 AND held_until > $2"
+        } else {
+            ""
+        };
+        let update = format!(
+            "UPDATE messages SET shredded_at = $2, shred_reason = $3, shred_note = $4, held_until = NULL WHERE id = $1 AND shredded_at IS NULL \
+             AND NOT EXISTS (SELECT 1 FROM legal_holds h WHERE h.message_id = $1){in_window}"
+        );
         with_pool!(self, |pool| {
             let mut tx = begin_write!(self, pool).await?;
-            let marked = sqlx::query(
-                "UPDATE messages SET shredded_at = $2, shred_reason = $3, shred_note = $4 WHERE id = $1 AND shredded_at IS NULL \
-                 AND NOT EXISTS (SELECT 1 FROM legal_holds h WHERE h.message_id = $1)",
-            )
-            .bind(&id)
-            .bind(now_ms)
-            .bind(reason.as_str())
-            .bind(note)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-            if marked == 0 {
+            let mut query = sqlx::query(&update).bind(&id).bind(now_ms).bind(reason.stored()).bind(note);
+            if let Some(sender) = held_by {
+                query = query.bind(sender.to_string());
+            }
+            if query.execute(&mut *tx).await?.rows_affected() == 0 {
                 return Ok::<_, StorageError>(None);
             }
             sqlx::query("DELETE FROM message_keys WHERE message_id = $1")
@@ -105,6 +162,13 @@ impl Store {
             .bind(&id)
             .execute(&mut *tx)
             .await?;
+            if held_by.is_some() {
+                sqlx::query("UPDATE recipients SET status = 'revoked', revoked_at = $2 WHERE message_id = $1")
+                    .bind(&id)
+                    .bind(now_ms)
+                    .execute(&mut *tx)
+                    .await?;
+            }
             let blobs: Vec<(String,)> = sqlx::query_as("SELECT blob_key FROM attachments WHERE message_id = $1")
                 .bind(&id)
                 .fetch_all(&mut *tx)
@@ -113,6 +177,28 @@ impl Store {
             tx.commit().await?;
             Ok(Some(blobs.into_iter().map(|(key,)| key).collect()))
         })
+    }
+
+    /// Releases every message whose undo window ended by `now_ms`: its recipients see it from
+    /// now on (its notifications were due at the same time). How many were released.
+    pub async fn release_held(&self, now_ms: i64) -> Result<u64, StorageError> {
+        Ok(with_pool!(self, |pool| sqlx::query(
+            "UPDATE messages SET held_until = NULL WHERE held_until IS NOT NULL AND held_until <= $1"
+        )
+        .bind(now_ms)
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected()))?)
+    }
+
+    /// When the soonest undo window still open ends.
+    pub async fn next_release(&self) -> Result<Option<i64>, StorageError> {
+        let (next,): (Option<i64>,) = with_pool!(self, |pool| sqlx::query_as(
+            "SELECT MIN(held_until) FROM messages WHERE held_until IS NOT NULL"
+        )
+        .fetch_one(pool)
+        .await)?;
+        Ok(next)
     }
 
     /// Puts message `id` on legal hold, with `audit` in the same transaction. False, with

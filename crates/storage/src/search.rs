@@ -65,7 +65,7 @@ impl Store {
         let sql = format!(
             "SELECT m.id, m.created_at, CAST(1 AS BIGINT) FROM messages m WHERE m.sender_id = $1 {GONE} \
              UNION ALL SELECT m.id, m.created_at, CAST(0 AS BIGINT) FROM recipients r JOIN messages m ON m.id = r.message_id \
-             WHERE r.user_id = $1 AND r.revoked_at IS NULL {GONE} ORDER BY 2 DESC LIMIT $2"
+             WHERE r.user_id = $1 AND r.revoked_at IS NULL AND m.held_until IS NULL {GONE} ORDER BY 2 DESC LIMIT $2"
         );
         let rows: Vec<(String, i64, i64)> = with_pool!(self, |pool| sqlx::query_as(&sql)
             .bind(user.to_string())

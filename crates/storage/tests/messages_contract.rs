@@ -61,6 +61,7 @@ fn message(from: UserId, to: UserId, reference: &str, at: i64) -> NewMessage {
         key: wrapped_key(),
         created_at_ms: at,
         expires_at_ms: at + 1000,
+        held_until_ms: None,
         in_reply_to: None,
         outside_sender: None,
         recipients: vec![
@@ -866,7 +867,13 @@ contract!(
 
         let gone = store.message_for(ann, old.id).await.unwrap().expect("the record stays");
         assert!(gone.key.is_none());
-        assert_eq!(gone.shredded, Some(Shredded { at_ms: 600, erased: false }));
+        assert_eq!(
+            gone.shredded,
+            Some(Shredded {
+                at_ms: 600,
+                reason: ShredReason::Retention
+            })
+        );
         assert_eq!(gone.reference.as_str(), "SP-OLD0-0001");
         assert!(
             store
@@ -908,7 +915,10 @@ contract!(
         );
         assert_eq!(
             store.message_for(bob, held.id).await.unwrap().unwrap().shredded,
-            Some(Shredded { at_ms: 800, erased: true })
+            Some(Shredded {
+                at_ms: 800,
+                reason: ShredReason::Erased
+            })
         );
         assert!(
             !store.place_legal_hold(held.id, "Too late", ann, 900, &audit()).await.unwrap(),

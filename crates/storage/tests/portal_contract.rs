@@ -35,6 +35,7 @@ async fn external(store: &Store) -> (RecipientId, Token) {
         key: wrapped_key(),
         created_at_ms: 0,
         expires_at_ms: 1_000_000,
+        held_until_ms: None,
         in_reply_to: None,
         outside_sender: None,
         recipients: vec![NewRecipient::External {

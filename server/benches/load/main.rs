@@ -13,16 +13,18 @@
 //! 6. the IG console's searches by message and by person over a 10-million-event log; 7. `audit
 //! verify` over that log; 8. the idle memory of a freshly started `sealpost serve`; 9. a member
 //! of staff searching a 10,000-message mailbox; 10. the SMTP intake: 1,000 messages of about
-//! 100 KiB with one attachment over 4 SMTP connections.
+//! 100 KiB with one attachment over 4 SMTP connections; 11. what the content checks add to a
+//! send with a 1 MiB text file.
 //!
 //! `SEALPOST_BENCH_SECONDS` (10), `SEALPOST_BENCH_CONNECTIONS` (64), `SEALPOST_BENCH_FILE_MIB`
 //! (1024), `SEALPOST_BENCH_AUDIT_EVENTS` (10,000,000) and `SEALPOST_BENCH_MAILBOX` (10,000)
 //! change the defaults; `SEALPOST_BENCH_ONLY=search` runs scenario 9 alone, `=intake` scenario
-//! 10 alone, `=web` the ceiling and scenarios 1, 2, 3 and 5 alone.
+//! 10 alone, `=web` the ceiling and scenarios 1, 2, 3 and 5 alone, `=checks` scenario 11 alone.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 mod audit_search;
+mod checks;
 mod client;
 mod files;
 mod intake;
@@ -193,6 +195,10 @@ async fn main() {
         intake_rows().await;
         return;
     }
+    if std::env::var("SEALPOST_BENCH_ONLY").is_ok_and(|o| o == "checks") {
+        checks_row().await;
+        return;
+    }
     println!("| Scenario | Throughput | p50 | p99 | Errors | Ratio to ceiling |");
     println!("|---|---|---|---|---|---|");
     let ceiling_url = ceiling().await;
@@ -263,6 +269,24 @@ async fn main() {
     println!("8. idle RSS of `sealpost serve`: {:.1} MiB", idle_rss().await);
     mail_search_row("SQLite", &mail_search::mail_search(&sqlite, mailbox).await);
     intake_rows().await;
+    checks_row().await;
+}
+
+/// Scenario 11 on a fresh SQLite server.
+async fn checks_row() {
+    let server = Server::start(TestDatabase::sqlite().await.unwrap(), 64).await;
+    let c = checks::checks(&server, 200).await;
+    println!(
+        "11. content checks (SQLite): {} sends each of an OFFICIAL message with a {} KiB file, one at a time: read as .csv p50 {:.1} ms, p95 {:.1} ms; not read (.bin) p50 {:.1} ms, p95 {:.1} ms; the checks add {:.1} ms at p50, {:.1} ms at p95",
+        c.read.requests,
+        c.bytes / 1024,
+        c.read.p50_ms,
+        c.read.p95_ms,
+        c.not_read.p50_ms,
+        c.not_read.p95_ms,
+        c.read.p50_ms - c.not_read.p50_ms,
+        c.read.p95_ms - c.not_read.p95_ms
+    );
 }
 
 /// Scenario 10 on a fresh server per backend.

@@ -43,6 +43,7 @@ impl Server {
         settings.database_url = SecretString::from(db.url.clone());
         settings.smtp_url = Some(SecretString::from(sink.url.clone()));
         settings.outbox_worker = false;
+        settings.send_hold_seconds = 0;
         settings.max_attachment_mib = max_file_mib;
         settings.max_message_mib = max_file_mib;
         settings.min_free_mib = 0;

@@ -7,7 +7,7 @@ use sealpost_audit::AuditEvent;
 use sealpost_crypto::{Binding, ObjectKind, Token};
 use sealpost_domain::api_messages::{DeliveryStatus, RecipientStatus};
 use sealpost_domain::{EmailAddress, MessageId};
-use sealpost_storage::{Regrant, StoredMessage, StoredRecipient, UserRecord};
+use sealpost_storage::{Recall, Regrant, StoredMessage, StoredRecipient, UserRecord};
 
 use crate::app::audit::{Action, Actor, Object, Outcome, RequestMeta};
 use crate::app::disclosure::{message_key, recipients_with_activity};
@@ -41,6 +41,38 @@ pub async fn revoke(
     );
     state.store.revoke(m.id, address.as_ref(), state.now_ms(), &audit).await?;
     recipients_with_activity(state, id).await
+}
+
+/// Undoes the send of `user`'s message `id` in its undo window: crypto-shredded, with its files,
+/// before anyone received it or any notification left; on record as recalled. After the
+/// window a 409 says it has gone; anyone else's message is a 404.
+pub async fn recall(state: &AppState, user: &UserRecord, id: MessageId, meta: &RequestMeta) -> Result<(), AppError> {
+    let now = state.now_ms();
+    let audit = AuditEvent::new(
+        now,
+        &Actor::User(user.id),
+        Action::MessageRecalled,
+        Some(Object::Message(id)),
+        Outcome::Success,
+        meta.clone(),
+    );
+    match state.store.recall_message(id, user.id, now, &audit).await? {
+        Recall::Recalled(files) => {
+            for key in files {
+                if let Err(e) = state.blobs.delete(&key).await {
+                    tracing::warn!(error = %e, message = %id, "a recalled message's file is left for the orphan sweep");
+                }
+            }
+            Ok(())
+        }
+        Recall::TooLate => Err(AppError::Conflict {
+            code: "too_late_to_undo",
+            message:
+                "It is too late to undo this send: the message has already gone to its recipients. You can still withdraw access to it."
+                    .into(),
+        }),
+        Recall::NotFound => Err(AppError::NotFound),
+    }
 }
 
 /// Gives a withdrawn recipient access again: a colleague finds the message in their inbox; a

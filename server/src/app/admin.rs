@@ -365,6 +365,7 @@ pub fn settings(state: &AppState, admin: &UserRecord) -> Result<Vec<SettingView>
         ("SEALPOST_DELETED_DAYS", s.deleted_days.to_string()),
         ("SEALPOST_RETENTION_DAYS_OFFICIAL", s.retention_days_official.to_string()),
         ("SEALPOST_RETENTION_DAYS_SENSITIVE", s.retention_days_sensitive.to_string()),
+        ("SEALPOST_SEND_HOLD_SECONDS", s.send_hold_seconds.to_string()),
         (
             "SEALPOST_DPO_EMAIL",
             s.dpo_email

@@ -82,6 +82,8 @@ pub struct Outgoing<'a> {
     pub marking: Marking,
     /// The subject and body.
     pub text: [&'a str; 2],
+    /// What the text files already read held (a draft's, or those taken in from Outlook).
+    pub files: ContentFindings,
     /// The kinds the sender confirmed.
     pub confirmed: &'a [String],
 }
@@ -134,18 +136,11 @@ pub async fn check(state: &AppState, m: &Outgoing<'_>) -> Result<Vec<Action>, Ap
         }
     }
     if m.marking == Marking::Official {
-        let found = m.text.iter().fold(ContentFindings::default(), |all, t| {
-            all.and(scan(t, &state.settings.check_keywords))
-        });
-        if !found.is_empty() {
-            concerns.push(concern(
-                CONTENT,
-                format!(
-                    "The message seems to contain {}. Mark it OFFICIAL-SENSITIVE, or confirm it can go as OFFICIAL.",
-                    in_words(&found)
-                ),
-            ));
-        }
+        let found = m
+            .text
+            .iter()
+            .fold(m.files, |all, t| all.and(scan(t, &state.settings.check_keywords)));
+        concerns.extend(content_concern(&found));
     }
     let unconfirmed: Vec<Concern> = concerns.iter().filter(|c| !m.confirmed.contains(&c.kind)).cloned().collect();
     if !unconfirmed.is_empty() {
@@ -153,6 +148,32 @@ pub async fn check(state: &AppState, m: &Outgoing<'_>) -> Result<Vec<Action>, Ap
     }
     let kinds: BTreeSet<&str> = concerns.iter().map(|c| c.kind.as_str()).collect();
     Ok(kinds.into_iter().filter_map(action_of).collect())
+}
+
+/// The content check on the files sent with the form, read as they were taken in: when they
+/// hold sensitive content in an OFFICIAL message, the sender confirms it (error if not, and
+/// the files go); then the action recording it.
+pub fn check_files(marking: Marking, found: &ContentFindings, confirmed: &[String]) -> Result<Option<Action>, AppError> {
+    let Some(c) = content_concern(found).filter(|_| marking == Marking::Official) else {
+        return Ok(None);
+    };
+    if !confirmed.contains(&c.kind) {
+        return Err(AppError::Concerns(vec![c]));
+    }
+    Ok(action_of(CONTENT))
+}
+
+/// The concern that `found` raises in an OFFICIAL message, if any.
+fn content_concern(found: &ContentFindings) -> Option<Concern> {
+    (!found.is_empty()).then(|| {
+        concern(
+            CONTENT,
+            format!(
+                "The message or its files seem to contain {}. Mark it OFFICIAL-SENSITIVE, or confirm it can go as OFFICIAL.",
+                in_words(found)
+            ),
+        )
+    })
 }
 
 fn concern(kind: &str, message: String) -> Concern {

@@ -12,7 +12,7 @@ use sealpost_crypto::MessageKey;
 use sealpost_domain::api_drafts::{Draft, DraftContent, DraftId, DraftSaved, DraftSummary};
 use sealpost_domain::api_messages::AttachmentInfo;
 use sealpost_domain::{AttachmentId, MAX_EMAIL_LEN};
-use sealpost_storage::{DraftWrite, FileLimits, NewDraft, SentDraft, UserRecord};
+use sealpost_storage::{DraftWrite, FileLimits, NewDraft, SentDraft, StoredAttachment, UserRecord};
 use uuid::Uuid;
 
 use crate::app::disclosure::{draft_content, draft_files, draft_key, seal_draft};
@@ -32,6 +32,8 @@ pub struct Sending {
     pub draft: SentDraft,
     /// Its files' plaintext bytes.
     pub bytes: u64,
+    /// Its files, as stored.
+    pub files: Vec<StoredAttachment>,
 }
 
 /// The author's drafts, last saved first.
@@ -169,6 +171,7 @@ pub async fn for_sending(state: &AppState, user: &UserRecord, id: DraftId) -> Re
             owner: user.id,
             files: files.iter().map(|a| a.id).collect(),
         },
+        files,
     })
 }
 

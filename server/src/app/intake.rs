@@ -20,6 +20,7 @@
 use std::net::IpAddr;
 
 use bytes::Bytes;
+use sealpost_checks::{ContentFindings, is_text_file, scan};
 use sealpost_crypto::{ExposeSecret, secrets_match};
 use sealpost_domain::api_drafts::{DraftBasis, DraftContent, DraftId};
 use sealpost_domain::api_messages::{Concern, SendMessage, Sent};
@@ -233,6 +234,13 @@ async fn take_in(state: &AppState, envelope: &Envelope, meta: &RequestMeta, raw:
         external: external.iter().collect(),
         marking,
         text: [subject.as_str(), incoming.text.as_str()],
+        files: form
+            .files
+            .iter()
+            .filter(|f| marking == Marking::Official && is_text_file(&f.name))
+            .fold(ContentFindings::default(), |all, f| {
+                all.and(scan(&String::from_utf8_lossy(&f.bytes), &state.settings.check_keywords))
+            }),
         confirmed: &[],
     };
     taken.warnings = match concerns::check(state, &outgoing).await {

@@ -282,6 +282,7 @@ pub async fn send(state: &AppState, w: &Writing, meta: &RequestMeta, mut form: i
         key: state.keyring.wrap(&key, id.0)?,
         created_at_ms: now,
         expires_at_ms: now + i64::from(state.limits.default_expiry_days) * DAY_MS,
+        held_until_ms: None,
         in_reply_to: None,
         outside_sender: Some(from),
         recipients: staff

@@ -5,6 +5,7 @@
 
 use std::sync::Arc;
 
+use sealpost_checks::ContentFindings;
 use sealpost_crypto::{Binding, ExposeSecret, MessageKey, ObjectKind, SecretString, Token};
 use sealpost_domain::api_messages::{Addressed, SendMessage, Sent};
 use sealpost_domain::{AttachmentId, EmailAddress, Marking, MessageId, RecipientId, Reference, UserId};
@@ -109,13 +110,21 @@ async fn send_in(state: &AppState, sender: &UserRecord, meta: &RequestMeta, mut 
     let confirmed = std::mem::take(&mut request.confirmed);
     let mut checked = validate(state, request).await?;
     checked.html = form.html();
-    // Before any file is taken in: a send with a concern to confirm stops here.
-    let confirmations = concerns::check(
+    // The files already stored (a draft's) are read with the text; a send with a concern to
+    // confirm stops here, before any other file is taken in.
+    let draft_files = match &draft {
+        Some(d) if checked.marking == Marking::Official && !d.files.is_empty() => {
+            disclosure::scan_draft_files(state, &d.key, &d.files).await?
+        }
+        _ => ContentFindings::default(),
+    };
+    let mut confirmations = concerns::check(
         state,
         &concerns::Outgoing {
             external: checked.recipients.iter().filter(|r| r.user.is_none()).map(|r| &r.address).collect(),
             marking: checked.marking,
             text: [checked.subject.as_str(), checked.body.as_str()],
+            files: draft_files,
             confirmed: &confirmed,
         },
     )
@@ -147,6 +156,17 @@ async fn send_in(state: &AppState, sender: &UserRecord, meta: &RequestMeta, mut 
         // Until the message is committed, a dropped request (client gone) still removes its blobs.
         None => (MessageId(Uuid::new_v4()), Arc::new(MessageKey::generate()), Uploads::new(state)),
     };
+    if checked.marking == Marking::Official {
+        uploads.scan_text();
+    }
+    let mut attachments = uploads.carry(&key, id, kept).await?;
+    attachments.extend(uploads.receive(&key, id, &mut form).await?);
+    // The files just taken in were read as they came: a concern in them is confirmed too.
+    if let Some(action) = concerns::check_files(checked.marking, &uploads.found(), &confirmed)?
+        && !confirmations.contains(&action)
+    {
+        confirmations.push(action);
+    }
     // The sender's decision on each concern is on record before the message is.
     for action in confirmations {
         audit::record(
@@ -159,8 +179,6 @@ async fn send_in(state: &AppState, sender: &UserRecord, meta: &RequestMeta, mut 
         )
         .await?;
     }
-    let mut attachments = uploads.carry(&key, id, kept).await?;
-    attachments.extend(uploads.receive(&key, id, &mut form).await?);
     let audit = AuditEvent::new(
         state.now_ms(),
         &Actor::User(sender.id),
@@ -175,10 +193,10 @@ async fn send_in(state: &AppState, sender: &UserRecord, meta: &RequestMeta, mut 
         draft: draft.map(|d| d.draft),
     };
     let stored = store(state, sender, written, &key, checked, attachments, &audit).await;
-    let reference = uploads.settle(stored, |_| true)?;
+    let (reference, held_until) = uploads.settle(stored, |_| true)?;
     state.outbox_wake.notify_one();
     state.known_domains.remember(&external).await;
-    Ok(Sent { id, reference })
+    Ok(Sent { id, reference, held_until })
 }
 
 /// The files of `original` to send on, opened for sealing again (each on record as forwarded):
@@ -328,7 +346,7 @@ async fn store(
     d: Checked,
     attachments: Vec<NewAttachment>,
     audit: &AuditEvent,
-) -> Result<Reference, AppError> {
+) -> Result<(Reference, Option<i64>), AppError> {
     let passphrase = match d.passphrase {
         Some(p) => Some(hash_password(state, p).await?),
         None => None,
@@ -360,6 +378,8 @@ async fn store(
     }
     let now = state.now_ms();
     let reference = Reference::from_random(sealpost_crypto::random_bytes::<8>()?);
+    // The undo window: nobody receives it, and no notification leaves, until it ends.
+    let held_until = (state.settings.send_hold_seconds > 0).then(|| now + i64::from(state.settings.send_hold_seconds) * 1000);
     let message = NewMessage {
         id,
         reference: reference.clone(),
@@ -374,6 +394,7 @@ async fn store(
         key: state.keyring.wrap(key, id.0)?,
         created_at_ms: now,
         expires_at_ms: now + i64::from(d.expires_in_days) * DAY_MS,
+        held_until_ms: held_until,
         in_reply_to,
         outside_sender: None,
         recipients,
@@ -390,5 +411,5 @@ async fn store(
             }
         }
     }
-    Ok(reference)
+    Ok((reference, held_until))
 }

@@ -12,6 +12,7 @@
 use std::future::Future;
 
 use bytes::Bytes;
+use sealpost_checks::{ContentFindings, StreamScan, is_text_file};
 use sealpost_crypto::{Binding, MessageKey, ObjectKind};
 use sealpost_domain::{AttachmentId, MessageId, sanitise_file_name};
 use sealpost_mail::html::CleanHtml;
@@ -109,6 +110,9 @@ pub struct Uploads {
     held: usize,
     /// Plaintext bytes written so far, and held, counted against the per-message limit.
     total: u64,
+    /// What the text files written held, when they are read for the content checks (see
+    /// [`Uploads::scan_text`]).
+    found: Option<ContentFindings>,
 }
 
 impl Uploads {
@@ -125,7 +129,18 @@ impl Uploads {
             started: vec![],
             held: files,
             total: bytes,
+            found: None,
         }
+    }
+
+    /// Reads each text file (see [`is_text_file`]) for the content checks as it is written.
+    pub fn scan_text(&mut self) {
+        self.found.get_or_insert_default();
+    }
+
+    /// What the text files written so far held (nothing unless [`Uploads::scan_text`]).
+    pub fn found(&self) -> ContentFindings {
+        self.found.unwrap_or_default()
     }
 
     /// Streams every remaining `attachment` part of `form` through `key` into the blob store,
@@ -200,6 +215,8 @@ impl Uploads {
         }
         let binding = Binding::new(ObjectKind::Attachment, id.0);
         let mut sealer = self.state.blobs.sealed_writer(&blob_key, key, binding).await?;
+        let keywords = (self.found.is_some() && is_text_file(&name)).then(|| self.state.settings.check_keywords.clone());
+        let mut scanner = keywords.as_ref().map(StreamScan::new);
         while let Some(chunk) = field.chunk().await? {
             self.total += chunk.len() as u64;
             if sealer.written() + chunk.len() as u64 > limits.max_attachment_bytes {
@@ -217,7 +234,13 @@ impl Uploads {
             if (sealer.written() + chunk.len() as u64) / ROOM_CHECK_BYTES > sealer.written() / ROOM_CHECK_BYTES {
                 ensure_room(&self.state)?;
             }
+            if let Some(s) = scanner.as_mut() {
+                s.feed(&chunk);
+            }
             sealer.write(&chunk).await.map_err(write_error)?;
+        }
+        if let (Some(s), Some(found)) = (scanner, self.found.as_mut()) {
+            *found = found.and(s.finish());
         }
         let size = sealer.written();
         sealer.finish().await.map_err(write_error)?;

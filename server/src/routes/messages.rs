@@ -30,6 +30,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/messages/{id}/reply", post(reply).layer(upload_cap(state)))
         .route("/messages/{id}/forward", post(forward).layer(upload_cap(state)))
         .route("/messages/{id}/revoke", post(revoke))
+        .route("/messages/{id}/recall", post(recall))
         .route("/messages/{id}/regrant", post(regrant))
         .route("/messages/{id}/move", post(move_to))
         .route("/folders/deleted/empty", post(empty_deleted))
@@ -123,6 +124,17 @@ async fn revoke(
     access::revoke(&state, &signed_in.user, parse_id(&id)?, body.recipient.as_deref(), &meta)
         .await
         .map(Json)
+}
+
+/// Undoes a send in its undo window: nobody receives it, and it is deleted.
+async fn recall(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    Meta(meta): Meta,
+    Path(id): Path<String>,
+) -> Result<Json<MessageDetail>, AppError> {
+    access::recall(&state, &signed_in.user, parse_id(&id)?, &meta).await?;
+    mailbox::open(&state, &signed_in.user, parse_id(&id)?, &meta).await.map(Json)
 }
 
 /// Gives a withdrawn recipient access again (a partner gets a new link).

@@ -34,8 +34,9 @@ pub async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
         let next = match (
             state.store.next_notification_due().await,
             state.store.next_account_email_due().await,
+            state.store.next_release().await,
         ) {
-            (Ok(a), Ok(b)) => a.into_iter().chain(b).min(),
+            (Ok(a), Ok(b), Ok(c)) => a.into_iter().chain(b).chain(c).min(),
             _ => None,
         };
         let wait = match next {
@@ -53,8 +54,10 @@ pub async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
     }
 }
 
-/// Sends every notification and account email due now; returns how many were handled.
+/// Releases the messages whose undo window has ended (their recipients see them from now on),
+/// then sends every notification and account email due now; returns how many were sent.
 pub async fn deliver_due(state: &AppState) -> Result<usize, AppError> {
+    state.store.release_held(state.now_ms()).await?;
     // Account emails must never hold up notifications, nor the other way round.
     let accounts = super::account_mail::deliver_due(state).await;
     let notifications = deliver_due_notifications(state).await?;

@@ -205,3 +205,71 @@ async fn sensitive_numbers_in_an_official_message_propose_official_sensitive_and
         assert!(!all.contains(value), "nothing found is audited: {value}");
     }
 }
+
+#[tokio::test]
+async fn a_text_file_is_read_for_sensitive_numbers_whether_sent_with_the_form_or_from_a_draft() {
+    let app = spawn_app().await;
+    let p = people(&app).await;
+    let csv = b"name,nhs number\nAnn Example,943 476 5919\nBob Example,401 023 2137\n".to_vec();
+    let blobs_before = app.blob_files().len();
+    let plain = to(&["bob@testshire.gov.uk"], "official", "The list is attached.", &[]);
+    // With the form: the files are read as they are taken in, and go if it is not confirmed.
+    let response = app.send(&p.ann, plain.clone(), &[("list.csv", csv.clone())]).await;
+    let asked = (response.status(), body(response).await);
+    assert_eq!(listed(&asked), ["sensitive_content"]);
+    assert!(
+        asked.1["concerns"][0]["message"].as_str().unwrap().contains("2 NHS numbers"),
+        "{}",
+        asked.1
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert_eq!(
+        app.blob_files().len(),
+        blobs_before,
+        "the files of a send waiting for confirmation go"
+    );
+    // The same bytes in a file that is not text are not read.
+    let response = app.send(&p.ann, plain.clone(), &[("list.bin", csv.clone())]).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    // Confirmed: sent, and the decision audited.
+    let confirmed = to(
+        &["bob@testshire.gov.uk"],
+        "official",
+        "The list is attached.",
+        &["sensitive_content"],
+    );
+    let response = app.send(&p.ann, confirmed, &[("list.csv", csv.clone())]).await;
+    let sent = body(response).await;
+    let actions = app.audit_actions(sent["id"].as_str().unwrap()).await;
+    assert_eq!(actions[0], "message.confirmed_content", "{actions:?}");
+    // OFFICIAL-SENSITIVE: nothing to propose.
+    let response = app
+        .send(
+            &p.ann,
+            to(&["bob@testshire.gov.uk"], "official-sensitive", "List.", &[]),
+            &[("list.csv", csv.clone())],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    // From a draft: its files are read before the send, with the text, in one list of concerns.
+    let draft = app
+        .new_draft(
+            &p.ann,
+            json!({"to": ["pc.smith@met.police.uk"], "subject": "List", "body": "Attached."}),
+        )
+        .await;
+    assert!(
+        app.attach_to_draft(&p.ann, &draft, &[("list.txt", csv.clone())])
+            .await
+            .status()
+            .is_success()
+    );
+    let mut from_draft = to(&["pc.smith@met.police.uk"], "official", "Attached.", &[]);
+    from_draft["draft"] = json!(draft);
+    let asked = kinds(&app, &p, from_draft.clone()).await.unwrap_err();
+    assert_eq!(listed(&asked), ["sensitive_content"]);
+    from_draft["confirmed"] = json!(["sensitive_content"]);
+    let sent = kinds(&app, &p, from_draft).await.unwrap();
+    let read = body(app.read(&p.ann, sent["id"].as_str().unwrap()).await).await;
+    assert_eq!(read["attachments"].as_array().map(Vec::len), Some(1), "{read}");
+}

@@ -43,4 +43,5 @@ mod sso;
 mod staff;
 mod test_app;
 mod timeouts;
+mod undo;
 mod uploads;

@@ -78,6 +78,8 @@ impl Installation {
             .env("SEALPOST_MIN_FREE_MIB", "0")
             // The second factor has tests of its own; these sign in with a password.
             .env("SEALPOST_MFA_REQUIRED", "none")
+            // Sends reach their recipients at once unless a test sets a window.
+            .env("SEALPOST_SEND_HOLD_SECONDS", "0")
             .env("RUST_LOG", "warn")
             .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .env_remove("SEALPOST_CONFIG")

@@ -78,6 +78,8 @@ async fn start(db: TestDatabase, dir: tempfile::TempDir, configure: impl FnOnce(
     settings.org_name = "Testshire County Council".into();
     // Tests drive the outbox themselves (`deliver_due`), so every send is deterministic.
     settings.outbox_worker = false;
+    // Sends reach their recipients at once; the undo window has tests of its own.
+    settings.send_hold_seconds = 0;
     // A test machine's disk may have less free than the production reserve.
     settings.min_free_mib = 0;
     // The second factor's own tests turn it on; the rest sign in with a password.

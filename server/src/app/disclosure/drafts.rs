@@ -9,7 +9,10 @@ use sealpost_domain::api_drafts::{DraftContent, DraftId};
 use sealpost_domain::api_messages::AttachmentInfo;
 use sealpost_storage::{StoredAttachment, StoredDraft};
 
-use super::keys::files_of;
+use sealpost_checks::{ContentFindings, StreamScan, is_text_file};
+use tokio::io::AsyncReadExt;
+
+use super::keys::{files_of, open_text};
 use crate::error::AppError;
 use crate::state::AppState;
 
@@ -36,6 +39,32 @@ pub fn seal_draft(key: &MessageKey, id: DraftId, content: &DraftContent) -> Resu
 /// The draft's files, names opened.
 pub fn draft_files(key: &MessageKey, files: &[StoredAttachment]) -> Result<Vec<AttachmentInfo>, AppError> {
     files_of(key, files, None)
+}
+
+/// What the draft's text files hold, for the content checks before it is sent. Read by the
+/// server alone, and nothing of them leaves this function but counts: not a read of anyone's
+/// mail, so not recorded.
+pub async fn scan_draft_files(state: &AppState, key: &MessageKey, files: &[StoredAttachment]) -> Result<ContentFindings, AppError> {
+    let mut found = ContentFindings::default();
+    for a in files {
+        let name = open_text(key, Binding::new(ObjectKind::AttachmentName, a.id.0), &a.name)?;
+        if !is_text_file(&name) {
+            continue;
+        }
+        let blob = state.blobs.reader(&a.blob_key).await?;
+        let mut reader = key.open_stream(Binding::new(ObjectKind::Attachment, a.id.0), blob).await?;
+        let mut scan = StreamScan::new(&state.settings.check_keywords);
+        let mut buffer = vec![0u8; 64 * 1024];
+        loop {
+            let n = reader.read(&mut buffer).await.map_err(|e| AppError::Internal(e.into()))?;
+            if n == 0 {
+                break;
+            }
+            scan.feed(&buffer[..n]);
+        }
+        found = found.and(scan.finish());
+    }
+    Ok(found)
 }
 
 fn binding(id: DraftId) -> Binding {

@@ -13,9 +13,9 @@ mod viewer;
 use sealpost_crypto::{Binding, ObjectKind, OpenedReader};
 use sealpost_domain::api_messages::{Addressed, MessageDetail, MessageSummary, RecipientStatus, ThreadPart};
 use sealpost_domain::{AttachmentId, MessageId, time};
-use sealpost_storage::{BlobReader, Shredded, StoredMessage, StoredRecipient, ThreadActivity, ThreadEntry};
+use sealpost_storage::{BlobReader, ShredReason, Shredded, StoredMessage, StoredRecipient, ThreadActivity, ThreadEntry};
 
-pub use drafts::{draft_content, draft_files, draft_key, seal_draft};
+pub use drafts::{draft_content, draft_files, draft_key, scan_draft_files, seal_draft};
 pub(crate) use keys::message_key;
 use keys::{files_of, open_text};
 pub use keys::{opens_with, resealed};
@@ -145,6 +145,9 @@ async fn detail(
         blind_copy,
         replies,
         thread: vec![],
+        held_until: m
+            .held_until_ms
+            .filter(|until| matches!(viewer, Viewer::Sender) && *until > state.now_ms()),
     })
 }
 
@@ -247,15 +250,14 @@ pub fn subject<B>(state: &AppState, m: &StoredMessage<B>) -> Result<String, AppE
 /// full stop).
 pub fn deleted_line(shredded: Option<Shredded>) -> String {
     match shredded {
-        Some(Shredded { at_ms, erased: true }) => {
-            format!(
+        Some(Shredded { at_ms, reason }) => match reason {
+            ShredReason::Erased => format!(
                 "Erased by the council's information governance team on {}",
                 time::format_date(at_ms)
-            )
-        }
-        Some(Shredded { at_ms, erased: false }) => {
-            format!("Deleted under the council's retention policy on {}", time::format_date(at_ms))
-        }
+            ),
+            ShredReason::Retention => format!("Deleted under the council's retention policy on {}", time::format_date(at_ms)),
+            ShredReason::Recalled => format!("Cancelled by its sender on {}, before anyone received it", time::format_date(at_ms)),
+        },
         None => "Deleted: it can no longer be opened".to_owned(),
     }
 }

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use sealpost_audit::chain::ChainedEvent;
 use sealpost_domain::api_audit::{ACTIONS, AuditPage, AuditSearch, DeletionView, LegalHoldView, MessageTimeline, RecipientTrail};
 use sealpost_domain::{EmailAddress, MessageId, Reference, UserId, time};
-use sealpost_storage::{AuditQuery, Store, StoredRecipient, UserRecord};
+use sealpost_storage::{AuditQuery, ShredReason, Store, StoredRecipient, UserRecord};
 
 use super::views::{person_words, views};
 use crate::app::audit::{Actor, Object, Outcome};
@@ -207,7 +207,8 @@ pub async fn timeline(state: &AppState, user: &UserRecord, reference: &str) -> R
         },
         deleted: facts.shredded.map(|(s, reason)| DeletionView {
             at_ms: s.at_ms,
-            erased: s.erased,
+            erased: s.reason == ShredReason::Erased,
+            recalled: s.reason == ShredReason::Recalled,
             reason,
         }),
     })

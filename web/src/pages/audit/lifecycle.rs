@@ -62,6 +62,8 @@ pub(super) fn Lifecycle(
                 (Some(d), _) => view! {
                     <p class="notice" role="status">{if d.erased {
                         format!("Erased on {}. Its content, files and replies can no longer be opened by anyone; this record remains.", format_time(d.at_ms))
+                    } else if d.recalled {
+                        format!("Cancelled by its sender on {}, before anyone received it. Its content can no longer be opened by anyone; this record remains.", format_time(d.at_ms))
                     } else {
                         format!("Deleted under the council's retention policy on {}. Its content can no longer be opened by anyone; this record remains.", format_time(d.at_ms))
                     }}{d.reason.map(|r| format!(" Reason: {r}"))}</p>

@@ -1,0 +1,8 @@
+-- Undo send (issue 20). A message in its sender's undo window has held_until set: nobody but
+-- its sender sees it, and its notifications wait in the outbox until then (their
+-- next_attempt_at is held_until, so a restart keeps the hold). Once the window is over it is
+-- released: held_until is NULL again. A message its sender cancels in the window is
+-- crypto-shredded with shredded_at set and shred_reason NULL: "recalled" (the CHECK on
+-- shred_reason predates recall, and SQLite cannot change a CHECK).
+ALTER TABLE messages ADD COLUMN held_until BIGINT;
+CREATE INDEX messages_held ON messages (held_until) WHERE held_until IS NOT NULL;
