@@ -110,6 +110,13 @@ async fn every_route_with_an_id_answers_each_principal_as_the_table_says() {
             [400, 404, 404, 401, 401, 404, 404, 401],
         ),
         (
+            // Undoing a send: only its sender, and (no undo window here) too late: 409.
+            "/api/v1/messages/{id}/recall",
+            format!("/api/v1/messages/{id}/recall"),
+            Call::Post(json!({})),
+            [409, 404, 404, 401, 401, 404, 404, 401],
+        ),
+        (
             // Likewise giving access back.
             "/api/v1/messages/{id}/regrant",
             format!("/api/v1/messages/{id}/regrant"),

@@ -126,6 +126,7 @@ async fn the_openapi_document_lists_every_api_route_and_each_listed_route_answer
         "/api/v1/messages/{id}/attachments/{attachment}",
         "/api/v1/messages/{id}/forward",
         "/api/v1/messages/{id}/move",
+        "/api/v1/messages/{id}/recall",
         "/api/v1/messages/{id}/regrant",
         "/api/v1/messages/{id}/reply",
         "/api/v1/messages/{id}/revoke",
