@@ -192,9 +192,14 @@ fn is_word(b: u8) -> bool {
 /// The length of the NHS number that starts `bytes`, if one does: ten digits, plain or as
 /// `3 3 4` with spaces or hyphens, not followed by another digit, with a valid check digit.
 fn nhs_number_at(bytes: &[u8]) -> Option<usize> {
+    // Every shape starts with three digits: most numbers in a text stop here.
+    if bytes.len() < 10 || !bytes[..3].iter().all(u8::is_ascii_digit) {
+        return None;
+    }
     for groups in [&[10][..], &[3, 3, 4][..]] {
         for separator in [b' ', b'-'] {
-            let mut digits = Vec::with_capacity(10);
+            let mut digits = [0u32; 10];
+            let mut count = 0;
             let mut at = 0;
             let mut ok = true;
             for (n, &len) in groups.iter().enumerate() {
@@ -207,13 +212,19 @@ fn nhs_number_at(bytes: &[u8]) -> Option<usize> {
                 }
                 for _ in 0..len {
                     match bytes.get(at).filter(|b| b.is_ascii_digit()) {
-                        Some(b) => digits.push(u32::from(b - b'0')),
+                        Some(b) => {
+                            digits[count] = u32::from(b - b'0');
+                            count += 1;
+                        }
                         None => ok = false,
                     }
                     at += 1;
                 }
+                if !ok {
+                    break;
+                }
             }
-            if ok && !bytes.get(at).is_some_and(u8::is_ascii_digit) && nhs_check_digit_ok(&digits) {
+            if ok && count == 10 && !bytes.get(at).is_some_and(u8::is_ascii_digit) && nhs_check_digit_ok(&digits) {
                 return Some(at);
             }
             if groups.len() == 1 {
