@@ -317,6 +317,11 @@ pub async fn revoke(id: MessageId, recipient: Option<String>) -> Result<Vec<Reci
     call("POST", &format!("/api/v1/messages/{id}/revoke"), Some(&RevokeRequest { recipient })).await
 }
 
+/// `POST /api/v1/messages/{id}/recall`: undoes the send in its undo window.
+pub async fn recall(id: MessageId) -> Result<MessageDetail, Failure> {
+    call::<(), _>("POST", &format!("/api/v1/messages/{id}/recall"), None).await
+}
+
 /// `POST /api/v1/messages/{id}/regrant`: gives a withdrawn recipient access again.
 pub async fn regrant(id: MessageId, recipient: String) -> Result<Vec<RecipientStatus>, Failure> {
     call(

@@ -77,8 +77,12 @@ fn Message(id: MessageId, detail: MessageDetail, just_sent: bool) -> impl IntoVi
     // Not for a blind copy's reader: answering everyone would tell them.
     let many = !detail.blind_copy && detail.to.len() + detail.cc.len() > 1;
     let deleted = detail.summary.deleted_at.is_some();
+    let undone = use_query_map().get_untracked().get("undone").is_some();
+    let held = detail.held_until;
     view! {
         {just_sent.then(|| view! { <div class="notice" role="status"><strong>"Sent securely."</strong>" Reference "{reference}"."</div> })}
+        {undone.then(|| view! { <div class="notice" role="status"><strong>"Send undone."</strong>" Nobody received it, and it has been deleted."</div> })}
+        {held.map(|until| view! { <UndoSend id until/> })}
         <MessageArticle detail=detail attachment_urls=urls expiry_label="Links expire"/>
         <p class="actions">
             // A message deleted under the retention policy (or erased) has nothing left to answer.
@@ -92,6 +96,42 @@ fn Message(id: MessageId, detail: MessageDetail, just_sent: bool) -> impl IntoVi
         <Conversation id thread base="/messages"/>
         <Replies replies=replies file_url=move |a| api::attachment_url(id, a)/>
         {is_sender.then(|| view! { <crate::pages::delivery::Delivery id recipients=recipients files=files/> })}
+    }
+}
+
+/// While the send can be undone: when its recipients get it, and the button that stops it. The
+/// box goes when the window ends.
+#[component]
+fn UndoSend(id: MessageId, until: i64) -> impl IntoView {
+    let open = RwSignal::new(true);
+    let (error, set_error) = signal(None::<String>);
+    let left = until - js_sys::Date::now() as i64;
+    set_timeout(move || open.set(false), std::time::Duration::from_millis(u64::try_from(left).unwrap_or(0)));
+    let at: String = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(until as f64))
+        .to_locale_time_string("en-GB")
+        .into();
+    let undo = move |_| {
+        leptos::task::spawn_local(async move {
+            match api::recall(id).await {
+                Ok(_) => {
+                    if let Some(w) = web_sys::window() {
+                        let _ = w.location().set_href(&format!("/messages/{id}?undone=1"));
+                    }
+                }
+                Err(f) => set_error.set(Some(f.message)),
+            }
+        });
+    };
+    move || {
+        open.get().then(|| {
+            view! {
+                <div class="notice warning" role="status">
+                    <p><strong>"Not delivered yet."</strong>{format!(" Its recipients get it at {at}. Until then you can undo the send.")}</p>
+                    <crate::components::ErrorSummary message=error/>
+                    <p><button type="button" class="button" on:click=undo>"Undo send"</button></p>
+                </div>
+            }
+        })
     }
 }
 
