@@ -151,7 +151,7 @@ describe('sending secure mail', () => {
     assert.deepEqual(await axeViolations(partner), [], 'withdrawn link page');
     await screenshot(partner, '17-link-withdrawn');
     // Ann gives access back: a new link arrives by email, and the old one stays dead.
-    await ann.getByRole('button', { name: `Give ${PARTNER} access again` }).click();
+    await ann.getByRole('button', { name: `Give access again to ${PARTNER}` }).click();
     await ann.getByText('a new link is on its way to them by email').waitFor();
     const links = () => sink.messages().filter((m) => m.toLowerCase().includes(`to: ${PARTNER}`))
       .map((m) => m.match(new RegExp(`${sealpost.base}/s/[0-9a-f]{64}`))?.[0]).filter(Boolean);

@@ -21,6 +21,8 @@ pub fn Delivery(
     recipients: RwSignal<Vec<RecipientStatus>>,
     /// The message's files (id, name), to name the ones each recipient downloaded.
     files: Vec<(String, String)>,
+    /// Deleted (retention, erasure, or the send undone): nothing left to withdraw or give back.
+    deleted: bool,
 ) -> impl IntoView {
     let (error, set_error) = signal(None::<String>);
     let (notice, set_notice) = signal(None::<String>);
@@ -67,8 +69,11 @@ pub fn Delivery(
                     {move || recipients.get().into_iter().map(|r| {
                         let address = r.address.to_string();
                         let (who, internal) = (address.clone(), r.internal);
-                        let action = if r.status == DeliveryStatus::Revoked {
-                            let label = format!("Give {address} access again");
+                        let action = if deleted {
+                            ().into_any()
+                        } else if r.status == DeliveryStatus::Revoked {
+                            // The visible words start the name (WCAG 2.5.3).
+                            let label = format!("Give access again to {address}");
                             view! { <button type="button" class="button quiet small" aria-label=label
                                 on:click=move |_| regrant(who.clone(), internal)>"Give access again"</button> }.into_any()
                         } else {
@@ -88,7 +93,7 @@ pub fn Delivery(
                     }).collect_view()}
                 </tbody>
             </table>
-            {move || any_live().then(|| view! {
+            {move || (any_live() && !deleted).then(|| view! {
                 <button type="button" class="button danger" on:click=move |_| confirming.set(Some(None))>"Withdraw access for everyone"</button>
             })}
         </section>

@@ -95,7 +95,7 @@ fn Message(id: MessageId, detail: MessageDetail, just_sent: bool) -> impl IntoVi
         </p>
         <Conversation id thread base="/messages"/>
         <Replies replies=replies file_url=move |a| api::attachment_url(id, a)/>
-        {is_sender.then(|| view! { <crate::pages::delivery::Delivery id recipients=recipients files=files/> })}
+        {is_sender.then(|| view! { <crate::pages::delivery::Delivery id recipients=recipients files=files deleted/> })}
     }
 }
 
