@@ -73,6 +73,8 @@ describe('checks before a send', () => {
     assert.doesNotMatch(await check.innerText(), /5919/, 'the number is never repeated');
     await check.getByRole('button', { name: 'Mark it OFFICIAL-SENSITIVE' }).click();
     assert.equal(await ann.getByRole('radio', { name: 'OFFICIAL-SENSITIVE' }).isChecked(), true);
+    // The council's policy for the marking is said beside it.
+    await ann.getByText('OFFICIAL-SENSITIVE: links work for at most 90 days; people outside the council need a passphrase.').waitFor();
     await ann.getByRole('button', { name: 'Send securely' }).click();
     // Bob has not been written to before: the page still asks about the address.
     const yes = ann.getByRole('button', { name: 'Yes, send it' });

@@ -6,3 +6,8 @@
 -- shred_reason predates recall, and SQLite cannot change a CHECK).
 ALTER TABLE messages ADD COLUMN held_until BIGINT;
 CREATE INDEX messages_held ON messages (held_until) WHERE held_until IS NOT NULL;
+
+-- The marking policy's most opens per partner (issue 20): max_opens on the message (NULL: no
+-- limit), and each recipient's opens so far, counted in one conditional UPDATE per open.
+ALTER TABLE messages ADD COLUMN max_opens BIGINT;
+ALTER TABLE recipients ADD COLUMN opens BIGINT NOT NULL DEFAULT 0;

@@ -62,6 +62,13 @@ pub struct Settings {
     pub retention_days_official: u32,
     /// The same for OFFICIAL-SENSITIVE messages.
     pub retention_days_sensitive: u32,
+    /// The policy for each marking (issue 20): the longest expiry
+    /// (`SEALPOST_POLICY_OFFICIAL_MAX_EXPIRY_DAYS`, `…_SENSITIVE_…`, default and at most
+    /// `SEALPOST_MAX_EXPIRY_DAYS`), whether partners need a passphrase for OFFICIAL
+    /// (`SEALPOST_POLICY_OFFICIAL_PASSPHRASE`, `optional` or `required`; OFFICIAL-SENSITIVE always
+    /// needs one) and the most opens per partner (`SEALPOST_POLICY_OFFICIAL_MAX_OPENS`,
+    /// `…_SENSITIVE_…`, default 0: no limit).
+    pub policy: sealpost_domain::Policy,
     /// Seconds a sent message waits before anyone receives it, while its sender may undo the
     /// send (`SEALPOST_SEND_HOLD_SECONDS`, default 30, at most 300, 0 for none).
     pub send_hold_seconds: u32,
@@ -287,6 +294,11 @@ struct Layer {
     retention_days_official: Option<u32>,
     retention_days_sensitive: Option<u32>,
     send_hold_seconds: Option<u32>,
+    policy_official_max_expiry_days: Option<u32>,
+    policy_sensitive_max_expiry_days: Option<u32>,
+    policy_official_passphrase: Option<String>,
+    policy_official_max_opens: Option<u32>,
+    policy_sensitive_max_opens: Option<u32>,
     check_keywords: Option<String>,
     webmail_domains: Option<String>,
     sensitive_webmail: Option<String>,
@@ -435,6 +447,26 @@ impl Settings {
             webmail_domains: match l.webmail_domains.as_deref() {
                 Some(list) => list.split(',').map(|d| d.trim().to_lowercase()).filter(|d| !d.is_empty()).collect(),
                 None => sealpost_checks::PERSONAL_WEBMAIL.iter().map(|d| (*d).to_owned()).collect(),
+            },
+            policy: {
+                let longest = l.max_expiry_days.unwrap_or(90);
+                let expiry = |set: Option<u32>| set.unwrap_or(longest).clamp(1, longest);
+                sealpost_domain::Policy {
+                    official: sealpost_domain::MarkingPolicy {
+                        max_expiry_days: expiry(l.policy_official_max_expiry_days),
+                        passphrase_required: match l.policy_official_passphrase.as_deref().map(str::trim) {
+                            None | Some("optional") => false,
+                            Some("required") => true,
+                            Some(_) => return Err(SettingsError::Env("SEALPOST_POLICY_OFFICIAL_PASSPHRASE".into())),
+                        },
+                        max_opens: l.policy_official_max_opens.unwrap_or(0),
+                    },
+                    sensitive: sealpost_domain::MarkingPolicy {
+                        max_expiry_days: expiry(l.policy_sensitive_max_expiry_days),
+                        passphrase_required: true,
+                        max_opens: l.policy_sensitive_max_opens.unwrap_or(0),
+                    },
+                }
             },
             sensitive_webmail_allowed: match l.sensitive_webmail.as_deref().map(str::trim) {
                 None | Some("refuse") => false,
@@ -622,6 +654,11 @@ fn apply_env(l: &mut Layer, name: &str, v: String) -> Result<(), ()> {
         "RETENTION_DAYS_OFFICIAL" => l.retention_days_official = num(&v)?,
         "RETENTION_DAYS_SENSITIVE" => l.retention_days_sensitive = num(&v)?,
         "SEND_HOLD_SECONDS" => l.send_hold_seconds = num(&v)?,
+        "POLICY_OFFICIAL_MAX_EXPIRY_DAYS" => l.policy_official_max_expiry_days = num(&v)?,
+        "POLICY_SENSITIVE_MAX_EXPIRY_DAYS" => l.policy_sensitive_max_expiry_days = num(&v)?,
+        "POLICY_OFFICIAL_PASSPHRASE" => l.policy_official_passphrase = Some(v),
+        "POLICY_OFFICIAL_MAX_OPENS" => l.policy_official_max_opens = num(&v)?,
+        "POLICY_SENSITIVE_MAX_OPENS" => l.policy_sensitive_max_opens = num(&v)?,
         "CHECK_KEYWORDS" => l.check_keywords = Some(v),
         "CHECK_WEBMAIL_DOMAINS" => l.webmail_domains = Some(v),
         "POLICY_SENSITIVE_WEBMAIL" => l.sensitive_webmail = Some(v),

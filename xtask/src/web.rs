@@ -88,7 +88,12 @@ fn optimise(root: &Path, wasm: &Path) -> Result<(), String> {
     ];
     // Until nothing shrinks, and without debug and producer sections: 3.4 KiB less with
     // brotli than one -Oz pass (on 7 December 2026), for about a minute more, once per change.
-    let args = [&["-Oz", "--converge", "--strip-debug", "--strip-producers"][..], &features, &[path, "-o", path]].concat();
+    let args = [
+        &["-Oz", "--converge", "--strip-debug", "--strip-producers"][..],
+        &features,
+        &[path, "-o", path],
+    ]
+    .concat();
     // Keyed by the input and the flags, so a change of either optimises again.
     let key = {
         use std::hash::{Hash, Hasher};

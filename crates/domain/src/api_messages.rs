@@ -366,6 +366,9 @@ pub struct ComposeInfo {
     pub limits: Limits,
     /// Addresses this user has sent to before (for autocomplete and the new-address warning).
     pub known_recipients: Vec<EmailAddress>,
+    /// The council's policy for each marking.
+    #[serde(default)]
+    pub policy: crate::Policy,
 }
 
 /// `GET /api/v1/portal/links/{token}`: what the link page shows. Never the subject, body or

@@ -25,7 +25,7 @@ pub mod unicode;
 pub use email::{EmailAddress, EmailError, MAX_EMAIL_LEN};
 pub use file_name::sanitise_file_name;
 pub use ids::UserId;
-pub use message::{AttachmentId, Limits, Marking, MessageId, REFERENCE_ALPHABET, RecipientId, Reference, ReplyId};
+pub use message::{AttachmentId, Limits, Marking, MarkingPolicy, MessageId, Policy, REFERENCE_ALPHABET, RecipientId, Reference, ReplyId};
 pub use names::{DisplayName, DisplayNameError, PhoneNumber, PhoneNumberError};
 pub use password_policy::{PasswordPolicyError, check_password_policy};
 pub use role::{Role, RoleError};

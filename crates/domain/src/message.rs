@@ -134,6 +134,56 @@ impl std::fmt::Display for Reference {
     }
 }
 
+/// What the council's policy sets for messages of one marking (issue 20), shown on the compose
+/// page and enforced at the send.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MarkingPolicy {
+    /// Longest its links may work, in days.
+    pub max_expiry_days: u32,
+    /// Recipients outside the council need a passphrase, given to them by phone.
+    pub passphrase_required: bool,
+    /// Most times each recipient outside the council may open it in the portal; 0: no limit.
+    pub max_opens: u32,
+}
+
+/// The policy for each marking. The default is Sealpost's behaviour without one: a passphrase
+/// for OFFICIAL-SENSITIVE only, the longest expiry allowed, and no limit on opens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Policy {
+    /// OFFICIAL.
+    pub official: MarkingPolicy,
+    /// OFFICIAL-SENSITIVE.
+    pub sensitive: MarkingPolicy,
+}
+
+impl Policy {
+    /// The policy for `marking`.
+    pub fn of(&self, marking: Marking) -> &MarkingPolicy {
+        match marking {
+            Marking::Official => &self.official,
+            Marking::OfficialSensitive => &self.sensitive,
+        }
+    }
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        let longest = Limits::default().max_expiry_days;
+        Self {
+            official: MarkingPolicy {
+                max_expiry_days: longest,
+                passphrase_required: false,
+                max_opens: 0,
+            },
+            sensitive: MarkingPolicy {
+                max_expiry_days: longest,
+                passphrase_required: true,
+                max_opens: 0,
+            },
+        }
+    }
+}
+
 /// Content limits, shown to the web app so it can warn before uploading.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Limits {

@@ -238,6 +238,21 @@ impl Store {
         Ok(())
     }
 
+    /// Counts one open of the message by `recipient` if it has opened it fewer than `max` times:
+    /// false, with nothing counted, once it has used them all. One conditional UPDATE, so
+    /// parallel opens are never more than `max`.
+    pub async fn count_open(&self, recipient: RecipientId, max: i64) -> Result<bool, StorageError> {
+        let counted = with_pool!(self, |pool| sqlx::query(
+            "UPDATE recipients SET opens = opens + 1 WHERE id = $1 AND opens < $2"
+        )
+        .bind(recipient.to_string())
+        .bind(max)
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected()))?;
+        Ok(counted == 1)
+    }
+
     /// Withdraws access for one address, or every recipient, cancels unsent notifications and
     /// records `audit`, in one transaction.
     /// Returns how many recipients were revoked now.

@@ -40,6 +40,8 @@ pub struct NewMessage {
     /// The end of the sender's undo window, if it has one: until then nobody else sees it and
     /// its notifications wait.
     pub held_until_ms: Option<i64>,
+    /// Most portal opens per partner (the marking policy); `None`: no limit.
+    pub max_opens: Option<u32>,
     /// The conversation it answers, if it is an answer.
     pub in_reply_to: Option<ThreadLink>,
     /// Written outside the council (through `/write`): the address its writer proved. The
@@ -150,6 +152,8 @@ pub struct StoredMessage<B = Bodies> {
     pub shredded: Option<Shredded>,
     /// The end of its sender's undo window while it is in it (see [`NewMessage::held_until_ms`]).
     pub held_until_ms: Option<i64>,
+    /// Most portal opens per partner; `None`: no limit.
+    pub max_opens: Option<i64>,
     /// Sent at (ms).
     pub created_at_ms: i64,
     /// Expires at (ms).
@@ -235,6 +239,7 @@ pub(crate) struct MessageRow {
     shredded_at: Option<i64>,
     shred_reason: Option<String>,
     held_until: Option<i64>,
+    max_opens: Option<i64>,
     created_at: i64,
     expires_at: i64,
     attachments: i64,
@@ -259,7 +264,7 @@ pub(crate) const MESSAGE_BODIES: &str = "m.body, m.body_html";
 
 pub(crate) const MESSAGE_SELECT: &str = "SELECT m.id, m.reference, m.sender_id, COALESCE(m.outside_sender, u.display_name) AS sender_name, \
      COALESCE(m.outside_sender, u.email) AS sender_email, m.outside_sender, m.marking, \
-     m.subject, k.wrapped, m.shredded_at, m.shred_reason, m.held_until, m.created_at, m.expires_at, \
+     m.subject, k.wrapped, m.shredded_at, m.shred_reason, m.held_until, m.max_opens, m.created_at, m.expires_at, \
      (SELECT COUNT(*) FROM attachments a WHERE a.message_id = m.id AND a.reply_id IS NULL) AS attachments, \
      (SELECT COUNT(*) FROM replies p WHERE p.message_id = m.id) AS replies, COALESCE(m.thread_id, m.id) AS thread_id";
 /// The reader's own recipient row `r`, after [`MESSAGE_SELECT`].
@@ -320,6 +325,7 @@ fn message_of<B>(r: MessageRow, body: B) -> Result<StoredMessage<B>, StorageErro
             }),
         },
         held_until_ms: r.held_until,
+        max_opens: r.max_opens,
         created_at_ms: r.created_at,
         expires_at_ms: r.expires_at,
         attachment_count: r.attachments,
@@ -371,8 +377,8 @@ impl Store {
         with_pool!(self, |pool| {
             let mut tx = begin_write!(self, pool).await?;
             sqlx::query(
-                "INSERT INTO messages (id, reference, sender_id, marking, subject, body, created_at, expires_at, thread_id, in_reply_to, outside_sender, body_html, held_until) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+                "INSERT INTO messages (id, reference, sender_id, marking, subject, body, created_at, expires_at, thread_id, in_reply_to, outside_sender, body_html, held_until, max_opens) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
             )
             .bind(&id)
             .bind(m.reference.as_str())
@@ -387,6 +393,7 @@ impl Store {
             .bind(m.outside_sender.as_ref().map(EmailAddress::as_str))
             .bind(m.body_html.as_ref().map(Sealed::as_bytes))
             .bind(m.held_until_ms)
+            .bind(m.max_opens.map(i64::from))
             .execute(&mut *tx)
             .await?;
             // Notifications wait for the end of the undo window.

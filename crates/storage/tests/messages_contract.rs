@@ -62,6 +62,7 @@ fn message(from: UserId, to: UserId, reference: &str, at: i64) -> NewMessage {
         created_at_ms: at,
         expires_at_ms: at + 1000,
         held_until_ms: None,
+        max_opens: None,
         in_reply_to: None,
         outside_sender: None,
         recipients: vec![
@@ -602,6 +603,7 @@ mod drafts {
             key: wrapped_key(),
             content: sealed("draft"),
             held_until_ms: None,
+            max_opens: None,
         }
     }
 

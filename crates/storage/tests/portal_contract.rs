@@ -36,6 +36,7 @@ async fn external(store: &Store) -> (RecipientId, Token) {
         created_at_ms: 0,
         expires_at_ms: 1_000_000,
         held_until_ms: None,
+        max_opens: None,
         in_reply_to: None,
         outside_sender: None,
         recipients: vec![NewRecipient::External {

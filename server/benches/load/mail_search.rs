@@ -107,6 +107,7 @@ async fn seed(s: &Server, me: (UserId, &str), other: (UserId, &str), count: u64)
             created_at_ms: at,
             expires_at_ms: at + 30 * 86_400_000,
             held_until_ms: None,
+            max_opens: None,
             in_reply_to: None,
             outside_sender: None,
             recipients: vec![NewRecipient::Internal {

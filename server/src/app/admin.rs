@@ -367,6 +367,25 @@ pub fn settings(state: &AppState, admin: &UserRecord) -> Result<Vec<SettingView>
         ("SEALPOST_RETENTION_DAYS_SENSITIVE", s.retention_days_sensitive.to_string()),
         ("SEALPOST_SEND_HOLD_SECONDS", s.send_hold_seconds.to_string()),
         (
+            "SEALPOST_POLICY_OFFICIAL_MAX_EXPIRY_DAYS",
+            s.policy.official.max_expiry_days.to_string(),
+        ),
+        (
+            "SEALPOST_POLICY_SENSITIVE_MAX_EXPIRY_DAYS",
+            s.policy.sensitive.max_expiry_days.to_string(),
+        ),
+        (
+            "SEALPOST_POLICY_OFFICIAL_PASSPHRASE",
+            if s.policy.official.passphrase_required {
+                "required"
+            } else {
+                "optional"
+            }
+            .to_owned(),
+        ),
+        ("SEALPOST_POLICY_OFFICIAL_MAX_OPENS", s.policy.official.max_opens.to_string()),
+        ("SEALPOST_POLICY_SENSITIVE_MAX_OPENS", s.policy.sensitive.max_opens.to_string()),
+        (
             "SEALPOST_DPO_EMAIL",
             s.dpo_email
                 .as_ref()

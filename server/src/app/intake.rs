@@ -195,7 +195,8 @@ async fn take_in(state: &AppState, envelope: &Envelope, meta: &RequestMeta, raw:
     })?;
     let (to, cc, bcc) = addressees(&envelope.to, &incoming);
     let answering = answering(state, &sender, &incoming.answers).await?;
-    let held = marking == Marking::OfficialSensitive && any_outside(state, to.iter().chain(&cc).chain(&bcc)).await?;
+    // A passphrase cannot come from Outlook: mail that needs one waits for it as a draft.
+    let held = state.settings.policy.of(marking).passphrase_required && any_outside(state, to.iter().chain(&cc).chain(&bcc)).await?;
     let mut taken = Taken {
         sender,
         marking,

@@ -112,5 +112,6 @@ pub async fn compose_info(state: &AppState, user: &UserRecord) -> Result<Compose
     Ok(ComposeInfo {
         limits: state.limits,
         known_recipients: state.store.known_recipients(user.id).await?,
+        policy: state.settings.policy,
     })
 }

@@ -59,6 +59,21 @@ pub async fn list(state: &AppState, portal: &Portal, meta: &RequestMeta) -> Resu
 /// One message, recorded as read before it is returned.
 pub async fn read(state: &AppState, portal: &Portal, id: MessageId, meta: &RequestMeta) -> Result<MessageDetail, AppError> {
     let (m, link) = open(state, portal, id).await?;
+    // The marking policy may limit how often each partner opens it.
+    if let Some(max) = m.max_opens
+        && m.shredded.is_none()
+        && !state.store.count_open(link.recipient_id, max).await?
+    {
+        return Err(AppError::Gone {
+            code: "opens_used",
+            message: format!(
+                "This message can be opened {max} times, and you have opened it that often: the council's policy for {} messages. If you need it again, ask {} ({}) to send it again.",
+                m.marking.label(),
+                m.sender_name,
+                m.sender_email
+            ),
+        });
+    }
     let thread = m.thread;
     let mut detail = disclosure::reveal(state, m, &recipient(portal), Viewer::Partner(link.recipient_id), meta).await?;
     // The conversation as far as it was sent to this address: parts between staff, or to

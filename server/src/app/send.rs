@@ -44,6 +44,8 @@ struct Checked {
     marking: Marking,
     expires_in_days: u32,
     passphrase: Option<SecretString>,
+    /// Most opens per partner, under the policy for the marking.
+    max_opens: Option<u32>,
 }
 
 /// What a message is written from.
@@ -296,11 +298,16 @@ async fn validate(state: &AppState, m: SendMessage) -> Result<Checked, AppError>
             format!("The message is too long: at most {} KiB of text.", limits.max_body_bytes / 1024),
         ));
     }
-    let expires_in_days = m.expires_in_days.unwrap_or(limits.default_expiry_days);
-    if !(1..=limits.max_expiry_days).contains(&expires_in_days) {
+    let policy = state.settings.policy.of(m.marking);
+    let expires_in_days = m.expires_in_days.unwrap_or(limits.default_expiry_days.min(policy.max_expiry_days));
+    if !(1..=policy.max_expiry_days).contains(&expires_in_days) {
         return Err(AppError::bad(
             "invalid_expiry",
-            format!("Choose an expiry between 1 and {} days.", limits.max_expiry_days),
+            format!(
+                "Choose an expiry between 1 and {} days: the council's longest for {} messages.",
+                policy.max_expiry_days,
+                m.marking.label()
+            ),
         ));
     }
     let has_external = recipients.iter().any(|r| r.user.is_none());
@@ -313,10 +320,13 @@ async fn validate(state: &AppState, m: SendMessage) -> Result<Checked, AppError>
                 "The passphrase must be at least 12 characters, or 4 words.",
             ));
         }
-    } else if has_external && m.marking == Marking::OfficialSensitive {
+    } else if has_external && policy.passphrase_required {
         return Err(AppError::bad(
             "passphrase_required",
-            "OFFICIAL-SENSITIVE messages to people outside the council need a passphrase, which you give them by phone.",
+            format!(
+                "{} messages to people outside the council need a passphrase, which you give them by phone.",
+                m.marking.label()
+            ),
         ));
     }
     Ok(Checked {
@@ -327,6 +337,7 @@ async fn validate(state: &AppState, m: SendMessage) -> Result<Checked, AppError>
         marking: m.marking,
         expires_in_days,
         passphrase: passphrase.filter(|_| has_external),
+        max_opens: (policy.max_opens > 0).then_some(policy.max_opens),
     })
 }
 
@@ -395,6 +406,7 @@ async fn store(
         created_at_ms: now,
         expires_at_ms: now + i64::from(d.expires_in_days) * DAY_MS,
         held_until_ms: held_until,
+        max_opens: d.max_opens,
         in_reply_to,
         outside_sender: None,
         recipients,

@@ -27,6 +27,7 @@ mod notifications;
 mod outages;
 mod partner;
 mod partner_write;
+mod policy;
 mod portal;
 mod portal_races;
 mod portal_read;

@@ -106,7 +106,10 @@ fn UndoSend(id: MessageId, until: i64) -> impl IntoView {
     let open = RwSignal::new(true);
     let (error, set_error) = signal(None::<String>);
     let left = until - js_sys::Date::now() as i64;
-    set_timeout(move || open.set(false), std::time::Duration::from_millis(u64::try_from(left).unwrap_or(0)));
+    set_timeout(
+        move || open.set(false),
+        std::time::Duration::from_millis(u64::try_from(left).unwrap_or(0)),
+    );
     let at: String = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(until as f64))
         .to_locale_time_string("en-GB")
         .into();

@@ -365,6 +365,7 @@ pub fn Compose() -> impl IntoView {
     let loaded = move || info.get().and_then(Result::ok);
     let limits = Signal::derive(move || loaded().map_or_else(Limits::default, |i: ComposeInfo| i.limits));
     let known = Signal::derive(move || loaded().map(|i| i.known_recipients).unwrap_or_default());
+    let policy = Signal::derive(move || loaded().map(|i| i.policy).unwrap_or_default());
     Effect::new(move |_| {
         if let Some(Err(failure)) = info.get()
             && failure.status != 401
@@ -403,7 +404,7 @@ pub fn Compose() -> impl IntoView {
             <KeptFiles f/>
             <FilePicker files=f.files limits error=f.error.write_only() held/>
             <DraftFiles f/>
-            <Handling f limits/>
+            <Handling f policy/>
             <UploadProgress progress=f.progress label=progress_label/>
             <div class="actions">
                 <button type="submit" class="button" disabled=busy>{move || if sending() { "Sending…" } else { "Send securely" }}</button>

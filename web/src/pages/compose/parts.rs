@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 use sealpost_domain::api_messages::Concern;
-use sealpost_domain::{AttachmentId, EmailAddress, Limits, Marking};
+use sealpost_domain::{AttachmentId, EmailAddress, Marking, Policy};
 
 use super::Fields;
 use crate::components::{bring_into_view, format_size, visible_text};
@@ -107,8 +107,21 @@ pub(super) fn KeptFiles(f: Fields) -> impl IntoView {
 /// How the message is handled: its marking, the passphrase for people outside the council, and
 /// how long its links work.
 #[component]
-pub(super) fn Handling(f: Fields, limits: Signal<Limits>) -> impl IntoView {
+pub(super) fn Handling(f: Fields, policy: Signal<Policy>) -> impl IntoView {
     let marking = f.marking;
+    let rules = Signal::derive(move || *policy.get().of(marking.get()));
+    // The council's policy for the marking chosen, in a sentence.
+    let said = move || {
+        let r = rules.get();
+        let mut s = format!("{}: links work for at most {} days", marking.get().label(), r.max_expiry_days);
+        if r.passphrase_required {
+            s.push_str("; people outside the council need a passphrase");
+        }
+        if r.max_opens > 0 {
+            s.push_str(&format!("; each of them can open it {} times", r.max_opens));
+        }
+        s + "."
+    };
     view! {
         <fieldset class="field">
             <legend>"Marking"</legend>
@@ -116,16 +129,17 @@ pub(super) fn Handling(f: Fields, limits: Signal<Limits>) -> impl IntoView {
                 on:change=move |_| marking.set(Marking::Official)/>"OFFICIAL"</label>
             <label class="radio"><input type="radio" name="marking" checked=move || marking.get() == Marking::OfficialSensitive
                 on:change=move |_| marking.set(Marking::OfficialSensitive)/>"OFFICIAL-SENSITIVE"</label>
+            <p class="field-hint" aria-live="polite">{said}</p>
         </fieldset>
         <div class="field">
             <label for="passphrase">"Passphrase for people outside the council"</label>
-            <p class="field-hint" id="passphrase-hint">"Needed for OFFICIAL-SENSITIVE messages to external recipients: at least 12 characters or 4 words. Give it to them by phone, never by email."</p>
+            <p class="field-hint" id="passphrase-hint">"At least 12 characters or 4 words. Give it to them by phone, never by email."</p>
             <input id="passphrase" type="text" autocomplete="off" spellcheck="false" aria-describedby="passphrase-hint" bind:value=f.passphrase
                 aria-invalid=f.marked("passphrase") on:input=f.edited("passphrase")/>
         </div>
         <div class="field narrow-field">
             <label for="expiry">"Links work for (days)"</label>
-            <input id="expiry" type="number" min="1" max=move || limits.get().max_expiry_days.to_string() bind:value=f.expiry/>
+            <input id="expiry" type="number" min="1" max=move || rules.get().max_expiry_days.to_string() bind:value=f.expiry/>
         </div>
     }
 }

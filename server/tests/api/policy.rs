@@ -1,0 +1,125 @@
+//! The marking policy (issue 20), on both backends: per marking, the longest expiry, whether
+//! partners need a passphrase, and the most portal opens per partner. The compose page is told
+//! the policy; the send enforces it with an error that says why; the opens limit holds under
+//! 40 parallel opens.
+
+use reqwest::StatusCode;
+use sealpost_domain::{MarkingPolicy, Policy};
+use sealpost_mail::testing::SmtpSink;
+use serde_json::{Value, json};
+
+use crate::staff::people;
+use crate::test_app::{TestApp, body, spawn_app, spawn_app_with};
+
+const PARTNER: &str = "pc.jones@met.police.uk";
+const PASSPHRASE: &str = "correct horse battery staple";
+
+/// OFFICIAL: links for at most 7 days, a passphrase for partners; OFFICIAL-SENSITIVE: each
+/// partner may open it twice.
+async fn strict_app() -> (TestApp, SmtpSink) {
+    let sink = SmtpSink::start(&[]).await.unwrap();
+    let url = sink.url.clone();
+    let app = spawn_app_with(move |s| {
+        s.smtp_url = Some(sealpost_crypto::SecretString::from(url));
+        s.policy = Policy {
+            official: MarkingPolicy {
+                max_expiry_days: 7,
+                passphrase_required: true,
+                max_opens: 0,
+            },
+            sensitive: MarkingPolicy {
+                max_opens: 2,
+                ..Policy::default().sensitive
+            },
+        };
+    })
+    .await;
+    (app, sink)
+}
+
+fn message(to: &str, marking: &str, expiry: Option<u32>, passphrase: Option<&str>) -> Value {
+    json!({
+        "recipients": [to], "subject": "Case review", "body": "Notes.", "marking": marking,
+        "expires_in_days": expiry, "passphrase": passphrase,
+    })
+}
+
+async fn answer(app: &TestApp, cookie: &str, m: Value) -> (StatusCode, Value) {
+    let r = app.send(cookie, m, &[]).await;
+    (r.status(), body(r).await)
+}
+
+#[tokio::test]
+async fn the_compose_page_is_told_the_policy_and_the_default_keeps_todays_behaviour() {
+    let app = spawn_app().await;
+    let p = people(&app).await;
+    let info = body(app.get("/api/v1/compose").header("cookie", &p.ann).send().await.unwrap()).await;
+    let policy: Policy = serde_json::from_value(info["policy"].clone()).unwrap();
+    assert_eq!(policy, Policy::default());
+    assert!(!policy.official.passphrase_required && policy.sensitive.passphrase_required);
+    assert_eq!((policy.official.max_expiry_days, policy.sensitive.max_opens), (90, 0));
+    // Today's behaviour: OFFICIAL to a partner needs no passphrase.
+    let (status, _) = answer(&app, &p.ann, message(PARTNER, "official", None, None)).await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_stricter_policy_is_enforced_at_the_send_with_a_reason() {
+    let (app, _sink) = strict_app().await;
+    let p = people(&app).await;
+    let info = body(app.get("/api/v1/compose").header("cookie", &p.ann).send().await.unwrap()).await;
+    assert_eq!(info["policy"]["official"]["max_expiry_days"], 7);
+    // A partner needs a passphrase now, even for OFFICIAL; a colleague does not.
+    let (status, e) = answer(&app, &p.ann, message(PARTNER, "official", None, None)).await;
+    assert_eq!(
+        (status, e["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("passphrase_required")),
+        "{e}"
+    );
+    assert!(e["message"].as_str().unwrap().starts_with("OFFICIAL messages"), "{e}");
+    let (status, _) = answer(&app, &p.ann, message("bob@testshire.gov.uk", "official", None, None)).await;
+    assert_eq!(status, StatusCode::OK);
+    // At most 7 days; without a choice, the policy's longest (not the usual 30).
+    let (status, e) = answer(&app, &p.ann, message(PARTNER, "official", Some(10), Some(PASSPHRASE))).await;
+    assert_eq!(
+        (status, e["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_expiry")),
+        "{e}"
+    );
+    assert!(e["message"].as_str().unwrap().contains("between 1 and 7 days"), "{e}");
+    let before = app.state.now_ms();
+    let (status, sent) = answer(&app, &p.ann, message(PARTNER, "official", None, Some(PASSPHRASE))).await;
+    assert_eq!(status, StatusCode::OK, "{sent}");
+    let read = body(app.read(&p.ann, sent["id"].as_str().unwrap()).await).await;
+    assert_eq!(read["expires_at"].as_i64(), Some(before + 7 * 86_400_000));
+    // OFFICIAL-SENSITIVE keeps the usual longest.
+    let (status, _) = answer(&app, &p.ann, message(PARTNER, "official-sensitive", Some(60), Some(PASSPHRASE))).await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_partner_opens_a_message_at_most_as_often_as_the_policy_allows_even_forty_at_once() {
+    let (app, sink) = strict_app().await;
+    let p = people(&app).await;
+    let (status, sent) = answer(&app, &p.ann, message(PARTNER, "official-sensitive", None, Some(PASSPHRASE))).await;
+    assert_eq!(status, StatusCode::OK, "{sent}");
+    let id = sent["id"].as_str().unwrap();
+    app.deliver_due().await;
+    let token = app.link_sent_to(&sink, PARTNER);
+    let cookie = app.portal_sign_in(&sink, &token, Some(PASSPHRASE)).await;
+    let opens: Vec<_> = (0..40).map(|_| app.portal_message(&cookie, id)).collect();
+    let statuses: Vec<StatusCode> = futures::future::join_all(opens).await.iter().map(|r| r.status()).collect();
+    assert_eq!(statuses.iter().filter(|s| **s == StatusCode::OK).count(), 2, "{statuses:?}");
+    assert!(
+        statuses.iter().all(|s| *s == StatusCode::OK || *s == StatusCode::GONE),
+        "{statuses:?}"
+    );
+    let used = app.portal_message(&cookie, id).await;
+    let said = body(used).await;
+    assert_eq!(said["code"], "opens_used");
+    assert!(said["message"].as_str().unwrap().contains("can be opened 2 times"), "{said}");
+    // The sender still reads it as often as they like.
+    for _ in 0..3 {
+        assert_eq!(app.read(&p.ann, id).await.status(), StatusCode::OK);
+    }
+}
