@@ -603,7 +603,6 @@ mod drafts {
             key: wrapped_key(),
             content: sealed("draft"),
             held_until_ms: None,
-            max_opens: None,
         }
     }
 
