@@ -140,6 +140,8 @@ pub enum Action {
     KeysRotated,
     /// The old master keys were dropped once nothing needed them (`sealpost keys retire`).
     KeysRetired,
+    /// The sender confirmed a send to an address one slip from one they have written to.
+    ConfirmedSimilarAddress,
     /// The sender confirmed a send to an address whose domain looks like one the council
     /// writes to (the object is the message).
     ConfirmedLookalike,
@@ -322,6 +324,7 @@ impl Action {
             Action::KeysRotated => "keys.rotated",
             Action::KeysRetired => "keys.retired",
             Action::ConfirmedLookalike => "message.confirmed_lookalike",
+            Action::ConfirmedSimilarAddress => "message.confirmed_similar_address",
             Action::ConfirmedWebmail => "message.confirmed_webmail",
             Action::ConfirmedOrganisations => "message.confirmed_organisations",
             Action::ConfirmedContent => "message.confirmed_content",
@@ -331,7 +334,7 @@ impl Action {
     }
 
     /// Every action, for tests that must cover each one.
-    pub const ALL: [Action; 56] = [
+    pub const ALL: [Action; 57] = [
         Action::MessageSend,
         Action::MailboxList,
         Action::MailboxSearch,
@@ -383,6 +386,7 @@ impl Action {
         Action::KeysRotated,
         Action::KeysRetired,
         Action::ConfirmedLookalike,
+        Action::ConfirmedSimilarAddress,
         Action::ConfirmedWebmail,
         Action::ConfirmedOrganisations,
         Action::ConfirmedContent,

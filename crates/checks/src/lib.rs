@@ -6,8 +6,10 @@
 //! Pure functions over text: no I/O, no clock, nothing logged. A finding names its kind and
 //! how many, never the value found, so what is audited or shown cannot leak what it found.
 
+pub mod addresses;
 pub mod content;
 pub mod domains;
 
+pub use addresses::near_miss;
 pub use content::{ContentFindings, Keywords, StreamScan, is_text_file, scan};
 pub use domains::{Domain, PERSONAL_WEBMAIL, PUBLIC_SECTOR, lookalike_of, on_public_sector_list, organisation};

@@ -30,6 +30,10 @@ pub const ACTIONS: &[(&str, &str)] = &[
         "message.confirmed_lookalike",
         "Sent after confirming an address that looks like a known domain",
     ),
+    (
+        "message.confirmed_similar_address",
+        "Sent after confirming an address close to one the sender had used",
+    ),
     ("message.confirmed_webmail", "Sent after confirming a personal email address"),
     (
         "message.confirmed_organisations",

@@ -11,9 +11,9 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use sealpost_checks::{ContentFindings, Domain, lookalike_of, organisation, scan};
+use sealpost_checks::{ContentFindings, Domain, lookalike_of, near_miss, organisation, scan};
 use sealpost_domain::api_messages::Concern;
-use sealpost_domain::{EmailAddress, Marking};
+use sealpost_domain::{EmailAddress, Marking, UserId};
 
 use crate::app::audit::Action;
 use crate::error::AppError;
@@ -21,6 +21,9 @@ use crate::state::AppState;
 
 /// A recipient whose domain looks like one the council writes to.
 pub const LOOKALIKE: &str = "lookalike_domain";
+/// A recipient the sender has not written to, one slip from one they have (`jane.smyth` for
+/// `jane.smith`, same domain).
+pub const SIMILAR: &str = "similar_address";
 /// A recipient at a personal webmail domain.
 pub const WEBMAIL: &str = "personal_webmail";
 /// External recipients from several organisations on one OFFICIAL-SENSITIVE message.
@@ -28,7 +31,7 @@ pub const ORGANISATIONS: &str = "several_organisations";
 /// NHS, National Insurance or bank numbers, or the council's keywords, in an OFFICIAL message.
 pub const CONTENT: &str = "sensitive_content";
 /// Every kind.
-pub const ALL: [&str; 4] = [LOOKALIKE, WEBMAIL, ORGANISATIONS, CONTENT];
+pub const ALL: [&str; 5] = [LOOKALIKE, SIMILAR, WEBMAIL, ORGANISATIONS, CONTENT];
 
 /// How long the list of domains the council writes to is kept before it is read again.
 const DOMAINS_TTL_MS: i64 = 5 * 60_000;
@@ -76,6 +79,10 @@ fn domain_of(address: &EmailAddress) -> Domain {
 
 /// What a send is checked on.
 pub struct Outgoing<'a> {
+    /// Who sends it.
+    pub sender: UserId,
+    /// Every recipient.
+    pub all: Vec<&'a EmailAddress>,
     /// Recipients without a Sealpost account.
     pub external: Vec<&'a EmailAddress>,
     /// The marking chosen.
@@ -92,6 +99,15 @@ pub struct Outgoing<'a> {
 /// actions of the concerns it had (each confirmed), to record once it is sent.
 pub async fn check(state: &AppState, m: &Outgoing<'_>) -> Result<Vec<Action>, AppError> {
     let mut concerns = vec![];
+    let known = state.store.known_recipients(m.sender).await?;
+    for address in m.all.iter().filter(|a| !known.contains(a)) {
+        if let Some(near) = near_miss(address.as_str(), known.iter().map(EmailAddress::as_str)) {
+            concerns.push(concern(
+                SIMILAR,
+                format!("You have not written to {address} before, but you have written to {near}. Check it is the right person."),
+            ));
+        }
+    }
     if !m.external.is_empty() {
         let known = state.known_domains.get(state).await?;
         let mut organisations = BTreeSet::new();
@@ -187,6 +203,7 @@ fn concern(kind: &str, message: String) -> Concern {
 fn action_of(kind: &str) -> Option<Action> {
     Some(match kind {
         LOOKALIKE => Action::ConfirmedLookalike,
+        SIMILAR => Action::ConfirmedSimilarAddress,
         WEBMAIL => Action::ConfirmedWebmail,
         ORGANISATIONS => Action::ConfirmedOrganisations,
         CONTENT => Action::ConfirmedContent,

@@ -231,7 +231,15 @@ async fn take_in(state: &AppState, envelope: &Envelope, meta: &RequestMeta, raw:
     // The checks of the compose page: what it would ask about goes into the receipt; what
     // policy refuses is refused, and bounced with the reason.
     let external = outside(state, to.iter().chain(&cc).chain(&bcc)).await?;
+    let everyone: Vec<EmailAddress> = to
+        .iter()
+        .chain(&cc)
+        .chain(&bcc)
+        .filter_map(|a| EmailAddress::parse(a).ok())
+        .collect();
     let outgoing = concerns::Outgoing {
+        sender: taken.sender.id,
+        all: everyone.iter().collect(),
         external: external.iter().collect(),
         marking,
         text: [subject.as_str(), incoming.text.as_str()],

@@ -123,6 +123,8 @@ async fn send_in(state: &AppState, sender: &UserRecord, meta: &RequestMeta, mut 
     let mut confirmations = concerns::check(
         state,
         &concerns::Outgoing {
+            sender: sender.id,
+            all: checked.recipients.iter().map(|r| &r.address).collect(),
             external: checked.recipients.iter().filter(|r| r.user.is_none()).map(|r| &r.address).collect(),
             marking: checked.marking,
             text: [checked.subject.as_str(), checked.body.as_str()],

@@ -273,3 +273,29 @@ async fn a_text_file_is_read_for_sensitive_numbers_whether_sent_with_the_form_or
     let read = body(app.read(&p.ann, sent["id"].as_str().unwrap()).await).await;
     assert_eq!(read["attachments"].as_array().map(Vec::len), Some(1), "{read}");
 }
+
+#[tokio::test]
+async fn a_new_address_one_slip_from_a_past_recipient_is_a_409_naming_both() {
+    let app = spawn_app().await;
+    let p = people(&app).await;
+    kinds(&app, &p, to(&["jane.smith@nhs.net"], "official", "Hello", &[]))
+        .await
+        .unwrap();
+    let asked = kinds(&app, &p, to(&["jane.smyth@nhs.net"], "official", "Hello", &[]))
+        .await
+        .unwrap_err();
+    assert_eq!(listed(&asked), ["similar_address"]);
+    let said = asked.1["concerns"][0]["message"].as_str().unwrap();
+    assert!(said.contains("jane.smyth@nhs.net") && said.contains("jane.smith@nhs.net"), "{said}");
+    let sent = kinds(&app, &p, to(&["jane.smyth@nhs.net"], "official", "Hello", &["similar_address"]))
+        .await
+        .unwrap();
+    assert_eq!(
+        app.audit_actions(sent["id"].as_str().unwrap()).await[0],
+        "message.confirmed_similar_address"
+    );
+    // Written to now: no longer new, so no longer asked about.
+    kinds(&app, &p, to(&["jane.smyth@nhs.net"], "official", "Again", &[]))
+        .await
+        .unwrap();
+}
