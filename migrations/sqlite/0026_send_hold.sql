@@ -11,3 +11,7 @@ CREATE INDEX messages_held ON messages (held_until) WHERE held_until IS NOT NULL
 -- limit), and each recipient's opens so far, counted in one conditional UPDATE per open.
 ALTER TABLE messages ADD COLUMN max_opens BIGINT;
 ALTER TABLE recipients ADD COLUMN opens BIGINT NOT NULL DEFAULT 0;
+
+-- The marking policy's view-only files (issue 20): partners may view this message's files in
+-- the browser (images, PDF, text) but not download them.
+ALTER TABLE messages ADD COLUMN view_only_files BOOLEAN NOT NULL DEFAULT FALSE;

@@ -67,7 +67,8 @@ pub struct Settings {
     /// `SEALPOST_MAX_EXPIRY_DAYS`), whether partners need a passphrase for OFFICIAL
     /// (`SEALPOST_POLICY_OFFICIAL_PASSPHRASE`, `optional` or `required`; OFFICIAL-SENSITIVE always
     /// needs one) and the most opens per partner (`SEALPOST_POLICY_OFFICIAL_MAX_OPENS`,
-    /// `…_SENSITIVE_…`, default 0: no limit).
+    /// `…_SENSITIVE_…`, default 0: no limit) and whether partners may only view files
+    /// (`SEALPOST_POLICY_OFFICIAL_FILES`, `…_SENSITIVE_…`: `download`, the default, or `view`).
     pub policy: sealpost_domain::Policy,
     /// Seconds a sent message waits before anyone receives it, while its sender may undo the
     /// send (`SEALPOST_SEND_HOLD_SECONDS`, default 30, at most 300, 0 for none).
@@ -299,6 +300,8 @@ struct Layer {
     policy_official_passphrase: Option<String>,
     policy_official_max_opens: Option<u32>,
     policy_sensitive_max_opens: Option<u32>,
+    policy_official_files: Option<String>,
+    policy_sensitive_files: Option<String>,
     check_keywords: Option<String>,
     webmail_domains: Option<String>,
     sensitive_webmail: Option<String>,
@@ -451,6 +454,11 @@ impl Settings {
             policy: {
                 let longest = l.max_expiry_days.unwrap_or(90);
                 let expiry = |set: Option<u32>| set.unwrap_or(longest).clamp(1, longest);
+                let view_only = |set: Option<&str>, name: &str| match set.map(str::trim) {
+                    None | Some("download") => Ok(false),
+                    Some("view") => Ok(true),
+                    Some(_) => Err(SettingsError::Env(name.into())),
+                };
                 sealpost_domain::Policy {
                     official: sealpost_domain::MarkingPolicy {
                         max_expiry_days: expiry(l.policy_official_max_expiry_days),
@@ -460,11 +468,13 @@ impl Settings {
                             Some(_) => return Err(SettingsError::Env("SEALPOST_POLICY_OFFICIAL_PASSPHRASE".into())),
                         },
                         max_opens: l.policy_official_max_opens.unwrap_or(0),
+                        view_only_files: view_only(l.policy_official_files.as_deref(), "SEALPOST_POLICY_OFFICIAL_FILES")?,
                     },
                     sensitive: sealpost_domain::MarkingPolicy {
                         max_expiry_days: expiry(l.policy_sensitive_max_expiry_days),
                         passphrase_required: true,
                         max_opens: l.policy_sensitive_max_opens.unwrap_or(0),
+                        view_only_files: view_only(l.policy_sensitive_files.as_deref(), "SEALPOST_POLICY_SENSITIVE_FILES")?,
                     },
                 }
             },
@@ -659,6 +669,8 @@ fn apply_env(l: &mut Layer, name: &str, v: String) -> Result<(), ()> {
         "POLICY_OFFICIAL_PASSPHRASE" => l.policy_official_passphrase = Some(v),
         "POLICY_OFFICIAL_MAX_OPENS" => l.policy_official_max_opens = num(&v)?,
         "POLICY_SENSITIVE_MAX_OPENS" => l.policy_sensitive_max_opens = num(&v)?,
+        "POLICY_OFFICIAL_FILES" => l.policy_official_files = Some(v),
+        "POLICY_SENSITIVE_FILES" => l.policy_sensitive_files = Some(v),
         "CHECK_KEYWORDS" => l.check_keywords = Some(v),
         "CHECK_WEBMAIL_DOMAINS" => l.webmail_domains = Some(v),
         "POLICY_SENSITIVE_WEBMAIL" => l.sensitive_webmail = Some(v),

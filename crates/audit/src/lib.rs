@@ -42,6 +42,8 @@ pub enum Action {
     AttachmentDownload,
     /// An attachment was forwarded: opened and sealed again into a new message.
     AttachmentForward,
+    /// An attachment was shown in the browser, not downloaded (a view-only message's file).
+    AttachmentView,
     /// Access was withdrawn.
     MessageRevoke,
     /// Access was given back after a withdrawal (a partner gets a new link).
@@ -279,6 +281,7 @@ impl Action {
             Action::MessageRead => "message.read",
             Action::AttachmentDownload => "attachment.download",
             Action::AttachmentForward => "attachment.forward",
+            Action::AttachmentView => "attachment.view",
             Action::MessageRevoke => "message.revoke",
             Action::MessageRegrant => "message.regrant",
             Action::NotificationSent => "notification.sent",
@@ -334,13 +337,14 @@ impl Action {
     }
 
     /// Every action, for tests that must cover each one.
-    pub const ALL: [Action; 57] = [
+    pub const ALL: [Action; 58] = [
         Action::MessageSend,
         Action::MailboxList,
         Action::MailboxSearch,
         Action::MessageRead,
         Action::AttachmentDownload,
         Action::AttachmentForward,
+        Action::AttachmentView,
         Action::MessageRevoke,
         Action::MessageRegrant,
         Action::NotificationSent,

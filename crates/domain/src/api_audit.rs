@@ -80,6 +80,10 @@ pub const ACTIONS: &[(&str, &str)] = &[
     ("mailbox.search", "Searched their mail"),
     ("message.read", "Opened a message"),
     ("attachment.download", "Downloaded a file"),
+    (
+        "attachment.view",
+        "Viewed a file in the browser (the message's files are view-only)",
+    ),
     ("attachment.forward", "Forwarded a file"),
     ("message.reply", "Sent a secure reply"),
     ("message.revoke", "Withdrew access"),

@@ -279,6 +279,9 @@ pub struct MessageDetail {
     /// answered nor an answer, and in the portal.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub thread: Vec<ThreadPart>,
+    /// For a partner: its files can only be viewed in the browser, not downloaded.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub view_only: bool,
     /// For its sender, while the send can still be undone: until when (Unix ms).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub held_until: Option<i64>,

@@ -4,6 +4,21 @@
 
 use crate::unicode::{is_bidi_control, is_invisible};
 
+/// The type a view-only file is shown as in the browser, by its ending: images, PDF (the
+/// browser's own viewer) and text; `None` for anything else, which cannot be viewed.
+pub fn viewable_type(name: &str) -> Option<&'static str> {
+    let (_, ending) = name.rsplit_once('.')?;
+    Some(match ending.to_ascii_lowercase().as_str() {
+        "png" => "image/png",
+        "jpg" | "jpeg" => "image/jpeg",
+        "gif" => "image/gif",
+        "webp" => "image/webp",
+        "pdf" => "application/pdf",
+        "txt" | "csv" | "tsv" | "log" | "md" | "text" => "text/plain; charset=utf-8",
+        _ => return None,
+    })
+}
+
 /// Keeps the last path component, drops control, direction, invisible and path characters,
 /// folds runs of white space into one space (so `x.pdf<50 spaces>.exe` cannot push `.exe` out
 /// of sight), and limits the length, so a name is safe in a `Content-Disposition` header, on

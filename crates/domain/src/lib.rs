@@ -23,7 +23,7 @@ pub mod time;
 pub mod unicode;
 
 pub use email::{EmailAddress, EmailError, MAX_EMAIL_LEN};
-pub use file_name::sanitise_file_name;
+pub use file_name::{sanitise_file_name, viewable_type};
 pub use ids::UserId;
 pub use message::{AttachmentId, Limits, Marking, MarkingPolicy, MessageId, Policy, REFERENCE_ALPHABET, RecipientId, Reference, ReplyId};
 pub use names::{DisplayName, DisplayNameError, PhoneNumber, PhoneNumberError};

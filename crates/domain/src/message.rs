@@ -144,6 +144,10 @@ pub struct MarkingPolicy {
     pub passphrase_required: bool,
     /// Most times each recipient outside the council may open it in the portal; 0: no limit.
     pub max_opens: u32,
+    /// Recipients outside the council may only view its files in the browser (images, PDF and
+    /// text), not download them.
+    #[serde(default)]
+    pub view_only_files: bool,
 }
 
 /// The policy for each marking. The default is Sealpost's behaviour without one: a passphrase
@@ -174,11 +178,13 @@ impl Default for Policy {
                 max_expiry_days: longest,
                 passphrase_required: false,
                 max_opens: 0,
+                view_only_files: false,
             },
             sensitive: MarkingPolicy {
                 max_expiry_days: longest,
                 passphrase_required: true,
                 max_opens: 0,
+                view_only_files: false,
             },
         }
     }

@@ -42,6 +42,8 @@ pub struct NewMessage {
     pub held_until_ms: Option<i64>,
     /// Most portal opens per partner (the marking policy); `None`: no limit.
     pub max_opens: Option<u32>,
+    /// Partners may only view its files, not download them (the marking policy).
+    pub view_only_files: bool,
     /// The conversation it answers, if it is an answer.
     pub in_reply_to: Option<ThreadLink>,
     /// Written outside the council (through `/write`): the address its writer proved. The
@@ -154,6 +156,8 @@ pub struct StoredMessage<B = Bodies> {
     pub held_until_ms: Option<i64>,
     /// Most portal opens per partner; `None`: no limit.
     pub max_opens: Option<i64>,
+    /// Partners may only view its files, not download them.
+    pub view_only_files: bool,
     /// Sent at (ms).
     pub created_at_ms: i64,
     /// Expires at (ms).
@@ -240,6 +244,7 @@ pub(crate) struct MessageRow {
     shred_reason: Option<String>,
     held_until: Option<i64>,
     max_opens: Option<i64>,
+    view_only_files: bool,
     created_at: i64,
     expires_at: i64,
     attachments: i64,
@@ -264,7 +269,7 @@ pub(crate) const MESSAGE_BODIES: &str = "m.body, m.body_html";
 
 pub(crate) const MESSAGE_SELECT: &str = "SELECT m.id, m.reference, m.sender_id, COALESCE(m.outside_sender, u.display_name) AS sender_name, \
      COALESCE(m.outside_sender, u.email) AS sender_email, m.outside_sender, m.marking, \
-     m.subject, k.wrapped, m.shredded_at, m.shred_reason, m.held_until, m.max_opens, m.created_at, m.expires_at, \
+     m.subject, k.wrapped, m.shredded_at, m.shred_reason, m.held_until, m.max_opens, m.view_only_files, m.created_at, m.expires_at, \
      (SELECT COUNT(*) FROM attachments a WHERE a.message_id = m.id AND a.reply_id IS NULL) AS attachments, \
      (SELECT COUNT(*) FROM replies p WHERE p.message_id = m.id) AS replies, COALESCE(m.thread_id, m.id) AS thread_id";
 /// The reader's own recipient row `r`, after [`MESSAGE_SELECT`].
@@ -326,6 +331,7 @@ fn message_of<B>(r: MessageRow, body: B) -> Result<StoredMessage<B>, StorageErro
         },
         held_until_ms: r.held_until,
         max_opens: r.max_opens,
+        view_only_files: r.view_only_files,
         created_at_ms: r.created_at,
         expires_at_ms: r.expires_at,
         attachment_count: r.attachments,
@@ -377,8 +383,8 @@ impl Store {
         with_pool!(self, |pool| {
             let mut tx = begin_write!(self, pool).await?;
             sqlx::query(
-                "INSERT INTO messages (id, reference, sender_id, marking, subject, body, created_at, expires_at, thread_id, in_reply_to, outside_sender, body_html, held_until, max_opens) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+                "INSERT INTO messages (id, reference, sender_id, marking, subject, body, created_at, expires_at, thread_id, in_reply_to, outside_sender, body_html, held_until, max_opens, view_only_files) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
             )
             .bind(&id)
             .bind(m.reference.as_str())
@@ -394,6 +400,7 @@ impl Store {
             .bind(m.body_html.as_ref().map(Sealed::as_bytes))
             .bind(m.held_until_ms)
             .bind(m.max_opens.map(i64::from))
+            .bind(m.view_only_files)
             .execute(&mut *tx)
             .await?;
             // Notifications wait for the end of the undo window.

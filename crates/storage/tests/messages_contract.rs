@@ -63,6 +63,7 @@ fn message(from: UserId, to: UserId, reference: &str, at: i64) -> NewMessage {
         expires_at_ms: at + 1000,
         held_until_ms: None,
         max_opens: None,
+        view_only_files: false,
         in_reply_to: None,
         outside_sender: None,
         recipients: vec![

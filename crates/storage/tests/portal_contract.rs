@@ -37,6 +37,7 @@ async fn external(store: &Store) -> (RecipientId, Token) {
         expires_at_ms: 1_000_000,
         held_until_ms: None,
         max_opens: None,
+        view_only_files: false,
         in_reply_to: None,
         outside_sender: None,
         recipients: vec![NewRecipient::External {

@@ -108,6 +108,7 @@ async fn seed(s: &Server, me: (UserId, &str), other: (UserId, &str), count: u64)
             expires_at_ms: at + 30 * 86_400_000,
             held_until_ms: None,
             max_opens: None,
+            view_only_files: false,
             in_reply_to: None,
             outside_sender: None,
             recipients: vec![NewRecipient::Internal {

@@ -386,6 +386,14 @@ pub fn settings(state: &AppState, admin: &UserRecord) -> Result<Vec<SettingView>
         ("SEALPOST_POLICY_OFFICIAL_MAX_OPENS", s.policy.official.max_opens.to_string()),
         ("SEALPOST_POLICY_SENSITIVE_MAX_OPENS", s.policy.sensitive.max_opens.to_string()),
         (
+            "SEALPOST_POLICY_OFFICIAL_FILES",
+            files_word(s.policy.official.view_only_files).to_owned(),
+        ),
+        (
+            "SEALPOST_POLICY_SENSITIVE_FILES",
+            files_word(s.policy.sensitive.view_only_files).to_owned(),
+        ),
+        (
             "SEALPOST_DPO_EMAIL",
             s.dpo_email
                 .as_ref()
@@ -420,4 +428,9 @@ mod tests {
         assert_eq!(records[1], (4, vec!["b@x.gov.uk".into(), "Bo \"B\" Jones".into(), String::new()]));
         assert_eq!(csv_records("c@x.gov.uk,Cy").len(), 1, "no header is fine");
     }
+}
+
+/// How a marking policy's file rule is set.
+fn files_word(view_only: bool) -> &'static str {
+    if view_only { "view" } else { "download" }
 }

@@ -284,6 +284,7 @@ pub async fn send(state: &AppState, w: &Writing, meta: &RequestMeta, mut form: i
         expires_at_ms: now + i64::from(state.limits.default_expiry_days) * DAY_MS,
         held_until_ms: None,
         max_opens: None,
+        view_only_files: false,
         in_reply_to: None,
         outside_sender: Some(from),
         recipients: staff

@@ -83,17 +83,31 @@ pub async fn read(state: &AppState, portal: &Portal, id: MessageId, meta: &Reque
     Ok(detail)
 }
 
-/// One attachment of a message (or of the recipient's own reply); recorded before the first byte.
+/// How a partner gets a file.
+pub enum Delivered {
+    /// As a download.
+    Download(Download),
+    /// Shown in the browser only: the message's files are view-only under the marking policy.
+    View(Download),
+}
+
+/// One attachment of a message (or of the recipient's own reply); recorded before the first
+/// byte, as a download or, for a view-only message, as a view.
 pub async fn download(
     state: &AppState,
     portal: &Portal,
     id: MessageId,
     attachment: AttachmentId,
     meta: &RequestMeta,
-) -> Result<Download, AppError> {
+) -> Result<Delivered, AppError> {
     let (m, link) = open(state, portal, id).await?;
     let viewer = Viewer::Partner(link.recipient_id);
-    disclosure::open_attachment(state, &m, attachment, viewer, &recipient(portal), meta).await
+    let actor = recipient(portal);
+    Ok(if m.view_only_files {
+        Delivered::View(disclosure::view_attachment(state, &m, attachment, viewer, &actor, meta).await?)
+    } else {
+        Delivered::Download(disclosure::open_attachment(state, &m, attachment, viewer, &actor, meta).await?)
+    })
 }
 
 /// Message `id` with the recipient row through which this session reaches it: 403 before the

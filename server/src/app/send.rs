@@ -46,6 +46,8 @@ struct Checked {
     passphrase: Option<SecretString>,
     /// Most opens per partner, under the policy for the marking.
     max_opens: Option<u32>,
+    /// Partners only view its files, under the policy for the marking.
+    view_only_files: bool,
 }
 
 /// What a message is written from.
@@ -340,6 +342,7 @@ async fn validate(state: &AppState, m: SendMessage) -> Result<Checked, AppError>
         expires_in_days,
         passphrase: passphrase.filter(|_| has_external),
         max_opens: (policy.max_opens > 0).then_some(policy.max_opens),
+        view_only_files: policy.view_only_files,
     })
 }
 
@@ -409,6 +412,7 @@ async fn store(
         expires_at_ms: now + i64::from(d.expires_in_days) * DAY_MS,
         held_until_ms: held_until,
         max_opens: d.max_opens,
+        view_only_files: d.view_only_files,
         in_reply_to,
         outside_sender: None,
         recipients,

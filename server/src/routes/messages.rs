@@ -193,6 +193,33 @@ pub(super) fn attachment_response(d: disclosure::Download) -> Response {
     (headers, Body::from_stream(ReaderStream::with_capacity(d.reader, DOWNLOAD_FRAME))).into_response()
 }
 
+/// A view-only file, shown by the browser: its type from its ending (only types the browser
+/// can show get here), `inline`, and a policy of its own that runs nothing and loads nothing
+/// else. Images and text are sandboxed; a PDF is not, because Chromium will not show a PDF in a
+/// sandbox, so its policy allows only the PDF itself as the viewer's object.
+pub(super) fn inline_response(d: disclosure::Download) -> Response {
+    let kind = sealpost_domain::viewable_type(&d.name).unwrap_or("application/octet-stream");
+    let policy = if kind == "application/pdf" {
+        "default-src 'none'; object-src 'self'; frame-ancestors 'none'"
+    } else {
+        "sandbox; default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; frame-ancestors 'none'"
+    };
+    let disposition = content_disposition(&d.name)
+        .to_str()
+        .unwrap_or("attachment")
+        .replacen("attachment", "inline", 1);
+    let headers = [
+        (header::CONTENT_TYPE, HeaderValue::from_static(kind)),
+        (
+            header::CONTENT_DISPOSITION,
+            HeaderValue::from_str(&disposition).unwrap_or(HeaderValue::from_static("inline")),
+        ),
+        (header::CONTENT_LENGTH, HeaderValue::from(d.size)),
+        (header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(policy)),
+    ];
+    (headers, Body::from_stream(ReaderStream::with_capacity(d.reader, DOWNLOAD_FRAME))).into_response()
+}
+
 /// A malformed id is indistinguishable from a missing one (SECURITY C1).
 pub(super) fn parse_id<T: std::str::FromStr>(text: &str) -> Result<T, AppError> {
     text.parse().map_err(|_| AppError::NotFound)

@@ -107,6 +107,10 @@ async fn download(
     InPortal(p): InPortal,
     Path((id, attachment)): Path<(String, String)>,
 ) -> Result<Response, AppError> {
-    let d = portal_mail::download(&state, &p, parse_id(&id)?, parse_id(&attachment)?, &meta).await?;
-    Ok(super::messages::attachment_response(d))
+    Ok(
+        match portal_mail::download(&state, &p, parse_id(&id)?, parse_id(&attachment)?, &meta).await? {
+            portal_mail::Delivered::Download(d) => super::messages::attachment_response(d),
+            portal_mail::Delivered::View(d) => super::messages::inline_response(d),
+        },
+    )
 }

@@ -26,6 +26,7 @@ async fn strict_app() -> (TestApp, SmtpSink) {
                 max_expiry_days: 7,
                 passphrase_required: true,
                 max_opens: 0,
+                view_only_files: false,
             },
             sensitive: MarkingPolicy {
                 max_opens: 2,
@@ -122,4 +123,69 @@ async fn a_partner_opens_a_message_at_most_as_often_as_the_policy_allows_even_fo
     for _ in 0..3 {
         assert_eq!(app.read(&p.ann, id).await.status(), StatusCode::OK);
     }
+}
+
+#[tokio::test]
+async fn view_only_files_are_shown_in_the_browser_with_a_policy_of_their_own_and_never_as_a_download() {
+    let sink = SmtpSink::start(&[]).await.unwrap();
+    let url = sink.url.clone();
+    let app = spawn_app_with(move |s| {
+        s.smtp_url = Some(sealpost_crypto::SecretString::from(url));
+        s.policy.official.view_only_files = true;
+    })
+    .await;
+    let p = people(&app).await;
+    let files = [
+        ("notes.txt", b"<script>alert(1)</script> plain words".to_vec()),
+        ("photo.png", b"\x89PNG\r\n\x1a\n fake".to_vec()),
+        ("letter.docx", b"PK\x03\x04 fake".to_vec()),
+    ];
+    let m = message(PARTNER, "official", None, None);
+    let sent = body(app.send(&p.ann, m, &files).await).await;
+    let id = sent["id"].as_str().unwrap();
+    app.deliver_due().await;
+    let token = app.link_sent_to(&sink, PARTNER);
+    let cookie = app.portal_sign_in(&sink, &token, None).await;
+    let detail = body(app.portal_message(&cookie, id).await).await;
+    assert_eq!(detail["view_only"], true, "{detail}");
+    let file = |name: &str| {
+        detail["attachments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["name"] == name)
+            .unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    // Text: shown as text, in a sandbox, never sniffed as HTML.
+    let text = app.portal_download(&cookie, id, &file("notes.txt")).await;
+    assert_eq!(text.status(), StatusCode::OK);
+    let h = text.headers().clone();
+    assert_eq!(h["content-type"], "text/plain; charset=utf-8");
+    assert!(h["content-disposition"].to_str().unwrap().starts_with("inline"), "{h:?}");
+    assert!(
+        h["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .starts_with("sandbox; default-src 'none'"),
+        "{h:?}"
+    );
+    assert_eq!(h["x-content-type-options"], "nosniff");
+    let image = app.portal_download(&cookie, id, &file("photo.png")).await;
+    assert_eq!(image.headers()["content-type"], "image/png");
+    // A file the browser cannot show is refused, and nothing is recorded of it.
+    let views_before = app.audit_actions(id).await.iter().filter(|a| *a == "attachment.view").count();
+    let docx = app.portal_download(&cookie, id, &file("letter.docx")).await;
+    assert_eq!(docx.status(), StatusCode::BAD_REQUEST);
+    let said = body(docx).await;
+    assert_eq!(said["code"], "not_viewable");
+    let actions = app.audit_actions(id).await;
+    assert_eq!(views_before, 2, "{actions:?}");
+    assert_eq!(actions.iter().filter(|a| *a == "attachment.view").count(), 2, "{actions:?}");
+    assert!(!actions.iter().any(|a| a == "attachment.download"), "{actions:?}");
+    // Colleagues and the sender download as usual.
+    let mine = body(app.read(&p.ann, id).await).await;
+    assert!(mine.get("view_only").is_none(), "{mine}");
 }

@@ -168,6 +168,7 @@ pub fn MessageArticle(detail: MessageDetail, attachment_urls: Vec<String>, expir
     let s = detail.summary.clone();
     let files: Vec<_> = detail.attachments.into_iter().zip(attachment_urls).collect();
     let long_subject = s.subject.chars().count() > 120;
+    let view_only = detail.view_only;
     view! {
         <article class="card message" aria-labelledby="message-subject">
             <header class="message-head">
@@ -192,8 +193,13 @@ pub fn MessageArticle(detail: MessageDetail, attachment_urls: Vec<String>, expir
             {(!files.is_empty()).then(|| view! {
                 <section aria-labelledby="files-title" class="attachments">
                     <h2 id="files-title">"Attachments"</h2>
+                    {view_only.then(|| view! { <p class="field-hint">"The council lets you view these files in your browser, not download them. Each opens in a new tab."</p> })}
                     <ul>{files.into_iter().map(|(a, url)| view! {
-                        <li><a href=url download=a.name.clone()>{visible_text(&a.name)}</a>
+                        <li>{if view_only {
+                            view! { <a href=url target="_blank" rel="noopener">{visible_text(&a.name)}" (view)"</a> }.into_any()
+                        } else {
+                            view! { <a href=url download=a.name.clone()>{visible_text(&a.name)}</a> }.into_any()
+                        }}
                             " "<span class="muted">"("{format_size(a.size)}")"</span></li>
                     }).collect_view()}</ul>
                 </section>

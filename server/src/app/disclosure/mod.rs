@@ -12,7 +12,7 @@ mod viewer;
 
 use sealpost_crypto::{Binding, ObjectKind, OpenedReader};
 use sealpost_domain::api_messages::{Addressed, MessageDetail, MessageSummary, RecipientStatus, ThreadPart};
-use sealpost_domain::{AttachmentId, MessageId, time};
+use sealpost_domain::{AttachmentId, MessageId, time, viewable_type};
 use sealpost_storage::{BlobReader, ShredReason, Shredded, StoredMessage, StoredRecipient, ThreadActivity, ThreadEntry};
 
 pub use drafts::{draft_content, draft_files, draft_key, scan_draft_files, seal_draft};
@@ -145,6 +145,7 @@ async fn detail(
         blind_copy,
         replies,
         thread: vec![],
+        view_only: m.view_only_files && matches!(viewer, Viewer::Partner(_)),
         held_until: m
             .held_until_ms
             .filter(|until| matches!(viewer, Viewer::Sender) && *until > state.now_ms()),
@@ -162,6 +163,20 @@ pub async fn open_attachment(
     meta: &RequestMeta,
 ) -> Result<Download, AppError> {
     open_file(state, m, attachment, (viewer, actor), Action::AttachmentDownload, meta).await
+}
+
+/// Opens one attachment of a view-only message to be shown in the browser, recorded as viewed:
+/// only a file the browser can show (images, PDF, text, see [`viewable_type`]); anything else
+/// is refused, with nothing recorded.
+pub async fn view_attachment(
+    state: &AppState,
+    m: &StoredMessage,
+    attachment: AttachmentId,
+    viewer: Viewer,
+    actor: &Actor,
+    meta: &RequestMeta,
+) -> Result<Download, AppError> {
+    open_file(state, m, attachment, (viewer, actor), Action::AttachmentView, meta).await
 }
 
 /// Opens one attachment of `m` (or of a reply `viewer` may see) to be sealed again into a new
@@ -200,6 +215,15 @@ async fn open_file(
     }
     let key = message_key(state, m)?;
     let name = open_text(&key, Binding::new(ObjectKind::AttachmentName, a.id.0), &a.name)?;
+    if action == Action::AttachmentView && viewable_type(&name).is_none() {
+        return Err(AppError::bad(
+            "not_viewable",
+            format!(
+                "“{name}” can't be shown in the browser, and the files of this message can only be viewed, not downloaded. Ask {} ({}) for another way to get it.",
+                m.sender_name, m.sender_email
+            ),
+        ));
+    }
     let blob = state.blobs.reader(&a.blob_key).await?;
     let reader = key.open_stream(Binding::new(ObjectKind::Attachment, a.id.0), blob).await?;
     audit::record(state, meta, actor, action, Some(Object::Attachment(m.id, a.id)), Outcome::Success).await?;

@@ -110,12 +110,23 @@ pub(super) fn KeptFiles(f: Fields) -> impl IntoView {
 pub(super) fn Handling(f: Fields, policy: Signal<Policy>) -> impl IntoView {
     let marking = f.marking;
     let rules = Signal::derive(move || *policy.get().of(marking.get()));
+    // The usual 30 days, or fewer where the policy for the marking allows fewer.
+    let expiry = f.expiry;
+    Effect::new(move |_| {
+        let most = rules.get().max_expiry_days;
+        if expiry.get_untracked().trim().parse::<u32>().is_ok_and(|days| days > most) {
+            expiry.set(most.to_string());
+        }
+    });
     // The council's policy for the marking chosen, in a sentence.
     let said = move || {
         let r = rules.get();
         let mut s = format!("{}: links work for at most {} days", marking.get().label(), r.max_expiry_days);
         if r.passphrase_required {
             s.push_str("; people outside the council need a passphrase");
+        }
+        if r.view_only_files {
+            s.push_str("; they can view its files but not download them");
         }
         if r.max_opens > 0 {
             s.push_str(&format!("; each of them can open it {} times", r.max_opens));
