@@ -415,6 +415,11 @@ pub fn settings(state: &AppState, admin: &UserRecord) -> Result<Vec<SettingView>
         .collect())
 }
 
+/// How a marking policy's file rule is set.
+fn files_word(view_only: bool) -> &'static str {
+    if view_only { "view" } else { "download" }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -428,9 +433,4 @@ mod tests {
         assert_eq!(records[1], (4, vec!["b@x.gov.uk".into(), "Bo \"B\" Jones".into(), String::new()]));
         assert_eq!(csv_records("c@x.gov.uk,Cy").len(), 1, "no header is fine");
     }
-}
-
-/// How a marking policy's file rule is set.
-fn files_word(view_only: bool) -> &'static str {
-    if view_only { "view" } else { "download" }
 }
