@@ -54,6 +54,9 @@ async fn a_held_send_reaches_nobody_until_its_window_ends_then_everyone() {
     // The sender sees it, with the end of the window; nobody else does, anywhere.
     let mine = body(app.read(&p.ann, id).await).await;
     assert_eq!(mine["held_until"].as_i64(), Some(sent_at + 30_000));
+    for r in mine["recipients"].as_array().unwrap() {
+        assert_eq!(r["detail"], "not yet: after the undo window", "{mine}");
+    }
     assert!(inbox_ids(&app, &p.bob).await.is_empty());
     assert_eq!(app.read(&p.bob, id).await.status(), StatusCode::NOT_FOUND);
     let search = body(app.get("/api/v1/search?q=Visit").header("cookie", &p.bob).send().await.unwrap()).await;

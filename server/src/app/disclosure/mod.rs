@@ -115,11 +115,20 @@ async fn detail(
         .my_row
         .is_some_and(|(mine, _)| rows.iter().any(|r| r.id == mine && r.addressed == Addressed::Bcc));
     // Only the sender (and IG under break-glass) sees the whole envelope, blind copies too.
-    let recipients = if matches!(viewer, Viewer::Sender | Viewer::BreakGlass) {
+    let held_until = m
+        .held_until_ms
+        .filter(|until| matches!(viewer, Viewer::Sender) && *until > state.now_ms());
+    let mut recipients = if matches!(viewer, Viewer::Sender | Viewer::BreakGlass) {
         with_activity(state, id, rows).await?
     } else {
         vec![]
     };
+    // In the undo window nobody has it yet, whatever the row will say once it ends.
+    if held_until.is_some() {
+        for r in &mut recipients {
+            r.detail = Some("not yet: after the undo window".into());
+        }
+    }
     let mut summary = summary(state, &m, recipients.clone(), None)?;
     summary.replies = u32::try_from(replies.len()).unwrap_or(u32::MAX);
     summary.last_activity = replies.last().map_or(m.created_at_ms, |r| r.sent_at);
@@ -146,9 +155,7 @@ async fn detail(
         replies,
         thread: vec![],
         view_only: m.view_only_files && matches!(viewer, Viewer::Partner(_)),
-        held_until: m
-            .held_until_ms
-            .filter(|until| matches!(viewer, Viewer::Sender) && *until > state.now_ms()),
+        held_until,
     })
 }
 
