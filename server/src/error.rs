@@ -100,6 +100,9 @@ impl AppError {
 
 impl From<StorageError> for AppError {
     fn from(e: StorageError) -> Self {
+        if matches!(e, StorageError::Blob(_) | StorageError::Full) {
+            crate::metrics::blob_error();
+        }
         match e {
             StorageError::Unavailable(_) => AppError::Unavailable(e),
             StorageError::Full => AppError::DiskFull,

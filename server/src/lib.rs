@@ -9,6 +9,7 @@ pub mod error;
 pub mod intake;
 pub mod key_cache;
 pub mod keyfiles;
+pub mod metrics;
 pub mod rate_limit;
 pub mod routes;
 pub mod search_index;

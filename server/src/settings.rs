@@ -96,6 +96,9 @@ pub struct Settings {
     /// single sign-on works; administrators can still sign in with a password (and their second
     /// factor), so a broken identity provider never locks IT out.
     pub password_login: bool,
+    /// Where Prometheus scrapes `/metrics` (`SEALPOST_METRICS_LISTEN`, e.g. `127.0.0.1:9464`;
+    /// off by default): a separate address, never the public one.
+    pub metrics_listen: Option<SocketAddr>,
     /// Mail intake from the council's mail system (`SEALPOST_INTAKE_LISTEN`, e.g. `0.0.0.0:2525`;
     /// off by default): staff send secure mail from Outlook through an Exchange connector.
     pub intake: Option<Intake>,
@@ -314,6 +317,7 @@ struct Layer {
     oidc_provider_mfa: Option<bool>,
     password_login: Option<bool>,
     intake_listen: Option<SocketAddr>,
+    metrics_listen: Option<SocketAddr>,
     intake_allow: Option<String>,
     intake_max_mib: Option<u32>,
     intake_max_sessions: Option<u32>,
@@ -496,6 +500,7 @@ impl Settings {
                 l.oidc_provider_mfa,
             )?,
             password_login: l.password_login.unwrap_or(true),
+            metrics_listen: l.metrics_listen,
             intake: match l.intake_listen {
                 None => None,
                 Some(listen) => Some(Intake {
@@ -682,6 +687,7 @@ fn apply_env(l: &mut Layer, name: &str, v: String) -> Result<(), ()> {
         "OIDC_AUTOCREATE" => l.oidc_autocreate = Some(v.trim().parse().map_err(|_| ())?),
         "OIDC_PROVIDER_MFA" => l.oidc_provider_mfa = Some(v.trim().parse().map_err(|_| ())?),
         "INTAKE_LISTEN" => l.intake_listen = Some(v.trim().parse().map_err(|_| ())?),
+        "METRICS_LISTEN" => l.metrics_listen = Some(v.trim().parse().map_err(|_| ())?),
         "INTAKE_ALLOW" => l.intake_allow = Some(v),
         "INTAKE_MAX_MIB" => l.intake_max_mib = num(&v)?,
         "INTAKE_MAX_SESSIONS" => l.intake_max_sessions = num(&v)?,

@@ -25,6 +25,8 @@ pub struct Application {
     intake: Option<TcpListener>,
     /// Its STARTTLS acceptor, when it has a certificate.
     intake_tls: Option<tokio_rustls::TlsAcceptor>,
+    /// `/metrics`' listener, when `SEALPOST_METRICS_LISTEN` is set.
+    metrics: Option<TcpListener>,
     state: AppState,
     started: std::time::SystemTime,
     /// Held while serving: no other server is using this data directory.
@@ -57,6 +59,17 @@ impl Application {
             ),
             None => None,
         };
+        let metrics = match settings.metrics_listen {
+            Some(address) => {
+                crate::metrics::install();
+                Some(
+                    crate::metrics::bind(address)
+                        .await
+                        .with_context(|| format!("binding the metrics listener to {address}"))?,
+                )
+            }
+            None => None,
+        };
         let mut settings = settings;
         if settings.public_url == format!("http://{}", settings.listen) {
             // The default public URL follows the address actually bound (port 0 picks one).
@@ -79,6 +92,7 @@ impl Application {
             listener,
             intake,
             intake_tls,
+            metrics,
             state,
             started,
             data_lock,
@@ -93,6 +107,11 @@ impl Application {
     /// The SMTP intake's address, when it listens.
     pub fn intake_addr(&self) -> Option<SocketAddr> {
         self.intake.as_ref().and_then(|l| l.local_addr().ok())
+    }
+
+    /// `/metrics`' address, when it listens.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics.as_ref().and_then(|l| l.local_addr().ok())
     }
 
     /// The shared state (tests reach the store through it).
@@ -120,9 +139,15 @@ impl Application {
         let intake = self
             .intake
             .map(|listener| tokio::spawn(crate::intake::serve(listener, self.state.clone(), self.intake_tls, stopped.clone())));
+        let metrics = self
+            .metrics
+            .map(|listener| tokio::spawn(crate::metrics::serve(listener, self.state.clone())));
         let header_timeout = std::time::Duration::from_secs(self.state.settings.request_read_timeout_secs.into());
         crate::serve::serve(self.listener, routes::router(self.state), header_timeout, shutdown).await;
         let _ = stop.send(true);
+        if let Some(metrics) = metrics {
+            metrics.abort();
+        }
         if let Some(intake) = intake {
             let _ = intake.await;
         }

@@ -159,6 +159,15 @@ impl Store {
         Ok(next)
     }
 
+    /// How many notifications wait to be sent, and when the oldest was first queued (ms).
+    pub async fn outbox_depth(&self) -> Result<(i64, Option<i64>), StorageError> {
+        Ok(with_pool!(self, |pool| sqlx::query_as(
+            "SELECT COUNT(*), MIN(first_queued_at) FROM outbox WHERE state = 'pending'"
+        )
+        .fetch_one(pool)
+        .await)?)
+    }
+
     async fn finish_notification(&self, n: &DueNotification, state: &str, status: &str, reason: Option<&str>) -> Result<(), StorageError> {
         with_pool!(self, |pool| {
             let mut tx = pool.begin().await?;

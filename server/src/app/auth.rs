@@ -57,27 +57,31 @@ pub async fn login(
     browser: Browser<'_>,
 ) -> Result<SignedIn, AppError> {
     let now = state.now_ms();
-    state
-        .login_limiter
-        .check(ip, now)
-        .map_err(|retry_after_secs| AppError::TooManyRequests {
+    state.login_limiter.check(ip, now).map_err(|retry_after_secs| {
+        crate::metrics::sign_in_lockout();
+        AppError::TooManyRequests {
             retry_after_secs,
             message: "Too many sign-in attempts from this network. Wait a minute and try again.",
-        })?;
+        }
+    })?;
     let email = EmailAddress::parse(email).map_err(|e| AppError::BadRequest {
         code: "invalid_email",
         message: e.to_string(),
     })?;
     let known = is_known_device(state, browser.device, &email).await?;
-    let attempt = take_attempt(state, &email, known, now).await?.ok_or(AppError::TooManyRequests {
-        retry_after_secs: 3600,
-        message: "Too many failed sign-ins for this account. Try again in an hour, or ask IT to reset your password.",
-    })?;
+    let Some(attempt) = take_attempt(state, &email, known, now).await? else {
+        crate::metrics::sign_in_lockout();
+        return Err(AppError::TooManyRequests {
+            retry_after_secs: 3600,
+            message: "Too many failed sign-ins for this account. Try again in an hour, or ask IT to reset your password.",
+        });
+    };
     let user = state.store.user_by_email(&email).await?;
     let stored = user.as_ref().and_then(|u| u.password_hash.clone());
     let verdict = verify_password(state, password.clone(), stored).await?;
     let (Some(user), Verification::Match { needs_rehash }) = (user, verdict) else {
         tracing::info!(outcome = "failure", "sign-in refused");
+        crate::metrics::sign_in_failure();
         audit::record(state, meta, &Actor::SigningIn(email), Action::SignIn, None, Outcome::Failure).await?;
         return Err(AppError::InvalidCredentials);
     };

@@ -34,6 +34,7 @@ pub async fn take(state: &AppState, meta: &RequestMeta, report: DeliveryReport) 
             continue;
         }
         marked += 1;
+        crate::metrics::notification("bounced");
         tracing::info!(message = %bounced.message_id, "a notification bounced; its recipient is marked failed");
         audit::record(
             state,

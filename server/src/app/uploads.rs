@@ -82,6 +82,7 @@ pub fn ensure_room(state: &AppState) -> Result<(), AppError> {
 /// A failed write of sealed bytes: a full disk is the person's clean refusal, anything else is
 /// ours.
 fn write_error(e: std::io::Error) -> AppError {
+    crate::metrics::blob_error();
     if sealpost_storage::is_disk_full(&e) {
         AppError::DiskFull
     } else {

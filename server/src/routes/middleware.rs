@@ -89,12 +89,14 @@ pub async fn trace_request(request: Request, next: Next) -> Response {
         .get::<MatchedPath>()
         .map_or("-", MatchedPath::as_str)
         .to_owned();
-    let span = tracing::info_span!("request", method = %request.method(), route = %route, request_id = %request_id);
+    let method = request.method().clone();
+    let span = tracing::info_span!("request", method = %method, route = %route, request_id = %request_id);
     let started = std::time::Instant::now();
     let mut request = request;
     request.extensions_mut().insert(RequestId(request_id.clone()));
     async move {
         let mut response = next.run(request).await;
+        crate::metrics::request(&route, method.as_str(), response.status().as_u16(), started.elapsed());
         tracing::info!(
             status = response.status().as_u16(),
             ms = started.elapsed().as_millis() as u64,

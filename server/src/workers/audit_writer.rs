@@ -53,8 +53,10 @@ async fn run(store: Store, mut incoming: mpsc::Receiver<(AuditEvent, Ack)>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while incoming.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let (events, acks): (Vec<AuditEvent>, Vec<Ack>) = batch.drain(..).unzip();
+        let started = std::time::Instant::now();
         match store.append_audit_batch(&events).await {
             Ok(seqs) => {
+                crate::metrics::audit_batch(seqs.len(), started.elapsed());
                 for (ack, seq) in acks.into_iter().zip(seqs) {
                     let _ = ack.send(Ok(seq));
                 }

@@ -102,11 +102,13 @@ async fn deliver(state: &AppState, n: &DueNotification) -> Result<(), AppError> 
     let origin = Origin::default();
     match outcome {
         Ok(()) => {
+            crate::metrics::notification("sent");
             state.store.mark_notification_sent(n).await?;
             audit::record(state, &origin, &Actor::System, Action::NotificationSent, object, Outcome::Success).await
         }
         Err(SendError::Transient(reason)) if state.now_ms() - n.first_queued_at_ms < GIVE_UP_MS => {
             tracing::info!(attempt = n.attempts + 1, reason, "notification deferred");
+            crate::metrics::notification("retry");
             state
                 .store
                 .retry_notification(n, state.now_ms() + backoff_ms(n.attempts), &reason)
@@ -115,6 +117,7 @@ async fn deliver(state: &AppState, n: &DueNotification) -> Result<(), AppError> 
         }
         Err(SendError::Transient(reason) | SendError::Permanent(reason)) => {
             tracing::warn!(reason, "notification failed");
+            crate::metrics::notification("failed");
             state.store.mark_notification_failed(n, &reason).await?;
             audit::record(state, &origin, &Actor::System, Action::NotificationFailed, object, Outcome::Failure).await
         }

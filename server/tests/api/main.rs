@@ -23,6 +23,7 @@ mod intake;
 mod limits;
 mod memory;
 mod messages;
+mod metrics;
 mod notifications;
 mod outages;
 mod partner;

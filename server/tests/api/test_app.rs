@@ -33,6 +33,8 @@ pub struct TestApp {
     pub dir: tempfile::TempDir,
     /// The SMTP intake's address, when the settings turned it on.
     pub intake: Option<std::net::SocketAddr>,
+    /// `/metrics`' address, when the settings turned it on.
+    pub metrics: Option<std::net::SocketAddr>,
 }
 
 /// Starts a server with default settings.
@@ -92,6 +94,7 @@ async fn start(db: TestDatabase, dir: tempfile::TempDir, configure: impl FnOnce(
     let app = Application::build(settings, clock.clone()).await.unwrap();
     let address = format!("http://{}", app.local_addr().unwrap());
     let intake = app.intake_addr();
+    let metrics = app.metrics_addr();
     let state = app.state();
     tokio::spawn(app.run_until(std::future::pending()));
     TestApp {
@@ -102,6 +105,7 @@ async fn start(db: TestDatabase, dir: tempfile::TempDir, configure: impl FnOnce(
         db,
         dir,
         intake,
+        metrics,
     }
 }
 
