@@ -48,9 +48,10 @@ fn file_bytes(seed: u64, len: usize) -> Vec<u8> {
     (0..len).map(|_| dice.next() as u8).collect()
 }
 
-/// Senders and a reader hammer `server` until `stop` is set.
+/// Senders hammer `server`, and a reader `reader` (the same server, or another instance),
+/// until `stop` is set.
 async fn mixed_load(
-    server: Arc<Process>,
+    (server, reader): (Arc<Process>, Arc<Process>),
     ann: String,
     bob: String,
     acked: Arc<Mutex<Vec<Acknowledged>>>,
@@ -85,7 +86,7 @@ async fn mixed_load(
             }
         }));
     }
-    let (reader, acked_for_reader) = (server.clone(), acked.clone());
+    let acked_for_reader = acked.clone();
     tasks.push(tokio::spawn(async move {
         while !stop.load(Ordering::Relaxed) {
             let _ = reader.get(&bob, "/api/v1/messages?box=inbox").await;
@@ -159,7 +160,7 @@ async fn killing_the_server_under_load_loses_no_acknowledged_message_and_leaves_
     for round in 0..rounds {
         let stop = Arc::new(AtomicBool::new(false));
         let load = tokio::spawn(mixed_load(
-            server.clone(),
+            (server.clone(), server.clone()),
             ann.clone(),
             bob.clone(),
             acked.clone(),
@@ -191,6 +192,85 @@ async fn killing_the_server_under_load_loses_no_acknowledged_message_and_leaves_
     }
     assert_duplicates_bounded_by_kills(&sink, &acked, rounds).await;
     drop(server);
+}
+
+/// Two instances on one PostgreSQL and one blob directory (issue 21): what one sends the other
+/// reads and answers; both outbox workers run, and each notification goes once; one instance
+/// killed under load (its sends and the other's reads) loses no acknowledged message, and the
+/// audit chain stays one chain that verifies. Several instances are a PostgreSQL deployment:
+/// this runs in the suite's PostgreSQL pass.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_instances_share_one_database_and_one_killed_under_load_loses_nothing() {
+    if std::env::var("SEALPOST_TEST_BACKEND").as_deref() != Ok("postgres") {
+        eprintln!("two instances: PostgreSQL only; run in the PostgreSQL pass");
+        return;
+    }
+    let mut install = Installation::new().await;
+    let sink = SmtpSink::start(&[]).await.unwrap();
+    install.env.push(("SEALPOST_SMTP_URL".into(), sink.url.clone()));
+    install.env.push(("SEALPOST_OUTBOX_LEASE_SECONDS".into(), "2".into()));
+    install.create_user(ANN).await;
+    install.create_user(BOB).await;
+    let mut a = Arc::new(install.start().await);
+    let b = Arc::new(install.start().await);
+    // Sessions live in the database: signed in on one, known to both.
+    let (ann, bob) = (a.sign_in(ANN).await, b.sign_in(BOB).await);
+    let partner = "pc.jones@police.example.uk";
+    let message = json!({"recipients": [BOB, partner], "subject": "Strategy meeting", "body": "Thursday."});
+    let (status, sent) = a.send(&ann, &message, &[]).await.unwrap();
+    assert_eq!(status, StatusCode::OK, "{sent}");
+    let id = sent["id"].as_str().unwrap();
+    let read = b.get(&bob, &format!("/api/v1/messages/{id}")).await.unwrap();
+    assert_eq!(read.status(), StatusCode::OK);
+    let answer = b
+        .client
+        .post(format!("{}/api/v1/messages/{id}/reply", b.address))
+        .header("x-sealpost-csrf", "1")
+        .header("cookie", &bob)
+        .multipart(crate::test_app::multipart(
+            "message",
+            &json!({"recipients": [ANN], "subject": "Re: Strategy meeting", "body": "I will be there."}),
+            &[],
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), StatusCode::OK, "{}", answer.text().await.unwrap());
+    let thread: serde_json::Value = a.get(&ann, &format!("/api/v1/messages/{id}")).await.unwrap().json().await.unwrap();
+    assert_eq!(thread["thread"].as_array().map(Vec::len), Some(2), "{thread}");
+
+    let acked = Arc::new(Mutex::new(Vec::new()));
+    let stop = Arc::new(AtomicBool::new(false));
+    let load = tokio::spawn(mixed_load(
+        (a.clone(), b.clone()),
+        ann.clone(),
+        bob.clone(),
+        acked.clone(),
+        stop.clone(),
+        7,
+    ));
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    a.kill();
+    stop.store(true, Ordering::Relaxed);
+    within("the load to stop after the kill", 30, load).await.unwrap();
+    a = Arc::new(within("the restart", 90, install.start()).await);
+    let acked = acked.lock().unwrap().clone();
+    assert!(!acked.is_empty(), "the load acknowledged no send");
+    // Every acknowledged message opens intact on the instance that did not send it.
+    within("the checks on the other instance", 300, assert_all_decrypt(&b, &ann, &acked)).await;
+    let verify = install.command(&["audit", "verify"]);
+    assert!(verify.status.success(), "audit verify: {}", String::from_utf8_lossy(&verify.stdout));
+    // Two workers, one kill: every partner notified, a kill's batch at most twice.
+    let mut all = acked.clone();
+    all.push(Acknowledged {
+        id: id.to_owned(),
+        reference: sent["reference"].as_str().unwrap().to_owned(),
+        subject: "Strategy meeting".into(),
+        seed: 0,
+        len: 0,
+    });
+    assert_duplicates_bounded_by_kills(&sink, &all, 1).await;
+    drop(a);
 }
 
 /// Every acknowledged message's partner is notified. A kill between the relay's acceptance and
