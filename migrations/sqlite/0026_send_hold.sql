@@ -15,3 +15,12 @@ ALTER TABLE recipients ADD COLUMN opens BIGINT NOT NULL DEFAULT 0;
 -- The marking policy's view-only files (issue 20): partners may view this message's files in
 -- the browser (images, PDF, text) but not download them.
 ALTER TABLE messages ADD COLUMN view_only_files BOOLEAN NOT NULL DEFAULT FALSE;
+
+-- Which portal sessions have opened which recipient's message: an open is counted once per
+-- session (reading again, downloading a file or replying in that session is not another
+-- open), and a file downloads only in a session that counted an open.
+CREATE TABLE portal_opens (
+    token_hash   BLOB NOT NULL REFERENCES portal_sessions (token_hash) ON DELETE CASCADE,
+    recipient_id TEXT NOT NULL REFERENCES recipients (id) ON DELETE CASCADE,
+    PRIMARY KEY (token_hash, recipient_id)
+);

@@ -43,6 +43,11 @@ pub fn install() -> Option<&'static PrometheusHandle> {
 
 /// One answered request: its route template, method and status, and how long it took.
 pub fn request(route: &str, method: &str, status: u16, took: Duration) {
+    // Methods are the client's to invent: anything unusual is one label, so the set stays small.
+    let method = match method {
+        "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE" | "OPTIONS" => method,
+        _ => "OTHER",
+    };
     let labels = [
         ("route", route.to_owned()),
         ("method", method.to_owned()),

@@ -457,7 +457,7 @@ impl Settings {
             },
             policy: {
                 let longest = l.max_expiry_days.unwrap_or(90);
-                let expiry = |set: Option<u32>| set.unwrap_or(longest).clamp(1, longest);
+                let expiry = |set: Option<u32>| set.unwrap_or(longest).clamp(1, longest.max(1));
                 let view_only = |set: Option<&str>, name: &str| match set.map(str::trim) {
                     None | Some("download") => Ok(false),
                     Some("view") => Ok(true),

@@ -133,6 +133,7 @@ impl Application {
             .outbox_worker
             .then(|| tokio::spawn(outbox::run(self.state.clone(), stopped.clone())));
         let signer = tokio::spawn(checkpoints::run(self.state.clone(), signer_stopped));
+        let releaser = tokio::spawn(outbox::release(self.state.clone(), stopped.clone()));
         // Alone with its files: SQLite (one database file) and nobody else holding the lock.
         let alone = self.data_lock.is_some() && self.state.store.backend() == "sqlite";
         let sweeper = tokio::spawn(blob_sweep::run(self.state.clone(), self.started, alone, stopped.clone()));
@@ -155,6 +156,7 @@ impl Application {
             let _ = worker.await;
         }
         let _ = sweeper.await;
+        let _ = releaser.await;
         let _ = stop_signer.send(true);
         let _ = signer.await;
         store.close().await;

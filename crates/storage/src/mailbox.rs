@@ -238,21 +238,6 @@ impl Store {
         Ok(())
     }
 
-    /// Counts one open of the message by `recipient` if it has opened it fewer than `max` times:
-    /// false, with nothing counted, once it has used them all. One conditional UPDATE, so
-    /// parallel opens are never more than `max`.
-    pub async fn count_open(&self, recipient: RecipientId, max: i64) -> Result<bool, StorageError> {
-        let counted = with_pool!(self, |pool| sqlx::query(
-            "UPDATE recipients SET opens = opens + 1 WHERE id = $1 AND opens < $2"
-        )
-        .bind(recipient.to_string())
-        .bind(max)
-        .execute(pool)
-        .await
-        .map(|r| r.rows_affected()))?;
-        Ok(counted == 1)
-    }
-
     /// Withdraws access for one address, or every recipient, cancels unsent notifications and
     /// records `audit`, in one transaction.
     /// Returns how many recipients were revoked now.
@@ -358,13 +343,17 @@ impl Store {
         })
     }
 
-    /// Addresses `user` has sent to before, for autocomplete and the new-address warning.
+    /// Addresses `user` has sent to before (not in a send they undid), for autocomplete and the
+    /// new-address warning.
     pub async fn known_recipients(&self, user: UserId) -> Result<Vec<EmailAddress>, StorageError> {
         let rows: Vec<(String,)> = with_pool!(self, |pool| {
-            sqlx::query_as("SELECT DISTINCT r.address FROM recipients r JOIN messages m ON m.id = r.message_id WHERE m.sender_id = $1 ORDER BY r.address")
-                .bind(user.to_string())
-                .fetch_all(pool)
-                .await
+            sqlx::query_as(
+                "SELECT DISTINCT r.address FROM recipients r JOIN messages m ON m.id = r.message_id WHERE m.sender_id = $1 \
+             AND NOT (m.shredded_at IS NOT NULL AND m.shred_reason IS NULL) ORDER BY r.address",
+            )
+            .bind(user.to_string())
+            .fetch_all(pool)
+            .await
         })?;
         rows.into_iter().map(|(a,)| decode::address(&a, "recipients.address")).collect()
     }

@@ -66,7 +66,10 @@ impl Store {
     /// the rows (SQLite never upgrades a read lock; PostgreSQL skips rows another instance
     /// holds), tagging them with a fresh claim id that the SELECT then reads back.
     pub async fn claim_due_notifications(&self, now_ms: i64, lease_ms: i64, limit: i64) -> Result<Vec<DueNotification>, StorageError> {
-        let filter = "(sealed_link IS NOT NULL OR kind = 'colleague')";
+        // Never a message still in its sender's undo window (released by the same worker
+        // first): the messages row decides between a release and a recall.
+        let filter = "(sealed_link IS NOT NULL OR kind = 'colleague') AND NOT EXISTS (SELECT 1 FROM recipients hr \
+             JOIN messages hm ON hm.id = hr.message_id WHERE hr.id = outbox.recipient_id AND hm.held_until IS NOT NULL)";
         let claim = self.claim_due("outbox", filter, now_ms, lease_ms, limit).await?;
         let select = "SELECT o.id AS outbox_id, r.id AS recipient_id, m.id AS message_id, r.address, o.sealed_link, k.wrapped, o.attempts, o.first_queued_at, \
              m.reference, m.marking, u.display_name AS sender_name, u.email AS sender_email, m.expires_at \

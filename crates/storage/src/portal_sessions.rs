@@ -79,6 +79,50 @@ impl Store {
         Ok(())
     }
 
+    /// Counts an open of `recipient`'s message by portal session `session`, once per session,
+    /// if the recipient has opened it fewer than `max` times: true when this session may read
+    /// it (counted now or before), false, with nothing counted, once the opens are used. The
+    /// session's row and the count change in one transaction, so parallel opens are never
+    /// more than `max`.
+    pub async fn count_open(&self, session: &TokenHash, recipient: RecipientId, max: i64) -> Result<bool, StorageError> {
+        let recipient = recipient.to_string();
+        with_pool!(self, |pool| {
+            let mut tx = crate::audit::begin_write!(self, pool).await?;
+            let new = sqlx::query("INSERT INTO portal_opens (token_hash, recipient_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+                .bind(session.as_bytes().as_slice())
+                .bind(&recipient)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            if new == 0 {
+                return Ok::<_, StorageError>(true);
+            }
+            let counted = sqlx::query("UPDATE recipients SET opens = opens + 1 WHERE id = $1 AND opens < $2")
+                .bind(&recipient)
+                .bind(max)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            if counted == 0 {
+                return Ok(false); // dropped: the session's row goes with the transaction
+            }
+            tx.commit().await?;
+            Ok(true)
+        })
+    }
+
+    /// Whether portal session `session` has counted an open of `recipient`'s message.
+    pub async fn opened_in(&self, session: &TokenHash, recipient: RecipientId) -> Result<bool, StorageError> {
+        let row: Option<(i64,)> = with_pool!(self, |pool| sqlx::query_as(
+            "SELECT CAST(1 AS BIGINT) FROM portal_opens WHERE token_hash = $1 AND recipient_id = $2"
+        )
+        .bind(session.as_bytes().as_slice())
+        .bind(recipient.to_string())
+        .fetch_optional(pool)
+        .await)?;
+        Ok(row.is_some())
+    }
+
     /// Finds a portal session by token hash, with the link it was opened for as it stands now
     /// (one query: every portal request starts here).
     pub async fn portal_session(&self, hash: &TokenHash) -> Result<Option<PortalSessionRecord>, StorageError> {

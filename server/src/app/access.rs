@@ -123,13 +123,25 @@ pub async fn regrant(
 }
 
 /// The message, if `user` sent it; 404 otherwise, as for one that does not exist.
+/// The sender's own message, still there: a deleted one (retention, erasure, a send undone)
+/// has no access left to withdraw or give back.
 async fn senders_message(state: &AppState, user: &UserRecord, id: MessageId) -> Result<StoredMessage, AppError> {
-    state
+    let m = state
         .store
         .message_for(user.id, id)
         .await?
         .filter(|m| m.sender == user.id)
-        .ok_or(AppError::NotFound)
+        .ok_or(AppError::NotFound)?;
+    if m.shredded.is_some() {
+        return Err(AppError::Gone {
+            code: "message_deleted",
+            message: format!(
+                "{}; there is no access left to withdraw or give back.",
+                crate::app::disclosure::deleted_line(m.shredded)
+            ),
+        });
+    }
+    Ok(m)
 }
 
 /// The recipient row of `m` for the address typed, or a 400 that says why not.

@@ -59,10 +59,10 @@ pub async fn list(state: &AppState, portal: &Portal, meta: &RequestMeta) -> Resu
 /// One message, recorded as read before it is returned.
 pub async fn read(state: &AppState, portal: &Portal, id: MessageId, meta: &RequestMeta) -> Result<MessageDetail, AppError> {
     let (m, link) = open(state, portal, id).await?;
-    // The marking policy may limit how often each partner opens it.
+    // The marking policy may limit how often each partner opens it: once per portal session.
     if let Some(max) = m.max_opens
         && m.shredded.is_none()
-        && !state.store.count_open(link.recipient_id, max).await?
+        && !state.store.count_open(&portal.session, link.recipient_id, max).await?
     {
         return Err(AppError::Gone {
             code: "opens_used",
@@ -101,6 +101,10 @@ pub async fn download(
     meta: &RequestMeta,
 ) -> Result<Delivered, AppError> {
     let (m, link) = open(state, portal, id).await?;
+    // Under an opens limit, files come only in a session that counted an open of the message.
+    if m.max_opens.is_some() && !state.store.opened_in(&portal.session, link.recipient_id).await? {
+        return Err(AppError::Forbidden("Open the message first: its files come with it."));
+    }
     let viewer = Viewer::Partner(link.recipient_id);
     let actor = recipient(portal);
     Ok(if m.view_only_files {

@@ -99,26 +99,51 @@ async fn a_stricter_policy_is_enforced_at_the_send_with_a_reason() {
 }
 
 #[tokio::test]
-async fn a_partner_opens_a_message_at_most_as_often_as_the_policy_allows_even_forty_at_once() {
+async fn a_partner_opens_a_message_in_at_most_as_many_sessions_as_the_policy_allows_even_forty_at_once() {
     let (app, sink) = strict_app().await;
     let p = people(&app).await;
-    let (status, sent) = answer(&app, &p.ann, message(PARTNER, "official-sensitive", None, Some(PASSPHRASE))).await;
-    assert_eq!(status, StatusCode::OK, "{sent}");
+    let m = message(PARTNER, "official-sensitive", None, Some(PASSPHRASE));
+    let sent = body(app.send(&p.ann, m, &[("plan.txt", b"The plan".to_vec())]).await).await;
     let id = sent["id"].as_str().unwrap();
     app.deliver_due().await;
     let token = app.link_sent_to(&sink, PARTNER);
-    let cookie = app.portal_sign_in(&sink, &token, Some(PASSPHRASE)).await;
-    let opens: Vec<_> = (0..40).map(|_| app.portal_message(&cookie, id)).collect();
-    let statuses: Vec<StatusCode> = futures::future::join_all(opens).await.iter().map(|r| r.status()).collect();
-    assert_eq!(statuses.iter().filter(|s| **s == StatusCode::OK).count(), 2, "{statuses:?}");
-    assert!(
-        statuses.iter().all(|s| *s == StatusCode::OK || *s == StatusCode::GONE),
-        "{statuses:?}"
-    );
-    let used = app.portal_message(&cookie, id).await;
-    let said = body(used).await;
+    let opens = |cookie: String| {
+        let app = &app;
+        async move {
+            let tries: Vec<_> = (0..40).map(|_| app.portal_message(&cookie, id)).collect();
+            futures::future::join_all(tries)
+                .await
+                .iter()
+                .map(|r| r.status())
+                .collect::<Vec<StatusCode>>()
+        }
+    };
+    let counted = || async {
+        app.state
+            .store
+            .fetch_texts("SELECT CAST(opens AS TEXT) FROM recipients")
+            .await
+            .unwrap()
+    };
+    // One session: reading again (40 at once), downloading and replying are one open.
+    let first = app.portal_sign_in(&sink, &token, Some(PASSPHRASE)).await;
+    assert!(opens(first.clone()).await.iter().all(|s| *s == StatusCode::OK));
+    assert_eq!(counted().await, ["1"]);
+    let detail = body(app.portal_message(&first, id).await).await;
+    let file = detail["attachments"][0]["id"].as_str().unwrap();
+    assert_eq!(app.portal_download(&first, id, file).await.status(), StatusCode::OK);
+    // A second session is the second and last open.
+    let second = app.portal_sign_in(&sink, &token, Some(PASSPHRASE)).await;
+    assert_eq!(app.portal_message(&second, id).await.status(), StatusCode::OK);
+    // A third: 40 at once, all refused, and its files with them.
+    let third = app.portal_sign_in(&sink, &token, Some(PASSPHRASE)).await;
+    let statuses = opens(third.clone()).await;
+    assert!(statuses.iter().all(|s| *s == StatusCode::GONE), "{statuses:?}");
+    assert_eq!(counted().await, ["2"]);
+    let said = body(app.portal_message(&third, id).await).await;
     assert_eq!(said["code"], "opens_used");
     assert!(said["message"].as_str().unwrap().contains("can be opened 2 times"), "{said}");
+    assert_eq!(app.portal_download(&third, id, file).await.status(), StatusCode::FORBIDDEN);
     // The sender still reads it as often as they like.
     for _ in 0..3 {
         assert_eq!(app.read(&p.ann, id).await.status(), StatusCode::OK);

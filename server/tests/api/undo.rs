@@ -64,8 +64,14 @@ async fn a_held_send_reaches_nobody_until_its_window_ends_then_everyone() {
     // The worker runs in the window: nothing reaches the relay.
     app.deliver_due().await;
     assert!(sink.received().is_empty(), "nothing leaves in the window");
-    // The window ends: the partner is notified and the colleague has it.
+    // The window ends: the colleague has it without the outbox worker (which these tests run
+    // by hand), and the partner is notified when it runs.
     app.clock.advance_minutes(1);
+    let waited = Instant::now();
+    while inbox_ids(&app, &p.bob).await.is_empty() && waited.elapsed() < Duration::from_secs(5) {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(inbox_ids(&app, &p.bob).await, [id], "released on time");
     assert_eq!(app.deliver_due().await, 2, "the partner's link and the colleague's notice");
     assert!(sink.received().iter().any(|m| m.contains(&format!("To: {PARTNER}"))));
     assert_eq!(inbox_ids(&app, &p.bob).await, [id]);
@@ -115,6 +121,15 @@ async fn a_send_undone_in_its_window_never_reaches_the_relay_and_is_shredded_on_
     assert_eq!(app.blob_files().len(), files_before, "its file is gone");
     let actions = app.audit_actions(&id).await;
     assert_eq!(actions.iter().filter(|a| *a == "message.recalled").count(), 1, "{actions:?}");
+    // Nothing to give back: its recipients were never sent it.
+    let regrant = app
+        .post(&format!("/api/v1/messages/{id}/regrant"))
+        .header("cookie", &p.ann)
+        .json(&json!({ "recipient": BOB }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(regrant.status(), StatusCode::GONE);
     // Long after the window: nothing was ever sent, and the colleague never had it.
     app.clock.advance_minutes(10);
     app.deliver_due().await;
