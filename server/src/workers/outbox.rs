@@ -60,10 +60,15 @@ pub async fn run(state: AppState, mut stop: watch::Receiver<bool>) {
 pub async fn release(state: AppState, mut stop: watch::Receiver<bool>) {
     const MOST: Duration = Duration::from_secs(1);
     loop {
-        if let Err(e) = state.store.release_held(state.now_ms()).await {
+        // A read first: the write (and on SQLite its lock) only when a window has ended.
+        let next = state.store.next_release().await;
+        if let Ok(Some(at)) = next
+            && at <= state.now_ms()
+            && let Err(e) = state.store.release_held(state.now_ms()).await
+        {
             tracing::warn!(error = %e, "releasing held messages failed; retrying");
         }
-        let wait = match state.store.next_release().await {
+        let wait = match next {
             Ok(Some(at)) => Duration::from_millis(u64::try_from(at - state.now_ms()).unwrap_or(0)).clamp(Duration::from_millis(50), MOST),
             _ => MOST,
         };
