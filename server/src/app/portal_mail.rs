@@ -107,7 +107,15 @@ pub async fn download(
     }
     let viewer = Viewer::Partner(link.recipient_id);
     let actor = recipient(portal);
-    Ok(if m.view_only_files {
+    // View-only covers the sender's files; the partner's own reply files download as ever.
+    let own_file = m.view_only_files
+        && state
+            .store
+            .attachments_of(m.id)
+            .await?
+            .iter()
+            .any(|a| a.id == attachment && a.reply.is_some());
+    Ok(if m.view_only_files && !own_file {
         Delivered::View(disclosure::view_attachment(state, &m, attachment, viewer, &actor, meta).await?)
     } else {
         Delivered::Download(disclosure::open_attachment(state, &m, attachment, viewer, &actor, meta).await?)

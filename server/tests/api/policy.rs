@@ -210,6 +210,20 @@ async fn view_only_files_are_shown_in_the_browser_with_a_policy_of_their_own_and
     assert_eq!(views_before, 2, "{actions:?}");
     assert_eq!(actions.iter().filter(|a| *a == "attachment.view").count(), 2, "{actions:?}");
     assert!(!actions.iter().any(|a| a == "attachment.download"), "{actions:?}");
+    // The partner's own reply files are theirs to download, whatever their type.
+    let reply = app
+        .portal_reply_ok(
+            &cookie,
+            id,
+            "Signed copy attached.",
+            &[("signed.docx", b"PK\x03\x04 signed".to_vec())],
+        )
+        .await;
+    let detail = body(app.portal_message(&cookie, id).await).await;
+    let own = detail["replies"][0]["attachments"][0]["id"].as_str().unwrap().to_owned();
+    let mine = app.portal_download(&cookie, id, &own).await;
+    assert_eq!(mine.status(), StatusCode::OK, "{reply}");
+    assert!(mine.headers()["content-disposition"].to_str().unwrap().starts_with("attachment"));
     // Colleagues and the sender download as usual.
     let mine = body(app.read(&p.ann, id).await).await;
     assert!(mine.get("view_only").is_none(), "{mine}");
