@@ -25,6 +25,10 @@ pub fn all(root: &Path) -> Result<(), String> {
     api_conformance(root, &mut tally);
     browser_tests(root, &mut tally)?;
     println!("xtask: finished in {} s", started.elapsed().as_secs());
+    // Named again at the end, where a log's tail shows them.
+    for name in &tally.failures {
+        println!("failed: {name}");
+    }
     println!("summary: {} passed, {} failed", tally.passed, tally.failed);
     if tally.failed > 0 || tally.passed == 0 {
         Err("some tests failed".into())
@@ -227,6 +231,8 @@ fn step(name: &str) {
 struct Tally {
     passed: u64,
     failed: u64,
+    /// What failed, by name: `test x::y ... FAILED` lines from cargo, `✖` lines from node.
+    failures: Vec<String>,
 }
 
 impl Tally {
@@ -236,6 +242,7 @@ impl Tally {
             self.passed += count(line, "passed");
             self.failed += count(line, "failed");
         }
+        self.failures.extend(lines.iter().filter_map(|l| failed_cargo_test(l)));
         if !ok && !lines.iter().any(|l| l.contains("FAILED")) {
             self.failed += 1; // a build failure is a failure even with no test counted
         }
@@ -249,10 +256,23 @@ impl Tally {
                 .find_map(|l| l.trim().strip_prefix(key).and_then(|n| n.trim().parse::<u64>().ok()))
         };
         let (pass, fail) = (find("ℹ pass"), find("ℹ fail"));
+        self.failures.extend(
+            lines
+                .iter()
+                .filter_map(|l| l.trim().strip_prefix("✖ "))
+                .filter(|l| !l.starts_with("failing tests"))
+                .map(|l| format!("browser: {l}")),
+        );
         self.passed += pass.unwrap_or(0);
         // No summary from node means the run itself broke: count that as a failure.
         self.failed += fail.unwrap_or(1);
     }
+}
+
+/// `x::y` from cargo's `test x::y ... FAILED`.
+fn failed_cargo_test(line: &str) -> Option<String> {
+    let name = line.strip_prefix("test ")?.strip_suffix(" ... FAILED")?;
+    Some(name.to_owned())
 }
 
 /// The number before `word` in "ok. 12 passed; 0 failed; …".
@@ -294,5 +314,14 @@ mod tests {
         let line = "ok. 12 passed; 3 failed; 0 ignored; 0 measured; 0 filtered out; finished in 0.01s";
         assert_eq!(super::count(line, "passed"), 12);
         assert_eq!(super::count(line, "failed"), 3);
+    }
+
+    #[test]
+    fn failed_tests_are_named() {
+        assert_eq!(
+            super::failed_cargo_test("test undo::a_recall ... FAILED").as_deref(),
+            Some("undo::a_recall")
+        );
+        assert_eq!(super::failed_cargo_test("test undo::a_recall ... ok"), None);
     }
 }
