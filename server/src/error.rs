@@ -100,11 +100,11 @@ impl AppError {
 
 impl From<StorageError> for AppError {
     fn from(e: StorageError) -> Self {
-        if matches!(e, StorageError::Blob(_) | StorageError::Full) {
+        if matches!(e, StorageError::Blob(_) | StorageError::BlobUnavailable(_) | StorageError::Full) {
             crate::metrics::blob_error();
         }
         match e {
-            StorageError::Unavailable(_) => AppError::Unavailable(e),
+            StorageError::Unavailable(_) | StorageError::BlobUnavailable(_) => AppError::Unavailable(e),
             StorageError::Full => AppError::DiskFull,
             other => AppError::Internal(other.into()),
         }
@@ -172,7 +172,7 @@ impl IntoResponse for AppError {
                 Some(*retry_after_secs),
             ),
             AppError::Unavailable(cause) => {
-                tracing::error!(error = %cause, "database unavailable");
+                tracing::error!(error = %cause, "storage unavailable");
                 (
                     StatusCode::SERVICE_UNAVAILABLE,
                     "unavailable",

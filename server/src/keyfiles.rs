@@ -24,6 +24,8 @@ const AUDIT_PUB: &str = "audit-signing.pub";
 const LAST_SIGNED: &str = "audit-last-checkpoint.txt";
 /// Written only when Sealpost generates the escrow pair itself; must be moved offline.
 pub const ESCROW_SECRET: &str = "escrow-identity-MOVE-OFFLINE.txt";
+/// A tenant's PostgreSQL password (issue 21), beside its keys.
+const DATABASE_PASSWORD: &str = "database-password";
 
 /// What `init` did, for the operator's console.
 pub struct InitReport {
@@ -79,6 +81,26 @@ pub fn init(dir: &Path, escrow: Option<&str>) -> anyhow::Result<InitReport> {
         escrow_secret_path,
         escrow_recipient,
     })
+}
+
+/// Keeps a tenant's database password in its key directory (0600).
+pub fn write_database_password(dir: &Path, password: &SecretString) -> anyhow::Result<()> {
+    fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    fs::set_permissions(dir, fs::Permissions::from_mode(0o700))?;
+    write_private(&dir.join(DATABASE_PASSWORD), format!("{}\n", password.expose_secret()))
+}
+
+/// A tenant's database password, from its key directory.
+pub fn database_password(dir: &Path) -> anyhow::Result<SecretString> {
+    let text = read_private(&dir.join(DATABASE_PASSWORD))?;
+    Ok(SecretString::from(text.expose_secret().trim().to_owned()))
+}
+
+/// Whether any key comes from the environment rather than the key directory.
+pub fn from_environment() -> bool {
+    ["SEALPOST_MASTER_KEY", "SEALPOST_ESCROW_RECIPIENT", "SEALPOST_AUDIT_SIGNING_KEY"]
+        .iter()
+        .any(|name| std::env::var_os(name).is_some())
 }
 
 /// Loads the keyring from the environment or the key directory.

@@ -20,6 +20,9 @@ pub struct Settings {
     pub key_dir: PathBuf,
     /// `sqlite://…` or `postgres://…` (`SEALPOST_DATABASE_URL`, default `<data>/sealpost.db`).
     pub database_url: SecretString,
+    /// The council these settings serve, when it is not the deployment's default one (see
+    /// [`Settings::for_tenant`]); its data is in its own PostgreSQL schema.
+    pub tenant: Option<sealpost_storage::TenantRecord>,
     /// The URL people reach Sealpost at (`SEALPOST_PUBLIC_URL`, default `http://<listen>`).
     pub public_url: String,
     /// The council's name, shown on every page (`SEALPOST_ORG_NAME`).
@@ -36,8 +39,12 @@ pub struct Settings {
     pub login_ip_per_minute: u32,
     /// Failed sign-ins per address per hour before it is refused (default 20).
     pub login_account_failures_per_hour: u32,
-    /// Where sealed attachments go (`SEALPOST_BLOB_URL`, `file:///abs/path`; default `<data>/blobs`).
+    /// Where sealed attachments go (`SEALPOST_BLOB_URL`: `file:///abs/path` or
+    /// `s3://bucket/prefix`; default `<data>/blobs`).
     pub blob_url: Option<String>,
+    /// A bucket's S3-compatible server and keys, where the standard `AWS_…` variables do not
+    /// say (`SEALPOST_S3_ENDPOINT`, `SEALPOST_S3_ACCESS_KEY_ID`, `SEALPOST_S3_SECRET_ACCESS_KEY`).
+    pub s3: sealpost_storage::S3Options,
     /// The From address of notifications (`SEALPOST_MAIL_FROM`, default `sealpost@<public host>`).
     pub mail_from: String,
     /// Largest attachment in MiB (`SEALPOST_MAX_ATTACHMENT_MIB`, default 25; SECURITY D5).
@@ -332,6 +339,9 @@ struct Layer {
     dpo_email: Option<String>,
     break_glass_minutes: Option<u32>,
     blob_url: Option<String>,
+    s3_endpoint: Option<String>,
+    s3_access_key_id: Option<String>,
+    s3_secret_access_key: Option<String>,
     mail_from: Option<String>,
     max_attachment_mib: Option<u32>,
     max_message_mib: Option<u32>,
@@ -421,6 +431,7 @@ impl Settings {
             data_dir,
             key_dir,
             database_url: SecretString::from(database_url),
+            tenant: None,
             public_url,
             org_name: l.org_name.unwrap_or_else(|| "Sealpost".to_owned()),
             smtp_url: l.smtp_url.filter(|s| !s.is_empty()).map(SecretString::from),
@@ -527,6 +538,17 @@ impl Settings {
                 }),
             },
             blob_url: l.blob_url.filter(|s| !s.is_empty()),
+            s3: sealpost_storage::S3Options {
+                endpoint: l.s3_endpoint.filter(|s| !s.trim().is_empty()),
+                keys: match (l.s3_access_key_id, l.s3_secret_access_key) {
+                    (Some(id), Some(secret)) => Some((id, secret)),
+                    (None, None) => None,
+                    _ => {
+                        let both = "SEALPOST_S3_ACCESS_KEY_ID and _SECRET_ACCESS_KEY (both or neither)";
+                        return Err(SettingsError::Env(both.into()));
+                    }
+                },
+            },
             mail_from: l.mail_from.unwrap_or(default_mail_from),
             max_attachment_mib: l.max_attachment_mib.unwrap_or(25),
             max_message_mib: l.max_message_mib.unwrap_or(100),
@@ -614,6 +636,42 @@ fn default_mail_from(public_url: &str) -> String {
 }
 
 impl Settings {
+    /// The settings of tenant `t` (issue 21): its own database schema and role, key directory
+    /// (`<keys>/tenants/<slug>`), data directory and blob prefix (`…/tenants/<slug>`), name,
+    /// and public address (its first host name, with this deployment's scheme and port).
+    /// Everything else is the deployment's.
+    pub fn for_tenant(&self, t: &sealpost_storage::TenantRecord) -> Settings {
+        let slug = t.slug.as_str();
+        let mut s = self.clone();
+        s.tenant = Some(t.clone());
+        s.key_dir = self.key_dir.join("tenants").join(slug);
+        s.data_dir = self.data_dir.join("tenants").join(slug);
+        s.blob_url = self
+            .blob_url
+            .as_ref()
+            .map(|url| format!("{}/tenants/{slug}", url.trim_end_matches('/')));
+        if let Some(host) = t.hosts.first() {
+            let (scheme, rest) = self.public_url.split_once("://").unwrap_or(("https", ""));
+            let authority = rest.split('/').next().unwrap_or_default();
+            let port = match authority.rsplit_once(':') {
+                Some((_, port)) if !authority.ends_with(']') && port.chars().all(|c| c.is_ascii_digit()) => format!(":{port}"),
+                _ => String::new(),
+            };
+            s.public_url = format!("{scheme}://{host}{port}");
+        }
+        s.org_name = t.name.clone();
+        // What names the default council's own people and addresses is not the tenant's: its
+        // mail comes from its own host name, and single sign-on, teams and the data protection
+        // officer are the default council's alone (so break-glass waits for a DPO of its own).
+        s.mail_from = default_mail_from(&s.public_url);
+        s.oidc = None;
+        s.password_login = true;
+        s.teams = Vec::new();
+        s.dpo_email = None;
+        s.intake = None;
+        s
+    }
+
     /// The SQLite database file, if that is the database.
     pub fn sqlite_file(&self) -> Option<PathBuf> {
         use secrecy::ExposeSecret;
@@ -653,6 +711,9 @@ fn apply_env(l: &mut Layer, name: &str, v: String) -> Result<(), ()> {
         "LOGIN_IP_PER_MINUTE" => l.login_ip_per_minute = num(&v)?,
         "LOGIN_ACCOUNT_FAILURES_PER_HOUR" => l.login_account_failures_per_hour = num(&v)?,
         "BLOB_URL" => l.blob_url = Some(v),
+        "S3_ENDPOINT" => l.s3_endpoint = Some(v),
+        "S3_ACCESS_KEY_ID" => l.s3_access_key_id = Some(v),
+        "S3_SECRET_ACCESS_KEY" => l.s3_secret_access_key = Some(v),
         "MAIL_FROM" => l.mail_from = Some(v),
         "MAX_ATTACHMENT_MIB" => l.max_attachment_mib = num(&v)?,
         "MAX_MESSAGE_MIB" => l.max_message_mib = num(&v)?,

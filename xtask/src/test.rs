@@ -122,6 +122,15 @@ const CARGO_DENY: &str = "0.20.2";
 /// Unit, property, contract and integration tests; the API suite runs again on PostgreSQL.
 fn rust_tests(root: &Path, tally: &mut Tally) {
     let postgres = postgres_url();
+    // The blob tests run against a real S3-compatible server as well as a directory.
+    let s3s_fs = match tools::s3s_fs(root) {
+        Ok(binary) => binary.to_string_lossy().into_owned(),
+        Err(e) => {
+            println!("xtask: s3s-fs could not be installed: {e}");
+            tally.failed += 1;
+            String::new()
+        }
+    };
     let mut env: Vec<(&str, &str)> = vec![];
     match &postgres {
         Some(url) => {
@@ -130,7 +139,10 @@ fn rust_tests(root: &Path, tally: &mut Tally) {
         }
         None => println!("xtask: WARNING no PostgreSQL found; storage contract tests run on SQLite only"),
     }
-    step("Rust tests (storage contract on both backends; API on SQLite)");
+    if !s3s_fs.is_empty() {
+        env.push(("SEALPOST_TEST_S3S_FS", &s3s_fs));
+    }
+    step("Rust tests (storage contract on both backends, blobs on a directory and S3; API on SQLite)");
     tally.cargo(
         root,
         &["test", "--locked", "--workspace", "--exclude", "sealpost-web", "--no-fail-fast"],
@@ -304,6 +316,23 @@ fn drop_leftover_databases(url: &str) {
     };
     for name in list.lines().filter(|n| n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')) {
         let _ = process::output("psql", &[url, "-qc", &format!("DROP DATABASE IF EXISTS {name}")]);
+    }
+    // Tenant roles belong to the whole server and outlive their test databases; one that still
+    // owns something (a real deployment's) is refused by DROP ROLE and kept.
+    let roles = process::output(
+        "psql",
+        &[
+            url,
+            "-Atc",
+            "SELECT rolname FROM pg_roles WHERE rolname LIKE 'sealpost\\_tenant\\_%'",
+        ],
+    );
+    for role in roles
+        .unwrap_or_default()
+        .lines()
+        .filter(|n| n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+    {
+        let _ = process::output("psql", &[url, "-qc", &format!("DROP ROLE IF EXISTS {role}")]);
     }
 }
 

@@ -67,6 +67,43 @@ pub fn cargo_plugin(root: &Path, name: &str, version: &str) -> Result<PathBuf, S
     Ok(binary)
 }
 
+/// The S3-compatible server the blob tests run against: `s3s-fs` at `S3S_FS`, with its
+/// `binary` feature, installed into the tools directory once (its lock file, so it builds with
+/// this Rust: later versions need a newer compiler). Returns the binary's path.
+pub fn s3s_fs(root: &Path) -> Result<PathBuf, String> {
+    let dir = tools_dir();
+    let binary = dir.join("bin/s3s-fs");
+    let have = process::output(binary.to_str().unwrap_or_default(), &["--version"]).unwrap_or_default();
+    if have.split_whitespace().nth(1) == Some(S3S_FS) {
+        return Ok(binary);
+    }
+    println!(
+        "xtask: installing s3s-fs {S3S_FS} into {} (once per machine, ~3 min)",
+        dir.display()
+    );
+    let root_arg = dir.to_str().ok_or("tools dir is not UTF-8")?;
+    process::cargo(
+        root,
+        &[
+            "install",
+            "s3s-fs",
+            "--version",
+            S3S_FS,
+            "--features",
+            "binary",
+            "--locked",
+            "--root",
+            root_arg,
+            "--quiet",
+        ],
+        &[],
+    )?;
+    Ok(binary)
+}
+
+/// The version of the S3 test server (the issue names it: 0.14.1 builds with Rust 1.95).
+const S3S_FS: &str = "0.14.1";
+
 /// The RustSec advisory database kept beside the project (`../shared/advisory-db`), or
 /// where `SEALPOST_ADVISORY_DB` says; `None` if there is none on this machine.
 pub fn advisory_db(root: &Path) -> Option<PathBuf> {

@@ -18,6 +18,7 @@ mod message;
 mod names;
 mod password_policy;
 mod role;
+mod tenant;
 pub mod text;
 pub mod time;
 pub mod unicode;
@@ -29,3 +30,4 @@ pub use message::{AttachmentId, Limits, Marking, MarkingPolicy, MessageId, Polic
 pub use names::{DisplayName, DisplayNameError, PhoneNumber, PhoneNumberError};
 pub use password_policy::{PasswordPolicyError, check_password_policy};
 pub use role::{Role, RoleError};
+pub use tenant::{HostName, TenantNameError, TenantSlug};

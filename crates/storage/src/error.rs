@@ -24,6 +24,12 @@ pub enum StorageError {
     /// The blob store failed.
     #[error("blob store: {0}")]
     Blob(String),
+    /// A remote blob store (a bucket) cannot be reached right now (the server answers 503).
+    #[error("blob store unavailable: {0}")]
+    BlobUnavailable(String),
+    /// What was asked is not possible on this backend.
+    #[error("{0}")]
+    Unsupported(&'static str),
     /// Any other database error.
     #[error("database error: {0}")]
     Database(#[source] sqlx::Error),

@@ -32,13 +32,14 @@ mod second_factor;
 mod sessions;
 mod setup_tokens;
 mod sso;
+mod tenants;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod users;
 
 pub use accounts::{AccountEmailOutcome, AccountListing, DueAccountEmail};
 pub use audit_search::{AuditQuery, MessageFacts};
-pub use blobs::{BlobFile, BlobReader, BlobStore, BlobWriter, DirectoryLock, free_bytes, is_disk_full};
+pub use blobs::{BlobFile, BlobReader, BlobStore, BlobWriter, DirectoryLock, S3Options, free_bytes, is_disk_full, is_unavailable};
 pub use break_glass::BreakGlassGrant;
 pub use connect::SqliteSettings;
 pub use decode::Ciphertext;
@@ -60,6 +61,7 @@ pub use rotation::{SealedColumn, SealedValue, Wrapped};
 pub use search::{Listed, SealedText};
 pub use sessions::{SessionRecord, SessionStage};
 pub use sso::PendingSso;
+pub use tenants::TenantRecord;
 pub use users::{NewUser, UserRecord};
 
 /// A connection pool to one of the two supported databases. Opaque: callers use its methods,

@@ -162,6 +162,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../../../migrations/sqlite/0026_send_hold.sql"),
         include_str!("../../../migrations/postgres/0026_send_hold.sql"),
     ),
+    (
+        27,
+        "tenants",
+        include_str!("../../../migrations/sqlite/0027_tenants.sql"),
+        include_str!("../../../migrations/postgres/0027_tenants.sql"),
+    ),
 ];
 
 const CREATE_LEDGER: &str =

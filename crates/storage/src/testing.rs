@@ -167,6 +167,106 @@ impl Store {
     }
 }
 
+/// A real S3-compatible server for tests: `s3s-fs` (it speaks S3 over HTTP and keeps each
+/// bucket as a directory of plain files, so a test can look at what was stored), started on a
+/// free port of 127.0.0.1 with one bucket, `sealpost`. The binary is named by
+/// `SEALPOST_TEST_S3S_FS`; the test command installs it and sets that. Stopped on drop.
+pub struct TestS3 {
+    binary: std::path::PathBuf,
+    /// The server's root: `<root>/sealpost/…` holds the bucket's objects.
+    pub root: tempfile::TempDir,
+    port: u16,
+    child: Option<std::process::Child>,
+}
+
+/// The keys `TestS3` requires of every request.
+const TEST_S3_KEYS: (&str, &str) = ("sealpost-test", "sealpost-test-secret");
+
+impl TestS3 {
+    /// Starts a server, or `None` when `SEALPOST_TEST_S3S_FS` is unset (never under CI, where
+    /// the test command sets it).
+    pub async fn start() -> Option<Self> {
+        let Some(binary) = std::env::var_os("SEALPOST_TEST_S3S_FS") else {
+            assert!(std::env::var_os("CI").is_none(), "CI must set SEALPOST_TEST_S3S_FS");
+            return None;
+        };
+        let binary = std::path::PathBuf::from(binary);
+        let root = tempfile::tempdir().ok()?;
+        std::fs::create_dir(root.path().join("sealpost")).ok()?;
+        let port = std::net::TcpListener::bind("127.0.0.1:0").ok()?.local_addr().ok()?.port();
+        let mut s3 = Self {
+            binary,
+            root,
+            port,
+            child: None,
+        };
+        s3.resume().await;
+        Some(s3)
+    }
+
+    /// The blob store URL of the bucket, under `prefix`.
+    pub fn url(&self, prefix: &str) -> String {
+        format!("s3://sealpost/{prefix}")
+    }
+
+    /// The endpoint and keys a client needs.
+    pub fn options(&self) -> crate::S3Options {
+        crate::S3Options {
+            endpoint: Some(self.endpoint()),
+            keys: Some((TEST_S3_KEYS.0.to_owned(), TEST_S3_KEYS.1.to_owned())),
+        }
+    }
+
+    /// `http://127.0.0.1:<port>`.
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// A blob store on the bucket, under `prefix`.
+    #[expect(clippy::expect_used, reason = "test support: the URL is well formed")]
+    pub fn blob_store(&self, prefix: &str) -> crate::BlobStore {
+        crate::BlobStore::from_url(&self.url(prefix), &self.options()).expect("an S3 blob store")
+    }
+
+    /// Kills the server (as an outage would).
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts the server again on the same port and directory, and waits until it answers.
+    #[expect(clippy::expect_used, reason = "test support: a server that cannot start fails the test")]
+    pub async fn resume(&mut self) {
+        self.stop();
+        let child = std::process::Command::new(&self.binary)
+            .args(["--host", "127.0.0.1", "--port", &self.port.to_string()])
+            .args(["--access-key", TEST_S3_KEYS.0, "--secret-key", TEST_S3_KEYS.1])
+            .arg(self.root.path())
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("starting s3s-fs (SEALPOST_TEST_S3S_FS)");
+        self.child = Some(child);
+        let address = std::net::SocketAddr::from(([127, 0, 0, 1], self.port));
+        for _ in 0..200 {
+            if tokio::net::TcpStream::connect(address).await.is_ok() {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+        panic!("s3s-fs did not answer on {address} within 5 s");
+    }
+}
+
+impl Drop for TestS3 {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

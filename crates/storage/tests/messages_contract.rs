@@ -1,4 +1,4 @@
-//! Storage contract for messages, the outbox, the audit log and the blob store: each case on
+//! Storage contract for messages, the outbox and the audit log: each case on
 //! SQLite and on a fresh PostgreSQL database.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -7,14 +7,12 @@
 mod backends;
 
 use sealpost_audit::{AuditEvent, Origin};
-use sealpost_crypto::{Binding, MessageKey, ObjectKind, PasswordHash, Token};
+use sealpost_crypto::{PasswordHash, Token};
 use sealpost_domain::api_messages::{Addressed, DeliveryStatus};
 use sealpost_domain::{AttachmentId, DisplayName, EmailAddress, Marking, MessageId, RecipientId, Reference, ReplyId, Role, UserId};
 use sealpost_storage::{
-    BlobStore, NewAttachment, NewMessage, NewRecipient, NewReply, NewUser, ShredReason, Shredded, StorageError, Store, ThreadActivity,
-    ThreadLink,
+    NewAttachment, NewMessage, NewRecipient, NewReply, NewUser, ShredReason, Shredded, StorageError, Store, ThreadActivity, ThreadLink,
 };
-use tokio::io::AsyncReadExt;
 use uuid::Uuid;
 
 fn email(s: &str) -> EmailAddress {
@@ -519,35 +517,6 @@ contract!(
     }
 );
 
-#[tokio::test]
-async fn blobs_round_trip_and_deleting_a_missing_blob_is_fine() {
-    let dir = tempfile::tempdir().unwrap();
-    let blobs = BlobStore::local(&dir.path().join("blobs")).unwrap();
-    let content: Vec<u8> = (0..3_000_000u32).map(|i| (i % 253) as u8).collect();
-    let (key, binding) = (MessageKey::generate(), Binding::new(ObjectKind::Attachment, Uuid::new_v4()));
-    let mut w = blobs.sealed_writer("a/b", &key, binding).await.unwrap();
-    w.write(&content).await.unwrap();
-    w.finish().await.unwrap();
-    let mut stored = vec![];
-    blobs.reader("a/b").await.unwrap().read_to_end(&mut stored).await.unwrap();
-    assert!(
-        stored.len() > content.len() && !stored.windows(64).any(|w| w == &content[..64]),
-        "only ciphertext is stored"
-    );
-    let mut back = vec![];
-    key.open_stream(binding, blobs.reader("a/b").await.unwrap())
-        .await
-        .unwrap()
-        .read_to_end(&mut back)
-        .await
-        .unwrap();
-    assert_eq!(back, content);
-    blobs.delete("a/b").await.unwrap();
-    blobs.delete("a/b").await.unwrap();
-    assert!(blobs.reader("a/b").await.is_err());
-    assert!(BlobStore::from_url("s3://bucket").is_err());
-}
-
 contract!(
     a_blob_is_referenced_only_while_an_attachment_row_names_it_and_a_sound_database_has_no_problems,
     |store: Store| async move {
@@ -563,34 +532,6 @@ contract!(
         assert_eq!(store.integrity_problems().await.unwrap(), Vec::<String>::new());
     }
 );
-
-#[tokio::test]
-async fn the_blob_store_lists_old_files_and_unfinished_uploads_and_removes_them() {
-    let dir = tempfile::tempdir().unwrap();
-    let blobs = BlobStore::local(&dir.path().join("blobs")).unwrap();
-    let key = MessageKey::generate();
-    let binding = Binding::new(ObjectKind::Attachment, Uuid::new_v4());
-    let mut w = blobs.sealed_writer("attachments/m/done", &key, binding).await.unwrap();
-    w.write(b"file").await.unwrap();
-    w.finish().await.unwrap();
-    std::fs::write(dir.path().join("blobs/attachments/m/cut-off#3"), b"part").unwrap();
-    let before = std::time::SystemTime::now() - std::time::Duration::from_secs(60);
-    assert!(
-        blobs.files_modified_before("attachments", before).await.unwrap().is_empty(),
-        "new files are left alone"
-    );
-    let after = std::time::SystemTime::now() + std::time::Duration::from_secs(1);
-    let mut found = blobs.files_modified_before("attachments", after).await.unwrap();
-    found.sort_by(|a, b| a.key.cmp(&b.key));
-    let summary: Vec<(&str, bool)> = found.iter().map(|f| (f.key.as_str(), f.partial)).collect();
-    assert_eq!(summary, [("attachments/m/cut-off", true), ("attachments/m/done", false)]);
-    for f in &found {
-        blobs.remove_file(f).await.unwrap();
-        blobs.remove_file(f).await.unwrap();
-    }
-    assert!(blobs.files_modified_before("attachments", after).await.unwrap().is_empty());
-    assert!(blobs.free_bytes().is_some_and(|b| b > 0));
-}
 
 mod drafts {
     use super::*;

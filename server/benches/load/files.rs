@@ -10,7 +10,6 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use crate::setup::Server;
 
 pub struct FileFigures {
-    pub mib: u64,
     pub upload_mib_s: f64,
     pub download_mib_s: f64,
     pub seal_mib_s: f64,
@@ -70,7 +69,6 @@ pub async fn big_file(s: &Server, cookie: &str, mib: u64) -> FileFigures {
     let peak_growth_mib = memory_mib("VmHWM:") - before;
     let (seal_mib_s, open_mib_s) = age_alone(mib).await;
     FileFigures {
-        mib,
         upload_mib_s,
         download_mib_s,
         seal_mib_s,

@@ -195,6 +195,12 @@ async fn main() {
         intake_rows().await;
         return;
     }
+    if std::env::var("SEALPOST_BENCH_ONLY").is_ok_and(|o| o == "files") {
+        let max_file = u32::try_from(file_mib + 16).unwrap_or(u32::MAX);
+        let sqlite = Server::start(TestDatabase::sqlite().await.unwrap(), max_file).await;
+        big_file_rows(&sqlite, file_mib).await;
+        return;
+    }
     if std::env::var("SEALPOST_BENCH_ONLY").is_ok_and(|o| o == "checks") {
         checks_row().await;
         return;
@@ -219,31 +225,7 @@ async fn main() {
         return;
     }
 
-    let reader = sqlite.account("bench.reader@testshire.gov.uk").await;
-    let _ = reader;
-    let ann = setup::cookie(
-        &sqlite
-            .post(
-                "/api/v1/auth/login",
-                serde_json::json!({ "email": "ann@testshire.gov.uk", "password": "correct horse battery staple" }),
-            )
-            .await,
-    );
-    let f = files::big_file(&sqlite, &ann, file_mib).await;
-    println!(
-        "\n4. One {} MiB file through the server (SQLite), against age's STREAM alone in memory:",
-        f.mib
-    );
-    println!(
-        "   upload {:.0} MiB/s ({:.0} % of sealing alone, {:.0} MiB/s); download {:.0} MiB/s ({:.0} % of opening alone, {:.0} MiB/s); peak memory growth {:.1} MiB",
-        f.upload_mib_s,
-        100.0 * f.upload_mib_s / f.seal_mib_s,
-        f.seal_mib_s,
-        f.download_mib_s,
-        100.0 * f.download_mib_s / f.open_mib_s,
-        f.open_mib_s,
-        f.peak_growth_mib
-    );
+    big_file_rows(&sqlite, file_mib).await;
 
     println!("\n6. IG console searches (newest 50), {audit_events} events, 200 random targets each:");
     let key = sqlite.state.audit_key.verify_key();
@@ -270,6 +252,51 @@ async fn main() {
     mail_search_row("SQLite", &mail_search::mail_search(&sqlite, mailbox).await);
     intake_rows().await;
     checks_row().await;
+}
+
+/// Scenario 4: one large file through `sqlite`'s local blob directory, then through a bucket
+/// of s3s-fs on this machine (when `SEALPOST_TEST_S3S_FS` names it).
+async fn big_file_rows(sqlite: &Server, file_mib: u64) {
+    let label =
+        format!("4. One {file_mib} MiB file through the server (SQLite, local blob directory), against age's STREAM alone in memory:");
+    big_file_row(&label, sqlite, file_mib).await;
+    let Some(s3) = sealpost_storage::testing::TestS3::start().await else {
+        println!("(4b skipped: set SEALPOST_TEST_S3S_FS to an s3s-fs binary)");
+        return;
+    };
+    let (url, options) = (s3.url("bench"), s3.options());
+    let max_file = u32::try_from(file_mib + 16).unwrap_or(u32::MAX);
+    let server = Server::start_with(TestDatabase::sqlite().await.unwrap(), max_file, |s| {
+        s.blob_url = Some(url);
+        s.s3 = options;
+    })
+    .await;
+    let label = format!("4b. The same {file_mib} MiB file with blobs in an S3 bucket (s3s-fs on this machine, 5 MiB parts):");
+    big_file_row(&label, &server, file_mib).await;
+}
+
+async fn big_file_row(label: &str, server: &Server, file_mib: u64) {
+    let _ = server.account("bench.reader@testshire.gov.uk").await;
+    let login = serde_json::json!({ "email": "ann@testshire.gov.uk", "password": "correct horse battery staple" });
+    let signed_in = server.post("/api/v1/auth/login", login).await;
+    // Ann exists when the web scenarios ran on this server first.
+    let ann = if signed_in.status().is_success() {
+        setup::cookie(&signed_in)
+    } else {
+        server.account("ann@testshire.gov.uk").await
+    };
+    let f = files::big_file(server, &ann, file_mib).await;
+    println!("\n{label}");
+    println!(
+        "   upload {:.0} MiB/s ({:.0} % of sealing alone, {:.0} MiB/s); download {:.0} MiB/s ({:.0} % of opening alone, {:.0} MiB/s); peak memory growth {:.1} MiB",
+        f.upload_mib_s,
+        100.0 * f.upload_mib_s / f.seal_mib_s,
+        f.seal_mib_s,
+        f.download_mib_s,
+        100.0 * f.download_mib_s / f.open_mib_s,
+        f.open_mib_s,
+        f.peak_growth_mib
+    );
 }
 
 /// Scenario 11 on a fresh SQLite server.

@@ -32,6 +32,11 @@ pub struct Server {
 impl Server {
     /// A fresh server on `db`, accepting files of up to `max_file_mib`.
     pub async fn start(db: TestDatabase, max_file_mib: u32) -> Server {
+        Self::start_with(db, max_file_mib, |_| {}).await
+    }
+
+    /// The same, with settings changed by `configure` (e.g. blobs in a bucket).
+    pub async fn start_with(db: TestDatabase, max_file_mib: u32, configure: impl FnOnce(&mut Settings)) -> Server {
         let sink = SmtpSink::start(&[]).await.unwrap();
         let dir = tempfile::tempdir().unwrap();
         let mut settings = Settings::load(None, false, Vec::new()).unwrap();
@@ -58,6 +63,7 @@ impl Server {
             secret: None,
             tls: None,
         });
+        configure(&mut settings);
         sealpost_server::keyfiles::init(&settings.key_dir, None).unwrap();
         let app = Application::build(settings, Arc::new(SystemClock)).await.unwrap();
         let base = format!("http://{}", app.local_addr().unwrap());

@@ -79,12 +79,14 @@ pub fn ensure_room(state: &AppState) -> Result<(), AppError> {
     Ok(())
 }
 
-/// A failed write of sealed bytes: a full disk is the person's clean refusal, anything else is
-/// ours.
-fn write_error(e: std::io::Error) -> AppError {
+/// A failed write of sealed bytes: a full disk is the person's clean refusal, a bucket that
+/// does not answer is a 503 to try again later, anything else is ours.
+fn write_error(e: std::io::Error, remote: bool) -> AppError {
     crate::metrics::blob_error();
     if sealpost_storage::is_disk_full(&e) {
         AppError::DiskFull
+    } else if remote && sealpost_storage::is_unavailable(&e) {
+        AppError::Unavailable(sealpost_storage::StorageError::BlobUnavailable(e.to_string()))
     } else {
         AppError::Internal(e.into())
     }
@@ -216,6 +218,7 @@ impl Uploads {
         }
         let binding = Binding::new(ObjectKind::Attachment, id.0);
         let mut sealer = self.state.blobs.sealed_writer(&blob_key, key, binding).await?;
+        let remote = self.state.blobs.is_remote();
         let keywords = (self.found.is_some() && is_text_file(&name)).then(|| self.state.settings.check_keywords.clone());
         let mut scanner = keywords.as_ref().map(StreamScan::new);
         while let Some(chunk) = field.chunk().await? {
@@ -238,13 +241,13 @@ impl Uploads {
             if let Some(s) = scanner.as_mut() {
                 s.feed(&chunk);
             }
-            sealer.write(&chunk).await.map_err(write_error)?;
+            sealer.write(&chunk).await.map_err(|e| write_error(e, remote))?;
         }
         if let (Some(s), Some(found)) = (scanner, self.found.as_mut()) {
             *found = found.and(s.finish());
         }
         let size = sealer.written();
-        sealer.finish().await.map_err(write_error)?;
+        sealer.finish().await.map_err(|e| write_error(e, remote))?;
         Ok(NewAttachment {
             id,
             name: key.seal(Binding::new(ObjectKind::AttachmentName, id.0), name.as_bytes())?,

@@ -1,5 +1,6 @@
 //! The command line: `serve`, `migrate`, `keys init`, `user add|list|disable|enable|set-role|
-//! reset-password`, `audit verify`, `audit checkpoint`, `audit export`. Commands
+//! reset-password`, `audit verify`, `audit checkpoint`, `audit export`, `tenant add|list`; with
+//! `--tenant SLUG`, a command acts on that council of the deployment. Commands
 //! print what an operator needs to act on; they never print secrets other than the one-time
 //! set-up link they were asked to create.
 
@@ -23,6 +24,7 @@ use crate::workers::checkpoints;
 use crate::{keyfiles, telemetry};
 
 mod backup;
+mod tenants;
 mod users;
 
 /// Sealpost: secure webmail for councils.
@@ -32,6 +34,10 @@ pub struct Cli {
     /// Settings file (default: ./sealpost.toml if present).
     #[arg(long, global = true, env = "SEALPOST_CONFIG")]
     config: Option<PathBuf>,
+    /// Act on this council of a deployment shared by several (its short name, as `tenant list`
+    /// shows); without it, the default council.
+    #[arg(long, global = true, value_name = "SLUG")]
+    tenant: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -88,6 +94,36 @@ enum Command {
         #[command(subcommand)]
         command: RetentionCommand,
     },
+    /// Councils sharing this deployment (PostgreSQL): each has its own host names, people,
+    /// keys, audit chain and database schema. Restart the servers after adding one.
+    Tenant {
+        #[command(subcommand)]
+        command: TenantCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum TenantCommand {
+    /// Add a council: its database schema and role, its keys (under <keys>/tenants/SLUG) and
+    /// its host names. Then create its first administrator with `--tenant SLUG user add`.
+    Add {
+        /// The council's name, shown on its pages and in its notification emails.
+        #[arg(long)]
+        name: String,
+        /// A short name: lower-case letters, digits and underscores (e.g. north).
+        #[arg(long)]
+        slug: String,
+        /// A host name its people and partners use (e.g. sealpost.north.gov.uk); repeat for
+        /// more. The first is its public address.
+        #[arg(long = "host", required = true)]
+        hosts: Vec<String>,
+        /// The council's escrow recipient (age1…), generated offline. Without it, one is
+        /// generated and its secret half written for you to move offline.
+        #[arg(long)]
+        escrow_recipient: Option<String>,
+    },
+    /// List the councils: short name, name and host names.
+    List,
 }
 
 #[derive(Debug, Subcommand)]
@@ -246,7 +282,16 @@ pub fn main(cli: Cli) -> ExitCode {
         let settings = Settings::load(Some(&path), explicit, std::env::vars())?;
         telemetry::init(settings.log_format);
         let runtime = tokio::runtime::Runtime::new()?;
-        runtime.block_on(run(cli.command, settings))
+        runtime.block_on(async move {
+            let settings = match &cli.tenant {
+                Some(slug) if matches!(cli.command, Command::Serve | Command::Tenant { .. }) => {
+                    bail!("--tenant {slug}: `serve` serves every council, and `tenant` manages them; leave --tenant out")
+                }
+                Some(slug) => tenants::settings_of(settings, slug).await?,
+                None => settings,
+            };
+            run(cli.command, settings).await
+        })
     })();
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -298,6 +343,7 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
         } => retention_run(&settings).await,
         Command::Backup { out, with_keys } => backup::backup(&settings, &out, with_keys.as_deref()).await,
         Command::Restore { from, identity } => backup::restore(&settings, from.as_deref(), identity.as_deref()).await,
+        Command::Tenant { command } => tenants::run(&settings, command).await,
     }
 }
 
@@ -451,7 +497,7 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     app.run_until(startup::shutdown_signal()).await
 }
 
-fn init_keys(settings: &Settings, escrow: Option<&str>) -> anyhow::Result<()> {
+pub(crate) fn init_keys(settings: &Settings, escrow: Option<&str>) -> anyhow::Result<()> {
     let report = keyfiles::init(&settings.key_dir, escrow)?;
     println!(
         "Master key written to {} (mode 0600). Back it up: without it, no message can be read.",

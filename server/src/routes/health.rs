@@ -1,4 +1,4 @@
-//! `/healthz` (the process is up) and `/readyz` (it can reach its database).
+//! `/healthz` (the process is up) and `/readyz` (it can reach its database and its blob store).
 
 use axum::Router;
 use axum::extract::State;
@@ -12,11 +12,14 @@ pub fn router() -> Router<AppState> {
 }
 
 async fn ready(State(state): State<AppState>) -> (StatusCode, &'static str) {
-    match state.store.ping().await {
-        Ok(()) => (StatusCode::OK, "ready"),
-        Err(e) => {
-            tracing::warn!(error = %e, "not ready");
-            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable")
-        }
+    if let Err(e) = state.store.ping().await {
+        tracing::warn!(error = %e, "not ready: the database");
+        return (StatusCode::SERVICE_UNAVAILABLE, "database unavailable");
     }
+    if let Err(e) = state.blobs.ping().await {
+        crate::metrics::blob_error();
+        tracing::warn!(error = %e, "not ready: the blob store");
+        return (StatusCode::SERVICE_UNAVAILABLE, "blob store unavailable");
+    }
+    (StatusCode::OK, "ready")
 }

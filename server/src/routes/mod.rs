@@ -24,6 +24,33 @@ use crate::state::AppState;
 
 pub use cookie::SESSION_COOKIE;
 
+/// Councils on one deployment (issue 21): a request goes to the router of the tenant whose
+/// host name its `Host` header names, and any other to `default` (so a single council needs no
+/// host names at all). Each tenant's router has its own state: database schema, keys, rate
+/// limits and caches, so nothing is shared but the process.
+pub fn by_host(default: Router, tenants: impl IntoIterator<Item = (Vec<sealpost_domain::HostName>, Router)>) -> Router {
+    let mut routes = std::collections::HashMap::new();
+    for (hosts, router) in tenants {
+        for host in hosts {
+            routes.insert(host, router.clone());
+        }
+    }
+    if routes.is_empty() {
+        return default;
+    }
+    let routes = std::sync::Arc::new(routes);
+    let dispatch = tower::service_fn(move |request: axum::extract::Request| {
+        let host = request
+            .headers()
+            .get(axum::http::header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .and_then(sealpost_domain::HostName::from_header);
+        let router = host.and_then(|h| routes.get(&h).cloned()).unwrap_or_else(|| default.clone());
+        tower::ServiceExt::oneshot(router, request)
+    });
+    Router::new().fallback_service(dispatch)
+}
+
 /// The whole application.
 pub fn router(state: AppState) -> Router {
     let api = Router::new()

@@ -200,7 +200,7 @@ async fn killing_the_server_under_load_loses_no_acknowledged_message_and_leaves_
 /// audit chain stays one chain that verifies. Several instances are a PostgreSQL deployment:
 /// this runs in the suite's PostgreSQL pass.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_instances_share_one_database_and_one_killed_under_load_loses_nothing() {
+async fn two_instances_share_one_database_and_one_bucket_and_one_killed_under_load_loses_nothing() {
     if std::env::var("SEALPOST_TEST_BACKEND").as_deref() != Ok("postgres") {
         eprintln!("two instances: PostgreSQL only; run in the PostgreSQL pass");
         return;
@@ -209,6 +209,20 @@ async fn two_instances_share_one_database_and_one_killed_under_load_loses_nothin
     let sink = SmtpSink::start(&[]).await.unwrap();
     install.env.push(("SEALPOST_SMTP_URL".into(), sink.url.clone()));
     install.env.push(("SEALPOST_OUTBOX_LEASE_SECONDS".into(), "2".into()));
+    // Both on one bucket, as a deployment behind a load balancer runs (issue 21).
+    let s3 = sealpost_storage::testing::TestS3::start().await;
+    match &s3 {
+        Some(s3) => {
+            let (id, secret) = s3.options().keys.unwrap();
+            install.env.extend([
+                ("SEALPOST_BLOB_URL".into(), s3.url("council")),
+                ("SEALPOST_S3_ENDPOINT".into(), s3.endpoint()),
+                ("SEALPOST_S3_ACCESS_KEY_ID".into(), id),
+                ("SEALPOST_S3_SECRET_ACCESS_KEY".into(), secret),
+            ]);
+        }
+        None => eprintln!("two instances: SEALPOST_TEST_S3S_FS is unset, so they share a local blob directory"),
+    }
     install.create_user(ANN).await;
     install.create_user(BOB).await;
     let mut a = Arc::new(install.start().await);
@@ -270,6 +284,12 @@ async fn two_instances_share_one_database_and_one_killed_under_load_loses_nothin
         len: 0,
     });
     assert_duplicates_bounded_by_kills(&sink, &all, 1).await;
+    if let Some(s3) = &s3 {
+        let in_bucket = crate::test_app::walk(&s3.root.path().join("sealpost/council/attachments"));
+        assert!(in_bucket.iter().any(|f| f.is_file()), "the files are in the bucket");
+        let local = crate::test_app::walk(&install.data_dir().join("blobs"));
+        assert!(local.iter().all(|f| !f.is_file()), "and none on the instances' disk: {local:?}");
+    }
     drop(a);
 }
 

@@ -28,13 +28,17 @@ pub struct TestApp {
     /// The server's clock, moved by hand.
     pub clock: Arc<ManualClock>,
     /// The database; kept alive for the test's duration.
-    pub db: TestDatabase,
+    pub db: Arc<TestDatabase>,
     /// The key and data directory.
-    pub dir: tempfile::TempDir,
+    pub dir: Arc<tempfile::TempDir>,
     /// The SMTP intake's address, when the settings turned it on.
     pub intake: Option<std::net::SocketAddr>,
     /// `/metrics`' address, when the settings turned it on.
     pub metrics: Option<std::net::SocketAddr>,
+    /// The S3 server holding the blobs, for an app started by [`spawn_app_on_s3`].
+    pub s3: Option<sealpost_storage::testing::TestS3>,
+    /// The other councils of this deployment: slug, host name and state.
+    pub tenants: Vec<(String, String, AppState)>,
 }
 
 /// Starts a server with default settings.
@@ -60,6 +64,26 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
         _ => TestDatabase::sqlite().await.unwrap(),
     };
     start(db, tempfile::tempdir().unwrap(), configure, true).await
+}
+
+/// Starts a server whose blobs live in a bucket of a real S3-compatible server (s3s-fs), with
+/// a real SMTP sink; `None` when `SEALPOST_TEST_S3S_FS` does not name one (the test command
+/// installs it and sets that).
+pub async fn spawn_app_on_s3() -> Option<(TestApp, SmtpSink)> {
+    let Some(s3) = sealpost_storage::testing::TestS3::start().await else {
+        eprintln!("SEALPOST_TEST_S3S_FS is unset: this S3 test is skipped");
+        return None;
+    };
+    let sink = SmtpSink::start(&[]).await.unwrap();
+    let (url, blob_url, options) = (sink.url.clone(), s3.url("council"), s3.options());
+    let mut app = spawn_app_with(move |s| {
+        s.smtp_url = Some(SecretString::from(url));
+        s.blob_url = Some(blob_url);
+        s.s3 = options;
+    })
+    .await;
+    app.s3 = Some(s3);
+    Some((app, sink))
 }
 
 /// Starts a server on a data and key directory that are there already (`dir`'s `data` and
@@ -96,20 +120,67 @@ async fn start(db: TestDatabase, dir: tempfile::TempDir, configure: impl FnOnce(
     let intake = app.intake_addr();
     let metrics = app.metrics_addr();
     let state = app.state();
+    let mut tenants = vec![];
+    for tenant in state.store.tenants().await.unwrap() {
+        let slug = tenant.slug.as_str().to_owned();
+        tenants.push((slug.clone(), tenant.hosts[0].as_str().to_owned(), app.tenant_state(&slug).unwrap()));
+    }
     tokio::spawn(app.run_until(std::future::pending()));
     TestApp {
         address,
         client: reqwest::Client::new(),
         state,
         clock,
-        db,
-        dir,
+        db: Arc::new(db),
+        dir: Arc::new(dir),
         intake,
         metrics,
+        s3: None,
+        tenants,
     }
 }
 
+/// Starts a server on PostgreSQL with councils `(slug, name, host)` registered besides the
+/// default one, each with keys of its own; `None` on SQLite, which holds one council.
+pub async fn spawn_app_with_tenants(tenants: &[(&str, &str, &str)]) -> Option<TestApp> {
+    if std::env::var("SEALPOST_TEST_BACKEND").as_deref() != Ok("postgres") {
+        eprintln!("tenants: PostgreSQL only; run in the PostgreSQL pass");
+        return None;
+    }
+    let db = TestDatabase::postgres().await.unwrap().expect("SEALPOST_TEST_POSTGRES_URL");
+    let dir = tempfile::tempdir().unwrap();
+    for (slug, name, host) in tenants {
+        let slug = sealpost_domain::TenantSlug::parse(slug).unwrap();
+        let hosts = [sealpost_domain::HostName::parse(host).unwrap()];
+        let (_, password) = db.store.add_tenant(&slug, name, &hosts, 0).await.unwrap();
+        let keys = dir.path().join("keys/tenants").join(slug.as_str());
+        sealpost_server::keyfiles::write_database_password(&keys, &password).unwrap();
+        sealpost_server::keyfiles::init(&keys, None).unwrap();
+    }
+    Some(start(db, dir, |_| {}, true).await)
+}
+
 impl TestApp {
+    /// This deployment as council `slug` sees it: every request names its host name, and
+    /// `state` is that council's.
+    pub fn tenant(&self, slug: &str) -> TestApp {
+        let (_, host, state) = self.tenants.iter().find(|(s, _, _)| s == slug).expect("a registered tenant");
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert(reqwest::header::HOST, host.parse().unwrap());
+        TestApp {
+            address: self.address.clone(),
+            client: reqwest::Client::builder().default_headers(headers).build().unwrap(),
+            state: state.clone(),
+            clock: self.clock.clone(),
+            db: self.db.clone(),
+            dir: self.dir.clone(),
+            intake: None,
+            metrics: None,
+            s3: None,
+            tenants: vec![],
+        }
+    }
+
     /// Creates an account with `password` straight in the store.
     pub async fn create_user(&self, email: &str, password: &str, role: Role) -> UserId {
         let hash = self.state.hasher.hash(&SecretString::from(password.to_owned())).unwrap();
@@ -308,12 +379,13 @@ impl TestApp {
         self.audit_events(message_id).await.into_iter().map(|e| e.action).collect()
     }
 
-    /// Every sealed blob file on disk.
+    /// Every file of the blob store: the local directory's, or the bucket server's storage.
     pub fn blob_files(&self) -> Vec<std::path::PathBuf> {
-        walk(&self.dir.path().join("data/blobs"))
-            .into_iter()
-            .filter(|p| p.is_file())
-            .collect()
+        let root = match &self.s3 {
+            Some(s3) => s3.root.path().join("sealpost"),
+            None => self.dir.path().join("data/blobs"),
+        };
+        walk(&root).into_iter().filter(|p| p.is_file()).collect()
     }
 }
 
