@@ -30,9 +30,7 @@ fn main() -> ExitCode {
         Some("test") => test::all(&root),
         Some("fuzz") => fuzz_soak(&root, args.get(1)),
         Some("soak") => soak::run(&root),
-        Some("bench") => {
-            web::build(&root).and_then(|()| process::cargo(&root, &["bench", "--locked", "-p", "sealpost-server", "--bench", "load"], &[]))
-        }
+        Some("bench") => bench(&root),
         _ => {
             eprintln!("usage: cargo xtask <run [sealpost args…] | test | web | bench | fuzz [SECONDS] | soak>");
             return ExitCode::from(2);
@@ -85,4 +83,16 @@ fn run(root: &std::path::Path, args: &[String]) -> Result<(), String> {
 fn workspace_root() -> PathBuf {
     let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     manifest.parent().map_or(manifest.clone(), PathBuf::from)
+}
+
+/// The load figures; scenario 4b runs against s3s-fs, installed into the tools cache if missing.
+fn bench(root: &std::path::Path) -> Result<(), String> {
+    web::build(root)?;
+    let s3s_fs = tools::s3s_fs(root)?;
+    let s3s_fs = s3s_fs.to_str().ok_or("tools path is not UTF-8")?;
+    process::cargo(
+        root,
+        &["bench", "--locked", "-p", "sealpost-server", "--bench", "load"],
+        &[("SEALPOST_TEST_S3S_FS", s3s_fs)],
+    )
 }

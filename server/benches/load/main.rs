@@ -195,6 +195,13 @@ async fn main() {
         intake_rows().await;
         return;
     }
+    if std::env::var("SEALPOST_BENCH_ONLY").is_ok_and(|o| o == "instances") {
+        match TestDatabase::postgres().await.unwrap() {
+            Some(db) => two_instances_row(db, connections, length).await,
+            None => println!("(12 skipped: set SEALPOST_TEST_POSTGRES_URL)"),
+        }
+        return;
+    }
     if std::env::var("SEALPOST_BENCH_ONLY").is_ok_and(|o| o == "files") {
         let max_file = u32::try_from(file_mib + 16).unwrap_or(u32::MAX);
         let sqlite = Server::start(TestDatabase::sqlite().await.unwrap(), max_file).await;
@@ -224,6 +231,9 @@ async fn main() {
     if std::env::var("SEALPOST_BENCH_ONLY").is_ok_and(|o| o == "web") {
         return;
     }
+    if let Some(db) = TestDatabase::postgres().await.unwrap() {
+        two_instances_row(db, connections, length).await;
+    }
 
     big_file_rows(&sqlite, file_mib).await;
 
@@ -252,6 +262,43 @@ async fn main() {
     mail_search_row("SQLite", &mail_search::mail_search(&sqlite, mailbox).await);
     intake_rows().await;
     checks_row().await;
+}
+
+/// Scenario 12: the audited portal open on one instance, then spread over two instances of
+/// `sealpost serve` (in this process) on one PostgreSQL database, with the same connections.
+async fn two_instances_row(db: TestDatabase, connections: usize, length: Duration) {
+    let one = Server::start(db, 64).await;
+    let two = one.beside().await;
+    let ann = one.account("ann@testshire.gov.uk").await;
+    let ten_kib = "Referral details. ".repeat(10 * 1024 / 18);
+    let sent = one.send(&ann, &[PARTNER], "Case 1 referral", &ten_kib).await;
+    let id = sent["id"].as_str().unwrap().to_owned();
+    let partner = one.partner_session().await;
+    let path = format!("/api/v1/portal/messages/{id}");
+    let on = |s: &Server| client::get(&s.client, format!("{}{path}", s.base), Some(partner.clone()));
+    let alone = load(connections, length, on(&one)).await;
+    let (first, second) = (on(&one), on(&two));
+    let turn = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let both: client::Request = Arc::new(move || {
+        if turn.fetch_add(1, std::sync::atomic::Ordering::Relaxed).is_multiple_of(2) {
+            first()
+        } else {
+            second()
+        }
+    });
+    let spread = load(connections, length, both).await;
+    println!("\n12. portal open, 10 KiB, audited, {connections} connections, on one PostgreSQL:");
+    println!("| Instances | Throughput | p50 | p99 | Errors |\n|---|---|---|---|---|");
+    for (n, f) in [(1, &alone), (2, &spread)] {
+        println!(
+            "| {n} | {:.0} /s | {:.2} ms | {:.2} ms | {} |",
+            f.per_second(),
+            f.p50_ms,
+            f.p99_ms,
+            f.errors
+        );
+    }
+    println!("two instances ÷ one: {:.2}", spread.per_second() / alone.per_second());
 }
 
 /// Scenario 4: one large file through `sqlite`'s local blob directory, then through a bucket

@@ -64,7 +64,9 @@ impl Server {
             tls: None,
         });
         configure(&mut settings);
-        sealpost_server::keyfiles::init(&settings.key_dir, None).unwrap();
+        if !sealpost_server::keyfiles::exist(&settings.key_dir) {
+            sealpost_server::keyfiles::init(&settings.key_dir, None).unwrap();
+        }
         let app = Application::build(settings, Arc::new(SystemClock)).await.unwrap();
         let base = format!("http://{}", app.local_addr().unwrap());
         let intake = app.intake_addr().unwrap();
@@ -80,6 +82,16 @@ impl Server {
             _db: db,
             _dir: dir,
         }
+    }
+
+    /// A second instance beside this one: the same database and keys, a data directory and
+    /// SMTP sink of its own (scenario 12).
+    pub async fn beside(&self) -> Server {
+        use sealpost_crypto::ExposeSecret;
+        let url = self.state.settings.database_url.expose_secret().to_owned();
+        let store = sealpost_storage::Store::connect(&url).await.unwrap();
+        let keys = self.state.settings.key_dir.clone();
+        Self::start_with(TestDatabase { store, url, dir: None }, 64, move |s| s.key_dir = keys).await
     }
 
     pub async fn account(&self, email: &str) -> String {

@@ -21,7 +21,8 @@ async fn get(app: &TestApp, cookie: &str, path: &str) -> Value {
 
 #[tokio::test]
 async fn two_councils_on_one_deployment_see_nothing_of_each_other() {
-    let Some(app) = spawn_app_with_tenants(&[("north", "North Council", "north.test"), ("south", "South Council", "south.test")]).await
+    let Some((app, _sink)) =
+        spawn_app_with_tenants(&[("north", "North Council", "north.test"), ("south", "South Council", "south.test")]).await
     else {
         return;
     };
@@ -90,6 +91,17 @@ async fn two_councils_on_one_deployment_see_nothing_of_each_other() {
     let north_compose = get(&north, &ann, "/api/v1/compose").await;
     assert!(north_compose["known_recipients"].to_string().contains("pc.jones@police.example.uk"));
 
+    // A council's keys open its own messages' keys and nobody else's.
+    let wrapped = north.state.store.fetch_bytes("SELECT wrapped FROM message_keys").await.unwrap();
+    let message = uuid::Uuid::parse_str(id).unwrap();
+    let keys = |t: &TestApp| sealpost_server::keyfiles::load(&t.state.settings.key_dir).unwrap();
+    assert!(keys(&north).unwrap(&wrapped[0], message).is_ok());
+    assert!(
+        keys(&south).unwrap(&wrapped[0], message).is_err(),
+        "South's keys open nothing of North's"
+    );
+    assert!(keys(&app).unwrap(&wrapped[0], message).is_err(), "nor do the default council's");
+
     // Each council's audit chain is its own, and its IG officers see only its events.
     let ida = north.sign_in(ig, PASSWORD).await;
     let events = get(&north, &ida, "/api/v1/audit/events?person=ann@north.gov.uk").await;
@@ -133,7 +145,8 @@ async fn two_councils_on_one_deployment_see_nothing_of_each_other() {
 
 #[tokio::test]
 async fn a_councils_database_connections_cannot_reach_another_councils_tables() {
-    let Some(app) = spawn_app_with_tenants(&[("north", "North Council", "north.test"), ("south", "South Council", "south.test")]).await
+    let Some((app, _sink)) =
+        spawn_app_with_tenants(&[("north", "North Council", "north.test"), ("south", "South Council", "south.test")]).await
     else {
         return;
     };
@@ -162,7 +175,9 @@ async fn a_councils_database_connections_cannot_reach_another_councils_tables() 
 
 #[tokio::test]
 async fn tenant_add_makes_a_council_whose_people_the_other_commands_manage_with_tenant() {
-    let Some(app) = spawn_app_with_tenants(&[]).await else { return };
+    let Some((app, _sink)) = spawn_app_with_tenants(&[]).await else {
+        return;
+    };
     let sealpost = |args: &[&str], stdin: Option<&str>| {
         let out = crate::cli::sealpost(&app, args, stdin);
         let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));

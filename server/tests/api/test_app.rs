@@ -141,8 +141,9 @@ async fn start(db: TestDatabase, dir: tempfile::TempDir, configure: impl FnOnce(
 }
 
 /// Starts a server on PostgreSQL with councils `(slug, name, host)` registered besides the
-/// default one, each with keys of its own; `None` on SQLite, which holds one council.
-pub async fn spawn_app_with_tenants(tenants: &[(&str, &str, &str)]) -> Option<TestApp> {
+/// default one, each with keys of its own, all sending to one real SMTP sink; `None` on
+/// SQLite, which holds one council.
+pub async fn spawn_app_with_tenants(tenants: &[(&str, &str, &str)]) -> Option<(TestApp, SmtpSink)> {
     if std::env::var("SEALPOST_TEST_BACKEND").as_deref() != Ok("postgres") {
         eprintln!("tenants: PostgreSQL only; run in the PostgreSQL pass");
         return None;
@@ -157,7 +158,10 @@ pub async fn spawn_app_with_tenants(tenants: &[(&str, &str, &str)]) -> Option<Te
         sealpost_server::keyfiles::write_database_password(&keys, &password).unwrap();
         sealpost_server::keyfiles::init(&keys, None).unwrap();
     }
-    Some(start(db, dir, |_| {}, true).await)
+    let sink = SmtpSink::start(&[]).await.unwrap();
+    let url = sink.url.clone();
+    let app = start(db, dir, move |s| s.smtp_url = Some(SecretString::from(url)), true).await;
+    Some((app, sink))
 }
 
 impl TestApp {
