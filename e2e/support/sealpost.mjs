@@ -1,5 +1,6 @@
-// Starts a real `sealpost serve` on a fresh data directory (SQLite) and a free port, and runs
-// the `sealpost` CLI against the same settings, as an administrator would.
+// Starts a real `sealpost serve` on a fresh data directory (SQLite, or the PostgreSQL database
+// given) and a free port, and runs the `sealpost` CLI against the same settings, as an
+// administrator would.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -20,7 +21,19 @@ export function freePort() {
   });
 }
 
-export async function startSealpost({ org = 'Testshire County Council', env: extra = {} } = {}) {
+// A fresh PostgreSQL database (`sealpost_test_…`, which the test command drops before its next
+// run), or null when no server answers on 127.0.0.1:5432.
+export function freshPostgres() {
+  const admin = process.env.SEALPOST_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+  const name = `sealpost_test_e2e_${Math.random().toString(16).slice(2, 14)}`;
+  const r = spawnSync('psql', [admin, '-qc', `CREATE DATABASE ${name}`], { encoding: 'utf8' });
+  if (r.status !== 0) return null;
+  const url = new URL(admin);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+export async function startSealpost({ org = 'Testshire County Council', env: extra = {}, database } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'sealpost-e2e-'));
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
@@ -38,24 +51,39 @@ export async function startSealpost({ org = 'Testshire County Council', env: ext
     ...extra,
   };
   delete env.SEALPOST_DATABASE_URL;
-  const server = spawn(BIN, ['serve'], { env, cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  if (database) env.SEALPOST_DATABASE_URL = database;
   let output = '';
-  server.stdout.on('data', (d) => { output += d; });
-  server.stderr.on('data', (d) => { output += d; });
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    try {
-      const r = await fetch(`${base}/readyz`);
-      if (r.ok) break;
-    } catch { /* not up yet */ }
-    if (server.exitCode !== null || Date.now() > deadline) {
-      throw new Error(`sealpost serve did not start:\n${output}`);
+  let server;
+  const serve = async () => {
+    server = spawn(BIN, ['serve'], { env, cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    server.stdout.on('data', (d) => { output += d; });
+    server.stderr.on('data', (d) => { output += d; });
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      try {
+        const r = await fetch(`${base}/readyz`);
+        if (r.ok) break;
+      } catch { /* not up yet */ }
+      if (server.exitCode !== null || Date.now() > deadline) {
+        throw new Error(`sealpost serve did not start:\n${output}`);
+      }
+      await new Promise((r) => setTimeout(r, 100));
     }
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  };
+  const halt = async () => {
+    server.kill('SIGTERM');
+    await new Promise((r) => (server.exitCode !== null ? r() : server.once('exit', r)));
+  };
+  await serve();
   return {
     base,
+    port,
     output: () => output,
+    // Stops and starts the server again on the same data (as after `sealpost tenant add`).
+    async restart() {
+      await halt();
+      await serve();
+    },
     // Runs one SQL statement on the server's SQLite database, for a test that must move a
     // message past its expiry (the server's clock is the real one).
     sql(statement) {
@@ -70,8 +98,7 @@ export async function startSealpost({ org = 'Testshire County Council', env: ext
       return r.stdout;
     },
     async stop() {
-      server.kill('SIGTERM');
-      await new Promise((r) => (server.exitCode !== null ? r() : server.once('exit', r)));
+      await halt();
       rmSync(dir, { recursive: true, force: true });
     },
   };
