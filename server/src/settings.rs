@@ -23,6 +23,8 @@ pub struct Settings {
     /// The council these settings serve, when it is not the deployment's default one (see
     /// [`Settings::for_tenant`]); its data is in its own PostgreSQL schema.
     pub tenant: Option<sealpost_storage::TenantRecord>,
+    /// What these settings were made from, so a tenant's can be made from it.
+    source: Source,
     /// The URL people reach Sealpost at (`SEALPOST_PUBLIC_URL`, default `http://<listen>`).
     pub public_url: String,
     /// The council's name, shown on every page (`SEALPOST_ORG_NAME`).
@@ -283,7 +285,7 @@ pub enum LogFormat {
 }
 
 /// The file and environment layer: every key optional.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Layer {
     listen: Option<SocketAddr>,
@@ -408,6 +410,7 @@ impl Settings {
     }
 
     fn from_layer(l: Layer) -> Result<Self, SettingsError> {
+        let source = Source(Box::new(l.clone()));
         let listen = l.listen.unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080)));
         let data_dir = l.data_dir.unwrap_or_else(|| PathBuf::from("data"));
         let key_dir = l.key_dir.unwrap_or_else(|| data_dir.join("keys"));
@@ -432,6 +435,7 @@ impl Settings {
             key_dir,
             database_url: SecretString::from(database_url),
             tenant: None,
+            source,
             public_url,
             org_name: l.org_name.unwrap_or_else(|| "Sealpost".to_owned()),
             smtp_url: l.smtp_url.filter(|s| !s.is_empty()).map(SecretString::from),
@@ -619,6 +623,37 @@ fn file_types(list: &str) -> Vec<String> {
         .collect()
 }
 
+/// Settings a council's own file may not set: where the deployment listens, keeps its data
+/// and keys, reaches its database and files, and what the default council alone serves.
+const DEPLOYMENT_ONLY: [&str; 16] = [
+    "listen",
+    "data_dir",
+    "key_dir",
+    "database_url",
+    "public_url",
+    "org_name",
+    "blob_url",
+    "s3_endpoint",
+    "s3_access_key_id",
+    "s3_secret_access_key",
+    "smtp_url",
+    "metrics_listen",
+    "intake_listen",
+    "outbox_worker",
+    "trust_proxy",
+    "log_format",
+];
+
+/// What a [`Settings`] was made from. Its `Debug` shows nothing: it holds secrets as given.
+#[derive(Clone, Default)]
+struct Source(Box<Layer>);
+
+impl std::fmt::Debug for Source {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Source(..)")
+    }
+}
+
 /// `sealpost@<host of the public URL>`, or `sealpost@localhost` for an address without a name.
 fn default_mail_from(public_url: &str) -> String {
     let host = public_url
@@ -636,20 +671,72 @@ fn default_mail_from(public_url: &str) -> String {
 }
 
 impl Settings {
-    /// The settings of tenant `t` (issue 21): its own database schema and role, key directory
-    /// (`<keys>/tenants/<slug>`), data directory and blob prefix (`…/tenants/<slug>`), name,
-    /// and public address (its first host name, with this deployment's scheme and port).
-    /// Everything else is the deployment's.
-    pub fn for_tenant(&self, t: &sealpost_storage::TenantRecord) -> Settings {
+    /// The settings of tenant `t` (issue 21): the deployment's, less what belongs to the
+    /// default council alone (its name, address, From address, single sign-on, teams, DPO,
+    /// intake and metrics), then the tenant's own file `<keys>/tenants/<slug>/sealpost.toml`
+    /// if there is one (the same names as `sealpost.toml`, for the settings a council may set
+    /// for itself). Its own database schema and role, key directory (`<keys>/tenants/<slug>`),
+    /// data directory and blob prefix (`…/tenants/<slug>`), name, and public address (its
+    /// first host name, with this deployment's scheme and port).
+    pub fn for_tenant(&self, t: &sealpost_storage::TenantRecord) -> Result<Settings, SettingsError> {
         let slug = t.slug.as_str();
-        let mut s = self.clone();
+        let key_dir = self.key_dir.join("tenants").join(slug);
+        let file = key_dir.join("sealpost.toml");
+        let (mut s, mail_from_set) = match std::fs::read_to_string(&file) {
+            Ok(text) => {
+                let mut l = (*self.source.0).clone();
+                (l.org_name, l.public_url, l.mail_from, l.teams, l.dpo_email) = (None, None, None, None, None);
+                (l.oidc_issuer, l.oidc_client_id, l.oidc_client_secret) = (None, None, None);
+                (l.oidc_autocreate, l.oidc_provider_mfa, l.password_login) = (None, None, None);
+                let bad = |message: String| SettingsError::File {
+                    path: file.clone(),
+                    message,
+                };
+                // The same names and types as the main file (an unknown name is refused)...
+                toml::from_str::<Layer>(&text).map_err(|e| bad(e.message().to_owned()))?;
+                // ...each laid over the deployment's as its variable would be.
+                let table: toml::Table = toml::from_str(&text).map_err(|e| bad(e.message().to_owned()))?;
+                for (key, value) in table {
+                    if DEPLOYMENT_ONLY.contains(&key.as_str()) {
+                        return Err(bad(format!(
+                            "{key} is the deployment's, not a council's: set it in the main settings"
+                        )));
+                    }
+                    let value = match value {
+                        toml::Value::String(s) => s,
+                        toml::Value::Integer(n) => n.to_string(),
+                        toml::Value::Boolean(b) => b.to_string(),
+                        _ => return Err(bad(format!("{key} must be text, a whole number or true/false"))),
+                    };
+                    apply_env(&mut l, &key.to_uppercase(), value).map_err(|()| bad(format!("the value of {key} is not right")))?;
+                }
+                let mail_from_set = l.mail_from.is_some();
+                let mut s = Settings::from_layer(l)?;
+                // What only the deployment may say stays as the deployment has it.
+                s.listen = self.listen;
+                s.database_url = self.database_url.clone();
+                s.smtp_url = self.smtp_url.clone();
+                s.s3 = self.s3.clone();
+                (s.outbox_worker, s.trust_proxy, s.log_format) = (self.outbox_worker, self.trust_proxy, self.log_format);
+                (s, mail_from_set)
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let mut s = self.clone();
+                (s.oidc, s.dpo_email, s.password_login) = (None, None, true);
+                s.teams = Vec::new();
+                (s, false)
+            }
+            Err(source) => return Err(SettingsError::Read { path: file, source }),
+        };
+        (s.intake, s.metrics_listen) = (None, None);
         s.tenant = Some(t.clone());
-        s.key_dir = self.key_dir.join("tenants").join(slug);
+        s.key_dir = key_dir;
         s.data_dir = self.data_dir.join("tenants").join(slug);
         s.blob_url = self
             .blob_url
             .as_ref()
             .map(|url| format!("{}/tenants/{slug}", url.trim_end_matches('/')));
+        s.public_url = self.public_url.clone();
         if let Some(host) = t.hosts.first() {
             let (scheme, rest) = self.public_url.split_once("://").unwrap_or(("https", ""));
             let authority = rest.split('/').next().unwrap_or_default();
@@ -660,16 +747,10 @@ impl Settings {
             s.public_url = format!("{scheme}://{host}{port}");
         }
         s.org_name = t.name.clone();
-        // What names the default council's own people and addresses is not the tenant's: its
-        // mail comes from its own host name, and single sign-on, teams and the data protection
-        // officer are the default council's alone (so break-glass waits for a DPO of its own).
-        s.mail_from = default_mail_from(&s.public_url);
-        s.oidc = None;
-        s.password_login = true;
-        s.teams = Vec::new();
-        s.dpo_email = None;
-        s.intake = None;
-        s
+        if !mail_from_set {
+            s.mail_from = default_mail_from(&s.public_url);
+        }
+        Ok(s)
     }
 
     /// The SQLite database file, if that is the database.
@@ -932,5 +1013,67 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.to_string().contains("SEALPOST_INTAKE_ALLOW"), "{err}");
+    }
+
+    #[test]
+    fn a_tenant_keeps_the_deployment_s_limits_and_sets_its_own_council_settings() {
+        let keys = tempfile::tempdir().unwrap();
+        let deployment = Settings::load(
+            None,
+            false,
+            env(&[
+                ("SEALPOST_KEY_DIR", keys.path().to_str().unwrap()),
+                ("SEALPOST_PUBLIC_URL", "https://sealpost.testshire.gov.uk:8443/"),
+                ("SEALPOST_DPO_EMAIL", "dpo@testshire.gov.uk"),
+                ("SEALPOST_OIDC_ISSUER", "https://login.example/testshire"),
+                ("SEALPOST_OIDC_CLIENT_ID", "app"),
+                ("SEALPOST_OIDC_CLIENT_SECRET", "s3cret"),
+                ("SEALPOST_MAX_ATTACHMENT_MIB", "40"),
+                ("SEALPOST_BLOB_URL", "s3://bucket/sealpost"),
+            ]),
+        )
+        .unwrap();
+        let north = sealpost_storage::TenantRecord {
+            slug: sealpost_domain::TenantSlug::parse("north").unwrap(),
+            name: "North Council".into(),
+            hosts: vec![sealpost_domain::HostName::parse("sealpost.north.gov.uk").unwrap()],
+            db_role: "sealpost_tenant_north_x".into(),
+        };
+        let plain = deployment.for_tenant(&north).unwrap();
+        assert_eq!(plain.public_url, "https://sealpost.north.gov.uk:8443");
+        assert_eq!(
+            (plain.org_name.as_str(), plain.mail_from.as_str()),
+            ("North Council", "sealpost@sealpost.north.gov.uk")
+        );
+        assert_eq!(plain.key_dir, keys.path().join("tenants/north"));
+        assert_eq!(plain.blob_url.as_deref(), Some("s3://bucket/sealpost/tenants/north"));
+        assert!(
+            plain.oidc.is_none() && plain.dpo_email.is_none(),
+            "the default council's own are not North's"
+        );
+        assert_eq!(plain.max_attachment_mib, 40, "the deployment's limits hold");
+
+        std::fs::create_dir_all(keys.path().join("tenants/north")).unwrap();
+        let file = keys.path().join("tenants/north/sealpost.toml");
+        std::fs::write(
+            &file,
+            "dpo_email = \"dpo@north.gov.uk\"\nretention_days_official = 365\noidc_autocreate = true\n",
+        )
+        .unwrap();
+        let own = deployment.for_tenant(&north).unwrap();
+        assert_eq!(own.dpo_email.map(|e| e.as_str().to_owned()).as_deref(), Some("dpo@north.gov.uk"));
+        assert_eq!(own.retention_days_official, 365);
+        assert!(own.oidc.is_none(), "autocreate alone sets up no provider");
+        for bad in [
+            "database_url = \"postgres://elsewhere/db\"",
+            "listen = \"0.0.0.0:1\"",
+            "retention_days_official = \"soon\"",
+            "nonsense = 1",
+        ] {
+            std::fs::write(&file, bad).unwrap();
+            let err = deployment.for_tenant(&north).unwrap_err().to_string();
+            assert!(err.contains("sealpost.toml"), "{bad}: {err}");
+        }
+        assert!(!format!("{deployment:?}").contains("s3cret"), "settings never print a secret");
     }
 }

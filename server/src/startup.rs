@@ -84,7 +84,8 @@ impl Application {
                     state.settings.key_dir.display()
                 );
             }
-            let tenant_state = build_state(state.settings.for_tenant(&tenant), clock.clone(), bound)
+            let settings = state.settings.for_tenant(&tenant)?;
+            let tenant_state = build_state(settings, clock.clone(), bound)
                 .await
                 .with_context(|| format!("starting tenant {}", tenant.slug))?;
             tenants.push((tenant.hosts, tenant_state));

@@ -28,7 +28,7 @@ pub(crate) async fn settings_of(settings: Settings, slug: &str) -> anyhow::Resul
     let tenants = store.tenants().await?;
     store.close().await;
     match tenants.iter().find(|t| t.slug == slug) {
-        Some(tenant) => Ok(settings.for_tenant(tenant)),
+        Some(tenant) => Ok(settings.for_tenant(tenant)?),
         None => bail!("there is no tenant {slug}; `sealpost tenant list` shows them"),
     }
 }
@@ -53,7 +53,7 @@ async fn add(settings: &Settings, name: &str, slug: &str, hosts: &[String], escr
         Err(e) => return Err(e).context("registering the tenant"),
     };
     store.close().await;
-    let tenant_settings = settings.for_tenant(&tenant);
+    let tenant_settings = settings.for_tenant(&tenant)?;
     keyfiles::write_database_password(&tenant_settings.key_dir, &password)?;
     if !keyfiles::exist(&tenant_settings.key_dir) {
         super::init_keys(&tenant_settings, escrow)?;
