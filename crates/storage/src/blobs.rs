@@ -12,13 +12,13 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, SystemTime};
 
-use futures::TryStreamExt;
+use futures::{StreamExt, TryStreamExt};
 use object_store::aws::AmazonS3Builder;
 use object_store::buffered::{BufReader, BufWriter};
 use object_store::local::LocalFileSystem;
 use object_store::path::Path as ObjectPath;
 use object_store::prefix::PrefixStore;
-use object_store::{ClientOptions, ObjectStore, ObjectStoreExt, RetryConfig};
+use object_store::{ClientOptions, GetOptions, ObjectStore, ObjectStoreExt, RetryConfig};
 use tokio::io::AsyncWrite;
 
 use sealpost_crypto::{Binding, MessageKey, SealingWriter};
@@ -81,7 +81,12 @@ pub struct BlobFile {
 }
 
 /// A buffered reader of one stored object.
-pub type BlobReader = BufReader;
+pub type BlobReader = Pin<Box<dyn tokio::io::AsyncBufRead + Send>>;
+
+/// Ranges of an object in a bucket fetched ahead of the one being read: a download waits on
+/// the network once, not once a range. Memory per download stays near
+/// `S3_PART_BYTES × (S3_RANGES_AHEAD + 1)`.
+const S3_RANGES_AHEAD: usize = 2;
 
 /// A streaming upload of ciphertext, only ever inside a [`SealingWriter`].
 pub struct BlobWriter(BufWriter);
@@ -204,8 +209,25 @@ impl BlobStore {
     pub async fn reader(&self, key: &str) -> Result<BlobReader, StorageError> {
         let path = ObjectPath::from(key);
         let meta = self.store.head(&path).await.map_err(|e| self.failed(e))?;
-        // Each refill is one ranged read of the object: a part at a time, not 64 KiB.
-        Ok(BufReader::with_capacity(self.store.clone(), &meta, self.part_bytes))
+        if self.root.is_some() {
+            // Each refill is one read of the file: a MiB at a time, not 64 KiB.
+            return Ok(Box::pin(BufReader::with_capacity(self.store.clone(), &meta, PART_BYTES)));
+        }
+        // A bucket: one ranged GET a part, each request short enough for the client's
+        // timeout, the next ones fetched while this one is read.
+        let (store, size, part) = (self.store.clone(), meta.size, self.part_bytes as u64);
+        let ranges = (0..size).step_by(self.part_bytes).map(move |start| start..(start + part).min(size));
+        let parts = futures::stream::iter(ranges)
+            .map(move |range| {
+                let (store, path) = (store.clone(), path.clone());
+                async move {
+                    let got = store.get_opts(&path, GetOptions::new().with_range(Some(range))).await?;
+                    got.bytes().await
+                }
+            })
+            .buffered(S3_RANGES_AHEAD)
+            .map_err(std::io::Error::from);
+        Ok(Box::pin(tokio_util::io::StreamReader::new(parts)))
     }
 
     /// Deletes the object `key` (missing is fine).
