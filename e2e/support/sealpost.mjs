@@ -21,16 +21,30 @@ export function freePort() {
   });
 }
 
-// A fresh PostgreSQL database (`sealpost_test_…`, which the test command drops before its next
-// run), or null when no server answers on 127.0.0.1:5432.
+const POSTGRES = process.env.SEALPOST_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+
+// Runs one statement as the PostgreSQL administrator; never waits for a password or for long.
+function psql(statement) {
+  return spawnSync('psql', ['-w', POSTGRES, '-qc', statement], { encoding: 'utf8', timeout: 15_000 });
+}
+
+// A fresh PostgreSQL database (`sealpost_test_…`), or null when no server answers on
+// 127.0.0.1:5432. `dropPostgres` removes it and its councils' roles.
 export function freshPostgres() {
-  const admin = process.env.SEALPOST_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+  const admin = POSTGRES;
   const name = `sealpost_test_e2e_${Math.random().toString(16).slice(2, 14)}`;
-  const r = spawnSync('psql', [admin, '-qc', `CREATE DATABASE ${name}`], { encoding: 'utf8' });
+  const r = psql(`CREATE DATABASE ${name}`);
   if (r.status !== 0) return null;
   const url = new URL(admin);
   url.pathname = `/${name}`;
   return url.toString();
+}
+
+export function dropPostgres(url) {
+  const name = new URL(url).pathname.slice(1);
+  const roles = spawnSync('psql', ['-w', url, '-Atc', 'SELECT db_role FROM tenants'], { encoding: 'utf8', timeout: 15_000 });
+  psql(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+  for (const role of (roles.stdout ?? '').split('\n').filter((r) => /^[a-z0-9_]+$/.test(r))) psql(`DROP ROLE IF EXISTS ${role}`);
 }
 
 export async function startSealpost({ org = 'Testshire County Council', env: extra = {}, database } = {}) {

@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 
 import { assertFitsWidth, axeViolations, launchBrowser, newPage, screenshot } from '../support/browser.mjs';
 import { PASSWORD } from '../support/people.mjs';
-import { freshPostgres, startSealpost } from '../support/sealpost.mjs';
+import { dropPostgres, freshPostgres, startSealpost } from '../support/sealpost.mjs';
 import { sendMessage, signIn } from '../support/staff.mjs';
 
 const database = freshPostgres();
@@ -34,6 +34,7 @@ describe('several councils on one deployment', { skip: database ? false : 'no Po
   after(async () => {
     await browser?.close();
     await sealpost?.stop();
+    if (database) dropPostgres(database);
   });
 
   test('North signs in at its own address, under its own name, and its mail stays in North', async () => {
@@ -45,7 +46,8 @@ describe('several councils on one deployment', { skip: database ? false : 'no Po
     await screenshot(page, 'tenants-01-north-sign-in');
     await signIn(page, north, 'ann@north.gov.uk');
     assert.match(await page.locator('header').innerText(), /North Council[\s\S]*Ann North/);
-    await sendMessage(page, north, { to: ['raj@north.gov.uk'], subject: 'North budget', body: 'For North only.' });
+    // To a colleague, and to someone at the default council: to North, a partner outside.
+    await sendMessage(page, north, { to: ['raj@north.gov.uk', 'tom@testshire.gov.uk'], subject: 'North budget', body: 'For North only.' });
 
     const raj = await newPage(browser);
     await signIn(raj, north, 'raj@north.gov.uk');
@@ -63,6 +65,8 @@ describe('several councils on one deployment', { skip: database ? false : 'no Po
     await home.getByRole('button', { name: 'Sign in' }).click();
     assert.equal((await answered).status(), 401, "North's people are unknown to the default council");
     await home.getByRole('alert').getByText(/email address or password is incorrect/).waitFor();
+    // Tom has an account at the default council, yet North's message reaches him only as a
+    // partner would get it (by a link), never in the default council's Inbox.
     await signIn(home, sealpost.base, 'tom@testshire.gov.uk');
     await home.getByText('No messages yet').waitFor();
     await screenshot(home, 'tenants-04-default-inbox');

@@ -625,24 +625,87 @@ fn file_types(list: &str) -> Vec<String> {
 
 /// Settings a council's own file may not set: where the deployment listens, keeps its data
 /// and keys, reaches its database and files, and what the default council alone serves.
-const DEPLOYMENT_ONLY: [&str; 16] = [
+const DEPLOYMENT_ONLY: [&str; 33] = [
     "listen",
     "data_dir",
     "key_dir",
     "database_url",
     "public_url",
     "org_name",
+    "mail_from",
     "blob_url",
     "s3_endpoint",
     "s3_access_key_id",
     "s3_secret_access_key",
     "smtp_url",
     "metrics_listen",
-    "intake_listen",
     "outbox_worker",
+    "outbox_lease_seconds",
+    "orphan_blob_minutes",
     "trust_proxy",
     "log_format",
+    // Shared disk, bucket and listener: one council must not weaken them for the others.
+    "min_free_mib",
+    "request_read_timeout_seconds",
+    "max_attachment_mib",
+    "max_message_mib",
+    "max_body_kib",
+    "intake_listen",
+    "intake_allow",
+    "intake_max_mib",
+    "intake_max_sessions",
+    "intake_per_minute",
+    "intake_tag",
+    "intake_sensitive_tag",
+    "intake_secret",
+    "intake_tls_cert",
+    "intake_tls_key",
 ];
+
+/// A council's own settings file laid over `l`: the same names and types as the main file (an
+/// unknown name is refused), none of [`DEPLOYMENT_ONLY`], each taking effect as its
+/// `SEALPOST_…` variable would.
+fn overlay_council_file(l: &mut Layer, file: &Path, text: &str) -> Result<(), SettingsError> {
+    let bad = |message: String| SettingsError::File {
+        path: file.to_path_buf(),
+        message,
+    };
+    toml::from_str::<Layer>(text).map_err(|e| bad(e.message().to_owned()))?;
+    let table: toml::Table = toml::from_str(text).map_err(|e| bad(e.message().to_owned()))?;
+    for (key, value) in table {
+        if DEPLOYMENT_ONLY.contains(&key.as_str()) {
+            return Err(bad(format!(
+                "{key} is the deployment's, not a council's: set it in the main settings"
+            )));
+        }
+        let value = match value {
+            toml::Value::String(s) => s,
+            toml::Value::Integer(n) => n.to_string(),
+            toml::Value::Boolean(b) => b.to_string(),
+            _ => return Err(bad(format!("{key} must be text, a whole number or true/false"))),
+        };
+        let name = env_name(&key);
+        // A name that takes effect on a blank layer takes effect on `l` (one whose variable
+        // is named otherwise would otherwise be dropped without a word).
+        let mut probe = Layer::default();
+        let blank = format!("{probe:?}");
+        apply_env(&mut probe, &name, value.clone()).map_err(|()| bad(format!("the value of {key} is not right")))?;
+        if format!("{probe:?}") == blank {
+            return Err(bad(format!("{key} cannot be set for one council")));
+        }
+        apply_env(l, &name, value).map_err(|()| bad(format!("the value of {key} is not right")))?;
+    }
+    Ok(())
+}
+
+/// The `SEALPOST_…` name (without the prefix) of a settings file key.
+fn env_name(key: &str) -> String {
+    match key {
+        "webmail_domains" => "CHECK_WEBMAIL_DOMAINS".into(),
+        "sensitive_webmail" => "POLICY_SENSITIVE_WEBMAIL".into(),
+        other => other.to_uppercase(),
+    }
+}
 
 /// What a [`Settings`] was made from. Its `Debug` shows nothing: it holds secrets as given.
 #[derive(Clone, Default)]
@@ -681,53 +744,25 @@ impl Settings {
     pub fn for_tenant(&self, t: &sealpost_storage::TenantRecord) -> Result<Settings, SettingsError> {
         let slug = t.slug.as_str();
         let key_dir = self.key_dir.join("tenants").join(slug);
+        let mut l = (*self.source.0).clone();
+        (l.org_name, l.public_url, l.mail_from, l.teams, l.dpo_email) = (None, None, None, None, None);
+        (l.oidc_issuer, l.oidc_client_id, l.oidc_client_secret) = (None, None, None);
+        (l.oidc_autocreate, l.oidc_provider_mfa, l.password_login) = (None, None, None);
         let file = key_dir.join("sealpost.toml");
-        let (mut s, mail_from_set) = match std::fs::read_to_string(&file) {
-            Ok(text) => {
-                let mut l = (*self.source.0).clone();
-                (l.org_name, l.public_url, l.mail_from, l.teams, l.dpo_email) = (None, None, None, None, None);
-                (l.oidc_issuer, l.oidc_client_id, l.oidc_client_secret) = (None, None, None);
-                (l.oidc_autocreate, l.oidc_provider_mfa, l.password_login) = (None, None, None);
-                let bad = |message: String| SettingsError::File {
-                    path: file.clone(),
-                    message,
-                };
-                // The same names and types as the main file (an unknown name is refused)...
-                toml::from_str::<Layer>(&text).map_err(|e| bad(e.message().to_owned()))?;
-                // ...each laid over the deployment's as its variable would be.
-                let table: toml::Table = toml::from_str(&text).map_err(|e| bad(e.message().to_owned()))?;
-                for (key, value) in table {
-                    if DEPLOYMENT_ONLY.contains(&key.as_str()) {
-                        return Err(bad(format!(
-                            "{key} is the deployment's, not a council's: set it in the main settings"
-                        )));
-                    }
-                    let value = match value {
-                        toml::Value::String(s) => s,
-                        toml::Value::Integer(n) => n.to_string(),
-                        toml::Value::Boolean(b) => b.to_string(),
-                        _ => return Err(bad(format!("{key} must be text, a whole number or true/false"))),
-                    };
-                    apply_env(&mut l, &key.to_uppercase(), value).map_err(|()| bad(format!("the value of {key} is not right")))?;
-                }
-                let mail_from_set = l.mail_from.is_some();
-                let mut s = Settings::from_layer(l)?;
-                // What only the deployment may say stays as the deployment has it.
-                s.listen = self.listen;
-                s.database_url = self.database_url.clone();
-                s.smtp_url = self.smtp_url.clone();
-                s.s3 = self.s3.clone();
-                (s.outbox_worker, s.trust_proxy, s.log_format) = (self.outbox_worker, self.trust_proxy, self.log_format);
-                (s, mail_from_set)
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                let mut s = self.clone();
-                (s.oidc, s.dpo_email, s.password_login) = (None, None, true);
-                s.teams = Vec::new();
-                (s, false)
-            }
+        match std::fs::read_to_string(&file) {
+            Ok(text) => overlay_council_file(&mut l, &file, &text)?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(source) => return Err(SettingsError::Read { path: file, source }),
-        };
+        }
+        let mut s = Settings::from_layer(l)?;
+        // What only the deployment may say stays exactly as the deployment has it.
+        s.listen = self.listen;
+        s.database_url = self.database_url.clone();
+        s.smtp_url = self.smtp_url.clone();
+        s.s3 = self.s3.clone();
+        (s.outbox_worker, s.trust_proxy, s.log_format) = (self.outbox_worker, self.trust_proxy, self.log_format);
+        (s.min_free_mib, s.request_read_timeout_secs) = (self.min_free_mib, self.request_read_timeout_secs);
+        (s.max_attachment_mib, s.max_message_mib, s.max_body_kib) = (self.max_attachment_mib, self.max_message_mib, self.max_body_kib);
         (s.intake, s.metrics_listen) = (None, None);
         s.tenant = Some(t.clone());
         s.key_dir = key_dir;
@@ -747,9 +782,7 @@ impl Settings {
             s.public_url = format!("{scheme}://{host}{port}");
         }
         s.org_name = t.name.clone();
-        if !mail_from_set {
-            s.mail_from = default_mail_from(&s.public_url);
-        }
+        s.mail_from = default_mail_from(&s.public_url);
         Ok(s)
     }
 

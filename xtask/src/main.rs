@@ -85,14 +85,16 @@ fn workspace_root() -> PathBuf {
     manifest.parent().map_or(manifest.clone(), PathBuf::from)
 }
 
-/// The load figures; scenario 4b runs against s3s-fs, installed into the tools cache if missing.
+/// The load figures; scenario 4b runs against s3s-fs, installed into the tools cache if
+/// missing, and the PostgreSQL scenarios against the local server when one answers.
 fn bench(root: &std::path::Path) -> Result<(), String> {
     web::build(root)?;
     let s3s_fs = tools::s3s_fs(root)?;
     let s3s_fs = s3s_fs.to_str().ok_or("tools path is not UTF-8")?;
-    process::cargo(
-        root,
-        &["bench", "--locked", "-p", "sealpost-server", "--bench", "load"],
-        &[("SEALPOST_TEST_S3S_FS", s3s_fs)],
-    )
+    let mut env = vec![("SEALPOST_TEST_S3S_FS", s3s_fs)];
+    let postgres = test::postgres_url();
+    if let Some(url) = &postgres {
+        env.push(("SEALPOST_TEST_POSTGRES_URL", url));
+    }
+    process::cargo(root, &["bench", "--locked", "-p", "sealpost-server", "--bench", "load"], &env)
 }

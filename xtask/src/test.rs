@@ -296,7 +296,8 @@ fn count(line: &str, word: &str) -> u64 {
     words.windows(2).find(|w| w[1] == word).and_then(|w| w[0].parse().ok()).unwrap_or(0)
 }
 
-fn postgres_url() -> Option<String> {
+/// `SEALPOST_TEST_POSTGRES_URL`, or the local server on 127.0.0.1:5432 when one answers.
+pub fn postgres_url() -> Option<String> {
     if let Ok(url) = std::env::var("SEALPOST_TEST_POSTGRES_URL") {
         return Some(url);
     }

@@ -84,8 +84,8 @@ pub struct BlobFile {
 pub type BlobReader = Pin<Box<dyn tokio::io::AsyncBufRead + Send>>;
 
 /// Ranges of an object in a bucket fetched ahead of the one being read: a download waits on
-/// the network once, not once a range. Memory per download stays near
-/// `S3_PART_BYTES × (S3_RANGES_AHEAD + 1)`.
+/// the network once, not once a range. Memory per download stays within
+/// `S3_PART_BYTES × (S3_RANGES_AHEAD + 2)`, 20 MiB.
 const S3_RANGES_AHEAD: usize = 2;
 
 /// A streaming upload of ciphertext, only ever inside a [`SealingWriter`].
@@ -213,20 +213,30 @@ impl BlobStore {
             // Each refill is one read of the file: a MiB at a time, not 64 KiB.
             return Ok(Box::pin(BufReader::with_capacity(self.store.clone(), &meta, PART_BYTES)));
         }
-        // A bucket: one ranged GET a part, each request short enough for the client's
-        // timeout, the next ones fetched while this one is read.
+        // A bucket: one ranged GET a part, each read whole by a task of its own as soon as it
+        // starts (so a slow reader never holds a request open past the client's timeout), the
+        // next ones fetched while this one is read. A reader dropped early stops its fetches.
         let (store, size, part) = (self.store.clone(), meta.size, self.part_bytes as u64);
         let ranges = (0..size).step_by(self.part_bytes).map(move |start| start..(start + part).min(size));
         let parts = futures::stream::iter(ranges)
             .map(move |range| {
                 let (store, path) = (store.clone(), path.clone());
-                async move {
+                let expected = range.end - range.start;
+                tokio_util::task::AbortOnDropHandle::new(tokio::spawn(async move {
                     let got = store.get_opts(&path, GetOptions::new().with_range(Some(range))).await?;
-                    got.bytes().await
-                }
+                    let bytes = got.bytes().await?;
+                    if bytes.len() as u64 != expected {
+                        return Err(std::io::Error::other("the blob store returned a range of the wrong length"));
+                    }
+                    Ok(bytes)
+                }))
             })
-            .buffered(S3_RANGES_AHEAD)
-            .map_err(std::io::Error::from);
+            .buffered(S3_RANGES_AHEAD + 1)
+            .map(|joined| {
+                joined
+                    .map_err(std::io::Error::other)
+                    .and_then(|fetched: std::io::Result<bytes::Bytes>| fetched)
+            });
         Ok(Box::pin(tokio_util::io::StreamReader::new(parts)))
     }
 

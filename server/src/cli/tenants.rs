@@ -24,6 +24,11 @@ pub(crate) async fn run(settings: &Settings, command: TenantCommand) -> anyhow::
 /// The settings of the council `slug`, which must be registered.
 pub(crate) async fn settings_of(settings: Settings, slug: &str) -> anyhow::Result<Settings> {
     let slug = TenantSlug::parse(slug).map_err(|e| anyhow::anyhow!("--tenant: {e}"))?;
+    if keyfiles::from_environment() {
+        // The keys in the environment are the default council's: with them, a command for
+        // another council would sign or wrap with the wrong keys.
+        bail!("--tenant {slug}: unset SEALPOST_MASTER_KEY and the other key variables; each council's keys are files");
+    }
     let store = startup::open_store(&settings, SystemClock.now_ms()).await?;
     let tenants = store.tenants().await?;
     store.close().await;

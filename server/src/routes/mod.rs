@@ -40,11 +40,16 @@ pub fn by_host(default: Router, tenants: impl IntoIterator<Item = (Vec<sealpost_
     }
     let routes = std::sync::Arc::new(routes);
     let dispatch = tower::service_fn(move |request: axum::extract::Request| {
+        // The URI's authority (HTTP/2's `:authority`, or an absolute-form request), else `Host`.
         let host = request
-            .headers()
-            .get(axum::http::header::HOST)
-            .and_then(|h| h.to_str().ok())
-            .and_then(sealpost_domain::HostName::from_header);
+            .uri()
+            .authority()
+            .map(|a| a.as_str().to_owned())
+            .or_else(|| {
+                let header = request.headers().get(axum::http::header::HOST)?;
+                header.to_str().ok().map(str::to_owned)
+            })
+            .and_then(|h| sealpost_domain::HostName::from_header(&h));
         let router = host.and_then(|h| routes.get(&h).cloned()).unwrap_or_else(|| default.clone());
         tower::ServiceExt::oneshot(router, request)
     });

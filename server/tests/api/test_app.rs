@@ -157,6 +157,8 @@ pub async fn spawn_app_with_tenants(tenants: &[(&str, &str, &str)]) -> Option<(T
         let keys = dir.path().join("keys/tenants").join(slug.as_str());
         sealpost_server::keyfiles::write_database_password(&keys, &password).unwrap();
         sealpost_server::keyfiles::init(&keys, None).unwrap();
+        // As `start` sets for the default council: password sign-in, sends at once.
+        std::fs::write(keys.join("sealpost.toml"), "mfa_required = \"none\"\nsend_hold_seconds = 0\n").unwrap();
     }
     let sink = SmtpSink::start(&[]).await.unwrap();
     let url = sink.url.clone();
