@@ -222,8 +222,8 @@ async fn build_state(settings: Settings, clock: Arc<dyn Clock>, bound: SocketAdd
     let audit_key = keyfiles::load_audit_key(&settings.key_dir).context("loading the audit signing key")?;
     let blobs = open_blobs(&settings)?;
     let smtp = settings.smtp_url.as_ref().map(|u| u.expose_secret().to_owned());
-    let mailer =
-        Mailer::new(smtp.as_deref(), settings.data_dir.join("outbox"), settings.mail_from.clone()).context("setting up outgoing mail")?;
+    let (outbox, from) = (settings.data_dir.join("outbox"), settings.mail_from.clone());
+    let mailer = Mailer::new(smtp.as_deref(), outbox, from, settings.smtp_connections).context("setting up outgoing mail")?;
     AppState::new(
         Parts {
             store,

@@ -4,6 +4,7 @@
 
 use std::path::PathBuf;
 
+use lettre::transport::smtp::PoolConfig;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use tokio::io::AsyncWriteExt;
 
@@ -54,14 +55,16 @@ pub enum SendError {
 }
 
 impl Mailer {
-    /// A mailer for `relay_url`, or one writing `.eml` files into `dir` when there is none.
-    pub fn new(relay_url: Option<&str>, dir: PathBuf, from: String) -> Result<Self, MailError> {
+    /// A mailer for `relay_url` that keeps up to `connections` open to it for reuse, or one
+    /// writing `.eml` files into `dir` when there is none.
+    pub fn new(relay_url: Option<&str>, dir: PathBuf, from: String, connections: u32) -> Result<Self, MailError> {
         from.parse::<lettre::message::Mailbox>()
             .map_err(|_| MailError::Address("the From address"))?;
         match relay_url {
             Some(url) => {
                 let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
                     .map_err(|_| MailError::BadUrl)?
+                    .pool_config(PoolConfig::new().max_size(connections.max(1)))
                     .build();
                 Ok(Mailer::Smtp { transport, from })
             }

@@ -22,7 +22,7 @@ fn notification() -> Notification {
 }
 
 fn mailer(url: &str) -> Mailer {
-    Mailer::new(Some(url), std::env::temp_dir(), "sealpost@testshire.gov.uk".into()).unwrap()
+    Mailer::new(Some(url), std::env::temp_dir(), "sealpost@testshire.gov.uk".into(), 4).unwrap()
 }
 
 #[tokio::test]
@@ -54,7 +54,7 @@ async fn a_relay_that_is_down_is_a_transient_failure() {
 #[tokio::test]
 async fn without_a_relay_notifications_are_written_as_eml_files() {
     let dir = std::env::temp_dir().join(format!("sealpost-eml-{}", std::process::id()));
-    let m = Mailer::new(None, dir.clone(), "sealpost@testshire.gov.uk".into()).unwrap();
+    let m = Mailer::new(None, dir.clone(), "sealpost@testshire.gov.uk".into(), 4).unwrap();
     assert!(m.describe().contains(".eml"));
     m.send(&notification()).await.unwrap();
     let path = dir.join("a1sealpost.eml");

@@ -51,7 +51,7 @@ pub use messages::{
     Bodies, MessageHeader, NewAttachment, NewMessage, NewRecipient, Shredded, StoredAttachment, StoredMessage, StoredRecipient,
     ThreadEntry, ThreadLink,
 };
-pub use outbox::{Bounced, DueNotification};
+pub use outbox::{Bounced, Delivery, DueNotification};
 pub use partner_write::{OUTSIDE_SENDER, WriteSessionRecord};
 pub use portal::LinkRecord;
 pub use portal_sessions::{AttemptKind, PortalAttempt, PortalCode, PortalSessionRecord};

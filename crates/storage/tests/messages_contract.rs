@@ -11,7 +11,8 @@ use sealpost_crypto::{PasswordHash, Token};
 use sealpost_domain::api_messages::{Addressed, DeliveryStatus};
 use sealpost_domain::{AttachmentId, DisplayName, EmailAddress, Marking, MessageId, RecipientId, Reference, ReplyId, Role, UserId};
 use sealpost_storage::{
-    NewAttachment, NewMessage, NewRecipient, NewReply, NewUser, ShredReason, Shredded, StorageError, Store, ThreadActivity, ThreadLink,
+    Delivery, NewAttachment, NewMessage, NewRecipient, NewReply, NewUser, ShredReason, Shredded, StorageError, Store, ThreadActivity,
+    ThreadLink,
 };
 use uuid::Uuid;
 
@@ -246,6 +247,64 @@ contract!(
             (f.status, f.detail.as_deref()),
             (DeliveryStatus::Failed, Some("the relay answered 550"))
         );
+    }
+);
+
+contract!(
+    a_batch_of_outcomes_is_recorded_in_one_call_and_a_revoked_row_keeps_its_cancellation,
+    |store: Store| async move {
+        let (ann, bob) = (user(&store, "ann").await, user(&store, "bob").await);
+        let refs = ["SP-BATC-H001", "SP-BATC-H002", "SP-BATC-H003", "SP-BATC-H004"];
+        let mut ids = vec![];
+        for r in refs {
+            let m = message(ann, bob, r, 0);
+            store.create_message(&m, &audit()).await.unwrap();
+            ids.push(m.id);
+        }
+        let due = store.claim_due_notifications(10, 1000, 10).await.unwrap();
+        assert_eq!(due.len(), 4);
+        let by_ref = |r: &str| due.iter().find(|n| n.reference.as_str() == r).unwrap().clone();
+        // Revoked while the batch was at the relay: its cancellation stands.
+        store
+            .revoke(ids[3], Some(&email("pc@police.example.uk")), 20, &audit())
+            .await
+            .unwrap();
+        store
+            .finish_notifications(&[
+                (by_ref(refs[0]), Delivery::Sent),
+                (by_ref(refs[1]), Delivery::Failed("the relay answered 550".into())),
+                (
+                    by_ref(refs[2]),
+                    Delivery::Retry {
+                        at_ms: 9000,
+                        reason: "the relay answered 421".into(),
+                    },
+                ),
+                (by_ref(refs[3]), Delivery::Sent),
+            ])
+            .await
+            .unwrap();
+        let status = |i: usize| {
+            let store = store.clone();
+            let id = ids[i];
+            async move {
+                let r = store.recipients_of(id).await.unwrap().into_iter().nth(1).unwrap();
+                (r.status, r.detail)
+            }
+        };
+        assert_eq!(status(0).await, (DeliveryStatus::Sent, None));
+        assert_eq!(status(1).await, (DeliveryStatus::Failed, Some("the relay answered 550".into())));
+        assert_eq!(status(2).await.0, DeliveryStatus::Queued, "a retry waits");
+        assert_eq!(status(3).await.0, DeliveryStatus::Revoked, "the revoke stands");
+        assert_eq!(
+            store.next_notification_due().await.unwrap(),
+            Some(9000),
+            "only the retry is pending"
+        );
+        let again = store.claim_due_notifications(9000, 1000, 10).await.unwrap();
+        assert_eq!(again.len(), 1);
+        assert_eq!((again[0].reference.as_str(), again[0].attempts), (refs[2], 1));
+        store.finish_notifications(&[]).await.unwrap();
     }
 );
 

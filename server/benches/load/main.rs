@@ -24,8 +24,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 mod audit_search;
+mod binary;
 mod checks;
 mod client;
+mod commits;
 mod files;
 mod intake;
 mod mail_search;
@@ -72,17 +74,29 @@ async fn web_scenarios(name: &str, s: &Server, top: &Figures, connections: usize
             .await;
     }
     let open = client::get(&s.client, format!("{}/api/v1/portal/messages/{id}", s.base), Some(partner));
+    let before = commits::snapshot();
     row(
         &format!("1. portal open, 10 KiB, audited ({name})"),
-        &load(connections, length, open).await,
+        &load(connections, length, open.clone()).await,
         Some(top),
     );
+    let batching = commits::since(&before);
+    // The same open with fewer and more connections: what a lone request waits for, and
+    // where adding clients stops adding throughput.
+    for c in [1, 8, 256].into_iter().filter(|c| *c != connections) {
+        row(
+            &format!("1. portal open, {c} conn{} ({name})", if c == 1 { "" } else { "s" }),
+            &load(c, length, open.clone()).await,
+            Some(top),
+        );
+    }
     let inbox = client::get(&s.client, format!("{}/api/v1/messages?box=inbox", s.base), Some(bob));
     row(
         &format!("2. staff inbox, 50 items, 32 conns ({name})"),
         &load(32, length, inbox).await,
         Some(top),
     );
+    let rss_after_reads = rss_mib(std::process::id());
 
     let (http, base) = (s.client.clone(), s.base.clone());
     let send: client::Request = Arc::new(move || {
@@ -99,6 +113,7 @@ async fn web_scenarios(name: &str, s: &Server, top: &Figures, connections: usize
     let sends = load(32, length, send).await;
     row(&format!("3. send to 3 partners, 32 conns ({name})"), &sends, Some(top));
 
+    let before_notifications = commits::snapshot();
     let (before, started) = (s.sink.received().len(), Instant::now());
     while started.elapsed() < Duration::from_secs(30) {
         if sealpost_server::workers::outbox::deliver_due(&s.state).await.unwrap() == 0 {
@@ -111,14 +126,51 @@ async fn web_scenarios(name: &str, s: &Server, top: &Figures, connections: usize
         "| 5. notifications to a local SMTP server ({name}) | {:.0} /s | – | – | 0 | {delivered} sent in {seconds:.1} s |",
         delivered as f64 / seconds
     );
+    println!("   1. at {connections} connections: {batching}");
+    println!("   5. {}", commits::since(&before_notifications));
+    println!(
+        "   resident memory of this process (load client and servers, the sink holding every notification): {rss_after_reads:.0} MiB after 1 and 2, {:.0} MiB after 5",
+        rss_mib(std::process::id())
+    );
+}
+
+/// Scenario 8b: the `sealpost serve` binary's memory before, just after and a quiet while
+/// after a load of opens, inbox lists and sends.
+async fn binary_memory_rows(connections: usize, length: Duration) {
+    let quiet = setting("SEALPOST_BENCH_IDLE_SECONDS", 60);
+    let m = binary::memory(connections, length, quiet).await;
+    println!("\n8b. The `sealpost serve` binary in its own process (SQLite), loaded over HTTP:");
+    println!("| Load | Throughput | p50 | p99 | Errors |\n|---|---|---|---|---|");
+    for (name, f) in [
+        (format!("portal open, {connections} connections"), &m.open),
+        ("inbox of 50, 32 connections".to_owned(), &m.inbox),
+        ("send to 2 partners, 32 connections".to_owned(), &m.sends),
+    ] {
+        println!(
+            "| {name} | {:.0} /s | {:.2} ms | {:.2} ms | {} |",
+            f.per_second(),
+            f.p50_ms,
+            f.p99_ms,
+            f.errors
+        );
+    }
+    println!(
+        "   resident memory: {:.1} MiB started and idle, {:.1} MiB just after the loads, {:.1} MiB after {} s quiet ({:.1} MiB of it anonymous)",
+        m.started_mib, m.loaded_mib, m.quiet_mib, m.quiet_seconds, m.quiet_anonymous_mib
+    );
 }
 
 /// Resident memory of a process, from /proc.
 fn rss_mib(pid: u32) -> f64 {
+    status_mib(pid, "VmRSS:")
+}
+
+/// One of the memory lines of /proc/PID/status, in MiB.
+fn status_mib(pid: u32, field: &str) -> f64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     let kib: f64 = status
         .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .find_map(|l| l.strip_prefix(field))
         .and_then(|v| v.split_whitespace().next()?.parse().ok())
         .unwrap_or(0.0);
     kib / 1024.0
@@ -212,11 +264,16 @@ async fn main() {
         checks_row().await;
         return;
     }
+    if std::env::var("SEALPOST_BENCH_ONLY").is_ok_and(|o| o == "memory") {
+        binary_memory_rows(connections, length).await;
+        return;
+    }
     println!("| Scenario | Throughput | p50 | p99 | Errors | Ratio to ceiling |");
     println!("|---|---|---|---|---|---|");
     let ceiling_url = ceiling().await;
     let http = reqwest::Client::builder().pool_max_idle_per_host(256).build().unwrap();
     let top = load(connections, length, client::get(&http, ceiling_url, None)).await;
+    drop(http);
     row("HTTP ceiling: plain axum, 10 KiB", &top, None);
     let max_file = u32::try_from(file_mib + 16).unwrap_or(u32::MAX);
     let sqlite = Server::start(TestDatabase::sqlite().await.unwrap(), max_file).await;
@@ -229,12 +286,14 @@ async fn main() {
         None => println!("(PostgreSQL skipped: set SEALPOST_TEST_POSTGRES_URL)"),
     }
     if std::env::var("SEALPOST_BENCH_ONLY").is_ok_and(|o| o == "web") {
+        binary_memory_rows(connections, length).await;
         return;
     }
     if let Some(db) = TestDatabase::postgres().await.unwrap() {
         two_instances_row(db, connections, length).await;
     }
 
+    binary_memory_rows(connections, length).await;
     big_file_rows(&sqlite, file_mib).await;
 
     println!("\n6. IG console searches (newest 50), {audit_events} events, 200 random targets each:");

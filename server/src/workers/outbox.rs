@@ -6,21 +6,26 @@
 
 use std::time::Duration;
 
+use futures::StreamExt;
 use sealpost_crypto::{Binding, ExposeSecret, ObjectKind};
 use sealpost_domain::EmailAddress;
 use sealpost_mail::{Notification, SendError, StaffNotice};
-use sealpost_storage::DueNotification;
+use sealpost_storage::{Delivery, DueNotification};
 use tokio::sync::watch;
 
 use crate::app::audit::{self, Action, Actor, Object, Origin, Outcome};
 use crate::error::AppError;
 use crate::state::AppState;
 
-/// A batch is sent concurrently, one pooled SMTP connection each (lettre keeps up to 10): a
-/// relay's delayed ACKs cost each message about 40 ms, so one at a time tops out near 25 a
-/// second (measured by the benchmark). With the 30 s SMTP timeout a batch still ends well
-/// inside the default 5-minute lease.
-const BATCH: i64 = 10;
+/// Notifications claimed at once. They are sent over `SEALPOST_SMTP_CONNECTIONS` pooled
+/// connections at a time (a relay's delayed ACK costs each message about 40 ms, so one
+/// connection tops out near 25 a second), then recorded in one transaction: one commit for the
+/// batch, not one per notification. A crash after the relay took them and before that commit
+/// sends the batch again once its lease ends, each copy with the same Message-ID (SECURITY G4):
+/// at most this many duplicates per crash. A batch is at most four rounds of the connections,
+/// so even with every send taking the 30 s SMTP timeout it ends inside the default 5-minute
+/// lease.
+pub const BATCH: i64 = 128;
 /// Transient failures are retried for this long after the first try.
 pub const GIVE_UP_MS: i64 = 72 * 3_600_000;
 const IDLE_POLL: Duration = Duration::from_secs(30);
@@ -94,62 +99,80 @@ pub async fn deliver_due(state: &AppState) -> Result<usize, AppError> {
 
 async fn deliver_due_notifications(state: &AppState) -> Result<usize, AppError> {
     let lease_ms = i64::from(state.settings.outbox_lease_seconds) * 1000;
-    let due = state.store.claim_due_notifications(state.now_ms(), lease_ms, BATCH).await?;
-    let count = due.len();
-    let sent = futures::future::join_all(due.iter().map(|n| deliver_or_mark_failed(state, n))).await;
-    sent.into_iter().collect::<Result<Vec<()>, AppError>>()?;
-    Ok(count)
+    let at_once = state.settings.smtp_connections.max(1);
+    let batch = BATCH.min(4 * i64::from(at_once));
+    let due = state.store.claim_due_notifications(state.now_ms(), lease_ms, batch).await?;
+    let at_once = usize::try_from(at_once).unwrap_or(1);
+    let claimed = due.len();
+    let attempts = due.into_iter().map(|n| async move { attempt(state, &n).await.map(|d| (n, d)) });
+    let done: Vec<(DueNotification, Delivery)> = futures::stream::iter(attempts)
+        .buffer_unordered(at_once)
+        .filter_map(std::future::ready)
+        .collect()
+        .await;
+    state.store.finish_notifications(&done).await?;
+    let origin = Origin::default();
+    let records = done.iter().filter_map(|(n, delivery)| {
+        let (action, outcome) = match delivery {
+            Delivery::Sent => (Action::NotificationSent, Outcome::Success),
+            Delivery::Failed(_) => (Action::NotificationFailed, Outcome::Failure),
+            Delivery::Retry { .. } => return None,
+        };
+        let object = Some(Object::Recipient(n.message_id, n.address.clone()));
+        Some(audit::record(state, &origin, &Actor::System, action, object, outcome))
+    });
+    // Concurrent, so the audit writer commits them together.
+    futures::future::join_all(records)
+        .await
+        .into_iter()
+        .collect::<Result<Vec<()>, AppError>>()?;
+    Ok(claimed)
 }
 
-/// One bad row must not hold up the rest: it is marked failed and the batch goes on.
-async fn deliver_or_mark_failed(state: &AppState, n: &DueNotification) -> Result<(), AppError> {
-    if let Err(e) = deliver(state, n).await {
-        tracing::error!(error = %e, "notification could not be prepared");
-        state
-            .store
-            .mark_notification_failed(n, "Sealpost could not prepare the notification; ask IT to check the server log")
-            .await?;
-    }
-    Ok(())
-}
-
-async fn deliver(state: &AppState, n: &DueNotification) -> Result<(), AppError> {
-    let phone = match n.sealed_link {
-        Some(_) => state.store.user_by_email(&n.sender_email).await?.and_then(|u| u.phone),
-        None => None,
+/// Tries one claimed notification: what became of it, or `None` when it is no longer ours to
+/// send (revoked or taken over since it was claimed, or its state could not be read: then its
+/// lease brings it back). One that cannot be prepared fails on its own; the batch goes on.
+async fn attempt(state: &AppState, n: &DueNotification) -> Option<Delivery> {
+    let email = match compose(state, n) {
+        Ok(email) => email,
+        Err(e) => {
+            tracing::error!(error = %e, "notification could not be prepared");
+            return Some(Delivery::Failed(
+                "Sealpost could not prepare the notification; ask IT to check the server log".into(),
+            ));
+        }
     };
-    let email = compose(state, n, phone)?;
-    if !state.store.notification_still_live(n).await? {
-        return Ok(()); // revoked (or taken over) since it was claimed
+    match state.store.notification_still_live(n).await {
+        Ok(true) => {}
+        Ok(false) => return None,
+        Err(e) => {
+            tracing::warn!(error = %e, "could not check a notification before sending; it goes out when its lease ends");
+            return None;
+        }
     }
     let outcome = match &email {
         Outgoing::Partner(notification) => state.mailer.send(notification).await,
         Outgoing::Colleague(notice) => state.mailer.send_notice(notice).await,
     };
-    let object = Some(Object::Recipient(n.message_id, n.address.clone()));
-    let origin = Origin::default();
-    match outcome {
+    Some(match outcome {
         Ok(()) => {
             crate::metrics::notification("sent");
-            state.store.mark_notification_sent(n).await?;
-            audit::record(state, &origin, &Actor::System, Action::NotificationSent, object, Outcome::Success).await
+            Delivery::Sent
         }
         Err(SendError::Transient(reason)) if state.now_ms() - n.first_queued_at_ms < GIVE_UP_MS => {
             tracing::info!(attempt = n.attempts + 1, reason, "notification deferred");
             crate::metrics::notification("retry");
-            state
-                .store
-                .retry_notification(n, state.now_ms() + backoff_ms(n.attempts), &reason)
-                .await?;
-            Ok(())
+            Delivery::Retry {
+                at_ms: state.now_ms() + backoff_ms(n.attempts),
+                reason,
+            }
         }
         Err(SendError::Transient(reason) | SendError::Permanent(reason)) => {
             tracing::warn!(reason, "notification failed");
             crate::metrics::notification("failed");
-            state.store.mark_notification_failed(n, &reason).await?;
-            audit::record(state, &origin, &Actor::System, Action::NotificationFailed, object, Outcome::Failure).await
+            Delivery::Failed(reason)
         }
-    }
+    })
 }
 
 /// What an outbox row sends.
@@ -160,7 +183,7 @@ enum Outgoing {
     Colleague(StaffNotice),
 }
 
-fn compose(state: &AppState, n: &DueNotification, sender_phone: Option<sealpost_domain::PhoneNumber>) -> Result<Outgoing, AppError> {
+fn compose(state: &AppState, n: &DueNotification) -> Result<Outgoing, AppError> {
     let to = n.address.clone();
     let Some(sealed_link) = &n.sealed_link else {
         // Names the message, so an answer from Outlook continues the conversation.
@@ -175,7 +198,7 @@ fn compose(state: &AppState, n: &DueNotification, sender_phone: Option<sealpost_
         to,
         sender_name: n.sender_name.clone(),
         sender_email: n.sender_email.clone(),
-        sender_phone,
+        sender_phone: n.sender_phone.clone(),
         organisation: state.settings.org_name.clone(),
         marking: n.marking,
         reference: n.reference.clone(),

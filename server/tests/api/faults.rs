@@ -295,7 +295,7 @@ async fn two_instances_share_one_database_and_one_bucket_and_one_killed_under_lo
 
 /// Every acknowledged message's partner is notified. A kill between the relay's acceptance and
 /// the database update sends the notifications of the batch in flight again once the dead
-/// worker's claim lapses: each kill duplicates at most one batch (10), once, and every copy of a
+/// worker's claim lapses: each kill duplicates at most one batch (`outbox::BATCH`), once, and every copy of a
 /// notification carries the same Message-ID so mail clients fold them (SECURITY G4). A
 /// notification caught by two kills in a row may go out three times; the bound is per kill.
 async fn assert_duplicates_bounded_by_kills(sink: &SmtpSink, acked: &[Acknowledged], kills: u64) {
@@ -323,7 +323,8 @@ async fn assert_duplicates_bounded_by_kills(sink: &SmtpSink, acked: &[Acknowledg
         extra += ids.len() as u64 - 1;
     }
     eprintln!("{} messages notified, {extra} extra copies after {kills} kills", acked.len());
-    assert!(extra <= kills * 10, "{extra} duplicates from {kills} kills");
+    let batch = u64::try_from(sealpost_server::workers::outbox::BATCH).unwrap();
+    assert!(extra <= kills * batch, "{extra} duplicates from {kills} kills");
 }
 
 /// A send whose upload is still arriving when SIGTERM comes: written by hand on a raw socket so
