@@ -126,9 +126,9 @@ pub struct Settings {
     /// How long a break-glass access lasts, in minutes (`SEALPOST_BREAK_GLASS_MINUTES`, default 30).
     pub break_glass_minutes: u32,
     /// How long a worker's claim on a batch of notifications lasts before another worker may
-    /// send them (`SEALPOST_OUTBOX_LEASE_SECONDS`, default 300; SECURITY G4). It must outlast a
-    /// batch (at most four rounds of `smtp_connections`, 30 s SMTP timeout each); after a
-    /// crash, the claimed ones go out again this long later.
+    /// send them (`SEALPOST_OUTBOX_LEASE_SECONDS`, default 300; SECURITY G4). A batch is sized to
+    /// end within half of it (`workers::outbox::batch_size`); after a crash, the claimed ones go
+    /// out again this long later.
     pub outbox_lease_seconds: u32,
     /// How many SMTP connections the notification worker keeps open to the relay and sends
     /// over at once (`SEALPOST_SMTP_CONNECTIONS`, default 32, 1 to 100). A relay acknowledges

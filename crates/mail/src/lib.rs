@@ -30,4 +30,4 @@ pub use notice::StaffNotice;
 #[cfg(feature = "send")]
 pub use notification::Notification;
 #[cfg(feature = "send")]
-pub use transport::{MailError, Mailer, SendError};
+pub use transport::{MailError, Mailer, SEND_TIMEOUT, SendError};

@@ -3,12 +3,19 @@
 //! relay is configured. Failures are sorted into transient (retry later) and permanent.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use lettre::transport::smtp::PoolConfig;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use tokio::io::AsyncWriteExt;
 
 use crate::{CodeEmail, Notification, StaffNotice};
+
+/// The longest one email may take at the relay, connecting included: lettre's own timeout
+/// covers only the connection, so a relay that stops answering mid-dialogue would otherwise
+/// hold a send (and the outbox batch it belongs to) for ever. Past it, the send is a transient
+/// failure, tried again later.
+pub const SEND_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Where notifications go.
 pub enum Mailer {
@@ -64,6 +71,7 @@ impl Mailer {
             Some(url) => {
                 let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
                     .map_err(|_| MailError::BadUrl)?
+                    .timeout(Some(SEND_TIMEOUT))
                     .pool_config(PoolConfig::new().max_size(connections.max(1)))
                     .build();
                 Ok(Mailer::Smtp { transport, from })
@@ -111,7 +119,13 @@ impl Mailer {
 
     async fn deliver(&self, email: lettre::Message, message_id: &str) -> Result<(), SendError> {
         match self {
-            Mailer::Smtp { transport, .. } => transport.send(email).await.map(|_| ()).map_err(classify),
+            Mailer::Smtp { transport, .. } => match tokio::time::timeout(SEND_TIMEOUT, transport.send(email)).await {
+                Ok(sent) => sent.map(|_| ()).map_err(classify),
+                Err(_) => Err(SendError::Transient(format!(
+                    "the relay did not answer within {} seconds",
+                    SEND_TIMEOUT.as_secs()
+                ))),
+            },
             Mailer::Files { dir, .. } => {
                 let name: String = message_id.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-').collect();
                 tokio::fs::create_dir_all(dir)

@@ -208,7 +208,7 @@ impl Store {
                 }
             }
             for (n, delivery) in done {
-                let (outbox_id, recipient_id) = (n.outbox_id.to_string(), n.recipient_id.to_string());
+                let outbox_id = n.outbox_id.to_string();
                 let reason = match delivery {
                     Delivery::Sent => continue,
                     Delivery::Retry { at_ms, reason } => {
@@ -226,7 +226,18 @@ impl Store {
                     }
                     Delivery::Failed(reason) => reason,
                 };
-                let mine = sqlx::query(
+                // Recipients first, then the outbox, as a revoke takes them (no deadlock
+                // between the two on PostgreSQL); both only while the row is this claim's.
+                sqlx::query(
+                    "UPDATE recipients SET status = 'failed', status_detail = $1 WHERE status = 'queued' AND id IN \
+                     (SELECT recipient_id FROM outbox WHERE id = $2 AND claim = $3 AND state = 'pending')",
+                )
+                .bind(reason)
+                .bind(&outbox_id)
+                .bind(&n.claim)
+                .execute(&mut *tx)
+                .await?;
+                sqlx::query(
                     "UPDATE outbox SET state = 'failed', sealed_link = NULL, attempts = attempts + 1, last_error = $1 \
                      WHERE id = $2 AND claim = $3 AND state = 'pending'",
                 )
@@ -234,15 +245,7 @@ impl Store {
                 .bind(&outbox_id)
                 .bind(&n.claim)
                 .execute(&mut *tx)
-                .await?
-                .rows_affected();
-                if mine == 1 {
-                    sqlx::query("UPDATE recipients SET status = 'failed', status_detail = $1 WHERE id = $2 AND status = 'queued'")
-                        .bind(reason)
-                        .bind(&recipient_id)
-                        .execute(&mut *tx)
-                        .await?;
-                }
+                .await?;
             }
             tx.commit().await?;
             Ok::<(), StorageError>(())
@@ -351,10 +354,9 @@ fn due_from_row(r: DueRow, claim: &str) -> Result<DueNotification, StorageError>
         marking: Marking::parse(&r.marking).ok_or(StorageError::Corrupt("messages.marking"))?,
         sender_name: r.sender_name,
         sender_email: decode::address(&r.sender_email, "users.email")?,
-        sender_phone: r
-            .sender_phone
-            .map(|p| PhoneNumber::parse(&p).map_err(|_| StorageError::Corrupt("users.phone")))
-            .transpose()?,
+        // Only shown to the partner: a number that no longer reads is left out, rather than
+        // holding up the whole batch it was claimed with.
+        sender_phone: r.sender_phone.and_then(|p| PhoneNumber::parse(&p).ok()),
         expires_at_ms: r.expires_at,
     })
 }

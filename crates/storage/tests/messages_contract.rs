@@ -296,14 +296,42 @@ contract!(
         assert_eq!(status(1).await, (DeliveryStatus::Failed, Some("the relay answered 550".into())));
         assert_eq!(status(2).await.0, DeliveryStatus::Queued, "a retry waits");
         assert_eq!(status(3).await.0, DeliveryStatus::Revoked, "the revoke stands");
+        let outbox_state = |i: usize| {
+            let (store, id) = (store.clone(), due[i].outbox_id);
+            async move {
+                store
+                    .fetch_texts(&format!("SELECT state FROM outbox WHERE id = '{id}'"))
+                    .await
+                    .unwrap()
+                    .remove(0)
+            }
+        };
+        let states = [
+            outbox_state(0).await,
+            outbox_state(1).await,
+            outbox_state(2).await,
+            outbox_state(3).await,
+        ];
+        let count = |wanted: &str| states.iter().filter(|s| s.as_str() == wanted).count();
+        assert_eq!((count("sent"), count("failed"), count("pending")), (1, 1, 1), "{states:?}");
+        assert_eq!(count("cancelled"), 1, "the revoked row is never marked sent: {states:?}");
         assert_eq!(
             store.next_notification_due().await.unwrap(),
             Some(9000),
             "only the retry is pending"
         );
+        // A worker whose lease lapsed, finishing late, changes nothing of the new claim's.
+        let stale = by_ref(refs[2]);
         let again = store.claim_due_notifications(9000, 1000, 10).await.unwrap();
         assert_eq!(again.len(), 1);
         assert_eq!((again[0].reference.as_str(), again[0].attempts), (refs[2], 1));
+        store.finish_notifications(&[(stale.clone(), Delivery::Sent)]).await.unwrap();
+        store
+            .finish_notifications(&[(stale, Delivery::Failed("late".into()))])
+            .await
+            .unwrap();
+        assert_eq!(status(2).await.0, DeliveryStatus::Queued, "the stale results were ignored");
+        assert!(store.notification_still_live(&again[0]).await.unwrap());
         store.finish_notifications(&[]).await.unwrap();
     }
 );

@@ -70,12 +70,15 @@ pub async fn memory(connections: usize, length: Duration, quiet_seconds: u64) ->
         .unwrap();
     let child = Running(child);
     let base = format!("http://127.0.0.1:{port}");
+    let mut ready = false;
     for _ in 0..300 {
         if reqwest::get(format!("{base}/readyz")).await.is_ok_and(|r| r.status().is_success()) {
+            ready = true;
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    assert!(ready, "the sealpost binary did not become ready in 30 s");
     tokio::time::sleep(Duration::from_secs(2)).await;
     let pid = child.0.id();
     let started_mib = crate::rss_mib(pid);

@@ -17,15 +17,23 @@ use crate::app::audit::{self, Action, Actor, Object, Origin, Outcome};
 use crate::error::AppError;
 use crate::state::AppState;
 
-/// Notifications claimed at once. They are sent over `SEALPOST_SMTP_CONNECTIONS` pooled
-/// connections at a time (a relay's delayed ACK costs each message about 40 ms, so one
+/// The most notifications claimed at once. They are sent over `SEALPOST_SMTP_CONNECTIONS`
+/// pooled connections at a time (a relay's delayed ACK costs each message about 40 ms, so one
 /// connection tops out near 25 a second), then recorded in one transaction: one commit for the
 /// batch, not one per notification. A crash after the relay took them and before that commit
-/// sends the batch again once its lease ends, each copy with the same Message-ID (SECURITY G4):
-/// at most this many duplicates per crash. A batch is at most four rounds of the connections,
-/// so even with every send taking the 30 s SMTP timeout it ends inside the default 5-minute
-/// lease.
+/// sends them again once their lease ends, each copy with the same Message-ID (SECURITY G4):
+/// at most one batch of duplicates per crash, one copy of each. See [`batch_size`].
 pub const BATCH: i64 = 128;
+
+/// How many notifications one pass claims: as many rounds of the connections as fit in half
+/// the lease with every send taking the whole [`sealpost_mail::SEND_TIMEOUT`] (at least one
+/// round), and at most [`BATCH`]. So a batch is recorded before its lease can end, even
+/// against a relay that answers nothing, and another worker never sends it a second time.
+pub fn batch_size(connections: u32, lease_seconds: u32) -> i64 {
+    let rounds = (u64::from(lease_seconds) / 2 / sealpost_mail::SEND_TIMEOUT.as_secs()).max(1);
+    i64::try_from(rounds * u64::from(connections.max(1))).unwrap_or(BATCH).min(BATCH)
+}
+
 /// Transient failures are retried for this long after the first try.
 pub const GIVE_UP_MS: i64 = 72 * 3_600_000;
 const IDLE_POLL: Duration = Duration::from_secs(30);
@@ -98,11 +106,13 @@ pub async fn deliver_due(state: &AppState) -> Result<usize, AppError> {
 }
 
 async fn deliver_due_notifications(state: &AppState) -> Result<usize, AppError> {
-    let lease_ms = i64::from(state.settings.outbox_lease_seconds) * 1000;
-    let at_once = state.settings.smtp_connections.max(1);
-    let batch = BATCH.min(4 * i64::from(at_once));
-    let due = state.store.claim_due_notifications(state.now_ms(), lease_ms, batch).await?;
-    let at_once = usize::try_from(at_once).unwrap_or(1);
+    let (connections, lease) = (state.settings.smtp_connections, state.settings.outbox_lease_seconds);
+    let batch = batch_size(connections, lease);
+    let due = state
+        .store
+        .claim_due_notifications(state.now_ms(), i64::from(lease) * 1000, batch)
+        .await?;
+    let at_once = usize::try_from(connections.max(1)).unwrap_or(1);
     let claimed = due.len();
     let attempts = due.into_iter().map(|n| async move { attempt(state, &n).await.map(|d| (n, d)) });
     let done: Vec<(DueNotification, Delivery)> = futures::stream::iter(attempts)
@@ -110,7 +120,7 @@ async fn deliver_due_notifications(state: &AppState) -> Result<usize, AppError> 
         .filter_map(std::future::ready)
         .collect()
         .await;
-    state.store.finish_notifications(&done).await?;
+    record(state, &done).await?;
     let origin = Origin::default();
     let records = done.iter().filter_map(|(n, delivery)| {
         let (action, outcome) = match delivery {
@@ -129,10 +139,39 @@ async fn deliver_due_notifications(state: &AppState) -> Result<usize, AppError> 
     Ok(claimed)
 }
 
+/// Records a sent batch. The relay has them all, so a failed commit (a busy or briefly
+/// unreachable database) is tried again, then row by row: one row that cannot be written must
+/// not send the rest a second time when their lease ends.
+async fn record(state: &AppState, done: &[(DueNotification, Delivery)]) -> Result<(), AppError> {
+    for wait_ms in [0, 250, 1000] {
+        tokio::time::sleep(Duration::from_millis(wait_ms)).await;
+        match state.store.finish_notifications(done).await {
+            Ok(()) => return Ok(()),
+            Err(e) => tracing::warn!(error = %e, rows = done.len(), "recording sent notifications failed; trying again"),
+        }
+    }
+    let mut failed = None;
+    for row in done {
+        if let Err(e) = state.store.finish_notifications(std::slice::from_ref(row)).await {
+            tracing::error!(error = %e, "a sent notification could not be recorded; it goes out again when its lease ends");
+            failed = Some(e);
+        }
+    }
+    failed.map_or(Ok(()), |e| Err(e.into()))
+}
+
 /// Tries one claimed notification: what became of it, or `None` when it is no longer ours to
 /// send (revoked or taken over since it was claimed, or its state could not be read: then its
 /// lease brings it back). One that cannot be prepared fails on its own; the batch goes on.
 async fn attempt(state: &AppState, n: &DueNotification) -> Option<Delivery> {
+    match state.store.notification_still_live(n).await {
+        Ok(true) => {}
+        Ok(false) => return None,
+        Err(e) => {
+            tracing::warn!(error = %e, "could not check a notification before sending; it goes out when its lease ends");
+            return None;
+        }
+    }
     let email = match compose(state, n) {
         Ok(email) => email,
         Err(e) => {
@@ -142,14 +181,6 @@ async fn attempt(state: &AppState, n: &DueNotification) -> Option<Delivery> {
             ));
         }
     };
-    match state.store.notification_still_live(n).await {
-        Ok(true) => {}
-        Ok(false) => return None,
-        Err(e) => {
-            tracing::warn!(error = %e, "could not check a notification before sending; it goes out when its lease ends");
-            return None;
-        }
-    }
     let outcome = match &email {
         Outgoing::Partner(notification) => state.mailer.send(notification).await,
         Outgoing::Colleague(notice) => state.mailer.send_notice(notice).await,
@@ -238,6 +269,15 @@ pub fn backoff_ms(attempts: i64) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_batch_fits_in_half_its_lease_with_every_send_timing_out() {
+        assert_eq!(batch_size(32, 300), 128, "five rounds of 32, capped");
+        assert_eq!(batch_size(8, 300), 40);
+        assert_eq!(batch_size(1, 300), 5);
+        assert_eq!(batch_size(8, 2), 8, "a short lease: one round");
+        assert_eq!(batch_size(0, 0), 1);
+    }
 
     #[test]
     fn backoff_doubles_from_thirty_seconds_to_an_hour() {

@@ -150,7 +150,10 @@ async fn killing_the_server_under_load_loses_no_acknowledged_message_and_leaves_
     let sink = SmtpSink::start(&[]).await.unwrap();
     install.env.push(("SEALPOST_SMTP_URL".into(), sink.url.clone()));
     // A killed worker's claims lapse in 2 s, so its notifications go out again within the test.
-    install.env.push(("SEALPOST_OUTBOX_LEASE_SECONDS".into(), "2".into()));
+    install
+        .env
+        .push(("SEALPOST_OUTBOX_LEASE_SECONDS".into(), LEASE_SECONDS.to_string()));
+    install.env.push(("SEALPOST_SMTP_CONNECTIONS".into(), SMTP_CONNECTIONS.to_string()));
     install.create_user(ANN).await;
     install.create_user(BOB).await;
     let mut server = Arc::new(install.start().await);
@@ -208,7 +211,10 @@ async fn two_instances_share_one_database_and_one_bucket_and_one_killed_under_lo
     let mut install = Installation::new().await;
     let sink = SmtpSink::start(&[]).await.unwrap();
     install.env.push(("SEALPOST_SMTP_URL".into(), sink.url.clone()));
-    install.env.push(("SEALPOST_OUTBOX_LEASE_SECONDS".into(), "2".into()));
+    install
+        .env
+        .push(("SEALPOST_OUTBOX_LEASE_SECONDS".into(), LEASE_SECONDS.to_string()));
+    install.env.push(("SEALPOST_SMTP_CONNECTIONS".into(), SMTP_CONNECTIONS.to_string()));
     // Both on one bucket, as a deployment behind a load balancer runs (issue 21).
     let s3 = sealpost_storage::testing::TestS3::start().await;
     match &s3 {
@@ -295,9 +301,14 @@ async fn two_instances_share_one_database_and_one_bucket_and_one_killed_under_lo
 
 /// Every acknowledged message's partner is notified. A kill between the relay's acceptance and
 /// the database update sends the notifications of the batch in flight again once the dead
-/// worker's claim lapses: each kill duplicates at most one batch (`outbox::BATCH`), once, and every copy of a
+/// worker's claim lapses: each kill duplicates at most one batch (here 8: one round of the 8
+/// connections, as a 2 s lease leaves no time for more), once, and every copy of a
 /// notification carries the same Message-ID so mail clients fold them (SECURITY G4). A
 /// notification caught by two kills in a row may go out three times; the bound is per kill.
+/// The lease and relay connections the kill tests run with.
+const LEASE_SECONDS: u32 = 2;
+const SMTP_CONNECTIONS: u32 = 8;
+
 async fn assert_duplicates_bounded_by_kills(sink: &SmtpSink, acked: &[Acknowledged], kills: u64) {
     let copies = |m: &Acknowledged| -> Vec<String> {
         sink.received()
@@ -323,7 +334,8 @@ async fn assert_duplicates_bounded_by_kills(sink: &SmtpSink, acked: &[Acknowledg
         extra += ids.len() as u64 - 1;
     }
     eprintln!("{} messages notified, {extra} extra copies after {kills} kills", acked.len());
-    let batch = u64::try_from(sealpost_server::workers::outbox::BATCH).unwrap();
+    let batch = u64::try_from(sealpost_server::workers::outbox::batch_size(SMTP_CONNECTIONS, LEASE_SECONDS)).unwrap();
+    assert_eq!(batch, 8);
     assert!(extra <= kills * batch, "{extra} duplicates from {kills} kills");
 }
 
