@@ -46,7 +46,7 @@ pub use decode::Ciphertext;
 pub use drafts::{DraftWrite, FileLimits, NewDraft, SentDraft, StoredDraft};
 pub use error::StorageError;
 pub use login_failures::LoginAttempt;
-pub use mailbox::Regrant;
+pub use mailbox::{PartnerOpen, Regrant};
 pub use messages::{
     Bodies, MessageHeader, NewAttachment, NewMessage, NewRecipient, Shredded, StoredAttachment, StoredMessage, StoredRecipient,
     ThreadEntry, ThreadLink,

@@ -9,8 +9,10 @@ use sealpost_audit::AuditEvent;
 
 use crate::audit::{begin_write, chain_audit};
 use crate::decode::{self, Ciphertext};
-use crate::messages::{MESSAGE_BODIES, MESSAGE_MINE, MESSAGE_NOT_MINE, MESSAGE_SELECT, MessageBodyRow, MessageRow, parse_id};
-use crate::{MessageHeader, StorageError, Store, StoredAttachment, StoredMessage, StoredRecipient, with_pool};
+use crate::messages::{
+    MESSAGE_BODIES, MESSAGE_MINE, MESSAGE_NOT_MINE, MESSAGE_SELECT, MessageBodyRow, MessageRow, THREAD_FOR_ADDRESS, ThreadRow, parse_id,
+};
+use crate::{MessageHeader, StorageError, Store, StoredAttachment, StoredMessage, StoredRecipient, ThreadEntry, with_pool};
 
 /// How a withdrawn recipient gets access back.
 pub enum Regrant {
@@ -26,6 +28,28 @@ pub enum Regrant {
 }
 
 /// Leaves out, after a `WHERE` about message `m`, what user `$1` archived or deleted.
+/// The recipients of message `$1`, in the order they were given.
+const RECIPIENTS_OF: &str = "SELECT message_id, id, address, addressed, user_id, status, status_detail, read_at FROM recipients WHERE message_id = $1 ORDER BY position";
+
+/// The message recipient row `$1` may read: theirs, unless revoked or still held.
+fn message_for_recipient_sql() -> String {
+    format!(
+        "{MESSAGE_SELECT}, {MESSAGE_MINE}, {MESSAGE_BODIES} FROM recipients r JOIN messages m ON m.id = r.message_id JOIN users u ON u.id = m.sender_id \
+         LEFT JOIN message_keys k ON k.message_id = m.id WHERE r.id = $1 AND r.revoked_at IS NULL AND m.held_until IS NULL"
+    )
+}
+
+/// A partner's open, read on one connection ([`Store::partner_open`]).
+#[derive(Debug)]
+pub struct PartnerOpen {
+    /// The message.
+    pub message: StoredMessage,
+    /// Its recipients, in the order they were given.
+    pub recipients: Vec<StoredRecipient>,
+    /// The parts of its conversation sent to the partner's address.
+    pub thread: Vec<ThreadEntry>,
+}
+
 const NOT_FILED: &str = "AND NOT EXISTS (SELECT 1 FROM mail_folders f WHERE f.user_id = $1 AND f.message_id = m.id)";
 /// Leaves out what user `$1` deleted.
 const NOT_DELETED: &str =
@@ -130,15 +154,56 @@ impl Store {
     /// The message an external recipient's (verified) portal session may read: theirs, unless
     /// revoked.
     pub async fn message_for_recipient(&self, recipient: RecipientId) -> Result<Option<StoredMessage>, StorageError> {
-        let sql = format!(
-            "{MESSAGE_SELECT}, {MESSAGE_MINE}, {MESSAGE_BODIES} FROM recipients r JOIN messages m ON m.id = r.message_id JOIN users u ON u.id = m.sender_id \
-             LEFT JOIN message_keys k ON k.message_id = m.id WHERE r.id = $1 AND r.revoked_at IS NULL AND m.held_until IS NULL"
-        );
+        let sql = message_for_recipient_sql();
         let row: Option<MessageBodyRow> = with_pool!(self, |pool| sqlx::query_as(&sql)
             .bind(recipient.to_string())
             .fetch_optional(pool)
             .await)?;
         row.map(StoredMessage::try_from).transpose()
+    }
+
+    /// What a partner's open reads: [`Store::message_for_recipient`], its recipients
+    /// ([`Store::recipients_of`]) and the conversation as far as it was sent to `address`
+    /// ([`Store::thread_for_address`]), on one connection. sqlx hands a SQLite connection's
+    /// thread a ping each time the connection goes back to the pool, so three reads on one
+    /// connection cross threads four times where three reads on their own cross six.
+    pub async fn partner_open(
+        &self,
+        recipient: RecipientId,
+        address: &EmailAddress,
+        now_ms: i64,
+    ) -> Result<Option<PartnerOpen>, StorageError> {
+        let sql = message_for_recipient_sql();
+        let rows = with_pool!(self, |pool| {
+            let mut conn = pool.acquire().await?;
+            let message: Option<MessageBodyRow> = sqlx::query_as(&sql).bind(recipient.to_string()).fetch_optional(&mut *conn).await?;
+            let Some(message) = message else {
+                return Ok::<_, StorageError>(None);
+            };
+            let message = StoredMessage::try_from(message)?;
+            let recipients: Vec<RecipientRow> = sqlx::query_as(RECIPIENTS_OF)
+                .bind(message.id.to_string())
+                .fetch_all(&mut *conn)
+                .await?;
+            let thread: Vec<ThreadRow> = sqlx::query_as(THREAD_FOR_ADDRESS)
+                .bind(message.thread.to_string())
+                .bind(address.as_str())
+                .bind(now_ms)
+                .fetch_all(&mut *conn)
+                .await?;
+            Ok::<_, StorageError>(Some((message, recipients, thread)))
+        })?;
+        let Some((message, recipients, thread)) = rows else {
+            return Ok(None);
+        };
+        Ok(Some(PartnerOpen {
+            message,
+            recipients: recipients
+                .into_iter()
+                .map(|r| recipient_from_row(r).map(|(_, r)| r))
+                .collect::<Result<_, _>>()?,
+            thread: thread.into_iter().map(ThreadEntry::try_from).collect::<Result<_, _>>()?,
+        }))
     }
 
     /// The live messages sent to an external `address` through a link, newest first: what a
@@ -178,12 +243,7 @@ impl Store {
     /// The recipients of a message, in the order they were given.
     pub async fn recipients_of(&self, id: MessageId) -> Result<Vec<StoredRecipient>, StorageError> {
         let rows: Vec<RecipientRow> = with_pool!(self, |pool| {
-            sqlx::query_as(
-                "SELECT message_id, id, address, addressed, user_id, status, status_detail, read_at FROM recipients WHERE message_id = $1 ORDER BY position",
-            )
-            .bind(id.to_string())
-            .fetch_all(pool)
-            .await
+            sqlx::query_as(RECIPIENTS_OF).bind(id.to_string()).fetch_all(pool).await
         })?;
         rows.into_iter().map(|r| recipient_from_row(r).map(|(_, r)| r)).collect()
     }

@@ -499,8 +499,14 @@ impl Store {
     }
 }
 
+/// The parts of thread `$1` sent to address `$2` through a link and not expired at `$3`.
+pub(crate) const THREAD_FOR_ADDRESS: &str = "SELECT m.id, m.reference, COALESCE(m.outside_sender, u.display_name) AS sender_name, m.created_at, m.in_reply_to FROM messages m \
+     JOIN users u ON u.id = m.sender_id WHERE m.thread_id = $1 AND m.expires_at > $3 AND EXISTS \
+     (SELECT 1 FROM recipients r WHERE r.message_id = m.id AND r.address = $2 AND r.link_hash IS NOT NULL AND r.revoked_at IS NULL AND m.held_until IS NULL) \
+     ORDER BY m.created_at, m.in_reply_to IS NOT NULL, m.id LIMIT 500";
+
 #[derive(sqlx::FromRow)]
-struct ThreadRow {
+pub(crate) struct ThreadRow {
     id: String,
     reference: String,
     sender_name: String,
@@ -537,17 +543,12 @@ impl Store {
         now_ms: i64,
     ) -> Result<Vec<ThreadEntry>, StorageError> {
         let rows: Vec<ThreadRow> = with_pool!(self, |pool| {
-            sqlx::query_as(
-            "SELECT m.id, m.reference, COALESCE(m.outside_sender, u.display_name) AS sender_name, m.created_at, m.in_reply_to FROM messages m \
-             JOIN users u ON u.id = m.sender_id WHERE m.thread_id = $1 AND m.expires_at > $3 AND EXISTS \
-             (SELECT 1 FROM recipients r WHERE r.message_id = m.id AND r.address = $2 AND r.link_hash IS NOT NULL AND r.revoked_at IS NULL AND m.held_until IS NULL) \
-             ORDER BY m.created_at, m.in_reply_to IS NOT NULL, m.id LIMIT 500"
-        )
-        .bind(thread.to_string())
-        .bind(address.as_str())
-        .bind(now_ms)
-        .fetch_all(pool)
-        .await
+            sqlx::query_as(THREAD_FOR_ADDRESS)
+                .bind(thread.to_string())
+                .bind(address.as_str())
+                .bind(now_ms)
+                .fetch_all(pool)
+                .await
         })?;
         rows.into_iter().map(ThreadEntry::try_from).collect()
     }

@@ -337,6 +337,33 @@ contract!(
 );
 
 contract!(
+    a_partners_open_reads_what_the_three_reads_would_on_one_connection,
+    |store: Store| async move {
+        let (ann, bob) = (user(&store, "ann").await, user(&store, "bob").await);
+        let m = message(ann, bob, "SP-OPEN-0001", 10);
+        store.create_message(&m, &audit()).await.unwrap();
+        let partner = email("pc@police.example.uk");
+        let row = store
+            .recipients_of(m.id)
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|r| r.address == partner)
+            .unwrap();
+        let opened = store.partner_open(row.id, &partner, 20).await.unwrap().expect("theirs");
+        let alone = store.message_for_recipient(row.id).await.unwrap().unwrap();
+        assert_eq!((opened.message.id, &opened.message.reference), (alone.id, &alone.reference));
+        let ids = |rows: &[sealpost_storage::StoredRecipient]| rows.iter().map(|r| (r.id, r.address.clone())).collect::<Vec<_>>();
+        assert_eq!(ids(&opened.recipients), ids(&store.recipients_of(m.id).await.unwrap()));
+        assert_eq!(opened.thread, store.thread_for_address(&partner, alone.thread, 20).await.unwrap());
+        assert_eq!(opened.thread.len(), 1, "the message itself");
+        // Revoked, there is nothing to open.
+        store.revoke(m.id, Some(&partner), 30, &audit()).await.unwrap();
+        assert!(store.partner_open(row.id, &partner, 40).await.unwrap().is_none());
+    }
+);
+
+contract!(
     a_colleague_who_wants_notices_gets_an_outbox_row_that_never_touches_their_status,
     |store: Store| async move {
         let (ann, bob) = (user(&store, "ann").await, user(&store, "bob").await);

@@ -58,7 +58,15 @@ pub async fn list(state: &AppState, portal: &Portal, meta: &RequestMeta) -> Resu
 
 /// One message, recorded as read before it is returned.
 pub async fn read(state: &AppState, portal: &Portal, id: MessageId, meta: &RequestMeta) -> Result<MessageDetail, AppError> {
-    let (m, link) = open(state, portal, id).await?;
+    let link = openable_link(state, portal, id).await?;
+    // The message, its recipients and the conversation in one go; none of it leaves before the
+    // read is on record.
+    let opened = state
+        .store
+        .partner_open(link.recipient_id, &portal.link.address, state.now_ms())
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let m = opened.message;
     // The marking policy may limit how often each partner opens it: once per portal session.
     if let Some(max) = m.max_opens
         && m.shredded.is_none()
@@ -74,12 +82,11 @@ pub async fn read(state: &AppState, portal: &Portal, id: MessageId, meta: &Reque
             ),
         });
     }
-    let thread = m.thread;
-    let mut detail = disclosure::reveal(state, m, &recipient(portal), Viewer::Partner(link.recipient_id), meta).await?;
+    let viewer = Viewer::Partner(link.recipient_id);
+    let mut detail = disclosure::reveal_with(state, m, Some(opened.recipients), &recipient(portal), viewer, meta).await?;
     // The conversation as far as it was sent to this address: parts between staff, or to
     // anyone else, are never listed.
-    let parts = state.store.thread_for_address(&portal.link.address, thread, state.now_ms()).await?;
-    detail.thread = disclosure::thread_parts(parts);
+    detail.thread = disclosure::thread_parts(opened.thread);
     Ok(detail)
 }
 
@@ -126,6 +133,17 @@ pub async fn download(
 /// code is entered or without the message's own passphrase, 410 once revoked or expired, 429
 /// while that recipient row is locked out, 404 when it is not addressed to this recipient.
 pub async fn open(state: &AppState, portal: &Portal, id: MessageId) -> Result<(StoredMessage, LinkRecord), AppError> {
+    let link = openable_link(state, portal, id).await?;
+    let m = state
+        .store
+        .message_for_recipient(link.recipient_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    Ok((m, link))
+}
+
+/// The link through which the session may open message `id`, or why it may not.
+async fn openable_link(state: &AppState, portal: &Portal, id: MessageId) -> Result<LinkRecord, AppError> {
     if !portal.verified {
         return Err(AppError::Forbidden("Enter the code from your email first."));
     }
@@ -146,12 +164,7 @@ pub async fn open(state: &AppState, portal: &Portal, id: MessageId) -> Result<(S
             "This message needs the passphrase its sender gave you. Open the link in its own email to read it.",
         ));
     }
-    let m = state
-        .store
-        .message_for_recipient(link.recipient_id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    Ok((m, link))
+    Ok(link)
 }
 
 /// The session was verified for this link, or the link needs no passphrase.

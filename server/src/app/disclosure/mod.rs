@@ -45,6 +45,18 @@ pub async fn reveal(
     viewer: Viewer,
     meta: &RequestMeta,
 ) -> Result<MessageDetail, AppError> {
+    reveal_with(state, m, None, actor, viewer, meta).await
+}
+
+/// [`reveal`], with the message's recipients already read with it (`None`: read them here).
+pub async fn reveal_with(
+    state: &AppState,
+    m: StoredMessage,
+    recipients: Option<Vec<StoredRecipient>>,
+    actor: &Actor,
+    viewer: Viewer,
+    meta: &RequestMeta,
+) -> Result<MessageDetail, AppError> {
     // A shredded message has no key: its reader sees when and why it was deleted.
     let key = match m.shredded {
         None => Some(message_key(state, &m)?),
@@ -59,7 +71,7 @@ pub async fn reveal(
         Outcome::Success,
     )
     .await?;
-    detail(state, key.as_deref(), m, viewer).await
+    detail(state, key.as_deref(), m, recipients, viewer).await
 }
 
 /// The message as an IG officer sees it under a break-glass grant just made: the grant's own
@@ -69,7 +81,7 @@ pub async fn reveal_granted(state: &AppState, m: StoredMessage) -> Result<Messag
         None => Some(message_key(state, &m)?),
         Some(_) => None,
     };
-    detail(state, key.as_deref(), m, Viewer::BreakGlass).await
+    detail(state, key.as_deref(), m, None, Viewer::BreakGlass).await
 }
 
 /// The message as `viewer` may see it, marked read for them; the caller has recorded the read.
@@ -78,6 +90,7 @@ async fn detail(
     state: &AppState,
     key: Option<&sealpost_crypto::MessageKey>,
     m: StoredMessage,
+    recipients: Option<Vec<StoredRecipient>>,
     viewer: Viewer,
 ) -> Result<MessageDetail, AppError> {
     let id = m.id;
@@ -103,7 +116,10 @@ async fn detail(
         Some(key) => files_of(key, &files, None)?,
         None => vec![],
     };
-    let rows = state.store.recipients_of(id).await?;
+    let rows = match recipients {
+        Some(rows) => rows,
+        None => state.store.recipients_of(id).await?,
+    };
     let line = |wanted: Addressed| {
         rows.iter()
             .filter(|r| r.addressed == wanted)
