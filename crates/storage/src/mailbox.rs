@@ -166,7 +166,7 @@ impl Store {
     /// ([`Store::recipients_of`]) and the conversation as far as it was sent to `address`
     /// ([`Store::thread_for_address`]), on one connection. sqlx hands a SQLite connection's
     /// thread a ping each time the connection goes back to the pool, so three reads on one
-    /// connection cross threads four times where three reads on their own cross six.
+    /// connection are four round trips to that thread where three reads on their own are six.
     pub async fn partner_open(
         &self,
         recipient: RecipientId,
