@@ -27,7 +27,6 @@ pub enum Regrant {
     },
 }
 
-/// Leaves out, after a `WHERE` about message `m`, what user `$1` archived or deleted.
 /// The recipients of message `$1`, in the order they were given.
 const RECIPIENTS_OF: &str = "SELECT message_id, id, address, addressed, user_id, status, status_detail, read_at FROM recipients WHERE message_id = $1 ORDER BY position";
 
@@ -50,6 +49,7 @@ pub struct PartnerOpen {
     pub thread: Vec<ThreadEntry>,
 }
 
+/// Leaves out, after a `WHERE` about message `m`, what user `$1` archived or deleted.
 const NOT_FILED: &str = "AND NOT EXISTS (SELECT 1 FROM mail_folders f WHERE f.user_id = $1 AND f.message_id = m.id)";
 /// Leaves out what user `$1` deleted.
 const NOT_DELETED: &str =

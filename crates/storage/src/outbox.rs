@@ -3,9 +3,9 @@
 //! marks each row sent, due again later, or failed. A claimed row is leased: if the worker dies,
 //! it becomes due again when the lease ends.
 
-use sealpost_domain::{EmailAddress, Marking, MessageId, PhoneNumber, RecipientId, Reference};
 use std::collections::BTreeMap;
 
+use sealpost_domain::{EmailAddress, Marking, MessageId, PhoneNumber, RecipientId, Reference};
 use uuid::Uuid;
 
 use crate::decode::{self, Ciphertext};
