@@ -72,7 +72,7 @@ macro_rules! chain_audit {
             // One statement for many rows: on SQLite each statement is a trip to the
             // connection's thread, and a group commit may carry hundreds of events.
             for rows in chained.chunks($crate::audit::ROWS_PER_INSERT) {
-                let sql = $crate::audit::insert_sql(rows.len());
+                let sql = $crate::audit::insert_sql(rows.len(), matches!($store.pool, $crate::Pool::Sqlite(_)));
                 let mut insert = sqlx::query(&sql);
                 for c in rows {
                     let e = &c.event;
@@ -102,11 +102,16 @@ pub(crate) use chain_audit;
 /// Rows in one `INSERT` (11 parameters each: within SQLite's and PostgreSQL's limits).
 pub(crate) const ROWS_PER_INSERT: usize = 500;
 
-/// `INSERT INTO audit_events … VALUES (…), (…)` for `rows` rows.
-pub(crate) fn insert_sql(rows: usize) -> String {
+/// `INSERT INTO audit_events … VALUES (…), (…)` for `rows` rows. On SQLite the parameters are
+/// plain `?`s, bound in order: SQLite looks each `$n` up by name in a list, when it prepares the
+/// statement and again when sqlx binds it, so a group commit's hundreds of `$n`s cost time
+/// that grew with their square (issue 22).
+pub(crate) fn insert_sql(rows: usize, sqlite: bool) -> String {
     let values: Vec<String> = (0..rows)
         .map(|r| {
-            let marks: Vec<String> = (1..=11).map(|c| format!("${}", r * 11 + c)).collect();
+            let marks: Vec<String> = (1..=11)
+                .map(|c| if sqlite { "?".to_owned() } else { format!("${}", r * 11 + c) })
+                .collect();
             format!("({})", marks.join(", "))
         })
         .collect();

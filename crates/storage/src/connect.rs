@@ -8,7 +8,7 @@ use sqlx::Connection;
 use sqlx::postgres::PgPoolOptions;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
-use crate::{Pool, StorageError, Store};
+use crate::{Pool, StorageError, Store, sqlite_reads};
 
 /// The SQLite settings as read back from a live connection.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,7 +59,7 @@ fn sqlite_connections() -> u32 {
 
 /// A connection's page cache, in KiB (SQLite's default is 2,000). The operating system caches
 /// the file as well, so a smaller cache costs a read call, not a disk read.
-const SQLITE_CACHE_KIB: u32 = 512;
+pub(crate) const SQLITE_CACHE_KIB: u32 = 512;
 
 /// Prepared statements a connection keeps (sqlx's default is 100): the hot paths use far fewer,
 /// and each kept statement holds memory on every connection.
@@ -81,6 +81,7 @@ impl Store {
             let options = options
                 .pragma("cache_size", format!("-{SQLITE_CACHE_KIB}"))
                 .statement_cache_capacity(SQLITE_STATEMENTS);
+            let path = options.get_filename().to_owned();
             let pool = SqlitePoolOptions::new()
                 .max_connections(sqlite_connections())
                 .acquire_timeout(Duration::from_secs(10))
@@ -96,7 +97,11 @@ impl Store {
                 .before_acquire(|conn, _| Box::pin(async move { Ok(!conn.is_in_transaction()) }))
                 .connect_with(options)
                 .await?;
-            let store = Store { pool: Pool::Sqlite(pool) };
+            let readers = sqlite_reads::Readers::new(path);
+            let store = Store {
+                pool: Pool::Sqlite(pool),
+                readers: Some(std::sync::Arc::new(readers)),
+            };
             let problems = store.sqlite_settings().await?.map(|s| s.problems()).unwrap_or_default();
             if !problems.is_empty() {
                 return Err(StorageError::UnsafeSqlite(problems.join("; ")));
@@ -110,6 +115,7 @@ impl Store {
                 .await?;
             Ok(Store {
                 pool: Pool::Postgres(pool),
+                readers: None,
             })
         } else {
             Err(StorageError::UnsupportedUrl)

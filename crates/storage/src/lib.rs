@@ -1,4 +1,4 @@
-//! Sealpost's storage: the only crate that names sqlx.
+//! Sealpost's storage: the only crate that names sqlx (and rusqlite, for SQLite's hot reads).
 //!
 //! One [`Store`] serves SQLite (the single-box default) and PostgreSQL (scale-out), chosen by
 //! the URL scheme. Every method takes and returns domain types; the SQL is written once with
@@ -31,6 +31,7 @@ mod search;
 mod second_factor;
 mod sessions;
 mod setup_tokens;
+mod sqlite_reads;
 mod sso;
 mod tenants;
 #[cfg(feature = "testing")]
@@ -69,6 +70,8 @@ pub use users::{NewUser, UserRecord};
 #[derive(Clone, Debug)]
 pub struct Store {
     pool: Pool,
+    /// SQLite's hot reads on the calling thread (`None` on PostgreSQL).
+    readers: Option<std::sync::Arc<sqlite_reads::Readers>>,
 }
 
 #[derive(Clone, Debug)]
@@ -107,6 +110,13 @@ impl Store {
             .await
             .map(|_| ())
             .map_err(StorageError::from))
+    }
+
+    /// Runs `read` on one of SQLite's read-only connections, on this thread; `None` on
+    /// PostgreSQL, or where SQLite could not answer at once, and the caller reads through the
+    /// pool (see `sqlite_reads`).
+    pub(crate) fn hot_read<T>(&self, read: impl FnOnce(&rusqlite::Connection) -> rusqlite::Result<T>) -> Option<T> {
+        self.readers.as_ref()?.read(read)
     }
 
     /// Closes the pool, waiting for connections to be returned.

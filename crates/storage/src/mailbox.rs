@@ -12,7 +12,7 @@ use crate::decode::{self, Ciphertext};
 use crate::messages::{
     MESSAGE_BODIES, MESSAGE_MINE, MESSAGE_NOT_MINE, MESSAGE_SELECT, MessageBodyRow, MessageRow, THREAD_FOR_ADDRESS, ThreadRow, parse_id,
 };
-use crate::{MessageHeader, StorageError, Store, StoredAttachment, StoredMessage, StoredRecipient, ThreadEntry, with_pool};
+use crate::{MessageHeader, StorageError, Store, StoredAttachment, StoredMessage, StoredRecipient, ThreadEntry, sqlite_reads, with_pool};
 
 /// How a withdrawn recipient gets access back.
 pub enum Regrant {
@@ -143,11 +143,12 @@ impl Store {
 
     /// The list rows `sql` selects with `$1` = `user` and `$2` = `limit`.
     async fn user_headers(&self, sql: &str, user: UserId, limit: i64) -> Result<Vec<MessageHeader>, StorageError> {
-        let rows: Vec<MessageRow> = with_pool!(self, |pool| sqlx::query_as(sql)
-            .bind(user.to_string())
-            .bind(limit)
-            .fetch_all(pool)
-            .await)?;
+        let user = user.to_string();
+        let rows: Vec<MessageRow> =
+            match self.hot_read(|c| sqlite_reads::all(&mut sqlite_reads::prepare(c, sql)?, rusqlite::params![user, limit])) {
+                Some(rows) => rows,
+                None => with_pool!(self, |pool| sqlx::query_as(sql).bind(&user).bind(limit).fetch_all(pool).await)?,
+            };
         rows.into_iter().map(MessageHeader::try_from).collect()
     }
 
@@ -174,25 +175,44 @@ impl Store {
         now_ms: i64,
     ) -> Result<Option<PartnerOpen>, StorageError> {
         let sql = message_for_recipient_sql();
-        let rows = with_pool!(self, |pool| {
-            let mut conn = pool.acquire().await?;
-            let message: Option<MessageBodyRow> = sqlx::query_as(&sql).bind(recipient.to_string()).fetch_optional(&mut *conn).await?;
-            let Some(message) = message else {
-                return Ok::<_, StorageError>(None);
+        let (recipient, address) = (recipient.to_string(), address.as_str());
+        let hot = self.hot_read(|c| {
+            let Some(message) = sqlite_reads::first::<MessageBodyRow>(&mut sqlite_reads::prepare(c, &sql)?, [&recipient])? else {
+                return Ok(Ok(None));
             };
-            let message = StoredMessage::try_from(message)?;
-            let recipients: Vec<RecipientRow> = sqlx::query_as(RECIPIENTS_OF)
-                .bind(message.id.to_string())
-                .fetch_all(&mut *conn)
-                .await?;
-            let thread: Vec<ThreadRow> = sqlx::query_as(THREAD_FOR_ADDRESS)
-                .bind(message.thread.to_string())
-                .bind(address.as_str())
-                .bind(now_ms)
-                .fetch_all(&mut *conn)
-                .await?;
-            Ok::<_, StorageError>(Some((message, recipients, thread)))
-        })?;
+            let message = match StoredMessage::try_from(message) {
+                Ok(message) => message,
+                Err(e) => return Ok(Err(e)),
+            };
+            let recipients: Vec<RecipientRow> = sqlite_reads::all(&mut sqlite_reads::prepare(c, RECIPIENTS_OF)?, [message.id.to_string()])?;
+            let thread: Vec<ThreadRow> = sqlite_reads::all(
+                &mut sqlite_reads::prepare(c, THREAD_FOR_ADDRESS)?,
+                rusqlite::params![message.thread.to_string(), address, now_ms],
+            )?;
+            Ok(Ok(Some((message, recipients, thread))))
+        });
+        let rows = match hot {
+            Some(rows) => rows?,
+            None => with_pool!(self, |pool| {
+                let mut conn = pool.acquire().await?;
+                let message: Option<MessageBodyRow> = sqlx::query_as(&sql).bind(&recipient).fetch_optional(&mut *conn).await?;
+                let Some(message) = message else {
+                    return Ok::<_, StorageError>(None);
+                };
+                let message = StoredMessage::try_from(message)?;
+                let recipients: Vec<RecipientRow> = sqlx::query_as(RECIPIENTS_OF)
+                    .bind(message.id.to_string())
+                    .fetch_all(&mut *conn)
+                    .await?;
+                let thread: Vec<ThreadRow> = sqlx::query_as(THREAD_FOR_ADDRESS)
+                    .bind(message.thread.to_string())
+                    .bind(address)
+                    .bind(now_ms)
+                    .fetch_all(&mut *conn)
+                    .await?;
+                Ok::<_, StorageError>(Some((message, recipients, thread)))
+            })?,
+        };
         let Some((message, recipients, thread)) = rows else {
             return Ok(None);
         };
@@ -439,6 +459,16 @@ struct RecipientRow {
     status_detail: Option<String>,
     read_at: Option<i64>,
 }
+crate::sqlite_reads::sqlite_row!(RecipientRow {
+    message_id,
+    id,
+    address,
+    addressed,
+    user_id,
+    status,
+    status_detail,
+    read_at
+});
 
 fn recipient_from_row(r: RecipientRow) -> Result<(MessageId, StoredRecipient), StorageError> {
     Ok((

@@ -264,6 +264,35 @@ pub(crate) struct MessageBodyRow {
     body_html: Option<Vec<u8>>,
 }
 
+crate::sqlite_reads::sqlite_row!(MessageRow {
+    id,
+    reference,
+    sender_id,
+    sender_name,
+    sender_email,
+    marking,
+    subject,
+    wrapped,
+    shredded_at,
+    shred_reason,
+    held_until,
+    max_opens,
+    view_only_files,
+    created_at,
+    expires_at,
+    attachments,
+    replies,
+    thread_id,
+    outside_sender,
+    my_id,
+    my_status,
+});
+crate::sqlite_reads::sqlite_row!(MessageBodyRow {
+    head: flatten,
+    body,
+    body_html
+});
+
 /// The columns of [`MessageBodyRow`] after the head.
 pub(crate) const MESSAGE_BODIES: &str = "m.body, m.body_html";
 
@@ -513,6 +542,13 @@ pub(crate) struct ThreadRow {
     created_at: i64,
     in_reply_to: Option<String>,
 }
+crate::sqlite_reads::sqlite_row!(ThreadRow {
+    id,
+    reference,
+    sender_name,
+    created_at,
+    in_reply_to
+});
 
 impl Store {
     /// The parts of conversation `thread` that `user` may read (sent by them, or addressed to

@@ -60,6 +60,20 @@ pub(crate) struct LinkRow {
     sender_email: String,
     locked_until: Option<i64>,
 }
+crate::sqlite_reads::sqlite_row!(LinkRow {
+    link_hash,
+    recipient_id,
+    message_id,
+    sender_name,
+    marking,
+    reference,
+    expires_at,
+    revoked_at,
+    passphrase_required,
+    address,
+    sender_email,
+    locked_until,
+});
 
 /// What a [`LinkRecord`] is read from, out of [`LINK_TABLES`].
 pub(crate) const LINK_COLUMNS: &str = "r.link_hash, r.id AS recipient_id, m.id AS message_id, u.display_name AS sender_name, m.marking, \

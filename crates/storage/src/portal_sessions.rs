@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use crate::audit::insert_under_limit;
 use crate::portal::{LINK_COLUMNS, LINK_TABLES, LinkRow};
-use crate::{LinkRecord, StorageError, Store, with_pool};
+use crate::{LinkRecord, StorageError, Store, sqlite_reads, with_pool};
 
 /// A portal session as stored.
 #[derive(Debug, Clone)]
@@ -130,10 +130,11 @@ impl Store {
             "SELECT {LINK_COLUMNS}, s.created_at, s.last_seen_at, s.verified_at FROM {LINK_TABLES} \
              JOIN portal_sessions s ON s.recipient_id = r.id WHERE s.token_hash = $1 AND r.link_hash IS NOT NULL"
         );
-        let row: Option<SessionRow> = with_pool!(self, |pool| sqlx::query_as(&sql)
-            .bind(hash.as_bytes().as_slice())
-            .fetch_optional(pool)
-            .await)?;
+        let key = hash.as_bytes().as_slice();
+        let row: Option<SessionRow> = match self.hot_read(|c| sqlite_reads::first(&mut sqlite_reads::prepare(c, &sql)?, [key])) {
+            Some(row) => row,
+            None => with_pool!(self, |pool| sqlx::query_as(&sql).bind(key).fetch_optional(pool).await)?,
+        };
         row.map(|r| {
             Ok(PortalSessionRecord {
                 link: LinkRecord::try_from(r.link)?,
@@ -304,3 +305,9 @@ struct SessionRow {
     last_seen_at: i64,
     verified_at: Option<i64>,
 }
+crate::sqlite_reads::sqlite_row!(SessionRow {
+    link: flatten,
+    created_at,
+    last_seen_at,
+    verified_at
+});

@@ -55,6 +55,21 @@ impl TestDatabase {
     }
 }
 
+impl Store {
+    /// This store with SQLite's hot reads pointed at a file that is not there, so that each of
+    /// them fails to open and is read through the pool instead, as when SQLite cannot answer at
+    /// once (`sqlite_reads`). The same store on PostgreSQL, which has no hot reads.
+    pub fn with_failing_hot_reads(&self) -> Store {
+        Store {
+            pool: self.pool.clone(),
+            readers: self
+                .readers
+                .as_ref()
+                .map(|_| std::sync::Arc::new(crate::sqlite_reads::Readers::new("/nonexistent/sealpost.db".into()))),
+        }
+    }
+}
+
 /// `text`, really sealed (with a throw-away message key), for contract tests that store
 /// content. The same text gives the same value throughout a run, so what is read back can be
 /// compared with it.

@@ -56,6 +56,17 @@ pub(crate) struct UserRow {
     phone: Option<String>,
     has_second_factor: bool,
 }
+crate::sqlite_reads::sqlite_row!(UserRow {
+    id,
+    email,
+    display_name,
+    role,
+    password_hash,
+    disabled,
+    notify_by_email,
+    phone,
+    has_second_factor,
+});
 pub(crate) const USER_COLUMNS: &str = "u.id, u.email, u.display_name, u.role, u.password_hash, u.disabled, u.notify_by_email, u.phone, (u.totp_secret IS NOT NULL) AS has_second_factor";
 
 impl TryFrom<UserRow> for UserRecord {

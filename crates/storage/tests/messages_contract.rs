@@ -352,7 +352,9 @@ contract!(
             .unwrap();
         let opened = store.partner_open(row.id, &partner, 20).await.unwrap().expect("theirs");
         let alone = store.message_for_recipient(row.id).await.unwrap().unwrap();
-        assert_eq!((opened.message.id, &opened.message.reference), (alone.id, &alone.reference));
+        // Every field, sealed bytes included: on SQLite the open reads through rusqlite, the
+        // single read through sqlx.
+        assert_eq!(format!("{:?}", opened.message), format!("{alone:?}"));
         let ids = |rows: &[sealpost_storage::StoredRecipient]| rows.iter().map(|r| (r.id, r.address.clone())).collect::<Vec<_>>();
         assert_eq!(ids(&opened.recipients), ids(&store.recipients_of(m.id).await.unwrap()));
         assert_eq!(opened.thread, store.thread_for_address(&partner, alone.thread, 20).await.unwrap());
@@ -362,6 +364,35 @@ contract!(
         assert!(store.partner_open(row.id, &partner, 40).await.unwrap().is_none());
     }
 );
+
+/// SQLite's hot reads go through read-only connections of their own (issue 22); when those
+/// cannot answer, the read goes through the pool instead and gives the same answer.
+#[tokio::test]
+async fn a_sqlite_hot_read_that_cannot_answer_is_read_through_the_pool() {
+    let db = sealpost_storage::testing::TestDatabase::sqlite().await.unwrap();
+    let store = db.store.clone();
+    let (ann, bob) = (user(&store, "ann").await, user(&store, "bob").await);
+    let m = message(ann, bob, "SP-POOL-0001", 10);
+    store.create_message(&m, &audit()).await.unwrap();
+    let partner = email("pc@police.example.uk");
+    let row = store
+        .recipients_of(m.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|r| r.address == partner)
+        .unwrap();
+    let pooled = store.with_failing_hot_reads();
+    let (hot, cold) = (
+        store.partner_open(row.id, &partner, 20).await.unwrap().expect("theirs"),
+        pooled.partner_open(row.id, &partner, 20).await.unwrap().expect("theirs"),
+    );
+    assert_eq!(format!("{hot:?}"), format!("{cold:?}"));
+    assert_eq!((cold.message.id, cold.recipients.len(), cold.thread.len()), (m.id, 2, 1));
+    let (hot, cold) = (store.inbox(bob, 50).await.unwrap(), pooled.inbox(bob, 50).await.unwrap());
+    assert_eq!(format!("{hot:?}"), format!("{cold:?}"));
+    assert_eq!(cold.len(), 1);
+}
 
 contract!(
     a_colleague_who_wants_notices_gets_an_outbox_row_that_never_touches_their_status,
