@@ -61,14 +61,7 @@ macro_rules! chain_audit {
             let head: Option<(i64, Option<Vec<u8>>)> = sqlx::query_as("SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1")
                 .fetch_optional(&mut *$tx)
                 .await?;
-            let (mut seq, mut hash) = $crate::audit::head_of(head)?;
-            let mut chained = Vec::new();
-            for e in $events {
-                let e: &sealpost_audit::AuditEvent = e;
-                let c = sealpost_audit::chain::ChainedEvent::link(e.clone(), seq, hash);
-                (seq, hash) = (c.seq, c.hash);
-                chained.push(c);
-            }
+            let chained = $crate::audit::link_after(head, $events)?;
             // One statement for many rows: on SQLite each statement is a trip to the
             // connection's thread, and a group commit may carry hundreds of events.
             for rows in chained.chunks($crate::audit::ROWS_PER_INSERT) {
@@ -116,6 +109,21 @@ pub(crate) fn insert_sql(rows: usize, sqlite: bool) -> String {
         })
         .collect();
     format!("INSERT INTO audit_events ({EVENT_COLUMNS}) VALUES {}", values.join(", "))
+}
+
+/// `events` linked after the chain's newest row `head` (none: the genesis).
+pub(crate) fn link_after<'a>(
+    head: Option<(i64, Option<Vec<u8>>)>,
+    events: impl IntoIterator<Item = &'a AuditEvent>,
+) -> Result<Vec<ChainedEvent>, StorageError> {
+    let (mut seq, mut hash) = head_of(head)?;
+    let mut chained = Vec::new();
+    for e in events {
+        let c = ChainedEvent::link(e.clone(), seq, hash);
+        (seq, hash) = (c.seq, c.hash);
+        chained.push(c);
+    }
+    Ok(chained)
 }
 
 /// The chain's head from the newest row, if any.
@@ -185,6 +193,9 @@ impl Store {
 
     /// Appends `events` in one transaction (a group commit); returns their sequence numbers.
     pub async fn append_audit_batch(&self, events: &[AuditEvent]) -> Result<Vec<i64>, StorageError> {
+        if let Some(direct) = &self.direct {
+            return direct.append_audit(events).await;
+        }
         with_pool!(self, |pool| {
             let mut tx = begin_write!(self, pool).await?;
             let seqs = chain_audit!(self, tx, events)?;

@@ -8,7 +8,7 @@ use sqlx::Connection;
 use sqlx::postgres::PgPoolOptions;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
-use crate::{Pool, StorageError, Store, sqlite_reads};
+use crate::{Pool, StorageError, Store, sqlite_direct};
 
 /// The SQLite settings as read back from a live connection.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -97,10 +97,10 @@ impl Store {
                 .before_acquire(|conn, _| Box::pin(async move { Ok(!conn.is_in_transaction()) }))
                 .connect_with(options)
                 .await?;
-            let readers = sqlite_reads::Readers::new(path);
+            let direct = sqlite_direct::Direct::new(path);
             let store = Store {
                 pool: Pool::Sqlite(pool),
-                readers: Some(std::sync::Arc::new(readers)),
+                direct: Some(std::sync::Arc::new(direct)),
             };
             let problems = store.sqlite_settings().await?.map(|s| s.problems()).unwrap_or_default();
             if !problems.is_empty() {
@@ -115,7 +115,7 @@ impl Store {
                 .await?;
             Ok(Store {
                 pool: Pool::Postgres(pool),
-                readers: None,
+                direct: None,
             })
         } else {
             Err(StorageError::UnsupportedUrl)

@@ -33,6 +33,18 @@ pub enum StorageError {
     /// Any other database error.
     #[error("database error: {0}")]
     Database(#[source] sqlx::Error),
+    /// An error on one of SQLite's own connections (`sqlite_direct`).
+    #[error("database error: {0}")]
+    Sqlite(#[source] rusqlite::Error),
+}
+
+impl From<rusqlite::Error> for StorageError {
+    fn from(e: rusqlite::Error) -> Self {
+        match e.sqlite_error_code() {
+            Some(rusqlite::ErrorCode::DiskFull) => StorageError::Full,
+            _ => StorageError::Sqlite(e),
+        }
+    }
 }
 
 impl From<sqlx::Error> for StorageError {

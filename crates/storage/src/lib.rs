@@ -31,7 +31,7 @@ mod search;
 mod second_factor;
 mod sessions;
 mod setup_tokens;
-mod sqlite_reads;
+mod sqlite_direct;
 mod sso;
 mod tenants;
 #[cfg(feature = "testing")]
@@ -70,8 +70,8 @@ pub use users::{NewUser, UserRecord};
 #[derive(Clone, Debug)]
 pub struct Store {
     pool: Pool,
-    /// SQLite's hot reads on the calling thread (`None` on PostgreSQL).
-    readers: Option<std::sync::Arc<sqlite_reads::Readers>>,
+    /// SQLite's own connections for the hot paths (`None` on PostgreSQL).
+    direct: Option<std::sync::Arc<sqlite_direct::Direct>>,
 }
 
 #[derive(Clone, Debug)]
@@ -114,13 +114,16 @@ impl Store {
 
     /// Runs `read` on one of SQLite's read-only connections, on this thread; `None` on
     /// PostgreSQL, or where SQLite could not answer at once, and the caller reads through the
-    /// pool (see `sqlite_reads`).
+    /// pool (see `sqlite_direct`).
     pub(crate) fn hot_read<T>(&self, read: impl FnOnce(&rusqlite::Connection) -> rusqlite::Result<T>) -> Option<T> {
-        self.readers.as_ref()?.read(read)
+        self.direct.as_ref()?.read(read)
     }
 
     /// Closes the pool, waiting for connections to be returned.
     pub async fn close(&self) {
+        if let Some(direct) = &self.direct {
+            direct.close();
+        }
         with_pool!(self, |pool| pool.close().await)
     }
 }

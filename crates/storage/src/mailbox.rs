@@ -12,7 +12,7 @@ use crate::decode::{self, Ciphertext};
 use crate::messages::{
     MESSAGE_BODIES, MESSAGE_MINE, MESSAGE_NOT_MINE, MESSAGE_SELECT, MessageBodyRow, MessageRow, THREAD_FOR_ADDRESS, ThreadRow, parse_id,
 };
-use crate::{MessageHeader, StorageError, Store, StoredAttachment, StoredMessage, StoredRecipient, ThreadEntry, sqlite_reads, with_pool};
+use crate::{MessageHeader, StorageError, Store, StoredAttachment, StoredMessage, StoredRecipient, ThreadEntry, sqlite_direct, with_pool};
 
 /// How a withdrawn recipient gets access back.
 pub enum Regrant {
@@ -145,7 +145,7 @@ impl Store {
     async fn user_headers(&self, sql: &str, user: UserId, limit: i64) -> Result<Vec<MessageHeader>, StorageError> {
         let user = user.to_string();
         let rows: Vec<MessageRow> =
-            match self.hot_read(|c| sqlite_reads::all(&mut sqlite_reads::prepare(c, sql)?, rusqlite::params![user, limit])) {
+            match self.hot_read(|c| sqlite_direct::all(&mut sqlite_direct::prepare(c, sql)?, rusqlite::params![user, limit])) {
                 Some(rows) => rows,
                 None => with_pool!(self, |pool| sqlx::query_as(sql).bind(&user).bind(limit).fetch_all(pool).await)?,
             };
@@ -177,16 +177,17 @@ impl Store {
         let sql = message_for_recipient_sql();
         let (recipient, address) = (recipient.to_string(), address.as_str());
         let hot = self.hot_read(|c| {
-            let Some(message) = sqlite_reads::first::<MessageBodyRow>(&mut sqlite_reads::prepare(c, &sql)?, [&recipient])? else {
+            let Some(message) = sqlite_direct::first::<MessageBodyRow>(&mut sqlite_direct::prepare(c, &sql)?, [&recipient])? else {
                 return Ok(Ok(None));
             };
             let message = match StoredMessage::try_from(message) {
                 Ok(message) => message,
                 Err(e) => return Ok(Err(e)),
             };
-            let recipients: Vec<RecipientRow> = sqlite_reads::all(&mut sqlite_reads::prepare(c, RECIPIENTS_OF)?, [message.id.to_string()])?;
-            let thread: Vec<ThreadRow> = sqlite_reads::all(
-                &mut sqlite_reads::prepare(c, THREAD_FOR_ADDRESS)?,
+            let recipients: Vec<RecipientRow> =
+                sqlite_direct::all(&mut sqlite_direct::prepare(c, RECIPIENTS_OF)?, [message.id.to_string()])?;
+            let thread: Vec<ThreadRow> = sqlite_direct::all(
+                &mut sqlite_direct::prepare(c, THREAD_FOR_ADDRESS)?,
                 rusqlite::params![message.thread.to_string(), address, now_ms],
             )?;
             Ok(Ok(Some((message, recipients, thread))))
@@ -459,7 +460,7 @@ struct RecipientRow {
     status_detail: Option<String>,
     read_at: Option<i64>,
 }
-crate::sqlite_reads::sqlite_row!(RecipientRow {
+crate::sqlite_direct::sqlite_row!(RecipientRow {
     message_id,
     id,
     address,

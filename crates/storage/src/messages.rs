@@ -264,7 +264,7 @@ pub(crate) struct MessageBodyRow {
     body_html: Option<Vec<u8>>,
 }
 
-crate::sqlite_reads::sqlite_row!(MessageRow {
+crate::sqlite_direct::sqlite_row!(MessageRow {
     id,
     reference,
     sender_id,
@@ -287,7 +287,7 @@ crate::sqlite_reads::sqlite_row!(MessageRow {
     my_id,
     my_status,
 });
-crate::sqlite_reads::sqlite_row!(MessageBodyRow {
+crate::sqlite_direct::sqlite_row!(MessageBodyRow {
     head: flatten,
     body,
     body_html
@@ -542,7 +542,7 @@ pub(crate) struct ThreadRow {
     created_at: i64,
     in_reply_to: Option<String>,
 }
-crate::sqlite_reads::sqlite_row!(ThreadRow {
+crate::sqlite_direct::sqlite_row!(ThreadRow {
     id,
     reference,
     sender_name,

@@ -60,7 +60,7 @@ pub(crate) struct LinkRow {
     sender_email: String,
     locked_until: Option<i64>,
 }
-crate::sqlite_reads::sqlite_row!(LinkRow {
+crate::sqlite_direct::sqlite_row!(LinkRow {
     link_hash,
     recipient_id,
     message_id,

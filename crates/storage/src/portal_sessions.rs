@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use crate::audit::insert_under_limit;
 use crate::portal::{LINK_COLUMNS, LINK_TABLES, LinkRow};
-use crate::{LinkRecord, StorageError, Store, sqlite_reads, with_pool};
+use crate::{LinkRecord, StorageError, Store, sqlite_direct, with_pool};
 
 /// A portal session as stored.
 #[derive(Debug, Clone)]
@@ -131,7 +131,7 @@ impl Store {
              JOIN portal_sessions s ON s.recipient_id = r.id WHERE s.token_hash = $1 AND r.link_hash IS NOT NULL"
         );
         let key = hash.as_bytes().as_slice();
-        let row: Option<SessionRow> = match self.hot_read(|c| sqlite_reads::first(&mut sqlite_reads::prepare(c, &sql)?, [key])) {
+        let row: Option<SessionRow> = match self.hot_read(|c| sqlite_direct::first(&mut sqlite_direct::prepare(c, &sql)?, [key])) {
             Some(row) => row,
             None => with_pool!(self, |pool| sqlx::query_as(&sql).bind(key).fetch_optional(pool).await)?,
         };
@@ -305,7 +305,7 @@ struct SessionRow {
     last_seen_at: i64,
     verified_at: Option<i64>,
 }
-crate::sqlite_reads::sqlite_row!(SessionRow {
+crate::sqlite_direct::sqlite_row!(SessionRow {
     link: flatten,
     created_at,
     last_seen_at,

@@ -5,7 +5,7 @@ use sealpost_crypto::TokenHash;
 use sealpost_domain::UserId;
 
 use crate::users::{USER_COLUMNS, UserRecord, UserRow};
-use crate::{StorageError, Store, sqlite_reads, with_pool};
+use crate::{StorageError, Store, sqlite_direct, with_pool};
 
 /// A live session and its account.
 #[derive(Debug, Clone)]
@@ -72,7 +72,7 @@ impl Store {
             "SELECT {USER_COLUMNS}, s.created_at, s.last_seen_at, s.stage FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1 AND u.disabled = FALSE"
         );
         let key = token.as_bytes().as_slice();
-        let row: Option<SessionRow> = match self.hot_read(|c| sqlite_reads::first(&mut sqlite_reads::prepare(c, &sql)?, [key])) {
+        let row: Option<SessionRow> = match self.hot_read(|c| sqlite_direct::first(&mut sqlite_direct::prepare(c, &sql)?, [key])) {
             Some(row) => row,
             None => with_pool!(self, |pool| sqlx::query_as(&sql).bind(key).fetch_optional(pool).await)?,
         };
@@ -140,7 +140,7 @@ struct SessionRow {
     last_seen_at: i64,
     stage: String,
 }
-crate::sqlite_reads::sqlite_row!(SessionRow {
+crate::sqlite_direct::sqlite_row!(SessionRow {
     user: flatten,
     created_at,
     last_seen_at,

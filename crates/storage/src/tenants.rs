@@ -154,7 +154,7 @@ impl Store {
             .await?;
         Ok(Store {
             pool: Pool::Postgres(pool),
-            readers: None,
+            direct: None,
         })
     }
 }

@@ -56,16 +56,17 @@ impl TestDatabase {
 }
 
 impl Store {
-    /// This store with SQLite's hot reads pointed at a file that is not there, so that each of
-    /// them fails to open and is read through the pool instead, as when SQLite cannot answer at
-    /// once (`sqlite_reads`). The same store on PostgreSQL, which has no hot reads.
+    /// This store with SQLite's own connections pointed at a file that is not there, so that
+    /// each hot read fails to open and is read through the pool instead, as when SQLite cannot
+    /// answer at once (`sqlite_direct`); an audit append fails. The same store on PostgreSQL,
+    /// which has no such connections.
     pub fn with_failing_hot_reads(&self) -> Store {
         Store {
             pool: self.pool.clone(),
-            readers: self
-                .readers
+            direct: self
+                .direct
                 .as_ref()
-                .map(|_| std::sync::Arc::new(crate::sqlite_reads::Readers::new("/nonexistent/sealpost.db".into()))),
+                .map(|_| std::sync::Arc::new(crate::sqlite_direct::Direct::new("/nonexistent/sealpost.db".into()))),
         }
     }
 }

@@ -56,7 +56,7 @@ pub(crate) struct UserRow {
     phone: Option<String>,
     has_second_factor: bool,
 }
-crate::sqlite_reads::sqlite_row!(UserRow {
+crate::sqlite_direct::sqlite_row!(UserRow {
     id,
     email,
     display_name,
