@@ -115,7 +115,10 @@ impl Store {
     /// Runs `read` on one of SQLite's read-only connections, on this thread; `None` on
     /// PostgreSQL, or where SQLite could not answer at once, and the caller reads through the
     /// pool (see `sqlite_direct`).
-    pub(crate) fn hot_read<T>(&self, read: impl FnOnce(&rusqlite::Connection) -> rusqlite::Result<T>) -> Option<T> {
+    pub(crate) fn hot_read<T>(
+        &self,
+        read: impl FnOnce(&rusqlite::Connection) -> Result<T, StorageError>,
+    ) -> Option<Result<T, StorageError>> {
         self.direct.as_ref()?.read(read)
     }
 

@@ -144,11 +144,10 @@ impl Store {
     /// The list rows `sql` selects with `$1` = `user` and `$2` = `limit`.
     async fn user_headers(&self, sql: &str, user: UserId, limit: i64) -> Result<Vec<MessageHeader>, StorageError> {
         let user = user.to_string();
-        let rows: Vec<MessageRow> =
-            match self.hot_read(|c| sqlite_direct::all(&mut sqlite_direct::prepare(c, sql)?, rusqlite::params![user, limit])) {
-                Some(rows) => rows,
-                None => with_pool!(self, |pool| sqlx::query_as(sql).bind(&user).bind(limit).fetch_all(pool).await)?,
-            };
+        let rows: Vec<MessageRow> = match self.hot_read(|c| sqlite_direct::all(c, sql, rusqlite::params![user, limit])) {
+            Some(rows) => rows?,
+            None => with_pool!(self, |pool| sqlx::query_as(sql).bind(&user).bind(limit).fetch_all(pool).await)?,
+        };
         rows.into_iter().map(MessageHeader::try_from).collect()
     }
 
@@ -177,20 +176,14 @@ impl Store {
         let sql = message_for_recipient_sql();
         let (recipient, address) = (recipient.to_string(), address.as_str());
         let hot = self.hot_read(|c| {
-            let Some(message) = sqlite_direct::first::<MessageBodyRow>(&mut sqlite_direct::prepare(c, &sql)?, [&recipient])? else {
-                return Ok(Ok(None));
+            let Some(message) = sqlite_direct::first::<MessageBodyRow>(c, &sql, [&recipient])? else {
+                return Ok(None);
             };
-            let message = match StoredMessage::try_from(message) {
-                Ok(message) => message,
-                Err(e) => return Ok(Err(e)),
-            };
-            let recipients: Vec<RecipientRow> =
-                sqlite_direct::all(&mut sqlite_direct::prepare(c, RECIPIENTS_OF)?, [message.id.to_string()])?;
-            let thread: Vec<ThreadRow> = sqlite_direct::all(
-                &mut sqlite_direct::prepare(c, THREAD_FOR_ADDRESS)?,
-                rusqlite::params![message.thread.to_string(), address, now_ms],
-            )?;
-            Ok(Ok(Some((message, recipients, thread))))
+            let message = StoredMessage::try_from(message)?;
+            let recipients: Vec<RecipientRow> = sqlite_direct::all(c, RECIPIENTS_OF, [message.id.to_string()])?;
+            let thread_params = rusqlite::params![message.thread.to_string(), address, now_ms];
+            let thread: Vec<ThreadRow> = sqlite_direct::all(c, THREAD_FOR_ADDRESS, thread_params)?;
+            Ok(Some((message, recipients, thread)))
         });
         let rows = match hot {
             Some(rows) => rows?,

@@ -131,8 +131,8 @@ impl Store {
              JOIN portal_sessions s ON s.recipient_id = r.id WHERE s.token_hash = $1 AND r.link_hash IS NOT NULL"
         );
         let key = hash.as_bytes().as_slice();
-        let row: Option<SessionRow> = match self.hot_read(|c| sqlite_direct::first(&mut sqlite_direct::prepare(c, &sql)?, [key])) {
-            Some(row) => row,
+        let row: Option<SessionRow> = match self.hot_read(|c| sqlite_direct::first(c, &sql, [key])) {
+            Some(row) => row?,
             None => with_pool!(self, |pool| sqlx::query_as(&sql).bind(key).fetch_optional(pool).await)?,
         };
         row.map(|r| {

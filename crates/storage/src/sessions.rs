@@ -72,8 +72,8 @@ impl Store {
             "SELECT {USER_COLUMNS}, s.created_at, s.last_seen_at, s.stage FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1 AND u.disabled = FALSE"
         );
         let key = token.as_bytes().as_slice();
-        let row: Option<SessionRow> = match self.hot_read(|c| sqlite_direct::first(&mut sqlite_direct::prepare(c, &sql)?, [key])) {
-            Some(row) => row,
+        let row: Option<SessionRow> = match self.hot_read(|c| sqlite_direct::first(c, &sql, [key])) {
+            Some(row) => row?,
             None => with_pool!(self, |pool| sqlx::query_as(&sql).bind(key).fetch_optional(pool).await)?,
         };
         row.map(|r| {

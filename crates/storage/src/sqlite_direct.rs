@@ -6,10 +6,11 @@
 //! - **Hot reads** (the session every request starts with, the message a partner opens, the
 //!   mailbox lists) run on read-only connections straight from the task that asks. A read here
 //!   is a lookup by key in pages the operating system already holds: microseconds, less than
-//!   one hand-off to another thread. It never waits: the connections have no busy timeout, so
-//!   if SQLite cannot answer at once, or anything else goes wrong, the read answers `None` and
-//!   the caller reads through the pool as before, where waiting costs a connection's thread and
-//!   not the runtime's.
+//!   one hand-off to another thread. It does not wait for a lock: the connections have no busy
+//!   handler, so if the file will not open or the database is locked, the read answers `None`
+//!   and the caller reads through the pool as before, where waiting costs a connection's thread
+//!   and not the runtime's. (A page the operating system does not hold is still read from disk
+//!   on the task's thread, and a list of 50 takes a few hundred microseconds there.)
 //! - **The audit log's group commits** run on one read-write connection of their own, on the
 //!   blocking pool: a commit is one hand-off, where through sqlx it was five (begin, head,
 //!   insert, commit, the ping on release). SQLite's write lock still serialises them with every
@@ -19,7 +20,8 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
@@ -41,6 +43,10 @@ pub(crate) struct Direct {
     idle: Mutex<Vec<Connection>>,
     /// The audit appender's connection, opened when first needed and dropped after a failure.
     writer: Arc<Mutex<Option<Connection>>>,
+    /// Set by [`Direct::close`]: nothing opens again, as nothing does on a closed pool.
+    closed: Arc<AtomicBool>,
+    /// Reads that went through the pool instead, for the tests.
+    fallbacks: AtomicU64,
 }
 
 impl std::fmt::Debug for Direct {
@@ -55,41 +61,54 @@ impl Direct {
             path,
             idle: Mutex::new(Vec::with_capacity(KEPT)),
             writer: Arc::new(Mutex::new(None)),
+            closed: Arc::new(AtomicBool::new(false)),
+            fallbacks: AtomicU64::new(0),
         }
     }
 
     /// Runs `read` on an idle connection, inside one read transaction so that its queries see
-    /// one state of the database. `None` when SQLite could not answer at once; the caller then
-    /// reads through the pool.
-    pub(crate) fn read<T>(&self, read: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Option<T> {
-        let taken = self.idle.lock().ok().and_then(|mut idle| idle.pop());
+    /// one state of the database. `None` when SQLite could not answer at once (it cannot
+    /// open the file, or the database is locked) or the store is closed: the caller then reads
+    /// through the pool. Any other error is the answer, as it would be through the pool.
+    pub(crate) fn read<T>(&self, read: impl FnOnce(&Connection) -> Result<T, StorageError>) -> Option<Result<T, StorageError>> {
+        if self.closed.load(Ordering::Acquire) {
+            return None;
+        }
+        let taken = lock(&self.idle).pop();
         let conn = match taken {
             Some(conn) => conn,
             None => match self.open_reader() {
                 Ok(conn) => conn,
-                Err(e) => {
-                    tracing::debug!(error = %e, "a SQLite reader could not open; reading through the pool");
-                    return None;
-                }
+                Err(e) => return self.fall_back(&e.into()),
             },
         };
         let answer = in_snapshot(&conn, read);
-        if let Err(e) = &answer {
-            tracing::debug!(error = %e, "a SQLite read did not answer at once; reading through the pool");
-        }
-        if let Ok(mut idle) = self.idle.lock()
-            && idle.len() < KEPT
-            && conn.is_autocommit()
-        {
+        let mut idle = lock(&self.idle);
+        if idle.len() < KEPT && conn.is_autocommit() && !self.closed.load(Ordering::Acquire) {
             idle.push(conn);
         }
-        answer.ok()
+        drop(idle);
+        match answer {
+            Err(e) if not_at_once(&e) => self.fall_back(&e),
+            answer => Some(answer),
+        }
+    }
+
+    fn fall_back<T>(&self, e: &StorageError) -> Option<T> {
+        self.fallbacks.fetch_add(1, Ordering::Relaxed);
+        tracing::debug!(error = %e, "SQLite could not answer a read at once: reading through the pool");
+        None
+    }
+
+    /// Reads that went through the pool because SQLite could not answer at once.
+    pub(crate) fn fallbacks(&self) -> u64 {
+        self.fallbacks.load(Ordering::Relaxed)
     }
 
     fn open_reader(&self) -> rusqlite::Result<Connection> {
         let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let conn = Connection::open_with_flags(&self.path, flags)?;
-        // No busy timeout: a locked database answers SQLITE_BUSY at once (see the module).
+        // No busy handler: a locked database answers SQLITE_BUSY at once (see the module).
         conn.busy_timeout(Duration::ZERO)?;
         conn.pragma_update(None, "query_only", true)?;
         conn.pragma_update(None, "cache_size", format!("-{}", crate::connect::SQLITE_CACHE_KIB))?;
@@ -100,37 +119,57 @@ impl Direct {
     /// Appends `events` to the audit chain in one transaction on the appender's connection,
     /// on the blocking pool; their sequence numbers once committed.
     pub(crate) async fn append_audit(&self, events: &[AuditEvent]) -> Result<Vec<i64>, StorageError> {
-        let (writer, path, events) = (Arc::clone(&self.writer), self.path.clone(), events.to_vec());
+        let (writer, closed, path, events) = (
+            Arc::clone(&self.writer),
+            Arc::clone(&self.closed),
+            self.path.clone(),
+            events.to_vec(),
+        );
         tokio::task::spawn_blocking(move || {
-            let mut slot = writer
-                .lock()
-                .map_err(|_| StorageError::Corrupt("the audit appender's connection"))?;
-            let conn = match slot.take() {
+            // A panic while appending dropped the connection as it unwound: the slot is empty.
+            let mut slot = lock(&writer);
+            if closed.load(Ordering::Acquire) {
+                return Err(StorageError::Unavailable(sqlx::Error::PoolClosed));
+            }
+            let mut conn = match slot.take() {
                 Some(conn) => conn,
                 None => open_writer(&path)?,
             };
-            let mut conn = conn;
             let seqs = append_on(&mut conn, &events);
             // A connection left inside a transaction (a failed rollback) is not used again.
-            if conn.is_autocommit() {
+            if conn.is_autocommit() && !closed.load(Ordering::Acquire) {
                 *slot = Some(conn);
             }
             seqs
         })
         .await
-        .map_err(|_| StorageError::Corrupt("the audit appender stopped"))?
+        .map_err(|_| StorageError::Unavailable(sqlx::Error::WorkerCrashed))?
     }
 
-    /// Closes every connection held (the pool closes its own), so that SQLite can fold the
-    /// write-ahead log into the database when the last one goes.
+    /// Closes the connections held (the pool closes its own), so that SQLite can fold the
+    /// write-ahead log into the database when the last one goes, and opens none again. The
+    /// appender's connection goes when an append in flight ends, if one is.
     pub(crate) fn close(&self) {
-        if let Ok(mut idle) = self.idle.lock() {
-            idle.clear();
-        }
-        if let Ok(mut writer) = self.writer.lock() {
+        self.closed.store(true, Ordering::Release);
+        lock(&self.idle).clear();
+        if let Ok(mut writer) = self.writer.try_lock() {
             writer.take();
         }
     }
+}
+
+/// A mutex's contents, also after a panic while it was held: what it guards (idle
+/// connections, the appender's slot) is whole between statements.
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// SQLite could not answer at once: the file would not open, or the database is locked.
+fn not_at_once(e: &StorageError) -> bool {
+    matches!(e, StorageError::Sqlite(e) if matches!(
+        e.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked | rusqlite::ErrorCode::CannotOpen)
+    ))
 }
 
 /// The appender's connection, with the pool's durability and safety settings (SECURITY G1).
@@ -143,9 +182,13 @@ fn open_writer(path: &std::path::Path) -> Result<Connection, StorageError> {
     conn.pragma_update(None, "secure_delete", true)?;
     conn.pragma_update(None, "cache_size", format!("-{}", crate::connect::SQLITE_CACHE_KIB))?;
     conn.set_prepared_statement_cache_capacity(STATEMENTS);
+    // Checked, not just requested, as the pool's are (`Store::connect`).
     let journal: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0))?;
-    if !journal.eq_ignore_ascii_case("wal") {
-        return Err(StorageError::UnsafeSqlite(format!("journal_mode is {journal} (want wal)")));
+    let synchronous: i64 = conn.query_row("PRAGMA synchronous", [], |r| r.get(0))?;
+    if !journal.eq_ignore_ascii_case("wal") || synchronous != 2 {
+        return Err(StorageError::UnsafeSqlite(format!(
+            "the audit appender's connection has journal_mode {journal} and synchronous {synchronous} (want wal and 2 = FULL)"
+        )));
     }
     Ok(conn)
 }
@@ -185,7 +228,7 @@ fn append_on(conn: &mut Connection, events: &[AuditEvent]) -> Result<Vec<i64>, S
     Ok(chained.iter().map(|c| c.seq).collect())
 }
 
-fn in_snapshot<T>(conn: &Connection, read: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> rusqlite::Result<T> {
+fn in_snapshot<T>(conn: &Connection, read: impl FnOnce(&Connection) -> Result<T, StorageError>) -> Result<T, StorageError> {
     conn.prepare_cached("BEGIN")?.execute([])?;
     let answer = read(conn);
     // Ending a read transaction cannot lose anything; a connection it fails on is not kept.
@@ -195,7 +238,8 @@ fn in_snapshot<T>(conn: &Connection, read: impl FnOnce(&Connection) -> rusqlite:
 
 /// The statement `sql`, written with sqlx's `$n` placeholders, ready to bind by position
 /// (SQLite reads `$1` as a name, numbered in order of appearance, where `?1` is position 1).
-pub(crate) fn prepare<'c>(conn: &'c Connection, sql: &str) -> rusqlite::Result<rusqlite::CachedStatement<'c>> {
+/// Every `$` becomes `?`: none of the hot reads has a `$` of its own (in a string, say).
+fn prepare<'c>(conn: &'c Connection, sql: &str) -> rusqlite::Result<rusqlite::CachedStatement<'c>> {
     conn.prepare_cached(&sql.replace('$', "?"))
 }
 
@@ -249,18 +293,19 @@ macro_rules! sqlite_row {
 }
 pub(crate) use sqlite_row;
 
-/// Every row `stmt` gives for `params`, as `T`s.
-pub(crate) fn all<T: FromSqliteRow>(stmt: &mut rusqlite::CachedStatement<'_>, params: impl rusqlite::Params) -> rusqlite::Result<Vec<T>> {
-    let columns = Columns::of(stmt);
-    stmt.query_map(params, |row| T::from_sqlite_row(row, &columns))?.collect()
+/// Every row `sql` gives for `params`, as `T`s.
+pub(crate) fn all<T: FromSqliteRow>(conn: &Connection, sql: &str, params: impl rusqlite::Params) -> Result<Vec<T>, StorageError> {
+    let mut stmt = prepare(conn, sql)?;
+    let columns = Columns::of(&stmt);
+    Ok(stmt
+        .query_map(params, |row| T::from_sqlite_row(row, &columns))?
+        .collect::<rusqlite::Result<_>>()?)
 }
 
-/// The first row `stmt` gives for `params`, if any, as a `T`.
-pub(crate) fn first<T: FromSqliteRow>(
-    stmt: &mut rusqlite::CachedStatement<'_>,
-    params: impl rusqlite::Params,
-) -> rusqlite::Result<Option<T>> {
-    let columns = Columns::of(stmt);
+/// The first row `sql` gives for `params`, if any, as a `T`.
+pub(crate) fn first<T: FromSqliteRow>(conn: &Connection, sql: &str, params: impl rusqlite::Params) -> Result<Option<T>, StorageError> {
+    let mut stmt = prepare(conn, sql)?;
+    let columns = Columns::of(&stmt);
     let mut rows = stmt.query(params)?;
-    rows.next()?.map(|row| T::from_sqlite_row(row, &columns)).transpose()
+    Ok(rows.next()?.map(|row| T::from_sqlite_row(row, &columns)).transpose()?)
 }

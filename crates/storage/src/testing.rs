@@ -56,6 +56,12 @@ impl TestDatabase {
 }
 
 impl Store {
+    /// How many of SQLite's hot reads went through the pool because SQLite could not answer
+    /// at once (0 on PostgreSQL).
+    pub fn hot_read_fallbacks(&self) -> u64 {
+        self.direct.as_ref().map_or(0, |d| d.fallbacks())
+    }
+
     /// This store with SQLite's own connections pointed at a file that is not there, so that
     /// each hot read fails to open and is read through the pool instead, as when SQLite cannot
     /// answer at once (`sqlite_direct`); an audit append fails. The same store on PostgreSQL,

@@ -392,6 +392,12 @@ async fn a_sqlite_hot_read_that_cannot_answer_is_read_through_the_pool() {
     let (hot, cold) = (store.inbox(bob, 50).await.unwrap(), pooled.inbox(bob, 50).await.unwrap());
     assert_eq!(format!("{hot:?}"), format!("{cold:?}"));
     assert_eq!(cold.len(), 1);
+    assert_eq!(store.hot_read_fallbacks(), 0, "the store's own reads were answered at once");
+    assert_eq!(pooled.hot_read_fallbacks(), 2, "the open and the list went through the pool");
+    // Closed, the store opens no connection of its own again: everything fails as the pool does.
+    store.close().await;
+    assert!(store.inbox(bob, 50).await.is_err(), "a closed store lists nothing");
+    assert!(store.append_audit(&audit()).await.is_err(), "nor appends to the log");
 }
 
 contract!(
