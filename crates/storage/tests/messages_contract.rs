@@ -336,20 +336,27 @@ contract!(
     }
 );
 
+/// Ann's message to Bob and a police officer: the message, Bob, the officer's address and
+/// recipient row.
+async fn sent_to_a_partner(store: &Store, reference: &str) -> (NewMessage, UserId, EmailAddress, sealpost_storage::StoredRecipient) {
+    let (ann, bob) = (user(store, "ann").await, user(store, "bob").await);
+    let m = message(ann, bob, reference, 10);
+    store.create_message(&m, &audit()).await.unwrap();
+    let partner = email("pc@police.example.uk");
+    let row = store
+        .recipients_of(m.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|r| r.address == partner)
+        .unwrap();
+    (m, bob, partner, row)
+}
+
 contract!(
     a_partners_open_reads_what_the_three_reads_would_on_one_connection,
     |store: Store| async move {
-        let (ann, bob) = (user(&store, "ann").await, user(&store, "bob").await);
-        let m = message(ann, bob, "SP-OPEN-0001", 10);
-        store.create_message(&m, &audit()).await.unwrap();
-        let partner = email("pc@police.example.uk");
-        let row = store
-            .recipients_of(m.id)
-            .await
-            .unwrap()
-            .into_iter()
-            .find(|r| r.address == partner)
-            .unwrap();
+        let (m, _, partner, row) = sent_to_a_partner(&store, "SP-OPEN-0001").await;
         let opened = store.partner_open(row.id, &partner, 20).await.unwrap().expect("theirs");
         let alone = store.message_for_recipient(row.id).await.unwrap().unwrap();
         // Every field, sealed bytes included: on SQLite the open reads through rusqlite, the
@@ -371,17 +378,7 @@ contract!(
 async fn a_sqlite_hot_read_that_cannot_answer_is_read_through_the_pool() {
     let db = sealpost_storage::testing::TestDatabase::sqlite().await.unwrap();
     let store = db.store.clone();
-    let (ann, bob) = (user(&store, "ann").await, user(&store, "bob").await);
-    let m = message(ann, bob, "SP-POOL-0001", 10);
-    store.create_message(&m, &audit()).await.unwrap();
-    let partner = email("pc@police.example.uk");
-    let row = store
-        .recipients_of(m.id)
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|r| r.address == partner)
-        .unwrap();
+    let (m, bob, partner, row) = sent_to_a_partner(&store, "SP-POOL-0001").await;
     let pooled = store.with_failing_hot_reads();
     let (hot, cold) = (
         store.partner_open(row.id, &partner, 20).await.unwrap().expect("theirs"),
