@@ -10,7 +10,7 @@
 //!   handler, so if the file will not open or the database is locked, the read answers `None`
 //!   and the caller reads through the pool as before, where waiting costs a connection's thread
 //!   and not the runtime's. (A page the operating system does not hold is still read from disk
-//!   on the task's thread, and a list of 50 takes a few hundred microseconds there.)
+//!   on the task's thread, and a list of 50 rows is more work there than a lookup by key.)
 //! - **The audit log's group commits** run on one read-write connection of their own, on the
 //!   blocking pool: a commit is one hand-off, where through sqlx it was five (begin, head,
 //!   insert, commit, the ping on release). SQLite's write lock still serialises them with every
