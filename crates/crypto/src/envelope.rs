@@ -7,9 +7,10 @@ use std::iter;
 
 use secrecy::SecretSlice;
 use uuid::Uuid;
-use zeroize::Zeroize;
+use zeroize::Zeroizing;
 
 use crate::CryptoError;
+use crate::field::{FieldKey, open_small};
 
 /// What a sealed blob is. Part of the binding, so a subject cannot be opened as a body.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -178,22 +179,29 @@ pub(crate) fn open_field(identity: &dyn age::Identity, binding: Binding, ciphert
     read_bound(decryptor, &[identity], binding)
 }
 
+/// [`open_field`] for a field of one STREAM chunk, without age's reader (see
+/// [`crate::field`]); `None` when `ciphertext` is not in that shape.
+pub(crate) fn open_small_field(key: &FieldKey<'_>, binding: Binding, ciphertext: &[u8]) -> Option<Result<SecretSlice<u8>, CryptoError>> {
+    open_small(key, ciphertext).map(|opened| unbind(&opened?, binding))
+}
+
 fn read_bound<R: std::io::BufRead>(
     decryptor: age::Decryptor<R>,
     identities: &[&dyn age::Identity],
     binding: Binding,
 ) -> Result<SecretSlice<u8>, CryptoError> {
     let mut reader = decryptor.decrypt(identities.iter().copied()).map_err(|_| CryptoError::Decrypt)?;
-    let mut plain = Vec::new();
-    let read = reader.read_to_end(&mut plain);
-    let header = binding.header();
-    let result = match read {
-        Err(_) => Err(CryptoError::Decrypt),
-        Ok(_) if !plain.starts_with(header.as_bytes()) => Err(CryptoError::BindingMismatch),
-        Ok(_) => Ok(SecretSlice::from(plain[header.len()..].to_vec())),
-    };
-    plain.zeroize();
-    result
+    let mut plain = Zeroizing::new(Vec::new());
+    reader.read_to_end(&mut plain).map_err(|_| CryptoError::Decrypt)?;
+    unbind(&plain, binding)
+}
+
+/// The content of an opened `plain`, which must start with `binding`'s line.
+fn unbind(plain: &[u8], binding: Binding) -> Result<SecretSlice<u8>, CryptoError> {
+    plain
+        .strip_prefix(binding.header().as_bytes())
+        .map(|content| SecretSlice::from(content.to_vec()))
+        .ok_or(CryptoError::BindingMismatch)
 }
 
 /// A single-identity convenience for [`open_with`].

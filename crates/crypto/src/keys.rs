@@ -8,8 +8,8 @@ use age::x25519;
 use secrecy::{ExposeSecret, SecretSlice, SecretString};
 
 use crate::CryptoError;
-use crate::envelope::{Binding, ObjectKind, Sealed, WrappedKey, open_field, open_one, open_with, seal_one, seal_to};
-use crate::field::FieldKey;
+use crate::envelope::{Binding, ObjectKind, Sealed, WrappedKey, open_field, open_one, open_small_field, open_with, seal_one, seal_to};
+use crate::field::{FieldKey, FileKeys};
 
 /// A freshly generated key pair, as text: the secret identity and its public recipient.
 pub struct NewKeyPair {
@@ -217,7 +217,11 @@ const KEY_PREFIX: &str = "sealpost-message-key-v2:";
 /// gets its own file key, salt and STREAM payload, the reference `age` CLI opens it with the
 /// key by hand, and opening costs symmetric crypto only. A key made before v2 (an X25519
 /// identity) still opens and seals what was sealed to it, until `sealpost keys upgrade`.
-pub struct MessageKey(Kind);
+pub struct MessageKey {
+    kind: Kind,
+    /// The file keys of the fields this key has opened.
+    opened: FileKeys,
+}
 
 enum Kind {
     /// `sealpost-message-key-v2:` and 64 hex digits.
@@ -242,34 +246,41 @@ pub fn generate_legacy_keys_on_this_thread(on: bool) {
 }
 
 impl MessageKey {
+    fn of(kind: Kind) -> Self {
+        Self {
+            kind,
+            opened: FileKeys::default(),
+        }
+    }
+
     /// A fresh key for a new message.
     pub fn generate() -> Self {
         #[cfg(feature = "testing")]
         if LEGACY.with(std::cell::Cell::get) {
-            return Self(Kind::X25519(x25519::Identity::generate()));
+            return Self::of(Kind::X25519(x25519::Identity::generate()));
         }
         Self::generate_symmetric()
     }
 
     /// Whether this key is of the envelope before v2 (an X25519 identity), not yet upgraded.
     pub fn is_legacy(&self) -> bool {
-        matches!(self.0, Kind::X25519(_))
+        matches!(self.kind, Kind::X25519(_))
     }
 
     /// For a v1 key, the same key upgraded: a fresh symmetric key beside the identity, to
     /// re-seal its fields with. `None` for a key that needs no upgrade.
     pub fn upgraded(&self) -> Option<Self> {
-        let Kind::X25519(identity) = &self.0 else { return None };
-        let Kind::Symmetric(secret) = Self::generate_symmetric().0 else {
+        let Kind::X25519(identity) = &self.kind else { return None };
+        let Kind::Symmetric(secret) = Self::generate_symmetric().kind else {
             return None;
         };
-        Some(Self(Kind::Upgraded(secret, identity.clone())))
+        Some(Self::of(Kind::Upgraded(secret, identity.clone())))
     }
 
     #[allow(clippy::expect_used)] // as age's own key generation: no key without randomness
     fn generate_symmetric() -> Self {
         let bytes = crate::random_bytes::<32>().expect("the OS random number generator failed");
-        Self(Kind::Symmetric(SecretString::from(format!(
+        Self::of(Kind::Symmetric(SecretString::from(format!(
             "{KEY_PREFIX}{}",
             sealpost_domain::hex::encode(&bytes)
         ))))
@@ -283,11 +294,18 @@ impl MessageKey {
     /// Opens `sealed` (a [`Sealed`]'s bytes, as read back from storage), refusing it unless it
     /// was sealed as the object named by `binding`. Bytes that are not genuine do not open.
     pub fn open(&self, binding: Binding, sealed: impl AsRef<[u8]>) -> Result<SecretSlice<u8>, CryptoError> {
+        if let Kind::Symmetric(secret) | Kind::Upgraded(secret, _) = &self.kind
+            && let Some(opened) = open_small_field(&FieldKey(secret, &self.opened), binding, sealed.as_ref())
+        {
+            return opened;
+        }
         let scrypt = age::Decryptor::new_buffered(sealed.as_ref())
             .map_err(|_| CryptoError::Decrypt)?
             .is_scrypt();
-        match (&self.0, scrypt) {
-            (Kind::Symmetric(secret) | Kind::Upgraded(secret, _), true) => open_field(&FieldKey(secret), binding, sealed.as_ref()),
+        match (&self.kind, scrypt) {
+            (Kind::Symmetric(secret) | Kind::Upgraded(secret, _), true) => {
+                open_field(&FieldKey(secret, &self.opened), binding, sealed.as_ref())
+            }
             (Kind::X25519(identity) | Kind::Upgraded(_, identity), false) => open_one(identity, binding, sealed.as_ref()),
             _ => Err(CryptoError::Decrypt),
         }
@@ -295,8 +313,8 @@ impl MessageKey {
 
     /// Calls `f` with the recipient this key seals to.
     pub(crate) fn with_recipient<T>(&self, f: impl FnOnce(&dyn age::Recipient) -> T) -> T {
-        match &self.0 {
-            Kind::Symmetric(secret) | Kind::Upgraded(secret, _) => f(&FieldKey(secret)),
+        match &self.kind {
+            Kind::Symmetric(secret) | Kind::Upgraded(secret, _) => f(&FieldKey(secret, &self.opened)),
             Kind::X25519(identity) => f(&identity.to_public()),
         }
     }
@@ -304,8 +322,8 @@ impl MessageKey {
     /// Calls `f` with the identity that opens a file of this key's: a scrypt (v2) one when
     /// `scrypt`, else an X25519 one; `None` when this key has no such identity.
     pub(crate) fn with_identity<T>(&self, scrypt: bool, f: impl FnOnce(Option<&dyn age::Identity>) -> T) -> T {
-        match (&self.0, scrypt) {
-            (Kind::Symmetric(secret) | Kind::Upgraded(secret, _), true) => f(Some(&FieldKey(secret))),
+        match (&self.kind, scrypt) {
+            (Kind::Symmetric(secret) | Kind::Upgraded(secret, _), true) => f(Some(&FieldKey(secret, &self.opened))),
             (Kind::X25519(identity) | Kind::Upgraded(_, identity), false) => f(Some(identity)),
             _ => f(None),
         }
@@ -314,7 +332,7 @@ impl MessageKey {
     /// The text wrapped to the master and escrow recipients: the symmetric key's line, then
     /// the identity's line for a v1 or upgraded key.
     pub(crate) fn to_plain(&self) -> SecretString {
-        match &self.0 {
+        match &self.kind {
             Kind::Symmetric(secret) => secret.clone(),
             Kind::X25519(identity) => identity.to_string(),
             Kind::Upgraded(secret, identity) => {
@@ -335,9 +353,9 @@ impl MessageKey {
             None => None,
         };
         match (secret, identity) {
-            (Some(secret), None) => Ok(Self(Kind::Symmetric(secret))),
-            (Some(secret), Some(identity)) => Ok(Self(Kind::Upgraded(secret, identity))),
-            (None, None) => parse_identity(first).map(|id| Self(Kind::X25519(id))),
+            (Some(secret), None) => Ok(Self::of(Kind::Symmetric(secret))),
+            (Some(secret), Some(identity)) => Ok(Self::of(Kind::Upgraded(secret, identity))),
+            (None, None) => parse_identity(first).map(|id| Self::of(Kind::X25519(id))),
             (None, Some(_)) => Err(CryptoError::InvalidKey("a damaged message key")),
         }
     }

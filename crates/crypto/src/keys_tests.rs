@@ -140,7 +140,7 @@ fn a_key_backup_opens_with_the_admins_identity_alone() {
 
 /// A key of the envelope before v2: an X25519 identity per message.
 fn legacy_key() -> MessageKey {
-    MessageKey(Kind::X25519(age::x25519::Identity::generate()))
+    MessageKey::of(Kind::X25519(age::x25519::Identity::generate()))
 }
 
 #[test]
@@ -187,7 +187,7 @@ fn a_v2_field_is_a_plain_age_file_whose_passphrase_is_the_wrapped_key_text() {
 fn a_field_asking_for_more_scrypt_work_or_sealed_another_way_is_refused_unopened() {
     let msg = Uuid::new_v4();
     let key = MessageKey::generate();
-    let Kind::Symmetric(secret) = &key.0 else { unreachable!() };
+    let Kind::Symmetric(secret) = &key.kind else { unreachable!() };
     // The right passphrase, but age's default work factor: refused before the work is done.
     let mut heavy = vec![];
     let mut writer = age::Encryptor::with_user_passphrase(secret.clone())
@@ -233,4 +233,124 @@ fn an_upgraded_key_seals_as_v2_and_still_opens_what_its_identity_sealed() {
         b"a file from 2025"
     );
     assert!(back.upgraded().is_none(), "upgraded once");
+}
+
+/// The field opened by age's own reader, for comparison with our path for one chunk.
+fn open_with_ages_reader(key: &MessageKey, binding: Binding, sealed: &Sealed) -> Result<Vec<u8>, CryptoError> {
+    let Kind::Symmetric(secret) = &key.kind else { unreachable!() };
+    open_field(&FieldKey(secret, &FileKeys::default()), binding, sealed.as_bytes()).map(|s| s.expose_secret().to_vec())
+}
+
+/// The field opened by our path for one chunk: `None` when it leaves the field to age.
+fn open_without_ages_reader(key: &MessageKey, binding: Binding, sealed: &[u8]) -> Option<Result<Vec<u8>, CryptoError>> {
+    let Kind::Symmetric(secret) = &key.kind else { unreachable!() };
+    open_small_field(&FieldKey(secret, &FileKeys::default()), binding, sealed).map(|r| r.map(|s| s.expose_secret().to_vec()))
+}
+
+#[test]
+fn a_field_of_one_chunk_opens_without_ages_reader_to_the_same_bytes_and_a_longer_one_through_it() {
+    let key = MessageKey::generate();
+    let id = Uuid::new_v4();
+    let line = body(id).header().len();
+    // One STREAM chunk holds 64 KiB of plaintext, the binding line included.
+    for (len, one_chunk) in [
+        (0, true),
+        (1, true),
+        (10 * 1024, true),
+        (65_536 - line - 1, true),
+        (65_536 - line, false),
+        (65_536 - line + 1, false),
+        (200_000, false),
+    ] {
+        let content: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
+        let sealed = key.seal(body(id), &content).unwrap();
+        let direct = open_without_ages_reader(&key, body(id), sealed.as_bytes());
+        assert_eq!(direct.is_some(), one_chunk, "{len} bytes");
+        if let Some(direct) = direct {
+            assert_eq!(direct.unwrap(), content, "{len} bytes");
+        }
+        assert_eq!(open_with_ages_reader(&key, body(id), &sealed).unwrap(), content, "{len} bytes");
+        assert_eq!(key.open(body(id), &sealed).unwrap().expose_secret(), content.as_slice());
+    }
+}
+
+#[test]
+fn every_altered_byte_of_a_field_of_one_chunk_is_refused_on_both_paths() {
+    let key = MessageKey::generate();
+    let id = Uuid::new_v4();
+    let sealed = key.seal(body(id), b"the case notes").unwrap();
+    for at in 0..sealed.as_bytes().len() {
+        let mut altered = sealed.as_bytes().to_vec();
+        altered[at] ^= 0x01;
+        assert!(
+            matches!(
+                open_without_ages_reader(&key, body(id), &altered),
+                None | Some(Err(CryptoError::Decrypt))
+            ),
+            "byte {at}"
+        );
+        assert!(key.open(body(id), &altered).is_err(), "byte {at}");
+        let Kind::Symmetric(secret) = &key.kind else { unreachable!() };
+        let fresh = FileKeys::default();
+        assert!(
+            age::decrypt(&FieldKey(secret, &fresh), &altered).is_err(),
+            "age refuses byte {at} too"
+        );
+    }
+    // Cut short, or with a byte more, it does not open either.
+    let bytes = sealed.as_bytes();
+    assert!(key.open(body(id), &bytes[..bytes.len() - 1]).is_err());
+    assert!(key.open(body(id), [bytes, b"x"].concat()).is_err());
+    // Another key, or another object's binding, is refused as ever.
+    assert!(matches!(MessageKey::generate().open(body(id), &sealed), Err(CryptoError::Decrypt)));
+    assert!(matches!(
+        key.open(Binding::new(ObjectKind::Subject, id), &sealed),
+        Err(CryptoError::BindingMismatch)
+    ));
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn both_paths_open_any_field_of_one_chunk_alike(content in proptest::collection::vec(any::<u8>(), 0..3000)) {
+        let key = MessageKey::generate();
+        let id = Uuid::new_v4();
+        let sealed = key.seal(body(id), &content).unwrap();
+        let direct = open_without_ages_reader(&key, body(id), sealed.as_bytes()).unwrap().unwrap();
+        prop_assert_eq!(&direct, &content);
+        prop_assert_eq!(open_with_ages_reader(&key, body(id), &sealed).unwrap(), content);
+    }
+}
+
+#[test]
+fn a_key_remembers_the_file_keys_it_opened_and_they_open_nothing_altered() {
+    let key = MessageKey::generate();
+    let id = Uuid::new_v4();
+    let subject = key.seal(Binding::new(ObjectKind::Subject, id), b"Case 1").unwrap();
+    let sealed = key.seal(body(id), b"the case notes").unwrap();
+    assert_eq!(key.opened.len(), 0, "sealing remembers nothing");
+    for _ in 0..3 {
+        assert_eq!(key.open(body(id), &sealed).unwrap().expose_secret(), b"the case notes");
+    }
+    assert_eq!(key.opened.len(), 1, "one field, one file key");
+    key.open(Binding::new(ObjectKind::Subject, id), &subject).unwrap();
+    assert_eq!(key.opened.len(), 2);
+    // A remembered stanza in front of an altered payload or header still fails its checks.
+    for at in [sealed.as_bytes().len() - 1, sealed.as_bytes().len() - 40, 100] {
+        let mut altered = sealed.as_bytes().to_vec();
+        altered[at] ^= 0x01;
+        assert!(key.open(body(id), &altered).is_err(), "byte {at}");
+    }
+    // Another key remembers its own.
+    let other = MessageKey::generate();
+    assert!(matches!(other.open(body(id), &sealed), Err(CryptoError::Decrypt)));
+    assert_eq!(other.opened.len(), 0, "a stanza that did not open is not remembered");
+    // A key remembers a bounded number.
+    for i in 0..40 {
+        let b = Binding::new(ObjectKind::AttachmentName, Uuid::from_u128(i));
+        key.open(b, key.seal(b, b"name.pdf").unwrap()).unwrap();
+    }
+    assert_eq!(key.opened.len(), 16);
+    assert_eq!(key.open(body(id), &sealed).unwrap().expose_secret(), b"the case notes");
 }

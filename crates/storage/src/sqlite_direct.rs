@@ -18,8 +18,10 @@
 //!
 //! Every other write, and every read inside a transaction, stays on the pool.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
@@ -236,15 +238,49 @@ fn in_snapshot<T>(conn: &Connection, read: impl FnOnce(&Connection) -> Result<T,
     answer
 }
 
-/// The statement `sql`, written with sqlx's `$n` placeholders, ready to bind by position
-/// (SQLite reads `$1` as a name, numbered in order of appearance, where `?1` is position 1).
-/// Every `$` becomes `?`: none of the hot reads has a `$` of its own (in a string, say).
-fn prepare<'c>(conn: &'c Connection, sql: &str) -> rusqlite::Result<rusqlite::CachedStatement<'c>> {
-    conn.prepare_cached(&sql.replace('$', "?"))
+/// A hot statement as SQLite takes it, and where its columns are.
+struct Shape {
+    /// The text with sqlx's `$n` placeholders written `?n`: SQLite reads `$1` as a name,
+    /// numbered in order of appearance, where `?1` is position 1. Every `$` becomes `?`: none
+    /// of the hot reads has a `$` of its own (in a string, say).
+    sql: String,
+    columns: Rc<Columns>,
 }
 
-/// Where each column of a statement's rows is, by name: looked up once a query, not once a
-/// field of every row (rusqlite compares the name with every column's each time).
+/// The most statement shapes a thread remembers; past it, it starts again empty.
+const SHAPES: usize = 64;
+
+thread_local! {
+    /// Each thread's shapes of the hot statements it has run, by their sqlx text: the same on
+    /// every connection (the schema is migrated before any read), so neither the placeholders
+    /// nor the column names are worked out again on every query.
+    static KNOWN: RefCell<HashMap<String, Rc<Shape>>> = RefCell::new(HashMap::new());
+}
+
+/// The statement `sql` (written with sqlx's `$n` placeholders) on `conn`, and where its
+/// columns are.
+fn prepare<'c>(conn: &'c Connection, sql: &str) -> rusqlite::Result<(rusqlite::CachedStatement<'c>, Rc<Columns>)> {
+    if let Some(shape) = KNOWN.with_borrow(|known| known.get(sql).cloned()) {
+        return Ok((conn.prepare_cached(&shape.sql)?, shape.columns.clone()));
+    }
+    let sqlite_sql = sql.replace('$', "?");
+    let stmt = conn.prepare_cached(&sqlite_sql)?;
+    let columns = Rc::new(Columns::of(&stmt));
+    KNOWN.with_borrow_mut(|known| {
+        if known.len() >= SHAPES {
+            known.clear();
+        }
+        let shape = Shape {
+            sql: sqlite_sql,
+            columns: columns.clone(),
+        };
+        known.insert(sql.to_owned(), Rc::new(shape));
+    });
+    Ok((stmt, columns))
+}
+
+/// Where each column of a statement's rows is, by name (rusqlite would compare the name with
+/// every column's for each field of every row).
 pub(crate) struct Columns(HashMap<String, usize>);
 
 impl Columns {
@@ -295,8 +331,7 @@ pub(crate) use sqlite_row;
 
 /// Every row `sql` gives for `params`, as `T`s.
 pub(crate) fn all<T: FromSqliteRow>(conn: &Connection, sql: &str, params: impl rusqlite::Params) -> Result<Vec<T>, StorageError> {
-    let mut stmt = prepare(conn, sql)?;
-    let columns = Columns::of(&stmt);
+    let (mut stmt, columns) = prepare(conn, sql)?;
     Ok(stmt
         .query_map(params, |row| T::from_sqlite_row(row, &columns))?
         .collect::<rusqlite::Result<_>>()?)
@@ -304,8 +339,7 @@ pub(crate) fn all<T: FromSqliteRow>(conn: &Connection, sql: &str, params: impl r
 
 /// The first row `sql` gives for `params`, if any, as a `T`.
 pub(crate) fn first<T: FromSqliteRow>(conn: &Connection, sql: &str, params: impl rusqlite::Params) -> Result<Option<T>, StorageError> {
-    let mut stmt = prepare(conn, sql)?;
-    let columns = Columns::of(&stmt);
+    let (mut stmt, columns) = prepare(conn, sql)?;
     let mut rows = stmt.query(params)?;
     Ok(rows.next()?.map(|row| T::from_sqlite_row(row, &columns)).transpose()?)
 }

@@ -28,7 +28,12 @@ pub(crate) fn message_key<B>(state: &AppState, m: &StoredMessage<B>) -> Result<A
 /// A sealed text field, opened (its binding checked) as UTF-8.
 pub(super) fn open_text(key: &MessageKey, binding: Binding, sealed: &Ciphertext) -> Result<String, AppError> {
     let plain = key.open(binding, sealed)?;
-    Ok(String::from_utf8_lossy(plain.expose_secret()).into_owned())
+    let bytes = plain.expose_secret();
+    // Checked as UTF-8 in one pass (what we sealed always is); anything else is shown lossily.
+    Ok(match std::str::from_utf8(bytes) {
+        Ok(text) => text.to_owned(),
+        Err(_) => String::from_utf8_lossy(bytes).into_owned(),
+    })
 }
 
 /// The files among `files` that belong to `reply` (`None`: the message's own), names opened.
