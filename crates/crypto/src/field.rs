@@ -38,15 +38,16 @@ const LOG_N_TEXT: &str = "1";
 /// it has already opened.
 pub(crate) struct FieldKey<'a>(pub(crate) &'a SecretString, pub(crate) &'a FileKeys);
 
-/// The most file keys one message key remembers: a message's subject, body and a few file
-/// names and replies.
-const REMEMBERED: usize = 16;
+/// The most file keys one message key remembers: a message's subject, bodies and a few file
+/// names.
+const REMEMBERED: usize = 8;
 
 /// The file keys of the fields a message key has opened, by their stanza (salt and wrapped
 /// key), so a field opened again skips scrypt: a member of staff's inbox opens the same fifty
 /// subjects on every refresh. Each is a function of the message key and the stanza alone, so
 /// remembering it beside the key adds nothing to what the key already opens; they zeroize
-/// when the key is dropped (the server keeps a key a minute at most).
+/// when the key is dropped (the server keeps a key a minute at most). Room for all of them is
+/// taken at the first, so no file key is left behind in a block a growing list moved out of.
 #[derive(Default)]
 pub(crate) struct FileKeys(Mutex<Vec<Remembered>>);
 
@@ -67,6 +68,9 @@ impl FileKeys {
         let mut kept = self.0.lock().unwrap_or_else(PoisonError::into_inner);
         if kept.iter().any(|r| r.stanza == stanza) {
             return;
+        }
+        if kept.capacity() == 0 {
+            kept.reserve_exact(REMEMBERED);
         }
         if kept.len() >= REMEMBERED {
             kept.remove(0);

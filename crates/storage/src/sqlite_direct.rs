@@ -252,8 +252,9 @@ const SHAPES: usize = 64;
 
 thread_local! {
     /// Each thread's shapes of the hot statements it has run, by their sqlx text: the same on
-    /// every connection (the schema is migrated before any read), so neither the placeholders
-    /// nor the column names are worked out again on every query.
+    /// every connection (the schema is migrated before any read, and every hot read names its
+    /// columns, never `*`), so neither the placeholders nor the column names are worked out
+    /// again on every query.
     static KNOWN: RefCell<HashMap<String, Rc<Shape>>> = RefCell::new(HashMap::new());
 }
 
@@ -261,7 +262,9 @@ thread_local! {
 /// columns are.
 fn prepare<'c>(conn: &'c Connection, sql: &str) -> rusqlite::Result<(rusqlite::CachedStatement<'c>, Rc<Columns>)> {
     if let Some(shape) = KNOWN.with_borrow(|known| known.get(sql).cloned()) {
-        return Ok((conn.prepare_cached(&shape.sql)?, shape.columns.clone()));
+        let stmt = conn.prepare_cached(&shape.sql)?;
+        debug_assert_eq!(stmt.column_count(), shape.columns.0.len(), "a hot read names its columns");
+        return Ok((stmt, shape.columns.clone()));
     }
     let sqlite_sql = sql.replace('$', "?");
     let stmt = conn.prepare_cached(&sqlite_sql)?;
