@@ -168,6 +168,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../../../migrations/sqlite/0027_tenants.sql"),
         include_str!("../../../migrations/postgres/0027_tenants.sql"),
     ),
+    (
+        28,
+        "recipients_by_message_address",
+        include_str!("../../../migrations/sqlite/0028_recipients_by_message_address.sql"),
+        include_str!("../../../migrations/postgres/0028_recipients_by_message_address.sql"),
+    ),
 ];
 
 const CREATE_LEDGER: &str =

@@ -83,6 +83,11 @@ pub(crate) const LINK_COLUMNS: &str = "r.link_hash, r.id AS recipient_id, m.id A
 pub(crate) const LINK_TABLES: &str = "recipients r JOIN messages m ON m.id = r.message_id JOIN users u ON u.id = m.sender_id \
      LEFT JOIN portal_locks l ON l.recipient_id = r.id";
 
+/// The link by which address `$1` received message `$2`.
+pub(crate) fn link_for_address_sql() -> String {
+    format!("SELECT {LINK_COLUMNS} FROM {LINK_TABLES} WHERE r.address = $1 AND m.id = $2 AND r.link_hash IS NOT NULL")
+}
+
 impl Store {
     /// Finds the link whose token hashes to `hash`. Read-only.
     pub async fn link(&self, hash: &TokenHash) -> Result<Option<LinkRecord>, StorageError> {
@@ -112,7 +117,7 @@ impl Store {
 
     /// The link by which `address` received `message`, whatever its state.
     pub async fn link_for_address(&self, address: &EmailAddress, message: MessageId) -> Result<Option<LinkRecord>, StorageError> {
-        let sql = format!("SELECT {LINK_COLUMNS} FROM {LINK_TABLES} WHERE r.address = $1 AND m.id = $2 AND r.link_hash IS NOT NULL");
+        let sql = link_for_address_sql();
         let row: Option<LinkRow> = with_pool!(self, |pool| sqlx::query_as(&sql)
             .bind(address.as_str())
             .bind(message.to_string())

@@ -129,6 +129,26 @@ impl Store {
         Ok(())
     }
 
+    /// SQLite's plan (`EXPLAIN QUERY PLAN`'s lines, joined) for each read that finds a partner's
+    /// message by message and address: the conversation of a partner's open, and a message
+    /// opened from another message's session. `None` on PostgreSQL.
+    pub async fn partner_address_plans(&self) -> Result<Option<Vec<String>>, StorageError> {
+        let Pool::Sqlite(pool) = &self.pool else { return Ok(None) };
+        let plan = |rows: Vec<(i64, i64, i64, String)>| rows.into_iter().map(|r| r.3).collect::<Vec<_>>().join("; ");
+        let thread = sqlx::query_as(&format!("EXPLAIN QUERY PLAN {}", crate::messages::THREAD_FOR_ADDRESS))
+            .bind("thread")
+            .bind("partner@police.example.uk")
+            .bind(0_i64)
+            .fetch_all(pool)
+            .await?;
+        let link = sqlx::query_as(&format!("EXPLAIN QUERY PLAN {}", crate::portal::link_for_address_sql()))
+            .bind("partner@police.example.uk")
+            .bind("message")
+            .fetch_all(pool)
+            .await?;
+        Ok(Some(vec![plan(thread), plan(link)]))
+    }
+
     /// The first column, as text, of every row `sql` selects.
     pub async fn fetch_texts(&self, sql: &str) -> Result<Vec<String>, StorageError> {
         Ok(crate::with_pool!(self, |pool| sqlx::query_scalar(sql).fetch_all(pool).await)?)

@@ -1035,3 +1035,21 @@ contract!(forty_holds_placed_at_once_are_one_hold_and_no_error, |store: Store| a
     }
     assert_eq!(placed, 1);
 });
+
+/// A partner's open looks up each message of the conversation by message and address together
+/// (issue 22): with only the address indexed, SQLite, which keeps no statistics, visited every
+/// recipient row of the partner's address for each message (about 1 ms a query at 10,000
+/// messages to one address).
+#[tokio::test]
+async fn a_partners_reads_by_address_find_each_message_by_message_and_address() {
+    let db = sealpost_storage::testing::TestDatabase::sqlite().await.unwrap();
+    let plans = db.store.partner_address_plans().await.unwrap().expect("SQLite");
+    assert_eq!(plans.len(), 2);
+    for plan in &plans {
+        assert!(
+            plan.contains("recipients_by_message_address (message_id=? AND address=?)"),
+            "{plan}"
+        );
+        assert!(!plan.contains("recipients_by_address"), "{plan}");
+    }
+}
