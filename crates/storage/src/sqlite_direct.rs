@@ -103,6 +103,7 @@ impl Direct {
     }
 
     /// Reads that went through the pool because SQLite could not answer at once.
+    #[cfg(feature = "testing")]
     pub(crate) fn fallbacks(&self) -> u64 {
         self.fallbacks.load(Ordering::Relaxed)
     }
