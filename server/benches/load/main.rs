@@ -41,6 +41,12 @@ use sealpost_storage::testing::TestDatabase;
 use crate::client::{Figures, load, row};
 use crate::setup::{PARTNER, Server, send_request};
 
+/// The allocator the `sealpost` binary ships with (server/src/main.rs), so that the servers
+/// measured in this process allocate as the product does.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 fn setting(name: &str, default: u64) -> u64 {
     std::env::var(name).ok().and_then(|s| s.parse().ok()).unwrap_or(default)
 }
