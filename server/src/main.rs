@@ -2,8 +2,9 @@
 
 use clap::Parser;
 
-/// jemalloc with its background thread (see `.cargo/config.toml`): pages freed after a load go
-/// back to the system within seconds, where glibc kept them in each thread's arena.
+/// Rust's allocations go to jemalloc, whose background thread (see `.cargo/config.toml`) hands
+/// pages freed after a load back to the system within about 10 s, where glibc kept them in each
+/// thread's arena (issue 22). SQLite's own C allocations still go to glibc.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
