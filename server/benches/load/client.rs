@@ -44,6 +44,43 @@ impl Figures {
 
 /// `connections` tasks run `request` back to back for `length`.
 pub async fn load(connections: usize, length: Duration, request: Request) -> Figures {
+    let raw = run(connections, length, request).await;
+    Figures::from_latencies(raw.latencies, raw.errors, raw.seconds)
+}
+
+/// Two loads in turns, `a` then `b`, `turns` times, each `length / turns` at a time: both
+/// measured over the same stretch of time, so that a machine which speeds up or slows down
+/// (this development VM's HTTP ceiling moves by a third between runs) moves both alike.
+pub async fn in_turns(connections: usize, length: Duration, turns: u32, a: Request, b: Request) -> (Figures, Figures) {
+    let (mut first, mut second) = (Raw::default(), Raw::default());
+    for _ in 0..turns {
+        first.add(run(connections, length / turns, a.clone()).await);
+        second.add(run(connections, length / turns, b.clone()).await);
+    }
+    (first.figures(), second.figures())
+}
+
+/// Every latency of a load, its errors and how long it ran.
+#[derive(Default)]
+struct Raw {
+    latencies: Vec<Duration>,
+    errors: usize,
+    seconds: f64,
+}
+
+impl Raw {
+    fn add(&mut self, other: Raw) {
+        self.latencies.extend(other.latencies);
+        self.errors += other.errors;
+        self.seconds += other.seconds;
+    }
+
+    fn figures(self) -> Figures {
+        Figures::from_latencies(self.latencies, self.errors, self.seconds)
+    }
+}
+
+async fn run(connections: usize, length: Duration, request: Request) -> Raw {
     let started = Instant::now();
     let deadline = started + length;
     let tasks: Vec<_> = (0..connections)
@@ -63,13 +100,14 @@ pub async fn load(connections: usize, length: Duration, request: Request) -> Fig
             })
         })
         .collect();
-    let (mut all, mut errors) = (Vec::new(), 0);
+    let mut raw = Raw::default();
     for t in tasks {
         let (l, e) = t.await.unwrap();
-        all.extend(l);
-        errors += e;
+        raw.latencies.extend(l);
+        raw.errors += e;
     }
-    Figures::from_latencies(all, errors, started.elapsed().as_secs_f64())
+    raw.seconds = started.elapsed().as_secs_f64();
+    raw
 }
 
 /// A GET of `url` with an optional cookie, succeeding on a 2xx with its whole body read.

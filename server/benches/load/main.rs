@@ -68,7 +68,7 @@ async fn ceiling() -> String {
 }
 
 /// Scenarios 1, 2, 3 and 5 on one backend.
-async fn web_scenarios(name: &str, s: &Server, top: &Figures, connections: usize, length: Duration) {
+async fn web_scenarios(name: &str, s: &Server, ceiling: &client::Request, top: &Figures, connections: usize, length: Duration) {
     let ann = s.account("ann@testshire.gov.uk").await;
     let bob = s.account("bob@testshire.gov.uk").await;
     let ten_kib = "Referral details. ".repeat(10 * 1024 / 18);
@@ -87,6 +87,16 @@ async fn web_scenarios(name: &str, s: &Server, top: &Figures, connections: usize
         Some(top),
     );
     let batching = commits::since(&before);
+    // The open again, in five turns with the ceiling: the ratio of two loads over the same
+    // stretch of time, which the machine's drift between loads does not move.
+    let (beside, paired) = client::in_turns(connections, length, 5, ceiling.clone(), open.clone()).await;
+    let in_turns = format!(
+        "open {:.0} /s (p99 {:.2} ms) and ceiling {:.0} /s in five turns of each: {:.1} %",
+        paired.per_second(),
+        paired.p99_ms,
+        beside.per_second(),
+        100.0 * paired.per_second() / beside.per_second()
+    );
     // The same open with fewer and more connections: what a lone request waits for, and
     // where adding clients stops adding throughput.
     for c in [1, 8, 256].into_iter().filter(|c| *c != connections) {
@@ -133,6 +143,7 @@ async fn web_scenarios(name: &str, s: &Server, top: &Figures, connections: usize
         delivered as f64 / seconds
     );
     println!("   1. at {connections} connections: {batching}");
+    println!("   1. at {connections} connections, {in_turns}");
     println!("   5. {}", commits::since(&before_notifications));
     println!(
         "   resident memory of this process (load client and servers, the sink holding every notification): {rss_after_reads:.0} MiB after 1 and 2, {:.0} MiB after 5",
@@ -278,16 +289,16 @@ async fn main() {
     println!("|---|---|---|---|---|---|");
     let ceiling_url = ceiling().await;
     let http = reqwest::Client::builder().pool_max_idle_per_host(256).build().unwrap();
-    let top = load(connections, length, client::get(&http, ceiling_url, None)).await;
-    drop(http);
+    let ceiling = client::get(&http, ceiling_url, None);
+    let top = load(connections, length, ceiling.clone()).await;
     row("HTTP ceiling: plain axum, 10 KiB", &top, None);
     let max_file = u32::try_from(file_mib + 16).unwrap_or(u32::MAX);
     let sqlite = Server::start(TestDatabase::sqlite().await.unwrap(), max_file).await;
-    web_scenarios("SQLite", &sqlite, &top, connections, length).await;
+    web_scenarios("SQLite", &sqlite, &ceiling, &top, connections, length).await;
     match TestDatabase::postgres().await.unwrap() {
         Some(db) => {
             let postgres = Server::start(db, max_file).await;
-            web_scenarios("PostgreSQL", &postgres, &top, connections, length).await;
+            web_scenarios("PostgreSQL", &postgres, &ceiling, &top, connections, length).await;
         }
         None => println!("(PostgreSQL skipped: set SEALPOST_TEST_POSTGRES_URL)"),
     }
