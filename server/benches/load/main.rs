@@ -4,7 +4,8 @@
 //!
 //! On SQLite, and on PostgreSQL when `SEALPOST_TEST_POSTGRES_URL` names a server:
 //! 1. a verified partner opening a 10 KiB message (its audit event committed before the
-//!    answer), against a plain axum handler returning 10 KiB (the HTTP ceiling);
+//!    answer), against a plain axum handler returning 10 KiB (the HTTP ceiling), then again in
+//!    five turns with the ceiling, for a ratio of two loads over the same stretch of time;
 //! 2. a member of staff listing an inbox of 50 messages, against the same ceiling;
 //! 3. sends of a 10 KiB message to three partners (sealing, outbox rows, audit event);
 //! 5. the notifications those sends queued, delivered to a local SMTP server.
