@@ -1,12 +1,15 @@
 //! How many audit events each group commit carried during a load, read from the server's own
 //! Prometheus histogram (`sealpost_audit_batch_events`, buckets 1, 2, 4, … 512), so batching
-//! is visible beside the throughput it buys.
+//! is visible beside the throughput it buys, and how much of a load's time the appender spent
+//! committing (`sealpost_audit_commit_seconds`): the one serial step of an audited read.
 
 /// The histogram as rendered at one moment: cumulative counts per upper bound, sum and count.
 pub struct Snapshot {
     buckets: Vec<(f64, f64)>,
     sum: f64,
     count: f64,
+    /// Seconds spent in commits.
+    committing: f64,
 }
 
 /// Reads the histogram now (all zero until the first commit).
@@ -17,6 +20,7 @@ pub fn snapshot() -> Snapshot {
         buckets: vec![],
         sum: 0.0,
         count: 0.0,
+        committing: 0.0,
     };
     for line in text.lines() {
         if let Some(rest) = line.strip_prefix("sealpost_audit_batch_events_bucket{le=\"") {
@@ -26,14 +30,17 @@ pub fn snapshot() -> Snapshot {
             s.sum = value(line);
         } else if line.starts_with("sealpost_audit_batch_events_count") {
             s.count = value(line);
+        } else if line.starts_with("sealpost_audit_commit_seconds_sum") {
+            s.committing = value(line);
         }
     }
     s
 }
 
-/// The commits between `before` and now: how many, the mean events in each, and the bucket
-/// bound that 99 % of them stayed within.
-pub fn since(before: &Snapshot) -> String {
+/// The commits between `before` and now, over a load of `seconds`: how many, the mean events
+/// in each, the bucket bound that 99 % of them stayed within, and the share of the time the
+/// appender was committing.
+pub fn since(before: &Snapshot, seconds: f64) -> String {
     let after = snapshot();
     let commits = after.count - before.count;
     if commits < 1.0 {
@@ -46,5 +53,6 @@ pub fn since(before: &Snapshot) -> String {
         .iter()
         .find(|(bound, n)| n - at(before, *bound) >= 0.99 * commits)
         .map_or(f64::INFINITY, |(bound, _)| *bound);
-    format!("{commits:.0} audit commits, {mean:.1} events each on average, p99 ≤ {p99:.0}")
+    let busy = 100.0 * (after.committing - before.committing) / seconds;
+    format!("{commits:.0} audit commits, {mean:.1} events each on average, p99 ≤ {p99:.0}; the appender committing {busy:.0} % of the time")
 }

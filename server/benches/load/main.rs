@@ -82,12 +82,9 @@ async fn web_scenarios(name: &str, s: &Server, ceiling: &client::Request, top: &
     }
     let open = client::get(&s.client, format!("{}/api/v1/portal/messages/{id}", s.base), Some(partner));
     let before = commits::snapshot();
-    row(
-        &format!("1. portal open, 10 KiB, audited ({name})"),
-        &load(connections, length, open.clone()).await,
-        Some(top),
-    );
-    let batching = commits::since(&before);
+    let opened = load(connections, length, open.clone()).await;
+    row(&format!("1. portal open, 10 KiB, audited ({name})"), &opened, Some(top));
+    let batching = commits::since(&before, opened.seconds);
     // The open again, in five turns with the ceiling: the ratio of two loads over the same
     // stretch of time, which the machine's drift between loads does not move.
     let (beside, paired) = client::in_turns(connections, length, 5, ceiling.clone(), open.clone()).await;
@@ -145,10 +142,43 @@ async fn web_scenarios(name: &str, s: &Server, ceiling: &client::Request, top: &
     );
     println!("   1. at {connections} connections: {batching}");
     println!("   1. at {connections} connections, {in_turns}");
-    println!("   5. {}", commits::since(&before_notifications));
+    println!("   5. {}", commits::since(&before_notifications, seconds));
     println!(
         "   resident memory of this process (load client and servers, the sink holding every notification): {rss_after_reads:.0} MiB after 1 and 2, {:.0} MiB after 5",
         rss_mib(std::process::id())
+    );
+    appender_alone(name, s, 256, length).await;
+}
+
+/// Scenario 1c: the audit appender alone, the one serial step of an audited read. `callers`
+/// tasks append an open's event back to back, straight to the writer (no HTTP, no reads, no
+/// decryption): how many audited reads a second the appender could take on this machine's
+/// disk however many cores served the rest of each request.
+async fn appender_alone(name: &str, s: &Server, callers: usize, length: Duration) {
+    let writer = s.state.audit.clone();
+    let event = sealpost_audit::AuditEvent {
+        at_ms: s.state.now_ms(),
+        actor: format!("recipient:{PARTNER}"),
+        action: "message.read".into(),
+        object: Some(format!("message:{}", uuid::Uuid::nil())),
+        outcome: "success".into(),
+        origin: sealpost_audit::Origin {
+            ip: Some("127.0.0.1".into()),
+            user_agent: Some("Mozilla/5.0 (the bench)".into()),
+            request_id: Some(uuid::Uuid::nil().to_string()),
+        },
+    };
+    let append: client::Request = Arc::new(move || {
+        let (writer, event) = (writer.clone(), event.clone());
+        Box::pin(async move { writer.append(event).await.is_ok() })
+    });
+    let before = commits::snapshot();
+    let f = load(callers, length, append).await;
+    println!(
+        "   1c. the audit appender alone ({name}), {callers} callers: {:.0} events/s, p99 {:.2} ms; {}",
+        f.per_second(),
+        f.p99_ms,
+        commits::since(&before, f.seconds)
     );
 }
 
