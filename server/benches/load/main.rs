@@ -9,6 +9,7 @@
 //! 2. a member of staff listing an inbox of 50 messages, against the same ceiling;
 //! 3. sends of a 10 KiB message to three partners (sealing, outbox rows, audit event);
 //! 5. the notifications those sends queued, delivered to a local SMTP server.
+//! 1c. then the audit appender alone: 256 tasks appending an open's event straight to it.
 //!
 //! Then 4. one large file up and down, against age's STREAM alone, with the peak memory growth;
 //! 6. the IG console's searches by message and by person over a 10-million-event log; 7. `audit
@@ -20,7 +21,7 @@
 //! `SEALPOST_BENCH_SECONDS` (10), `SEALPOST_BENCH_CONNECTIONS` (64), `SEALPOST_BENCH_FILE_MIB`
 //! (1024), `SEALPOST_BENCH_AUDIT_EVENTS` (10,000,000) and `SEALPOST_BENCH_MAILBOX` (10,000)
 //! change the defaults; `SEALPOST_BENCH_ONLY=search` runs scenario 9 alone, `=intake` scenario
-//! 10 alone, `=web` the ceiling and scenarios 1, 2, 3 and 5 alone, `=checks` scenario 11 alone.
+//! 10 alone, `=web` the ceiling and scenarios 1, 1c, 2, 3, 5 and 8b alone, `=checks` scenario 11 alone.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
