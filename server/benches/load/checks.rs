@@ -6,6 +6,8 @@
 use std::time::{Duration, Instant};
 
 use crate::client::Figures;
+use sealpost_storage::testing::TestDatabase;
+
 use crate::setup::Server;
 
 pub struct CheckFigures {
@@ -78,4 +80,21 @@ pub async fn checks(server: &Server, sends: usize) -> CheckFigures {
         read: Figures::from_latencies(read, 0, seconds),
         not_read: Figures::from_latencies(not_read, 0, seconds),
     }
+}
+
+/// Scenario 11 on a fresh SQLite server.
+pub async fn row() {
+    let server = Server::start(TestDatabase::sqlite().await.unwrap(), 64).await;
+    let c = checks(&server, 200).await;
+    println!(
+        "11. content checks (SQLite): {} sends each of an OFFICIAL message with a {} KiB file, one at a time: read as .csv p50 {:.1} ms, p95 {:.1} ms; not read (.bin) p50 {:.1} ms, p95 {:.1} ms; the checks add {:.1} ms at p50, {:.1} ms at p95",
+        c.read.requests,
+        c.bytes / 1024,
+        c.read.p50_ms,
+        c.read.p95_ms,
+        c.not_read.p50_ms,
+        c.not_read.p95_ms,
+        c.read.p50_ms - c.not_read.p50_ms,
+        c.read.p95_ms - c.not_read.p95_ms
+    );
 }

@@ -1,7 +1,8 @@
 //! How many audit events each group commit carried during a load, read from the server's own
 //! Prometheus histogram (`sealpost_audit_batch_events`, buckets 1, 2, 4, … 512), so batching
-//! is visible beside the throughput it buys, and how much of a load's time the appender spent
-//! committing (`sealpost_audit_commit_seconds`): the one serial step of an audited read.
+//! is visible beside the throughput it buys, and how much of a load's wall-clock time the
+//! appender spent in a commit (`sealpost_audit_commit_seconds`: from the batch handed to the
+//! store to its answer, waiting for a core included), the one serial step of an audited read.
 
 /// The histogram as rendered at one moment: cumulative counts per upper bound, sum and count.
 pub struct Snapshot {
@@ -39,7 +40,7 @@ pub fn snapshot() -> Snapshot {
 
 /// The commits between `before` and now, over a load of `seconds`: how many, the mean events
 /// in each, the bucket bound that 99 % of them stayed within, and the share of the time the
-/// appender was committing.
+/// appender was in a commit.
 pub fn since(before: &Snapshot, seconds: f64) -> String {
     let after = snapshot();
     let commits = after.count - before.count;
@@ -54,5 +55,7 @@ pub fn since(before: &Snapshot, seconds: f64) -> String {
         .find(|(bound, n)| n - at(before, *bound) >= 0.99 * commits)
         .map_or(f64::INFINITY, |(bound, _)| *bound);
     let busy = 100.0 * (after.committing - before.committing) / seconds;
-    format!("{commits:.0} audit commits, {mean:.1} events each on average, p99 ≤ {p99:.0}; the appender committing {busy:.0} % of the time")
+    format!(
+        "{commits:.0} audit commits, {mean:.1} events each on average, p99 ≤ {p99:.0}; the appender in a commit {busy:.0} % of the time (waiting for a core included)"
+    )
 }

@@ -7,7 +7,9 @@ use std::time::Instant;
 use sealpost_crypto::{Binding, MessageKey, ObjectKind};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::setup::Server;
+use sealpost_storage::testing::TestDatabase;
+
+use crate::setup::{self, Server};
 
 pub struct FileFigures {
     pub upload_mib_s: f64,
@@ -147,4 +149,49 @@ async fn age_alone(mib: u64) -> (f64, f64) {
     }
     assert_eq!(total, held * CHUNK as u64);
     (seal, held as f64 / t.elapsed().as_secs_f64())
+}
+
+/// Scenario 4: one large file through `sqlite`'s local blob directory, then through a bucket
+/// of s3s-fs on this machine (when `SEALPOST_TEST_S3S_FS` names it).
+pub async fn rows(sqlite: &Server, file_mib: u64) {
+    let label =
+        format!("4. One {file_mib} MiB file through the server (SQLite, local blob directory), against age's STREAM alone in memory:");
+    row(&label, sqlite, file_mib).await;
+    let Some(s3) = sealpost_storage::testing::TestS3::start().await else {
+        println!("(4b skipped: set SEALPOST_TEST_S3S_FS to an s3s-fs binary)");
+        return;
+    };
+    let (url, options) = (s3.url("bench"), s3.options());
+    let max_file = u32::try_from(file_mib + 16).unwrap_or(u32::MAX);
+    let server = Server::start_with(TestDatabase::sqlite().await.unwrap(), max_file, |s| {
+        s.blob_url = Some(url);
+        s.s3 = options;
+    })
+    .await;
+    let label = format!("4b. The same {file_mib} MiB file with blobs in an S3 bucket (s3s-fs on this machine, 5 MiB parts):");
+    row(&label, &server, file_mib).await;
+}
+
+async fn row(label: &str, server: &Server, file_mib: u64) {
+    let _ = server.account("bench.reader@testshire.gov.uk").await;
+    let login = serde_json::json!({ "email": "ann@testshire.gov.uk", "password": "correct horse battery staple" });
+    let signed_in = server.post("/api/v1/auth/login", login).await;
+    // Ann exists when the web scenarios ran on this server first.
+    let ann = if signed_in.status().is_success() {
+        setup::cookie(&signed_in)
+    } else {
+        server.account("ann@testshire.gov.uk").await
+    };
+    let f = big_file(server, &ann, file_mib).await;
+    println!("\n{label}");
+    println!(
+        "   upload {:.0} MiB/s ({:.0} % of sealing alone, {:.0} MiB/s); download {:.0} MiB/s ({:.0} % of opening alone, {:.0} MiB/s); peak memory growth {:.1} MiB",
+        f.upload_mib_s,
+        100.0 * f.upload_mib_s / f.seal_mib_s,
+        f.seal_mib_s,
+        f.download_mib_s,
+        100.0 * f.download_mib_s / f.open_mib_s,
+        f.open_mib_s,
+        f.peak_growth_mib
+    );
 }

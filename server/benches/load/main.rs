@@ -9,28 +9,29 @@
 //! 2. a member of staff listing an inbox of 50 messages, against the same ceiling;
 //! 3. sends of a 10 KiB message to three partners (sealing, outbox rows, audit event);
 //! 5. the notifications those sends queued, delivered to a local SMTP server.
-//! 1c. then the audit appender alone: 256 tasks appending an open's event straight to it.
 //!
 //! Then 4. one large file up and down, against age's STREAM alone, with the peak memory growth;
 //! 6. the IG console's searches by message and by person over a 10-million-event log; 7. `audit
 //! verify` over that log; 8. the idle memory of a freshly started `sealpost serve`; 9. a member
 //! of staff searching a 10,000-message mailbox; 10. the SMTP intake: 1,000 messages of about
 //! 100 KiB with one attachment over 4 SMTP connections; 11. what the content checks add to a
-//! send with a 1 MiB text file.
+//! send with a 1 MiB text file; and last 1c, the audit appender alone (`appender.rs`).
 //!
 //! `SEALPOST_BENCH_SECONDS` (10), `SEALPOST_BENCH_CONNECTIONS` (64), `SEALPOST_BENCH_FILE_MIB`
 //! (1024), `SEALPOST_BENCH_AUDIT_EVENTS` (10,000,000) and `SEALPOST_BENCH_MAILBOX` (10,000)
 //! change the defaults; `SEALPOST_BENCH_ONLY=search` runs scenario 9 alone, `=intake` scenario
-//! 10 alone, `=web` the ceiling and scenarios 1, 1c, 2, 3, 5 and 8b alone, `=checks` scenario 11 alone.
+//! 10 alone, `=web` the ceiling and scenarios 1, 2, 3, 5, 8b and 1c alone, `=checks` scenario 11 alone.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
+mod appender;
 mod audit_search;
 mod binary;
 mod checks;
 mod client;
 mod commits;
 mod files;
+mod instances;
 mod intake;
 mod mail_search;
 mod setup;
@@ -82,29 +83,7 @@ async fn web_scenarios(name: &str, s: &Server, ceiling: &client::Request, top: &
             .await;
     }
     let open = client::get(&s.client, format!("{}/api/v1/portal/messages/{id}", s.base), Some(partner));
-    let before = commits::snapshot();
-    let opened = load(connections, length, open.clone()).await;
-    row(&format!("1. portal open, 10 KiB, audited ({name})"), &opened, Some(top));
-    let batching = commits::since(&before, opened.seconds);
-    // The open again, in five turns with the ceiling: the ratio of two loads over the same
-    // stretch of time, which the machine's drift between loads does not move.
-    let (beside, paired) = client::in_turns(connections, length, 5, ceiling.clone(), open.clone()).await;
-    let in_turns = format!(
-        "open {:.0} /s (p99 {:.2} ms) and ceiling {:.0} /s in five turns of each: {:.1} %",
-        paired.per_second(),
-        paired.p99_ms,
-        beside.per_second(),
-        100.0 * paired.per_second() / beside.per_second()
-    );
-    // The same open with fewer and more connections: what a lone request waits for, and
-    // where adding clients stops adding throughput.
-    for c in [1, 8, 256].into_iter().filter(|c| *c != connections) {
-        row(
-            &format!("1. portal open, {c} conn{} ({name})", if c == 1 { "" } else { "s" }),
-            &load(c, length, open.clone()).await,
-            Some(top),
-        );
-    }
+    let opens = open_rows(name, &open, ceiling, top, connections, length).await;
     let inbox = client::get(&s.client, format!("{}/api/v1/messages?box=inbox", s.base), Some(bob));
     row(
         &format!("2. staff inbox, 50 items, 32 conns ({name})"),
@@ -141,46 +120,48 @@ async fn web_scenarios(name: &str, s: &Server, ceiling: &client::Request, top: &
         "| 5. notifications to a local SMTP server ({name}) | {:.0} /s | – | – | 0 | {delivered} sent in {seconds:.1} s |",
         delivered as f64 / seconds
     );
-    println!("   1. at {connections} connections: {batching}");
-    println!("   1. at {connections} connections, {in_turns}");
+    println!("{opens}");
     println!("   5. {}", commits::since(&before_notifications, seconds));
     println!(
         "   resident memory of this process (load client and servers, the sink holding every notification): {rss_after_reads:.0} MiB after 1 and 2, {:.0} MiB after 5",
         rss_mib(std::process::id())
     );
-    appender_alone(name, s, 256, length).await;
 }
 
-/// Scenario 1c: the audit appender alone, the one serial step of an audited read. `callers`
-/// tasks append an open's event back to back, straight to the writer (no HTTP, no reads, no
-/// decryption): how many audited reads a second the appender could take on this machine's
-/// disk however many cores served the rest of each request.
-async fn appender_alone(name: &str, s: &Server, callers: usize, length: Duration) {
-    let writer = s.state.audit.clone();
-    let event = sealpost_audit::AuditEvent {
-        at_ms: s.state.now_ms(),
-        actor: format!("recipient:{PARTNER}"),
-        action: "message.read".into(),
-        object: Some(format!("message:{}", uuid::Uuid::nil())),
-        outcome: "success".into(),
-        origin: sealpost_audit::Origin {
-            ip: Some("127.0.0.1".into()),
-            user_agent: Some("Mozilla/5.0 (the bench)".into()),
-            request_id: Some(uuid::Uuid::nil().to_string()),
-        },
-    };
-    let append: client::Request = Arc::new(move || {
-        let (writer, event) = (writer.clone(), event.clone());
-        Box::pin(async move { writer.append(event).await.is_ok() })
-    });
+/// Scenario 1: the open at `connections`, then in five turns with the ceiling, then at 1, 8
+/// and 256 connections. Returns the lines about the first two, for after the table.
+async fn open_rows(
+    name: &str,
+    open: &client::Request,
+    ceiling: &client::Request,
+    top: &Figures,
+    connections: usize,
+    length: Duration,
+) -> String {
     let before = commits::snapshot();
-    let f = load(callers, length, append).await;
-    println!(
-        "   1c. the audit appender alone ({name}), {callers} callers: {:.0} events/s, p99 {:.2} ms; {}",
-        f.per_second(),
-        f.p99_ms,
-        commits::since(&before, f.seconds)
-    );
+    let opened = load(connections, length, open.clone()).await;
+    row(&format!("1. portal open, 10 KiB, audited ({name})"), &opened, Some(top));
+    let batching = commits::since(&before, opened.seconds);
+    // The open again, in five turns with the ceiling: the ratio of two loads over the same
+    // stretch of time, which the machine's drift between loads moves far less.
+    let (beside, paired) = client::in_turns(connections, length, 5, ceiling.clone(), open.clone()).await;
+    // The same open with fewer and more connections: what a lone request waits for, and
+    // where adding clients stops adding throughput.
+    for c in [1, 8, 256].into_iter().filter(|c| *c != connections) {
+        row(
+            &format!("1. portal open, {c} conn{} ({name})", if c == 1 { "" } else { "s" }),
+            &load(c, length, open.clone()).await,
+            Some(top),
+        );
+    }
+    format!(
+        "   1. at {connections} connections: {batching}\n   1. at {connections} connections, open {:.0} /s (p99 {:.2} ms, {} errors) and ceiling {:.0} /s in five turns of each: {:.1} %",
+        paired.per_second(),
+        paired.p99_ms,
+        paired.errors,
+        beside.per_second(),
+        100.0 * paired.per_second() / beside.per_second()
+    )
 }
 
 /// Scenario 8b: the `sealpost serve` binary's memory before, just after and a quiet while
@@ -298,7 +279,7 @@ async fn main() {
     }
     if std::env::var("SEALPOST_BENCH_ONLY").is_ok_and(|o| o == "instances") {
         match TestDatabase::postgres().await.unwrap() {
-            Some(db) => two_instances_row(db, connections, length).await,
+            Some(db) => instances::row(db, connections, length).await,
             None => println!("(12 skipped: set SEALPOST_TEST_POSTGRES_URL)"),
         }
         return;
@@ -306,11 +287,11 @@ async fn main() {
     if std::env::var("SEALPOST_BENCH_ONLY").is_ok_and(|o| o == "files") {
         let max_file = u32::try_from(file_mib + 16).unwrap_or(u32::MAX);
         let sqlite = Server::start(TestDatabase::sqlite().await.unwrap(), max_file).await;
-        big_file_rows(&sqlite, file_mib).await;
+        files::rows(&sqlite, file_mib).await;
         return;
     }
     if std::env::var("SEALPOST_BENCH_ONLY").is_ok_and(|o| o == "checks") {
-        checks_row().await;
+        checks::row().await;
         return;
     }
     if std::env::var("SEALPOST_BENCH_ONLY").is_ok_and(|o| o == "memory") {
@@ -327,23 +308,28 @@ async fn main() {
     let max_file = u32::try_from(file_mib + 16).unwrap_or(u32::MAX);
     let sqlite = Server::start(TestDatabase::sqlite().await.unwrap(), max_file).await;
     web_scenarios("SQLite", &sqlite, &ceiling, &top, connections, length).await;
-    match TestDatabase::postgres().await.unwrap() {
+    let postgres = match TestDatabase::postgres().await.unwrap() {
         Some(db) => {
             let postgres = Server::start(db, max_file).await;
             web_scenarios("PostgreSQL", &postgres, &ceiling, &top, connections, length).await;
+            Some(postgres)
         }
-        None => println!("(PostgreSQL skipped: set SEALPOST_TEST_POSTGRES_URL)"),
-    }
+        None => {
+            println!("(PostgreSQL skipped: set SEALPOST_TEST_POSTGRES_URL)");
+            None
+        }
+    };
     if std::env::var("SEALPOST_BENCH_ONLY").is_ok_and(|o| o == "web") {
         binary_memory_rows(connections, length).await;
+        appender_rows(&sqlite, postgres.as_ref(), connections, length).await;
         return;
     }
     if let Some(db) = TestDatabase::postgres().await.unwrap() {
-        two_instances_row(db, connections, length).await;
+        instances::row(db, connections, length).await;
     }
 
     binary_memory_rows(connections, length).await;
-    big_file_rows(&sqlite, file_mib).await;
+    files::rows(&sqlite, file_mib).await;
 
     println!("\n6. IG console searches (newest 50), {audit_events} events, 200 random targets each:");
     let key = sqlite.state.audit_key.verify_key();
@@ -369,106 +355,17 @@ async fn main() {
     println!("8. idle RSS of `sealpost serve`: {:.1} MiB", idle_rss().await);
     mail_search_row("SQLite", &mail_search::mail_search(&sqlite, mailbox).await);
     intake_rows().await;
-    checks_row().await;
+    checks::row().await;
+    appender_rows(&sqlite, postgres.as_ref(), connections, length).await;
 }
 
-/// Scenario 12: the audited portal open on one instance, then spread over two instances of
-/// `sealpost serve` (in this process) on one PostgreSQL database, with the same connections.
-async fn two_instances_row(db: TestDatabase, connections: usize, length: Duration) {
-    let one = Server::start(db, 64).await;
-    let two = one.beside().await;
-    let ann = one.account("ann@testshire.gov.uk").await;
-    let ten_kib = "Referral details. ".repeat(10 * 1024 / 18);
-    let sent = one.send(&ann, &[PARTNER], "Case 1 referral", &ten_kib).await;
-    let id = sent["id"].as_str().unwrap().to_owned();
-    let partner = one.partner_session().await;
-    let path = format!("/api/v1/portal/messages/{id}");
-    let on = |s: &Server| client::get(&s.client, format!("{}{path}", s.base), Some(partner.clone()));
-    let alone = load(connections, length, on(&one)).await;
-    let (first, second) = (on(&one), on(&two));
-    let turn = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let both: client::Request = Arc::new(move || {
-        if turn.fetch_add(1, std::sync::atomic::Ordering::Relaxed).is_multiple_of(2) {
-            first()
-        } else {
-            second()
-        }
-    });
-    let spread = load(connections, length, both).await;
-    println!("\n12. portal open, 10 KiB, audited, {connections} connections, on one PostgreSQL:");
-    println!("| Instances | Throughput | p50 | p99 | Errors |\n|---|---|---|---|---|");
-    for (n, f) in [(1, &alone), (2, &spread)] {
-        println!(
-            "| {n} | {:.0} /s | {:.2} ms | {:.2} ms | {} |",
-            f.per_second(),
-            f.p50_ms,
-            f.p99_ms,
-            f.errors
-        );
+/// Scenario 1c on each backend, after every other load on their servers.
+async fn appender_rows(sqlite: &Server, postgres: Option<&Server>, connections: usize, length: Duration) {
+    println!();
+    appender::rows("SQLite", sqlite, connections, length).await;
+    if let Some(postgres) = postgres {
+        appender::rows("PostgreSQL", postgres, connections, length).await;
     }
-    println!("two instances ÷ one: {:.2}", spread.per_second() / alone.per_second());
-}
-
-/// Scenario 4: one large file through `sqlite`'s local blob directory, then through a bucket
-/// of s3s-fs on this machine (when `SEALPOST_TEST_S3S_FS` names it).
-async fn big_file_rows(sqlite: &Server, file_mib: u64) {
-    let label =
-        format!("4. One {file_mib} MiB file through the server (SQLite, local blob directory), against age's STREAM alone in memory:");
-    big_file_row(&label, sqlite, file_mib).await;
-    let Some(s3) = sealpost_storage::testing::TestS3::start().await else {
-        println!("(4b skipped: set SEALPOST_TEST_S3S_FS to an s3s-fs binary)");
-        return;
-    };
-    let (url, options) = (s3.url("bench"), s3.options());
-    let max_file = u32::try_from(file_mib + 16).unwrap_or(u32::MAX);
-    let server = Server::start_with(TestDatabase::sqlite().await.unwrap(), max_file, |s| {
-        s.blob_url = Some(url);
-        s.s3 = options;
-    })
-    .await;
-    let label = format!("4b. The same {file_mib} MiB file with blobs in an S3 bucket (s3s-fs on this machine, 5 MiB parts):");
-    big_file_row(&label, &server, file_mib).await;
-}
-
-async fn big_file_row(label: &str, server: &Server, file_mib: u64) {
-    let _ = server.account("bench.reader@testshire.gov.uk").await;
-    let login = serde_json::json!({ "email": "ann@testshire.gov.uk", "password": "correct horse battery staple" });
-    let signed_in = server.post("/api/v1/auth/login", login).await;
-    // Ann exists when the web scenarios ran on this server first.
-    let ann = if signed_in.status().is_success() {
-        setup::cookie(&signed_in)
-    } else {
-        server.account("ann@testshire.gov.uk").await
-    };
-    let f = files::big_file(server, &ann, file_mib).await;
-    println!("\n{label}");
-    println!(
-        "   upload {:.0} MiB/s ({:.0} % of sealing alone, {:.0} MiB/s); download {:.0} MiB/s ({:.0} % of opening alone, {:.0} MiB/s); peak memory growth {:.1} MiB",
-        f.upload_mib_s,
-        100.0 * f.upload_mib_s / f.seal_mib_s,
-        f.seal_mib_s,
-        f.download_mib_s,
-        100.0 * f.download_mib_s / f.open_mib_s,
-        f.open_mib_s,
-        f.peak_growth_mib
-    );
-}
-
-/// Scenario 11 on a fresh SQLite server.
-async fn checks_row() {
-    let server = Server::start(TestDatabase::sqlite().await.unwrap(), 64).await;
-    let c = checks::checks(&server, 200).await;
-    println!(
-        "11. content checks (SQLite): {} sends each of an OFFICIAL message with a {} KiB file, one at a time: read as .csv p50 {:.1} ms, p95 {:.1} ms; not read (.bin) p50 {:.1} ms, p95 {:.1} ms; the checks add {:.1} ms at p50, {:.1} ms at p95",
-        c.read.requests,
-        c.bytes / 1024,
-        c.read.p50_ms,
-        c.read.p95_ms,
-        c.not_read.p50_ms,
-        c.not_read.p95_ms,
-        c.read.p50_ms - c.not_read.p50_ms,
-        c.read.p95_ms - c.not_read.p95_ms
-    );
 }
 
 /// Scenario 10 on a fresh server per backend.
