@@ -5,9 +5,9 @@
 
 use std::time::{Duration, Instant};
 
-use crate::client::Figures;
 use sealpost_storage::testing::TestDatabase;
 
+use crate::client::Figures;
 use crate::setup::Server;
 
 pub struct CheckFigures {
